@@ -1,0 +1,174 @@
+/**
+ * The property-based checker: fast-check generates systems and operation
+ * sequences, runs them on the model with the oracle and the invariants, and
+ * shrinks the first failing sequence; the counterexample is then minimised
+ * step by step on its concrete form.
+ */
+import fc from 'fast-check';
+import type { Knobs } from '../model/variants.ts';
+import type { VariantInfo } from '../model/variants.ts';
+import { UPSTREAM } from '../model/variants.ts';
+import type { Invariant } from '../properties/index.ts';
+import type { ResolvedSystem } from '../scenario/resolve.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
+import type { Step, SystemDoc } from '../scenario/schema.ts';
+import type { StepResult } from '../model/system.ts';
+import type { CheckedRun, Violation } from './execute.ts';
+import { runChecked } from './execute.ts';
+import type { GenOptions, Recipe } from './generate.ts';
+import { arbRecipes, arbSystem, resolve } from './generate.ts';
+
+export interface CheckOptions {
+  readonly invariants: readonly Invariant[];
+  readonly variant: VariantInfo | null;
+  readonly seed: number;
+  readonly runs: number;
+  readonly maxSteps: number;
+  readonly timeMs: number;
+  readonly fs?: 'ext4' | 'xfs' | undefined;
+  readonly gen?: GenOptions;
+  /** Called at most every `progressMs` with running totals. */
+  readonly onProgress?: (p: Progress) => void;
+  readonly progressMs?: number;
+}
+
+export interface Progress {
+  readonly runs: number;
+  readonly steps: number;
+  readonly elapsedMs: number;
+  readonly phase: 'search' | 'shrink';
+}
+
+export interface Counterexample {
+  readonly system: SystemDoc;
+  readonly steps: Step[];
+  readonly results: StepResult[];
+  readonly violation: Violation;
+  /** fast-check's replay path. */
+  readonly path: string;
+  /** Steps in the failing run before shrinking. */
+  readonly originalSteps: number;
+}
+
+export interface CheckReport {
+  readonly seed: number;
+  readonly runs: number;
+  readonly steps: number;
+  readonly elapsedMs: number;
+  /** Steps by op, over every run (search and shrinking). */
+  readonly ops: Record<string, number>;
+  /** Failed steps by errno. */
+  readonly errnos: Record<string, number>;
+  readonly counterexample: Counterexample | null;
+}
+
+interface Input {
+  readonly system: SystemDoc;
+  readonly recipes: readonly Recipe[];
+}
+
+export function knobsOf(v: VariantInfo | null): Knobs {
+  if (v === null) return UPSTREAM;
+  return { ...UPSTREAM, [v.knob]: true };
+}
+
+function recipesToSources(recipes: readonly Recipe[]) {
+  return recipes.map((r) => (sys: Parameters<typeof resolve>[1]) => resolve(r, sys));
+}
+
+/** Run an input; a geometry the resolver refuses counts as passing. */
+function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], onStep?: (s: Step, r: StepResult) => void, keep = false): CheckedRun | null {
+  let sys: ResolvedSystem;
+  try {
+    sys = resolveSystem(input.system);
+  } catch {
+    return null;
+  }
+  return runChecked(sys, knobs, recipesToSources(input.recipes), invariants, { onStep, keepOutcomes: keep });
+}
+
+/**
+ * Delta-debugging on the concrete steps: drop steps (and simplify crash
+ * choices) while the same invariant still fails.
+ */
+export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], invariants: readonly Invariant[], id: string): CheckedRun {
+  const cfg = resolveSystem(system);
+  const only = invariants.filter((i) => i.id === id);
+  const run = (s: Step[]) => runChecked(cfg, knobs, s, only, { keepOutcomes: true });
+  let best = run(steps);
+  if (best.violation === null) return best;
+  let cur = best.steps.slice();
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = cur.length - 1; i >= 0; i--) {
+      if (cur.length <= 1) break;
+      const cand = cur.slice(0, i).concat(cur.slice(i + 1));
+      const r = run(cand);
+      if (r.violation !== null && r.violation.invariant === id) {
+        cur = r.steps.slice();
+        best = r;
+        changed = true;
+      }
+    }
+  }
+  return best;
+}
+
+export function check(opts: CheckOptions): CheckReport {
+  const knobs = knobsOf(opts.variant);
+  const fsOnly = opts.fs ?? (opts.variant?.fs !== undefined && opts.variant.fs.length === 1 ? opts.variant.fs[0] : undefined);
+  const arb: fc.Arbitrary<Input> = fc.record({
+    system: arbSystem({ fs: fsOnly }),
+    recipes: arbRecipes(opts.maxSteps, opts.gen),
+  });
+  const ops: Record<string, number> = {};
+  const errnos: Record<string, number> = {};
+  let runs = 0;
+  let steps = 0;
+  let failures = 0;
+  const t0 = Date.now();
+  let lastProgress = t0;
+  const every = opts.progressMs ?? 1000;
+  const onStep = (s: Step, r: StepResult): void => {
+    steps++;
+    ops[s.op] = (ops[s.op] ?? 0) + 1;
+    if (r.errno !== undefined) errnos[r.errno] = (errnos[r.errno] ?? 0) + 1;
+  };
+  const prop = fc.property(arb, (input) => {
+    runs++;
+    const r = runInput(input, knobs, opts.invariants, onStep);
+    const now = Date.now();
+    if (opts.onProgress !== undefined && now - lastProgress >= every) {
+      lastProgress = now;
+      opts.onProgress({ runs, steps, elapsedMs: now - t0, phase: failures > 0 ? 'shrink' : 'search' });
+    }
+    if (r === null || r.violation === null) return true;
+    failures++;
+    return false;
+  });
+  const details = fc.check(prop, {
+    seed: opts.seed,
+    numRuns: opts.runs,
+    interruptAfterTimeLimit: opts.timeMs,
+    markInterruptAsFailure: false,
+  });
+  let counterexample: Counterexample | null = null;
+  if (details.failed && details.counterexample !== null) {
+    const input = details.counterexample[0];
+    const r = runInput(input, knobs, opts.invariants, undefined, true);
+    if (r !== null && r.violation !== null) {
+      const min = minimizeSteps(input.system, knobs, r.steps, opts.invariants, r.violation.invariant);
+      const final = min.violation !== null ? min : r;
+      counterexample = {
+        system: input.system,
+        steps: final.steps,
+        results: final.results,
+        violation: final.violation!,
+        path: details.counterexamplePath ?? '',
+        originalSteps: r.steps.length,
+      };
+    }
+  }
+  return { seed: opts.seed, runs, steps, elapsedMs: Date.now() - t0, ops, errnos, counterexample };
+}

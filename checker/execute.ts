@@ -1,0 +1,95 @@
+/**
+ * Run a sequence of steps on a fresh model with the oracle and the
+ * invariants watching; stop at the first violation.
+ */
+import type { Knobs } from '../model/variants.ts';
+import type { StepOutcome, StepResult } from '../model/system.ts';
+import { System } from '../model/system.ts';
+import type { Source } from '../model/lib/sources.ts';
+import { Oracle } from '../oracle/oracle.ts';
+import type { Invariant } from '../properties/index.ts';
+import type { ResolvedSystem } from '../scenario/resolve.ts';
+import type { Step } from '../scenario/schema.ts';
+
+export interface Violation {
+  readonly invariant: string;
+  /** 1-based step number. */
+  readonly step: number;
+  readonly detail: string;
+}
+
+export interface CheckedRun {
+  /** The concrete steps executed (up to and including the violating one). */
+  readonly steps: Step[];
+  readonly results: StepResult[];
+  readonly outcomes: StepOutcome[];
+  readonly violation: Violation | null;
+  readonly sys: System;
+}
+
+/** A step, or a generator's recipe resolved against the current model state. */
+export type StepSource = Step | ((sys: System) => Step | Step[]);
+
+export interface ExecOptions {
+  /** Keep outcomes (for traces); off in the fuzzing hot path. */
+  keepOutcomes?: boolean;
+  /** Called after every step (progress, statistics). */
+  onStep?: (step: Step, result: StepResult) => void;
+}
+
+/** Sources created by the last step (the model's source table grows monotonically). */
+function newSources(sys: System, before: number): Source[] {
+  const out: Source[] = [];
+  for (let id = before + 1; id <= sys.sources.count; id++) {
+    const s = sys.sources.get(id);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+export function runChecked(
+  system: ResolvedSystem,
+  knobs: Knobs,
+  input: Iterable<StepSource>,
+  invariants: readonly Invariant[],
+  opts: ExecOptions = {},
+): CheckedRun {
+  const needEvents = invariants.some((i) => i.events);
+  const sys = new System(system, knobs, { recording: needEvents });
+  const oracle = new Oracle((id) => sys.sources.get(id));
+  const oracleIds = new Set(invariants.filter((i) => i.oracle).map((i) => i.id));
+  const stateChecks = invariants.filter((i) => i.check !== null);
+  const steps: Step[] = [];
+  const results: StepResult[] = [];
+  const outcomes: StepOutcome[] = [];
+  let violation: Violation | null = null;
+  outer: for (const src of input) {
+    const produced = typeof src === 'function' ? src(sys) : src;
+    const list = Array.isArray(produced) ? produced : [produced];
+    for (const step of list) {
+      const n = steps.length + 1;
+      const before = sys.sources.count;
+      const out = sys.exec(step, n);
+      steps.push(step);
+      results.push(out.result);
+      if (opts.keepOutcomes === true) outcomes.push(out);
+      opts.onStep?.(step, out.result);
+      if (oracleIds.size > 0) {
+        const findings = oracle.observe(step, n, out, newSources(sys, before));
+        const f = findings.find((x) => oracleIds.has(x.invariant));
+        if (f !== undefined) {
+          violation = { invariant: f.invariant, step: n, detail: f.detail };
+          break outer;
+        }
+      }
+      for (const inv of stateChecks) {
+        const d = inv.check!({ step, n, out, sys });
+        if (d !== null) {
+          violation = { invariant: inv.id, step: n, detail: d };
+          break outer;
+        }
+      }
+    }
+  }
+  return { steps, results, outcomes, violation, sys };
+}

@@ -1,0 +1,267 @@
+/**
+ * Generators of systems and operation sequences.  A generated step is a
+ * recipe resolved against the model's current state when it runs (which fds
+ * are open, where the file ends), so sequences reach deep states, invalid
+ * calls included (closed fds, misaligned offsets, past-EOF ranges); the
+ * resolved concrete steps are what a counterexample records.  fast-check
+ * shrinks the recipes: fewer steps, smaller offsets, fewer flags.
+ */
+import fc from 'fast-check';
+import type { System } from '../model/system.ts';
+import type { Step, SystemDoc } from '../scenario/schema.ts';
+import { OPEN_FLAGS } from '../model/vfs/fcntl.ts';
+
+export const FD_NAMES = ['A', 'B', 'C'] as const;
+export const PATHS = ['f', 'g', 'd/h'] as const;
+
+/** An offset or length: anchor + k * granule + delta. */
+export interface Span3 {
+  readonly anchor: 0 | 1 | 2;
+  readonly k: number;
+  readonly gran: 0 | 1 | 2 | 3;
+  readonly d: number;
+}
+
+export type Recipe =
+  | { readonly k: 'open'; readonly fd: number; readonly path: number; readonly acc: number; readonly flags: readonly string[] }
+  | { readonly k: 'close'; readonly fd: number; readonly valid: boolean }
+  | { readonly k: 'mkdir' }
+  | { readonly k: 'pwrite'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly fill: number; readonly buf: number; readonly iov2: Span3 | null; readonly flags: readonly string[] }
+  | { readonly k: 'pread'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly buf: number; readonly flags: readonly string[] }
+  | { readonly k: 'fsync'; readonly fd: number; readonly data: boolean }
+  | { readonly k: 'ftruncate'; readonly fd: number; readonly len: Span3 }
+  | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3 }
+  | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
+  | { readonly k: 'statx'; readonly fd: number }
+  | { readonly k: 'fiemap'; readonly fd: number }
+  | { readonly k: 'sync' }
+  | { readonly k: 'crash'; readonly pattern: readonly number[]; readonly remount: boolean; readonly reopen: boolean }
+  | { readonly k: 'remount'; readonly reopen: boolean }
+  | { readonly k: 'writeback'; readonly fd: number; readonly off: Span3; readonly len: Span3 }
+  | { readonly k: 'complete'; readonly count: number }
+  | { readonly k: 'journal_commit' }
+  | { readonly k: 'reclaim' };
+
+const span3 = (maxK: number): fc.Arbitrary<Span3> =>
+  fc.record({
+    anchor: fc.constantFrom<0 | 1 | 2>(0, 0, 1, 2),
+    k: fc.nat({ max: maxK }),
+    gran: fc.constantFrom<0 | 1 | 2 | 3>(1, 1, 2, 0, 3),
+    d: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 100, 511, 512, -512, -1) }),
+  });
+
+const fdIdx = fc.nat({ max: FD_NAMES.length - 1 });
+const valid = fc.oneof({ weight: 15, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
+const fill = fc.integer({ min: 1, max: 255 });
+const likely = fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
+const buf = fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 256, 512, 2048) });
+
+function subset(names: readonly string[], weightNone: number): fc.Arbitrary<readonly string[]> {
+  return fc.oneof(
+    { weight: weightNone, arbitrary: fc.constant([] as readonly string[]) },
+    { weight: 1, arbitrary: fc.subarray([...names], { minLength: 1, maxLength: 2 }) },
+  );
+}
+
+const OPEN_EXTRA = ['O_DIRECT', 'O_DIRECT', 'O_DIRECT', 'O_TRUNC', 'O_APPEND', 'O_DSYNC', 'O_SYNC', 'O_EXCL'];
+const RWF = ['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT', 'RWF_HIPRI', 'RWF_APPEND', 'RWF_ATOMIC', 'RWF_DONTCACHE', '0x400'];
+const FALLOC_MODES: ReadonlyArray<readonly string[]> = [
+  [],
+  ['FALLOC_FL_KEEP_SIZE'],
+  ['FALLOC_FL_PUNCH_HOLE', 'FALLOC_FL_KEEP_SIZE'],
+  ['FALLOC_FL_ZERO_RANGE'],
+  ['FALLOC_FL_ZERO_RANGE', 'FALLOC_FL_KEEP_SIZE'],
+  ['FALLOC_FL_COLLAPSE_RANGE'],
+  ['FALLOC_FL_INSERT_RANGE'],
+  ['FALLOC_FL_PUNCH_HOLE'],
+];
+
+export interface GenOptions {
+  /** Weight multipliers per recipe kind (0 disables a kind). */
+  readonly weights?: Partial<Record<Recipe['k'], number>>;
+}
+
+const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
+  open: 8, close: 1, mkdir: 1, pwrite: 16, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1,
+  sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1,
+};
+
+/** A sequence: an open first (so the fuzzer spends its steps on files), then anything. */
+export function arbRecipes(maxSteps: number, opts: GenOptions = {}): fc.Arbitrary<Recipe[]> {
+  const first = fc.record({ k: fc.constant('open' as const), fd: fc.constant(0), path: fc.constant(0), acc: fc.constant(2), flags: subset(OPEN_EXTRA, 2) });
+  return fc.tuple(first, fc.array(arbRecipe(opts), { minLength: 0, maxLength: Math.max(0, maxSteps - 1) })).map(([a, rest]) => [a, ...rest]);
+}
+
+export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
+  const w = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
+  const all: Array<{ weight: number; arbitrary: fc.Arbitrary<Recipe> }> = [
+    { weight: w.open, arbitrary: fc.record({ k: fc.constant('open' as const), fd: fdIdx, path: fc.constantFrom(0, 0, 0, 1, 2), acc: fc.constantFrom(2, 2, 2, 2, 0, 1), flags: subset(OPEN_EXTRA, 2) }) },
+    { weight: w.close, arbitrary: fc.record({ k: fc.constant('close' as const), fd: fdIdx, valid }) },
+    { weight: w.mkdir, arbitrary: fc.constant({ k: 'mkdir' as const }) },
+    {
+      weight: w.pwrite,
+      arbitrary: fc.record({
+        k: fc.constant('pwrite' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), fill, buf,
+        iov2: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: span3(4) }),
+        flags: subset(RWF, 12),
+      }),
+    },
+    { weight: w.pread, arbitrary: fc.record({ k: fc.constant('pread' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), buf, flags: subset(['RWF_NOWAIT', 'RWF_HIPRI', 'RWF_ATOMIC', 'RWF_DONTCACHE'], 20) }) },
+    { weight: w.fsync, arbitrary: fc.record({ k: fc.constant('fsync' as const), fd: fdIdx, data: fc.boolean() }) },
+    { weight: w.ftruncate, arbitrary: fc.record({ k: fc.constant('ftruncate' as const), fd: fdIdx, len: span3(32) }) },
+    { weight: w.fallocate, arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16) }) },
+    { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
+    { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
+    { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx }) },
+    { weight: w.sync, arbitrary: fc.constant({ k: 'sync' as const }) },
+    { weight: w.crash, arbitrary: fc.record({ k: fc.constant('crash' as const), pattern: fc.array(fc.nat({ max: 255 }), { maxLength: 4 }), remount: likely, reopen: likely }) },
+    { weight: w.remount, arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
+    { weight: w.writeback, arbitrary: fc.record({ k: fc.constant('writeback' as const), fd: fdIdx, off: span3(8), len: span3(8) }) },
+    { weight: w.complete, arbitrary: fc.record({ k: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+    { weight: w.journal_commit, arbitrary: fc.constant({ k: 'journal_commit' as const }) },
+    { weight: w.reclaim, arbitrary: fc.constant({ k: 'reclaim' as const }) },
+  ];
+  return fc.oneof(...all.filter((a) => a.weight > 0));
+}
+
+export interface SystemGenOptions {
+  readonly fs?: 'ext4' | 'xfs' | undefined;
+}
+
+export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> {
+  const fsArb = opts.fs !== undefined ? fc.constant(opts.fs) : fc.constantFrom<'ext4' | 'xfs'>('ext4', 'xfs');
+  return fsArb.chain((fs) =>
+    fc.record({
+      blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
+      lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      folioSize: fc.constantFrom(4096, 4096, 16384, 65536),
+      writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    }).map((g): SystemDoc => {
+      const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
+      return {
+        fs,
+        blockSize: g.blockSize,
+        folioSize: g.folioSize,
+        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache },
+      };
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Resolution against the model state
+
+function fdName(sys: System, fd: number, valid: boolean): string {
+  const open = sys.openFds();
+  if (valid && open.length > 0) return open[fd % open.length]!;
+  return FD_NAMES[fd % FD_NAMES.length]!;
+}
+
+function fileSize(sys: System, fd: string): number {
+  const f = sys.files.get(fd);
+  return f === undefined ? 0 : f.inode.i_size;
+}
+
+function granule(sys: System, g: 0 | 1 | 2 | 3): number {
+  switch (g) {
+    case 0:
+      return 512;
+    case 1:
+      return sys.cfg.blockSize;
+    case 2:
+      return 4096;
+    case 3:
+      return 65536;
+  }
+}
+
+function value(sys: System, s: Span3, eof: number, min: number): number {
+  const bs = sys.cfg.blockSize;
+  const anchor = s.anchor === 0 ? 0 : s.anchor === 1 ? eof : Math.ceil(eof / bs) * bs;
+  return Math.max(min, anchor + s.k * granule(sys, s.gran) + s.d);
+}
+
+/** Open again, without O_CREAT/O_TRUNC/O_EXCL, every fd open now (a remount closes them all). */
+function reopenSteps(sys: System): Step[] {
+  const out: Step[] = [];
+  for (const [fd, f] of sys.files) {
+    const names = Object.entries(OPEN_FLAGS)
+      .filter(([n, v]) => v !== 0 && n !== 'O_CREAT' && n !== 'O_TRUNC' && n !== 'O_EXCL' && (n === 'O_SYNC' ? (f.f_flags & v) === v : (f.f_flags & v) !== 0) && !(n === 'O_DSYNC' && (f.f_flags & OPEN_FLAGS['O_SYNC']!) === OPEN_FLAGS['O_SYNC']))
+      .map(([n]) => n);
+    out.push({ op: 'open', path: f.path, fd, flags: names.length === 0 ? ['O_RDONLY'] : names });
+  }
+  return out;
+}
+
+/** Turn a recipe into concrete steps for the current model state. */
+export function resolve(r: Recipe, sys: System): Step | Step[] {
+  switch (r.k) {
+    case 'open':
+      return {
+        op: 'open',
+        path: PATHS[r.path % PATHS.length]!,
+        fd: FD_NAMES[r.fd % FD_NAMES.length]!,
+        flags: [['O_RDONLY', 'O_WRONLY', 'O_RDWR'][r.acc] ?? 'O_RDWR', 'O_CREAT', ...r.flags.filter((f, i, a) => a.indexOf(f) === i)],
+      };
+    case 'close':
+      return { op: 'close', fd: fdName(sys, r.fd, r.valid) };
+    case 'mkdir':
+      return { op: 'mkdir', path: 'd' };
+    case 'pwrite': {
+      const fd = fdName(sys, r.fd, r.valid);
+      const eof = fileSize(sys, fd);
+      const offset = value(sys, r.off, eof, 0);
+      const length = value(sys, { ...r.len, anchor: 0 }, 0, 0);
+      const flags = r.flags.filter((f, i, a) => a.indexOf(f) === i);
+      if (r.iov2 !== null) {
+        const l2 = value(sys, { ...r.iov2, anchor: 0 }, 0, 1);
+        return { op: 'pwrite', fd, offset, iov: [{ length, fill: r.fill, bufOffset: r.buf }, { length: l2, fill: (r.fill % 255) + 1, bufOffset: 0 }], flags };
+      }
+      return { op: 'pwrite', fd, offset, length, fill: r.fill, bufOffset: r.buf, flags };
+    }
+    case 'pread': {
+      const fd = fdName(sys, r.fd, r.valid);
+      const eof = fileSize(sys, fd);
+      return { op: 'pread', fd, offset: value(sys, r.off, eof, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 0), bufOffset: r.buf, flags: r.flags.filter((f, i, a) => a.indexOf(f) === i) };
+    }
+    case 'fsync':
+      return { op: r.data ? 'fdatasync' : 'fsync', fd: fdName(sys, r.fd, true) };
+    case 'ftruncate': {
+      const fd = fdName(sys, r.fd, true);
+      return { op: 'ftruncate', fd, length: value(sys, r.len, fileSize(sys, fd), 0) };
+    }
+    case 'fallocate': {
+      const fd = fdName(sys, r.fd, true);
+      const eof = fileSize(sys, fd);
+      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+    }
+    case 'mmap_write': {
+      const fd = fdName(sys, r.fd, true);
+      const eof = fileSize(sys, fd);
+      return { op: 'mmap_write', fd, offset: value(sys, r.off, Math.max(0, eof - 4096), 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1), fill: r.fill };
+    }
+    case 'statx':
+      return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };
+    case 'fiemap':
+      return { op: 'fiemap', fd: fdName(sys, r.fd, true) };
+    case 'sync':
+      return { op: 'sync' };
+    case 'crash': {
+      if (!r.remount) return { op: 'crash', pattern: [...r.pattern] };
+      return [{ op: 'crash', pattern: [...r.pattern] }, { op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
+    }
+    case 'remount':
+      return [{ op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
+    case 'writeback': {
+      const fd = fdName(sys, r.fd, true);
+      return { op: 'writeback', fd, offset: value(sys, r.off, 0, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 0) };
+    }
+    case 'complete':
+      return { op: 'complete', count: r.count };
+    case 'journal_commit':
+      return { op: 'journal_commit' };
+    case 'reclaim':
+      return { op: 'reclaim' };
+  }
+}

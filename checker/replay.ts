@@ -1,0 +1,93 @@
+/**
+ * Replaying a counterexample (or any scenario) with the invariants watching,
+ * and printing a step-by-step trace.
+ */
+import { findInvariant, INVARIANTS } from '../properties/index.ts';
+import type { Invariant } from '../properties/index.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import type { Step } from '../scenario/schema.ts';
+import type { StepResult } from '../model/system.ts';
+import type { CheckedRun } from './execute.ts';
+import { runChecked } from './execute.ts';
+
+export interface ReplayReport {
+  readonly run: CheckedRun;
+  /** The file's `violates`, if any. */
+  readonly expected: { invariant: string; step: number } | null;
+  /** Reproduced the same invariant at the same step. */
+  readonly reproduced: boolean;
+}
+
+export function replay(sc: LoadedScenario): ReplayReport {
+  const v = sc.doc.violates;
+  let invs: readonly Invariant[] = INVARIANTS;
+  if (v !== undefined) {
+    const inv = findInvariant(v.invariant);
+    invs = inv === undefined ? INVARIANTS : [inv];
+  }
+  const run = runChecked(sc.system, sc.knobs, sc.doc.steps, invs, { keepOutcomes: true });
+  const expected = v === undefined ? null : { invariant: v.invariant, step: v.step };
+  const reproduced = expected !== null && run.violation !== null && run.violation.invariant === expected.invariant && run.violation.step === expected.step;
+  return { run, expected, reproduced };
+}
+
+function fmtFlags(f: readonly string[] | undefined): string {
+  return f === undefined || f.length === 0 ? '' : ` [${f.join('|')}]`;
+}
+
+/** One step as an xfs_io-like line. */
+export function describeStep(s: Step): string {
+  switch (s.op) {
+    case 'open':
+      return `open ${s.path} as ${s.fd}${fmtFlags(s.flags)}`;
+    case 'close':
+      return `close ${s.fd}`;
+    case 'mkdir':
+      return `mkdir ${s.path}`;
+    case 'encrypt_dir':
+      return `encrypt_dir ${s.path}`;
+    case 'pwrite': {
+      const iov = s.iov ?? [{ length: s.length ?? 0, fill: s.fill ?? 0, bufOffset: s.bufOffset }];
+      const segs = iov.map((v) => `${v.length}x0x${v.fill.toString(16).padStart(2, '0')}${v.bufOffset ? `@buf+${v.bufOffset}` : ''}`).join(' + ');
+      return `pwrite ${s.fd} ${s.offset} ${segs}${fmtFlags(s.flags)}`;
+    }
+    case 'pread':
+      return `pread ${s.fd} ${s.offset} ${s.length}${s.bufOffset ? ` @buf+${s.bufOffset}` : ''}${fmtFlags(s.flags)}`;
+    case 'fsync':
+    case 'fdatasync':
+      return `${s.op} ${s.fd}`;
+    case 'ftruncate':
+      return `ftruncate ${s.fd} ${s.length}`;
+    case 'fallocate':
+      return `fallocate ${s.fd} ${s.offset} ${s.length}${s.mode === 0 ? '' : fmtFlags(s.mode)}`;
+    case 'clone':
+      return `clone ${s.src}[${s.srcOffset}..] -> ${s.fd}[${s.offset}..] ${s.length}`;
+    case 'mmap_write':
+      return `mmap_write ${s.fd} ${s.offset} ${s.length}x0x${s.fill.toString(16).padStart(2, '0')}`;
+    case 'statx':
+      return `statx ${s.fd}${fmtFlags(s.mask)}`;
+    case 'fiemap':
+      return `fiemap ${s.fd}`;
+    case 'crash':
+      return `crash${s.keep === undefined ? '' : ` keep=${JSON.stringify(s.keep)}`}${s.pattern === undefined ? '' : ` pattern=${JSON.stringify(s.pattern)}`}`;
+    case 'writeback':
+      return `writeback ${s.fd}${s.offset !== undefined ? ` ${s.offset}` : ''}${s.length !== undefined ? ` ${s.length}` : ''}`;
+    case 'complete':
+      return `complete${s.bio !== undefined ? ` bio ${s.bio}` : ` ${s.count ?? 1}`}`;
+    default:
+      return s.op;
+  }
+}
+
+export function describeResult(r: StepResult): string {
+  if (r.unsupported !== undefined) return 'unsupported';
+  if (r.signal !== undefined) return r.signal;
+  if (r.errno !== undefined) return r.errno;
+  let out = `${r.ret ?? 0}`;
+  if (r.data !== undefined) out += ` data ${r.data.map(([v, n]) => `${n}x0x${v.toString(16).padStart(2, '0')}`).join(' ')}`;
+  if (r.statx !== undefined) out += ` ${Object.entries(r.statx).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  if (r.extents !== undefined) out += ` ${r.extents.map((e) => `[${e.logical}+${e.length}${e.flags.filter((f) => f !== 'FIEMAP_EXTENT_LAST').map((f) => ' ' + f.replace('FIEMAP_EXTENT_', '')).join('')}]`).join(' ')}`;
+  if (r.crash !== undefined) out += ` (${r.crash.pending} writes not durable; kept ${JSON.stringify(r.crash.kept)})`;
+  if (r.completed !== undefined) out += ` bios ${r.completed.join(',')}`;
+  return out;
+}

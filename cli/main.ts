@@ -1,0 +1,255 @@
+/**
+ * iospec command line.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadScenario, ScenarioError } from '../scenario/load.ts';
+import { printable, runOnModel } from '../scenario/run.ts';
+import { check } from '../checker/check.ts';
+import type { CheckReport, Progress } from '../checker/check.ts';
+import { counterexampleDoc, writeCounterexample } from '../checker/counterexample.ts';
+import { describeResult, describeStep, replay } from '../checker/replay.ts';
+import { findInvariant, INVARIANTS } from '../properties/index.ts';
+import { findVariant, VARIANTS } from '../model/variants.ts';
+import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
+import { compareResults } from '../kernel/compare.ts';
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command();
+  program
+    .name('iospec')
+    .description('Executable specification of the Linux file I/O paths, and a property-based checker for it')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run')
+    .description('run a scenario on the model and print one JSON result line per step')
+    .argument('<file>', 'scenario file (iospec-scenario/1)')
+    .option('-v, --verbose', 'print the resolved system first, and model-only details of each step')
+    .option('-k, --kernel', "run on this machine's kernel (root, loop devices) instead of the model")
+    .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean }) => {
+      const sc = loadScenario(file);
+      if (opts.verbose === true) out(JSON.stringify({ system: sc.system, variant: sc.doc.variant ?? {} }));
+      if (opts.kernel === true) {
+        try {
+          await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(r)) });
+        } catch (e) {
+          if (e instanceof KernelUnavailable) {
+            err(`skipped: cannot run on the kernel here: ${e.message}`);
+            code = 4;
+            return;
+          }
+          throw e;
+        }
+        return;
+      }
+      runOnModel(sc, (r) => out(JSON.stringify(printable(r, opts.verbose === true))));
+    });
+
+  program
+    .command('diff')
+    .description('run a scenario on the model and on this kernel and report the first step where they disagree')
+    .argument('<file>', 'scenario file')
+    .action(async (file: string) => {
+      const sc = loadScenario(file);
+      const model = runOnModel(sc).results;
+      let kernel;
+      try {
+        kernel = await runOnKernel(sc.system, sc.doc.steps);
+      } catch (e) {
+        if (e instanceof KernelUnavailable) {
+          err(`skipped: cannot run on the kernel here: ${e.message}`);
+          code = 4;
+          return;
+        }
+        throw e;
+      }
+      for (let i = 0; i < sc.doc.steps.length; i++) {
+        const d = compareResults(model[i]!, kernel[i]!);
+        if (d === null) continue;
+        for (let j = 0; j <= i; j++) out(`${j === i ? '!!' : '  '} ${String(j + 1).padStart(3)}  ${describeStep(sc.doc.steps[j]!).padEnd(48)} -> ${describeResult(kernel[j]!)}`);
+        out(`\nfirst disagreement at step ${i + 1} (${sc.doc.steps[i]!.op}), ${d.field}:`);
+        out(`  model:  ${JSON.stringify(d.model)}`);
+        out(`  kernel: ${JSON.stringify(d.kernel)}`);
+        code = 1;
+        return;
+      }
+      out(`model and kernel agree on all ${sc.doc.steps.length} steps`);
+    });
+
+  program
+    .command('check')
+    .description('fuzz the model against the invariants; exit 1 with a counterexample file when one fails')
+    .option('--invariant <id...>', 'check only these invariants (default: all)')
+    .option('--variant <name>', 'check a design variant instead of upstream')
+    .option('--fs <fs>', 'only this file system (ext4 or xfs)')
+    .option('--seed <n>', 'random seed (default: from the clock, printed)')
+    .option('--runs <n>', 'maximum number of generated sequences', '1000000000')
+    .option('--max-steps <n>', 'maximum steps per sequence', '40')
+    .option('--time <seconds>', 'time budget', '60')
+    .option('--out <dir>', 'where counterexamples are written', 'counterexamples')
+    .option('--json', 'print the summary as JSON')
+    .action((opts: { invariant?: string[]; variant?: string; fs?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean }) => {
+      const invariants = (opts.invariant ?? INVARIANTS.map((i) => i.id)).map((id) => {
+        const inv = findInvariant(id);
+        if (inv === undefined) throw new UsageError(`--invariant: unknown invariant "${id}" (see \`iospec invariants\`)`);
+        return inv;
+      });
+      const variant = opts.variant === undefined ? null : findVariant(opts.variant);
+      if (variant === undefined) throw new UsageError(`--variant: unknown variant "${opts.variant}" (see \`iospec variants\`)`);
+      if (opts.fs !== undefined && opts.fs !== 'ext4' && opts.fs !== 'xfs') throw new UsageError('--fs: ext4 or xfs');
+      const seed = opts.seed === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : intArg('--seed', opts.seed);
+      const timeMs = Math.round(numArg('--time', opts.time) * 1000);
+      const tty = process.stderr.isTTY === true && opts.json !== true;
+      const progress = (p: Progress): void => {
+        const line = `${p.phase === 'search' ? 'checking' : 'shrinking'}: ${p.runs} sequences, ${p.steps} steps, ${Math.round(p.steps / Math.max(1, p.elapsedMs / 1000))} steps/s, ${Math.round(p.elapsedMs / 1000)}s of ${Math.round(timeMs / 1000)}s`;
+        if (tty) process.stderr.write(`\r\x1b[K${line}`);
+        else if (opts.json !== true) err(line);
+      };
+      if (opts.json !== true) err(`iospec check: seed ${seed}, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants, up to ${opts.maxSteps} steps per sequence, ${timeMs / 1000}s`);
+      const report = check({
+        invariants,
+        variant,
+        seed,
+        runs: intArg('--runs', opts.runs),
+        maxSteps: intArg('--max-steps', opts.maxSteps),
+        timeMs,
+        fs: opts.fs as 'ext4' | 'xfs' | undefined,
+        onProgress: progress,
+        progressMs: tty ? 250 : 10000,
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      let file: string | null = null;
+      if (report.counterexample !== null) {
+        const c = report.counterexample;
+        const doc = counterexampleDoc(c.system, variant?.name ?? null, c.steps, c.results, c.violation, seed, c.path);
+        file = writeCounterexample(opts.out, doc);
+      }
+      if (opts.json === true) out(JSON.stringify(summaryJson(report, variant?.name ?? null, file)));
+      else printSummary(report, variant?.name ?? null, file);
+      code = report.counterexample === null ? 0 : 1;
+    });
+
+  program
+    .command('replay')
+    .description('replay a counterexample (or any scenario) with the invariants watching, as a step-by-step trace')
+    .argument('<file>', 'scenario or counterexample file')
+    .action((file: string) => {
+      const sc = loadScenario(file);
+      const r = replay(sc);
+      out(`${sc.doc.name ?? file} — ${sc.system.fs}, ${sc.system.blockSize}-byte blocks, ${sc.doc.variant !== undefined && Object.keys(sc.doc.variant).length > 0 ? `variant ${Object.keys(sc.doc.variant).join(',')}` : 'upstream'}`);
+      r.run.steps.forEach((s, i) => {
+        const res = r.run.results[i]!;
+        const mark = r.run.violation?.step === i + 1 ? '!!' : '  ';
+        out(`${mark} ${String(i + 1).padStart(3)}  ${describeStep(s).padEnd(48)} -> ${describeResult(res)}`);
+      });
+      if (r.run.violation !== null) {
+        out(`\nviolation of ${r.run.violation.invariant} at step ${r.run.violation.step}:\n  ${r.run.violation.detail}`);
+        const inv = findInvariant(r.run.violation.invariant);
+        if (inv !== undefined) out(`\n${inv.id}: ${inv.statement}\n  source: ${inv.source}`);
+      } else {
+        out('\nno invariant violated');
+      }
+      if (r.expected !== null) {
+        out(r.reproduced ? `\nreproduced: ${r.expected.invariant} at step ${r.expected.step}, as recorded` : `\nNOT reproduced: the file records ${r.expected.invariant} at step ${r.expected.step}`);
+        code = r.reproduced ? 1 : 3;
+      } else {
+        code = r.run.violation === null ? 0 : 1;
+      }
+    });
+
+  program
+    .command('invariants')
+    .description('list the invariants (id, statement, source)')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = INVARIANTS.map((i) => ({ id: i.id, statement: i.statement, source: i.source, brokenBy: VARIANTS.filter((v) => v.breaks.includes(i.id)).map((v) => v.name) }));
+      if (opts.json === true) out(JSON.stringify(rows, null, 2));
+      else for (const r of rows) out(`${r.id}\n  ${r.statement}\n  source: ${r.source}\n  caught on: ${r.brokenBy.join(', ') || '(no variant yet)'}\n`);
+    });
+
+  program
+    .command('variants')
+    .description('list the design variants (name, description, source, invariants they break)')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? ['ext4', 'xfs'] }));
+      if (opts.json === true) out(JSON.stringify(rows, null, 2));
+      else for (const r of rows) out(`${r.name}\n  ${r.description}\n  source: ${r.source}\n  breaks: ${r.breaks.join(', ')}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      code = e.exitCode === 0 ? 0 : 2;
+    } else if (e instanceof UsageError) {
+      err(`error: ${e.message}`);
+      code = 2;
+    } else if (e instanceof ScenarioError) {
+      err(`error: ${e.message}`);
+      code = 2;
+    } else {
+      throw e;
+    }
+  }
+  return code;
+}
+
+class UsageError extends Error {}
+
+function intArg(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name}: expected a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function numArg(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name}: expected a positive number, got "${v}"`);
+  return n;
+}
+
+function summaryJson(r: CheckReport, variant: string | null, file: string | null) {
+  return {
+    seed: r.seed,
+    variant: variant ?? 'upstream',
+    runs: r.runs,
+    steps: r.steps,
+    elapsedMs: r.elapsedMs,
+    stepsPerSecond: Math.round(r.steps / Math.max(0.001, r.elapsedMs / 1000)),
+    ops: r.ops,
+    errnos: r.errnos,
+    counterexample:
+      r.counterexample === null
+        ? null
+        : { file, invariant: r.counterexample.violation.invariant, step: r.counterexample.violation.step, detail: r.counterexample.violation.detail, steps: r.counterexample.steps.length, shrunkFrom: r.counterexample.originalSteps },
+  };
+}
+
+function printSummary(r: CheckReport, variant: string | null, file: string | null): void {
+  const secs = r.elapsedMs / 1000;
+  out(`${r.runs} sequences, ${r.steps} steps in ${secs.toFixed(1)}s (${Math.round(r.steps / Math.max(0.001, secs))} steps/s) on ${variant ?? 'upstream'}, seed ${r.seed}`);
+  const ops = Object.entries(r.ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  out(`ops: ${ops}`);
+  const errs = Object.entries(r.errnos).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (errs !== '') out(`errors returned: ${errs}`);
+  if (r.counterexample === null) {
+    out('no invariant violated');
+    return;
+  }
+  const c = r.counterexample;
+  out(`\nCOUNTEREXAMPLE: ${c.violation.invariant} violated at step ${c.violation.step} (shrunk from ${c.originalSteps} to ${c.steps.length} steps)`);
+  out(`  ${c.violation.detail}`);
+  c.steps.forEach((s, i) => out(`  ${String(i + 1).padStart(3)}  ${describeStep(s).padEnd(48)} -> ${describeResult(c.results[i]!)}`));
+  if (file !== null) out(`\nwritten to ${file}; replay with: npx iospec replay ${file}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * What the kernel runner needs from this machine, and how to get it.
+ */
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export interface Probe {
+  readonly ok: boolean;
+  /** One line per missing capability, saying how to get it. */
+  readonly missing: string[];
+}
+
+function which(cmd: string): boolean {
+  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
+    if (existsSync(`${dir}/${cmd}`)) return true;
+  }
+  return false;
+}
+
+function filesystems(): string {
+  try {
+    return execFileSync('cat', ['/proc/filesystems'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+let cached: Map<string, Probe> = new Map();
+
+/** Probe for running scenarios of file system `fs` on the real kernel. */
+export function probeKernel(fs: 'ext4' | 'xfs'): Probe {
+  const have = cached.get(fs);
+  if (have !== undefined) return have;
+  const missing: string[] = [];
+  if (process.platform !== 'linux') missing.push('not Linux');
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('needs root (loop devices and mount); run as root');
+  if (!existsSync('/dev/loop-control')) missing.push('no /dev/loop-control: loop devices unavailable (modprobe loop, or a machine that allows them)');
+  if (!which('losetup')) missing.push('no losetup: apt-get install -y mount');
+  if (!which('mount') || !which('umount')) missing.push('no mount/umount: apt-get install -y mount');
+  if (!which('cc') && !which('gcc')) missing.push('no C compiler for the helper: apt-get install -y gcc libc6-dev');
+  if (fs === 'xfs' && !which('mkfs.xfs')) missing.push('no mkfs.xfs: apt-get install -y xfsprogs');
+  if (fs === 'ext4' && !which('mkfs.ext4')) missing.push('no mkfs.ext4: apt-get install -y e2fsprogs');
+  const fss = filesystems();
+  if (fss !== '' && !new RegExp(`\\b${fs}\\b`).test(fss)) missing.push(`the kernel has no ${fs} (modprobe ${fs})`);
+  const p = { ok: missing.length === 0, missing };
+  cached.set(fs, p);
+  return p;
+}
+
+export function resetProbeCache(): void {
+  cached = new Map();
+}

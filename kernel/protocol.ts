@@ -1,0 +1,53 @@
+/**
+ * Scenario steps as request lines for the native helper
+ * (kernel/helper/README.md).  One function per op, so adding a step to the
+ * kernel runner is one case here and one handler in iospec-helper.c.
+ */
+import type { Step } from '../scenario/schema.ts';
+import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
+
+function flags(list: readonly string[] | undefined): string {
+  return list === undefined || list.length === 0 ? '0' : list.join('|');
+}
+
+export function requestLine(step: Step, n: number): string {
+  const head = `step=${n} op=${step.op}`;
+  if (MODEL_ONLY_OPS.has(step.op)) return `step=${n} op=unsupported name=${step.op}`;
+  switch (step.op) {
+    case 'open':
+      return `${head} path=${step.path} fd=${step.fd} flags=${flags(step.flags)}`;
+    case 'close':
+      return `${head} fd=${step.fd}`;
+    case 'mkdir':
+      return `${head} path=${step.path}`;
+    case 'encrypt_dir':
+      return `${head} path=${step.path} key=${step.key ?? 'iospec'} log2dus=${step.log2DataUnitSize ?? 0}${step.flags !== undefined && step.flags.length > 0 ? ` flags=${step.flags.join('|')}` : ''}`;
+    case 'pwrite': {
+      const iov = step.iov ?? [{ length: step.length ?? 0, fill: step.fill ?? 0, bufOffset: step.bufOffset }];
+      return `${head} fd=${step.fd} offset=${step.offset} iov=${iov.map((v) => `${v.length}:${v.fill}:${v.bufOffset ?? 0}`).join(',')} flags=${flags(step.flags)}`;
+    }
+    case 'pread':
+      return `${head} fd=${step.fd} offset=${step.offset} length=${step.length} bufoff=${step.bufOffset ?? 0} flags=${flags(step.flags)}`;
+    case 'fsync':
+    case 'fdatasync':
+      return `${head} fd=${step.fd}`;
+    case 'ftruncate':
+      return `${head} fd=${step.fd} length=${step.length}`;
+    case 'fallocate':
+      return `${head} fd=${step.fd} mode=${step.mode === 0 ? '0' : flags(step.mode)} offset=${step.offset} length=${step.length}`;
+    case 'clone':
+      return `${head} fd=${step.fd} src=${step.src} srcoffset=${step.srcOffset} offset=${step.offset} length=${step.length}`;
+    case 'mmap_write':
+      return `${head} fd=${step.fd} offset=${step.offset} length=${step.length} fill=${step.fill}`;
+    case 'statx':
+      return `${head} fd=${step.fd} mask=${flags(step.mask ?? ['STATX_BASIC_STATS'])}`;
+    case 'fiemap':
+      return `${head} fd=${step.fd}${step.length !== undefined && step.length > 0 ? ` length=${step.length}` : ''}`;
+    case 'sync':
+    case 'crash':
+    case 'remount':
+      return head;
+    default:
+      return `step=${n} op=unsupported name=${step.op}`;
+  }
+}

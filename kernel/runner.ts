@@ -1,0 +1,132 @@
+/**
+ * `iospec run --kernel`: a scenario executed on this machine's kernel, on a
+ * loop-mounted image made for it, through the native helper.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { StepResult } from '../model/system.ts';
+import type { ResolvedSystem } from '../scenario/resolve.ts';
+import type { Step } from '../scenario/schema.ts';
+import { LOOP_DEVICE_DEFAULTS } from '../model/block/blk-settings.ts';
+import { ensureHelper } from './build.ts';
+import { probeKernel } from './probe.ts';
+import { requestLine } from './protocol.ts';
+import { sweepLeftovers, Workspace } from './workspace.ts';
+
+export class KernelUnavailable extends Error {}
+
+/**
+ * Why this system cannot be set up with a loop device on this kernel, or
+ * null.  (The model can configure devices a loop device cannot be.)
+ */
+export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
+  const d = s.device;
+  const loop = LOOP_DEVICE_DEFAULTS;
+  if (d.atomicWriteUnitMax > 0 || d.atomicWriteUnitMin > 0) return 'a loop device has no hardware atomic writes';
+  if (d.inlineCrypto !== false) return 'a loop device has no inline encryption engine';
+  if (d.stableWrites) return 'a loop device does not require stable writes';
+  if (d.fua) return 'a loop device does not support FUA';
+  if (d.physicalBlockSize !== d.logicalBlockSize) return 'a loop device has physical block size = logical block size';
+  if (d.dmaAlignment !== 511) return "a loop device's dma_alignment is 511";
+  if (d.maxSegments !== loop.maxSegments || d.maxSegmentSize !== loop.maxSegmentSize || d.virtBoundary !== 0) return 'a loop device\'s segment limits cannot be changed';
+  if (s.folioSize !== 4096) return 'the page cache folio size is a model knob (the kernel picks folio sizes itself)';
+  return null;
+}
+
+function mkfsCommand(s: ResolvedSystem): [string, string[]] {
+  if (s.fs === 'xfs') {
+    const args = ['-f', '-q', '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`];
+    return ['mkfs.xfs', args];
+  }
+  const args = ['-F', '-q', '-b', String(s.blockSize)];
+  const feats: string[] = [];
+  if (s.features.includes('encrypt')) feats.push('encrypt');
+  if (s.features.includes('stable_inodes')) feats.push('stable_inodes');
+  if (s.features.includes('bigalloc')) feats.push('bigalloc');
+  if (feats.length > 0) args.push('-O', feats.join(','));
+  if (s.features.includes('bigalloc')) args.push('-C', String(s.clusterSize));
+  return ['mkfs.ext4', args];
+}
+
+function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (s.device.maxSectorsKb !== LOOP_DEVICE_DEFAULTS.maxSectorsKb) out.push(['max_sectors_kb', String(s.device.maxSectorsKb)]);
+  // A loop device's cache mode depends on how it was set up; make it what the scenario says.
+  out.push(['write_cache', s.device.writeCache ? 'write back' : 'write through']);
+  return out;
+}
+
+export interface KernelRunOptions {
+  /** Per-step time limit. */
+  readonly stepTimeoutMs?: number;
+  readonly onResult?: (r: StepResult) => void;
+}
+
+/** Run `steps` on the real kernel. Throws KernelUnavailable when it cannot. */
+export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[], opts: KernelRunOptions = {}): Promise<StepResult[]> {
+  const reason = kernelUnsupportedReason(system);
+  if (reason !== null) throw new KernelUnavailable(reason);
+  const probe = probeKernel(system.fs);
+  if (!probe.ok) throw new KernelUnavailable(probe.missing.join('; '));
+  sweepLeftovers();
+  const helper = ensureHelper();
+  const ws = new Workspace();
+  try {
+    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, system.mount.join(','), sysfsSettings(system));
+    const args = ['--mnt', ws.mnt, '--dev', ws.dev!, '--fstype', system.fs];
+    if (system.mount.length > 0) args.push('--mntopts', system.mount.join(','));
+    const child = spawn(helper, args, { cwd: ws.mnt, stdio: ['pipe', 'pipe', 'pipe'] });
+    ws.children.push(child);
+    const lines = createInterface({ input: child.stdout });
+    const queue: string[] = [];
+    let waiter: ((l: string | null) => void) | null = null;
+    let closed = false;
+    lines.on('line', (l) => {
+      if (waiter !== null) {
+        const w = waiter;
+        waiter = null;
+        w(l);
+      } else queue.push(l);
+    });
+    lines.on('close', () => {
+      closed = true;
+      if (waiter !== null) waiter(null);
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const next = (timeout: number): Promise<string | null> =>
+      new Promise((resolve, reject) => {
+        const q = queue.shift();
+        if (q !== undefined) return resolve(q);
+        if (closed) return resolve(null);
+        const t = setTimeout(() => {
+          waiter = null;
+          reject(new Error(`the kernel did not answer within ${timeout / 1000}s`));
+        }, timeout);
+        waiter = (l) => {
+          clearTimeout(t);
+          resolve(l);
+        };
+      });
+    const results: StepResult[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      child.stdin.write(`${requestLine(steps[i]!, i + 1)}\n`);
+      const line = await next(opts.stepTimeoutMs ?? 120000);
+      if (line === null) throw new Error(`the helper exited early: ${stderr.trim()}`);
+      const r = JSON.parse(line) as StepResult & { error?: string };
+      if (r.error !== undefined) throw new Error(`helper rejected step ${i + 1}: ${r.error}`);
+      results.push(r);
+      opts.onResult?.(r);
+    }
+    child.stdin.end();
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) resolve();
+      else child.on('exit', () => resolve());
+    });
+    return results;
+  } finally {
+    ws.dispose();
+  }
+}

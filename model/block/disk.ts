@@ -1,0 +1,303 @@
+/**
+ * The disk: a block device with a durable medium, a volatile write cache and
+ * a queue of in-flight bios.  It stands for the hardware (or the loop
+ * driver) under the block layer; it has no single kernel counterpart.
+ *
+ * - A write bio is in flight from submission until the fuzzer (or a waiting
+ *   caller) completes it.  At completion its data enters the volatile cache
+ *   (or the medium, for FUA writes and devices without a write cache).
+ * - A flush (REQ_PREFLUSH, REQ_OP_FLUSH) makes every completed write durable.
+ * - At a crash, every write that is in the cache or in flight may reach the
+ *   medium in part, at sector granularity, in submission order; which
+ *   sectors do is the crash's choice, made explicit in its report so that a
+ *   counterexample replays exactly.  A REQ_ATOMIC write lands whole or not at
+ *   all.
+ */
+import type { Span } from '../lib/content.ts';
+import { cutSpan, pushSpan, sliceData, uninitData } from '../lib/content.ts';
+import { IntervalMap } from '../lib/interval-map.ts';
+import type { Bio, BioOrigin } from './bio.ts';
+import { REQ_ATOMIC, REQ_FUA, REQ_PREFLUSH } from './bio.ts';
+import type { QueueLimits } from './blk-settings.ts';
+import { SECTOR_SIZE } from './blk-settings.ts';
+import { EIO } from '../lib/errno.ts';
+
+function spanMap(): IntervalMap<Span> {
+  return new IntervalMap<Span>(
+    (v, d) => cutSpan(v, d, v.len - d),
+    null,
+  );
+}
+
+/** A write that reached the device but is not durable yet. */
+export interface PendingWrite {
+  readonly seq: number;
+  readonly bio: Bio;
+  readonly addr: number;
+  readonly len: number;
+  readonly data: Span[];
+  readonly atomic: boolean;
+  readonly origin: BioOrigin;
+  state: 'inflight' | 'cached';
+  /** Byte ranges not yet superseded by a later durable write. */
+  live: Array<[number, number]>;
+}
+
+/**
+ * How a crash treats writes that are not durable:
+ * - `all`: every completed or in-flight write reaches the medium (what a
+ *   loop device on a healthy host does);
+ * - `none`: only flushed data survives;
+ * - `keep`: exactly these sectors of these pending writes reach the medium:
+ *   `[index in the crash report's pending list, first sector, sector count]`;
+ * - `pattern`: the fuzzer's compact choice, one number per pending write
+ *   (cycled): 0 lost, 1 whole, n >= 2 sector j kept iff bit (j mod 16) of n.
+ */
+export type CrashChoice =
+  | 'all'
+  | 'none'
+  | { readonly keep: ReadonlyArray<readonly [number, number, number]> }
+  | { readonly pattern: readonly number[] };
+
+export interface CrashReport {
+  readonly pending: ReadonlyArray<{
+    readonly i: number;
+    readonly bio: number;
+    readonly sector: number;
+    readonly sectors: number;
+    readonly state: 'inflight' | 'cached';
+    readonly atomic: boolean;
+    readonly origin: BioOrigin;
+  }>;
+  /** `[pending index, first sector, sector count]` that reached the medium. */
+  readonly kept: Array<[number, number, number]>;
+}
+
+export interface DiskObserver {
+  onQueue(bio: Bio): void;
+  onComplete(bio: Bio): void;
+}
+
+export class Disk {
+  readonly limits: QueueLimits;
+  readonly sizeBytes: number;
+  private medium = spanMap();
+  private cache = spanMap();
+  private pending: PendingWrite[] = [];
+  private seq = 0;
+  /** Bios queued to the device and not completed, in submission order. */
+  inflight: Bio[] = [];
+  /** Byte ranges where the medium fails I/O (a fuzzer step injects these). */
+  readonly badRanges = new IntervalMap<true>((v) => v);
+  observer: DiskObserver | null = null;
+  /** Counters for traces and statistics. */
+  flushes = 0;
+
+  constructor(limits: QueueLimits, sizeBytes: number) {
+    this.limits = limits;
+    this.sizeBytes = sizeBytes;
+  }
+
+  /** Accept a bio that passed the block layer; it stays in flight until completed. */
+  queue(bio: Bio): void {
+    this.inflight.push(bio);
+    if (bio.op === 'write') {
+      this.pending.push({
+        seq: this.seq++,
+        bio,
+        addr: bio.byteAddr,
+        len: bio.size,
+        data: bio.data,
+        atomic: (bio.opf & REQ_ATOMIC) !== 0,
+        origin: bio.origin,
+        state: 'inflight',
+        live: [[bio.byteAddr, bio.byteAddr + bio.size]],
+      });
+    }
+    this.observer?.onQueue(bio);
+  }
+
+  /** Current content of [addr, addr+len): cache over medium; in-flight writes are not visible. */
+  read(addr: number, len: number): Span[] {
+    const out: Span[] = [];
+    let pos = addr;
+    const end = addr + len;
+    const cached = this.cache.overlapping(addr, end);
+    let ci = 0;
+    while (pos < end) {
+      const c = cached[ci];
+      if (c !== undefined && c.start <= pos) {
+        pushSpan(out, cutSpan(c.v, pos - c.start, c.end - pos));
+        pos = c.end;
+        ci++;
+        continue;
+      }
+      const stop = c !== undefined ? c.start : end;
+      this.readMedium(pos, stop, out);
+      pos = stop;
+    }
+    return out;
+  }
+
+  private readMedium(start: number, end: number, out: Span[]): void {
+    let pos = start;
+    for (const e of this.medium.overlapping(start, end)) {
+      if (e.start > pos) for (const s of uninitData(pos, e.start - pos)) pushSpan(out, s);
+      pushSpan(out, cutSpan(e.v, 0, e.end - e.start));
+      pos = e.end;
+    }
+    if (pos < end) for (const s of uninitData(pos, end - pos)) pushSpan(out, s);
+  }
+
+  /** Durable content only (what a crash with `none` would leave). */
+  readDurable(addr: number, len: number): Span[] {
+    const out: Span[] = [];
+    this.readMedium(addr, addr + len, out);
+    return out;
+  }
+
+  private put(map: IntervalMap<Span>, addr: number, data: readonly Span[]): void {
+    let a = addr;
+    for (const s of data) {
+      map.set(a, a + s.len, s);
+      a += s.len;
+    }
+  }
+
+  /** Make every completed write durable (a cache flush). */
+  flush(): void {
+    this.flushes++;
+    for (const e of this.cache.entries()) this.medium.set(e.start, e.end, e.v);
+    this.cache.clear();
+    this.pending = this.pending.filter((p) => p.state === 'inflight');
+  }
+
+  private supersede(addr: number, end: number, upTo: number): void {
+    for (const p of this.pending) {
+      if (p.seq >= upTo) continue;
+      const next: Array<[number, number]> = [];
+      for (const [s, t] of p.live) {
+        if (t <= addr || s >= end) next.push([s, t]);
+        else {
+          if (s < addr) next.push([s, addr]);
+          if (t > end) next.push([end, t]);
+        }
+      }
+      p.live = next;
+    }
+    this.pending = this.pending.filter((p) => p.live.length > 0 || p.state === 'inflight');
+  }
+
+  /**
+   * Complete a queued bio: the device did the transfer.  Reads take the
+   * current content; writes enter the cache, or the medium when FUA or when
+   * the device has no volatile cache.  A bio touching a bad range fails with
+   * -EIO and transfers nothing.
+   */
+  complete(bio: Bio): void {
+    const i = this.inflight.indexOf(bio);
+    if (i < 0) return;
+    this.inflight.splice(i, 1);
+    const addr = bio.byteAddr;
+    const end = addr + bio.size;
+    if (bio.op === 'flush' || (bio.opf & REQ_PREFLUSH) !== 0) this.flush();
+    if (bio.size > 0 && this.badRanges.intersects(addr, end)) {
+      bio.status = -EIO;
+    } else if (bio.op === 'read') {
+      bio.readData = this.read(addr, bio.size);
+      bio.sink?.(bio.relOff, bio.readData);
+    } else if (bio.op === 'write') {
+      const p = this.pending.find((x) => x.bio === bio);
+      if ((bio.opf & REQ_FUA) !== 0 || !this.limits.write_cache) {
+        this.put(this.medium, addr, bio.data);
+        this.cache.remove(addr, end);
+        if (p !== undefined) {
+          this.supersede(addr, end, p.seq + 1);
+          this.pending = this.pending.filter((x) => x !== p);
+        }
+      } else {
+        this.put(this.cache, addr, bio.data);
+        if (p !== undefined) p.state = 'cached';
+      }
+    }
+    if (bio.status !== 0 && bio.op === 'write') this.pending = this.pending.filter((x) => x.bio !== bio);
+    this.observer?.onComplete(bio);
+  }
+
+  /** Power is cut: decide what of the non-durable writes reaches the medium. */
+  crash(choice: CrashChoice): CrashReport {
+    const list = this.pending.slice().sort((a, b) => a.seq - b.seq);
+    const report: CrashReport = {
+      pending: list.map((p, i) => ({
+        i,
+        bio: p.bio.id,
+        sector: p.addr / SECTOR_SIZE,
+        sectors: p.len / SECTOR_SIZE,
+        state: p.state,
+        atomic: p.atomic,
+        origin: p.origin,
+      })),
+      kept: [],
+    };
+    const keepRange = (i: number, p: PendingWrite, s: number, n: number): void => {
+      // Clip to the live ranges of p.
+      const a = s * SECTOR_SIZE;
+      const b = (s + n) * SECTOR_SIZE;
+      for (const [ls, le] of p.live) {
+        const x = Math.max(a, ls);
+        const y = Math.min(b, le);
+        if (x < y) {
+          this.put(this.medium, x, sliceData(p.data, x - p.addr, y - x));
+          report.kept.push([i, x / SECTOR_SIZE, (y - x) / SECTOR_SIZE]);
+        }
+      }
+    };
+    list.forEach((p, i) => {
+      const first = p.addr / SECTOR_SIZE;
+      const n = p.len / SECTOR_SIZE;
+      if (choice === 'all') {
+        keepRange(i, p, first, n);
+      } else if (choice === 'none') {
+        // nothing
+      } else if ('keep' in choice) {
+        const mine = choice.keep.filter((k) => k[0] === i);
+        if (p.atomic) {
+          // A REQ_ATOMIC write lands whole or not at all.
+          if (mine.length > 0) keepRange(i, p, first, n);
+        } else {
+          for (const k of mine) keepRange(i, p, k[1], k[2]);
+        }
+      } else {
+        const pat = choice.pattern;
+        const c = pat.length === 0 ? 1 : (pat[i % pat.length] ?? 1);
+        if (c === 0) return;
+        if (c === 1 || p.atomic) {
+          keepRange(i, p, first, n);
+          return;
+        }
+        let runStart = -1;
+        for (let j = 0; j <= n; j++) {
+          const on = j < n && ((c >> (j % 16)) & 1) === 1;
+          if (on && runStart < 0) runStart = j;
+          if (!on && runStart >= 0) {
+            keepRange(i, p, first + runStart, j - runStart);
+            runStart = -1;
+          }
+        }
+      }
+    });
+    this.cache.clear();
+    this.pending = [];
+    this.inflight = [];
+    return report;
+  }
+
+  /** Bytes of the device currently holding data nobody has written (for tests). */
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  pendingWrites(): readonly PendingWrite[] {
+    return this.pending;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * fs/ext4/extents.c: fallocate and its modes.
+ */
+import type { Inode } from '../fs/inode.ts';
+import { iomap_zero_range } from '../iomap/buffered-io.ts';
+import type { IomapOps } from '../iomap/iomap.ts';
+import { EFBIG, EINVAL, EIO, EOPNOTSUPP } from '../lib/errno.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { pagecache_isize_extended, truncate_pagecache, truncate_pagecache_range } from '../mm/truncate.ts';
+import type { File } from '../vfs/file.ts';
+import {
+  FALLOC_FL_COLLAPSE_RANGE,
+  FALLOC_FL_INSERT_RANGE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_WRITE_ZEROES,
+  FALLOC_FL_ZERO_RANGE,
+} from '../vfs/fcntl.ts';
+import { ext4_block_truncate_page, ext4_ext_find_goal, ext4_read_iomap_begin } from './inode.ts';
+
+function zeroOps(inode: Inode): IomapOps {
+  return {
+    name: 'ext4_zero_partial_blocks',
+    begin(pos, length) {
+      const m = ext4_read_iomap_begin(inode, pos, length);
+      if (typeof m === 'number') return m;
+      return { iomap: m, srcmap: { ...m, type: 'hole' } };
+    },
+  };
+}
+
+/** ext4_zero_partial_blocks: zero the partial first and last blocks of [offset, offset+len) in the page cache. */
+function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
+  const bs = inode.blockSize;
+  const end = offset + len;
+  const k = inode.sb.k;
+  const firstFull = Math.ceil(offset / bs) * bs;
+  const lastFull = Math.floor(end / bs) * bs;
+  if (firstFull > lastFull) {
+    // Inside one block.
+    iomap_zero_range(k, inode, offset, len, zeroOps(inode));
+    return;
+  }
+  if (offset < firstFull) iomap_zero_range(k, inode, offset, firstFull - offset, zeroOps(inode));
+  if (end > lastFull && lastFull >= firstFull) iomap_zero_range(k, inode, lastFull, end - lastFull, zeroOps(inode));
+}
+
+/** ext4_update_disksize_before_punch */
+function ext4_update_disksize_before_punch(inode: Inode, offset: number, len: number): void {
+  if (offset + len < inode.i_size && offset + len !== 0) return;
+  if (inode.disksize >= inode.i_size) return;
+  inode.sb.setDisksize(inode, inode.i_size);
+}
+
+function setSizes(inode: Inode, size: number): void {
+  const old = inode.i_size;
+  inode.i_size = size;
+  if (size > old) pagecache_isize_extended(inode.mapping, inode.blockSize, old, size);
+  if (size !== inode.disksize) inode.sb.setDisksize(inode, size);
+}
+
+/** ext4_do_fallocate -> ext4_alloc_file_blocks: unwritten preallocation. */
+function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: boolean): number {
+  const bs = inode.blockSize;
+  const end = offset + len;
+  const first = Math.floor(offset / bs);
+  const last = Math.ceil(end / bs);
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => ext4_ext_find_goal(inode, l));
+  if (r < 0) return r;
+  if (!keep && end > inode.i_size) {
+    const old = inode.i_size;
+    if (old % bs !== 0) ext4_block_truncate_page(inode, old);
+    setSizes(inode, end);
+  }
+  return 0;
+}
+
+/** ext4_punch_hole */
+function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  if (offset >= inode.i_size) return 0;
+  let end = offset + len;
+  if (end > inode.i_size) end = Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE;
+  ext4_update_disksize_before_punch(inode, offset, end - offset);
+  truncate_pagecache_range(inode.mapping, offset, end - 1);
+  ext4_zero_partial_blocks(inode, offset, end - offset);
+  const first = Math.ceil(offset / bs);
+  const last = Math.floor(end / bs);
+  if (last > first) inode.sb.unmapBlocks(inode, first, last - first);
+  return 0;
+}
+
+/** ext4_zero_range */
+function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolean): number {
+  const bs = inode.blockSize;
+  const end = offset + len;
+  ext4_update_disksize_before_punch(inode, offset, len);
+  const first = Math.floor(offset / bs);
+  const last = Math.ceil(end / bs);
+  // Drop the page cache over the range (dirty data there is being zeroed).
+  filemap_write_and_wait_range(inode.mapping, offset, end - 1);
+  truncate_pagecache_range(inode.mapping, offset, end - 1);
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => ext4_ext_find_goal(inode, l));
+  if (r < 0) return r;
+  const fullFirst = Math.ceil(offset / bs);
+  const fullLast = Math.floor(end / bs);
+  if (fullLast > fullFirst) inode.sb.convertToUnwritten(inode, fullFirst, fullLast);
+  ext4_zero_partial_blocks(inode, offset, len);
+  if (!keep && end > inode.i_size) setSizes(inode, end);
+  return 0;
+}
+
+/** ext4_collapse_range */
+function ext4_collapse_range(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+  if (offset + len >= inode.i_size) return -EINVAL;
+  const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+  filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
+  truncate_pagecache(inode.mapping, ioffset);
+  const first = offset / bs;
+  const n = len / bs;
+  inode.sb.unmapBlocks(inode, first, n);
+  inode.sb.shiftExtents(inode, first + n, -n);
+  setSizes(inode, inode.i_size - len);
+  return 0;
+}
+
+/** ext4_insert_range */
+function ext4_insert_range(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+  if (offset >= inode.i_size) return -EINVAL;
+  if (len > (inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER) - inode.i_size) return -EFBIG;
+  const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+  filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
+  truncate_pagecache(inode.mapping, ioffset);
+  setSizes(inode, inode.i_size + len);
+  inode.sb.shiftExtents(inode, offset / bs, len / bs);
+  return 0;
+}
+
+/** ext4_fallocate */
+export function ext4_fallocate(file: File, mode: number, offset: number, len: number): number {
+  const inode = file.inode;
+  if (inode.sb.shutdown) return -EIO;
+  const supported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_WRITE_ZEROES;
+  if ((mode & ~supported) !== 0) return -EOPNOTSUPP;
+  // The loop device cannot unmap-write-zeroes.
+  if ((mode & FALLOC_FL_WRITE_ZEROES) !== 0) return -EOPNOTSUPP;
+  if (inode.flags.has('encrypted') && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) return -EOPNOTSUPP;
+  const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+  const maxbytes = inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return ext4_punch_hole(inode, offset, len);
+  if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) return ext4_collapse_range(inode, offset, len);
+  if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) return ext4_insert_range(inode, offset, len);
+  if (!keep && offset + len > maxbytes) return -EFBIG;
+  if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) return ext4_zero_range(inode, offset, len, keep);
+  return ext4_do_fallocate(inode, offset, len, keep);
+}

@@ -1,0 +1,208 @@
+/**
+ * fs/ext4/file.c: read and write entry points, direct I/O dispatch and
+ * completion, open.
+ */
+import type { Inode } from '../fs/inode.ts';
+import { iomap_file_buffered_write, iomap_zero_range } from '../iomap/buffered-io.ts';
+import { IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
+import type { IomapDioOps } from '../iomap/direct-io.ts';
+import { EAGAIN, EINVAL, ENOTBLK, EOPNOTSUPP, EIO } from '../lib/errno.ts';
+import { filemap_read, filemap_write_and_wait_range, generic_write_checks, invalidate_inode_pages2_range } from '../mm/filemap.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import type { File, Kiocb } from '../vfs/file.ts';
+import {
+  FMODE_CAN_ATOMIC_WRITE,
+  FMODE_NOWAIT,
+  IOCB_APPEND,
+  IOCB_ATOMIC,
+  IOCB_DIRECT,
+  IOCB_NOWAIT,
+} from '../vfs/fcntl.ts';
+import { generic_write_sync } from '../vfs/sync.ts';
+import type { IovIter } from '../vfs/uio.ts';
+import { generic_atomic_write_valid } from '../vfs/read_write.ts';
+import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
+
+function maxbytes(inode: Inode): number {
+  return inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** ext4_file_open: FMODE_CAN_ATOMIC_WRITE when ext4_inode_can_atomic_write. */
+export function ext4_file_open(inode: Inode, file: File): number {
+  file.f_mode |= FMODE_NOWAIT;
+  if (inode.kind === 'reg' && (inode.sb.info['awu_min'] ?? 0) > 0) file.f_mode |= FMODE_CAN_ATOMIC_WRITE;
+  return 0;
+}
+
+/** ext4_should_use_dio */
+function ext4_should_use_dio(iocb: Kiocb, iter: IovIter): boolean {
+  const a = ext4_dio_alignment(iocb.file.inode);
+  if (a === 0) return false;
+  if (a === 1) return true;
+  return iocb.ki_pos % a === 0 && iter.isAligned(a, a);
+}
+
+/** ext4_buffered_write_iter */
+export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  const k = inode.sb.k;
+  if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return -EOPNOTSUPP;
+  const chk = generic_write_checks({
+    pos: iocb.ki_pos,
+    count: from.count,
+    append: (iocb.ki_flags & IOCB_APPEND) !== 0,
+    nowait: false,
+    direct: false,
+    bufWasync: false,
+    isize: inode.i_size,
+    maxbytes: maxbytes(inode),
+  });
+  if (typeof chk === 'number') return chk;
+  if (chk.count === 0) return 0;
+  iocb.ki_pos = chk.pos;
+  const oldSize = inode.i_size;
+  const ret = iomap_file_buffered_write(k, inode, chk.pos, truncated(from, chk.count), ext4_da_iomap_ops(inode), 0);
+  if (ret > 0) {
+    // ext4_da_do_write_end: a write starting past the old EOF zeroes the old EOF block's tail.
+    if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
+      const end = Math.min(chk.pos, Math.ceil(oldSize / inode.blockSize) * inode.blockSize);
+      iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode));
+    }
+    // i_disksize moves now only if the last written block is already written.
+    const lastBlk = Math.floor((chk.pos + ret - 1) / inode.blockSize);
+    const e = inode.extents.find(lastBlk);
+    if (e !== undefined && e.v.type === 'mapped' && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
+    iocb.ki_pos = chk.pos + ret;
+    return generic_write_sync(iocb, ret);
+  }
+  return ret;
+}
+
+function zeroOps(inode: Inode) {
+  return {
+    name: 'ext4_zero_partial_blocks',
+    begin(pos: number, length: number) {
+      const m = ext4_read_iomap_begin(inode, pos, length);
+      if (typeof m === 'number') return m;
+      return { iomap: m, srcmap: { ...m, type: 'hole' as const } };
+    },
+  };
+}
+
+/** iov_iter_truncate the iterator to `count` bytes (generic_write_checks may shorten a write). */
+function truncated(from: IovIter, count: number): IovIter {
+  if (count < from.count) from.truncate(count);
+  return from;
+}
+
+/** ext4_dio_write_end_io: convert unwritten blocks, then extend the sizes. */
+function ext4_dio_write_ops(inode: Inode): IomapDioOps {
+  return {
+    end_io(iocb, size, error, flags) {
+      if (error !== 0) return error;
+      const pos = iocb.ki_pos;
+      const sb = inode.sb;
+      const bs = inode.blockSize;
+      if (size > 0 && (flags & IOMAP_DIO_UNWRITTEN) !== 0) {
+        const first = Math.floor(pos / bs);
+        sb.convertUnwritten(inode, first, Math.ceil((pos + size) / bs) - first);
+      }
+      if (pos + size > inode.disksize || pos + size > inode.i_size) {
+        // ext4_handle_inode_extension: i_size and i_disksize move together.
+        if (pos + size > inode.i_size) inode.i_size = pos + size;
+        if (pos + size > inode.disksize) sb.setDisksize(inode, pos + size);
+      }
+      return 0;
+    },
+  };
+}
+
+/** ext4_dio_write_iter */
+export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  const k = inode.sb.k;
+  if (!ext4_should_use_dio(iocb, from)) {
+    return ext4_buffered_write_iter(iocb, from);
+  }
+  const chk = generic_write_checks({
+    pos: iocb.ki_pos,
+    count: from.count,
+    append: (iocb.ki_flags & IOCB_APPEND) !== 0,
+    nowait: (iocb.ki_flags & IOCB_NOWAIT) !== 0,
+    direct: true,
+    bufWasync: false,
+    isize: inode.i_size,
+    maxbytes: maxbytes(inode),
+  });
+  if (typeof chk === 'number') return chk;
+  if (chk.count === 0) return 0;
+  iocb.ki_pos = chk.pos;
+  const pos = chk.pos;
+  const count = chk.count;
+  const bs = inode.blockSize;
+  const unaligned = pos % bs !== 0 || from.alignment() % bs !== 0;
+  const extend = pos + count > inode.i_size || pos + count > inode.disksize;
+  // ext4_overwrite_io: every block allocated (written or unwritten) inside i_size.
+  let overwrite = pos + count <= inode.i_size;
+  let unwrittenFirst = false;
+  if (overwrite) {
+    const first = Math.floor(pos / bs);
+    const last = Math.ceil((pos + count) / bs);
+    const es = inode.extents.overlapping(first, last);
+    let covered = 0;
+    for (const e of es) if (e.v.type !== 'delalloc') covered += e.end - e.start;
+    overwrite = covered === last - first;
+    unwrittenFirst = es[0]?.v.type === 'unwritten';
+  }
+  if ((iocb.ki_flags & IOCB_NOWAIT) !== 0 && (extend || !overwrite || (unaligned && unwrittenFirst))) return -EAGAIN;
+  let dioFlags = 0;
+  if (unaligned || extend) dioFlags |= IOMAP_DIO_FORCE_WAIT;
+  const sub = truncated(from, count);
+  let ret = iomap_dio_rw(k, inode, iocb, sub, ext4_iomap_ops(inode), ext4_dio_write_ops(inode), dioFlags, generic_write_sync, true);
+  if (ret === -ENOTBLK) ret = 0;
+  if (extend && ret < 0) {
+    // ext4_inode_extension_cleanup -> ext4_truncate_failed_write: drop blocks past i_size.
+    ext4_truncate(inode);
+  }
+  if (ret >= 0 && sub.count > 0) {
+    // Short DIO: the rest goes through the page cache, then is written back and dropped.
+    const bpos = iocb.ki_pos;
+    const b = ext4_buffered_write_iter({ file: iocb.file, ki_pos: bpos, ki_flags: iocb.ki_flags & ~IOCB_DIRECT }, sub);
+    if (b < 0) return ret > 0 ? ret : b;
+    const err = filemap_write_and_wait_range(inode.mapping, bpos, bpos + b - 1);
+    if (err === 0) invalidate_inode_pages2_range(inode.mapping, Math.floor(bpos / PAGE_SIZE), Math.floor((bpos + b - 1) / PAGE_SIZE));
+    iocb.ki_pos = bpos + b;
+    return ret + b;
+  }
+  return ret;
+}
+
+/** ext4_file_write_iter */
+export function ext4_file_write_iter(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  if (inode.sb.shutdown) return -EIO;
+  if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) {
+    const len = from.count;
+    const min = inode.sb.info['awu_min'] ?? 0;
+    const max = inode.sb.info['awu_max'] ?? 0;
+    if (len < min || len > max) return -EINVAL;
+    const r = generic_atomic_write_valid(iocb, from);
+    if (r !== 0) return r;
+  }
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0) return ext4_dio_write_iter(iocb, from);
+  return ext4_buffered_write_iter(iocb, from);
+}
+
+/** ext4_file_read_iter / ext4_dio_read_iter */
+export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
+  const inode = iocb.file.inode;
+  const k = inode.sb.k;
+  if (inode.sb.shutdown) return -EIO;
+  if (to.count === 0) return 0;
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && ext4_should_use_dio(iocb, to)) {
+    return iomap_dio_rw(k, inode, iocb, to, ext4_iomap_ops(inode), null, 0, (_i, n) => n, false);
+  }
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d));
+  if (n > 0) iocb.ki_pos += n;
+  return n;
+}

@@ -1,0 +1,69 @@
+/**
+ * The in-core inode: struct inode plus what ext4 (struct ext4_inode_info)
+ * and XFS (struct xfs_inode) keep that the modelled paths need.
+ */
+import type { AddressSpaceOps, MappingHost } from '../mm/filemap.ts';
+import { AddressSpace } from '../mm/filemap.ts';
+import type { Folio } from '../mm/folio.ts';
+import type { ExtentMap } from './extent.ts';
+import { newExtentMap } from './extent.ts';
+import type { SuperBlock } from './super.ts';
+
+export class Inode implements MappingHost {
+  readonly ino: number;
+  readonly sb: SuperBlock;
+  readonly kind: 'reg' | 'dir';
+  /** i_size: the size the VFS sees. */
+  i_size = 0;
+  /** The size the file system has logged or will log (ext4 i_disksize, XFS i_disk_size). */
+  disksize = 0;
+  /** The data fork / extent status tree, in file blocks. */
+  readonly extents: ExtentMap;
+  /** XFS COW fork (reflink staging), when the inode has one. */
+  cow: ExtentMap | null = null;
+  readonly mapping: AddressSpace;
+  /** Blocks reserved for delayed allocation, speculative preallocation included (XFS i_delayed_blks, ext4 i_reserved_data_blocks). */
+  delayed = 0;
+  /** The last transaction that changed this inode (ext4 i_sync_tid, XFS ili_commit_seq). */
+  syncTid = 0;
+  /** The last transaction fdatasync must make durable (ext4 i_datasync_tid). */
+  datasyncTid = 0;
+  /** Persistent inode flags ('reflink', 'encrypted', ...). */
+  readonly flags = new Set<string>();
+  /** File system private state (per personality). */
+  priv: Record<string, number> = {};
+  /** Direct I/O in flight (inode_dio_begin/end). */
+  dioCount = 0;
+
+  constructor(sb: SuperBlock, ino: number, kind: 'reg' | 'dir', aops: AddressSpaceOps, folioSize: number, extents?: ExtentMap) {
+    this.sb = sb;
+    this.ino = ino;
+    this.kind = kind;
+    this.extents = extents ?? newExtentMap();
+    this.mapping = new AddressSpace(this, aops, folioSize);
+  }
+
+  get blockSize(): number {
+    return this.sb.blockSize;
+  }
+
+  get blkbits(): number {
+    return this.sb.blkbits;
+  }
+
+  isize(): number {
+    return this.i_size;
+  }
+
+  waitWriteback(folio: Folio): void {
+    this.sb.waitFolioWriteback(folio);
+  }
+
+  /** Blocks allocated to the file (mapped or unwritten), data and COW forks. */
+  allocatedBlocks(): number {
+    let n = 0;
+    for (const e of this.extents.entries()) if (e.v.type !== 'delalloc') n += e.end - e.start;
+    if (this.cow !== null) for (const e of this.cow.entries()) if (e.v.type !== 'delalloc') n += e.end - e.start;
+    return n;
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The mounted file system: struct super_block plus the on-disk image, the
+ * journal and the allocator, and the metadata operations both personalities
+ * share (allocating, converting and freeing extents inside transactions,
+ * logging the on-disk size, creating inodes).
+ */
+import type { Kernel } from '../kernel.ts';
+import type { Folio } from '../mm/folio.ts';
+import type { AddressSpaceOps } from '../mm/filemap.ts';
+import type { File, Kiocb } from '../vfs/file.ts';
+import type { IovIter } from '../vfs/uio.ts';
+import type { Iomap } from '../iomap/iomap.ts';
+import type { Ioend } from '../iomap/ioend.ts';
+import { BlockAllocator } from './alloc.ts';
+import type { Extent, ExtType } from './extent.ts';
+import { newExtentMap } from './extent.ts';
+import { Inode } from './inode.ts';
+import type { DiskImage } from './journal.ts';
+import { Journal } from './journal.ts';
+import { ENOSPC } from '../lib/errno.ts';
+
+/** The file system configuration a scenario resolves to. */
+export interface FsConfig {
+  readonly fs: 'ext4' | 'xfs';
+  readonly blockSize: number;
+  readonly clusterSize: number;
+  readonly features: readonly string[];
+  readonly mount: readonly string[];
+  /** Page cache folio size (model knob; the kernel picks folio sizes per write). */
+  readonly folioSize: number;
+}
+
+/** What statx reports (struct kstat, the fields this model fills). */
+export interface Kstat {
+  size: number;
+  blocks: number;
+  blksize: number;
+  result_mask: number;
+  dio_mem_align?: number;
+  dio_offset_align?: number;
+  dio_read_offset_align?: number;
+  atomic_write_unit_min?: number;
+  atomic_write_unit_max?: number;
+  atomic_write_unit_max_opt?: number;
+  atomic_write_segments_max?: number;
+}
+
+/** A FIEMAP extent (struct fiemap_extent). */
+export interface FiemapExtent {
+  logical: number;
+  physical: number;
+  length: number;
+  flags: string[];
+}
+
+/**
+ * The operations a personality provides: its file_operations,
+ * inode_operations, address_space_operations and the iomap hooks.
+ */
+export interface FsOps {
+  readonly name: 'ext4' | 'xfs';
+  /** Set up personality state on a fresh or re-mounted super block. */
+  fill_super(sb: SuperBlock): void;
+  /** Log recovery extras after a crash (orphan processing, ...). */
+  recover(sb: SuperBlock): void;
+  /** ->open: set f_mode bits (FMODE_CAN_ATOMIC_WRITE, FMODE_NOWAIT). */
+  open(inode: Inode, file: File): number;
+  write_iter(iocb: Kiocb, from: IovIter): number;
+  read_iter(iocb: Kiocb, to: IovIter): number;
+  fsync(file: File, start: number, end: number, datasync: boolean): number;
+  fallocate(file: File, mode: number, offset: number, len: number): number;
+  /** ->setattr with ATTR_SIZE. */
+  setattr_size(file: File, size: number): number;
+  getattr(inode: Inode, mask: number): Kstat;
+  fiemap(inode: Inode, start: number, len: number): FiemapExtent[] | number;
+  /** ->page_mkwrite for a store through a shared mapping. */
+  page_mkwrite(inode: Inode, folio: Folio): number;
+  /** ->sync_fs: commit the journal. */
+  sync_fs(sb: SuperBlock): void;
+  /** ->release: the last close of an open file (XFS trims post-EOF blocks here). */
+  release(file: File): void;
+  /** Inode eviction at unmount (XFS frees post-EOF blocks). */
+  evict(inode: Inode): void;
+  readonly aops: AddressSpaceOps;
+  /** Writeback: map (allocating delalloc) the block at `pos` for an ioend (->map_blocks / ext4 mpage mapping). */
+  map_blocks(inode: Inode, pos: number, len: number): Iomap | number;
+  /** ioend completion in process context (xfs_end_ioend, ext4_end_io_end). */
+  end_ioend(inode: Inode, ioend: Ioend): number;
+  /** The mapping ops used to read folios (readahead / read_folio). */
+  read_iomap_begin(inode: Inode, pos: number, len: number, flags: number): Iomap | number;
+}
+
+export class SuperBlock {
+  readonly k: Kernel;
+  readonly ops: FsOps;
+  readonly cfg: FsConfig;
+  readonly blockSize: number;
+  readonly blkbits: number;
+  readonly image: DiskImage;
+  readonly journal: Journal;
+  readonly alloc: BlockAllocator;
+  readonly inodes = new Map<number, Inode>();
+  /** In-core dentries: path -> inode number. */
+  readonly names = new Map<string, number>();
+  nextIno: number;
+  /** Personality state (struct ext4_sb_info / struct xfs_mount fields). */
+  info: Record<string, number> = {};
+  /** Shut down (after a crash): the file system refuses I/O until remounted. */
+  shutdown = false;
+
+  constructor(k: Kernel, ops: FsOps, cfg: FsConfig, image: DiskImage, firstDataBlock: number, totalBlocks: number) {
+    this.k = k;
+    this.ops = ops;
+    this.cfg = cfg;
+    this.blockSize = cfg.blockSize;
+    this.blkbits = Math.log2(cfg.blockSize);
+    this.image = image;
+    this.journal = new Journal(image, { flushDevice: () => this.k.disk.flush() }, !k.v.journalNoPreflush);
+    this.alloc = new BlockAllocator(firstDataBlock, totalBlocks, image.free.clone());
+    let maxIno = 10;
+    for (const [ino, d] of image.inodes) {
+      maxIno = Math.max(maxIno, ino);
+      const inode = new Inode(this, ino, d.kind, ops.aops, this.folioSizeFor(), d.extents.clone());
+      inode.i_size = d.size;
+      inode.disksize = d.size;
+      for (const f of d.flags) inode.flags.add(f);
+      this.inodes.set(ino, inode);
+    }
+    for (const [p, ino] of image.names) this.names.set(p, ino);
+    this.nextIno = maxIno + 1;
+    ops.fill_super(this);
+  }
+
+  folioSizeFor(): number {
+    return Math.max(this.cfg.folioSize, this.blockSize);
+  }
+
+  hasFeature(f: string): boolean {
+    return this.cfg.features.includes(f);
+  }
+
+  hasMountOpt(o: string): boolean {
+    return this.cfg.mount.includes(o);
+  }
+
+  /** Log a metadata change of `inode` into the running transaction. */
+  log(inode: Inode | null, delta: (img: DiskImage) => void, forData = true): void {
+    const tid = this.journal.log(delta);
+    if (inode !== null) {
+      inode.syncTid = tid;
+      if (forData) inode.datasyncTid = tid;
+    }
+  }
+
+  /** Create a regular file or directory at `path` (a logged directory entry and inode). */
+  createInode(path: string, kind: 'reg' | 'dir'): Inode {
+    const ino = this.nextIno++;
+    const inode = new Inode(this, ino, kind, this.ops.aops, this.folioSizeFor());
+    this.inodes.set(ino, inode);
+    this.names.set(path, ino);
+    this.log(inode, (img) => {
+      img.createInode(ino, kind);
+      img.names.set(path, ino);
+    });
+    return inode;
+  }
+
+  /** Log the on-disk size (ext4 i_disksize / XFS di_size) of `inode`. */
+  setDisksize(inode: Inode, size: number): void {
+    inode.disksize = size;
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      img.inode(ino).size = size;
+    });
+  }
+
+  /** Set in-core extents of [lblk, lblk+len) and log the same change. */
+  setExtent(inode: Inode, lblk: number, len: number, e: Extent): void {
+    inode.extents.set(lblk, lblk + len, e);
+    if (e.type === 'delalloc') return;
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      img.inode(ino).extents.set(lblk, lblk + len, e);
+    });
+  }
+
+  /**
+   * Allocate blocks for file blocks [lblk, lblk+len) of `inode` as `type`
+   * (unwritten or mapped), near `goal`, in one transaction with the extent
+   * insertion.  May allocate less than asked (several calls fill a range);
+   * returns the allocated extent or -ENOSPC.
+   */
+  allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: { align?: number; minLen?: number; fromReservation?: boolean } = {}): { pblk: number; len: number } | number {
+    const got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+    if (got === null) return -ENOSPC;
+    if (opts.fromReservation === true) this.alloc.unreserve(got.len);
+    const ext: Extent = { type, pblk: got.pblk };
+    inode.extents.set(lblk, lblk + got.len, ext);
+    const ino = inode.ino;
+    const { pblk } = got;
+    const n = got.len;
+    if (this.k.v.allocSplitTransactions) {
+      // Variant: the free-space update and the extent insertion go in separate transactions.
+      this.log(inode, (img) => img.free.remove(pblk, pblk + n));
+      this.journal.commit();
+      this.log(inode, (img) => img.inode(ino).extents.set(lblk, lblk + n, ext));
+    } else {
+      this.log(inode, (img) => {
+        img.free.remove(pblk, pblk + n);
+        img.inode(ino).extents.set(lblk, lblk + n, ext);
+      });
+    }
+    if (this.k.recording) this.k.emit({ t: 'alloc', ino, lblk, pblk, len: n, unwritten: type === 'unwritten' });
+    return got;
+  }
+
+  /** Convert unwritten extents in [lblk, lblk+len) to mapped (written), logged. */
+  convertUnwritten(inode: Inode, lblk: number, len: number): void {
+    for (const e of inode.extents.overlapping(lblk, lblk + len)) {
+      if (e.v.type !== 'unwritten') continue;
+      this.setExtent(inode, e.start, e.end - e.start, { type: 'mapped', pblk: e.v.pblk });
+    }
+  }
+
+  /**
+   * Remove the mapping of [lblk, lblk+len): allocated blocks are freed (in
+   * the same transaction as the extent removal), delalloc reservations are
+   * returned.  Returns blocks freed.
+   */
+  unmapBlocks(inode: Inode, lblk: number, len: number, why: 'truncate' | 'punch' = 'punch'): number {
+    let freed = 0;
+    const keepMapping = why === 'truncate' && this.k.v.freeWithoutUnmap;
+    const ino = inode.ino;
+    for (const e of inode.extents.overlapping(lblk, lblk + len)) {
+      const n = e.end - e.start;
+      if (e.v.type === 'delalloc') {
+        inode.delayed = Math.max(0, inode.delayed - n);
+        this.alloc.unreserve(n);
+        continue;
+      }
+      const pblk = e.v.pblk;
+      const start = e.start;
+      this.alloc.release(pblk, n);
+      freed += n;
+      this.log(inode, (img) => {
+        if (!keepMapping) img.inode(ino).extents.remove(start, start + n);
+        img.free.set(pblk, pblk + n, true);
+      });
+      if (this.k.recording) this.k.emit({ t: 'free', ino, pblk, len: n });
+    }
+    if (keepMapping) {
+      // Variant free-without-unmap: only delalloc is dropped from the map.
+      for (const e of inode.extents.overlapping(lblk, lblk + len)) if (e.v.type === 'delalloc') inode.extents.remove(e.start, e.end);
+    } else {
+      inode.extents.remove(lblk, lblk + len);
+    }
+    return freed;
+  }
+
+  /**
+   * Give file blocks [first, last) allocated blocks where they have none:
+   * holes and delalloc become unwritten extents (the preallocation of
+   * ext4_alloc_file_blocks and xfs_alloc_file_space).  Existing written and
+   * unwritten blocks are untouched.
+   */
+  allocUnwrittenRange(inode: Inode, first: number, last: number, goal: (lblk: number) => number): number {
+    let lblk = first;
+    while (lblk < last) {
+      const at = inode.extents.find(lblk);
+      if (at !== undefined && at.v.type !== 'delalloc') {
+        lblk = at.end;
+        continue;
+      }
+      let end: number;
+      let fromRes = false;
+      if (at !== undefined) {
+        end = Math.min(at.end, last);
+        fromRes = true;
+      } else {
+        const nx = inode.extents.next(lblk);
+        end = nx === undefined ? last : Math.min(nx.start, last);
+      }
+      const got = this.allocBlocks(inode, lblk, end - lblk, 'unwritten', goal(lblk), { fromReservation: fromRes });
+      if (typeof got === 'number') return got;
+      if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
+      lblk += got.len;
+    }
+    return 0;
+  }
+
+  /** Convert written blocks of [first, last) to unwritten (zero range without I/O), logged. */
+  convertToUnwritten(inode: Inode, first: number, last: number): void {
+    for (const e of inode.extents.overlapping(first, last)) {
+      if (e.v.type !== 'mapped') continue;
+      this.setExtent(inode, e.start, e.end - e.start, { type: 'unwritten', pblk: e.v.pblk });
+    }
+  }
+
+  /**
+   * Shift every extent at or after file block `from` by `delta` blocks
+   * (collapse: negative, insert: positive), logged as one change
+   * (ext4_ext_shift_extents, xfs_bmap_collapse_extents/insert_extents).
+   */
+  shiftExtents(inode: Inode, from: number, delta: number): void {
+    const moved = inode.extents.overlapping(from, Number.MAX_SAFE_INTEGER);
+    inode.extents.remove(from, Number.MAX_SAFE_INTEGER);
+    for (const e of moved) inode.extents.set(e.start + delta, e.end + delta, e.v);
+    const snapshot = inode.extents.clone();
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      const d = img.inode(ino);
+      d.extents.clear();
+      for (const e of snapshot.entries()) if (e.v.type !== 'delalloc') d.extents.set(e.start, e.end, e.v);
+    });
+  }
+
+  /** Complete the writeback I/O of a folio (folio_wait_writeback). */
+  waitFolioWriteback(folio: Folio): void {
+    const reqs = folio.wbReqs.slice();
+    for (const r of reqs) this.k.wait_req(r);
+  }
+
+  /** Look up a path's in-core inode. */
+  lookup(path: string): Inode | undefined {
+    const ino = this.names.get(path);
+    return ino === undefined ? undefined : this.inodes.get(ino);
+  }
+
+  /** A copy of the free-space map for checks. */
+  freeMap(): BlockAllocator {
+    return this.alloc;
+  }
+
+  static emptyExtents() {
+    return newExtentMap();
+  }
+}

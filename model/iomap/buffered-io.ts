@@ -1,0 +1,562 @@
+/**
+ * fs/iomap/buffered-io.c: buffered reads and writes through the page cache,
+ * zeroing, page_mkwrite, and writeback of dirty folios into ioends.
+ *
+ * ext4 still uses its own buffer_head paths for buffered I/O
+ * (ext4_da_write_begin, ext4_writepages); their observable rules — which
+ * partial blocks are read and which zeroed, per-block dirty state, delayed
+ * allocation, unwritten extents converted at I/O completion with the default
+ * dioread_nolock — are the same, so both personalities use this engine with
+ * their own mapping functions.
+ */
+import type { Span } from '../lib/content.ts';
+import { zeroData } from '../lib/content.ts';
+import { EIO, EAGAIN } from '../lib/errno.ts';
+import { Bio, REQ_SYNC } from '../block/bio.ts';
+import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
+import type { Kernel } from '../kernel.ts';
+import type { Folio, IomapFolioState } from '../mm/folio.ts';
+import type { AddressSpace, WritebackControl } from '../mm/filemap.ts';
+import { folioBytes, folioWrite, mapping_set_error } from '../mm/filemap.ts';
+import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeback_iter } from '../mm/page-writeback.ts';
+import { pagecache_isize_extended } from '../mm/truncate.ts';
+import type { Inode } from '../fs/inode.ts';
+import type { IovIter } from '../vfs/uio.ts';
+import type { Iomap, IomapOps, IomapPair } from './iomap.ts';
+import {
+  IOMAP_F_NEW,
+  IOMAP_NOWAIT,
+  IOMAP_UNSHARE,
+  IOMAP_WRITE,
+  IOMAP_ZERO,
+  IOMAP_F_SHARED,
+  iomapAddr,
+  iomap_iter_srcmap,
+} from './iomap.ts';
+import type { IomapIter } from './iter.ts';
+import { iomap_iterate, iomap_length } from './iter.ts';
+import type { Ioend } from './ioend.ts';
+
+// ---------------------------------------------------------------------------
+// iomap_folio_state
+
+function nblocks(inode: Inode, folio: Folio): number {
+  return folio.size / inode.blockSize;
+}
+
+/** ifs_alloc: attach per-block state to a multi-block folio. */
+export function ifs_alloc(inode: Inode, folio: Folio): IomapFolioState | null {
+  const n = nblocks(inode, folio);
+  if (folio.ifs !== null || n <= 1) return folio.ifs;
+  const ifs: IomapFolioState = {
+    uptodate: new Uint8Array(n).fill(folio.uptodate ? 1 : 0),
+    dirty: new Uint8Array(n).fill(folio.dirty ? 1 : 0),
+    readBytesPending: 0,
+    writeBytesPending: 0,
+  };
+  folio.ifs = ifs;
+  return ifs;
+}
+
+function blockRange(inode: Inode, off: number, len: number): [number, number] {
+  const bs = inode.blockSize;
+  return [Math.floor(off / bs), Math.floor((off + len - 1) / bs)];
+}
+
+/** iomap_set_range_uptodate: mark blocks touched by [off, off+len) uptodate; the folio when all are. */
+export function iomap_set_range_uptodate(inode: Inode, folio: Folio, off: number, len: number): void {
+  if (folio.uptodate || len <= 0) return;
+  const ifs = folio.ifs;
+  if (ifs === null) {
+    folio.uptodate = true;
+    return;
+  }
+  const [first, last] = blockRange(inode, off, len);
+  for (let i = first; i <= last; i++) ifs.uptodate[i] = 1;
+  if (ifs.uptodate.every((b) => b === 1)) folio.uptodate = true;
+}
+
+/** iomap_set_range_dirty */
+export function iomap_set_range_dirty(inode: Inode, folio: Folio, off: number, len: number): void {
+  const ifs = folio.ifs;
+  if (ifs === null || len <= 0) return;
+  const [first, last] = blockRange(inode, off, len);
+  for (let i = first; i <= last; i++) ifs.dirty[i] = 1;
+}
+
+/** iomap_clear_range_dirty */
+export function iomap_clear_range_dirty(inode: Inode, folio: Folio, off: number, len: number): void {
+  const ifs = folio.ifs;
+  if (ifs === null || len <= 0) return;
+  const [first, last] = blockRange(inode, off, len);
+  for (let i = first; i <= last; i++) ifs.dirty[i] = 0;
+}
+
+function blockUptodate(folio: Folio, i: number): boolean {
+  return folio.uptodate || (folio.ifs !== null && folio.ifs.uptodate[i] === 1);
+}
+
+/** iomap_dirty_folio (->dirty_folio): whole folio dirty, e.g. from a store through mmap. */
+export function iomap_dirty_folio(inode: Inode, folio: Folio): void {
+  ifs_alloc(inode, folio);
+  iomap_set_range_dirty(inode, folio, 0, folio.size);
+  filemap_dirty_folio(folio);
+}
+
+/** iomap_release_folio: a dirty folio cannot be released. */
+export function iomap_release_folio(folio: Folio): boolean {
+  if (folio.dirty) return false;
+  folio.ifs = null;
+  return true;
+}
+
+/** iomap_invalidate_folio: invalidating the whole folio cancels its dirty state. */
+export function iomap_invalidate_folio(folio: Folio, offset: number, len: number): void {
+  if (offset === 0 && len === folio.size) {
+    folio.dirty = false;
+    folio.ifs = null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// reading
+
+/** Read device bytes synchronously (a read bio, submitted and waited for). */
+export function readDevice(k: Kernel, ino: number, pos: number, addr: number, len: number): Span[] | number {
+  const req = k.newReq();
+  const bio = new Bio('read', REQ_SYNC, addr / 512, { kind: 'read', ino, pos, step: k.step });
+  bio.req = req;
+  // Page cache memory is page aligned.
+  let off = 0;
+  while (off < len) {
+    const n = Math.min(PAGE_SIZE, len - off);
+    bio.addVec(off, n, null);
+    off += n;
+  }
+  const parts: Array<[number, Span[]]> = [];
+  bio.sink = (rel, data) => parts.push([rel, data]);
+  let done = false;
+  bio.endio = () => {
+    done = true;
+  };
+  k.submit_bio(bio);
+  k.wait_req(req);
+  if (!done || bio.status !== 0) return bio.status !== 0 ? bio.status : -EIO;
+  parts.sort((a, b) => a[0] - b[0]);
+  const out: Span[] = [];
+  for (const [, d] of parts) for (const s of d) out.push(s);
+  return out;
+}
+
+/** iomap_block_needs_zeroing */
+export function iomap_block_needs_zeroing(inode: Inode, pair: IomapPair, pos: number): boolean {
+  const srcmap = iomap_iter_srcmap(pair);
+  return srcmap.type !== 'mapped' || (srcmap.flags & IOMAP_F_NEW) !== 0 || pos >= inode.i_size;
+}
+
+/**
+ * iomap_read_folio / iomap_readpage_iter: bring the non-uptodate blocks of a
+ * folio uptodate: zero what needs zeroing (holes, unwritten, beyond EOF),
+ * read the rest from the device.
+ */
+export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (pos: number, len: number) => Iomap | number): number {
+  if (folio.uptodate) return 0;
+  const bs = inode.blockSize;
+  let pos = folio.pos;
+  while (pos < folio.end) {
+    const i = (pos - folio.pos) / bs;
+    if (blockUptodate(folio, i)) {
+      pos += bs;
+      continue;
+    }
+    const m = map(pos, folio.end - pos);
+    if (typeof m === 'number') return m;
+    const mEnd = Math.min(m.offset + m.length, folio.end);
+    // Process a run of non-uptodate blocks within this mapping.
+    let end = pos;
+    while (end < mEnd && !blockUptodate(folio, (end - folio.pos) / bs)) end += bs;
+    const pair: IomapPair = { iomap: m, srcmap: { ...m, type: 'hole' } };
+    // Blocks at or beyond EOF are zeroed; the rest read when mapped.
+    let p = pos;
+    while (p < end) {
+      let q = p;
+      const zero = iomap_block_needs_zeroing(inode, pair, p);
+      while (q < end && iomap_block_needs_zeroing(inode, pair, q) === zero) q += bs;
+      if (zero) {
+        folioWrite(folio, p, zeroData(q - p));
+      } else {
+        const d = readDevice(k, inode.ino, p, iomapAddr(m, p), q - p);
+        if (typeof d === 'number') return d;
+        folioWrite(folio, p, d);
+      }
+      ifs_alloc(inode, folio);
+      iomap_set_range_uptodate(inode, folio, p - folio.pos, q - p);
+      p = q;
+    }
+    pos = end;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// writing
+
+/**
+ * iomap_adjust_read_range: skip leading uptodate blocks, stop at the first
+ * trailing uptodate block, and never read blocks wholly beyond EOF.
+ * Returns [poff, plen] within the folio.
+ */
+function iomap_adjust_read_range(inode: Inode, folio: Folio, pos: number, length: number): [number, number] {
+  const bs = inode.blockSize;
+  const isize = inode.i_size;
+  const origPos = pos;
+  let poff = pos - folio.pos;
+  let plen = Math.min(folio.size - poff, length);
+  const origPlen = plen;
+  let first = Math.floor(poff / bs);
+  let last = Math.floor((poff + plen - 1) / bs);
+  if (folio.ifs !== null) {
+    let i = first;
+    for (; i <= last; i++) {
+      if (folio.ifs.uptodate[i] !== 1) break;
+      poff += bs;
+      plen -= bs;
+      first++;
+    }
+    for (; i <= last; i++) {
+      if (folio.ifs.uptodate[i] === 1) {
+        plen -= (last - i + 1) * bs;
+        last = i - 1;
+        break;
+      }
+    }
+  }
+  if (origPos <= isize && origPos + origPlen > isize) {
+    const end = Math.floor((isize - 1 - folio.pos) / bs);
+    if (first <= end && last > end) plen -= (last - end) * bs;
+  }
+  return [poff, plen];
+}
+
+/**
+ * __iomap_write_begin: make the parts of the blocks around [pos, pos+len)
+ * that the write does not cover valid: zero them when the source needs
+ * zeroing, otherwise read them synchronously from the source map.
+ */
+function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: number, pos: number, len: number, folio: Folio): number {
+  const bs = inode.blockSize;
+  let blockStart = Math.floor(pos / bs) * bs;
+  const blockEnd = Math.ceil((pos + len) / bs) * bs;
+  const from = pos - folio.pos;
+  const to = from + len;
+  const unshare = (flags & IOMAP_UNSHARE) !== 0;
+  if (!unshare && pos <= folio.pos && pos + len >= folio.end) return 0;
+  ifs_alloc(inode, folio);
+  if (folio.uptodate) return 0;
+  do {
+    const [poff, plen] = iomap_adjust_read_range(inode, folio, blockStart, blockEnd - blockStart);
+    if (plen <= 0) break;
+    blockStart = folio.pos + poff;
+    const covered = !unshare && (from <= poff || from >= poff + plen) && (to <= poff || to >= poff + plen);
+    if (!covered) {
+      const zero = k.v.srcmapIgnoredOnNewCow && (pair.iomap.flags & IOMAP_F_SHARED) !== 0
+        ? true
+        : iomap_block_needs_zeroing(inode, pair, blockStart);
+      if (zero) {
+        if (unshare) return -EIO;
+        // folio_zero_segments(folio, poff, from, to, poff + plen)
+        if (from > poff) folioWrite(folio, folio.pos + poff, zeroData(from - poff));
+        if (poff + plen > to) folioWrite(folio, folio.pos + Math.max(to, poff), zeroData(poff + plen - Math.max(to, poff)));
+      } else {
+        if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
+        const src = iomap_iter_srcmap(pair);
+        const d = readDevice(k, inode.ino, blockStart, iomapAddr(src, blockStart), plen);
+        if (typeof d === 'number') return d;
+        folioWrite(folio, blockStart, d);
+      }
+      iomap_set_range_uptodate(inode, folio, poff, plen);
+    }
+    blockStart += plen;
+  } while (blockStart < blockEnd);
+  return 0;
+}
+
+/** __iomap_write_end: mark the written range uptodate and dirty. */
+function __iomap_write_end(inode: Inode, pos: number, len: number, copied: number, folio: Folio): void {
+  iomap_set_range_uptodate(inode, folio, pos - folio.pos, len);
+  if (!inode.sb.k.v.writeEndNoDirtyBits) iomap_set_range_dirty(inode, folio, pos - folio.pos, copied);
+  filemap_dirty_folio(folio);
+}
+
+/** folio_wait_stable: with stable writes, wait for writeback before changing the folio. */
+export function folio_wait_stable(mapping: AddressSpace, folio: Folio): void {
+  if (mapping.stableWrites && folio.writeback) mapping.host.waitWriteback(folio);
+}
+
+/** iomap_write_iter: copy user data into folios over the current mapping. */
+function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter): number {
+  const len = iomap_length(it);
+  const pair = it.pair;
+  if (pair === null) return -EIO;
+  let total = 0;
+  while (total < len) {
+    const pos = it.pos + total;
+    const folio = inode.mapping.getOrCreate(pos);
+    folio_wait_stable(inode.mapping, folio);
+    const bytes = Math.min(folio.end - pos, len - total);
+    const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
+    if (st < 0) return total > 0 ? total : st;
+    folioWrite(folio, pos, from.copyFrom(bytes));
+    __iomap_write_end(inode, pos, bytes, bytes, folio);
+    const oldSize = inode.i_size;
+    if (pos + bytes > oldSize) {
+      inode.i_size = pos + bytes;
+      if (oldSize < pos) pagecache_isize_extended(inode.mapping, inode.blockSize, oldSize, pos);
+    }
+    total += bytes;
+  }
+  return total;
+}
+
+/**
+ * iomap_file_buffered_write: returns the bytes written if any progress was
+ * made, else the error; iocb position advances by the bytes written.
+ */
+export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, from: IovIter, ops: IomapOps, flags: number): number {
+  const r = iomap_iterate(inode.ino, pos, from.count, IOMAP_WRITE | flags, ops, (it) => iomap_write_iter(k, inode, it, from), mappingObserver(k, inode));
+  return r.done > 0 ? r.done : r.err;
+}
+
+/** The iomap_iter mapping observer that feeds the `mapping` event. */
+export function mappingObserver(k: Kernel, inode: Inode) {
+  if (!k.recording) return null;
+  return (ops: string, pos: number, len: number, flags: number, pair: IomapPair) => k.emit({ t: 'mapping', ops, ino: inode.ino, pos, len, flags, pair });
+}
+
+/**
+ * iomap_zero_range: zero [pos, pos+len) of the file through the page cache.
+ * Holes and unwritten extents already read as zeroes and are skipped unless
+ * they have dirty or writeback page cache over them.
+ */
+export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps, didZero?: { v: boolean }): number {
+  if (len <= 0) return 0;
+  const r = iomap_iterate(inode.ino, pos, len, IOMAP_ZERO, ops, (it) => {
+    const n = iomap_length(it);
+    const pair = it.pair;
+    if (pair === null) return -EIO;
+    const src = iomap_iter_srcmap(pair);
+    if ((src.type === 'hole' || src.type === 'unwritten') && !inode.mapping.hasDirtyOrWriteback(it.pos, it.pos + n)) return n;
+    let done = 0;
+    while (done < n) {
+      const p = it.pos + done;
+      const folio = inode.mapping.getOrCreate(p);
+      folio_wait_stable(inode.mapping, folio);
+      const bytes = Math.min(folio.end - p, n - done);
+      const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);
+      if (st < 0) return done > 0 ? done : st;
+      folioWrite(folio, p, zeroData(bytes));
+      __iomap_write_end(inode, p, bytes, bytes, folio);
+      if (didZero !== undefined) didZero.v = true;
+      done += bytes;
+    }
+    return n;
+  }, mappingObserver(k, inode));
+  return r.err < 0 && r.done === 0 ? r.err : 0;
+}
+
+/** iomap_truncate_page: zero from `pos` to the end of its block (nothing when block aligned). */
+export function iomap_truncate_page(k: Kernel, inode: Inode, pos: number, ops: IomapOps, didZero?: { v: boolean }): number {
+  const bs = inode.blockSize;
+  const off = pos % bs;
+  if (off === 0) return 0;
+  return iomap_zero_range(k, inode, pos, bs - off, ops, didZero);
+}
+
+// ---------------------------------------------------------------------------
+// writeback
+
+/** The file system's writeback hooks. */
+export interface WritebackOps {
+  /** Map (allocating delalloc) file byte `pos` for writeback; the mapping may cover up to `len` bytes. */
+  map_blocks(pos: number, len: number): Iomap | number;
+  /** ioend completion: unwritten conversion, on-disk size update. */
+  end_ioend(ioend: Ioend): number;
+}
+
+interface WritepageCtx {
+  ioend: Ioend | null;
+  submitted: Ioend[];
+}
+
+function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): void {
+  // Build bios of at most BIO_MAX_VECS bvecs, one bvec per folio piece page.
+  let bio: Bio | null = null;
+  let addr = ioend.addr;
+  let filePos = ioend.offset;
+  const mk = (): Bio => {
+    const b = new Bio('write', 0, addr / 512, { kind: 'writeback', ino: inode.ino, pos: filePos, step: k.step });
+    b.req = ioend.req;
+    ioend.bios.push(b);
+    return b;
+  };
+  for (const piece of ioend.pieces) {
+    let off = 0;
+    while (off < piece.len) {
+      if (bio === null || bio.bvecs.length >= BIO_MAX_VECS) bio = mk();
+      const p = piece.pos + off;
+      const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off);
+      bio.addVec(p % PAGE_SIZE, n, folioBytes(piece.folio, p, n));
+      off += n;
+      addr += n;
+      filePos += n;
+    }
+  }
+  ioend.pending = ioend.bios.length;
+  for (const b of ioend.bios) {
+    b.endio = (done) => {
+      if (done.status !== 0 && ioend.error === 0) ioend.error = done.status;
+      ioend.pending -= 1;
+      if (ioend.pending === 0) iomap_finish_ioend_buffered(inode, wb, ioend);
+    };
+  }
+  for (const b of ioend.bios.slice()) k.submit_bio(b);
+}
+
+/**
+ * iomap_finish_ioend_buffered (after the file system's completion work):
+ * record an error on the mapping and end writeback on every folio whose
+ * pending bytes reach zero; folios stay clean even on error.
+ */
+function iomap_finish_ioend_buffered(inode: Inode, wb: WritebackOps, ioend: Ioend): void {
+  if (ioend.error === 0) {
+    const e = wb.end_ioend(ioend);
+    if (e < 0) ioend.error = e;
+  }
+  if (ioend.error !== 0) mapping_set_error(inode.mapping, ioend.error);
+  for (const piece of ioend.pieces) {
+    const f = piece.folio;
+    f.wbReqs = f.wbReqs.filter((r) => r !== ioend.req);
+    if (f.ifs !== null) {
+      f.ifs.writeBytesPending -= piece.len;
+      if (f.ifs.writeBytesPending > 0) continue;
+    } else if (f.wbReqs.length > 0) continue;
+    if (f.writeback) folio_end_writeback(inode.mapping, f);
+  }
+}
+
+function addToIoend(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, m: Iomap, folio: Folio, pos: number, len: number): void {
+  const addr = iomapAddr(m, pos);
+  const unwritten = m.type === 'unwritten';
+  const shared = (m.flags & IOMAP_F_SHARED) !== 0;
+  const cur = wpc.ioend;
+  if (cur === null || cur.unwritten !== unwritten || cur.shared !== shared || cur.offset + cur.size !== pos || cur.addr + cur.size !== addr) {
+    if (cur !== null) {
+      wpc.submitted.push(cur);
+      ioendSubmit(k, inode, wb, cur);
+    }
+    wpc.ioend = { req: k.newReq(), ino: inode.ino, offset: pos, size: 0, addr, unwritten, shared, pieces: [], bios: [], pending: 0, error: 0 };
+  }
+  const io = wpc.ioend!;
+  io.size += len;
+  io.pieces.push({ folio, pos, len });
+  if (!folio.wbReqs.includes(io.req)) folio.wbReqs.push(io.req);
+}
+
+/**
+ * iomap_writeback_folio: write the dirty blocks of one folio (its dirty flag
+ * was cleared by writeback_iter).  A folio wholly beyond EOF is skipped; the
+ * part of a folio beyond EOF is zeroed every time.  Only dirty block runs
+ * are written; afterwards the folio's dirty bits are cleared.
+ */
+function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, folio: Folio): number {
+  const isize = inode.i_size;
+  if (folio.pos >= isize) return 0;
+  let endPos = folio.end;
+  if (isize < folio.end) {
+    folioWrite(folio, isize, zeroData(folio.end - isize));
+    endPos = isize;
+  }
+  const bs = inode.blockSize;
+  const n = nblocks(inode, folio);
+  let ifs = folio.ifs;
+  if (ifs === null && n > 1) {
+    ifs = ifs_alloc(inode, folio);
+    iomap_set_range_dirty(inode, folio, 0, endPos - folio.pos);
+  }
+  folio_start_writeback(folio);
+  if (ifs !== null) ifs.writeBytesPending = 0;
+  let err = 0;
+  const lastBlock = Math.ceil((endPos - folio.pos) / bs);
+  let i = 0;
+  while (i < lastBlock) {
+    if (ifs !== null && ifs.dirty[i] !== 1) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1)) j++;
+    let pos = folio.pos + i * bs;
+    const runEnd = folio.pos + j * bs;
+    while (pos < runEnd) {
+      const m = wb.map_blocks(pos, runEnd - pos);
+      if (typeof m === 'number') {
+        err = m;
+        break;
+      }
+      const mEnd = Math.min(runEnd, m.offset + m.length);
+      if (mEnd <= pos) {
+        err = -EIO;
+        break;
+      }
+      if (m.type === 'mapped' || m.type === 'unwritten') {
+        addToIoend(k, inode, wb, wpc, m, folio, pos, mEnd - pos);
+        if (ifs !== null) ifs.writeBytesPending += mEnd - pos;
+      }
+      pos = mEnd;
+    }
+    if (err !== 0) break;
+    i = j;
+  }
+  if (ifs !== null) iomap_clear_range_dirty(inode, folio, 0, folio.size);
+  const submitted = folio.wbReqs.length > 0;
+  if (!submitted || k.v.writebackEndAtSubmit) folio_end_writeback(inode.mapping, folio);
+  if (err !== 0) mapping_set_error(inode.mapping, err);
+  return err;
+}
+
+/**
+ * iomap_writepages: write back the dirty folios of wbc's range.  The bios
+ * are submitted, not waited for: they stay in flight until completed (by a
+ * waiter, or by the fuzzer's `complete` step).
+ */
+export function iomap_writepages(k: Kernel, inode: Inode, wbc: WritebackControl, wb: WritebackOps): number {
+  const wpc: WritepageCtx = { ioend: null, submitted: [] };
+  let err = 0;
+  for (const folio of writeback_iter(inode.mapping, wbc)) {
+    const e = iomap_writeback_folio(k, inode, wb, wpc, folio);
+    if (e !== 0 && err === 0) err = e;
+  }
+  if (wpc.ioend !== null) ioendSubmit(k, inode, wb, wpc.ioend);
+  return err;
+}
+
+/**
+ * iomap_page_mkwrite: a store through a shared mapping hits a write-protected
+ * folio.  Blocks up to EOF are mapped for writing (the file system reserves
+ * or allocates), the whole folio is dirtied, and with stable writes the
+ * store waits for writeback.  A folio wholly beyond EOF is a SIGBUS (-EFAULT
+ * here).
+ */
+export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: IomapOps): number {
+  const isize = inode.i_size;
+  if (folio.pos >= isize) return -EFAULT_;
+  const len = Math.min(folio.end, isize) - folio.pos;
+  const r = iomap_iterate(inode.ino, folio.pos, len, IOMAP_WRITE | IOMAP_FAULT_, ops, (it) => iomap_length(it), mappingObserver(k, inode));
+  if (r.err < 0 && r.done === 0) return r.err;
+  iomap_dirty_folio(inode, folio);
+  folio_wait_stable(inode.mapping, folio);
+  folio.mappedWritable = true;
+  return 0;
+}
+const EFAULT_ = 14;
+const IOMAP_FAULT_ = 1 << 3;

@@ -1,0 +1,39 @@
+/**
+ * The services every modelled kernel function can reach: the disk and the
+ * block layer, the current step, the design variant in force, the source
+ * table and the event log the invariants read.  (In the kernel these are
+ * globals and pointer chains; here they are one object passed down.)
+ */
+import type { Bio } from './block/bio.ts';
+import type { Disk } from './block/disk.ts';
+import type { IomapPair } from './iomap/iomap.ts';
+import type { SourceTable } from './lib/sources.ts';
+import type { Knobs } from './variants.ts';
+
+/** Things that happen inside a step that invariants and traces look at. */
+export type ModelEvent =
+  | { readonly t: 'mapping'; readonly ops: string; readonly ino: number; readonly pos: number; readonly len: number; readonly flags: number; readonly pair: IomapPair }
+  | { readonly t: 'bio-queue'; readonly bio: Bio }
+  | { readonly t: 'bio-split'; readonly front: Bio; readonly rest: Bio }
+  | { readonly t: 'bio-complete'; readonly bio: Bio }
+  | { readonly t: 'commit'; readonly tid: number }
+  | { readonly t: 'alloc'; readonly ino: number; readonly lblk: number; readonly pblk: number; readonly len: number; readonly unwritten: boolean }
+  | { readonly t: 'free'; readonly ino: number; readonly pblk: number; readonly len: number }
+  | { readonly t: 'note'; readonly text: string };
+
+export interface Kernel {
+  readonly disk: Disk;
+  readonly v: Knobs;
+  readonly sources: SourceTable;
+  /** The step being executed (1-based). */
+  step: number;
+  /** A fresh I/O request id (groups the bios of one DIO call or ioend). */
+  newReq(): number;
+  /** submit_bio: through the block layer to the disk. */
+  submit_bio(bio: Bio): void;
+  /** Wait for every bio of request `req` (completes them). */
+  wait_req(req: number): void;
+  emit(e: ModelEvent): void;
+  /** Events are recorded only when someone (an invariant, a trace) listens. */
+  readonly recording: boolean;
+}

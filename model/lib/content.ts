@@ -1,0 +1,157 @@
+/**
+ * Symbolic byte content.
+ *
+ * Every byte the model stores or returns carries its provenance: which user
+ * buffer (source) it was copied from and at which offset of that buffer, or
+ * that the kernel produced it as zeroes, or that it is device content nobody
+ * wrote.  Content is kept as runs (`Span`s), never as per-byte arrays, so a
+ * 1 MiB write is one object.  A torn or misplaced write is therefore a visible
+ * fact (bytes of source 7 at the wrong offset, or half of source 7 and half of
+ * source 4) rather than a checksum mismatch.
+ *
+ * Encrypted content (fscrypt/blk-crypto) keeps the plaintext provenance plus
+ * the key and data unit number (DUN) it was encrypted with, so decrypting with
+ * the wrong key or DUN yields bytes visibly marked as garbage.
+ */
+
+/** Zeroes produced by the kernel: a hole, an unwritten extent, sub-block zeroing. */
+export const SRC_ZERO = 0;
+/** Device content that no write put there since mkfs (stale/uninitialised). */
+export const SRC_UNINIT = -1;
+/** Bytes that are not meaningful plaintext: decrypted with the wrong key or DUN. */
+export const SRC_GARBAGE = -2;
+
+/** Ciphertext tag: the plaintext byte was encrypted with `key` under data unit `dun`, at byte `duOff` of that data unit. */
+export interface Enc {
+  readonly key: number;
+  readonly dun: number;
+  readonly duOff: number;
+}
+
+/** A run of `len` bytes from one source, starting at byte `off` of that source. */
+export interface Span {
+  readonly len: number;
+  readonly src: number;
+  readonly off: number;
+  /** The byte value (a source is filled with one value). */
+  readonly val: number;
+  readonly enc: Enc | null;
+}
+
+export type Data = readonly Span[];
+
+export function span(len: number, src: number, off: number, val: number, enc: Enc | null = null): Span {
+  return { len, src, off, val, enc };
+}
+
+export function zeroData(len: number): Span[] {
+  return len > 0 ? [span(len, SRC_ZERO, 0, 0)] : [];
+}
+
+/** Never-written device bytes at device byte address `addr`. */
+export function uninitData(addr: number, len: number): Span[] {
+  return len > 0 ? [span(len, SRC_UNINIT, addr, 0)] : [];
+}
+
+/** The part of `s` starting `delta` bytes in, `len` long. */
+export function cutSpan(s: Span, delta: number, len: number): Span {
+  if (delta === 0 && len === s.len) return s;
+  const enc = s.enc === null ? null : { key: s.enc.key, dun: s.enc.dun, duOff: s.enc.duOff + delta };
+  return { len, src: s.src, off: s.src === SRC_ZERO ? 0 : s.off + delta, val: s.val, enc };
+}
+
+export function dataLen(d: Data): number {
+  let n = 0;
+  for (const s of d) n += s.len;
+  return n;
+}
+
+function encContinues(a: Enc | null, b: Enc | null, alen: number): boolean {
+  if (a === null || b === null) return a === b;
+  return a.key === b.key && a.dun === b.dun && a.duOff + alen === b.duOff;
+}
+
+/** Can `b` be merged onto the end of `a` as one span? */
+function continues(a: Span, b: Span): boolean {
+  if (a.src !== b.src || a.val !== b.val) return false;
+  if (a.src !== SRC_ZERO && a.off + a.len !== b.off) return false;
+  return encContinues(a.enc, b.enc, a.len);
+}
+
+/** Append `s` to `out`, merging with the last span when it continues it. */
+export function pushSpan(out: Span[], s: Span): void {
+  if (s.len <= 0) return;
+  const last = out[out.length - 1];
+  if (last !== undefined && continues(last, s)) {
+    out[out.length - 1] = { len: last.len + s.len, src: last.src, off: last.off, val: last.val, enc: last.enc };
+  } else {
+    out.push(s);
+  }
+}
+
+export function concatData(...parts: Data[]): Span[] {
+  const out: Span[] = [];
+  for (const p of parts) for (const s of p) pushSpan(out, s);
+  return out;
+}
+
+/** Bytes [from, from+len) of `d`; `d` must cover them. */
+export function sliceData(d: Data, from: number, len: number): Span[] {
+  const out: Span[] = [];
+  if (len <= 0) return out;
+  let pos = 0;
+  const end = from + len;
+  for (const s of d) {
+    const sEnd = pos + s.len;
+    if (sEnd > from && pos < end) {
+      const a = Math.max(pos, from);
+      const b = Math.min(sEnd, end);
+      pushSpan(out, cutSpan(s, a - pos, b - a));
+    }
+    if (sEnd >= end) break;
+    pos = sEnd;
+  }
+  return out;
+}
+
+/** `d` with bytes [at, at+dataLen(patch)) replaced by `patch`. */
+export function overlayData(d: Data, at: number, patch: Data): Span[] {
+  const total = dataLen(d);
+  const plen = dataLen(patch);
+  return concatData(sliceData(d, 0, at), patch, sliceData(d, at + plen, total - at - plen));
+}
+
+/** Provenance-exact equality (same sources at the same offsets). */
+export function dataEqual(a: Data, b: Data): boolean {
+  const x = concatData(a);
+  const y = concatData(b);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const s = x[i]!;
+    const t = y[i]!;
+    if (s.len !== t.len || s.src !== t.src || s.off !== t.off || s.val !== t.val) return false;
+    if (!encContinuesEq(s.enc, t.enc)) return false;
+  }
+  return true;
+}
+
+function encContinuesEq(a: Enc | null, b: Enc | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.key === b.key && a.dun === b.dun && a.duOff === b.duOff;
+}
+
+/** Byte values as run-length pairs `[value, count]` (the result format's `data`). */
+export function dataRuns(d: Data): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const s of d) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0] === s.val) last[1] += s.len;
+    else out.push([s.val, s.len]);
+  }
+  return out;
+}
+
+/** True when every byte of `d` is a kernel-produced zero. */
+export function isAllZero(d: Data): boolean {
+  return d.every((s) => s.src === SRC_ZERO);
+}

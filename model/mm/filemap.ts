@@ -1,0 +1,319 @@
+/**
+ * The page cache of one file (struct address_space) and the mm/filemap.c
+ * operations the I/O paths use: folio lookup and creation, buffered read,
+ * write-and-wait, invalidation around direct I/O, and writeback error
+ * reporting.
+ */
+import type { Span } from '../lib/content.ts';
+import { pushSpan, sliceData } from '../lib/content.ts';
+import { IntervalMap } from '../lib/interval-map.ts';
+import { Errseq } from '../lib/errseq.ts';
+import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { Folio } from './folio.ts';
+
+export interface WritebackControl {
+  readonly syncMode: 'none' | 'all';
+  readonly start: number;
+  /** Inclusive last byte, as wbc->range_end. */
+  readonly end: number;
+}
+
+/** struct address_space_operations: what the file system provides to the page cache. */
+export interface AddressSpaceOps {
+  /** ->writepages: write back dirty folios in wbc's range (submits bios). */
+  writepages(mapping: AddressSpace, wbc: WritebackControl): number;
+  /** ->read_folio: bring a folio uptodate synchronously (0 or -errno). */
+  read_folio(mapping: AddressSpace, folio: Folio): number;
+  /** ->release_folio: may the clean folio be dropped? */
+  release_folio(folio: Folio): boolean;
+  /** ->invalidate_folio: part or all of the folio is being truncated away. */
+  invalidate_folio(folio: Folio, offset: number, len: number): void;
+}
+
+/** What the page cache needs from its owner (the inode and the I/O engine). */
+export interface MappingHost {
+  readonly ino: number;
+  readonly blockSize: number;
+  /** i_size_read */
+  isize(): number;
+  /** Complete the I/O a folio under writeback is waiting for (folio_wait_writeback). */
+  waitWriteback(folio: Folio): void;
+}
+
+export const AS_EIO = 1;
+export const AS_ENOSPC = 2;
+
+export class AddressSpace {
+  /** Folios keyed by page index range. */
+  private readonly folios = new IntervalMap<Folio>((v) => v);
+  readonly wb_err = new Errseq();
+  /** AS_EIO / AS_ENOSPC */
+  flags = 0;
+  /** AS_STABLE_WRITES: folio_wait_stable waits for writeback. */
+  stableWrites = false;
+
+  constructor(
+    readonly host: MappingHost,
+    readonly a_ops: AddressSpaceOps,
+    /** Size of the folios this mapping creates (a power of two >= PAGE_SIZE and >= block size). */
+    readonly folioSize: number,
+  ) {}
+
+  get nrFolios(): number {
+    return this.folios.size;
+  }
+
+  /** filemap_get_folio: the folio holding page `index`, if cached. */
+  lookup(index: number): Folio | undefined {
+    return this.folios.find(index)?.v;
+  }
+
+  /** The folio holding byte `pos`, if cached. */
+  folioAt(pos: number): Folio | undefined {
+    return this.lookup(Math.floor(pos / PAGE_SIZE));
+  }
+
+  /** Cached folios intersecting bytes [start, end), in order. */
+  folioRange(start: number, end: number): Folio[] {
+    if (end <= start) return [];
+    const first = Math.floor(start / PAGE_SIZE);
+    const last = Math.ceil(end / PAGE_SIZE);
+    return this.folios.overlapping(first, last).map((e) => e.v).filter((f, i, a) => i === 0 || a[i - 1] !== f);
+  }
+
+  allFolios(): Folio[] {
+    return this.folios.entries().map((e) => e.v);
+  }
+
+  /**
+   * __filemap_get_folio(FGP_CREAT): the folio for byte `pos`, created (not
+   * uptodate) when absent.  New folios are naturally aligned to the
+   * mapping's folio size.
+   */
+  getOrCreate(pos: number): Folio {
+    const have = this.folioAt(pos);
+    if (have !== undefined) return have;
+    // The largest naturally aligned folio that does not overlap cached ones
+    // (filemap_alloc_folio falls back to smaller orders), never below the
+    // mapping's minimum order (the block size).
+    const minSize = Math.max(PAGE_SIZE, this.host.blockSize);
+    let size = this.folioSize;
+    for (;;) {
+      const pages = size / PAGE_SIZE;
+      const index = Math.floor(pos / size) * pages;
+      if (size <= minSize || !this.folios.intersects(index, index + pages)) {
+        const f = new Folio(index, size);
+        this.folios.set(index, index + pages, f);
+        return f;
+      }
+      size /= 2;
+    }
+  }
+
+  /** Insert a folio built elsewhere (a split). */
+  insert(f: Folio): void {
+    this.folios.set(f.index, f.index + f.nrPages, f);
+  }
+
+  /** filemap_remove_folio */
+  remove(f: Folio): void {
+    this.folios.remove(f.index, f.index + f.nrPages);
+    f.ifs = null;
+  }
+
+  hasDirtyOrWriteback(start: number, end: number): boolean {
+    return this.folioRange(start, end).some((f) => f.dirty || f.writeback);
+  }
+
+  hasDirty(): boolean {
+    return this.allFolios().some((f) => f.dirty);
+  }
+}
+
+/** mm/filemap.c: filemap_check_errors — test and clear the legacy AS_* flags. */
+export function filemap_check_errors(mapping: AddressSpace): number {
+  let ret = 0;
+  if ((mapping.flags & AS_ENOSPC) !== 0) ret = -ENOSPC;
+  if ((mapping.flags & AS_EIO) !== 0) ret = -EIO;
+  mapping.flags &= ~(AS_EIO | AS_ENOSPC);
+  return ret;
+}
+
+/** include/linux/pagemap.h: mapping_set_error */
+export function mapping_set_error(mapping: AddressSpace, err: number): void {
+  if (err === 0) return;
+  mapping.wb_err.set(err);
+  mapping.flags |= err === -ENOSPC ? AS_ENOSPC : AS_EIO;
+}
+
+/** mm/filemap.c: filemap_fdatawrite_wbc / __filemap_fdatawrite_range */
+export function filemap_fdatawrite_range(mapping: AddressSpace, start: number, end: number, syncMode: 'none' | 'all'): number {
+  return mapping.a_ops.writepages(mapping, { syncMode, start, end });
+}
+
+/** mm/filemap.c: __filemap_fdatawait_range — wait for writeback of folios in the range. */
+export function filemap_fdatawait_range(mapping: AddressSpace, start: number, end: number): void {
+  for (const f of mapping.folioRange(start, end + 1)) {
+    if (f.writeback) mapping.host.waitWriteback(f);
+  }
+}
+
+/**
+ * mm/filemap.c: filemap_write_and_wait_range — write back and wait for
+ * [start, end] (inclusive); returns the flush error or the legacy AS_* error.
+ */
+export function filemap_write_and_wait_range(mapping: AddressSpace, start: number, end: number): number {
+  if (end < start) return 0;
+  let err = filemap_fdatawrite_range(mapping, start, end, 'all');
+  if (err !== -EIO) filemap_fdatawait_range(mapping, start, end);
+  const err2 = filemap_check_errors(mapping);
+  if (err === 0) err = err2;
+  return err;
+}
+
+/**
+ * mm/filemap.c: file_check_and_advance_wb_err — report a writeback error
+ * once per open file description.  Returns [err, new f_wb_err].
+ */
+export function file_check_and_advance_wb_err(mapping: AddressSpace, fWbErr: number): [number, number] {
+  const r = mapping.wb_err.checkAndAdvance(fWbErr);
+  mapping.flags &= ~(AS_EIO | AS_ENOSPC);
+  return r;
+}
+
+/**
+ * mm/truncate.c: invalidate_inode_pages2_range — drop the clean folios of
+ * [start, end] (pages, inclusive); a dirty folio (or one whose private data
+ * cannot be released) gives -EBUSY and stays.  Folios under writeback are
+ * waited for first.
+ */
+export function invalidate_inode_pages2_range(mapping: AddressSpace, startIndex: number, endIndex: number): number {
+  let ret = 0;
+  for (const f of mapping.folioRange(startIndex * PAGE_SIZE, (endIndex + 1) * PAGE_SIZE)) {
+    if (f.writeback) mapping.host.waitWriteback(f);
+    if (f.mappedWritable) f.mappedWritable = false; // unmap_mapping_folio
+    if (f.dirty || !mapping.a_ops.release_folio(f)) {
+      ret = -EBUSY;
+      continue;
+    }
+    mapping.remove(f);
+  }
+  return ret;
+}
+
+/**
+ * mm/filemap.c: kiocb_invalidate_pages — before a direct write: write back
+ * and wait, then invalidate the cached folios of [pos, pos+count).  With
+ * NOWAIT, any cached folio gives -EAGAIN.
+ */
+export function kiocb_invalidate_pages(mapping: AddressSpace, pos: number, count: number, nowait: boolean): number {
+  const end = pos + count - 1;
+  if (nowait) {
+    if (mapping.folioRange(pos, end + 1).length > 0) return -EAGAIN;
+  } else {
+    const ret = filemap_write_and_wait_range(mapping, pos, end);
+    if (ret !== 0) return ret;
+  }
+  return invalidate_inode_pages2_range(mapping, Math.floor(pos / PAGE_SIZE), Math.floor(end / PAGE_SIZE));
+}
+
+/**
+ * mm/filemap.c: kiocb_invalidate_post_direct_write — after a direct write,
+ * drop the folios that were cached meanwhile; failure is recorded as -EIO on
+ * the mapping (dio_warn_stale_pagecache), the write itself still succeeds.
+ */
+export function kiocb_invalidate_post_direct_write(mapping: AddressSpace, pos: number, count: number): void {
+  if (mapping.nrFolios === 0) return;
+  const end = pos + count - 1;
+  const ret = invalidate_inode_pages2_range(mapping, Math.floor(pos / PAGE_SIZE), Math.floor(end / PAGE_SIZE));
+  if (ret !== 0) mapping_set_error(mapping, -EIO);
+}
+
+/** Bytes [pos, pos+len) of an uptodate folio range. */
+export function folioBytes(f: Folio, pos: number, len: number): Span[] {
+  return sliceData(f.data, pos - f.pos, len);
+}
+
+/** Write `data` into the folio at file byte `pos`. */
+export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
+  const off = pos - f.pos;
+  let len = 0;
+  for (const s of data) len += s.len;
+  const out: Span[] = [];
+  for (const s of sliceData(f.data, 0, off)) pushSpan(out, s);
+  for (const s of data) pushSpan(out, s);
+  for (const s of sliceData(f.data, off + len, f.size - off - len)) pushSpan(out, s);
+  f.data = out;
+}
+
+/** Maximum file size (sb->s_maxbytes) is the caller's; see generic_write_checks. */
+export interface WriteCheckInput {
+  pos: number;
+  count: number;
+  append: boolean;
+  nowait: boolean;
+  direct: boolean;
+  /** FMODE_BUF_WASYNC: the file system supports NOWAIT buffered writes. */
+  bufWasync: boolean;
+  isize: number;
+  maxbytes: number;
+}
+
+/**
+ * mm/filemap.c: generic_write_checks + generic_write_check_limits.  Returns
+ * the (possibly moved and shortened) [pos, count], or -errno.
+ */
+export function generic_write_checks(w: WriteCheckInput): { pos: number; count: number } | number {
+  if (w.count === 0) return { pos: w.pos, count: 0 };
+  let pos = w.pos;
+  if (w.append) pos = w.isize;
+  if (w.nowait && !(w.direct || w.bufWasync)) return -EINVAL_;
+  if (pos >= w.maxbytes) return -EFBIG_;
+  const count = Math.min(w.count, w.maxbytes - pos);
+  return { pos, count };
+}
+
+const EINVAL_ = 22;
+const EFBIG_ = 27;
+
+/**
+ * mm/filemap.c: filemap_read — copy from the page cache, reading folios in
+ * as needed; stops at i_size (short read at EOF, 0 at or past it).
+ */
+export function filemap_read(mapping: AddressSpace, pos: number, count: number, out: (data: Span[]) => void): number {
+  let done = 0;
+  while (done < count) {
+    const isize = mapping.host.isize();
+    const p = pos + done;
+    if (p >= isize) break;
+    const f = mapping.getOrCreate(p);
+    if (!f.uptodate) {
+      const err = mapping.a_ops.read_folio(mapping, f);
+      if (err < 0) {
+        if (!f.dirty && !f.writeback && !f.uptodate) mapping.remove(f);
+        return done > 0 ? done : err;
+      }
+    }
+    const end = Math.min(f.end, pos + count, mapping.host.isize());
+    if (end <= p) break;
+    out(folioBytes(f, p, end - p));
+    done += end - p;
+  }
+  return done;
+}
+
+/**
+ * mm/filemap.c: file_write_and_wait_range — flush and wait for [start, end],
+ * then report a writeback error once for this file description.  Returns
+ * [err, new f_wb_err].
+ */
+export function file_write_and_wait_range(mapping: AddressSpace, fWbErr: number, start: number, end: number): [number, number] {
+  let err = 0;
+  if (end >= start) {
+    err = filemap_fdatawrite_range(mapping, start, end, 'all');
+    if (err !== -EIO) filemap_fdatawait_range(mapping, start, end);
+  }
+  const [err2, cursor] = file_check_and_advance_wb_err(mapping, fWbErr);
+  return [err !== 0 ? err : err2, cursor];
+}

@@ -1,0 +1,59 @@
+/**
+ * struct folio and its flags (include/linux/mm_types.h,
+ * include/linux/page-flags.h).  `private` holds the iomap_folio_state of
+ * fs/iomap/buffered-io.c when the folio has more than one block.
+ */
+import type { Span } from '../lib/content.ts';
+import { SRC_GARBAGE, span } from '../lib/content.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+
+/**
+ * fs/iomap/buffered-io.c: struct iomap_folio_state — per-block uptodate and
+ * dirty bits (one byte per bit here) and the bytes of I/O pending.
+ */
+export interface IomapFolioState {
+  readonly uptodate: Uint8Array;
+  readonly dirty: Uint8Array;
+  readBytesPending: number;
+  writeBytesPending: number;
+}
+
+export class Folio {
+  /** Page index of the first page. */
+  readonly index: number;
+  /** Bytes (PAGE_SIZE << order). */
+  readonly size: number;
+  uptodate = false;
+  dirty = false;
+  writeback = false;
+  locked = false;
+  /** PG_dropbehind (RWF_DONTCACHE). */
+  dropbehind = false;
+  /** Mapped writable into a process's page tables (a shared mmap store did this). */
+  mappedWritable = false;
+  /** folio->private: the iomap_folio_state, if any. */
+  ifs: IomapFolioState | null = null;
+  /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
+  wbReqs: number[] = [];
+  /** Contents; bytes never read or written are garbage. */
+  data: Span[];
+
+  constructor(index: number, size: number) {
+    this.index = index;
+    this.size = size;
+    this.data = [span(size, SRC_GARBAGE, 0, 0)];
+  }
+
+  /** folio_pos */
+  get pos(): number {
+    return this.index * PAGE_SIZE;
+  }
+
+  get end(): number {
+    return this.pos + this.size;
+  }
+
+  get nrPages(): number {
+    return this.size / PAGE_SIZE;
+  }
+}

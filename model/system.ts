@@ -1,0 +1,409 @@
+/**
+ * The whole machine the model runs: a disk with its block layer, one
+ * mounted file system, the open file table and the user's view of system
+ * calls.  `exec` performs one scenario step and returns its result in the
+ * scenario format's result shape.
+ */
+import { match } from 'ts-pattern';
+import type { Span } from './lib/content.ts';
+import { dataRuns, span } from './lib/content.ts';
+import { EACCES, EBADF, EINVAL, EIO, errnoName } from './lib/errno.ts';
+import { SourceTable } from './lib/sources.ts';
+import { IntervalMap } from './lib/interval-map.ts';
+import type { Bio } from './block/bio.ts';
+import { resetBioIds } from './block/bio.ts';
+import { Disk } from './block/disk.ts';
+import type { CrashChoice, CrashReport } from './block/disk.ts';
+import { blk_complete, blk_wait_req, submit_bio_noacct } from './block/blk-core.ts';
+import { blkdev_issue_flush } from './block/blk-flush.ts';
+import { PAGE_SIZE, queueLimitsFromConfig } from './block/blk-settings.ts';
+import { DiskImage } from './fs/journal.ts';
+import type { FsOps } from './fs/super.ts';
+import { SuperBlock } from './fs/super.ts';
+import type { Kernel, ModelEvent } from './kernel.ts';
+import type { Knobs } from './variants.ts';
+import { ext4_ops } from './ext4/super.ts';
+import { xfs_ops } from './xfs/xfs_super.ts';
+import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
+import type { File } from './vfs/file.ts';
+import { FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
+import { do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
+import { vfs_preadv2, vfs_pwritev2 } from './vfs/read_write.ts';
+import { IovIter, userBufferBase } from './vfs/uio.ts';
+import type { UserSeg } from './vfs/uio.ts';
+import type { Step } from '../scenario/schema.ts';
+import type { ResolvedSystem } from '../scenario/resolve.ts';
+
+/** One line of `iospec run` output. */
+export interface StepResult {
+  step: number;
+  op: string;
+  ret?: number;
+  errno?: string;
+  data?: Array<[number, number]>;
+  statx?: Record<string, number>;
+  extents?: Array<{ logical: number; physical: number; length: number; flags: string[] }>;
+  unsupported?: string;
+  signal?: string;
+  /** Model extras (ignored when comparing with the kernel). */
+  crash?: { pending: number; kept: Array<[number, number, number]> };
+  completed?: number[];
+}
+
+/** What the checker sees of a step besides its printed result. */
+export interface StepOutcome {
+  readonly result: StepResult;
+  /** pread: the symbolic bytes returned. */
+  readonly read: Span[] | null;
+  /** pwrite: the file position the bytes went to (O_APPEND moves it to EOF). */
+  readonly writePos: number | null;
+  readonly crashReport: CrashReport | null;
+}
+
+function fsOpsFor(fs: 'ext4' | 'xfs'): FsOps {
+  return fs === 'ext4' ? ext4_ops : xfs_ops;
+}
+
+/** Blocks at the start of the device that hold metadata (superblocks, inode tables, the log). */
+function metadataBlocks(cfg: ResolvedSystem, total: number): number {
+  return cfg.fs === 'ext4' ? Math.max(64, Math.floor(total / 25)) : Math.max(64, Math.floor(total / 30));
+}
+
+export interface SystemOptions {
+  /** Record model events for invariants and traces. */
+  recording: boolean;
+}
+
+export class System implements Kernel {
+  readonly cfg: ResolvedSystem;
+  readonly v: Knobs;
+  readonly disk: Disk;
+  readonly sources = new SourceTable();
+  step = 0;
+  sb: SuperBlock;
+  readonly files = new Map<string, File>();
+  readonly recording: boolean;
+  events: ModelEvent[] = [];
+  /** The power was cut; the file system is shut down until remount. */
+  crashed = false;
+  lastCrash: CrashReport | null = null;
+  private reqSeq = 0;
+  private readonly ops: FsOps;
+  /** Steps executed so far (statistics). */
+  stepsRun = 0;
+
+  constructor(cfg: ResolvedSystem, knobs: Knobs, opts: SystemOptions = { recording: true }) {
+    resetBioIds();
+    this.cfg = cfg;
+    this.v = knobs;
+    this.recording = opts.recording;
+    const limits = queueLimitsFromConfig(cfg.device);
+    this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024);
+    if (this.recording) {
+      this.disk.observer = {
+        onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),
+        onComplete: (bio) => this.events.push({ t: 'bio-complete', bio }),
+      };
+    }
+    this.ops = fsOpsFor(cfg.fs);
+    const total = Math.floor(this.disk.sizeBytes / cfg.blockSize);
+    const first = metadataBlocks(cfg, total);
+    const free = new IntervalMap<true>((v) => v, () => true);
+    free.set(first, total, true);
+    const image = new DiskImage(free);
+    this.sb = new SuperBlock(this, this.ops, cfg, image, first, total);
+  }
+
+  // ---- Kernel services ----------------------------------------------------
+
+  newReq(): number {
+    return ++this.reqSeq;
+  }
+
+  submit_bio(bio: Bio): void {
+    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null);
+  }
+
+  wait_req(req: number): void {
+    blk_wait_req(this.disk, req);
+  }
+
+  emit(e: ModelEvent): void {
+    if (this.recording) this.events.push(e);
+  }
+
+  // ---- helpers ------------------------------------------------------------
+
+  private fail(n: number, op: string, err: number): StepResult {
+    return { step: n, op, errno: errnoName(err) };
+  }
+
+  private retOrErr(n: number, op: string, ret: number): StepResult {
+    return ret < 0 ? this.fail(n, op, ret) : { step: n, op, ret };
+  }
+
+  private file(name: string): File | undefined {
+    return this.files.get(name);
+  }
+
+  private closeFile(f: File): void {
+    this.files.delete(f.fd);
+    // ->release runs on the last close of the open file description.
+    this.sb.ops.release(f);
+  }
+
+  /** Write back and wait for everything, commit, flush (sync(2) / unmount). */
+  private syncAll(): void {
+    for (const inode of this.sb.inodes.values()) {
+      if (inode.kind === 'reg') filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
+    }
+    this.sb.ops.sync_fs(this.sb);
+    blkdev_issue_flush(this);
+  }
+
+  /** Unmount (clean, or after a crash) and mount again; log recovery after a crash. */
+  private remount(): void {
+    if (!this.crashed) {
+      for (const f of [...this.files.values()]) this.closeFile(f);
+      this.syncAll();
+      for (const inode of this.sb.inodes.values()) this.sb.ops.evict(inode);
+      this.sb.journal.commit();
+      blkdev_issue_flush(this);
+    }
+    this.files.clear();
+    const total = this.sb.alloc.totalBlocks;
+    const first = this.sb.alloc.firstDataBlock;
+    this.sb = new SuperBlock(this, this.ops, this.cfg, this.sb.image, first, total);
+    this.sb.ops.recover(this.sb);
+    this.crashed = false;
+  }
+
+  private crashChoice(s: Extract<Step, { op: 'crash' }>): CrashChoice {
+    if (s.keep !== undefined) {
+      if (s.keep === 'all' || s.keep === 'none') return s.keep;
+      return { keep: s.keep };
+    }
+    if (s.pattern !== undefined) return { pattern: s.pattern };
+    return 'all';
+  }
+
+  private userWriteIter(ino: number, pos: number, segs: ReadonlyArray<{ length: number; fill: number; bufOffset?: number | undefined }>): IovIter {
+    const out: UserSeg[] = [];
+    let p = pos;
+    segs.forEach((seg, i) => {
+      const src = this.sources.add({ fill: seg.fill, kind: 'pwrite', step: this.step, ino, pos: p, len: seg.length });
+      out.push({ addr: userBufferBase(i) + (seg.bufOffset ?? 0), len: seg.length, data: seg.length > 0 ? [span(seg.length, src.id, 0, seg.fill)] : [] });
+      p += seg.length;
+    });
+    return new IovIter('write', out);
+  }
+
+  // ---- steps --------------------------------------------------------------
+
+  /** Execute step number `n` (1-based). */
+  exec(s: Step, n: number): StepOutcome {
+    this.step = n;
+    this.stepsRun++;
+    if (this.recording) this.events = [];
+    let read: Span[] | null = null;
+    const writePos = { v: -1 };
+    let crashReport: CrashReport | null = null;
+    const op = s.op;
+    const result: StepResult = match(s)
+      .with({ op: 'open' }, (st) => {
+        const flags = flagsFrom(st.flags, OPEN_FLAGS).value;
+        const prev = this.file(st.fd);
+        if (prev !== undefined) this.closeFile(prev);
+        const f = do_sys_open(this.sb, st.fd, st.path, flags);
+        if (typeof f === 'number') return this.fail(n, op, f);
+        this.files.set(st.fd, f);
+        return { step: n, op, ret: 0 };
+      })
+      .with({ op: 'close' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        this.closeFile(f);
+        return { step: n, op, ret: 0 };
+      })
+      .with({ op: 'mkdir' }, (st) => this.retOrErr(n, op, do_mkdir(this.sb, st.path)))
+      .with({ op: 'encrypt_dir' }, () => ({ step: n, op, unsupported: op }))
+      .with({ op: 'pwrite' }, (st) => {
+        if (st.offset < -1) return this.fail(n, op, -EINVAL);
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        const segs = st.iov ?? [{ length: st.length ?? 0, fill: st.fill ?? 0, bufOffset: st.bufOffset }];
+        const pos = st.offset === -1 ? f.f_pos : st.offset;
+        const iter = this.userWriteIter(f.inode.ino, pos, segs);
+        const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
+        return this.retOrErr(n, op, vfs_pwritev2(f, iter, st.offset, flags, writePos));
+      })
+      .with({ op: 'pread' }, (st) => {
+        if (st.offset < -1) return this.fail(n, op, -EINVAL);
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        const iter = new IovIter('read', [{ addr: userBufferBase(0) + (st.bufOffset ?? 0), len: st.length, data: null }]);
+        const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
+        const ret = vfs_preadv2(f, iter, st.offset, flags);
+        if (ret < 0) return this.fail(n, op, ret);
+        read = iter.result(ret);
+        return { step: n, op, ret, data: dataRuns(read) };
+      })
+      .with({ op: 'fsync' }, { op: 'fdatasync' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        return this.retOrErr(n, op, this.sb.ops.fsync(f, 0, Number.MAX_SAFE_INTEGER, st.op === 'fdatasync'));
+      })
+      .with({ op: 'ftruncate' }, (st) => {
+        if (st.length < 0) return this.fail(n, op, -EINVAL);
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        return this.retOrErr(n, op, do_sys_ftruncate(f, st.length));
+      })
+      .with({ op: 'fallocate' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        const mode = st.mode === 0 ? 0 : flagsFrom(st.mode, FALLOC_FLAGS).value;
+        return this.retOrErr(n, op, vfs_fallocate(f, mode, st.offset, st.length));
+      })
+      .with({ op: 'clone' }, () => ({ step: n, op, unsupported: op }))
+      .with({ op: 'mmap_write' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        const r = this.mmapWrite(f, st.offset, st.length, st.fill);
+        if (r === 'SIGBUS') return { step: n, op, signal: 'SIGBUS' };
+        return this.retOrErr(n, op, r);
+      })
+      .with({ op: 'statx' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        if (this.sb.shutdown && this.cfg.fs === 'xfs') return this.fail(n, op, -EIO);
+        const mask = st.mask === undefined ? STATX_BASIC_STATS : flagsFrom(st.mask, STATX_FLAGS).value;
+        const k = this.sb.ops.getattr(f.inode, mask);
+        const out: Record<string, number> = { size: k.size, blocks: k.blocks };
+        if ((mask & STATX_DIOALIGN) !== 0 && (k.result_mask & STATX_DIOALIGN) !== 0) {
+          out['dio_mem_align'] = k.dio_mem_align ?? 0;
+          out['dio_offset_align'] = k.dio_offset_align ?? 0;
+        }
+        if ((mask & STATX_DIO_READ_ALIGN) !== 0 && (k.result_mask & STATX_DIO_READ_ALIGN) !== 0) {
+          out['dio_read_offset_align'] = k.dio_read_offset_align ?? 0;
+        }
+        if ((mask & STATX_WRITE_ATOMIC) !== 0 && (k.result_mask & STATX_WRITE_ATOMIC) !== 0) {
+          out['atomic_write_unit_min'] = k.atomic_write_unit_min ?? 0;
+          out['atomic_write_unit_max'] = k.atomic_write_unit_max ?? 0;
+          out['atomic_write_segments_max'] = k.atomic_write_segments_max ?? 0;
+          out['atomic_write_unit_max_opt'] = k.atomic_write_unit_max_opt ?? 0;
+        }
+        return { step: n, op, ret: 0, statx: out };
+      })
+      .with({ op: 'fiemap' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        const r = this.sb.ops.fiemap(f.inode, 0, st.length ?? 0);
+        if (typeof r === 'number') return this.fail(n, op, r);
+        return { step: n, op, ret: 0, extents: r };
+      })
+      .with({ op: 'sync' }, () => {
+        if (!this.sb.shutdown) this.syncAll();
+        return { step: n, op, ret: 0 };
+      })
+      .with({ op: 'crash' }, (st) => {
+        if (this.crashed) return { step: n, op, ret: 0 };
+        crashReport = this.disk.crash(this.crashChoice(st));
+        this.lastCrash = crashReport;
+        this.sb.journal.crash();
+        this.sb.shutdown = true;
+        this.crashed = true;
+        return { step: n, op, ret: 0, crash: { pending: crashReport.pending.length, kept: crashReport.kept } };
+      })
+      .with({ op: 'remount' }, () => {
+        this.remount();
+        return { step: n, op, ret: 0 };
+      })
+      .with({ op: 'writeback' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        if (this.sb.shutdown) return this.fail(n, op, -EIO);
+        const start = st.offset ?? 0;
+        const end = st.length === undefined || st.length === 0 ? Number.MAX_SAFE_INTEGER : start + st.length - 1;
+        return this.retOrErr(n, op, filemap_fdatawrite_range(f.inode.mapping, start, end, 'none'));
+      })
+      .with({ op: 'complete' }, (st) => {
+        const done: number[] = [];
+        if (st.bio !== undefined) {
+          const b = this.disk.inflight.find((x) => x.id === st.bio);
+          if (b === undefined) return this.fail(n, op, -EINVAL);
+          blk_complete(this.disk, b);
+          done.push(b.id);
+        } else {
+          let left = st.count ?? 1;
+          while (left-- > 0) {
+            const b = this.disk.inflight[0];
+            if (b === undefined) break;
+            blk_complete(this.disk, b);
+            done.push(b.id);
+          }
+        }
+        return { step: n, op, ret: done.length, completed: done };
+      })
+      .with({ op: 'journal_commit' }, () => {
+        if (!this.sb.shutdown) this.sb.journal.commit();
+        return { step: n, op, ret: 0 };
+      })
+      .with({ op: 'reclaim' }, () => {
+        if (!this.sb.shutdown) this.reclaim();
+        return { step: n, op, ret: 0 };
+      })
+      .exhaustive();
+    return { result, read, crashReport, writePos: writePos.v >= 0 ? writePos.v : null };
+  }
+
+  /**
+   * A store through a shared mapping (do_shared_fault / wp_page_shared):
+   * each page touched is faulted in (read if needed) and, if not mapped
+   * writable, made writable through ->page_mkwrite; then the bytes are
+   * stored.  A page wholly beyond EOF raises SIGBUS.
+   */
+  private mmapWrite(f: File, offset: number, length: number, fill: number): number | 'SIGBUS' {
+    if (this.sb.shutdown) return -EIO;
+    const inode = f.inode;
+    if ((f.f_mode & FMODE_WRITE) === 0) return -EACCES; // a shared writable mapping needs a file open for writing
+    const src = this.sources.add({ fill, kind: 'mmap', step: this.step, ino: inode.ino, pos: offset, len: length });
+    let pos = offset;
+    const end = offset + length;
+    while (pos < end) {
+      const pageEnd = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
+      if (pos >= Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE) return 'SIGBUS';
+      const folio = inode.mapping.getOrCreate(pos);
+      if (!folio.uptodate) {
+        const e = inode.mapping.a_ops.read_folio(inode.mapping, folio);
+        if (e < 0) return e;
+      }
+      if (!folio.mappedWritable) {
+        const e = this.sb.ops.page_mkwrite(inode, folio);
+        if (e < 0) return e === -14 ? 'SIGBUS' : e;
+      }
+      const stop = Math.min(end, pageEnd);
+      folioWrite(folio, pos, [span(stop - pos, src.id, pos - offset, fill)]);
+      pos = stop;
+    }
+    return 0;
+  }
+
+  /** Memory pressure: drop clean, idle, unmapped folios (shrink_folio_list -> filemap_release_folio). */
+  private reclaim(): void {
+    for (const inode of this.sb.inodes.values()) {
+      for (const f of inode.mapping.allFolios()) {
+        if (f.dirty || f.writeback || f.mappedWritable) continue;
+        if (!inode.mapping.a_ops.release_folio(f)) continue;
+        inode.mapping.remove(f);
+      }
+    }
+  }
+
+  /** Open fds (for generators). */
+  openFds(): string[] {
+    return [...this.files.keys()];
+  }
+}
+
+export { errnoName };

@@ -1,0 +1,83 @@
+/**
+ * fs/xfs/xfs_bmap_util.c: space preallocation, hole punching, post-EOF
+ * block trimming, and extent shifting for collapse/insert.
+ */
+import type { Inode } from '../fs/inode.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { truncate_pagecache_range } from '../mm/truncate.ts';
+import { xfs_alloc_goal } from './xfs_iomap.ts';
+import { xfs_zero_range } from './xfs_iomap.ts';
+
+/** xfs_flush_unmap_range: write back and drop the page cache over [start, end). */
+export function xfs_flush_unmap_range(inode: Inode, offset: number, len: number): void {
+  const u = Math.max(inode.blockSize, PAGE_SIZE);
+  const start = Math.floor(offset / u) * u;
+  const end = Math.ceil((offset + len) / u) * u;
+  filemap_write_and_wait_range(inode.mapping, start, end - 1);
+  truncate_pagecache_range(inode.mapping, start, end - 1);
+}
+
+/** xfs_alloc_file_space: unwritten blocks for the holes (and delalloc) of the range. */
+export function xfs_alloc_file_space(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  const first = Math.floor(offset / bs);
+  const last = Math.ceil((offset + len) / bs);
+  return inode.sb.allocUnwrittenRange(inode, first, last, (l) => xfs_alloc_goal(inode, l));
+}
+
+/**
+ * xfs_free_file_space: punch whole blocks out; zero the partial head and
+ * tail blocks (only inside EOF) through the page cache.
+ */
+export function xfs_free_file_space(inode: Inode, offset: number, len: number): number {
+  if (len <= 0) return 0;
+  const bs = inode.blockSize;
+  xfs_flush_unmap_range(inode, offset, len);
+  const first = Math.ceil(offset / bs);
+  const last = Math.floor((offset + len) / bs);
+  if (last > first) inode.sb.unmapBlocks(inode, first, last - first);
+  // Zero the partial blocks that remain, inside EOF only.
+  const isize = inode.i_size;
+  const zeroPart = (s: number, e: number): void => {
+    const ee = Math.min(e, isize);
+    if (ee > s) xfs_zero_range(inode, s, ee - s);
+  };
+  if (first > last) {
+    zeroPart(offset, offset + len);
+  } else {
+    if (offset < first * bs) zeroPart(offset, first * bs);
+    if (offset + len > last * bs) zeroPart(last * bs, offset + len);
+  }
+  // If the zeroing reached EOF in a partial page, write that page back.
+  if (offset + len >= isize && isize % PAGE_SIZE !== 0) {
+    filemap_write_and_wait_range(inode.mapping, Math.floor(isize / PAGE_SIZE) * PAGE_SIZE, Number.MAX_SAFE_INTEGER);
+  }
+  return 0;
+}
+
+/** xfs_can_free_eofblocks */
+export function xfs_can_free_eofblocks(inode: Inode): boolean {
+  if (inode.kind !== 'reg') return false;
+  if (inode.i_size === 0 && inode.mapping.nrFolios === 0 && inode.delayed === 0) return false;
+  if (inode.flags.has('prealloc') && inode.delayed === 0) return false;
+  if (inode.delayed > 0) return true;
+  const eofFsb = Math.ceil(inode.i_size / inode.blockSize);
+  return inode.extents.next(eofFsb) !== undefined;
+}
+
+/**
+ * xfs_free_eofblocks: free the blocks past the EOF block; for inodes with
+ * the PREALLOC flag only delalloc is punched.
+ */
+export function xfs_free_eofblocks(inode: Inode): void {
+  const eofFsb = Math.ceil(inode.i_size / inode.blockSize);
+  const rest = Number.MAX_SAFE_INTEGER - eofFsb;
+  if (inode.flags.has('prealloc')) {
+    for (const e of inode.extents.overlapping(eofFsb, Number.MAX_SAFE_INTEGER)) {
+      if (e.v.type === 'delalloc') inode.sb.unmapBlocks(inode, e.start, e.end - e.start);
+    }
+    return;
+  }
+  inode.sb.unmapBlocks(inode, eofFsb, rest);
+}

@@ -1,0 +1,290 @@
+/**
+ * fs/xfs/xfs_file.c: read and write entry points, direct I/O paths, fsync,
+ * fallocate, open and release.
+ */
+import type { Inode } from '../fs/inode.ts';
+import { blkdev_issue_flush } from '../block/blk-flush.ts';
+import { iomap_file_buffered_write } from '../iomap/buffered-io.ts';
+import { IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
+import type { IomapDioOps } from '../iomap/direct-io.ts';
+import { EAGAIN, EFBIG, EINVAL, EIO, ENOTBLK, EOPNOTSUPP } from '../lib/errno.ts';
+import {
+  filemap_fdatawrite_range,
+  filemap_read,
+  file_check_and_advance_wb_err,
+  file_write_and_wait_range,
+  generic_write_checks,
+} from '../mm/filemap.ts';
+import type { File, Kiocb } from '../vfs/file.ts';
+import {
+  FALLOC_FL_COLLAPSE_RANGE,
+  FALLOC_FL_INSERT_RANGE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_UNSHARE_RANGE,
+  FALLOC_FL_ZERO_RANGE,
+  FMODE_CAN_ATOMIC_WRITE,
+  FMODE_NOWAIT,
+  FMODE_WRITE,
+  IOCB_APPEND,
+  IOCB_ATOMIC,
+  IOCB_DIRECT,
+  IOCB_NOWAIT,
+  O_DSYNC,
+} from '../vfs/fcntl.ts';
+import { generic_write_sync } from '../vfs/sync.ts';
+import type { IovIter } from '../vfs/uio.ts';
+import { generic_atomic_write_valid } from '../vfs/read_write.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { truncate_pagecache } from '../mm/truncate.ts';
+import {
+  xfs_buffered_write_iomap_ops,
+  xfs_direct_write_iomap_ops,
+  xfs_iomap_write_unwritten,
+  xfs_read_iomap_ops,
+  xfs_zero_range,
+} from './xfs_iomap.ts';
+import { xfs_atomic_limits, xfs_is_cow_inode, xfs_setattr_size } from './xfs_iops.ts';
+import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
+
+function maxbytes(inode: Inode): number {
+  return inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** xfs_file_open */
+export function xfs_file_open(inode: Inode, file: File): number {
+  if (inode.sb.shutdown) return -EIO;
+  file.f_mode |= FMODE_NOWAIT;
+  if (inode.kind === 'reg' && xfs_atomic_limits(inode).min > 0) file.f_mode |= FMODE_CAN_ATOMIC_WRITE;
+  return 0;
+}
+
+/**
+ * xfs_file_write_checks: generic checks, then zero the gap between the old
+ * EOF and a write that starts beyond it (xfs_file_write_zero_eof).
+ */
+function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): number {
+  const inode = iocb.file.inode;
+  const chk = generic_write_checks({
+    pos: iocb.ki_pos,
+    count: from.count,
+    append: (iocb.ki_flags & IOCB_APPEND) !== 0,
+    nowait: (iocb.ki_flags & IOCB_NOWAIT) !== 0,
+    direct,
+    bufWasync: true,
+    isize: inode.i_size,
+    maxbytes: maxbytes(inode),
+  });
+  if (typeof chk === 'number') return chk;
+  iocb.ki_pos = chk.pos;
+  if (chk.count < from.count) from.truncate(chk.count);
+  if (chk.count === 0) return 0;
+  if (chk.pos > inode.i_size) {
+    if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return -EAGAIN;
+    const r = xfs_zero_range(inode, inode.i_size, chk.pos - inode.i_size);
+    if (r < 0) return r;
+  }
+  // kiocb_modified under NOWAIT: updating c/mtime cannot be done without blocking.
+  if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return -EAGAIN;
+  return 0;
+}
+
+/** xfs_file_buffered_write */
+function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  const r = xfs_file_write_checks(iocb, from, false);
+  if (r < 0) return r;
+  if (from.count === 0) return 0;
+  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), 0);
+  if (ret > 0) {
+    iocb.ki_pos += ret;
+    return generic_write_sync(iocb, ret);
+  }
+  return ret;
+}
+
+/** xfs_dio_write_end_io */
+function xfs_dio_write_ops(inode: Inode): IomapDioOps {
+  return {
+    end_io(iocb, size, error, flags) {
+      if (inode.sb.shutdown) return -EIO;
+      if (error !== 0) return error;
+      if (size === 0) return 0;
+      const pos = iocb.ki_pos;
+      if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, true);
+      if (pos + size > inode.i_size) {
+        inode.i_size = pos + size;
+        inode.sb.setDisksize(inode, pos + size);
+      }
+      return 0;
+    },
+  };
+}
+
+/** xfs_file_dio_write (aligned and unaligned paths) */
+function xfs_file_dio_write(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  const k = inode.sb.k;
+  const lbs = k.disk.limits.logical_block_size;
+  const count = from.count;
+  if (iocb.ki_pos % lbs !== 0 || count % lbs !== 0) return -EINVAL;
+  const bs = inode.blockSize;
+  const unaligned = iocb.ki_pos % bs !== 0 || count % bs !== 0;
+  if (unaligned && xfs_is_cow_inode(inode)) return -ENOTBLK;
+  const r = xfs_file_write_checks(iocb, from, true);
+  if (r < 0) return r;
+  if (from.count === 0) return 0;
+  const extending = iocb.ki_pos > inode.i_size || iocb.ki_pos + from.count >= inode.i_size;
+  const flags = unaligned && extending ? IOMAP_DIO_FORCE_WAIT : 0;
+  return iomap_dio_rw(k, inode, iocb, from, xfs_direct_write_iomap_ops(inode), xfs_dio_write_ops(inode), flags, generic_write_sync, true);
+}
+
+/** xfs_file_write_iter */
+export function xfs_file_write_iter(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  if (from.count === 0) return 0;
+  if (inode.sb.shutdown) return -EIO;
+  if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) {
+    const { min, max } = xfs_atomic_limits(inode);
+    const len = from.count;
+    if (len < min || len > max) return -EINVAL;
+    const v = generic_atomic_write_valid(iocb, from);
+    if (v !== 0) return v;
+  }
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0) {
+    const ret = xfs_file_dio_write(iocb, from);
+    if (ret !== -ENOTBLK) return ret;
+    // Fall back to buffered I/O (xfs_file_write_iter).
+    iocb.ki_flags &= ~IOCB_DIRECT;
+  }
+  return xfs_file_buffered_write(iocb, from);
+}
+
+/** xfs_file_read_iter (xfs_file_dio_read / xfs_file_buffered_read) */
+export function xfs_file_read_iter(iocb: Kiocb, to: IovIter): number {
+  const inode = iocb.file.inode;
+  if (inode.sb.shutdown) return -EIO;
+  if (to.count === 0) return 0;
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0) {
+    return iomap_dio_rw(inode.sb.k, inode, iocb, to, xfs_read_iomap_ops(inode), null, 0, (_i, n) => n, false);
+  }
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d));
+  if (n > 0) iocb.ki_pos += n;
+  return n;
+}
+
+/**
+ * xfs_file_fsync: write back and wait, then force the log up to the inode's
+ * last change, or (nothing to force) flush the device cache.
+ */
+export function xfs_file_fsync(file: File, start: number, end: number, datasync: boolean): number {
+  const inode = file.inode;
+  const sb = inode.sb;
+  const [err, cursor] = file_write_and_wait_range(inode.mapping, file.f_wb_err, start, end);
+  file.f_wb_err = cursor;
+  if (err !== 0) return err;
+  if (sb.shutdown) return -EIO;
+  inode.priv['itruncated'] = 0;
+  const tid = datasync ? inode.datasyncTid : inode.syncTid;
+  const forced = sb.journal.commitUpTo(tid);
+  if (!forced && !sb.k.v.fsyncNoFlush) {
+    const e = blkdev_issue_flush(sb.k, inode.ino);
+    if (e !== 0) return e;
+  }
+  const [err2, cursor2] = file_check_and_advance_wb_err(inode.mapping, file.f_wb_err);
+  file.f_wb_err = cursor2;
+  return err2;
+}
+
+/** xfs_file_release: the first writable close trims post-EOF blocks. */
+export function xfs_file_release(file: File): void {
+  const inode = file.inode;
+  const sb = inode.sb;
+  if (sb.shutdown) return;
+  if (inode.priv['itruncated'] === 1) {
+    inode.priv['itruncated'] = 0;
+    inode.priv['eofblocksReleased'] = 0;
+    if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
+  }
+  if ((file.f_mode & FMODE_WRITE) === 0) return;
+  if (inode.priv['eofblocksReleased'] === 1) return;
+  if (!xfs_can_free_eofblocks(inode)) return;
+  inode.priv['eofblocksReleased'] = 1;
+  xfs_free_eofblocks(inode);
+}
+
+/** Eviction (xfs_inactive): post-EOF blocks are freed. */
+export function xfs_evict(inode: Inode): void {
+  if (xfs_can_free_eofblocks(inode)) xfs_free_eofblocks(inode);
+}
+
+/** xfs_file_fallocate */
+export function xfs_file_fallocate(file: File, mode: number, offset: number, len: number): number {
+  const inode = file.inode;
+  const sb = inode.sb;
+  if (sb.shutdown) return -EIO;
+  if (inode.kind !== 'reg') return -EINVAL;
+  const supported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
+  if ((mode & ~supported) !== 0) return -EOPNOTSUPP;
+  const bs = inode.blockSize;
+  const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+  let ret = 0;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
+    ret = xfs_free_file_space(inode, offset, len);
+  } else if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) {
+    if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+    if (offset + len >= inode.i_size) return -EINVAL;
+    ret = xfs_collapse_range(inode, offset, len);
+  } else if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) {
+    if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+    if (maxbytes(inode) - inode.i_size < len) return -EFBIG;
+    if (offset >= inode.i_size) return -EINVAL;
+    ret = xfs_insert_range(inode, offset, len);
+  } else {
+    const end = offset + len;
+    if (!keep && end > maxbytes(inode)) return -EFBIG;
+    if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) {
+      ret = xfs_free_file_space(inode, offset, len);
+      if (ret === 0) ret = xfs_alloc_file_space(inode, Math.floor(offset / bs) * bs, Math.ceil(end / bs) * bs - Math.floor(offset / bs) * bs);
+    } else {
+      // Plain preallocation (also UNSHARE, which unshares nothing on a non-reflinked file).
+      ret = xfs_alloc_file_space(inode, offset, len);
+      if (ret === 0 && (mode & FALLOC_FL_UNSHARE_RANGE) === 0) inode.flags.add('prealloc');
+    }
+    if (ret === 0 && !keep && end > inode.i_size) ret = xfs_setattr_size(inode, end);
+  }
+  if (ret === 0 && (file.f_flags & O_DSYNC) !== 0) sb.journal.commit();
+  return ret;
+}
+
+/** xfs_collapse_range */
+function xfs_collapse_range(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  xfs_free_eofblocks(inode);
+  const start = Math.max(0, Math.floor(offset / PAGE_SIZE) * PAGE_SIZE - PAGE_SIZE);
+  filemap_write_and_wait_range(inode.mapping, start, Number.MAX_SAFE_INTEGER);
+  truncate_pagecache(inode.mapping, start);
+  inode.sb.unmapBlocks(inode, offset / bs, len / bs);
+  inode.sb.shiftExtents(inode, (offset + len) / bs, -(len / bs));
+  const size = inode.i_size - len;
+  inode.i_size = size;
+  inode.sb.setDisksize(inode, size);
+  return 0;
+}
+
+/** xfs_insert_range */
+function xfs_insert_range(inode: Inode, offset: number, len: number): number {
+  const bs = inode.blockSize;
+  xfs_free_eofblocks(inode);
+  const start = Math.max(0, Math.floor(offset / PAGE_SIZE) * PAGE_SIZE - PAGE_SIZE);
+  filemap_write_and_wait_range(inode.mapping, start, Number.MAX_SAFE_INTEGER);
+  truncate_pagecache(inode.mapping, start);
+  const size = inode.i_size + len;
+  inode.i_size = size;
+  inode.sb.setDisksize(inode, size);
+  inode.sb.shiftExtents(inode, offset / bs, len / bs);
+  return 0;
+}
+
+export { IOCB_DIRECT };

@@ -1,0 +1,244 @@
+/**
+ * fs/xfs/xfs_iomap.c: the XFS ->iomap_begin implementations and speculative
+ * post-EOF preallocation.
+ */
+import type { Inode } from '../fs/inode.ts';
+import type { Extent } from '../fs/extent.ts';
+import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
+import {
+  IOMAP_F_DIRTY,
+  IOMAP_F_NEW,
+  IOMAP_NOWAIT,
+  IOMAP_NULL_ADDR,
+  IOMAP_OVERWRITE_ONLY,
+  IOMAP_ZERO,
+  iomapHole,
+} from '../iomap/iomap.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { EAGAIN, ENOSPC } from '../lib/errno.ts';
+import { roundDownPowOf2 } from '../lib/math.ts';
+import { truncate_pagecache } from '../mm/truncate.ts';
+import { iomap_truncate_page, iomap_zero_range } from '../iomap/buffered-io.ts';
+
+/** XFS_MAX_BMBT_EXTLEN: 2^21 - 1 blocks. */
+export const MAX_EXTLEN = 2 ** 21 - 1;
+/** m_allocsize_log default (xfs_super.c): 64 KiB. */
+const ALLOCSIZE_BYTES = 65536;
+/** Each buffered-write hole iteration maps at most 1024 pages (XFS_MAX_BMBT... / write_iomap). */
+const XFS_WRITE_IO_MAX = 1024 * PAGE_SIZE;
+
+function allocsizeBlocks(inode: Inode): number {
+  return Math.max(1, ALLOCSIZE_BYTES / inode.blockSize);
+}
+
+/** The goal block for allocating at `lblk`: after the previous extent (xfs_bmap_adjacent), else the inode's AG. */
+export function xfs_alloc_goal(inode: Inode, lblk: number): number {
+  let prev: { start: number; end: number; v: Extent } | undefined;
+  for (const e of inode.extents.entries()) {
+    if (e.start > lblk) break;
+    if (e.v.pblk >= 0) prev = e;
+  }
+  if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
+  return inode.sb.alloc.firstDataBlock + (inode.ino % 4) * Math.floor(inode.sb.alloc.totalBlocks / 4);
+}
+
+function toIomap(inode: Inode, start: number, end: number, e: Extent | undefined, flags = 0): Iomap {
+  const bs = inode.blockSize;
+  if (e === undefined) return iomapHole(start * bs, (end - start) * bs, flags);
+  if (e.type === 'delalloc') return { addr: IOMAP_NULL_ADDR, offset: start * bs, length: (end - start) * bs, type: 'delalloc', flags };
+  return { addr: e.pblk * bs, offset: start * bs, length: (end - start) * bs, type: e.type, flags };
+}
+
+function pair(m: Iomap): IomapPair {
+  return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
+}
+
+/** The data fork extent (re-based to `lblk`) at `lblk`, with its end; or the hole up to the next extent. */
+export function xfs_bmapi_read(inode: Inode, lblk: number, maxEnd: number): { e: Extent | undefined; end: number } {
+  const at = inode.extents.find(lblk);
+  if (at !== undefined) {
+    const e = at.v.pblk >= 0 ? { type: at.v.type, pblk: at.v.pblk + (lblk - at.start) } : at.v;
+    return { e, end: Math.min(at.end, maxEnd) };
+  }
+  const nx = inode.extents.next(lblk);
+  return { e: undefined, end: nx === undefined ? maxEnd : Math.min(nx.start, maxEnd) };
+}
+
+/**
+ * xfs_iomap_prealloc_size: speculative preallocation for an extending
+ * buffered write past the last extent, with default mount options.
+ */
+export function xfs_iomap_prealloc_size(inode: Inode, offsetFsb: number): number {
+  const bs = inode.blockSize;
+  const allocsize = allocsizeBlocks(inode);
+  if (inode.i_size < allocsize * bs) return 0;
+  const es = inode.extents.entries();
+  const prevIdx = es.length - 1;
+  const prev = es[prevIdx];
+  if (prev === undefined || prev.end < offsetFsb) return allocsize;
+  let plen = prev.end - prev.start;
+  for (let i = prevIdx - 1; i >= 0 && plen <= MAX_EXTLEN / 2; i--) {
+    const a = es[i]!;
+    const b = es[i + 1]!;
+    if (a.end !== b.start || a.v.type === 'delalloc' || b.v.type === 'delalloc') break;
+    if (a.v.pblk + (a.end - a.start) !== b.v.pblk) break;
+    plen += a.end - a.start;
+  }
+  let alloc = 2 * plen;
+  if (alloc > MAX_EXTLEN) alloc = offsetFsb;
+  alloc = Math.min(alloc, 2 ** 21);
+  // Low free space throttling (xfs_iomap_prealloc_size: 5/4/3/2/1 % watermarks).
+  const freeFrac = inode.sb.alloc.available() / inode.sb.alloc.totalBlocks;
+  let shift = 0;
+  if (freeFrac < 0.05) shift = 2;
+  if (freeFrac < 0.04) shift = 3;
+  if (freeFrac < 0.03) shift = 4;
+  if (freeFrac < 0.02) shift = 5;
+  if (freeFrac < 0.01) shift = 6;
+  alloc = Math.floor(alloc / 2 ** shift);
+  alloc = roundDownPowOf2(alloc);
+  alloc = Math.min(alloc, MAX_EXTLEN);
+  const freesp = inode.sb.alloc.available();
+  while (alloc > 0 && alloc >= freesp) alloc = Math.floor(alloc / 16);
+  return Math.max(alloc, allocsize);
+}
+
+/**
+ * xfs_bmapi_convert_delalloc (via xfs_map_blocks / zeroing): allocate the
+ * whole delalloc extent containing `lblk`, from its start, as unwritten
+ * extents.  Returns 0 or -ENOSPC.
+ */
+export function xfs_bmapi_convert_delalloc(inode: Inode, lblk: number): number {
+  const at = inode.extents.find(lblk);
+  if (at === undefined || at.v.type !== 'delalloc') return 0;
+  const start = at.start;
+  const end = at.end;
+  let pos = start;
+  while (pos < end) {
+    const got = inode.sb.allocBlocks(inode, pos, Math.min(end - pos, MAX_EXTLEN), 'unwritten', xfs_alloc_goal(inode, pos), { fromReservation: true });
+    if (typeof got === 'number') return got;
+    inode.delayed = Math.max(0, inode.delayed - got.len);
+    pos += got.len;
+  }
+  return 0;
+}
+
+/** xfs_buffered_write_iomap_begin (xfs_buffered_write_iomap_ops); IOMAP_ZERO is the zeroing variant. */
+export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
+  return {
+    name: 'xfs_buffered_write_iomap_ops',
+    begin(pos, length, flags): IomapPair | number {
+      const bs = inode.blockSize;
+      const offsetFsb = Math.floor(pos / bs);
+      const count = Math.min(length, XFS_WRITE_IO_MAX);
+      const endFsb = Math.ceil((pos + count) / bs);
+      const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      if (look.e !== undefined) {
+        if ((flags & IOMAP_ZERO) !== 0 && look.e.type === 'delalloc') {
+          const eofFsb = Math.floor(inode.i_size / bs);
+          const at = inode.extents.find(offsetFsb)!;
+          if (at.start >= eofFsb) {
+            // Zeroing past EOF: convert the post-EOF delalloc to a real unwritten extent.
+            truncate_pagecache(inode.mapping, pos);
+            const r = xfs_bmapi_convert_delalloc(inode, offsetFsb);
+            if (r < 0) return r;
+            const again = xfs_bmapi_read(inode, offsetFsb, endFsb);
+            return pair(toIomap(inode, offsetFsb, again.end, again.e));
+          }
+        }
+        return pair(toIomap(inode, offsetFsb, look.end, look.e));
+      }
+      if ((flags & IOMAP_ZERO) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
+      // A hole: reserve delayed allocation, with speculative preallocation when extending past the last extent.
+      const eof = inode.extents.next(offsetFsb) === undefined;
+      let prealloc = 0;
+      if (eof && pos + count > inode.i_size) {
+        const alloc = xfs_iomap_prealloc_size(inode, offsetFsb);
+        if (alloc > 0) {
+          const endOffset = Math.floor((pos + count - 1) / ALLOCSIZE_BYTES) * ALLOCSIZE_BYTES;
+          const pEnd = Math.floor(endOffset / bs) + alloc;
+          prealloc = Math.max(0, pEnd - endFsb);
+        }
+      }
+      const sb = inode.sb;
+      let n = Math.min(look.end, endFsb + prealloc, offsetFsb + MAX_EXTLEN) - offsetFsb;
+      if (!sb.alloc.reserve(n)) {
+        n = Math.min(look.end, endFsb) - offsetFsb;
+        if (!sb.alloc.reserve(n)) return -ENOSPC;
+      }
+      inode.delayed += n;
+      sb.setExtent(inode, offsetFsb, n, { type: 'delalloc', pblk: -1 });
+      const at = inode.extents.find(offsetFsb)!;
+      return pair(toIomap(inode, offsetFsb, at.end, at.v, IOMAP_F_NEW));
+    },
+  };
+}
+
+/** xfs_direct_write_iomap_begin (non-COW inodes). */
+export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
+  return {
+    name: 'xfs_direct_write_iomap_ops',
+    begin(pos, length, flags): IomapPair | number {
+      const bs = inode.blockSize;
+      const offsetFsb = Math.floor(pos / bs);
+      const endFsb = Math.ceil((pos + length) / bs);
+      let iflags = 0;
+      if (pos + length > inode.i_size) iflags |= IOMAP_F_DIRTY;
+      const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      if (look.e !== undefined && look.e.type !== 'delalloc') {
+        if (look.e.type === 'unwritten' && (flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && (pos % bs !== 0 || (pos + length) % bs !== 0)) return -EAGAIN;
+        if ((flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && look.end < endFsb) return -EAGAIN;
+        return pair(toIomap(inode, offsetFsb, look.end, look.e, iflags));
+      }
+      if ((flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0) return -EAGAIN;
+      // xfs_iomap_write_direct: an unwritten extent, at most 1024 pages, capped at the hole's end inside EOF.
+      const maxLen = Math.ceil(Math.min(length, XFS_WRITE_IO_MAX) / bs);
+      let end = Math.min(endFsb, offsetFsb + maxLen);
+      if (look.end < end) end = look.end;
+      const fromRes = look.e !== undefined;
+      const got = inode.sb.allocBlocks(inode, offsetFsb, end - offsetFsb, 'unwritten', xfs_alloc_goal(inode, offsetFsb), { fromReservation: fromRes });
+      if (typeof got === 'number') return got;
+      if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
+      return pair(toIomap(inode, offsetFsb, offsetFsb + got.len, { type: 'unwritten', pblk: got.pblk }, iflags | IOMAP_F_NEW));
+    },
+  };
+}
+
+/** xfs_read_iomap_begin */
+export function xfs_read_iomap_begin(inode: Inode, pos: number, len: number): Iomap {
+  const bs = inode.blockSize;
+  const offsetFsb = Math.floor(pos / bs);
+  const endFsb = Math.max(offsetFsb + 1, Math.ceil((pos + len) / bs));
+  const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+  return toIomap(inode, offsetFsb, look.end, look.e);
+}
+
+export function xfs_read_iomap_ops(inode: Inode): IomapOps {
+  return { name: 'xfs_read_iomap_ops', begin: (pos, len) => pair(xfs_read_iomap_begin(inode, pos, len)) };
+}
+
+/**
+ * xfs_iomap_write_unwritten: convert the blocks of [offset, offset+count)
+ * to written, logging the new on-disk size (xfs_new_eof) in the same
+ * transaction; with updateIsize (direct I/O) the in-core size moves too.
+ */
+export function xfs_iomap_write_unwritten(inode: Inode, offset: number, count: number, updateIsize: boolean): number {
+  const bs = inode.blockSize;
+  const first = Math.floor(offset / bs);
+  const last = Math.ceil((offset + count) / bs);
+  inode.sb.convertUnwritten(inode, first, last - first);
+  if (updateIsize && offset + count > inode.i_size) inode.i_size = offset + count;
+  const newEof = Math.min(offset + count, inode.i_size);
+  if (newEof > inode.disksize) inode.sb.setDisksize(inode, newEof);
+  return 0;
+}
+
+/** xfs_zero_range: zero [pos, pos+len) through the page cache with the buffered write ops (IOMAP_ZERO). */
+export function xfs_zero_range(inode: Inode, pos: number, len: number, didZero?: { v: boolean }): number {
+  return iomap_zero_range(inode.sb.k, inode, pos, len, xfs_buffered_write_iomap_ops(inode), didZero);
+}
+
+/** xfs_truncate_page: zero from `pos` to the end of its block. */
+export function xfs_truncate_page(inode: Inode, pos: number, didZero?: { v: boolean }): number {
+  return iomap_truncate_page(inode.sb.k, inode, pos, xfs_buffered_write_iomap_ops(inode), didZero);
+}

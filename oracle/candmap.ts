@@ -1,0 +1,127 @@
+/**
+ * Per-byte candidate sets over a file: each interval holds the contents a
+ * read of those bytes may return (one candidate when the content is known,
+ * several after a failed write or a crash).  Candidates are content spans,
+ * compared by provenance (source and offset), not by byte value.
+ */
+import type { Span } from '../model/lib/content.ts';
+import { cutSpan, dataLen, sliceData, SRC_ZERO, span } from '../model/lib/content.ts';
+import { IntervalMap } from '../model/lib/interval-map.ts';
+
+export type Cands = readonly Span[];
+
+function cutCands(c: Cands, d: number): Cands {
+  return c.map((s) => cutSpan(s, d, s.len - d));
+}
+
+function sameSpan(a: Span, b: Span): boolean {
+  return a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off);
+}
+
+export class CandMap {
+  readonly m: IntervalMap<Cands>;
+
+  constructor(m?: IntervalMap<Cands>) {
+    this.m = m ?? new IntervalMap<Cands>(cutCands);
+  }
+
+  clone(): CandMap {
+    return new CandMap(this.m.clone());
+  }
+
+  /** The content of [start, start+len) is exactly `data`. */
+  setCertain(start: number, data: readonly Span[]): void {
+    let p = start;
+    for (const s of data) {
+      this.m.set(p, p + s.len, [s]);
+      p += s.len;
+    }
+  }
+
+  setZero(start: number, end: number): void {
+    if (end > start) this.m.set(start, end, [span(end - start, SRC_ZERO, 0, 0)]);
+  }
+
+  remove(start: number, end: number): void {
+    this.m.remove(start, end);
+  }
+
+  /** Add `data` as one more possible content of [start, start+len). */
+  addCandidate(start: number, data: readonly Span[]): void {
+    let p = start;
+    for (const s of data) {
+      const end = p + s.len;
+      const pieces: Array<[number, number, Cands]> = [];
+      let q = p;
+      for (const e of this.m.overlapping(p, end)) {
+        if (e.start > q) pieces.push([q, e.start, [cutSpan(s, q - p, e.start - q)]]);
+        const mine = cutSpan(s, e.start - p, e.end - e.start);
+        pieces.push([e.start, e.end, e.v.some((c) => sameSpan(c, mine)) ? e.v : [...e.v, mine]]);
+        q = e.end;
+      }
+      if (q < end) pieces.push([q, end, [cutSpan(s, q - p, end - q)]]);
+      for (const [a, b, c] of pieces) this.m.set(a, b, c);
+      p = end;
+    }
+  }
+
+  /** Add zeroes as a possible content of [start, end). */
+  addZeroCandidate(start: number, end: number): void {
+    if (end > start) this.addCandidate(start, [span(end - start, SRC_ZERO, 0, 0)]);
+  }
+
+  /** Merge every candidate of `other` over [start, end) into this map. */
+  union(other: CandMap, start: number, end: number): void {
+    for (const e of other.m.overlapping(start, end)) {
+      for (const c of e.v) this.addCandidate(e.start, [cutSpan(c, 0, e.end - e.start)]);
+    }
+  }
+
+  /** Move the contents at or after `from` by `delta` bytes (collapse/insert). */
+  shift(from: number, delta: number): void {
+    const moved = this.m.overlapping(from, Number.MAX_SAFE_INTEGER);
+    this.m.remove(from, Number.MAX_SAFE_INTEGER);
+    for (const e of moved) this.m.set(e.start + delta, e.end + delta, e.v);
+  }
+
+  /**
+   * Check only the bytes of `data` (read at `start`) that this map has
+   * entries for; bytes in gaps are not constrained.
+   */
+  checkCovered(start: number, data: readonly Span[]): { at: number; len: number; got: Span; allowed: Cands } | null {
+    const end = start + dataLen(data);
+    for (const e of this.m.overlapping(start, end)) {
+      const piece = sliceData(data, e.start - start, e.end - e.start);
+      let p = e.start;
+      for (const s of piece) {
+        const want = cutCands(e.v, p - e.start);
+        const got = s;
+        if (!want.some((c) => sameSpan(c, got))) return { at: p, len: s.len, got, allowed: want };
+        p += s.len;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Check `data` read at `start` against the candidates.  Returns null when
+   * every byte is a candidate, else the first offending byte range with what
+   * was allowed there.
+   */
+  check(start: number, data: readonly Span[]): { at: number; len: number; got: Span; allowed: Cands } | null {
+    let p = start;
+    for (const s of data) {
+      const end = p + s.len;
+      let q = p;
+      for (const e of this.m.overlapping(p, end)) {
+        if (e.start > q) return { at: q, len: e.start - q, got: cutSpan(s, q - p, e.start - q), allowed: [] };
+        const got = cutSpan(s, e.start - p, e.end - e.start);
+        if (!e.v.some((c) => sameSpan(c, got))) return { at: e.start, len: e.end - e.start, got, allowed: e.v };
+        q = e.end;
+      }
+      if (q < end) return { at: q, len: end - q, got: cutSpan(s, q - p, end - q), allowed: [] };
+      p = end;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * The oracle: a deliberately simple expectation model of what a POSIX file
+ * system on Linux may return, in the spirit of fsx's in-memory copy of the
+ * file.  It knows nothing of blocks, folios, extents or journals.  For each
+ * file it keeps
+ *
+ * - `cur`: for every byte, the contents a read may return now (one, unless a
+ *   failed write may or may not have landed);
+ * - `base`: what is durable — the contents and size as of the last
+ *   successful fsync/fdatasync/sync (or O_DSYNC write for its range);
+ * - `since`: every content written (or zeroed) at each byte since then.
+ *
+ * After a crash a byte may read as its durable content, as anything written
+ * there since, or — beyond the durable size — as zero; the size may be any
+ * size the file had since the last sync.  Reads after a crash are checked
+ * against those sets and then pin what was observed.
+ *
+ * The oracle follows the model's results (it applies a write only as far as
+ * the model says it succeeded); whether the errors themselves are right is
+ * checked against the real kernel (`iospec diff`).
+ */
+import type { Span } from '../model/lib/content.ts';
+import { SRC_ZERO, dataLen, sliceData, span } from '../model/lib/content.ts';
+import type { Source } from '../model/lib/sources.ts';
+import type { Step } from '../scenario/schema.ts';
+import type { StepOutcome } from '../model/system.ts';
+import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC, STATX_FLAGS } from '../model/vfs/fcntl.ts';
+import { CandMap } from './candmap.ts';
+import type { Cands } from './candmap.ts';
+
+export type Existence = 'yes' | 'no' | 'maybe';
+
+interface SizeRange {
+  min: number;
+  max: number;
+}
+
+export class OFile {
+  cur = new CandMap();
+  size: SizeRange = { min: 0, max: 0 };
+  exists: Existence = 'yes';
+  /** Durable state. */
+  base = new CandMap();
+  baseSize: SizeRange = { min: 0, max: 0 };
+  baseExists: Existence = 'no';
+  /** Contents written since the durable point, per byte. */
+  since = new CandMap();
+  sinceSizes: SizeRange = { min: 0, max: 0 };
+  /** After a crash: bytes whose durable content must read back exactly (fsynced, untouched since). */
+  mustMatch: CandMap | null = null;
+  mustSize: SizeRange | null = null;
+  /** Step of the last fsync/sync that made this file durable (for messages). */
+  syncedAt = 0;
+  /** At the last crash, the file was durably created. */
+  existedDurably = false;
+
+  constructor(readonly path: string) {}
+
+  /** Bytes [a, b) changed after the crash: the durability check no longer applies to them. */
+  private touched(a: number, b: number): void {
+    this.mustMatch?.remove(a, b);
+  }
+
+  private noteSize(s: number): void {
+    this.noteSizeRange(s, s);
+  }
+
+  private noteSizeRange(min: number, max: number): void {
+    this.mustSize = null;
+    this.size = { min, max };
+    this.sinceSizes = { min: Math.min(this.sinceSizes.min, min), max: Math.max(this.sinceSizes.max, max) };
+  }
+
+  write(pos: number, data: readonly Span[]): void {
+    const len = dataLen(data);
+    this.touched(pos, pos + len);
+    if (pos > this.size.max) this.zero(this.size.max, pos);
+    this.cur.setCertain(pos, data);
+    this.since.addCandidate(pos, data);
+    const end = pos + len;
+    if (end > this.size.min) this.noteSizeRange(Math.max(this.size.min, end), Math.max(this.size.max, end));
+  }
+
+  /** A write that failed may have landed in part (any byte old or new). */
+  maybeWrite(pos: number, data: readonly Span[]): void {
+    const end = Math.min(pos + dataLen(data), this.size.max);
+    if (end <= pos) return;
+    const d = sliceData(data, 0, end - pos);
+    this.touched(pos, end);
+    this.cur.addCandidate(pos, d);
+    this.since.addCandidate(pos, d);
+  }
+
+  zero(start: number, end: number): void {
+    if (end <= start) return;
+    this.touched(start, end);
+    this.cur.setZero(start, end);
+    this.since.addZeroCandidate(start, end);
+  }
+
+  truncate(len: number): void {
+    const old = this.size.max;
+    this.touched(len, Number.MAX_SAFE_INTEGER);
+    if (len < old) {
+      this.cur.remove(len, Number.MAX_SAFE_INTEGER);
+      this.since.addZeroCandidate(len, old);
+    } else if (len > old) {
+      this.zero(old, len);
+    }
+    this.noteSize(len);
+  }
+
+  collapse(off: number, len: number): void {
+    this.touched(off, Number.MAX_SAFE_INTEGER);
+    this.cur.remove(off, off + len);
+    this.cur.shift(off + len, -len);
+    this.cur.setZero(Math.max(off, this.size.max - len), this.size.max - len);
+    this.since = this.cur.clone();
+    this.noteSizeRange(this.size.min - len, this.size.max - len);
+  }
+
+  insert(off: number, len: number): void {
+    this.touched(off, Number.MAX_SAFE_INTEGER);
+    this.cur.shift(off, len);
+    this.cur.setZero(off, off + len);
+    this.since = this.cur.clone();
+    this.noteSizeRange(this.size.min + len, this.size.max + len);
+  }
+
+  /** Everything as of now is durable (fsync, sync, clean unmount). */
+  makeDurable(step: number): void {
+    this.base = this.cur.clone();
+    this.baseSize = { ...this.size };
+    this.baseExists = this.exists;
+    this.since = new CandMap();
+    this.sinceSizes = { ...this.size };
+    this.syncedAt = step;
+  }
+
+  /** An O_DSYNC/RWF_DSYNC write made [pos, end) and the size it needs durable. */
+  makeRangeDurable(pos: number, end: number, step: number): void {
+    for (const e of this.cur.m.overlapping(pos, end)) this.base.m.set(e.start, e.end, e.v);
+    this.since.remove(pos, end);
+    this.baseSize = { min: Math.max(this.baseSize.min, Math.min(end, this.size.min)), max: Math.max(this.baseSize.max, this.size.max) };
+    if (this.baseExists !== 'yes') this.baseExists = this.exists;
+    this.syncedAt = step;
+  }
+
+  /** Power cut: what may be there afterwards. */
+  crash(): void {
+    const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
+    const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
+    const cur = new CandMap();
+    for (const e of this.base.m.entries()) cur.m.set(e.start, e.end, e.v);
+    // Bytes below the durable size that were never made durable may read as zero.
+    for (const [a, b] of this.base.m.gaps(0, maxSize)) cur.setZero(a, b);
+    cur.union(this.since, 0, maxSize);
+    cur.addZeroCandidate(this.baseSize.min, maxSize);
+    // Fill any gap with zero (never-written bytes inside the size read as zero).
+    for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
+    const must = new CandMap();
+    for (const e of this.base.m.overlapping(0, this.baseSize.min)) must.m.set(e.start, e.end, e.v);
+    for (const e of this.since.m.entries()) must.remove(e.start, e.end);
+    this.mustMatch = must;
+    this.mustSize = this.sinceSizes.min === this.baseSize.min && this.sinceSizes.max === this.baseSize.max ? { ...this.baseSize } : null;
+    this.cur = cur;
+    this.size = { min: minSize, max: maxSize };
+    this.existedDurably = this.baseExists === 'yes';
+    this.exists = this.baseExists === 'yes' ? 'yes' : 'maybe';
+    // Whatever survives is the new durable state (remount recovery), still uncertain until observed.
+    this.base = cur.clone();
+    this.baseSize = { ...this.size };
+    this.since = new CandMap();
+    this.sinceSizes = { ...this.size };
+  }
+
+  /** A read or statx revealed the size. */
+  pinSize(s: number): void {
+    this.size = { min: s, max: s };
+    this.cur.remove(s, Number.MAX_SAFE_INTEGER);
+    if (this.baseSize.min !== this.baseSize.max) this.baseSize = { min: s, max: s };
+    this.sinceSizes = { min: Math.min(this.sinceSizes.min, s), max: Math.max(this.sinceSizes.max, s) };
+  }
+
+  /** A read at `pos` returned nothing: the size is at most `pos`. */
+  boundSize(pos: number): void {
+    this.size = { min: Math.min(this.size.min, pos), max: pos };
+    this.cur.remove(pos, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** A read returned `data` at `pos`: those bytes are now known. */
+  pin(pos: number, data: readonly Span[]): void {
+    this.cur.setCertain(pos, data);
+  }
+}
+
+/** A finding: an invariant the observed behaviour broke. */
+export interface Finding {
+  readonly invariant: string;
+  readonly detail: string;
+}
+
+interface OFd {
+  readonly path: string;
+  readonly flags: number;
+}
+
+function describeSpan(s: Span, sources: (id: number) => Source | undefined): string {
+  if (s.src === SRC_ZERO) return 'zeroes';
+  if (s.src === -1) return 'never-written device bytes';
+  if (s.src === -2) return 'garbage (not read from anywhere)';
+  const src = sources(s.src);
+  const where = src === undefined ? '' : ` (${src.kind} at step ${src.step})`;
+  return `bytes ${s.off}.. of source #${s.src}${where}, value 0x${s.val.toString(16).padStart(2, '0')}`;
+}
+
+function describeCands(c: Cands, sources: (id: number) => Source | undefined): string {
+  if (c.length === 0) return 'nothing (past EOF)';
+  return c.map((s) => describeSpan(s, sources)).join(' or ');
+}
+
+export class Oracle {
+  readonly files = new Map<string, OFile>();
+  private readonly fds = new Map<string, OFd>();
+  /** Where each source's bytes were ever placed: path and file position of its byte 0. */
+  private readonly placed = new Map<number, Array<{ path: string; at: number }>>();
+  /** A crash happened and no remount followed yet. */
+  private down = false;
+  crashes = 0;
+
+  constructor(private readonly sources: (id: number) => Source | undefined) {}
+
+  private fileOf(fd: string): OFile | undefined {
+    const d = this.fds.get(fd);
+    return d === undefined ? undefined : this.files.get(d.path);
+  }
+
+  private place(path: string, pos: number, data: readonly Span[]): void {
+    let p = pos;
+    for (const s of data) {
+      if (s.src > 0) {
+        const list = this.placed.get(s.src) ?? [];
+        const at = p - s.off;
+        if (!list.some((x) => x.path === path && x.at === at)) list.push({ path, at });
+        this.placed.set(s.src, list);
+      }
+      p += s.len;
+    }
+  }
+
+  /** Collapse and insert move bytes: their new offsets are legitimate places for them. */
+  private placeAll(f: OFile): void {
+    for (const e of f.cur.m.entries()) for (const c of e.v) this.place(f.path, e.start, [c]);
+  }
+
+  /** data/no-stale-exposure: every byte is zero or was written to this file at this position. */
+  private checkStale(path: string, pos: number, data: readonly Span[], n: number): Finding | null {
+    let p = pos;
+    for (const s of data) {
+      if (s.src === SRC_ZERO) {
+        p += s.len;
+        continue;
+      }
+      const ok = s.src > 0 && (this.placed.get(s.src) ?? []).some((x) => x.path === path && p - s.off === x.at);
+      if (!ok) {
+        return {
+          invariant: 'data/no-stale-exposure',
+          detail: `step ${n}: read of ${path} returned ${describeSpan(s, this.sources)} at file offset ${p} (${s.len} bytes), which no write ever put at that offset of this file`,
+        };
+      }
+      p += s.len;
+    }
+    return null;
+  }
+
+  /** Apply a step and its outcome; return what it breaks. */
+  observe(step: Step, n: number, out: StepOutcome, stepSources: readonly Source[]): Finding[] {
+    const r = out.result;
+    const ok = r.errno === undefined && r.unsupported === undefined && r.signal === undefined;
+    const findings: Finding[] = [];
+    switch (step.op) {
+      case 'open': {
+        const flags = flagsFrom(step.flags, OPEN_FLAGS).value;
+        let f = this.files.get(step.path);
+        if (ok) {
+          if (f === undefined) {
+            f = new OFile(step.path);
+            this.files.set(step.path, f);
+          } else if (f.exists === 'no') {
+            // Created afresh: empty.
+            const fresh = new OFile(step.path);
+            this.files.set(step.path, fresh);
+            f = fresh;
+          } else if (f.exists === 'maybe') {
+            // It either survived the crash or O_CREAT made it anew (empty).
+            if ((flags & O_CREAT) !== 0) f.size = { min: 0, max: f.size.max };
+            f.exists = 'yes';
+          }
+          this.fds.set(step.fd, { path: step.path, flags });
+          if ((flags & O_TRUNC) !== 0) f.truncate(0);
+        } else {
+          this.fds.delete(step.fd);
+          if (r.errno === 'ENOENT' && f !== undefined && (flags & O_CREAT) === 0 && !this.down) {
+            if (f.exists === 'yes') {
+              findings.push({
+                invariant: f.existedDurably ? 'durability/fsync' : 'data/read-your-writes',
+                detail: `step ${n}: open of ${step.path} failed with ENOENT, but the file ${f.existedDurably ? `was made durable at step ${f.syncedAt}` : 'exists'}`,
+              });
+            } else if (f.exists === 'maybe') f.exists = 'no';
+          }
+        }
+        break;
+      }
+      case 'close':
+        if (ok) this.fds.delete(step.fd);
+        break;
+      case 'pwrite': {
+        const f = this.fileOf(step.fd);
+        const d = this.fds.get(step.fd);
+        if (f === undefined || d === undefined) break;
+        const rwf = flagsFrom(step.flags ?? [], RWF_FLAGS).value;
+        const content: Span[] = [];
+        for (const s of stepSources) content.push(span(s.len, s.id, 0, s.fill));
+        const append = ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
+        let pos = append ? f.size.max : (stepSources[0]?.pos ?? step.offset);
+        if (append && f.size.min !== f.size.max && out.writePos !== null) {
+          // The size is uncertain (after a crash): the append landed at the size the file really has.
+          if (out.writePos < f.size.min || out.writePos > f.size.max) {
+            findings.push({ invariant: 'data/read-your-writes', detail: `step ${n}: an appending write to ${f.path} went to offset ${out.writePos}, but the file size is ${f.size.min}..${f.size.max}` });
+            break;
+          }
+          f.pinSize(out.writePos);
+          pos = out.writePos;
+        }
+        if (ok && r.ret !== undefined && r.ret > 0) {
+          const d0 = sliceData(content, 0, r.ret);
+          f.write(pos, d0);
+          this.place(f.path, pos, d0);
+          const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
+          if (dsync) f.makeRangeDurable(pos, pos + r.ret, n);
+        } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO')) {
+          // Direct I/O may have written some bios before one failed.
+          f.maybeWrite(pos, content);
+          this.place(f.path, pos, content);
+        }
+        break;
+      }
+      case 'mmap_write': {
+        const f = this.fileOf(step.fd);
+        if (f === undefined) break;
+        const src = stepSources[0];
+        if (src === undefined) break;
+        if (ok || r.signal === 'SIGBUS') {
+          const end = Math.min(step.offset + step.length, f.size.max);
+          if (end > step.offset) {
+            const d0 = [span(end - step.offset, src.id, 0, src.fill)];
+            if (ok) f.write(step.offset, d0);
+            else f.maybeWrite(step.offset, d0);
+            this.place(f.path, step.offset, d0);
+          }
+        }
+        break;
+      }
+      case 'pread': {
+        const f = this.fileOf(step.fd);
+        if (f === undefined || !ok || r.ret === undefined || out.read === null) break;
+        const pos = step.offset === -1 ? 0 : step.offset;
+        findings.push(...this.checkRead(f, pos, step.length, r.ret, out.read, n));
+        break;
+      }
+      case 'statx': {
+        const f = this.fileOf(step.fd);
+        if (f === undefined || !ok || r.statx === undefined || this.down) break;
+        const size = r.statx['size'] ?? 0;
+        const mask = flagsFrom(step.mask ?? [], STATX_FLAGS).value;
+        void mask;
+        if (size < f.size.min || size > f.size.max) {
+          findings.push({
+            invariant: f.mustSize !== null ? 'durability/fsync' : 'data/read-your-writes',
+            detail: `step ${n}: statx of ${f.path} reports size ${size}, expected ${f.size.min === f.size.max ? f.size.min : `${f.size.min}..${f.size.max}`}`,
+          });
+        } else f.pinSize(size);
+        break;
+      }
+      case 'ftruncate': {
+        const f = this.fileOf(step.fd);
+        if (f !== undefined && ok) f.truncate(step.length);
+        break;
+      }
+      case 'fallocate': {
+        const f = this.fileOf(step.fd);
+        if (f === undefined || !ok) break;
+        const mode = step.mode === 0 ? 0 : flagsFrom(step.mode, FALLOC_FLAGS).value;
+        const end = step.offset + step.length;
+        const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+        if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) f.zero(step.offset, Math.min(end, f.size.max));
+        else if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) {
+          f.collapse(step.offset, step.length);
+          this.placeAll(f);
+        } else if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) {
+          f.insert(step.offset, step.length);
+          this.placeAll(f);
+        }
+        else if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) {
+          f.zero(step.offset, Math.min(end, f.size.max));
+          if (!keep && end > f.size.max) f.truncate(end);
+        } else if (!keep && end > f.size.max) f.truncate(end);
+        break;
+      }
+      case 'fsync':
+      case 'fdatasync': {
+        const f = this.fileOf(step.fd);
+        if (f !== undefined && ok) f.makeDurable(n);
+        break;
+      }
+      case 'sync':
+        if (!this.down) for (const f of this.files.values()) f.makeDurable(n);
+        break;
+      case 'crash':
+        if (!this.down) {
+          for (const f of this.files.values()) f.crash();
+          this.crashes++;
+        }
+        this.down = true;
+        this.fds.clear();
+        break;
+      case 'remount':
+        if (!this.down) for (const f of this.files.values()) f.makeDurable(n);
+        this.down = false;
+        this.fds.clear();
+        break;
+      default:
+        break;
+    }
+    return findings;
+  }
+
+  private checkRead(f: OFile, pos: number, len: number, ret: number, data: readonly Span[], n: number): Finding[] {
+    const out: Finding[] = [];
+    const stale = this.checkStale(f.path, pos, data, n);
+    if (stale !== null) out.push(stale);
+    // Byte count: a short read means EOF.
+    const lo = Math.max(0, Math.min(len, f.size.min - pos));
+    const hi = Math.max(0, Math.min(len, f.size.max - pos));
+    if (ret < lo || ret > hi) {
+      const durable = f.mustSize !== null;
+      out.push({
+        invariant: durable ? 'durability/fsync' : 'data/read-your-writes',
+        detail: `step ${n}: read of ${len} bytes at ${pos} of ${f.path} returned ${ret} bytes; with the file size ${f.size.min === f.size.max ? f.size.min : `${f.size.min}..${f.size.max}`} it must return ${lo === hi ? lo : `${lo}..${hi}`}`,
+      });
+      return out;
+    }
+    if (ret < len && ret > 0) f.pinSize(pos + ret);
+    else if (ret === 0 && len > 0 && f.size.max > pos) f.boundSize(pos);
+    if (f.mustMatch !== null) {
+      const bad = f.mustMatch.checkCovered(pos, data);
+      if (bad !== null) {
+        out.push({
+          invariant: 'durability/fsync',
+          detail: `step ${n}: after the crash, bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, but they were made durable at step ${f.syncedAt} as ${describeCands(bad.allowed, this.sources)}`,
+        });
+        return out;
+      }
+    }
+    const bad = f.cur.check(pos, data);
+    if (bad !== null) {
+      out.push({
+        invariant: 'data/read-your-writes',
+        detail: `step ${n}: bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, expected ${describeCands(bad.allowed, this.sources)}`,
+      });
+      return out;
+    }
+    f.pin(pos, data);
+    return out;
+  }
+}
+
