@@ -13,10 +13,11 @@ import type { ResolvedSystem } from '../scenario/resolve.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
-import type { CheckedRun, Violation } from './execute.ts';
+import type { CheckedRun, StepSource, Violation } from './execute.ts';
+import type { System } from '../model/system.ts';
 import { runChecked } from './execute.ts';
 import type { GenOptions, Recipe } from './generate.ts';
-import { arbRecipes, arbSystem, resolve } from './generate.ts';
+import { arbRecipes, arbSystem, resolve, verifySteps } from './generate.ts';
 
 export interface CheckOptions {
   readonly invariants: readonly Invariant[];
@@ -72,8 +73,11 @@ export function knobsOf(v: VariantInfo | null): Knobs {
   return { ...UPSTREAM, [v.knob]: true };
 }
 
-function recipesToSources(recipes: readonly Recipe[]) {
-  return recipes.map((r) => (sys: Parameters<typeof resolve>[1]) => resolve(r, sys));
+/** The recipes, then a final full read-back of every open file. */
+function recipesToSources(recipes: readonly Recipe[]): StepSource[] {
+  const out: StepSource[] = recipes.map((r) => (sys: System) => resolve(r, sys) as StepSource | StepSource[]);
+  out.push((sys: System) => verifySteps(sys));
+  return out;
 }
 
 /** Run an input; a geometry the resolver refuses counts as passing. */

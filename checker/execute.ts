@@ -27,8 +27,8 @@ export interface CheckedRun {
   readonly sys: System;
 }
 
-/** A step, or a generator's recipe resolved against the current model state. */
-export type StepSource = Step | ((sys: System) => Step | Step[]);
+/** A step, or a generator's recipe resolved against the current model state (possibly into more recipes). */
+export type StepSource = Step | ((sys: System) => StepSource | StepSource[]);
 
 export interface ExecOptions {
   /** Keep outcomes (for traces); off in the fuzzing hot path. */
@@ -63,13 +63,36 @@ export function runChecked(
   const results: StepResult[] = [];
   const outcomes: StepOutcome[] = [];
   let violation: Violation | null = null;
-  outer: for (const src of input) {
-    const produced = typeof src === 'function' ? src(sys) : src;
-    const list = Array.isArray(produced) ? produced : [produced];
-    for (const step of list) {
+  const stack: StepSource[] = [];
+  const it = input[Symbol.iterator]();
+  outer: for (;;) {
+    let src = stack.pop();
+    if (src === undefined) {
+      const nx = it.next();
+      if (nx.done === true) break;
+      src = nx.value;
+    }
+    if (typeof src === 'function') {
+      const produced = src(sys);
+      const list = Array.isArray(produced) ? produced : [produced];
+      for (let i = list.length - 1; i >= 0; i--) stack.push(list[i]!);
+      continue;
+    }
+    {
+      const step = src;
       const n = steps.length + 1;
       const before = sys.sources.count;
-      const out = sys.exec(step, n);
+      let out: StepOutcome;
+      try {
+        out = sys.exec(step, n);
+      } catch (e) {
+        // A model bug (an assertion the model makes about itself) is reported like a violation.
+        steps.push(step);
+        results.push({ step: n, op: step.op, internal: e instanceof Error ? e.message : String(e) });
+        const msg = e instanceof Error ? `${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}` : String(e);
+        violation = { invariant: 'model/no-internal-error', step: n, detail: `step ${n}: ${msg}` };
+        break outer;
+      }
       steps.push(step);
       results.push(out.result);
       if (opts.keepOutcomes === true) outcomes.push(out);

@@ -35,7 +35,7 @@ export type Recipe =
   | { readonly k: 'statx'; readonly fd: number }
   | { readonly k: 'fiemap'; readonly fd: number }
   | { readonly k: 'sync' }
-  | { readonly k: 'crash'; readonly pattern: readonly number[]; readonly remount: boolean; readonly reopen: boolean }
+  | { readonly k: 'crash'; readonly keep: 'none' | 'all' | readonly number[]; readonly remount: boolean; readonly reopen: boolean }
   | { readonly k: 'remount'; readonly reopen: boolean }
   | { readonly k: 'writeback'; readonly fd: number; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'complete'; readonly count: number }
@@ -45,7 +45,8 @@ export type Recipe =
 const span3 = (maxK: number): fc.Arbitrary<Span3> =>
   fc.record({
     anchor: fc.constantFrom<0 | 1 | 2>(0, 0, 1, 2),
-    k: fc.nat({ max: maxK }),
+    // Mostly small multiples, so that operations land on the same blocks.
+    k: fc.oneof({ weight: 6, arbitrary: fc.nat({ max: 2 }) }, { weight: 3, arbitrary: fc.nat({ max: Math.min(8, maxK) }) }, { weight: 1, arbitrary: fc.nat({ max: maxK }) }),
     gran: fc.constantFrom<0 | 1 | 2 | 3>(1, 1, 2, 0, 3),
     d: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 100, 511, 512, -512, -1) }),
   });
@@ -86,10 +87,23 @@ const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
   sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1,
 };
 
-/** A sequence: an open first (so the fuzzer spends its steps on files), then anything. */
+/**
+ * A sequence: an open first (so the fuzzer spends its steps on files), then
+ * anything.  Swarm testing: each sequence draws which operation kinds it
+ * uses at all (half of the optional ones, on average), so that some
+ * sequences are dense in, say, writes, fsyncs and crashes only.
+ */
 export function arbRecipes(maxSteps: number, opts: GenOptions = {}): fc.Arbitrary<Recipe[]> {
   const first = fc.record({ k: fc.constant('open' as const), fd: fc.constant(0), path: fc.constant(0), acc: fc.constant(2), flags: subset(OPEN_EXTRA, 2) });
-  return fc.tuple(first, fc.array(arbRecipe(opts), { minLength: 0, maxLength: Math.max(0, maxSteps - 1) })).map(([a, rest]) => [a, ...rest]);
+  const base = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
+  const optional = (Object.keys(base) as Array<Recipe['k']>).filter((k) => k !== 'pwrite' && k !== 'pread' && base[k] > 0);
+  const swarm = fc.subarray(optional, { minLength: 1 });
+  const rest = (enabled: ReadonlyArray<Recipe['k']>) => {
+    const w: Partial<Record<Recipe['k'], number>> = {};
+    for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = k === 'pwrite' || k === 'pread' || enabled.includes(k) ? base[k] : 0;
+    return fc.array(arbRecipe({ weights: w }), { minLength: 0, maxLength: Math.max(0, maxSteps - 1) });
+  };
+  return fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);
 }
 
 export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
@@ -114,7 +128,19 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
     { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx }) },
     { weight: w.sync, arbitrary: fc.constant({ k: 'sync' as const }) },
-    { weight: w.crash, arbitrary: fc.record({ k: fc.constant('crash' as const), pattern: fc.array(fc.nat({ max: 255 }), { maxLength: 4 }), remount: likely, reopen: likely }) },
+    {
+      weight: w.crash,
+      arbitrary: fc.record({
+        k: fc.constant('crash' as const),
+        keep: fc.oneof(
+          { weight: 3, arbitrary: fc.constant<'none'>('none') },
+          { weight: 2, arbitrary: fc.constant<'all'>('all') },
+          { weight: 3, arbitrary: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 4 }) },
+        ),
+        remount: likely,
+        reopen: likely,
+      }),
+    },
     { weight: w.remount, arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
     { weight: w.writeback, arbitrary: fc.record({ k: fc.constant('writeback' as const), fd: fdIdx, off: span3(8), len: span3(8) }) },
     { weight: w.complete, arbitrary: fc.record({ k: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 4 }) }) },
@@ -182,20 +208,40 @@ function value(sys: System, s: Span3, eof: number, min: number): number {
   return Math.max(min, anchor + s.k * granule(sys, s.gran) + s.d);
 }
 
-/** Open again, without O_CREAT/O_TRUNC/O_EXCL, every fd open now (a remount closes them all). */
-function reopenSteps(sys: System): Step[] {
+/**
+ * fsx-style verification: read every open file in full (up to 1 MiB past
+ * the largest size it may have), so a wrong byte anywhere is seen at once.
+ */
+export function verifySteps(sys: System, sizes?: ReadonlyMap<string, number>): Step[] {
   const out: Step[] = [];
+  for (const [fd, f] of sys.files) {
+    if ((f.f_mode & 1) === 0) continue;
+    const size = Math.max(f.inode.i_size, sizes?.get(fd) ?? 0);
+    out.push({ op: 'pread', fd, offset: 0, length: Math.min(Math.max(size, 1), 1 << 20) });
+  }
+  return out;
+}
+
+/** Open again, without O_CREAT/O_TRUNC/O_EXCL, every fd open now (a remount closes them all), then read them back. */
+function reopenSteps(sys: System): Array<Step | ((s: System) => Step[])> {
+  const out: Array<Step | ((s: System) => Step[])> = [];
+  const sizes = new Map<string, number>();
+  for (const [fd, f] of sys.files) sizes.set(fd, f.inode.i_size);
   for (const [fd, f] of sys.files) {
     const names = Object.entries(OPEN_FLAGS)
       .filter(([n, v]) => v !== 0 && n !== 'O_CREAT' && n !== 'O_TRUNC' && n !== 'O_EXCL' && (n === 'O_SYNC' ? (f.f_flags & v) === v : (f.f_flags & v) !== 0) && !(n === 'O_DSYNC' && (f.f_flags & OPEN_FLAGS['O_SYNC']!) === OPEN_FLAGS['O_SYNC']))
       .map(([n]) => n);
     out.push({ op: 'open', path: f.path, fd, flags: names.length === 0 ? ['O_RDONLY'] : names });
   }
+  out.push((s: System) => verifySteps(s, sizes));
   return out;
 }
 
+/** Concrete steps, or (after a remount) steps that depend on the state the remount leaves. */
+export type Resolved = Step | Array<Step | ((s: System) => Step[])>;
+
 /** Turn a recipe into concrete steps for the current model state. */
-export function resolve(r: Recipe, sys: System): Step | Step[] {
+export function resolve(r: Recipe, sys: System): Resolved {
   switch (r.k) {
     case 'open':
       return {
@@ -248,8 +294,9 @@ export function resolve(r: Recipe, sys: System): Step | Step[] {
     case 'sync':
       return { op: 'sync' };
     case 'crash': {
-      if (!r.remount) return { op: 'crash', pattern: [...r.pattern] };
-      return [{ op: 'crash', pattern: [...r.pattern] }, { op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
+      const crash: Step = typeof r.keep === 'string' ? { op: 'crash', keep: r.keep } : { op: 'crash', pattern: [...r.keep] };
+      if (!r.remount) return crash;
+      return [crash, { op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
     }
     case 'remount':
       return [{ op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];

@@ -80,6 +80,7 @@ export function describeStep(s: Step): string {
 }
 
 export function describeResult(r: StepResult): string {
+  if (r.internal !== undefined) return `MODEL ERROR: ${r.internal}`;
   if (r.unsupported !== undefined) return 'unsupported';
   if (r.signal !== undefined) return r.signal;
   if (r.errno !== undefined) return r.errno;

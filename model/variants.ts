@@ -18,6 +18,7 @@ export interface Knobs {
   freeWithoutUnmap: boolean;
   srcmapIgnoredOnNewCow: boolean;
   writethrough: boolean;
+  allocReuseBusy: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -31,6 +32,7 @@ export const UPSTREAM: Knobs = {
   freeWithoutUnmap: false,
   srcmapIgnoredOnNewCow: false,
   writethrough: false,
+  allocReuseBusy: false,
 };
 
 export interface VariantInfo {
@@ -76,6 +78,14 @@ export const VARIANTS: readonly VariantInfo[] = [
       'Block allocation commits the free-space update and the extent insertion in separate transactions; a crash between them leaks the blocks (allocated on disk, mapped by nobody).',
     source: 'fs/xfs/libxfs/xfs_bmap.c: xfs_bmapi_write (allocation and bmap update in one transaction); fs/ext4/mballoc.c: ext4_mb_new_blocks under the caller\'s handle',
     breaks: ['alloc/no-leak-after-remount'],
+  },
+  {
+    name: 'alloc-reuse-busy',
+    knob: 'allocReuseBusy',
+    description:
+      'Blocks freed by a truncate or hole punch go back to the allocator at once instead of staying busy until the freeing transaction commits; another file (or the same one) reuses them, writes its data, and a crash before the commit leaves the old owner mapping the new data.',
+    source: 'fs/xfs/xfs_extent_busy.c (busy extents); fs/ext4/mballoc.c: ext4_mb_free_metadata, ext4_process_freed_data',
+    breaks: ['data/no-stale-exposure'],
   },
   {
     name: 'ext4-no-dioread-nolock',

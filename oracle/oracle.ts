@@ -53,6 +53,13 @@ export class OFile {
   syncedAt = 0;
   /** At the last crash, the file was durably created. */
   existedDurably = false;
+  /**
+   * Bytes stored through mmap beyond EOF in the EOF page.  They are not part
+   * of the file, but when the file is extended they may become visible
+   * instead of zeroes: this kernel does not zero them on every extending
+   * path (observed: ext4 extending by direct write, Linux 6.18).
+   */
+  latent = new CandMap();
 
   constructor(readonly path: string) {}
 
@@ -71,10 +78,26 @@ export class OFile {
     this.sinceSizes = { min: Math.min(this.sinceSizes.min, min), max: Math.max(this.sinceSizes.max, max) };
   }
 
+  /** The size grows to `to`: the new bytes read as zero, or as latent mmap bytes. */
+  private extendGap(from: number, to: number): void {
+    if (to <= from) return;
+    this.zero(from, to);
+    for (const e of this.latent.m.overlapping(from, to)) {
+      this.cur.union(new CandMap(this.latent.m), e.start, e.end);
+      this.since.union(new CandMap(this.latent.m), e.start, e.end);
+    }
+    this.latent.remove(0, to);
+  }
+
+  /** An mmap store at [pos, end) beyond EOF (inside the EOF page). */
+  storeBeyondEof(pos: number, data: readonly Span[]): void {
+    this.latent.setCertain(pos, data);
+  }
+
   write(pos: number, data: readonly Span[]): void {
     const len = dataLen(data);
     this.touched(pos, pos + len);
-    if (pos > this.size.max) this.zero(this.size.max, pos);
+    if (pos > this.size.max) this.extendGap(this.size.max, pos);
     this.cur.setCertain(pos, data);
     this.since.addCandidate(pos, data);
     const end = pos + len;
@@ -104,8 +127,9 @@ export class OFile {
     if (len < old) {
       this.cur.remove(len, Number.MAX_SAFE_INTEGER);
       this.since.addZeroCandidate(len, old);
+      this.latent = new CandMap();
     } else if (len > old) {
-      this.zero(old, len);
+      this.extendGap(old, len);
     }
     this.noteSize(len);
   }
@@ -125,6 +149,11 @@ export class OFile {
     this.cur.setZero(off, off + len);
     this.since = this.cur.clone();
     this.noteSizeRange(this.size.min + len, this.size.max + len);
+  }
+
+  /** The page cache was dropped (remount): no latent bytes survive. */
+  dropCache(): void {
+    this.latent = new CandMap();
   }
 
   /** Everything as of now is durable (fsync, sync, clean unmount). */
@@ -148,6 +177,7 @@ export class OFile {
 
   /** Power cut: what may be there afterwards. */
   crash(): void {
+    this.latent = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
     const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
     const cur = new CandMap();
@@ -358,6 +388,15 @@ export class Oracle {
             else f.maybeWrite(step.offset, d0);
             this.place(f.path, step.offset, d0);
           }
+          // Stores past EOF inside the EOF page land in the page cache only.
+          const pageEnd = Math.ceil(f.size.max / 4096) * 4096;
+          const b0 = Math.max(step.offset, f.size.max);
+          const b1 = Math.min(step.offset + step.length, pageEnd);
+          if (b1 > b0 && f.size.min === f.size.max) {
+            const d1 = [span(b1 - b0, src.id, b0 - step.offset, src.fill)];
+            f.storeBeyondEof(b0, d1);
+            this.place(f.path, b0, d1);
+          }
         }
         break;
       }
@@ -426,6 +465,7 @@ export class Oracle {
         break;
       case 'remount':
         if (!this.down) for (const f of this.files.values()) f.makeDurable(n);
+        for (const f of this.files.values()) f.dropCache();
         this.down = false;
         this.fds.clear();
         break;

@@ -68,10 +68,15 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
       const end = Math.min(chk.pos, Math.ceil(oldSize / inode.blockSize) * inode.blockSize);
       iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode));
     }
-    // i_disksize moves now only if the last written block is already written.
-    const lastBlk = Math.floor((chk.pos + ret - 1) / inode.blockSize);
-    const e = inode.extents.find(lastBlk);
-    if (e !== undefined && e.v.type === 'mapped' && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
+    // ext4_da_should_update_i_disksize: i_disksize moves now only if the
+    // last written block's buffer is mapped, not delayed and not unwritten.
+    // Writeback clears the unwritten state of the buffers it submits
+    // (mpage_map_and_submit_buffers), so a block under writeback counts.
+    const lastPos = chk.pos + ret - 1;
+    const e = inode.extents.find(Math.floor(lastPos / inode.blockSize));
+    const underWb = inode.mapping.folioAt(lastPos)?.writeback === true;
+    const mapped = e !== undefined && (e.v.type === 'mapped' || (e.v.type === 'unwritten' && underWb));
+    if (mapped && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
     iocb.ki_pos = chk.pos + ret;
     return generic_write_sync(iocb, ret);
   }

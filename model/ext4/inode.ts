@@ -228,9 +228,13 @@ function ext4_da_iomap_ops_nocreate(inode: Inode): IomapOps {
   };
 }
 
-/** ext4_truncate: free every block from the new EOF block on. */
+/**
+ * ext4_truncate: zero the tail of the EOF block through the page cache
+ * (ext4_block_truncate_page), then free every block from the next one on.
+ */
 export function ext4_truncate(inode: Inode): void {
   const bs = inode.blockSize;
+  if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
   const first = Math.ceil(inode.i_size / bs);
   inode.sb.unmapBlocks(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
 }
@@ -249,10 +253,6 @@ export function ext4_setattr_size(file: File, newsize: number): number {
     inode.i_size = newsize;
     sb.setDisksize(inode, newsize);
     if (newsize > oldsize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldsize, newsize);
-  }
-  if (newsize <= oldsize) {
-    // ext4_truncate zeroes the tail of the new EOF block first (via the page cache).
-    if (newsize % inode.blockSize !== 0) ext4_block_truncate_page(inode, newsize);
   }
   truncate_pagecache(inode.mapping, newsize);
   if (newsize <= oldsize) ext4_truncate(inode);

@@ -60,6 +60,8 @@ export type Delta = (img: DiskImage) => void;
 export interface JournalHooks {
   /** Make every completed write durable before the commit record (REQ_PREFLUSH). */
   flushDevice(): void;
+  /** After a commit (busy extents become reusable). */
+  committed(): void;
 }
 
 export class Journal {
@@ -96,6 +98,7 @@ export class Journal {
     this.committedTid = this.tid;
     this.tid += 1;
     this.commits += 1;
+    this.hooks.committed();
   }
 
   /** Commit if transaction `tid` is not durable yet (jbd2_complete_transaction / xfs_log_force_seq). */

@@ -115,7 +115,7 @@ export class SuperBlock {
     this.blockSize = cfg.blockSize;
     this.blkbits = Math.log2(cfg.blockSize);
     this.image = image;
-    this.journal = new Journal(image, { flushDevice: () => this.k.disk.flush() }, !k.v.journalNoPreflush);
+    this.journal = new Journal(image, { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy() }, !k.v.journalNoPreflush);
     this.alloc = new BlockAllocator(firstDataBlock, totalBlocks, image.free.clone());
     let maxIno = 10;
     for (const [ino, d] of image.inodes) {
@@ -191,7 +191,12 @@ export class SuperBlock {
    * returns the allocated extent or -ENOSPC.
    */
   allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: { align?: number; minLen?: number; fromReservation?: boolean } = {}): { pblk: number; len: number } | number {
-    const got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+    let got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+    if (got === null && this.hasBusy()) {
+      // Out of space with busy blocks: force the log so they become free (xfs_extent_busy_flush, ext4_should_retry_alloc).
+      this.journal.commit();
+      got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+    }
     if (got === null) return -ENOSPC;
     if (opts.fromReservation === true) this.alloc.unreserve(got.len);
     const ext: Extent = { type, pblk: got.pblk };
@@ -212,6 +217,37 @@ export class SuperBlock {
     }
     if (this.k.recording) this.k.emit({ t: 'alloc', ino, lblk, pblk, len: n, unwritten: type === 'unwritten' });
     return got;
+  }
+
+  /**
+   * Blocks freed in a transaction that has not committed yet are "busy":
+   * they cannot be reallocated before the commit, or a crash could leave the
+   * old owner pointing at the new owner's data (XFS busy extents,
+   * fs/xfs/xfs_extent_busy.c; ext4 releases freed data blocks only after the
+   * commit, fs/ext4/mballoc.c: ext4_process_freed_data).
+   */
+  private busy: Array<[number, number]> = [];
+
+  private freeBusy(pblk: number, n: number): void {
+    if (this.k.v.allocReuseBusy) {
+      this.alloc.release(pblk, n);
+      return;
+    }
+    this.busy.push([pblk, n]);
+  }
+
+  /** The journal committed: busy blocks become free for reuse. */
+  releaseBusy(): void {
+    for (const [p, n] of this.busy) this.alloc.release(p, n);
+    this.busy = [];
+  }
+
+  hasBusy(): boolean {
+    return this.busy.length > 0;
+  }
+
+  busyBlocks(): ReadonlyArray<readonly [number, number]> {
+    return this.busy;
   }
 
   /** Convert unwritten extents in [lblk, lblk+len) to mapped (written), logged. */
@@ -240,7 +276,7 @@ export class SuperBlock {
       }
       const pblk = e.v.pblk;
       const start = e.start;
-      this.alloc.release(pblk, n);
+      this.freeBusy(pblk, n);
       freed += n;
       this.log(inode, (img) => {
         if (!keepMapping) img.inode(ino).extents.remove(start, start + n);

@@ -345,7 +345,22 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     const pair = it.pair;
     if (pair === null) return -EIO;
     const src = iomap_iter_srcmap(pair);
-    if ((src.type === 'hole' || src.type === 'unwritten') && !inode.mapping.hasDirtyOrWriteback(it.pos, it.pos + n)) return n;
+    if (src.type === 'hole' || src.type === 'unwritten') {
+      // Already zeroes on disk: only dirty (or writeback) page cache over the
+      // range needs zeroing (the folio batch of iomap_fill_dirty_folios).
+      for (const folio of inode.mapping.folioRange(it.pos, it.pos + n)) {
+        if (!folio.dirty && !folio.writeback) continue;
+        folio_wait_stable(inode.mapping, folio);
+        const p = Math.max(it.pos, folio.pos);
+        const e = Math.min(it.pos + n, folio.end);
+        const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, e - p, folio);
+        if (st < 0) return st;
+        folioWrite(folio, p, zeroData(e - p));
+        __iomap_write_end(inode, p, e - p, e - p, folio);
+        if (didZero !== undefined) didZero.v = true;
+      }
+      return n;
+    }
     let done = 0;
     while (done < n) {
       const p = it.pos + done;
