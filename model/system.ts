@@ -426,8 +426,8 @@ export class System implements Kernel {
         const e = inode.mapping.a_ops.read_folio(inode.mapping, folio);
         if (e < 0) return e;
       }
-      if (!folio.mappedWritable) {
-        const e = this.sb.ops.page_mkwrite(inode, folio);
+      if (!folio.pageWritable(pos)) {
+        const e = this.sb.ops.page_mkwrite(inode, folio, pos);
         if (e < 0) return e === -14 ? 'SIGBUS' : e;
       }
       const stop = Math.min(end, pageEnd);

@@ -60,12 +60,52 @@ export class OFile {
    * path (observed: ext4 extending by direct write, Linux 6.18).
    */
   latent = new CandMap();
+  /**
+   * Bytes where latent mmap data became part of the file: the page cache may
+   * hold the stored byte while the disk holds zero, so buffered and direct
+   * reads may disagree until writeback; reads there are checked but not
+   * pinned.
+   */
+  unstable = new CandMap();
 
   constructor(readonly path: string) {}
+
+  /** Collapses and inserts since the file was last durable (newest last). */
+  shifts: Array<{ readonly kind: 'collapse' | 'insert'; readonly off: number; readonly len: number }> = [];
+
+  /**
+   * Until a collapse or insert is durable, the blocks it moved keep their
+   * old offsets on disk: an in-place overwrite after it lands in a block the
+   * durable mapping places elsewhere, so after a crash the new bytes may
+   * appear at the pre-shift offset (observed on XFS, Linux 6.18).  Returns
+   * where each piece of a write at `pos` would appear in the pre-shift layout.
+   */
+  preShift(pos: number, data: readonly Span[]): Array<[number, Span[]]> {
+    let pieces: Array<[number, Span[]]> = [[pos, data.slice()]];
+    for (let i = this.shifts.length - 1; i >= 0; i--) {
+      const sh = this.shifts[i]!;
+      const next: Array<[number, Span[]]> = [];
+      for (const [p, d] of pieces) {
+        const len = dataLen(d);
+        const cut = sh.kind === 'collapse' ? sh.off : sh.off + sh.len;
+        if (p < cut) {
+          const n = Math.min(len, cut - p);
+          if (sh.kind === 'collapse') next.push([p, sliceData(d, 0, n)]);
+          else if (p < sh.off) next.push([p, sliceData(d, 0, Math.min(n, sh.off - p))]);
+          if (n < len) next.push([sh.kind === 'collapse' ? cut + sh.len : cut - sh.len, sliceData(d, n, len - n)]);
+        } else {
+          next.push([sh.kind === 'collapse' ? p + sh.len : p - sh.len, d]);
+        }
+      }
+      pieces = next;
+    }
+    return pieces;
+  }
 
   /** Bytes [a, b) changed after the crash: the durability check no longer applies to them. */
   private touched(a: number, b: number): void {
     this.mustMatch?.remove(a, b);
+    this.unstable.remove(a, b);
   }
 
   private noteSize(s: number): void {
@@ -85,13 +125,9 @@ export class OFile {
     for (const e of this.latent.m.overlapping(from, to)) {
       this.cur.union(new CandMap(this.latent.m), e.start, e.end);
       this.since.union(new CandMap(this.latent.m), e.start, e.end);
+      this.unstable.setZero(e.start, e.end);
     }
     this.latent.remove(0, to);
-  }
-
-  /** An mmap store at [pos, end) beyond EOF (inside the EOF page). */
-  storeBeyondEof(pos: number, data: readonly Span[]): void {
-    this.latent.setCertain(pos, data);
   }
 
   write(pos: number, data: readonly Span[]): void {
@@ -100,8 +136,37 @@ export class OFile {
     if (pos > this.size.max) this.extendGap(this.size.max, pos);
     this.cur.setCertain(pos, data);
     this.since.addCandidate(pos, data);
+    if (this.shifts.length > 0) for (const [p, d] of this.preShift(pos, data)) this.since.addCandidate(p, d);
     const end = pos + len;
     if (end > this.size.min) this.noteSizeRange(Math.max(this.size.min, end), Math.max(this.size.max, end));
+  }
+
+  /**
+   * A store through a shared mapping: it changes the bytes inside the file
+   * and never its size; bytes past EOF stay in the EOF page (latent).
+   */
+  mmapStore(pos: number, data: readonly Span[], certain: boolean): void {
+    const end = pos + dataLen(data);
+    const inside = Math.min(end, this.size.min);
+    if (inside > pos) {
+      const d = sliceData(data, 0, inside - pos);
+      this.touched(pos, inside);
+      if (certain) this.cur.setCertain(pos, d);
+      else this.cur.addCandidate(pos, d);
+      this.since.addCandidate(pos, d);
+    }
+    const maybeEnd = Math.min(end, this.size.max);
+    if (maybeEnd > Math.max(pos, inside)) {
+      const a = Math.max(pos, inside);
+      const d = sliceData(data, a - pos, maybeEnd - a);
+      this.touched(a, maybeEnd);
+      this.cur.addCandidate(a, d);
+      this.since.addCandidate(a, d);
+    }
+    const pageEnd = Math.ceil(this.size.max / 4096) * 4096;
+    const b0 = Math.max(pos, this.size.max);
+    const b1 = Math.min(end, pageEnd);
+    if (b1 > b0) this.latent.setCertain(b0, sliceData(data, b0 - pos, b1 - b0));
   }
 
   /** A write that failed may have landed in part (any byte old or new). */
@@ -135,25 +200,44 @@ export class OFile {
   }
 
   collapse(off: number, len: number): void {
+    this.shifts.push({ kind: 'collapse', off, len });
     this.touched(off, Number.MAX_SAFE_INTEGER);
     this.cur.remove(off, off + len);
     this.cur.shift(off + len, -len);
     this.cur.setZero(Math.max(off, this.size.max - len), this.size.max - len);
-    this.since = this.cur.clone();
+    // Until the collapse is durable a crash may leave either layout.
+    this.since.union(this.cur, off, this.size.max);
     this.noteSizeRange(this.size.min - len, this.size.max - len);
   }
 
   insert(off: number, len: number): void {
+    this.shifts.push({ kind: 'insert', off, len });
     this.touched(off, Number.MAX_SAFE_INTEGER);
     this.cur.shift(off, len);
     this.cur.setZero(off, off + len);
-    this.since = this.cur.clone();
+    this.since.union(this.cur, off, this.size.max + len);
     this.noteSizeRange(this.size.min + len, this.size.max + len);
   }
 
   /** The page cache was dropped (remount): no latent bytes survive. */
   dropCache(): void {
     this.latent = new CandMap();
+    this.unstable = new CandMap();
+  }
+
+  /** Pin what a read returned, except where the page cache and the disk may differ. */
+  pinObserved(pos: number, data: readonly Span[]): void {
+    if (this.unstable.m.isEmpty()) {
+      this.pin(pos, data);
+      return;
+    }
+    const end = pos + dataLen(data);
+    let p = pos;
+    for (const [a, b] of this.unstable.m.gaps(pos, end)) {
+      if (b > a) this.cur.setCertain(a, sliceData(data, a - pos, b - a));
+      p = b;
+    }
+    void p;
   }
 
   /** Everything as of now is durable (fsync, sync, clean unmount). */
@@ -164,6 +248,7 @@ export class OFile {
     this.since = new CandMap();
     this.sinceSizes = { ...this.size };
     this.syncedAt = step;
+    this.shifts = [];
   }
 
   /** An O_DSYNC/RWF_DSYNC write made [pos, end) and the size it needs durable. */
@@ -178,6 +263,7 @@ export class OFile {
   /** Power cut: what may be there afterwards. */
   crash(): void {
     this.latent = new CandMap();
+    this.unstable = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
     const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
     const cur = new CandMap();
@@ -202,6 +288,7 @@ export class OFile {
     this.baseSize = { ...this.size };
     this.since = new CandMap();
     this.sinceSizes = { ...this.size };
+    this.shifts = [];
   }
 
   /** A read or statx revealed the size. */
@@ -364,6 +451,7 @@ export class Oracle {
         }
         if (ok && r.ret !== undefined && r.ret > 0) {
           const d0 = sliceData(content, 0, r.ret);
+          for (const [p, d] of f.preShift(pos, d0)) this.place(f.path, p, d);
           f.write(pos, d0);
           this.place(f.path, pos, d0);
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
@@ -381,22 +469,9 @@ export class Oracle {
         const src = stepSources[0];
         if (src === undefined) break;
         if (ok || r.signal === 'SIGBUS') {
-          const end = Math.min(step.offset + step.length, f.size.max);
-          if (end > step.offset) {
-            const d0 = [span(end - step.offset, src.id, 0, src.fill)];
-            if (ok) f.write(step.offset, d0);
-            else f.maybeWrite(step.offset, d0);
-            this.place(f.path, step.offset, d0);
-          }
-          // Stores past EOF inside the EOF page land in the page cache only.
-          const pageEnd = Math.ceil(f.size.max / 4096) * 4096;
-          const b0 = Math.max(step.offset, f.size.max);
-          const b1 = Math.min(step.offset + step.length, pageEnd);
-          if (b1 > b0 && f.size.min === f.size.max) {
-            const d1 = [span(b1 - b0, src.id, b0 - step.offset, src.fill)];
-            f.storeBeyondEof(b0, d1);
-            this.place(f.path, b0, d1);
-          }
+          const d0 = [span(step.length, src.id, 0, src.fill)];
+          f.mmapStore(step.offset, d0, ok);
+          this.place(f.path, step.offset, d0);
         }
         break;
       }
@@ -510,7 +585,7 @@ export class Oracle {
       });
       return out;
     }
-    f.pin(pos, data);
+    f.pinObserved(pos, data);
     return out;
   }
 }

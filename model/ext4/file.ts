@@ -76,7 +76,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     const e = inode.extents.find(Math.floor(lastPos / inode.blockSize));
     const underWb = inode.mapping.folioAt(lastPos)?.writeback === true;
     const mapped = e !== undefined && (e.v.type === 'mapped' || (e.v.type === 'unwritten' && underWb));
-    if (mapped && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
+    if (mapped && chk.pos + ret > oldSize && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
     iocb.ki_pos = chk.pos + ret;
     return generic_write_sync(iocb, ret);
   }

@@ -62,8 +62,8 @@ export const ext4_ops: FsOps = {
     filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
     return iomap_fiemap(inode, start, len, () => false);
   },
-  page_mkwrite(inode, folio) {
-    return iomap_page_mkwrite(inode.sb.k, inode, folio, ext4_da_iomap_ops(inode));
+  page_mkwrite(inode, folio, pos) {
+    return iomap_page_mkwrite(inode.sb.k, inode, folio, ext4_da_iomap_ops(inode), pos);
   },
   sync_fs(sb) {
     sb.journal.commit();

@@ -73,8 +73,8 @@ export interface FsOps {
   setattr_size(file: File, size: number): number;
   getattr(inode: Inode, mask: number): Kstat;
   fiemap(inode: Inode, start: number, len: number): FiemapExtent[] | number;
-  /** ->page_mkwrite for a store through a shared mapping. */
-  page_mkwrite(inode: Inode, folio: Folio): number;
+  /** ->page_mkwrite for a store through a shared mapping to the page holding `pos`. */
+  page_mkwrite(inode: Inode, folio: Folio, pos: number): number;
   /** ->sync_fs: commit the journal. */
   sync_fs(sb: SuperBlock): void;
   /** ->release: the last close of an open file (XFS trims post-EOF blocks here). */

@@ -562,7 +562,7 @@ export function iomap_writepages(k: Kernel, inode: Inode, wbc: WritebackControl,
  * store waits for writeback.  A folio wholly beyond EOF is a SIGBUS (-EFAULT
  * here).
  */
-export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: IomapOps): number {
+export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: IomapOps, pos: number): number {
   const isize = inode.i_size;
   if (folio.pos >= isize) return -EFAULT_;
   const len = Math.min(folio.end, isize) - folio.pos;
@@ -570,7 +570,7 @@ export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: I
   if (r.err < 0 && r.done === 0) return r.err;
   iomap_dirty_folio(inode, folio);
   folio_wait_stable(inode.mapping, folio);
-  folio.mappedWritable = true;
+  folio.setPageWritable(pos);
   return 0;
 }
 const EFAULT_ = 14;

@@ -192,7 +192,7 @@ export function invalidate_inode_pages2_range(mapping: AddressSpace, startIndex:
   let ret = 0;
   for (const f of mapping.folioRange(startIndex * PAGE_SIZE, (endIndex + 1) * PAGE_SIZE)) {
     if (f.writeback) mapping.host.waitWriteback(f);
-    if (f.mappedWritable) f.mappedWritable = false; // unmap_mapping_folio
+    f.mkclean(); // unmap_mapping_folio
     if (f.dirty || !mapping.a_ops.release_folio(f)) {
       ret = -EBUSY;
       continue;

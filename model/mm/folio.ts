@@ -29,8 +29,12 @@ export class Folio {
   locked = false;
   /** PG_dropbehind (RWF_DONTCACHE). */
   dropbehind = false;
-  /** Mapped writable into a process's page tables (a shared mmap store did this). */
-  mappedWritable = false;
+  /**
+   * Pages of this folio mapped writable into a process's page tables (a
+   * shared mmap store faulted them in through ->page_mkwrite).  Writability
+   * is per page (per PTE), not per folio.
+   */
+  writablePages: Set<number> | null = null;
   /** folio->private: the iomap_folio_state, if any. */
   ifs: IomapFolioState | null = null;
   /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
@@ -55,5 +59,25 @@ export class Folio {
 
   get nrPages(): number {
     return this.size / PAGE_SIZE;
+  }
+
+  get mappedWritable(): boolean {
+    return this.writablePages !== null && this.writablePages.size > 0;
+  }
+
+  pageWritable(pos: number): boolean {
+    return this.writablePages !== null && this.writablePages.has(Math.floor(pos / PAGE_SIZE));
+  }
+
+  setPageWritable(pos: number): void {
+    if (this.writablePages === null) this.writablePages = new Set();
+    this.writablePages.add(Math.floor(pos / PAGE_SIZE));
+  }
+
+  /** Write-protect every page (folio_mkclean / unmap); true if any was writable. */
+  mkclean(): boolean {
+    const was = this.mappedWritable;
+    this.writablePages = null;
+    return was;
   }
 }

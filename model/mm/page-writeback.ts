@@ -11,7 +11,7 @@ import type { Folio } from './folio.ts';
  * already did at the store) and clear the dirty flag.  True if it was dirty.
  */
 export function folio_clear_dirty_for_io(folio: Folio): boolean {
-  folio.mappedWritable = false; // folio_mkclean: the next store faults (page_mkwrite)
+  folio.mkclean(); // folio_mkclean: the next store faults (page_mkwrite)
   const was = folio.dirty;
   folio.dirty = false;
   return was;

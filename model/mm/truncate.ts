@@ -25,7 +25,7 @@ export function split_folio(mapping: AddressSpace, f: Folio, size: number): Foli
     g.uptodate = f.uptodate;
     g.dirty = f.dirty;
     g.writeback = f.writeback;
-    g.mappedWritable = f.mappedWritable;
+    if (f.writablePages !== null) for (const p of f.writablePages) if (p >= g.index && p < g.index + g.nrPages) g.setPageWritable(p * PAGE_SIZE);
     g.dropbehind = f.dropbehind;
     g.data = sliceData(f.data, off, size);
     g.wbReqs = f.wbReqs.slice();
@@ -64,7 +64,7 @@ export function truncate_inode_pages_range(mapping: AddressSpace, lstart: number
     if (f.writeback) mapping.host.waitWriteback(f);
     f.dirty = false; // folio_cancel_dirty
     mapping.a_ops.invalidate_folio(f, 0, f.size);
-    f.mappedWritable = false;
+    f.mkclean();
     mapping.remove(f);
   };
   for (const f of mapping.folioRange(lstart, end)) {
@@ -117,9 +117,8 @@ export function pagecache_isize_extended(mapping: AddressSpace, blockSize: numbe
   if (to <= roundedFrom || roundedFrom % PAGE_SIZE === 0) return;
   const folio = mapping.lookup(Math.floor(from / PAGE_SIZE));
   if (folio === undefined) return;
-  if (folio.mappedWritable) {
+  if (folio.mkclean()) {
     // folio_mkclean: the PTE was dirty, so the folio is marked dirty.
-    folio.mappedWritable = false;
     folio.dirty = true;
   }
   if (folio.dirty) {

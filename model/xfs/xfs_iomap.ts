@@ -161,7 +161,9 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
         }
       }
       const sb = inode.sb;
-      let n = Math.min(look.end, endFsb + prealloc, offsetFsb + MAX_EXTLEN) - offsetFsb;
+      // The reservation may run past the write, up to the next extent.
+      const holeEnd = xfs_bmapi_read(inode, offsetFsb, offsetFsb + MAX_EXTLEN).end;
+      let n = Math.min(holeEnd, endFsb + prealloc) - offsetFsb;
       if (!sb.alloc.reserve(n)) {
         n = Math.min(look.end, endFsb) - offsetFsb;
         if (!sb.alloc.reserve(n)) return -ENOSPC;
