@@ -61,8 +61,10 @@ export function writeCounterexample(dir: string, doc: ScenarioDoc): string {
 
 /** Pretty JSON with one step per line (readable in a review, diff-friendly). */
 export function formatScenario(doc: ScenarioDoc): string {
-  const { steps, ...head } = doc;
+  const { steps, expect, ...head } = doc;
   const headJson = JSON.stringify(head, null, 2);
-  const stepLines = steps.map((s) => `    ${JSON.stringify(s)}`).join(',\n');
-  return `${headJson.slice(0, -2)},\n  "steps": [\n${stepLines}\n  ]\n}\n`;
+  const lines = (xs: readonly unknown[]) => xs.map((s) => `    ${JSON.stringify(s)}`).join(',\n');
+  let out = `${headJson.slice(0, -2)},\n  "steps": [\n${lines(steps)}\n  ]`;
+  if (expect !== undefined) out += `,\n  "expect": [\n${lines(expect)}\n  ]`;
+  return `${out}\n}\n`;
 }

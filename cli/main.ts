@@ -12,6 +12,9 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
+import { formatScenario } from '../checker/counterexample.ts';
+import { writeFileSync } from 'node:fs';
+import { release as osRelease } from 'node:os';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -36,12 +39,19 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'scenario file (iospec-scenario/1)')
     .option('-v, --verbose', 'print the resolved system first, and model-only details of each step')
     .option('-k, --kernel', "run on this machine's kernel (root, loop devices) instead of the model")
-    .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean }) => {
+    .option('--record', "with --kernel: store the kernel's answers in the file's \"expect\" field (conformance corpus)")
+    .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean; record?: boolean }) => {
       const sc = loadScenario(file);
       if (opts.verbose === true) out(JSON.stringify({ system: sc.system, variant: sc.doc.variant ?? {} }));
       if (opts.kernel === true) {
         try {
-          await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(r)) });
+          const results = await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(r)) });
+          if (opts.record === true) {
+            const { expect: _old, ...rest } = sc.doc;
+            const uname = osRelease();
+            writeFileSync(file, formatScenario({ ...rest, expect: results as unknown as Array<Record<string, unknown>>, meta: { ...(sc.doc.meta ?? {}), recordedOn: `Linux ${uname}` } }));
+            err(`recorded ${results.length} kernel answers in ${file}`);
+          }
         } catch (e) {
           if (e instanceof KernelUnavailable) {
             err(`skipped: cannot run on the kernel here: ${e.message}`);

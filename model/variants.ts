@@ -102,7 +102,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'Writeback ends folio writeback when it submits the bios instead of when they complete, so a folio looks idle while its I/O is in flight (truncate and fsync stop waiting for it).',
     source: 'fs/iomap/buffered-io.c: iomap_finish_folio_write / folio_end_writeback; mm/filemap.c: folio_end_writeback',
-    breaks: ['folio/writeback-iff-io-in-flight'],
+    breaks: ['folio/writeback-iff-io-in-flight', 'data/read-your-writes'],
   },
   {
     name: 'write-end-no-dirty-bits',
@@ -118,7 +118,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'Truncate returns the blocks past EOF to the free-space map but leaves them in the file\'s extent map, so a later allocation hands the same block to another file.',
     source: 'fs/ext4/extents.c: ext4_ext_remove_space / ext4_free_blocks; fs/xfs/xfs_inode.c: xfs_itruncate_extents (unmap and free together)',
-    breaks: ['alloc/no-double-allocation'],
+    breaks: ['alloc/no-double-allocation', 'data/no-stale-exposure'],
   },
 ];
 

@@ -275,7 +275,7 @@ export class OFile {
     // Fill any gap with zero (never-written bytes inside the size read as zero).
     for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
     const must = new CandMap();
-    for (const e of this.base.m.overlapping(0, this.baseSize.min)) must.m.set(e.start, e.end, e.v);
+    for (const e of this.base.m.overlapping(0, Math.min(this.baseSize.min, this.sinceSizes.min))) must.m.set(e.start, e.end, e.v);
     for (const e of this.since.m.entries()) must.remove(e.start, e.end);
     this.mustMatch = must;
     this.mustSize = this.sinceSizes.min === this.baseSize.min && this.sinceSizes.max === this.baseSize.max ? { ...this.baseSize } : null;
@@ -519,6 +519,9 @@ export class Oracle {
           f.zero(step.offset, Math.min(end, f.size.max));
           if (!keep && end > f.size.max) f.truncate(end);
         } else if (!keep && end > f.size.max) f.truncate(end);
+        // A preallocation on an O_DSYNC/O_SYNC file is committed before it returns (both file systems).
+        const d = this.fds.get(step.fd);
+        if (d !== undefined && (d.flags & O_DSYNC) !== 0 && (mode & ~FALLOC_FL_KEEP_SIZE) === 0) f.makeDurable(n);
         break;
       }
       case 'fsync':

@@ -33,17 +33,18 @@ function zeroOps(inode: Inode): IomapOps {
 /** ext4_zero_partial_blocks: zero the partial first and last blocks of [offset, offset+len) in the page cache. */
 function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
   const bs = inode.blockSize;
+  inode.sb.addOrdered(inode, offset, offset + len);
   const end = offset + len;
   const k = inode.sb.k;
   const firstFull = Math.ceil(offset / bs) * bs;
   const lastFull = Math.floor(end / bs) * bs;
   if (firstFull > lastFull) {
     // Inside one block.
-    iomap_zero_range(k, inode, offset, len, zeroOps(inode));
+    iomap_zero_range(k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
     return;
   }
-  if (offset < firstFull) iomap_zero_range(k, inode, offset, firstFull - offset, zeroOps(inode));
-  if (end > lastFull && lastFull >= firstFull) iomap_zero_range(k, inode, lastFull, end - lastFull, zeroOps(inode));
+  if (offset < firstFull) iomap_zero_range(k, inode, offset, firstFull - offset, zeroOps(inode), undefined, 'buffer-head');
+  if (end > lastFull && lastFull >= firstFull) iomap_zero_range(k, inode, lastFull, end - lastFull, zeroOps(inode), undefined, 'buffer-head');
 }
 
 /** ext4_update_disksize_before_punch */

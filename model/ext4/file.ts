@@ -66,7 +66,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     // ext4_da_do_write_end: a write starting past the old EOF zeroes the old EOF block's tail.
     if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
       const end = Math.min(chk.pos, Math.ceil(oldSize / inode.blockSize) * inode.blockSize);
-      iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode));
+      iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode), undefined, 'buffer-head');
     }
     // ext4_da_should_update_i_disksize: i_disksize moves now only if the
     // last written block's buffer is mapped, not delayed and not unwritten.

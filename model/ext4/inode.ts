@@ -214,7 +214,9 @@ export function ext4_end_io_end(inode: Inode, io: Ioend): number {
 
 /** ext4_block_truncate_page / ext4_block_zero_page_range: zero the rest of `pos`'s block through the page cache. */
 export function ext4_block_truncate_page(inode: Inode, pos: number): number {
-  return iomap_truncate_page(inode.sb.k, inode, pos, ext4_da_iomap_ops_nocreate(inode));
+  const bs = inode.blockSize;
+  if (pos % bs !== 0) inode.sb.addOrdered(inode, pos, Math.ceil(pos / bs) * bs);
+  return iomap_truncate_page(inode.sb.k, inode, pos, ext4_da_iomap_ops_nocreate(inode), undefined, 'buffer-head');
 }
 
 /** A mapping-only view for zeroing (no reservation: zeroing never creates blocks). */

@@ -62,6 +62,8 @@ export interface JournalHooks {
   flushDevice(): void;
   /** After a commit (busy extents become reusable). */
   committed(): void;
+  /** Before the commit record: write out ordered data (ext4 data=ordered). */
+  beforeCommit(): void;
 }
 
 export class Journal {
@@ -92,9 +94,12 @@ export class Journal {
   /** Commit the running transaction (jbd2 commit / XFS log force). */
   commit(): void {
     if (this.running.length === 0) return;
-    if (this.preflush) this.hooks.flushDevice();
-    for (const d of this.running) d(this.image);
+    // Changes made while committing (by ordered-data writeback) belong to the next transaction.
+    const batch = this.running;
     this.running = [];
+    this.hooks.beforeCommit();
+    if (this.preflush) this.hooks.flushDevice();
+    for (const d of batch) d(this.image);
     this.committedTid = this.tid;
     this.tid += 1;
     this.commits += 1;

@@ -18,6 +18,7 @@ import { Inode } from './inode.ts';
 import type { DiskImage } from './journal.ts';
 import { Journal } from './journal.ts';
 import { ENOSPC } from '../lib/errno.ts';
+import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 
 /** The file system configuration a scenario resolves to. */
 export interface FsConfig {
@@ -115,7 +116,11 @@ export class SuperBlock {
     this.blockSize = cfg.blockSize;
     this.blkbits = Math.log2(cfg.blockSize);
     this.image = image;
-    this.journal = new Journal(image, { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy() }, !k.v.journalNoPreflush);
+    this.journal = new Journal(
+      image,
+      { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy(), beforeCommit: () => this.writeOrdered() },
+      !k.v.journalNoPreflush,
+    );
     this.alloc = new BlockAllocator(firstDataBlock, totalBlocks, image.free.clone());
     let maxIno = 10;
     for (const [ino, d] of image.inodes) {
@@ -248,6 +253,23 @@ export class SuperBlock {
 
   busyBlocks(): ReadonlyArray<readonly [number, number]> {
     return this.busy;
+  }
+
+  /**
+   * ext4 data=ordered: byte ranges zeroed through the page cache in a
+   * transaction (ext4_jbd2_inode_add_write) are written out before that
+   * transaction commits (jbd2 journal_submit_data_buffers).
+   */
+  private ordered: Array<{ inode: Inode; start: number; end: number }> = [];
+
+  addOrdered(inode: Inode, start: number, end: number): void {
+    if (end > start) this.ordered.push({ inode, start, end });
+  }
+
+  private writeOrdered(): void {
+    const list = this.ordered;
+    this.ordered = [];
+    for (const o of list) filemap_write_and_wait_range(o.inode.mapping, o.start, o.end - 1);
   }
 
   /** Convert unwritten extents in [lblk, lblk+len) to mapped (written), logged. */

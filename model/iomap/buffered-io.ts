@@ -17,7 +17,7 @@ import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Folio, IomapFolioState } from '../mm/folio.ts';
 import type { AddressSpace, WritebackControl } from '../mm/filemap.ts';
-import { folioBytes, folioWrite, mapping_set_error } from '../mm/filemap.ts';
+import { filemap_write_and_wait_range, folioBytes, folioWrite, mapping_set_error } from '../mm/filemap.ts';
 import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeback_iter } from '../mm/page-writeback.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 import type { Inode } from '../fs/inode.ts';
@@ -30,6 +30,7 @@ import {
   IOMAP_WRITE,
   IOMAP_ZERO,
   IOMAP_F_SHARED,
+  IOMAP_F_STALE,
   iomapAddr,
   iomap_iter_srcmap,
 } from './iomap.ts';
@@ -338,28 +339,31 @@ export function mappingObserver(k: Kernel, inode: Inode) {
  * Holes and unwritten extents already read as zeroes and are skipped unless
  * they have dirty or writeback page cache over them.
  */
-export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps, didZero?: { v: boolean }): number {
+/**
+ * How zeroing treats a hole or unwritten range with dirty page cache over
+ * it: `flush` is iomap's (write back the range, mark the mapping stale and
+ * map again: iomap_zero_iter_flush_and_stale — the writeback also
+ * write-protects mmapped pages); `buffer-head` is ext4's
+ * __ext4_block_zero_page_range (holes are left alone, allocated blocks are
+ * zeroed in the page cache).
+ */
+export type ZeroMode = 'flush' | 'buffer-head';
+
+export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps, didZero?: { v: boolean }, mode: ZeroMode = 'flush'): number {
   if (len <= 0) return 0;
   const r = iomap_iterate(inode.ino, pos, len, IOMAP_ZERO, ops, (it) => {
     const n = iomap_length(it);
     const pair = it.pair;
     if (pair === null) return -EIO;
     const src = iomap_iter_srcmap(pair);
-    if (src.type === 'hole' || src.type === 'unwritten') {
+    if (src.type === 'hole' && mode === 'buffer-head') return n;
+    if (src.type === 'hole' || (src.type === 'unwritten' && mode === 'flush')) {
       // Already zeroes on disk: only dirty (or writeback) page cache over the
-      // range needs zeroing (the folio batch of iomap_fill_dirty_folios).
-      for (const folio of inode.mapping.folioRange(it.pos, it.pos + n)) {
-        if (!folio.dirty && !folio.writeback) continue;
-        folio_wait_stable(inode.mapping, folio);
-        const p = Math.max(it.pos, folio.pos);
-        const e = Math.min(it.pos + n, folio.end);
-        const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, e - p, folio);
-        if (st < 0) return st;
-        folioWrite(folio, p, zeroData(e - p));
-        __iomap_write_end(inode, p, e - p, e - p, folio);
-        if (didZero !== undefined) didZero.v = true;
-      }
-      return n;
+      // range matters; it is written back and the range mapped again.
+      if (!inode.mapping.hasDirtyOrWriteback(it.pos, it.pos + n)) return n;
+      filemap_write_and_wait_range(inode.mapping, it.pos, it.pos + n - 1);
+      pair.iomap.flags |= IOMAP_F_STALE;
+      return 0;
     }
     let done = 0;
     while (done < n) {
@@ -380,11 +384,11 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
 }
 
 /** iomap_truncate_page: zero from `pos` to the end of its block (nothing when block aligned). */
-export function iomap_truncate_page(k: Kernel, inode: Inode, pos: number, ops: IomapOps, didZero?: { v: boolean }): number {
+export function iomap_truncate_page(k: Kernel, inode: Inode, pos: number, ops: IomapOps, didZero?: { v: boolean }, mode: ZeroMode = 'flush'): number {
   const bs = inode.blockSize;
   const off = pos % bs;
   if (off === 0) return 0;
-  return iomap_zero_range(k, inode, pos, bs - off, ops, didZero);
+  return iomap_zero_range(k, inode, pos, bs - off, ops, didZero, mode);
 }
 
 // ---------------------------------------------------------------------------
