@@ -54,6 +54,8 @@ export interface Counterexample {
 export interface CheckReport {
   readonly seed: number;
   readonly runs: number;
+  /** Generated sequences up to and including the first failing one (fast-check's numRuns), or null. */
+  readonly runsToFailure: number | null;
   readonly steps: number;
   readonly elapsedMs: number;
   /** Steps by op, over every run (search and shrinking). */
@@ -174,5 +176,5 @@ export function check(opts: CheckOptions): CheckReport {
       };
     }
   }
-  return { seed: opts.seed, runs, steps, elapsedMs: Date.now() - t0, ops, errnos, counterexample };
+  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, counterexample };
 }

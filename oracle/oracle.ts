@@ -255,7 +255,13 @@ export class OFile {
   makeRangeDurable(pos: number, end: number, step: number): void {
     for (const e of this.cur.m.overlapping(pos, end)) this.base.m.set(e.start, e.end, e.v);
     this.since.remove(pos, end);
-    this.baseSize = { min: Math.max(this.baseSize.min, Math.min(end, this.size.min)), max: Math.max(this.baseSize.max, this.size.max) };
+    // The sync commits the journal: every size change so far (a truncate
+    // included) is durable, and the on-disk size covers at least the bytes
+    // written, but may lag behind the in-memory size (delalloc beyond them).
+    const floor = Math.max(Math.min(end, this.size.min), this.sinceSizes.min);
+    this.baseSize = { min: Math.min(this.size.min, floor), max: this.size.max };
+    this.base.remove(this.size.max, Number.MAX_SAFE_INTEGER);
+    this.sinceSizes = { min: this.baseSize.min, max: Math.max(this.baseSize.max, this.size.max) };
     if (this.baseExists !== 'yes') this.baseExists = this.exists;
     this.syncedAt = step;
   }
@@ -519,9 +525,10 @@ export class Oracle {
           f.zero(step.offset, Math.min(end, f.size.max));
           if (!keep && end > f.size.max) f.truncate(end);
         } else if (!keep && end > f.size.max) f.truncate(end);
-        // A preallocation on an O_DSYNC/O_SYNC file is committed before it returns (both file systems).
+        // A preallocation on an O_DSYNC/O_SYNC file commits the journal before it returns (both file
+        // systems): the file's existence is durable then (its data is not written back by it).
         const d = this.fds.get(step.fd);
-        if (d !== undefined && (d.flags & O_DSYNC) !== 0 && (mode & ~FALLOC_FL_KEEP_SIZE) === 0) f.makeDurable(n);
+        if (d !== undefined && (d.flags & O_DSYNC) !== 0 && (mode & ~FALLOC_FL_KEEP_SIZE) === 0 && f.baseExists !== 'yes') f.baseExists = f.exists;
         break;
       }
       case 'fsync':

@@ -16,6 +16,7 @@ import {
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_WRITE_ZEROES,
   FALLOC_FL_ZERO_RANGE,
+  O_DSYNC,
 } from '../vfs/fcntl.ts';
 import { ext4_block_truncate_page, ext4_ext_find_goal, ext4_read_iomap_begin } from './inode.ts';
 
@@ -69,10 +70,15 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const last = Math.ceil(end / bs);
   const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => ext4_ext_find_goal(inode, l));
   if (r < 0) return r;
-  if (!keep && end > inode.i_size) {
+  // ext4_alloc_file_blocks -> ext4_update_inode_size: i_size and i_disksize each move up to `end`.
+  if (!keep && (end > inode.i_size || end > inode.disksize)) {
     const old = inode.i_size;
-    if (old % bs !== 0) ext4_block_truncate_page(inode, old);
-    setSizes(inode, end);
+    if (end > old && old % bs !== 0) ext4_block_truncate_page(inode, old);
+    if (end > old) {
+      inode.i_size = end;
+      pagecache_isize_extended(inode.mapping, bs, old, end);
+    }
+    if (end > inode.disksize) inode.sb.setDisksize(inode, end);
   }
   return 0;
 }
@@ -158,5 +164,8 @@ export function ext4_fallocate(file: File, mode: number, offset: number, len: nu
   if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) return ext4_insert_range(inode, offset, len);
   if (!keep && offset + len > maxbytes) return -EFBIG;
   if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) return ext4_zero_range(inode, offset, len, keep);
-  return ext4_do_fallocate(inode, offset, len, keep);
+  const r = ext4_do_fallocate(inode, offset, len, keep);
+  // ext4_do_fallocate: a file opened O_SYNC (or O_DSYNC) commits the transaction.
+  if (r === 0 && (file.f_flags & O_DSYNC) !== 0) inode.sb.journal.commitUpTo(inode.syncTid);
+  return r;
 }

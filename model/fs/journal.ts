@@ -97,11 +97,12 @@ export class Journal {
     // Changes made while committing (by ordered-data writeback) belong to the next transaction.
     const batch = this.running;
     this.running = [];
+    const committing = this.tid;
+    this.tid += 1;
     this.hooks.beforeCommit();
     if (this.preflush) this.hooks.flushDevice();
     for (const d of batch) d(this.image);
-    this.committedTid = this.tid;
-    this.tid += 1;
+    this.committedTid = committing;
     this.commits += 1;
     this.hooks.committed();
   }

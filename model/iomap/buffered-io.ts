@@ -489,7 +489,14 @@ function addToIoend(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx
  */
 function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, folio: Folio): number {
   const isize = inode.i_size;
-  if (folio.pos >= isize) return 0;
+  if (folio.pos >= isize) {
+    // Wholly past EOF (iomap_writeback_handle_eof skips it; truncate will
+    // drop it).  Its blocks are cleaned too, as ext4_bio_write_folio does
+    // for buffers past EOF, so a later extension cannot find a clean folio
+    // with dirty blocks.
+    if (folio.ifs !== null) iomap_clear_range_dirty(inode, folio, 0, folio.size);
+    return 0;
+  }
   let endPos = folio.end;
   if (isize < folio.end) {
     folioWrite(folio, isize, zeroData(folio.end - isize));

@@ -1,0 +1,108 @@
+/**
+ * The command line as a user meets it: exit codes, one clear error line for
+ * malformed input, JSON listings, check -> counterexample file -> replay.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
+
+function iospec(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'iospec-cli-'));
+function file(name: string, content: string): string {
+  const p = join(tmp, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+const ok = { format: 'iospec-scenario/1', system: { fs: 'xfs' }, steps: [{ op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] }, { op: 'pwrite', fd: 'A', offset: 0, length: 10, fill: 1 }, { op: 'pread', fd: 'A', offset: 0, length: 20 }] };
+
+describe('iospec run', () => {
+  it('prints one JSON result per step', () => {
+    const r = iospec('run', file('ok.json', JSON.stringify(ok)));
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { step: 1, op: 'open', ret: 0 },
+      { step: 2, op: 'pwrite', ret: 10 },
+      { step: 3, op: 'pread', ret: 10, data: [[1, 10]] },
+    ]);
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['bad JSON', '{"format": ', /not valid JSON/],
+    ['unknown op', JSON.stringify({ ...ok, steps: [{ op: 'frobnicate' }] }), /steps\[0\].*(unknown|malformed)/],
+    ['missing field', JSON.stringify({ ...ok, steps: [{ op: 'pwrite', fd: 'A', offset: 0, fill: 1 }] }), /steps\[0\] \(step 1, pwrite\)\.length/],
+    ['mistyped field', JSON.stringify({ ...ok, steps: [{ op: 'pread', fd: 'A', offset: '0', length: 1 }] }), /steps\[0\] \(step 1, pread\)\.offset: .*number/],
+    ['unknown flag', JSON.stringify({ ...ok, steps: [{ op: 'open', path: 'f', fd: 'A', flags: ['O_FROB'] }] }), /flags: unknown open flag "O_FROB"/],
+    ['impossible geometry', JSON.stringify({ ...ok, system: { fs: 'ext4', blockSize: 1024, device: { logicalBlockSize: 4096 } } }), /system\.blockSize: .*smaller than the device's logicalBlockSize/],
+    ['xfs too small', JSON.stringify({ ...ok, system: { fs: 'xfs', device: { sizeMiB: 64 } } }), /system\.device\.sizeMiB/],
+    ['unknown variant', JSON.stringify({ ...ok, variant: { nope: true } }), /variant\.nope: unknown variant/],
+    ['unknown top-level field', JSON.stringify({ ...ok, sytem: {} }), /sytem|Unrecognized/],
+  ];
+  for (const [what, content, msg] of bad) {
+    it(`rejects ${what} with one error line and exit status 2`, () => {
+      const r = iospec('run', file(`${what.replace(/ /g, '-')}.json`, content));
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      const lines = r.err.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[0]).toMatch(msg);
+    });
+  }
+
+  it('says what is missing for an unreadable file', () => {
+    const r = iospec('run', join(tmp, 'absent.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot read .*ENOENT/);
+  });
+});
+
+describe('registries', () => {
+  it('invariants --json lists ids, statements and sources', () => {
+    const r = iospec('invariants', '--json');
+    const rows = JSON.parse(r.out) as Array<{ id: string; statement: string; source: string }>;
+    expect(rows.map((x) => x.id)).toContain('data/no-stale-exposure');
+    for (const x of rows) expect(x.statement.length).toBeGreaterThan(40);
+  });
+  it('variants --json lists names, descriptions, sources and what they break', () => {
+    const rows = JSON.parse(iospec('variants', '--json').out) as Array<{ name: string; breaks: string[] }>;
+    expect(rows.find((x) => x.name === 'fsync-no-flush')?.breaks).toContain('durability/fsync');
+  });
+});
+
+describe('check and replay', () => {
+  it('exits 0 on upstream with a summary', () => {
+    const r = iospec('check', '--runs', '200', '--seed', '3', '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out) as { runs: number; counterexample: unknown };
+    expect(s.runs).toBe(200);
+    expect(s.counterexample).toBeNull();
+  });
+
+  it('exits 1 on a variant, writes a counterexample, and replay reproduces it', () => {
+    const out = join(tmp, 'cx');
+    const r = iospec('check', '--variant', 'write-end-no-dirty-bits', '--seed', '1', '--time', '60', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/COUNTEREXAMPLE: folio\/dirty-iff-dirty-blocks/);
+    const files = readdirSync(out);
+    expect(files).toHaveLength(1);
+    const rep = iospec('replay', join(out, files[0]!));
+    expect(rep.code).toBe(1);
+    expect(rep.out).toMatch(/reproduced: folio\/dirty-iff-dirty-blocks at step \d+, as recorded/);
+  });
+
+  it('rejects unknown options and values', () => {
+    expect(iospec('check', '--variant', 'nope').err).toMatch(/unknown variant "nope"/);
+    expect(iospec('check', '--invariant', 'data/nope').code).toBe(2);
+    expect(iospec('check', '--seed', '-1').code).toBe(2);
+  });
+});
