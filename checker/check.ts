@@ -133,6 +133,7 @@ export function check(opts: CheckOptions): CheckReport {
   let runs = 0;
   let steps = 0;
   let failures = 0;
+  let firstFailSteps = 0;
   const t0 = Date.now();
   let lastProgress = t0;
   const every = opts.progressMs ?? 1000;
@@ -151,6 +152,7 @@ export function check(opts: CheckOptions): CheckReport {
     }
     if (r === null || r.violation === null) return true;
     failures++;
+    if (failures === 1) firstFailSteps = r.steps.length;
     return false;
   });
   const details = fc.check(prop, {
@@ -172,7 +174,7 @@ export function check(opts: CheckOptions): CheckReport {
         results: final.results,
         violation: final.violation!,
         path: details.counterexamplePath ?? '',
-        originalSteps: r.steps.length,
+        originalSteps: Math.max(firstFailSteps, r.steps.length),
       };
     }
   }

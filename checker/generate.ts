@@ -189,6 +189,15 @@ function fileSize(sys: System, fd: string): number {
   return f === undefined ? 0 : f.inode.i_size;
 }
 
+/**
+ * The byte value for the next user buffer: distinct per buffer (the source
+ * id), so that different writes are told apart by value too — on the real
+ * kernel, in xfs_io output, in a review.
+ */
+function nextFill(sys: System, k = 0): number {
+  return ((sys.sources.count + k) % 255) + 1;
+}
+
 function granule(sys: System, g: 0 | 1 | 2 | 3): number {
   switch (g) {
     case 0:
@@ -262,9 +271,9 @@ export function resolve(r: Recipe, sys: System): Resolved {
       const flags = r.flags.filter((f, i, a) => a.indexOf(f) === i);
       if (r.iov2 !== null) {
         const l2 = value(sys, { ...r.iov2, anchor: 0 }, 0, 1);
-        return { op: 'pwrite', fd, offset, iov: [{ length, fill: r.fill, bufOffset: r.buf }, { length: l2, fill: (r.fill % 255) + 1, bufOffset: 0 }], flags };
+        return { op: 'pwrite', fd, offset, iov: [{ length, fill: nextFill(sys), bufOffset: r.buf }, { length: l2, fill: nextFill(sys, 1), bufOffset: 0 }], flags };
       }
-      return { op: 'pwrite', fd, offset, length, fill: r.fill, bufOffset: r.buf, flags };
+      return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags };
     }
     case 'pread': {
       const fd = fdName(sys, r.fd, r.valid);
@@ -285,7 +294,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'mmap_write': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      return { op: 'mmap_write', fd, offset: value(sys, r.off, Math.max(0, eof - 4096), 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1), fill: r.fill };
+      return { op: 'mmap_write', fd, offset: value(sys, r.off, Math.max(0, eof - 4096), 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1), fill: nextFill(sys) };
     }
     case 'statx':
       return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };

@@ -12,6 +12,7 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
+import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import { writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
@@ -195,6 +196,18 @@ export async function main(argv: string[]): Promise<number> {
       const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? ['ext4', 'xfs'] }));
       if (opts.json === true) out(JSON.stringify(rows, null, 2));
       else for (const r of rows) out(`${r.name}\n  ${r.description}\n  source: ${r.source}\n  breaks: ${r.breaks.join(', ')}\n`);
+    });
+
+  program
+    .command('bench')
+    .description('print model and checker speed figures (a benchmark, not a test)')
+    .option('--steps <n>', 'length of the random sequences', '20000')
+    .option('--seed <n>', 'seed of the generated sequences', '1')
+    .option('--json', 'as JSON')
+    .action((opts: { steps: string; seed: string; json?: boolean }) => {
+      const figs = runBench({ steps: intArg('--steps', opts.steps), seed: intArg('--seed', opts.seed) });
+      if (opts.json === true) out(JSON.stringify(figs, null, 2));
+      else for (const f of figs) out(`${f.name.padEnd(34)} ${String(f.value).padStart(10)} ${f.unit.padEnd(8)} ${f.detail}`);
     });
 
   try {
