@@ -23,7 +23,7 @@ export interface Span3 {
 }
 
 export type Recipe =
-  | { readonly k: 'open'; readonly fd: number; readonly path: number; readonly acc: number; readonly flags: readonly string[] }
+  | { readonly k: 'open'; readonly fd: number; readonly path: string; readonly acc: number; readonly flags: readonly string[] }
   | { readonly k: 'close'; readonly fd: number; readonly valid: boolean }
   | { readonly k: 'mkdir' }
   | { readonly k: 'pwrite'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly fill: number; readonly buf: number; readonly iov2: Span3 | null; readonly flags: readonly string[] }
@@ -52,6 +52,12 @@ const span3 = (maxK: number): fc.Arbitrary<Span3> =>
   });
 
 const fdIdx = fc.nat({ max: FD_NAMES.length - 1 });
+
+function pathArb(opts: GenOptions): fc.Arbitrary<string> {
+  const ps = opts.paths ?? PATHS;
+  const first = ps[0] ?? 'f';
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(first) }, { weight: 2, arbitrary: fc.constantFrom(...ps) });
+}
 const valid = fc.oneof({ weight: 15, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
 const fill = fc.integer({ min: 1, max: 255 });
 const likely = fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
@@ -80,6 +86,10 @@ const FALLOC_MODES: ReadonlyArray<readonly string[]> = [
 export interface GenOptions {
   /** Weight multipliers per recipe kind (0 disables a kind). */
   readonly weights?: Partial<Record<Recipe['k'], number>>;
+  /** The files sequences open (default f, g and d/h; the first is the most likely). */
+  readonly paths?: readonly string[];
+  /** Only crashes that keep every write the device accepted (what a loop device does). */
+  readonly crashKeepAll?: boolean;
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
@@ -93,15 +103,15 @@ const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
  * uses at all (half of the optional ones, on average), so that some
  * sequences are dense in, say, writes, fsyncs and crashes only.
  */
-export function arbRecipes(maxSteps: number, opts: GenOptions = {}): fc.Arbitrary<Recipe[]> {
-  const first = fc.record({ k: fc.constant('open' as const), fd: fc.constant(0), path: fc.constant(0), acc: fc.constant(2), flags: subset(OPEN_EXTRA, 2) });
+export function arbRecipes(maxSteps: number, opts: GenOptions = {}, minSteps = 0): fc.Arbitrary<Recipe[]> {
+  const first = fc.record({ k: fc.constant('open' as const), fd: fc.constant(0), path: fc.constant(opts.paths?.[0] ?? 'f'), acc: fc.constant(2), flags: subset(OPEN_EXTRA, 2) });
   const base = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
   const optional = (Object.keys(base) as Array<Recipe['k']>).filter((k) => k !== 'pwrite' && k !== 'pread' && base[k] > 0);
   const swarm = fc.subarray(optional, { minLength: 1 });
   const rest = (enabled: ReadonlyArray<Recipe['k']>) => {
     const w: Partial<Record<Recipe['k'], number>> = {};
     for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = k === 'pwrite' || k === 'pread' || enabled.includes(k) ? base[k] : 0;
-    return fc.array(arbRecipe({ weights: w }), { minLength: 0, maxLength: Math.max(0, maxSteps - 1) });
+    return fc.array(arbRecipe({ ...opts, weights: w }), { minLength: Math.max(0, Math.min(minSteps, maxSteps) - 1), maxLength: Math.max(0, maxSteps - 1) });
   };
   return fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);
 }
@@ -109,7 +119,7 @@ export function arbRecipes(maxSteps: number, opts: GenOptions = {}): fc.Arbitrar
 export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
   const w = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
   const all: Array<{ weight: number; arbitrary: fc.Arbitrary<Recipe> }> = [
-    { weight: w.open, arbitrary: fc.record({ k: fc.constant('open' as const), fd: fdIdx, path: fc.constantFrom(0, 0, 0, 1, 2), acc: fc.constantFrom(2, 2, 2, 2, 0, 1), flags: subset(OPEN_EXTRA, 2) }) },
+    { weight: w.open, arbitrary: fc.record({ k: fc.constant('open' as const), fd: fdIdx, path: pathArb(opts), acc: fc.constantFrom(2, 2, 2, 2, 0, 1), flags: subset(OPEN_EXTRA, 2) }) },
     { weight: w.close, arbitrary: fc.record({ k: fc.constant('close' as const), fd: fdIdx, valid }) },
     { weight: w.mkdir, arbitrary: fc.constant({ k: 'mkdir' as const }) },
     {
@@ -132,11 +142,14 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
       weight: w.crash,
       arbitrary: fc.record({
         k: fc.constant('crash' as const),
-        keep: fc.oneof(
-          { weight: 3, arbitrary: fc.constant<'none'>('none') },
-          { weight: 2, arbitrary: fc.constant<'all'>('all') },
-          { weight: 3, arbitrary: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 4 }) },
-        ),
+        keep:
+          opts.crashKeepAll === true
+            ? fc.constant<'all'>('all')
+            : fc.oneof(
+                { weight: 3, arbitrary: fc.constant<'none'>('none') },
+                { weight: 2, arbitrary: fc.constant<'all'>('all') },
+                { weight: 3, arbitrary: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 4 }) },
+              ),
         remount: likely,
         reopen: likely,
       }),
@@ -255,7 +268,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'open':
       return {
         op: 'open',
-        path: PATHS[r.path % PATHS.length]!,
+        path: r.path,
         fd: FD_NAMES[r.fd % FD_NAMES.length]!,
         flags: [['O_RDONLY', 'O_WRONLY', 'O_RDWR'][r.acc] ?? 'O_RDWR', 'O_CREAT', ...r.flags.filter((f, i, a) => a.indexOf(f) === i)],
       };

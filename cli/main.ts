@@ -12,6 +12,9 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
+import { diffFuzz } from '../kernel/difffuzz.ts';
+import { explain } from '../kernel/limitations.ts';
+import { probeKernel } from '../kernel/probe.ts';
 import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import { writeFileSync } from 'node:fs';
@@ -68,9 +71,65 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('diff')
-    .description('run a scenario on the model and on this kernel and report the first step where they disagree')
-    .argument('<file>', 'scenario file')
-    .action(async (file: string) => {
+    .description('run a scenario on the model and on this kernel and report the first step where they disagree; with --fuzz, generate scenarios and diff them')
+    .argument('[file]', 'scenario file (not with --fuzz)')
+    .option('--fuzz', 'differential fuzzing: generated scenarios, run on both')
+    .option('--fs <fs>', 'with --fuzz: ext4, xfs, ext4-encrypt, or all', 'all')
+    .option('--count <n>', 'with --fuzz: scenarios per file system', '100')
+    .option('--seed <n>', 'with --fuzz: seed', '1')
+    .option('--time <seconds>', 'with --fuzz: time budget per file system', '600')
+    .option('--max-steps <n>', 'with --fuzz: steps per scenario', '30')
+    .option('--out <dir>', 'with --fuzz: where disagreements are saved', 'counterexamples/diff')
+    .option('--json', 'with --fuzz: print the report as JSON')
+    .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; json?: boolean }) => {
+      if (opts.fuzz === true) {
+        if (file !== undefined) throw new UsageError('diff --fuzz takes no file');
+        const targets: Array<{ fs: 'ext4' | 'xfs'; encrypt: boolean }> = [];
+        for (const t of opts.fs === 'all' ? ['xfs', 'ext4', 'ext4-encrypt'] : opts.fs.split(',')) {
+          if (t === 'xfs' || t === 'ext4') targets.push({ fs: t, encrypt: false });
+          else if (t === 'ext4-encrypt') targets.push({ fs: 'ext4', encrypt: true });
+          else throw new UsageError(`--fs: ext4, xfs, ext4-encrypt or all, not "${t}"`);
+        }
+        for (const t of targets) {
+          const probe = probeKernel(t.fs);
+          if (!probe.ok) {
+            err(`skipped: cannot run on the kernel here: ${probe.missing.join('; ')}`);
+            code = 4;
+            return;
+          }
+        }
+        const tty = process.stderr.isTTY === true && opts.json !== true;
+        const reports = [];
+        for (const t of targets) {
+          const label = `${t.fs}${t.encrypt ? ' (encrypted directory)' : ''}`;
+          const r = await diffFuzz({
+            fs: t.fs,
+            encrypt: t.encrypt,
+            count: intArg('--count', opts.count),
+            seed: intArg('--seed', opts.seed),
+            timeMs: numArg('--time', opts.time) * 1000,
+            maxSteps: intArg('--max-steps', opts.maxSteps),
+            out: opts.out,
+            shrinkBudget: 150,
+            onProgress: (done, total, found) => {
+              const line = `diff ${label}: ${done}/${total} scenarios, ${found} disagreements`;
+              if (tty) process.stderr.write(`\r\x1b[K${line}`);
+              else if (done % 50 === 0 && opts.json !== true) err(line);
+            },
+          });
+          if (tty) process.stderr.write('\r\x1b[K');
+          reports.push(r);
+          if (opts.json !== true) {
+            out(`${label}: ${r.scenarios} scenarios, ${r.steps} steps, ${r.agreed} agree, ${r.disagreements.length} disagree, in ${(r.elapsedMs / 1000).toFixed(1)}s`);
+            for (const [name, n] of Object.entries(r.limitations)) out(`  known limitation ${name}: ${n} scenario(s)`);
+            for (const d of r.disagreements) out(`  DISAGREE at step ${d.step} (${d.op}) ${d.field}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)} — ${d.steps} steps${d.file !== null ? `, saved to ${d.file}` : ''}`);
+          }
+        }
+        if (opts.json === true) out(JSON.stringify(reports, null, 2));
+        code = reports.some((r) => r.disagreements.length > 0) ? 1 : 0;
+        return;
+      }
+      if (file === undefined) throw new UsageError('diff: give a scenario file, or --fuzz');
       const sc = loadScenario(file);
       const model = runOnModel(sc).results;
       let kernel;
@@ -91,7 +150,9 @@ export async function main(argv: string[]): Promise<number> {
         out(`\nfirst disagreement at step ${i + 1} (${sc.doc.steps[i]!.op}), ${d.field}:`);
         out(`  model:  ${JSON.stringify(d.model)}`);
         out(`  kernel: ${JSON.stringify(d.kernel)}`);
-        code = 1;
+        const lim = explain({ system: sc.system, steps: sc.doc.steps, index: i, d, model, kernel });
+        if (lim !== null) out(`\nknown limitation ${lim.name}: ${lim.reason}`);
+        code = lim !== null ? 0 : 1;
         return;
       }
       out(`model and kernel agree on all ${sc.doc.steps.length} steps`);

@@ -7,7 +7,8 @@
 import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
 import { dataRuns, span } from './lib/content.ts';
-import { EACCES, EBADF, EINVAL, EIO, errnoName } from './lib/errno.ts';
+import { EACCES, EBADF, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
+import { iomap_fiemap } from './fs/fiemap.ts';
 import { SourceTable } from './lib/sources.ts';
 import { IntervalMap } from './lib/interval-map.ts';
 import type { Bio } from './block/bio.ts';
@@ -26,8 +27,9 @@ import { ext4_ops } from './ext4/super.ts';
 import { xfs_ops } from './xfs/xfs_super.ts';
 import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import type { File } from './vfs/file.ts';
-import { FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
-import { do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
+import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
+import { do_encrypt_dir, do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
+import { policyFlags } from './crypto/policy.ts';
 import { vfs_preadv2, vfs_pwritev2 } from './vfs/read_write.ts';
 import { IovIter, userBufferBase } from './vfs/uio.ts';
 import type { UserSeg } from './vfs/uio.ts';
@@ -232,7 +234,9 @@ export class System implements Kernel {
         return { step: n, op, ret: 0 };
       })
       .with({ op: 'mkdir' }, (st) => this.retOrErr(n, op, do_mkdir(this.sb, st.path)))
-      .with({ op: 'encrypt_dir' }, () => ({ step: n, op, unsupported: op }))
+      .with({ op: 'encrypt_dir' }, (st) =>
+        this.retOrErr(n, op, do_encrypt_dir(this.sb, st.path, { key: st.key ?? 'iospec', flags: policyFlags(st.flags ?? []), log2DataUnitSize: st.log2DataUnitSize ?? 0 })),
+      )
       .with({ op: 'pwrite' }, (st) => {
         if (st.offset < -1) return this.fail(n, op, -EINVAL);
         const f = this.file(st.fd);
@@ -371,9 +375,11 @@ export class System implements Kernel {
    */
   private afterCrash(s: Step, n: number): StepResult | null {
     switch (s.op) {
-      case 'crash':
       case 'remount':
         return null;
+      case 'crash':
+        // XFS: opening the mount root for the ioctl fails on a shut-down file system.
+        return this.cfg.fs === 'xfs' ? this.fail(n, s.op, -EIO) : { step: n, op: s.op, ret: 0 };
       case 'close': {
         const f = this.file(s.fd);
         if (f === undefined) return this.fail(n, s.op, -EBADF);
@@ -390,13 +396,50 @@ export class System implements Kernel {
         return { step: n, op: s.op, ret: 0, completed: [] };
       case 'mkdir':
       case 'encrypt_dir':
+        // ext4 finds an existing directory in the dcache (mkdir -p is happy); creating needs the journal.
+        if (this.cfg.fs === 'ext4' && this.sb.lookup(s.path)?.kind === 'dir' && s.op === 'mkdir') return { step: n, op: s.op, ret: 0 };
         return this.fail(n, s.op, -EIO);
-      case 'open':
+      case 'open': {
+        // The old fd of that name is closed even though the open fails.
+        const prev = this.file(s.fd);
+        if (prev !== undefined) this.files.delete(s.fd);
+        if (this.cfg.fs === 'ext4') {
+          // ext4 lookups still work from cached directory blocks: a missing path is ENOENT.
+          const slash = s.path.lastIndexOf('/');
+          const parent = slash < 0 ? '' : s.path.slice(0, slash);
+          if (parent !== '' && this.sb.lookup(parent) === undefined) return this.fail(n, s.op, -ENOENT);
+          if (this.sb.lookup(s.path) === undefined && !s.flags.includes('O_CREAT')) return this.fail(n, s.op, -ENOENT);
+        }
         return this.fail(n, s.op, -EIO);
-      case 'mmap_write':
+      }
+      case 'fiemap': {
+        // ext4 reports the in-core extent tree; XFS's mapping call fails.
+        const f = this.file(s.fd);
+        if (f === undefined) return this.fail(n, s.op, -EBADF);
+        if (this.cfg.fs === 'xfs') return this.fail(n, s.op, -EIO);
+        return { step: n, op: s.op, ret: 0, extents: iomap_fiemap(f.inode, 0, s.length ?? 0, () => false) };
+      }
+      case 'mmap_write': {
         // ext4 refuses the mmap itself; XFS maps, and the write fault fails (SIGBUS).
-        if (this.file(s.fd) === undefined) return this.fail(n, s.op, -EBADF);
+        const f = this.file(s.fd);
+        if (f === undefined) return this.fail(n, s.op, -EBADF);
+        if ((f.f_mode & FMODE_READ) === 0 || (f.f_mode & FMODE_WRITE) === 0) return this.fail(n, s.op, -EACCES);
         return this.cfg.fs === 'xfs' ? { step: n, op: s.op, signal: 'SIGBUS' } : this.fail(n, s.op, -EIO);
+      }
+      case 'fallocate':
+        // vfs_fallocate's checks and the file system's mode checks come first.
+        return null;
+      case 'pwrite':
+      case 'pread': {
+        // The VFS checks (offset, fd, access mode, zero length) come before the file system.
+        if (s.offset < -1) return this.fail(n, s.op, -EINVAL);
+        const f = this.file(s.fd);
+        if (f === undefined) return this.fail(n, s.op, -EBADF);
+        if ((f.f_mode & (s.op === 'pread' ? FMODE_READ : FMODE_WRITE)) === 0) return this.fail(n, s.op, -EBADF);
+        const len = s.op === 'pread' ? s.length : (s.iov ?? [{ length: s.length ?? 0 }]).reduce((a, v) => a + v.length, 0);
+        if (len === 0) return { step: n, op: s.op, ret: 0, ...(s.op === 'pread' ? { data: [] } : {}) };
+        return this.fail(n, s.op, -EIO);
+      }
       default: {
         const fd = 'fd' in s ? s.fd : undefined;
         if (fd !== undefined && this.file(fd) === undefined) return this.fail(n, s.op, -EBADF);
@@ -414,7 +457,8 @@ export class System implements Kernel {
   private mmapWrite(f: File, offset: number, length: number, fill: number): number | 'SIGBUS' {
     if (this.sb.shutdown) return -EIO;
     const inode = f.inode;
-    if ((f.f_mode & FMODE_WRITE) === 0) return -EACCES; // a shared writable mapping needs a file open for writing
+    // do_mmap: any mapping needs FMODE_READ, a shared writable one FMODE_WRITE too.
+    if ((f.f_mode & FMODE_READ) === 0 || (f.f_mode & FMODE_WRITE) === 0) return -EACCES;
     const src = this.sources.add({ fill, kind: 'mmap', step: this.step, ino: inode.ino, pos: offset, len: length });
     let pos = offset;
     const end = offset + length;

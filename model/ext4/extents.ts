@@ -151,12 +151,13 @@ function ext4_insert_range(inode: Inode, offset: number, len: number): number {
 /** ext4_fallocate */
 export function ext4_fallocate(file: File, mode: number, offset: number, len: number): number {
   const inode = file.inode;
-  if (inode.sb.shutdown) return -EIO;
   const supported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_WRITE_ZEROES;
   if ((mode & ~supported) !== 0) return -EOPNOTSUPP;
   // The loop device cannot unmap-write-zeroes.
   if ((mode & FALLOC_FL_WRITE_ZEROES) !== 0) return -EOPNOTSUPP;
   if (inode.flags.has('encrypted') && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) return -EOPNOTSUPP;
+  // Everything past the mode checks starts a journal handle.
+  if (inode.sb.shutdown) return -EIO;
   const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
   const maxbytes = inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
   if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return ext4_punch_hole(inode, offset, len);

@@ -207,7 +207,7 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && ext4_should_use_dio(iocb, to)) {
     return iomap_dio_rw(k, inode, iocb, to, ext4_iomap_ops(inode), null, 0, (_i, n) => n, false);
   }
-  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d));
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), (iocb.ki_flags & IOCB_NOWAIT) !== 0);
   if (n > 0) iocb.ki_pos += n;
   return n;
 }

@@ -31,15 +31,26 @@ function extentsPerBlock(bs: number): number {
   return Math.floor((bs - 12) / 12);
 }
 
-/** Goal block for an allocation at file block `lblk` (ext4_ext_find_goal / ext4_inode_to_goal_block). */
+/**
+ * Goal block for an allocation at file block `lblk` (ext4_ext_find_goal):
+ * the extent nearest to it in the tree, shifted by the distance (forwards
+ * from one before, backwards from one after); with no extent,
+ * ext4_inode_to_goal_block (the flex group after the inode's: group 1 on a
+ * fresh file system).
+ */
 export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
   let prev: { start: number; end: number; v: Extent } | undefined;
+  let next: { start: number; end: number; v: Extent } | undefined;
   for (const e of inode.extents.entries()) {
-    if (e.start > lblk) break;
-    if (e.v.pblk >= 0) prev = e;
+    if (e.v.pblk < 0) continue;
+    if (e.start <= lblk) prev = e;
+    else {
+      next = e;
+      break;
+    }
   }
   if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
-  // ext4_inode_to_goal_block: the flex group after the inode's (group 1 on a fresh fs).
+  if (next !== undefined && next.v.pblk - (next.start - lblk) >= inode.sb.alloc.firstDataBlock) return next.v.pblk - (next.start - lblk);
   return Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
 }
 
@@ -284,10 +295,26 @@ export function ext4_tree_blocks(inode: Inode): number {
 
 /** ext4_dio_alignment: 0 = no direct I/O (fallback to buffered), 1 = iomap defaults, else required alignment. */
 export function ext4_dio_alignment(inode: Inode): number {
-  if (inode.flags.has('encrypted')) {
-    return inode.flags.has('inlinecrypt') ? inode.blockSize : 0;
-  }
+  if (inode.crypt !== null) return fscrypt_dio_supported(inode) ? inode.blockSize : 0;
   return 1;
+}
+
+/**
+ * fs/crypto/inline_crypt.c: fscrypt_dio_supported — direct I/O on an
+ * encrypted file needs inline encryption: the file system mounted with
+ * -o inlinecrypt and a device whose engine supports the data unit size (this
+ * kernel has no blk-crypto-fallback: a loop device reports 0/0 even with
+ * inlinecrypt).
+ */
+export function fscrypt_dio_supported(inode: Inode): boolean {
+  const sb = inode.sb;
+  const p = inode.crypt;
+  if (p === null) return true;
+  if (!sb.hasMountOpt('inlinecrypt')) return false;
+  const eng = sb.k.disk.limits.inline_crypto;
+  if (eng === null) return false;
+  const du = p.log2DataUnitSize === 0 ? inode.blockSize : 2 ** p.log2DataUnitSize;
+  return eng.dataUnitSizes.includes(du);
 }
 
 /** ext4_getattr + ext4_file_getattr */

@@ -18,10 +18,10 @@ export function makeAops(ops: () => FsOps): AddressSpaceOps {
         end_ioend: (io) => fs.end_ioend(inode, io),
       });
     },
-    read_folio(mapping, folio) {
+    read_folio(mapping, folio, noio = false) {
       const inode = mapping.host as Inode;
       const fs = ops();
-      return iomap_read_folio(inode.sb.k, inode, folio, (pos, len) => fs.read_iomap_begin(inode, pos, len, 0));
+      return iomap_read_folio(inode.sb.k, inode, folio, (pos, len) => fs.read_iomap_begin(inode, pos, len, 0), noio);
     },
     release_folio: iomap_release_folio,
     invalidate_folio: iomap_invalidate_folio,

@@ -8,6 +8,7 @@ import type { Folio } from '../mm/folio.ts';
 import type { ExtentMap } from './extent.ts';
 import { newExtentMap } from './extent.ts';
 import type { SuperBlock } from './super.ts';
+import type { FscryptPolicy } from '../crypto/policy.ts';
 
 export class Inode implements MappingHost {
   readonly ino: number;
@@ -32,6 +33,8 @@ export class Inode implements MappingHost {
   readonly flags = new Set<string>();
   /** File system private state (per personality). */
   priv: Record<string, number> = {};
+  /** The fscrypt policy of an encrypted inode (inherited from its directory). */
+  crypt: FscryptPolicy | null = null;
   /** Direct I/O in flight (inode_dio_begin/end). */
   dioCount = 0;
 

@@ -14,6 +14,7 @@
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { ExtentMap } from './extent.ts';
 import { newExtentMap } from './extent.ts';
+import type { FscryptPolicy } from '../crypto/policy.ts';
 
 export interface DiskInode {
   readonly ino: number;
@@ -25,7 +26,7 @@ export interface DiskInode {
   /** Inode flags that survive a remount (reflink, encrypted, ...). */
   flags: Set<string>;
   /** The fscrypt policy of an encrypted inode, as set by encrypt_dir. */
-  crypt: unknown;
+  crypt: FscryptPolicy | null;
 }
 
 /** The durable metadata of one file system. */

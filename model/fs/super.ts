@@ -129,6 +129,7 @@ export class SuperBlock {
       inode.i_size = d.size;
       inode.disksize = d.size;
       for (const f of d.flags) inode.flags.add(f);
+      inode.crypt = d.crypt;
       this.inodes.set(ino, inode);
     }
     for (const [p, ino] of image.names) this.names.set(p, ino);
@@ -168,6 +169,16 @@ export class SuperBlock {
       img.names.set(path, ino);
     });
     return inode;
+  }
+
+  /** Set a persistent inode flag, logged. */
+  setInodeFlag(inode: Inode, flag: string): void {
+    if (inode.flags.has(flag)) return;
+    inode.flags.add(flag);
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      img.inode(ino).flags.add(flag);
+    });
   }
 
   /** Log the on-disk size (ext4 i_disksize / XFS di_size) of `inode`. */

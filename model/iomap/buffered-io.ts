@@ -160,8 +160,18 @@ export function iomap_block_needs_zeroing(inode: Inode, pair: IomapPair, pos: nu
  * folio uptodate: zero what needs zeroing (holes, unwritten, beyond EOF),
  * read the rest from the device.
  */
-export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (pos: number, len: number) => Iomap | number): number {
+export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (pos: number, len: number) => Iomap | number, noio = false): number {
   if (folio.uptodate) return 0;
+  if (noio) {
+    // Readahead under IOCB_NOWAIT: would this folio need a device read?
+    const bs = inode.blockSize;
+    for (let pos = folio.pos; pos < folio.end; pos += bs) {
+      if (blockUptodate(folio, (pos - folio.pos) / bs)) continue;
+      const m = map(pos, bs);
+      if (typeof m === 'number') return m;
+      if (!iomap_block_needs_zeroing(inode, { iomap: m, srcmap: { ...m, type: 'hole' } }, pos)) return -EAGAIN;
+    }
+  }
   const bs = inode.blockSize;
   let pos = folio.pos;
   while (pos < folio.end) {
@@ -356,7 +366,22 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     const pair = it.pair;
     if (pair === null) return -EIO;
     const src = iomap_iter_srcmap(pair);
-    if (src.type === 'hole' && mode === 'buffer-head') return n;
+    if (mode === 'buffer-head' && (src.type === 'hole' || src.type === 'unwritten')) {
+      // __ext4_block_zero_page_range: a hole has nothing to zero; an
+      // unwritten block reads as zeroes, so only a folio already cached over
+      // it (holding data not yet written back) is zeroed.
+      if (src.type === 'hole') return n;
+      for (const folio of inode.mapping.folioRange(it.pos, it.pos + n)) {
+        const p = Math.max(it.pos, folio.pos);
+        const e = Math.min(it.pos + n, folio.end);
+        const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, e - p, folio);
+        if (st < 0) return st;
+        folioWrite(folio, p, zeroData(e - p));
+        __iomap_write_end(inode, p, e - p, e - p, folio);
+        if (didZero !== undefined) didZero.v = true;
+      }
+      return n;
+    }
     if (src.type === 'hole' || (src.type === 'unwritten' && mode === 'flush')) {
       // Already zeroes on disk: only dirty (or writeback) page cache over the
       // range matters; it is written back and the range mapped again.

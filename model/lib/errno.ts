@@ -32,6 +32,7 @@ export const EOPNOTSUPP = 95;
 export const ESHUTDOWN = 108;
 export const EUCLEAN = 117;
 export const ENOKEY = 126;
+export const ENOTEMPTY = 39;
 /** Kernel-internal: "fall back to buffered I/O" (include/linux/errno.h). */
 export const ENOTBLK = 15;
 /** Kernel-internal (include/linux/errno.h). */
@@ -45,7 +46,7 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [EINVAL, 'EINVAL'], [ETXTBSY, 'ETXTBSY'], [EFBIG, 'EFBIG'], [ENOSPC, 'ENOSPC'],
   [ESPIPE, 'ESPIPE'], [EROFS, 'EROFS'], [ERANGE, 'ERANGE'], [ENOTTY, 'ENOTTY'],
   [ENODATA, 'ENODATA'], [EOVERFLOW, 'EOVERFLOW'], [EOPNOTSUPP, 'EOPNOTSUPP'],
-  [ESHUTDOWN, 'ESHUTDOWN'], [EUCLEAN, 'EUCLEAN'], [ENOKEY, 'ENOKEY'], [ENOTBLK, 'ENOTBLK'],
+  [ESHUTDOWN, 'ESHUTDOWN'], [ENOTEMPTY, 'ENOTEMPTY'], [EUCLEAN, 'EUCLEAN'], [ENOKEY, 'ENOKEY'], [ENOTBLK, 'ENOTBLK'],
   [EIOCBQUEUED, 'EIOCBQUEUED'], [ENOPROTOOPT, 'ENOPROTOOPT'],
 ]);
 

@@ -23,8 +23,12 @@ export interface WritebackControl {
 export interface AddressSpaceOps {
   /** ->writepages: write back dirty folios in wbc's range (submits bios). */
   writepages(mapping: AddressSpace, wbc: WritebackControl): number;
-  /** ->read_folio: bring a folio uptodate synchronously (0 or -errno). */
-  read_folio(mapping: AddressSpace, folio: Folio): number;
+  /**
+   * ->read_folio / ->readahead: bring a folio uptodate synchronously (0 or
+   * -errno).  With `noio`, only what needs no device read (holes, unwritten
+   * blocks, beyond EOF) is done; -EAGAIN if a block must be read.
+   */
+  read_folio(mapping: AddressSpace, folio: Folio, noio?: boolean): number;
   /** ->release_folio: may the clean folio be dropped? */
   release_folio(folio: Folio): boolean;
   /** ->invalidate_folio: part or all of the folio is being truncated away. */
@@ -230,6 +234,14 @@ export function kiocb_invalidate_post_direct_write(mapping: AddressSpace, pos: n
   if (ret !== 0) mapping_set_error(mapping, -EIO);
 }
 
+/** iomap_is_partially_uptodate: every block of [from, to) inside the folio is uptodate. */
+function rangeUptodate(mapping: AddressSpace, f: Folio, from: number, to: number): boolean {
+  if (f.ifs === null) return false;
+  const bs = mapping.host.blockSize;
+  for (let b = Math.floor((from - f.pos) / bs); b * bs < to - f.pos; b++) if (f.ifs.uptodate[b] !== 1) return false;
+  return true;
+}
+
 /** Bytes [pos, pos+len) of an uptodate folio range. */
 export function folioBytes(f: Folio, pos: number, len: number): Span[] {
   return sliceData(f.data, pos - f.pos, len);
@@ -281,12 +293,27 @@ const EFBIG_ = 27;
  * mm/filemap.c: filemap_read — copy from the page cache, reading folios in
  * as needed; stops at i_size (short read at EOF, 0 at or past it).
  */
-export function filemap_read(mapping: AddressSpace, pos: number, count: number, out: (data: Span[]) => void): number {
+export function filemap_read(mapping: AddressSpace, pos: number, count: number, out: (data: Span[]) => void, nowait = false): number {
   let done = 0;
   while (done < count) {
     const isize = mapping.host.isize();
     const p = pos + done;
     if (p >= isize) break;
+    if (nowait) {
+      // IOCB_NOWAIT: a missing folio is read ahead (which completes at once
+      // for holes and unwritten blocks, and only starts I/O otherwise); a
+      // folio that is not uptodate for the rest of the read
+      // (filemap_range_uptodate, ->is_partially_uptodate) ends the read.
+      let f = mapping.folioAt(p);
+      if (f === undefined) {
+        f = mapping.getOrCreate(p);
+        if (mapping.a_ops.read_folio(mapping, f, true) < 0) {
+          if (!f.uptodate && !f.dirty) mapping.remove(f);
+          return done > 0 ? done : -EAGAIN;
+        }
+      }
+      if (!f.uptodate && !rangeUptodate(mapping, f, p, Math.min(f.end, pos + count))) return done > 0 ? done : -EAGAIN;
+    }
     const f = mapping.getOrCreate(p);
     if (!f.uptodate) {
       const err = mapping.a_ops.read_folio(mapping, f);

@@ -6,6 +6,8 @@ import type { SuperBlock } from '../fs/super.ts';
 import type { Inode } from '../fs/inode.ts';
 import { EBADF, EEXIST, EFBIG, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP } from '../lib/errno.ts';
 import { File } from './file.ts';
+import type { FscryptPolicy } from '../crypto/policy.ts';
+import { fscrypt_inherit, fscrypt_ioctl_set_policy } from '../crypto/policy.ts';
 import {
   FALLOC_FL_COLLAPSE_RANGE,
   FALLOC_FL_INSERT_RANGE,
@@ -55,6 +57,7 @@ export function do_sys_open(sb: SuperBlock, fd: string, path: string, flags: num
     if ((flags & O_CREAT) === 0) return -ENOENT;
     if ((flags & O_DIRECTORY) !== 0) return -EINVAL;
     inode = sb.createInode(path, 'reg');
+    fscrypt_inherit(sb, sb.lookup(parentOf(path)), inode);
   } else {
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) return -EEXIST;
     if ((flags & O_DIRECTORY) !== 0 && inode.kind !== 'dir') return -ENOTDIR;
@@ -85,9 +88,20 @@ export function do_mkdir(sb: SuperBlock, path: string): number {
       if (have.kind !== 'dir') return cur === path ? -EEXIST : -ENOTDIR;
       continue;
     }
-    sb.createInode(cur, 'dir');
+    const d = sb.createInode(cur, 'dir');
+    fscrypt_inherit(sb, sb.lookup(parentOf(cur)), d);
   }
   return 0;
+}
+
+/** encrypt_dir: mkdir -p, then FS_IOC_SET_ENCRYPTION_POLICY (the key is assumed added). */
+export function do_encrypt_dir(sb: SuperBlock, path: string, policy: FscryptPolicy): number {
+  if (sb.shutdown) return -EIO;
+  const r = do_mkdir(sb, path);
+  if (r < 0 && r !== -EEXIST) return r;
+  const dir = sb.lookup(path);
+  if (dir === undefined || dir.kind !== 'dir') return -ENOTDIR;
+  return fscrypt_ioctl_set_policy(sb, dir, path, policy);
 }
 
 /** do_sys_ftruncate */

@@ -23,7 +23,11 @@ export function xfs_alloc_file_space(inode: Inode, offset: number, len: number):
   const bs = inode.blockSize;
   const first = Math.floor(offset / bs);
   const last = Math.ceil((offset + len) / bs);
-  return inode.sb.allocUnwrittenRange(inode, first, last, (l) => xfs_alloc_goal(inode, l));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => xfs_alloc_goal(inode, l));
+  // The allocation transaction sets XFS_DIFLAG_PREALLOC: from now on post-EOF
+  // blocks are not trimmed at close or eviction (xfs_can_free_eofblocks).
+  if (r === 0) inode.sb.setInodeFlag(inode, 'prealloc');
+  return r;
 }
 
 /**

@@ -85,8 +85,9 @@ function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): num
     const r = xfs_zero_range(inode, inode.i_size, chk.pos - inode.i_size);
     if (r < 0) return r;
   }
-  // kiocb_modified under NOWAIT: updating c/mtime cannot be done without blocking.
-  if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return -EAGAIN;
+  // kiocb_modified under NOWAIT fails with EAGAIN only when c/mtime must
+  // change; the model has no clock and takes the timestamps as current
+  // (known limitation nowait-timestamps).
   return 0;
 }
 
@@ -169,7 +170,7 @@ export function xfs_file_read_iter(iocb: Kiocb, to: IovIter): number {
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0) {
     return iomap_dio_rw(inode.sb.k, inode, iocb, to, xfs_read_iomap_ops(inode), null, 0, (_i, n) => n, false);
   }
-  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d));
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), (iocb.ki_flags & IOCB_NOWAIT) !== 0);
   if (n > 0) iocb.ki_pos += n;
   return n;
 }
@@ -223,10 +224,10 @@ export function xfs_evict(inode: Inode): void {
 export function xfs_file_fallocate(file: File, mode: number, offset: number, len: number): number {
   const inode = file.inode;
   const sb = inode.sb;
-  if (sb.shutdown) return -EIO;
   if (inode.kind !== 'reg') return -EINVAL;
   const supported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
   if ((mode & ~supported) !== 0) return -EOPNOTSUPP;
+  if (sb.shutdown) return -EIO;
   const bs = inode.blockSize;
   const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
   let ret = 0;
@@ -250,7 +251,6 @@ export function xfs_file_fallocate(file: File, mode: number, offset: number, len
     } else {
       // Plain preallocation (also UNSHARE, which unshares nothing on a non-reflinked file).
       ret = xfs_alloc_file_space(inode, offset, len);
-      if (ret === 0 && (mode & FALLOC_FL_UNSHARE_RANGE) === 0) inode.flags.add('prealloc');
     }
     if (ret === 0 && !keep && end > inode.i_size) ret = xfs_setattr_size(inode, end);
   }

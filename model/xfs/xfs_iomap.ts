@@ -31,15 +31,26 @@ function allocsizeBlocks(inode: Inode): number {
   return Math.max(1, ALLOCSIZE_BYTES / inode.blockSize);
 }
 
-/** The goal block for allocating at `lblk`: after the previous extent (xfs_bmap_adjacent), else the inode's AG. */
+/**
+ * The goal block for allocating at file block `lblk` (xfs_bmap_adjacent):
+ * continue the previous allocated extent at the same distance; with none,
+ * back off from the next one; with neither, the inode's allocation group.
+ */
 export function xfs_alloc_goal(inode: Inode, lblk: number): number {
   let prev: { start: number; end: number; v: Extent } | undefined;
+  let next: { start: number; end: number; v: Extent } | undefined;
   for (const e of inode.extents.entries()) {
-    if (e.start > lblk) break;
-    if (e.v.pblk >= 0) prev = e;
+    if (e.v.pblk < 0) continue;
+    if (e.start <= lblk) prev = e;
+    else {
+      next = e;
+      break;
+    }
   }
+  const agStart = inode.sb.alloc.firstDataBlock + (inode.ino % 4) * Math.floor(inode.sb.alloc.totalBlocks / 4);
   if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
-  return inode.sb.alloc.firstDataBlock + (inode.ino % 4) * Math.floor(inode.sb.alloc.totalBlocks / 4);
+  if (next !== undefined && next.v.pblk - (next.start - lblk) >= inode.sb.alloc.firstDataBlock) return next.v.pblk - (next.start - lblk);
+  return agStart;
 }
 
 function toIomap(inode: Inode, start: number, end: number, e: Extent | undefined, flags = 0): Iomap {
@@ -135,9 +146,10 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
       if (look.e !== undefined) {
         if ((flags & IOMAP_ZERO) !== 0 && look.e.type === 'delalloc') {
-          const eofFsb = Math.floor(inode.i_size / bs);
-          const at = inode.extents.find(offsetFsb)!;
-          if (at.start >= eofFsb) {
+          // Zeroing at or past the EOF block (XFS_B_TO_FSB rounds up): the
+          // delalloc extent there (post-EOF preallocation) becomes unwritten.
+          const eofFsb = Math.ceil(inode.i_size / bs);
+          if (offsetFsb >= eofFsb) {
             // Zeroing past EOF: convert the post-EOF delalloc to a real unwritten extent.
             truncate_pagecache(inode.mapping, pos);
             const r = xfs_bmapi_convert_delalloc(inode, offsetFsb);
@@ -146,7 +158,13 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
             return pair(toIomap(inode, offsetFsb, again.end, again.e));
           }
         }
-        return pair(toIomap(inode, offsetFsb, look.end, look.e));
+        let end = look.end;
+        if ((flags & IOMAP_ZERO) !== 0) {
+          // For zeroing, a mapping that straddles the EOF block is trimmed at it.
+          const eofFsb = Math.ceil(inode.i_size / bs);
+          if (offsetFsb < eofFsb && end > eofFsb) end = eofFsb;
+        }
+        return pair(toIomap(inode, offsetFsb, end, look.e));
       }
       if ((flags & IOMAP_ZERO) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
       // A hole: reserve delayed allocation, with speculative preallocation when extending past the last extent.

@@ -1,0 +1,194 @@
+/**
+ * `iospec diff --fuzz`: differential fuzzing of the model against this
+ * machine's kernel.  Scenarios come from the checker's generators,
+ * constrained to what the kernel runner can express (no model-only steps,
+ * crashes that keep what the device accepted, loop-device geometry); each
+ * runs on both, and the first disagreement is minimised against both and
+ * saved as a scenario file with the kernel's answers.
+ */
+import fc from 'fast-check';
+import type { StepResult } from '../model/system.ts';
+import { UPSTREAM } from '../model/variants.ts';
+import { runChecked } from '../checker/execute.ts';
+import type { StepSource } from '../checker/execute.ts';
+import type { Recipe } from '../checker/generate.ts';
+import { arbRecipes, resolve } from '../checker/generate.ts';
+import type { System } from '../model/system.ts';
+import { formatScenario } from '../checker/counterexample.ts';
+import type { ResolvedSystem } from '../scenario/resolve.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
+import type { ScenarioDoc, Step, SystemDoc } from '../scenario/schema.ts';
+import { compareResults } from './compare.ts';
+import type { Disagreement } from './compare.ts';
+import { explain } from './limitations.ts';
+import { runOnKernel } from './runner.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface DiffFuzzOptions {
+  readonly fs: 'ext4' | 'xfs';
+  /** ext4 with -O encrypt,stable_inodes and every file inside an encrypted directory. */
+  readonly encrypt: boolean;
+  readonly count: number;
+  readonly seed: number;
+  readonly timeMs: number;
+  readonly maxSteps: number;
+  readonly out: string | null;
+  /** Kernel runs allowed for minimising one disagreement. */
+  readonly shrinkBudget: number;
+  readonly onProgress?: (done: number, total: number, found: number) => void;
+}
+
+export interface FoundDisagreement {
+  readonly step: number;
+  readonly op: string;
+  readonly field: string;
+  readonly model: unknown;
+  readonly kernel: unknown;
+  readonly limitation: string | null;
+  readonly steps: number;
+  readonly file: string | null;
+}
+
+export interface DiffFuzzReport {
+  readonly fs: string;
+  readonly scenarios: number;
+  readonly steps: number;
+  readonly agreed: number;
+  readonly disagreements: FoundDisagreement[];
+  readonly limitations: Record<string, number>;
+  readonly elapsedMs: number;
+}
+
+const KERNEL_WEIGHTS = { writeback: 0, complete: 0, journal_commit: 0, reclaim: 0 } as const;
+
+function systemArb(o: DiffFuzzOptions): fc.Arbitrary<SystemDoc> {
+  return fc.record({
+    blockSize: o.encrypt ? fc.constant(4096) : fc.constantFrom(4096, 4096, 1024, 2048),
+    lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  }).map((g) => {
+    const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
+    const doc: SystemDoc = { fs: o.fs, blockSize: g.blockSize, device: { sizeMiB: 512, logicalBlockSize: lbs, writeCache: g.writeCache } };
+    if (o.encrypt) doc.features = ['encrypt', 'stable_inodes'];
+    return doc;
+  });
+}
+
+interface Input {
+  readonly system: SystemDoc;
+  readonly recipes: Recipe[];
+}
+
+/** Concrete steps and model results for a generated input. */
+function onModel(cfg: ResolvedSystem, steps: readonly StepSource[]): { steps: Step[]; results: StepResult[] } {
+  const r = runChecked(cfg, UPSTREAM, steps, [], {});
+  return { steps: r.steps, results: r.results };
+}
+
+function firstDiff(model: readonly StepResult[], kernel: readonly StepResult[]): { index: number; d: Disagreement } | null {
+  for (let i = 0; i < model.length; i++) {
+    const k = kernel[i];
+    if (k === undefined) return { index: i, d: { field: 'result', model: model[i], kernel: 'missing' } };
+    const d = compareResults(model[i]!, k);
+    if (d !== null) return { index: i, d };
+  }
+  return null;
+}
+
+async function both(cfg: ResolvedSystem, steps: readonly Step[]): Promise<{ model: StepResult[]; kernel: StepResult[]; diff: { index: number; d: Disagreement } | null }> {
+  const model = onModel(cfg, steps).results;
+  const kernel = await runOnKernel(cfg, steps);
+  return { model, kernel, diff: firstDiff(model, kernel) };
+}
+
+/** Delta debugging on the concrete steps, keeping the same kind of disagreement. */
+async function minimise(cfg: ResolvedSystem, steps: Step[], first: { index: number; d: Disagreement }, budget: number): Promise<{ steps: Step[]; kernel: StepResult[]; model: StepResult[]; diff: { index: number; d: Disagreement } }> {
+  const key = (s: readonly Step[], x: { index: number; d: Disagreement }) => `${s[x.index]!.op}:${x.d.field.split('.')[0]}`;
+  const want = key(steps, first);
+  let cur = steps.slice(0, first.index + 1);
+  let best = await both(cfg, cur);
+  if (best.diff === null) return { steps, ...(await both(cfg, steps)), diff: first };
+  let runs = 1;
+  let changed = true;
+  while (changed && runs < budget) {
+    changed = false;
+    for (let i = cur.length - 2; i >= 0 && runs < budget; i--) {
+      const cand = cur.slice(0, i).concat(cur.slice(i + 1));
+      const r = await both(cfg, cand);
+      runs++;
+      if (r.diff !== null && key(cand, r.diff) === want) {
+        cur = cand.slice(0, r.diff.index + 1);
+        best = r;
+        changed = true;
+      }
+    }
+  }
+  return { steps: cur, model: best.model, kernel: best.kernel, diff: best.diff! };
+}
+
+export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
+  const t0 = Date.now();
+  const paths = o.encrypt ? ['d/f', 'd/g', 'd/h'] : ['f', 'g', 'd/h'];
+  const arb: fc.Arbitrary<Input> = fc.record({
+    system: systemArb(o),
+    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeepAll: true }, Math.ceil(o.maxSteps / 2)),
+  });
+  const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
+  const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number> } = {
+    scenarios: 0,
+    steps: 0,
+    agreed: 0,
+    disagreements: [],
+    limitations: {},
+  };
+  for (const input of inputs) {
+    if (Date.now() - t0 > o.timeMs) break;
+    const cfg = resolveSystem(input.system);
+    const prefix: Step[] = o.encrypt ? [{ op: 'encrypt_dir', path: 'd', flags: [] }] : [];
+    const sources: StepSource[] = [...prefix, ...input.recipes.map((r) => (s: System) => resolve(r, s) as StepSource | StepSource[])];
+    const m = onModel(cfg, sources);
+    const kernel = await runOnKernel(cfg, m.steps);
+    report.scenarios++;
+    report.steps += m.steps.length;
+    const diff = firstDiff(m.results, kernel);
+    if (diff === null) {
+      report.agreed++;
+    } else {
+      let lim = explain({ system: cfg, steps: m.steps, index: diff.index, d: diff.d, model: m.results, kernel });
+      const min = lim === null ? await minimise(cfg, m.steps, diff, o.shrinkBudget) : null;
+      if (lim === null && min !== null) lim = explain({ system: cfg, steps: min.steps, index: min.diff.index, d: min.diff.d, model: min.model, kernel: min.kernel });
+      if (lim !== null) {
+        report.limitations[lim.name] = (report.limitations[lim.name] ?? 0) + 1;
+      } else if (min !== null) {
+        let file: string | null = null;
+        if (o.out !== null) {
+          mkdirSync(o.out, { recursive: true });
+          const doc: ScenarioDoc = {
+            format: 'iospec-scenario/1',
+            name: `model and ${o.fs} kernel disagree on ${min.steps[min.diff.index]!.op} (${min.diff.d.field})`,
+            description: `Found by iospec diff --fuzz (seed ${o.seed}). At step ${min.diff.index + 1} the model answers ${JSON.stringify(min.diff.d.model)} and the kernel ${JSON.stringify(min.diff.d.kernel)}.`,
+            system: input.system,
+            steps: min.steps,
+            expect: min.kernel as unknown as Array<Record<string, unknown>>,
+            meta: { disagreement: { step: min.diff.index + 1, field: min.diff.d.field, model: min.diff.d.model, kernel: min.diff.d.kernel }, seed: o.seed },
+          };
+          file = join(o.out, `diff-${o.fs}${o.encrypt ? '-encrypt' : ''}-${o.seed}-${report.scenarios}.json`);
+          writeFileSync(file, formatScenario(doc));
+        }
+        report.disagreements.push({
+          step: min.diff.index + 1,
+          op: min.steps[min.diff.index]!.op,
+          field: min.diff.d.field,
+          model: min.diff.d.model,
+          kernel: min.diff.d.kernel,
+          limitation: null,
+          steps: min.steps.length,
+          file,
+        });
+      }
+    }
+    o.onProgress?.(report.scenarios, o.count, report.disagreements.length);
+  }
+  return { fs: o.fs + (o.encrypt ? ' (encrypted directory)' : ''), ...report, elapsedMs: Date.now() - t0 };
+}
