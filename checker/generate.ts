@@ -173,7 +173,7 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
     fc.record({
       blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
       lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      folioSize: fc.constantFrom(4096, 4096, 16384, 65536),
+      folioSize: fc.constantFrom(0, 0, 0, 4096, 16384, 65536),
       writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     }).map((g): SystemDoc => {

@@ -29,7 +29,7 @@ export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
   if (d.physicalBlockSize !== d.logicalBlockSize) return 'a loop device has physical block size = logical block size';
   if (d.dmaAlignment !== 511) return "a loop device's dma_alignment is 511";
   if (d.maxSegments !== loop.maxSegments || d.maxSegmentSize !== loop.maxSegmentSize || d.virtBoundary !== 0) return 'a loop device\'s segment limits cannot be changed';
-  if (s.folioSize !== 4096) return 'the page cache folio size is a model knob (the kernel picks folio sizes itself)';
+  if (s.folioSize !== 0) return 'a fixed page cache folio size is a model knob (the kernel sizes folios itself: folioSize 0)';
   return null;
 }
 

@@ -417,6 +417,8 @@ export class System implements Kernel {
         const f = this.file(s.fd);
         if (f === undefined) return this.fail(n, s.op, -EBADF);
         if (this.cfg.fs === 'xfs') return this.fail(n, s.op, -EIO);
+        // FIEMAP_FLAG_SYNC writes dirty data back first, which fails now.
+        if (f.inode.mapping.hasDirty()) return this.fail(n, s.op, -EIO);
         return { step: n, op: s.op, ret: 0, extents: iomap_fiemap(f.inode, 0, s.length ?? 0, () => false) };
       }
       case 'mmap_write': {
@@ -430,16 +432,10 @@ export class System implements Kernel {
         // vfs_fallocate's checks and the file system's mode checks come first.
         return null;
       case 'pwrite':
-      case 'pread': {
-        // The VFS checks (offset, fd, access mode, zero length) come before the file system.
-        if (s.offset < -1) return this.fail(n, s.op, -EINVAL);
-        const f = this.file(s.fd);
-        if (f === undefined) return this.fail(n, s.op, -EBADF);
-        if ((f.f_mode & (s.op === 'pread' ? FMODE_READ : FMODE_WRITE)) === 0) return this.fail(n, s.op, -EBADF);
-        const len = s.op === 'pread' ? s.length : (s.iov ?? [{ length: s.length ?? 0 }]).reduce((a, v) => a + v.length, 0);
-        if (len === 0) return { step: n, op: s.op, ret: 0, ...(s.op === 'pread' ? { data: [] } : {}) };
-        return this.fail(n, s.op, -EIO);
-      }
+      case 'pread':
+        // The VFS checks (offset, fd, access mode, zero length, RWF flags)
+        // come first; the file system's read_iter/write_iter then fail.
+        return null;
       default: {
         const fd = 'fd' in s ? s.fd : undefined;
         if (fd !== undefined && this.file(fd) === undefined) return this.fail(n, s.op, -EBADF);

@@ -35,7 +35,7 @@ export function resolveSystem(s: SystemDoc): ResolvedSystem {
   const blockSize = s.blockSize ?? 4096;
   const features = [...(s.features ?? [])];
   if (s.fs === 'xfs' && !features.includes('noreflink') && !features.includes('reflink')) features.push('reflink');
-  const folioSize = s.folioSize ?? 4096;
+  const folioSize = s.folioSize ?? 0;
   const cfg: ResolvedSystem = {
     fs: s.fs,
     blockSize,
@@ -60,7 +60,7 @@ function checkGeometry(c: ResolvedSystem): void {
   if ((d.maxSectorsKb * 1024) % d.logicalBlockSize !== 0)
     throw new GeometryError('system.device.maxSectorsKb', `maxSectorsKb ${d.maxSectorsKb} is not a multiple of the logical block size`);
   if (d.maxSegmentSize < 4096) throw new GeometryError('system.device.maxSegmentSize', 'maxSegmentSize must be at least a page (4096)');
-  if (c.folioSize < 4096) throw new GeometryError('system.folioSize', 'folioSize must be at least the page size (4096)');
+  if (c.folioSize !== 0 && c.folioSize < 4096) throw new GeometryError('system.folioSize', 'folioSize must be 0 (the kernel\'s policy) or at least the page size (4096)');
   if (c.fs === 'xfs' && d.sizeMiB < XFS_MIN_SIZE_MIB)
     throw new GeometryError('system.device.sizeMiB', `mkfs.xfs refuses file systems under ${XFS_MIN_SIZE_MIB} MiB`);
   if (c.features.includes('reflink') && c.fs !== 'xfs') throw new GeometryError('system.features', 'reflink is an XFS feature (ext4 has no shared extents)');

@@ -54,8 +54,8 @@ export const SystemSchema = z
     device: DeviceSchema.optional(),
     features: z.array(z.enum(['reflink', 'noreflink', 'encrypt', 'bigalloc', 'stable_inodes'])).optional(),
     mount: z.array(z.string().regex(/^[a-z0-9_=,.-]+$/, 'mount options are words like "inlinecrypt"')).optional(),
-    /** Model knob: the page cache folio size (4096 or a large folio size). */
-    folioSize: pow2(4096, 2 * 1024 * 1024).optional(),
+    /** Model knob: the page cache folio size; 0 = the kernel's policy (sized by each write, up to 2 MiB). */
+    folioSize: z.union([z.literal(0), pow2(4096, 2 * 1024 * 1024)]).optional(),
   })
   .strict();
 

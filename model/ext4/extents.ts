@@ -18,7 +18,7 @@ import {
   FALLOC_FL_ZERO_RANGE,
   O_DSYNC,
 } from '../vfs/fcntl.ts';
-import { ext4_block_truncate_page, ext4_ext_find_goal, ext4_read_iomap_begin } from './inode.ts';
+import { ext4_block_truncate_page, ext4_mb_allocated, ext4_mb_goal, ext4_read_iomap_begin } from './inode.ts';
 
 function zeroOps(inode: Inode): IomapOps {
   return {
@@ -68,7 +68,7 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const end = offset + len;
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => ext4_ext_find_goal(inode, l));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n) => ext4_mb_goal(inode, l, n), (p, n) => ext4_mb_allocated(inode, first, p, n));
   if (r < 0) return r;
   // ext4_alloc_file_blocks -> ext4_update_inode_size: i_size and i_disksize each move up to `end`.
   if (!keep && (end > inode.i_size || end > inode.disksize)) {
@@ -108,7 +108,7 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   // Drop the page cache over the range (dirty data there is being zeroed).
   filemap_write_and_wait_range(inode.mapping, offset, end - 1);
   truncate_pagecache_range(inode.mapping, offset, end - 1);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => ext4_ext_find_goal(inode, l));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n) => ext4_mb_goal(inode, l, n), (p, n) => ext4_mb_allocated(inode, first, p, n));
   if (r < 0) return r;
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
@@ -156,10 +156,12 @@ export function ext4_fallocate(file: File, mode: number, offset: number, len: nu
   // The loop device cannot unmap-write-zeroes.
   if ((mode & FALLOC_FL_WRITE_ZEROES) !== 0) return -EOPNOTSUPP;
   if (inode.flags.has('encrypted') && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) return -EOPNOTSUPP;
-  // Everything past the mode checks starts a journal handle.
-  if (inode.sb.shutdown) return -EIO;
   const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
   const maxbytes = inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+  // ext4_punch_hole returns before starting a handle when there is nothing to punch.
+  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0 && offset >= inode.i_size) return 0;
+  // Everything else starts a journal handle.
+  if (inode.sb.shutdown) return -EIO;
   if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return ext4_punch_hole(inode, offset, len);
   if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) return ext4_collapse_range(inode, offset, len);
   if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) return ext4_insert_range(inode, offset, len);

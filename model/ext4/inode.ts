@@ -54,6 +54,29 @@ export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
   return Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
 }
 
+/** s_mb_stream_request: allocations for files up to this many blocks use the locality group. */
+const MB_STREAM_REQ = 16;
+
+/**
+ * The goal mballoc really starts from (ext4_mb_group_or_file,
+ * ext4_mb_use_preallocated): a small file (its size and this allocation's
+ * end within s_mb_stream_request blocks) is served from the per-CPU
+ * locality-group preallocation, one allocation after another whatever the
+ * file and offset; larger files start from ext4_ext_find_goal.
+ */
+export function ext4_mb_goal(inode: Inode, lblk: number, len: number): number {
+  const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
+  if (size > MB_STREAM_REQ) return ext4_ext_find_goal(inode, lblk);
+  const lg = inode.sb.info['lgCursor'];
+  return lg ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
+}
+
+/** After an allocation from the locality group, the next one follows it. */
+export function ext4_mb_allocated(inode: Inode, lblk: number, pblk: number, len: number): void {
+  const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
+  if (size <= MB_STREAM_REQ) inode.sb.info['lgCursor'] = pblk + len;
+}
+
 function toIomap(inode: Inode, lblk: number, nblocks: number, e: Extent | undefined, flags = 0): Iomap {
   const bs = inode.blockSize;
   if (e === undefined) return iomapHole(lblk * bs, nblocks * bs, flags);
@@ -93,13 +116,15 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
   const n = Math.min(look.n, unwritten ? EXT_UNWRITTEN_MAX_LEN : EXT_INIT_MAX_LEN);
   if (look.e !== undefined && look.e.type === 'delalloc') {
     // Delalloc blocks are already reserved: allocation consumes the reservation.
-    const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_ext_find_goal(inode, lblk), { fromReservation: true });
+    const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true });
     if (typeof got === 'number') return got;
+    ext4_mb_allocated(inode, lblk, got.pblk, got.len);
     inode.delayed = Math.max(0, inode.delayed - got.len);
     return { e: { type: unwritten ? 'unwritten' : 'mapped', pblk: got.pblk }, n: got.len, isNew: true };
   }
-  const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_ext_find_goal(inode, lblk));
+  const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n));
   if (typeof got === 'number') return got;
+  ext4_mb_allocated(inode, lblk, got.pblk, got.len);
   return { e: { type: unwritten ? 'unwritten' : 'mapped', pblk: got.pblk }, n: got.len, isNew: true };
 }
 

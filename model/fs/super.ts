@@ -27,7 +27,7 @@ export interface FsConfig {
   readonly clusterSize: number;
   readonly features: readonly string[];
   readonly mount: readonly string[];
-  /** Page cache folio size (model knob; the kernel picks folio sizes per write). */
+  /** Page cache folio size: 0 = the kernel's policy (sized by each write), else a fixed size (model knob). */
   readonly folioSize: number;
 }
 
@@ -137,8 +137,9 @@ export class SuperBlock {
     ops.fill_super(this);
   }
 
+  /** The mapping's folio size: 0 is the kernel's policy (sized per write); a fixed size is at least the block size. */
   folioSizeFor(): number {
-    return Math.max(this.cfg.folioSize, this.blockSize);
+    return this.cfg.folioSize === 0 ? 0 : Math.max(this.cfg.folioSize, this.blockSize);
   }
 
   hasFeature(f: string): boolean {
@@ -332,7 +333,7 @@ export class SuperBlock {
    * ext4_alloc_file_blocks and xfs_alloc_file_space).  Existing written and
    * unwritten blocks are untouched.
    */
-  allocUnwrittenRange(inode: Inode, first: number, last: number, goal: (lblk: number) => number): number {
+  allocUnwrittenRange(inode: Inode, first: number, last: number, goal: (lblk: number, len: number) => number, onAlloc?: (pblk: number, len: number) => void): number {
     let lblk = first;
     while (lblk < last) {
       const at = inode.extents.find(lblk);
@@ -349,8 +350,9 @@ export class SuperBlock {
         const nx = inode.extents.next(lblk);
         end = nx === undefined ? last : Math.min(nx.start, last);
       }
-      const got = this.allocBlocks(inode, lblk, end - lblk, 'unwritten', goal(lblk), { fromReservation: fromRes });
+      const got = this.allocBlocks(inode, lblk, end - lblk, 'unwritten', goal(lblk, end - lblk), { fromReservation: fromRes });
       if (typeof got === 'number') return got;
+      onAlloc?.(got.pblk, got.len);
       if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
       lblk += got.len;
     }

@@ -17,7 +17,7 @@ import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Folio, IomapFolioState } from '../mm/folio.ts';
 import type { AddressSpace, WritebackControl } from '../mm/filemap.ts';
-import { filemap_write_and_wait_range, folioBytes, folioWrite, mapping_set_error } from '../mm/filemap.ts';
+import { filemap_write_and_wait_range, folioBytes, folioWrite, mapping_set_error, MAX_FOLIO_SIZE } from '../mm/filemap.ts';
 import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeback_iter } from '../mm/page-writeback.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 import type { Inode } from '../fs/inode.ts';
@@ -312,7 +312,9 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter)
   let total = 0;
   while (total < len) {
     const pos = it.pos + total;
-    const folio = inode.mapping.getOrCreate(pos);
+    // iomap_write_iter: chunks of at most the mapping's largest folio, aligned to it.
+    const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
+    const folio = inode.mapping.getOrCreate(pos, Math.min(chunk, len - total));
     folio_wait_stable(inode.mapping, folio);
     const bytes = Math.min(folio.end - pos, len - total);
     const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
@@ -393,7 +395,7 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     let done = 0;
     while (done < n) {
       const p = it.pos + done;
-      const folio = inode.mapping.getOrCreate(p);
+      const folio = inode.mapping.getOrCreate(p, Math.min(MAX_FOLIO_SIZE - (p % MAX_FOLIO_SIZE), n - done));
       folio_wait_stable(inode.mapping, folio);
       const bytes = Math.min(folio.end - p, n - done);
       const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);

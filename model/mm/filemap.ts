@@ -45,6 +45,9 @@ export interface MappingHost {
   waitWriteback(folio: Folio): void;
 }
 
+/** MAX_PAGECACHE_ORDER on x86-64: PMD-sized folios (2 MiB). */
+export const MAX_FOLIO_SIZE = 2 * 1024 * 1024;
+
 export const AS_EIO = 1;
 export const AS_ENOSPC = 2;
 
@@ -92,17 +95,26 @@ export class AddressSpace {
 
   /**
    * __filemap_get_folio(FGP_CREAT): the folio for byte `pos`, created (not
-   * uptodate) when absent.  New folios are naturally aligned to the
-   * mapping's folio size.
+   * uptodate) when absent.  With a fixed folio size (a model knob) every new
+   * folio has that size.  With the kernel's policy (`folioSize` 0) the size
+   * comes from `len`, the bytes the caller is about to use
+   * (fgf_set_order: the largest power of two not above it, at most
+   * MAX_PAGECACHE_ORDER = 2 MiB), reduced until the folio is naturally aligned
+   * at its index and overlaps no cached folio; never below the mapping's
+   * minimum order (the block size).  Reads and faults ask for order 0.
    */
-  getOrCreate(pos: number): Folio {
+  getOrCreate(pos: number, len = 0): Folio {
     const have = this.folioAt(pos);
     if (have !== undefined) return have;
-    // The largest naturally aligned folio that does not overlap cached ones
-    // (filemap_alloc_folio falls back to smaller orders), never below the
-    // mapping's minimum order (the block size).
     const minSize = Math.max(PAGE_SIZE, this.host.blockSize);
     let size = this.folioSize;
+    if (size === 0) {
+      size = minSize;
+      while (size * 2 <= Math.min(len, MAX_FOLIO_SIZE)) size *= 2;
+      // The folio starts at pos's page, so it must be aligned there (index & (nr - 1) == 0).
+      const index = Math.floor(pos / PAGE_SIZE);
+      while (size > minSize && index % (size / PAGE_SIZE) !== 0) size /= 2;
+    }
     for (;;) {
       const pages = size / PAGE_SIZE;
       const index = Math.floor(pos / size) * pages;
