@@ -144,6 +144,8 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   };
   for (const input of inputs) {
     if (Date.now() - t0 > o.timeMs) break;
+    // The kernel's loop device completes background writeback long before the next step.
+    input.system.device = { ...input.system.device, completion: 'step-end' };
     const cfg = resolveSystem(input.system);
     const prefix: Step[] = o.encrypt ? [{ op: 'encrypt_dir', path: 'd', flags: [] }] : [];
     const sources: StepSource[] = [...prefix, ...input.recipes.map((r) => (s: System) => resolve(r, s) as StepSource | StepSource[])];

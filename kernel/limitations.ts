@@ -88,7 +88,18 @@ export const LIMITATIONS: readonly Limitation[] = [
       'Free space is modelled as data blocks minus a fixed metadata share; the real file systems reserve metadata, journal, per-AG and root-reserved space with their own rules, so the exact point where a nearly full device returns ENOSPC (or a short write) differs.',
     matches: (c) => c.d.model === 'ENOSPC' || c.d.kernel === 'ENOSPC' || stepsBefore(c).some((s) => s.op === 'pwrite' && (s.length ?? 0) > 64 * 1024 * 1024),
   },
+  {
+    name: 'xfs-atomic-cow-fork',
+    reason:
+      'Without hardware atomic writes, XFS writes RWF_ATOMIC data out of place through the COW fork (xfs_atomic_write_cow_iomap_begin), preallocating COW blocks aligned to the CoW extent size hint (32 blocks) around the write; later writeback of any block the COW fork covers goes out of place too (xfs_map_blocks), remapped only when its transaction commits, and st_blocks counts the COW preallocation. The model writes atomic data in place and has no COW fork yet (it comes with copy-on-write and atomic writes, issues 4 and 5).',
+    matches: (c) => c.system.fs === 'xfs' && atomicWriteBefore(c),
+  },
 ];
+
+/** Did an earlier step of this scenario succeed as an RWF_ATOMIC write on the kernel? */
+function atomicWriteBefore(c: DisagreementContext): boolean {
+  return stepsBefore(c).some((s, i) => s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (c.kernel[i]?.ret ?? 0) > 0);
+}
 
 export function explain(c: DisagreementContext): Limitation | null {
   return LIMITATIONS.find((l) => l.matches(c)) ?? null;

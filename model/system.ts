@@ -7,7 +7,7 @@
 import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
 import { dataRuns, span } from './lib/content.ts';
-import { EACCES, EBADF, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
+import { EACCES, EBADF, EEXIST, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
 import { iomap_fiemap } from './fs/fiemap.ts';
 import { SourceTable } from './lib/sources.ts';
 import { IntervalMap } from './lib/interval-map.ts';
@@ -154,6 +154,11 @@ export class System implements Kernel {
     this.files.delete(f.fd);
     // ->release runs on the last close of the open file description.
     this.sb.ops.release(f);
+  }
+
+  /** device.completion "step-end": complete every bio in flight, oldest first (completions may submit more). */
+  private settle(): void {
+    for (let b = this.disk.inflight[0]; b !== undefined; b = this.disk.inflight[0]) blk_complete(this.disk, b);
   }
 
   /** Write back and wait for everything, commit, flush (sync(2) / unmount). */
@@ -364,6 +369,7 @@ export class System implements Kernel {
         return { step: n, op, ret: 0 };
       })
       .exhaustive();
+    if (this.cfg.device.completion === 'step-end' && !this.crashed) this.settle();
     return { result, read, crashReport, writePos: writePos.v >= 0 ? writePos.v : null };
   }
 
@@ -396,13 +402,16 @@ export class System implements Kernel {
         return { step: n, op: s.op, ret: 0, completed: [] };
       case 'mkdir':
       case 'encrypt_dir':
-        // ext4 finds an existing directory in the dcache (mkdir -p is happy); creating needs the journal.
-        if (this.cfg.fs === 'ext4' && this.sb.lookup(s.path)?.kind === 'dir' && s.op === 'mkdir') return { step: n, op: s.op, ret: 0 };
+        // An existing directory is found in the dcache (mkdir -p is happy); creating needs the journal.
+        if (this.sb.lookup(s.path)?.kind === 'dir' && s.op === 'mkdir') return { step: n, op: s.op, ret: 0 };
         return this.fail(n, s.op, -EIO);
       case 'open': {
         // The old fd of that name is closed even though the open fails.
         const prev = this.file(s.fd);
         if (prev !== undefined) this.files.delete(s.fd);
+        // The dcache still holds every name seen before: O_CREAT|O_EXCL of one is EEXIST.
+        const cached = this.sb.lookup(s.path);
+        if (cached !== undefined && s.flags.includes('O_CREAT') && s.flags.includes('O_EXCL')) return this.fail(n, s.op, -EEXIST);
         if (this.cfg.fs === 'ext4') {
           // ext4 lookups still work from cached directory blocks: a missing path is ENOENT.
           const slash = s.path.lastIndexOf('/');

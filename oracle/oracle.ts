@@ -485,7 +485,7 @@ export class Oracle {
         const f = this.fileOf(step.fd);
         if (f === undefined || !ok || r.ret === undefined || out.read === null) break;
         const pos = step.offset === -1 ? 0 : step.offset;
-        findings.push(...this.checkRead(f, pos, step.length, r.ret, out.read, n));
+        findings.push(...this.checkRead(f, pos, step.length, r.ret, out.read, n, (step.flags ?? []).includes('RWF_NOWAIT')));
         break;
       }
       case 'statx': {
@@ -560,13 +560,17 @@ export class Oracle {
     return findings;
   }
 
-  private checkRead(f: OFile, pos: number, len: number, ret: number, data: readonly Span[], n: number): Finding[] {
+  /**
+   * A read's byte count and bytes.  A short read means EOF, except under
+   * RWF_NOWAIT, which stops at the first folio it would have to wait for
+   * (filemap_read returns what it copied so far).
+   */
+  private checkRead(f: OFile, pos: number, len: number, ret: number, data: readonly Span[], n: number, nowait: boolean): Finding[] {
     const out: Finding[] = [];
     const stale = this.checkStale(f.path, pos, data, n);
     if (stale !== null) out.push(stale);
-    // Byte count: a short read means EOF.
-    const lo = Math.max(0, Math.min(len, f.size.min - pos));
     const hi = Math.max(0, Math.min(len, f.size.max - pos));
+    const lo = nowait && ret > 0 ? Math.min(ret, hi) : Math.max(0, Math.min(len, f.size.min - pos));
     if (ret < lo || ret > hi) {
       const durable = f.mustSize !== null;
       out.push({
@@ -575,7 +579,7 @@ export class Oracle {
       });
       return out;
     }
-    if (ret < len && ret > 0) f.pinSize(pos + ret);
+    if (ret < len && ret > 0 && !nowait) f.pinSize(pos + ret);
     else if (ret === 0 && len > 0 && f.size.max > pos) f.boundSize(pos);
     if (f.mustMatch !== null) {
       const bad = f.mustMatch.checkCovered(pos, data);

@@ -6,7 +6,7 @@ import type { Invariant } from './invariant.ts';
 export const readYourWrites: Invariant = {
   id: 'data/read-your-writes',
   statement:
-    'Every read — buffered or direct, through any file descriptor — returns exactly the bytes the file holds according to the successful writes, truncates and fallocates before it, with the byte count that the file size implies (short at EOF, 0 at or past it); after a crash, every byte it returns is one the file may hold after that crash, and the size is one the file had since it was last made durable.',
+    'Every read — buffered or direct, through any file descriptor — returns exactly the bytes the file holds according to the successful writes, truncates and fallocates before it, with the byte count that the file size implies (short at EOF, 0 at or past it; a RWF_NOWAIT read may also stop early, at a folio it would have to wait for); after a crash, every byte it returns is one the file may hold after that crash, and the size is one the file had since it was last made durable.',
   source: 'POSIX read/write semantics; mm/filemap.c: filemap_read; fs/iomap/direct-io.c: iomap_dio_complete (short read at EOF); fstests fsx',
   oracle: true,
   events: false,

@@ -43,6 +43,7 @@ export const DeviceSchema = z
         z.object({ dataUnitSizes: z.array(pow2(512, 65536)).min(1), maxDunBytes: int.min(1).max(32).optional() }).strict(),
       ])
       .optional(),
+    completion: z.enum(['explicit', 'step-end']).optional(),
   })
   .strict();
 

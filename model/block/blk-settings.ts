@@ -65,6 +65,15 @@ export interface DeviceConfig {
   atomicWriteUnitMax: number;
   atomicWriteBoundary: number;
   inlineCrypto: false | { dataUnitSizes: number[]; maxDunBytes?: number | undefined };
+  /**
+   * When bios complete (a model knob; the kernel runner ignores it).
+   * `explicit`: only when the kernel waits for one or a `complete` step
+   * completes it, so a crash can find writes in flight.  `step-end`: every
+   * bio still in flight completes at the end of each step, in submission
+   * order, as on a fast device such as a loop device (what the kernel runner
+   * sees of writeback the kernel starts without waiting for it).
+   */
+  completion: 'explicit' | 'step-end';
 }
 
 /** A loop device on this kernel: what /sys/block/loop0/queue shows. */
@@ -84,6 +93,7 @@ export const LOOP_DEVICE_DEFAULTS: DeviceConfig = {
   atomicWriteUnitMax: 0,
   atomicWriteBoundary: 0,
   inlineCrypto: false,
+  completion: 'explicit',
 };
 
 /**

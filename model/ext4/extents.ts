@@ -87,6 +87,7 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
 function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
   if (offset >= inode.i_size) return 0;
+  if (inode.sb.shutdown) return -EIO;
   let end = offset + len;
   if (end > inode.i_size) end = Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE;
   ext4_update_disksize_before_punch(inode, offset, end - offset);
@@ -102,6 +103,7 @@ function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
 function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolean): number {
   const bs = inode.blockSize;
   const end = offset + len;
+  if (inode.sb.shutdown) return -EIO;
   ext4_update_disksize_before_punch(inode, offset, len);
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
@@ -123,6 +125,7 @@ function ext4_collapse_range(inode: Inode, offset: number, len: number): number 
   const bs = inode.blockSize;
   if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
   if (offset + len >= inode.i_size) return -EINVAL;
+  if (inode.sb.shutdown) return -EIO;
   const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
   filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, ioffset);
@@ -140,6 +143,7 @@ function ext4_insert_range(inode: Inode, offset: number, len: number): number {
   if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
   if (offset >= inode.i_size) return -EINVAL;
   if (len > (inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER) - inode.i_size) return -EFBIG;
+  if (inode.sb.shutdown) return -EIO;
   const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
   filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, ioffset);
@@ -158,17 +162,17 @@ export function ext4_fallocate(file: File, mode: number, offset: number, len: nu
   if (inode.flags.has('encrypted') && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) return -EOPNOTSUPP;
   const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
   const maxbytes = inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
-  // ext4_punch_hole returns before starting a handle when there is nothing to punch.
-  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0 && offset >= inode.i_size) return 0;
-  // Everything else starts a journal handle.
-  if (inode.sb.shutdown) return -EIO;
+  // Each mode makes its own checks (EINVAL, EFBIG, nothing to punch) before
+  // it starts a journal handle, which fails with EIO on a shut-down file system.
   if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return ext4_punch_hole(inode, offset, len);
   if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) return ext4_collapse_range(inode, offset, len);
   if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) return ext4_insert_range(inode, offset, len);
   if (!keep && offset + len > maxbytes) return -EFBIG;
-  if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) return ext4_zero_range(inode, offset, len, keep);
-  const r = ext4_do_fallocate(inode, offset, len, keep);
-  // ext4_do_fallocate: a file opened O_SYNC (or O_DSYNC) commits the transaction.
+  const zero = (mode & FALLOC_FL_ZERO_RANGE) !== 0;
+  if (!zero && inode.sb.shutdown) return -EIO;
+  const r = zero ? ext4_zero_range(inode, offset, len, keep) : ext4_do_fallocate(inode, offset, len, keep);
+  // ext4_zero_range and ext4_do_fallocate test `file->f_flags & O_SYNC`,
+  // which O_DSYNC alone satisfies: the transaction is committed.
   if (r === 0 && (file.f_flags & O_DSYNC) !== 0) inode.sb.journal.commitUpTo(inode.syncTid);
   return r;
 }

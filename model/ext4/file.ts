@@ -7,7 +7,7 @@ import { iomap_file_buffered_write, iomap_zero_range } from '../iomap/buffered-i
 import { IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
 import { EAGAIN, EINVAL, ENOTBLK, EOPNOTSUPP, EIO } from '../lib/errno.ts';
-import { filemap_read, filemap_write_and_wait_range, generic_write_checks, invalidate_inode_pages2_range } from '../mm/filemap.ts';
+import { filemap_fdatawrite_range, filemap_read, filemap_write_and_wait_range, generic_write_checks, invalidate_inode_pages2_range } from '../mm/filemap.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import type { File, Kiocb } from '../vfs/file.ts';
 import {
@@ -61,7 +61,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
   if (chk.count === 0) return 0;
   iocb.ki_pos = chk.pos;
   const oldSize = inode.i_size;
-  const ret = iomap_file_buffered_write(k, inode, chk.pos, truncated(from, chk.count), ext4_da_iomap_ops(inode), 0);
+  const ret = iomap_file_buffered_write(k, inode, chk.pos, truncated(from, chk.count), ext4_da_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
     // ext4_da_do_write_end: a write starting past the old EOF zeroes the old EOF block's tail.
     if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
@@ -207,7 +207,20 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && ext4_should_use_dio(iocb, to)) {
     return iomap_dio_rw(k, inode, iocb, to, ext4_iomap_ops(inode), null, 0, (_i, n) => n, false);
   }
-  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), (iocb.ki_flags & IOCB_NOWAIT) !== 0);
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), iocb.ki_flags);
   if (n > 0) iocb.ki_pos += n;
   return n;
+}
+
+/**
+ * ext4_release_file: after a truncate to 0 (EXT4_STATE_DA_ALLOC_CLOSE, the
+ * auto_da_alloc heuristic for the replace-by-truncate pattern) the file's
+ * delayed allocations are started now (ext4_alloc_da_blocks ->
+ * filemap_flush), so the new data reaches the disk with the next commit.
+ */
+export function ext4_release_file(file: File): void {
+  const inode = file.inode;
+  if (inode.priv['daAllocClose'] === undefined) return;
+  delete inode.priv['daAllocClose'];
+  if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
 }

@@ -56,25 +56,40 @@ export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
 
 /** s_mb_stream_request: allocations for files up to this many blocks use the locality group. */
 const MB_STREAM_REQ = 16;
+/** s_mb_group_prealloc: the size of a locality-group preallocation, buddy-aligned. */
+const MB_GROUP_PREALLOC = 512;
 
 /**
  * The goal mballoc really starts from (ext4_mb_group_or_file,
  * ext4_mb_use_preallocated): a small file (its size and this allocation's
  * end within s_mb_stream_request blocks) is served from the per-CPU
  * locality-group preallocation, one allocation after another whatever the
- * file and offset; larger files start from ext4_ext_find_goal.
+ * file and offset; larger files start from ext4_ext_find_goal, except that
+ * the rest of the locality group's preallocation is in use (its blocks are
+ * marked in the bitmap), so a goal inside it moves past it: a file that
+ * outgrows the locality group does not continue contiguously from there.
  */
 export function ext4_mb_goal(inode: Inode, lblk: number, len: number): number {
   const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
-  if (size > MB_STREAM_REQ) return ext4_ext_find_goal(inode, lblk);
-  const lg = inode.sb.info['lgCursor'];
-  return lg ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
+  const info = inode.sb.info;
+  if (size > MB_STREAM_REQ) {
+    const goal = ext4_ext_find_goal(inode, lblk);
+    const lgStart = info['lgStart'];
+    if (lgStart !== undefined && goal >= lgStart && goal < lgStart + MB_GROUP_PREALLOC) return lgStart + MB_GROUP_PREALLOC;
+    return goal;
+  }
+  return info['lgCursor'] ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
 }
 
-/** After an allocation from the locality group, the next one follows it. */
+/** After an allocation from the locality group, the next one follows it (in a new preallocation once this one is used up). */
 export function ext4_mb_allocated(inode: Inode, lblk: number, pblk: number, len: number): void {
   const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
-  if (size <= MB_STREAM_REQ) inode.sb.info['lgCursor'] = pblk + len;
+  if (size > MB_STREAM_REQ) return;
+  const info = inode.sb.info;
+  const end = pblk + len;
+  const lgStart = info['lgStart'];
+  if (lgStart === undefined || pblk < lgStart || end > lgStart + MB_GROUP_PREALLOC) info['lgStart'] = Math.floor(pblk / MB_GROUP_PREALLOC) * MB_GROUP_PREALLOC;
+  info['lgCursor'] = end;
 }
 
 function toIomap(inode: Inode, lblk: number, nblocks: number, e: Extent | undefined, flags = 0): Iomap {
@@ -180,6 +195,7 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
 export function ext4_da_iomap_ops(inode: Inode): IomapOps {
   return {
     name: 'ext4_da_get_block_prep',
+    genericPerformWrite: true,
     begin(pos, length): IomapPair | number {
       const bs = inode.blockSize;
       const lblk = Math.floor(pos / bs);
@@ -272,6 +288,8 @@ function ext4_da_iomap_ops_nocreate(inode: Inode): IomapOps {
  */
 export function ext4_truncate(inode: Inode): void {
   const bs = inode.blockSize;
+  // auto_da_alloc: a file truncated to 0 gets its delayed blocks allocated at close.
+  if (inode.i_size === 0 && !inode.sb.hasMountOpt('noauto_da_alloc')) inode.priv['daAllocClose'] = 1;
   if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
   const first = Math.ceil(inode.i_size / bs);
   inode.sb.unmapBlocks(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');

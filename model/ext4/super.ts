@@ -9,7 +9,7 @@ import { iomap_page_mkwrite } from '../iomap/buffered-io.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { EIO } from '../lib/errno.ts';
 import { ext4_fallocate } from './extents.ts';
-import { ext4_file_open, ext4_file_read_iter, ext4_file_write_iter } from './file.ts';
+import { ext4_file_open, ext4_file_read_iter, ext4_file_write_iter, ext4_release_file } from './file.ts';
 import { ext4_sync_file } from './fsync.ts';
 import {
   ext4_da_iomap_ops,
@@ -68,9 +68,9 @@ export const ext4_ops: FsOps = {
   sync_fs(sb) {
     sb.journal.commit();
   },
-  release() {},
+  release: ext4_release_file,
   evict() {},
-  aops: makeAops(() => ext4_ops),
+  aops: makeAops(() => ext4_ops, true),
   map_blocks: ext4_writepages_map,
   end_ioend: ext4_end_io_end,
   read_iomap_begin: (inode, pos, len) => ext4_read_iomap_begin(inode, pos, len),

@@ -6,9 +6,21 @@
 import type { AddressSpaceOps } from '../mm/filemap.ts';
 import type { Inode } from './inode.ts';
 import type { FsOps } from './super.ts';
-import { iomap_invalidate_folio, iomap_read_folio, iomap_release_folio, iomap_writepages } from '../iomap/buffered-io.ts';
+import {
+  block_is_partially_uptodate,
+  iomap_invalidate_folio,
+  iomap_is_partially_uptodate,
+  iomap_read_folio,
+  iomap_release_folio,
+  iomap_writepages,
+} from '../iomap/buffered-io.ts';
 
-export function makeAops(ops: () => FsOps): AddressSpaceOps {
+/**
+ * `bufferHeads`: ext4 keeps per-block state in buffer heads
+ * (block_is_partially_uptodate, ext4_bio_write_folio); XFS in
+ * iomap_folio_state.
+ */
+export function makeAops(ops: () => FsOps, bufferHeads: boolean): AddressSpaceOps {
   return {
     writepages(mapping, wbc) {
       const inode = mapping.host as Inode;
@@ -16,6 +28,7 @@ export function makeAops(ops: () => FsOps): AddressSpaceOps {
       return iomap_writepages(inode.sb.k, inode, wbc, {
         map_blocks: (pos, len) => fs.map_blocks(inode, pos, len),
         end_ioend: (io) => fs.end_ioend(inode, io),
+        bufferHeads,
       });
     },
     read_folio(mapping, folio, noio = false) {
@@ -25,5 +38,9 @@ export function makeAops(ops: () => FsOps): AddressSpaceOps {
     },
     release_folio: iomap_release_folio,
     invalidate_folio: iomap_invalidate_folio,
+    is_partially_uptodate(mapping, folio, from, count) {
+      const inode = mapping.host as Inode;
+      return bufferHeads ? block_is_partially_uptodate(inode, folio, from, count) : iomap_is_partially_uptodate(inode, folio, from, count);
+    },
   };
 }

@@ -22,10 +22,12 @@ import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeb
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { IovIter } from '../vfs/uio.ts';
+import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import type { Iomap, IomapOps, IomapPair } from './iomap.ts';
 import {
   IOMAP_F_NEW,
   IOMAP_NOWAIT,
+  IOMAP_DONTCACHE,
   IOMAP_UNSHARE,
   IOMAP_WRITE,
   IOMAP_ZERO,
@@ -75,6 +77,26 @@ export function iomap_set_range_uptodate(inode: Inode, folio: Folio, off: number
   const [first, last] = blockRange(inode, off, len);
   for (let i = first; i <= last; i++) ifs.uptodate[i] = 1;
   if (ifs.uptodate.every((b) => b === 1)) folio.uptodate = true;
+}
+
+/** iomap_is_partially_uptodate: every block the range touches is uptodate. */
+export function iomap_is_partially_uptodate(inode: Inode, folio: Folio, from: number, count: number): boolean {
+  const ifs = folio.ifs;
+  if (ifs === null || count <= 0) return false;
+  const [first, last] = blockRange(inode, from, Math.min(count, folio.size - from));
+  for (let i = first; i <= last; i++) if (ifs.uptodate[i] !== 1) return false;
+  return true;
+}
+
+/**
+ * fs/buffer.c: block_is_partially_uptodate — as iomap's, except that a
+ * range touching both the first and the last block is never "partial".
+ */
+export function block_is_partially_uptodate(inode: Inode, folio: Folio, from: number, count: number): boolean {
+  const bs = inode.blockSize;
+  const to = from + Math.min(folio.size - from, count);
+  if (from < bs && to > folio.size - bs) return false;
+  return iomap_is_partially_uptodate(inode, folio, from, to - from);
 }
 
 /** iomap_set_range_dirty */
@@ -305,7 +327,7 @@ export function folio_wait_stable(mapping: AddressSpace, folio: Folio): void {
 }
 
 /** iomap_write_iter: copy user data into folios over the current mapping. */
-function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter): number {
+function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter, ops: IomapOps): number {
   const len = iomap_length(it);
   const pair = it.pair;
   if (pair === null) return -EIO;
@@ -314,7 +336,8 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter)
     const pos = it.pos + total;
     // iomap_write_iter: chunks of at most the mapping's largest folio, aligned to it.
     const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
-    const folio = inode.mapping.getOrCreate(pos, Math.min(chunk, len - total));
+    const want = ops.genericPerformWrite === true ? from.count : len - total;
+    const folio = inode.mapping.getForWrite(pos, Math.min(chunk, want), (it.flags & IOMAP_DONTCACHE) !== 0);
     folio_wait_stable(inode.mapping, folio);
     const bytes = Math.min(folio.end - pos, len - total);
     const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
@@ -335,8 +358,9 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter)
  * iomap_file_buffered_write: returns the bytes written if any progress was
  * made, else the error; iocb position advances by the bytes written.
  */
-export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, from: IovIter, ops: IomapOps, flags: number): number {
-  const r = iomap_iterate(inode.ino, pos, from.count, IOMAP_WRITE | flags, ops, (it) => iomap_write_iter(k, inode, it, from), mappingObserver(k, inode));
+export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, from: IovIter, ops: IomapOps, ki_flags: number): number {
+  const flags = (ki_flags & IOCB_NOWAIT ? IOMAP_NOWAIT : 0) | (ki_flags & IOCB_DONTCACHE ? IOMAP_DONTCACHE : 0);
+  const r = iomap_iterate(inode.ino, pos, from.count, IOMAP_WRITE | flags, ops, (it) => iomap_write_iter(k, inode, it, from, ops), mappingObserver(k, inode));
   return r.done > 0 ? r.done : r.err;
 }
 
@@ -369,11 +393,15 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     if (pair === null) return -EIO;
     const src = iomap_iter_srcmap(pair);
     if (mode === 'buffer-head' && (src.type === 'hole' || src.type === 'unwritten')) {
-      // __ext4_block_zero_page_range: a hole has nothing to zero; an
-      // unwritten block reads as zeroes, so only a folio already cached over
-      // it (holding data not yet written back) is zeroed.
+      // __ext4_block_zero_page_range: the folio is looked up with
+      // FGP_CREAT, so it is in the cache afterwards even when nothing is
+      // zeroed (not uptodate).  A hole has nothing to zero; an unwritten
+      // block reads as zeroes, so only a folio already cached over it
+      // (holding data not yet written back) is zeroed.
+      const cached = inode.mapping.folioRange(it.pos, it.pos + n);
+      for (let p = it.pos; p < it.pos + n; p = inode.mapping.getOrCreate(p).end);
       if (src.type === 'hole') return n;
-      for (const folio of inode.mapping.folioRange(it.pos, it.pos + n)) {
+      for (const folio of cached) {
         const p = Math.max(it.pos, folio.pos);
         const e = Math.min(it.pos + n, folio.end);
         const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, e - p, folio);
@@ -427,6 +455,11 @@ export interface WritebackOps {
   map_blocks(pos: number, len: number): Iomap | number;
   /** ioend completion: unwritten conversion, on-disk size update. */
   end_ioend(ioend: Ioend): number;
+  /**
+   * Buffer-head writeback (ext4_bio_write_folio): the buffers of blocks at
+   * or past EOF are zeroed, cleaned and set uptodate (the folio flag is not).
+   */
+  readonly bufferHeads: boolean;
 }
 
 interface WritepageCtx {
@@ -535,6 +568,9 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   if (ifs === null && n > 1) {
     ifs = ifs_alloc(inode, folio);
     iomap_set_range_dirty(inode, folio, 0, endPos - folio.pos);
+  }
+  if (wb.bufferHeads && ifs !== null) {
+    for (let b = Math.ceil((endPos - folio.pos) / bs); b < n; b++) ifs.uptodate[b] = 1;
   }
   folio_start_writeback(folio);
   if (ifs !== null) ifs.writeBytesPending = 0;

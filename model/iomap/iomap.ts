@@ -61,6 +61,12 @@ export interface IomapOps {
   begin(pos: number, length: number, flags: number): IomapPair | number;
   /** ->iomap_end: `written` bytes of the mapping were processed. */
   end?(pos: number, length: number, written: number, flags: number, iomap: Iomap): number;
+  /**
+   * These ops stand for a ->write_begin under generic_perform_write (ext4's
+   * buffered writes), which sizes each new folio from the bytes left to
+   * copy; iomap_write_iter limits that to the current mapping.
+   */
+  readonly genericPerformWrite?: boolean;
 }
 
 /** iomap_sector: the device byte address of file byte `pos` inside a mapping. */

@@ -10,6 +10,7 @@ import { IntervalMap } from '../lib/interval-map.ts';
 import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import { Folio } from './folio.ts';
 
 export interface WritebackControl {
@@ -33,6 +34,11 @@ export interface AddressSpaceOps {
   release_folio(folio: Folio): boolean;
   /** ->invalidate_folio: part or all of the folio is being truncated away. */
   invalidate_folio(folio: Folio, offset: number, len: number): void;
+  /**
+   * ->is_partially_uptodate: are the blocks of [from, from+count) (offsets
+   * in the folio; count may run past its end) uptodate?
+   */
+  is_partially_uptodate(mapping: AddressSpace, folio: Folio, from: number, count: number): boolean;
 }
 
 /** What the page cache needs from its owner (the inode and the I/O engine). */
@@ -125,6 +131,22 @@ export class AddressSpace {
       }
       size /= 2;
     }
+  }
+
+  /**
+   * __filemap_get_folio(FGP_WRITEBEGIN): as getOrCreate, for a write.  With
+   * FGP_DONTCACHE (RWF_DONTCACHE) a new folio is marked dropbehind; a cached
+   * folio found by a write without it loses the mark.
+   */
+  getForWrite(pos: number, len: number, dontcache: boolean): Folio {
+    const have = this.folioAt(pos);
+    if (have !== undefined) {
+      if (!dontcache) have.dropbehind = false;
+      return have;
+    }
+    const f = this.getOrCreate(pos, len);
+    if (dontcache) f.dropbehind = true;
+    return f;
   }
 
   /** Insert a folio built elsewhere (a split). */
@@ -247,11 +269,22 @@ export function kiocb_invalidate_post_direct_write(mapping: AddressSpace, pos: n
 }
 
 /** iomap_is_partially_uptodate: every block of [from, to) inside the folio is uptodate. */
-function rangeUptodate(mapping: AddressSpace, f: Folio, from: number, to: number): boolean {
-  if (f.ifs === null) return false;
-  const bs = mapping.host.blockSize;
-  for (let b = Math.floor((from - f.pos) / bs); b * bs < to - f.pos; b++) if (f.ifs.uptodate[b] !== 1) return false;
-  return true;
+/**
+ * filemap_range_uptodate: may a read of `count` bytes at `pos` use this
+ * folio as it is?  A folio of one block, or a read wanting all of it, needs
+ * the folio uptodate; otherwise ->is_partially_uptodate decides.
+ */
+function filemap_range_uptodate(mapping: AddressSpace, pos: number, count: number, f: Folio): boolean {
+  if (f.uptodate) return true;
+  if (mapping.host.blockSize >= f.size) return false;
+  if (f.pos > pos) {
+    count -= f.pos - pos;
+    pos = 0;
+  } else {
+    pos -= f.pos;
+  }
+  if (pos === 0 && count >= f.size) return false;
+  return mapping.a_ops.is_partially_uptodate(mapping, f, pos, count);
 }
 
 /** Bytes [pos, pos+len) of an uptodate folio range. */
@@ -304,33 +337,36 @@ const EFBIG_ = 27;
 /**
  * mm/filemap.c: filemap_read — copy from the page cache, reading folios in
  * as needed; stops at i_size (short read at EOF, 0 at or past it).
+ * `ki_flags`: IOCB_NOWAIT (never wait for a read) and IOCB_DONTCACHE.
  */
-export function filemap_read(mapping: AddressSpace, pos: number, count: number, out: (data: Span[]) => void, nowait = false): number {
+export function filemap_read(mapping: AddressSpace, pos: number, count: number, out: (data: Span[]) => void, ki_flags = 0): number {
+  const nowait = (ki_flags & IOCB_NOWAIT) !== 0;
+  const dontcache = (ki_flags & IOCB_DONTCACHE) !== 0;
   let done = 0;
   while (done < count) {
     const isize = mapping.host.isize();
     const p = pos + done;
     if (p >= isize) break;
-    if (nowait) {
-      // IOCB_NOWAIT: a missing folio is read ahead (which completes at once
-      // for holes and unwritten blocks, and only starts I/O otherwise); a
-      // folio that is not uptodate for the rest of the read
-      // (filemap_range_uptodate, ->is_partially_uptodate) ends the read.
-      let f = mapping.folioAt(p);
-      if (f === undefined) {
-        f = mapping.getOrCreate(p);
-        if (mapping.a_ops.read_folio(mapping, f, true) < 0) {
-          if (!f.uptodate && !f.dirty) mapping.remove(f);
-          return done > 0 ? done : -EAGAIN;
-        }
+    let f = mapping.folioAt(p);
+    if (f === undefined) {
+      // page_cache_sync_readahead / filemap_create_folio.  Under IOCB_NOWAIT
+      // readahead still runs: it completes at once for holes, unwritten
+      // blocks and EOF, and otherwise only starts I/O (EAGAIN).
+      f = mapping.getOrCreate(p);
+      if (dontcache) f.dropbehind = true;
+      const err = mapping.a_ops.read_folio(mapping, f, nowait);
+      if (err < 0) {
+        if (!f.uptodate && !f.dirty && !f.writeback) mapping.remove(f);
+        return done > 0 ? done : nowait ? -EAGAIN : err;
       }
-      if (!f.uptodate && !rangeUptodate(mapping, f, p, Math.min(f.end, pos + count))) return done > 0 ? done : -EAGAIN;
     }
-    const f = mapping.getOrCreate(p);
-    if (!f.uptodate) {
+    // filemap_update_page: a folio not uptodate for this read is read in,
+    // which IOCB_NOWAIT may not wait for.
+    if (!filemap_range_uptodate(mapping, p, count - done, f)) {
+      if (nowait) return done > 0 ? done : -EAGAIN;
       const err = mapping.a_ops.read_folio(mapping, f);
       if (err < 0) {
-        if (!f.dirty && !f.writeback && !f.uptodate) mapping.remove(f);
+        if (!f.uptodate && !f.dirty && !f.writeback) mapping.remove(f);
         return done > 0 ? done : err;
       }
     }
@@ -338,6 +374,8 @@ export function filemap_read(mapping: AddressSpace, pos: number, count: number, 
     if (end <= p) break;
     out(folioBytes(f, p, end - p));
     done += end - p;
+    // filemap_end_dropbehind_read: a clean dropbehind folio leaves the cache once read.
+    if (f.dropbehind && !f.dirty && !f.writeback && !f.mappedWritable) mapping.remove(f);
   }
   return done;
 }

@@ -51,6 +51,7 @@ export function do_sys_open(sb: SuperBlock, fd: string, path: string, flags: num
   if (sb.shutdown) return -EIO;
   const acc = flags & O_ACCMODE;
   let inode: Inode | undefined = sb.lookup(path);
+  const created = inode === undefined;
   if (inode === undefined) {
     const pe = parentOk(sb, path);
     if (pe < 0) return pe;
@@ -69,7 +70,9 @@ export function do_sys_open(sb: SuperBlock, fd: string, path: string, flags: num
   const file = new File(fd, inode, path, flags, mode, inode.mapping.wb_err.sample());
   const r = sb.ops.open(inode, file);
   if (r < 0) return r;
-  if ((flags & O_TRUNC) !== 0 && inode.kind === 'reg' && inode.i_size > 0) {
+  // do_open -> handle_truncate: an existing regular file is truncated even at
+  // size 0 (the file system drops blocks preallocated beyond EOF); a new one is not.
+  if ((flags & O_TRUNC) !== 0 && inode.kind === 'reg' && !created) {
     const t = sb.ops.setattr_size(file, 0);
     if (t < 0) return t;
   }

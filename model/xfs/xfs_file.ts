@@ -97,7 +97,7 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   const r = xfs_file_write_checks(iocb, from, false);
   if (r < 0) return r;
   if (from.count === 0) return 0;
-  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), 0);
+  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
     iocb.ki_pos += ret;
     return generic_write_sync(iocb, ret);
@@ -170,7 +170,7 @@ export function xfs_file_read_iter(iocb: Kiocb, to: IovIter): number {
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0) {
     return iomap_dio_rw(inode.sb.k, inode, iocb, to, xfs_read_iomap_ops(inode), null, 0, (_i, n) => n, false);
   }
-  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), (iocb.ki_flags & IOCB_NOWAIT) !== 0);
+  const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), iocb.ki_flags);
   if (n > 0) iocb.ki_pos += n;
   return n;
 }

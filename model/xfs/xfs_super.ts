@@ -64,7 +64,7 @@ export const xfs_ops: FsOps = {
   },
   release: xfs_file_release,
   evict: xfs_evict,
-  aops: makeAops(() => xfs_ops),
+  aops: makeAops(() => xfs_ops, false),
   map_blocks: xfs_map_blocks,
   end_ioend: xfs_end_ioend,
   read_iomap_begin: (inode, pos, len) => xfs_read_iomap_begin(inode, pos, len),
