@@ -89,12 +89,63 @@ export const LIMITATIONS: readonly Limitation[] = [
     matches: (c) => c.d.model === 'ENOSPC' || c.d.kernel === 'ENOSPC' || stepsBefore(c).some((s) => s.op === 'pwrite' && (s.length ?? 0) > 64 * 1024 * 1024),
   },
   {
+    name: 'dio-einval-prefix',
+    reason:
+      'A direct write that fails with EINVAL after it started (a misaligned iovec inside a multi-segment request, or a misaligned length in a later mapping: bio_split_io_at, iomap_dio_bio_iter) has already submitted the bios before the failing one. Which bytes those cover depends on how the kernel merged the user pages into bvecs (their physical contiguity) and on where the extents end, neither of which is specified: the content of the failed write\'s range is unspecified (docs/kernel/generic.md, 1.2).',
+    matches: (c) => {
+      if (c.d.field !== 'data') return false;
+      const s = c.steps[c.index];
+      if (s === undefined || s.op !== 'pread') return false;
+      let path: string | undefined;
+      for (const p of c.steps.slice(0, c.index)) if (p.op === 'open' && p.fd === s.fd) path = p.path;
+      if (path === undefined) return false;
+      const failed = failedDirectWrites(c, path);
+      const diff = differingRanges(s.offset, c.d.model, c.d.kernel);
+      return diff.length > 0 && diff.every(([a, b]) => failed.some(([x, y]) => x <= a && b <= y));
+    },
+  },
+  {
     name: 'xfs-atomic-cow-fork',
     reason:
       'Without hardware atomic writes, XFS writes RWF_ATOMIC data out of place through the COW fork (xfs_atomic_write_cow_iomap_begin), preallocating COW blocks aligned to the CoW extent size hint (32 blocks) around the write; later writeback of any block the COW fork covers goes out of place too (xfs_map_blocks), remapped only when its transaction commits, and st_blocks counts the COW preallocation. The model writes atomic data in place and has no COW fork yet (it comes with copy-on-write and atomic writes, issues 4 and 5).',
     matches: (c) => c.system.fs === 'xfs' && atomicWriteBefore(c),
   },
 ];
+
+/** Byte ranges [start, end) of file `path` where two reads (runs of [value, count]) from `pos` differ. */
+function differingRanges(pos: number, a: unknown, b: unknown): Array<[number, number]> {
+  const expand = (runs: unknown): Array<[number, number, number]> => {
+    const out: Array<[number, number, number]> = [];
+    let at = pos;
+    for (const r of (runs ?? []) as Array<[number, number]>) {
+      out.push([at, at + r[1], r[0]]);
+      at += r[1];
+    }
+    return out;
+  };
+  const ra = expand(a);
+  const rb = expand(b);
+  const cuts = [...new Set([...ra.flatMap((r) => [r[0], r[1]]), ...rb.flatMap((r) => [r[0], r[1]])])].sort((x, y) => x - y);
+  const at = (rs: Array<[number, number, number]>, x: number) => rs.find((r) => r[0] <= x && x < r[1])?.[2];
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < cuts.length; i++) if (at(ra, cuts[i]!) !== at(rb, cuts[i]!)) out.push([cuts[i]!, cuts[i + 1]!]);
+  return out;
+}
+
+/** Ranges of O_DIRECT writes to `path` that failed with EINVAL on both sides before step `index`. */
+function failedDirectWrites(c: DisagreementContext, path: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const fdPath = new Map<string, { path: string; direct: boolean }>();
+  c.steps.slice(0, c.index).forEach((s, i) => {
+    if (s.op === 'open') fdPath.set(s.fd, { path: s.path, direct: s.flags.includes('O_DIRECT') });
+    if (s.op !== 'pwrite' || c.kernel[i]?.errno !== 'EINVAL' || c.model[i]?.errno !== 'EINVAL') return;
+    const f = fdPath.get(s.fd);
+    if (f === undefined || f.path !== path || !f.direct) return;
+    const len = s.length ?? (s.iov ?? []).reduce((a, v) => a + v.length, 0);
+    out.push([s.offset, s.offset + len]);
+  });
+  return out;
+}
 
 /** Did an earlier step of this scenario succeed as an RWF_ATOMIC write on the kernel? */
 function atomicWriteBefore(c: DisagreementContext): boolean {

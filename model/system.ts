@@ -156,6 +156,25 @@ export class System implements Kernel {
     this.sb.ops.release(f);
   }
 
+  /**
+   * The dcache's negative dentries: names a path walk looked up and did not
+   * find, which a later walk answers (ENOENT) without asking the file system.
+   */
+  private readonly negDentries = new Set<string>();
+
+  /** After a path walk (d_lookup / lookup_open): remember the first missing component, forget created ones. */
+  private noteLookup(path: string): void {
+    let cur = '';
+    for (const part of path.split('/').filter((p) => p !== '')) {
+      cur = cur === '' ? part : `${cur}/${part}`;
+      if (this.sb.lookup(cur) === undefined) {
+        this.negDentries.add(cur);
+        return;
+      }
+      this.negDentries.delete(cur);
+    }
+  }
+
   /** device.completion "step-end": complete every bio in flight, oldest first (completions may submit more). */
   private settle(): void {
     for (let b = this.disk.inflight[0]; b !== undefined; b = this.disk.inflight[0]) blk_complete(this.disk, b);
@@ -180,6 +199,7 @@ export class System implements Kernel {
       blkdev_issue_flush(this);
     }
     this.files.clear();
+    this.negDentries.clear();
     const total = this.sb.alloc.totalBlocks;
     const first = this.sb.alloc.firstDataBlock;
     this.sb = new SuperBlock(this, this.ops, this.cfg, this.sb.image, first, total);
@@ -228,6 +248,7 @@ export class System implements Kernel {
         const prev = this.file(st.fd);
         if (prev !== undefined) this.closeFile(prev);
         const f = do_sys_open(this.sb, st.fd, st.path, flags);
+        this.noteLookup(st.path);
         if (typeof f === 'number') return this.fail(n, op, f);
         this.files.set(st.fd, f);
         return { step: n, op, ret: 0 };
@@ -238,7 +259,11 @@ export class System implements Kernel {
         this.closeFile(f);
         return { step: n, op, ret: 0 };
       })
-      .with({ op: 'mkdir' }, (st) => this.retOrErr(n, op, do_mkdir(this.sb, st.path)))
+      .with({ op: 'mkdir' }, (st) => {
+        const r = do_mkdir(this.sb, st.path);
+        this.noteLookup(st.path);
+        return this.retOrErr(n, op, r);
+      })
       .with({ op: 'encrypt_dir' }, (st) =>
         this.retOrErr(n, op, do_encrypt_dir(this.sb, st.path, { key: st.key ?? 'iospec', flags: policyFlags(st.flags ?? []), log2DataUnitSize: st.log2DataUnitSize ?? 0 })),
       )
@@ -412,13 +437,20 @@ export class System implements Kernel {
         // The dcache still holds every name seen before: O_CREAT|O_EXCL of one is EEXIST.
         const cached = this.sb.lookup(s.path);
         if (cached !== undefined && s.flags.includes('O_CREAT') && s.flags.includes('O_EXCL')) return this.fail(n, s.op, -EEXIST);
-        if (this.cfg.fs === 'ext4') {
-          // ext4 lookups still work from cached directory blocks: a missing path is ENOENT.
-          const slash = s.path.lastIndexOf('/');
-          const parent = slash < 0 ? '' : s.path.slice(0, slash);
-          if (parent !== '' && this.sb.lookup(parent) === undefined) return this.fail(n, s.op, -ENOENT);
-          if (this.sb.lookup(s.path) === undefined && !s.flags.includes('O_CREAT')) return this.fail(n, s.op, -ENOENT);
+        // A missing name: ext4 lookups still work from cached directory
+        // blocks (ENOENT); XFS's lookup fails (EIO) unless a negative dentry
+        // answers first.  Creating needs the journal (EIO).
+        const slash = s.path.lastIndexOf('/');
+        const parent = slash < 0 ? '' : s.path.slice(0, slash);
+        const known = (p: string) => this.cfg.fs === 'ext4' || this.negDentries.has(p);
+        if (parent !== '' && this.sb.lookup(parent) === undefined) {
+          let cur = '';
+          for (const part of parent.split('/')) {
+            cur = cur === '' ? part : `${cur}/${part}`;
+            if (this.sb.lookup(cur) === undefined) return this.fail(n, s.op, known(cur) ? -ENOENT : -EIO);
+          }
         }
+        if (cached === undefined && !s.flags.includes('O_CREAT') && known(s.path)) return this.fail(n, s.op, -ENOENT);
         return this.fail(n, s.op, -EIO);
       }
       case 'fiemap': {

@@ -171,8 +171,11 @@ export function ext4_fallocate(file: File, mode: number, offset: number, len: nu
   const zero = (mode & FALLOC_FL_ZERO_RANGE) !== 0;
   if (!zero && inode.sb.shutdown) return -EIO;
   const r = zero ? ext4_zero_range(inode, offset, len, keep) : ext4_do_fallocate(inode, offset, len, keep);
-  // ext4_zero_range and ext4_do_fallocate test `file->f_flags & O_SYNC`,
-  // which O_DSYNC alone satisfies: the transaction is committed.
-  if (r === 0 && (file.f_flags & O_DSYNC) !== 0) inode.sb.journal.commitUpTo(inode.syncTid);
+  // ext4_do_fallocate, and ext4_zero_range when it has partial edge blocks
+  // to zero (an aligned range returns before that handle), test
+  // `file->f_flags & O_SYNC`, which O_DSYNC alone satisfies: commit.
+  const bs = inode.blockSize;
+  const sync = !zero || offset % bs !== 0 || (offset + len) % bs !== 0;
+  if (r === 0 && sync && (file.f_flags & O_DSYNC) !== 0) inode.sb.journal.commitUpTo(inode.syncTid);
   return r;
 }

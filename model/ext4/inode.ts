@@ -248,8 +248,10 @@ export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iom
   } else {
     m = toIomap(inode, lblk, look.n, look.e);
   }
-  // mpage_map_and_submit_extent: the on-disk size follows the mapped range (at most i_size).
-  const newDisksize = Math.min((lblk + n) * bs, inode.i_size);
+  // mpage_map_and_submit_extent: the on-disk size moves to the end of the
+  // last folio submitted (mpd->first_page << PAGE_SHIFT), at most i_size.
+  const lastByte = (lblk + n) * bs - 1;
+  const newDisksize = Math.min(inode.mapping.folioAt(lastByte)?.end ?? lastByte + 1, inode.i_size);
   if (newDisksize > inode.disksize) inode.sb.setDisksize(inode, newDisksize);
   return m;
 }

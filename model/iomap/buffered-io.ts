@@ -184,6 +184,11 @@ export function iomap_block_needs_zeroing(inode: Inode, pair: IomapPair, pos: nu
  */
 export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (pos: number, len: number) => Iomap | number, noio = false): number {
   if (folio.uptodate) return 0;
+  // Every block already uptodate (block_read_full_folio, iomap_read_end): no I/O, the folio is marked uptodate.
+  if (folio.ifs !== null && folio.ifs.uptodate.every((b) => b === 1)) {
+    folio.uptodate = true;
+    return 0;
+  }
   if (noio) {
     // Readahead under IOCB_NOWAIT: would this folio need a device read?
     const bs = inode.blockSize;
@@ -396,9 +401,9 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
       // __ext4_block_zero_page_range: the folio is looked up with
       // FGP_CREAT, so it is in the cache afterwards even when nothing is
       // zeroed (not uptodate).  A hole has nothing to zero; an unwritten
-      // block reads as zeroes, so only a folio already cached over it
-      // (holding data not yet written back) is zeroed.
-      const cached = inode.mapping.folioRange(it.pos, it.pos + n);
+      // block reads as zeroes, so only cached data over it (uptodate,
+      // typically not yet written back) is zeroed.
+      const cached = inode.mapping.folioRange(it.pos, it.pos + n).filter((f) => blockUptodate(f, Math.floor((Math.max(it.pos, f.pos) - f.pos) / inode.blockSize)));
       for (let p = it.pos; p < it.pos + n; p = inode.mapping.getOrCreate(p).end);
       if (src.type === 'hole') return n;
       for (const folio of cached) {
