@@ -99,9 +99,11 @@ describe('differential fuzzing (short; the long run is `iospec diff --fuzz`)', (
     { fs: 'ext4' as const, encrypt: true },
   ]) {
     it.skipIf(why !== null)(skip(`${t.fs}${t.encrypt ? ' with an encrypted directory' : ''}: model and kernel agree, or the difference is a listed limitation`), async () => {
-      const r = await diffFuzz({ fs: t.fs, encrypt: t.encrypt, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out: null, shrinkBudget: 60 });
+      // Disagreements are saved (shrunk) for `iospec diff FILE`; the failure message names the files.
+      const out = join(tmpdir(), 'iospec-kernel-runner-test');
+      const r = await diffFuzz({ fs: t.fs, encrypt: t.encrypt, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
       expect(r.scenarios).toBe(25);
-      expect(r.disagreements.map((d) => `step ${d.step} ${d.op} ${d.field}: model ${JSON.stringify(d.model)} kernel ${JSON.stringify(d.kernel)}`)).toEqual([]);
+      expect(r.disagreements.map((d) => `step ${d.step} ${d.op} ${d.field}: model ${JSON.stringify(d.model)} kernel ${JSON.stringify(d.kernel)} (${d.file})`)).toEqual([]);
     });
   }
 });

@@ -107,14 +107,22 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   ext4_update_disksize_before_punch(inode, offset, len);
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
-  // Drop the page cache over the range (dirty data there is being zeroed).
-  filemap_write_and_wait_range(inode.mapping, offset, end - 1);
+  // ext4_truncate_page_cache_block_range: drop the page cache over the
+  // range (dirty data there is being zeroed); in data=ordered mode nothing
+  // is written back first.
   truncate_pagecache_range(inode.mapping, offset, end - 1);
   const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n) => ext4_mb_goal(inode, l, n), (p, n) => ext4_mb_allocated(inode, first, p, n));
   if (r < 0) return r;
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
   if (fullLast > fullFirst) inode.sb.convertToUnwritten(inode, fullFirst, fullLast);
+  if (offset % bs === 0 && end % bs === 0) {
+    if (!keep && end > inode.i_size) setSizes(inode, end);
+    return 0;
+  }
+  // Partial edge blocks: a handle that marks the inode dirty (so an O_SYNC
+  // commit has something to commit, with the zeroed blocks as ordered data).
+  inode.sb.log(inode, () => {});
   ext4_zero_partial_blocks(inode, offset, len);
   if (!keep && end > inode.i_size) setSizes(inode, end);
   return 0;

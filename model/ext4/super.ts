@@ -46,6 +46,8 @@ function ext4_fill_super(sb: SuperBlock): void {
 export const ext4_ops: FsOps = {
   name: 'ext4',
   fill_super: ext4_fill_super,
+  // ext4_should_enable_large_folio: not with data=journal, verity or the encrypt feature.
+  large_folios: (sb) => !sb.hasFeature('encrypt'),
   recover() {},
   open: ext4_file_open,
   write_iter: ext4_file_write_iter,

@@ -11,6 +11,7 @@ import type { File, Kiocb } from '../vfs/file.ts';
 import type { IovIter } from '../vfs/uio.ts';
 import type { Iomap } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { BlockAllocator } from './alloc.ts';
 import type { Extent, ExtType } from './extent.ts';
 import { newExtentMap } from './extent.ts';
@@ -62,6 +63,8 @@ export interface FsOps {
   readonly name: 'ext4' | 'xfs';
   /** Set up personality state on a fresh or re-mounted super block. */
   fill_super(sb: SuperBlock): void;
+  /** May regular files use large folios (mapping_set_large_folios)? */
+  large_folios(sb: SuperBlock): boolean;
   /** Log recovery extras after a crash (orphan processing, ...). */
   recover(sb: SuperBlock): void;
   /** ->open: set f_mode bits (FMODE_CAN_ATOMIC_WRITE, FMODE_NOWAIT). */
@@ -139,6 +142,7 @@ export class SuperBlock {
 
   /** The mapping's folio size: 0 is the kernel's policy (sized per write); a fixed size is at least the block size. */
   folioSizeFor(): number {
+    if (this.cfg.folioSize === 0 && !this.ops.large_folios(this)) return Math.max(PAGE_SIZE, this.blockSize);
     return this.cfg.folioSize === 0 ? 0 : Math.max(this.cfg.folioSize, this.blockSize);
   }
 

@@ -39,6 +39,7 @@ function xfs_fs_fill_super(sb: SuperBlock): void {
 
 export const xfs_ops: FsOps = {
   name: 'xfs',
+  large_folios: () => true,
   fill_super: xfs_fs_fill_super,
   recover() {},
   open: xfs_file_open,
