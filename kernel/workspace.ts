@@ -6,7 +6,7 @@
  * the directory of a run whose process is gone (SIGKILL) removes it first.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,6 +85,14 @@ export function sweepLeftovers(): string[] {
       pid = -1;
     }
     if (pid > 0 && alive(pid)) continue;
+    // A directory another process is creating this instant has no owner file yet.
+    if (pid < 0) {
+      try {
+        if (Date.now() - statSync(dir).mtimeMs < 10_000) continue;
+      } catch {
+        continue; // removed meanwhile
+      }
+    }
     removeRunDir(dir);
     removed.push(dir);
   }
@@ -126,8 +134,9 @@ export class Workspace {
     this.dir = join(WORKSPACE_ROOT, `run-${process.pid}-${++seq}-${Date.now().toString(36)}`);
     this.image = join(this.dir, 'image');
     this.mnt = join(this.dir, 'mnt');
-    mkdirSync(this.mnt, { recursive: true });
+    mkdirSync(this.dir);
     writeFileSync(join(this.dir, 'owner.json'), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }));
+    mkdirSync(this.mnt);
     active.add(this);
   }
 
