@@ -28,6 +28,7 @@ import { xfs_ops } from './xfs/xfs_super.ts';
 import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import type { File } from './vfs/file.ts';
 import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
+import { vfs_clone_file_range } from './vfs/remap_range.ts';
 import { do_encrypt_dir, do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
 import { policyFlags } from './crypto/policy.ts';
 import { vfs_preadv2, vfs_pwritev2 } from './vfs/read_write.ts';
@@ -183,7 +184,10 @@ export class System implements Kernel {
   /** Write back and wait for everything, commit, flush (sync(2) / unmount). */
   private syncAll(): void {
     for (const inode of this.sb.inodes.values()) {
-      if (inode.kind === 'reg') filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
+      if (inode.kind !== 'reg') continue;
+      filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
+      // writeback_single_inode: the inode is clean now.
+      if (!inode.mapping.hasDirtyOrWriteback(0, Number.MAX_SAFE_INTEGER)) inode.mapping.dirtyPagesInode = false;
     }
     this.sb.ops.sync_fs(this.sb);
     blkdev_issue_flush(this);
@@ -305,7 +309,12 @@ export class System implements Kernel {
         const mode = st.mode === 0 ? 0 : flagsFrom(st.mode, FALLOC_FLAGS).value;
         return this.retOrErr(n, op, vfs_fallocate(f, mode, st.offset, st.length));
       })
-      .with({ op: 'clone' }, () => ({ step: n, op, unsupported: op }))
+      .with({ op: 'clone' }, (st) => {
+        const dst = this.file(st.fd);
+        const src = this.file(st.src);
+        if (dst === undefined || src === undefined) return this.fail(n, op, -EBADF);
+        return this.retOrErr(n, op, vfs_clone_file_range(src, st.srcOffset, dst, st.offset, st.length, this.sb.ops.remap_file_range === undefined ? null : { checks: () => this.sb.ops.remap_file_range!.checks(this.sb), remap: (r) => this.sb.ops.remap_file_range!.remap(r) }));
+      })
       .with({ op: 'mmap_write' }, (st) => {
         const f = this.file(st.fd);
         if (f === undefined) return this.fail(n, op, -EBADF);
@@ -460,7 +469,7 @@ export class System implements Kernel {
         if (this.cfg.fs === 'xfs') return this.fail(n, s.op, -EIO);
         // FIEMAP_FLAG_SYNC writes dirty data back first, which fails now.
         if (f.inode.mapping.hasDirty()) return this.fail(n, s.op, -EIO);
-        return { step: n, op: s.op, ret: 0, extents: iomap_fiemap(f.inode, 0, s.length ?? 0, () => false) };
+        return { step: n, op: s.op, ret: 0, extents: iomap_fiemap(f.inode, 0, s.length ?? 0, null) };
       }
       case 'mmap_write': {
         // ext4 refuses the mmap itself; XFS maps, and the write fault fails (SIGBUS).
@@ -470,7 +479,8 @@ export class System implements Kernel {
         return this.cfg.fs === 'xfs' ? { step: n, op: s.op, signal: 'SIGBUS' } : this.fail(n, s.op, -EIO);
       }
       case 'fallocate':
-        // vfs_fallocate's checks and the file system's mode checks come first.
+      case 'clone':
+        // The VFS checks and the file system's mode checks come first.
         return null;
       case 'pwrite':
       case 'pread':

@@ -19,6 +19,10 @@ export interface Knobs {
   srcmapIgnoredOnNewCow: boolean;
   writethrough: boolean;
   allocReuseBusy: boolean;
+  cowTypeOverwritten: boolean;
+  bufferedWriteNoDsync: boolean;
+  cowRemapBeforeIo: boolean;
+  dioReadNoFallback: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -33,6 +37,10 @@ export const UPSTREAM: Knobs = {
   srcmapIgnoredOnNewCow: false,
   writethrough: false,
   allocReuseBusy: false,
+  cowTypeOverwritten: false,
+  bufferedWriteNoDsync: false,
+  cowRemapBeforeIo: false,
+  dioReadNoFallback: false,
 };
 
 export interface VariantInfo {

@@ -62,7 +62,7 @@ export const ext4_ops: FsOps = {
   fiemap(inode, start, len) {
     if (inode.sb.shutdown) return -EIO;
     filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
-    return iomap_fiemap(inode, start, len, () => false);
+    return iomap_fiemap(inode, start, len, null);
   },
   page_mkwrite(inode, folio, pos) {
     return iomap_page_mkwrite(inode.sb.k, inode, folio, ext4_da_iomap_ops(inode), pos);

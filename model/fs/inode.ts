@@ -63,10 +63,28 @@ export class Inode implements MappingHost {
   }
 
   /** Blocks allocated to the file (mapped or unwritten), data and COW forks. */
+  /** The COW fork, created on first use (xfs_ifork_init_cow). */
+  cowFork(): ExtentMap {
+    if (this.cow === null) this.cow = newExtentMap();
+    return this.cow;
+  }
+
+  /** Has the COW fork any extent (xfs_inode_has_cow_data)? */
+  hasCowData(): boolean {
+    return this.cow !== null && !this.cow.isEmpty();
+  }
+
+  /** Blocks in the COW fork, reservations and staging alike (counted in XFS i_delayed_blks). */
+  cowBlocks(): number {
+    let n = 0;
+    if (this.cow !== null) for (const e of this.cow.entries()) n += e.end - e.start;
+    return n;
+  }
+
+  /** Data-fork blocks with a real block (not delalloc). */
   allocatedBlocks(): number {
     let n = 0;
     for (const e of this.extents.entries()) if (e.v.type !== 'delalloc') n += e.end - e.start;
-    if (this.cow !== null) for (const e of this.cow.entries()) if (e.v.type !== 'delalloc') n += e.end - e.start;
     return n;
   }
 }

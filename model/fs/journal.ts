@@ -14,6 +14,8 @@
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { ExtentMap } from './extent.ts';
 import { newExtentMap } from './extent.ts';
+import type { RefcountMap } from './refcount.ts';
+import { newRefcountMap } from './refcount.ts';
 import type { FscryptPolicy } from '../crypto/policy.ts';
 
 export interface DiskInode {
@@ -37,7 +39,13 @@ export class DiskImage {
   /** Durable free-space map (block numbers). */
   free: IntervalMap<true>;
   /** Per physical block: how many mappings share it, when more than one (XFS refcount btree). */
-  readonly refcount = new IntervalMap<number>((v) => v, (a, b) => (a.v === b.v ? a.v : null));
+  readonly refcount: RefcountMap = newRefcountMap();
+  /**
+   * XFS CoW staging extents: blocks allocated to an in-core COW fork, which
+   * the refcount btree records so that log recovery can free them
+   * (xfs_refcount_recover_cow_leftovers).
+   */
+  readonly cowStaging = new IntervalMap<true>(() => true, () => true);
 
   constructor(free: IntervalMap<true>) {
     this.free = free;

@@ -9,10 +9,13 @@ import type { Folio } from '../mm/folio.ts';
 import type { AddressSpaceOps } from '../mm/filemap.ts';
 import type { File, Kiocb } from '../vfs/file.ts';
 import type { IovIter } from '../vfs/uio.ts';
+import type { RemapRequest } from '../vfs/remap_range.ts';
 import type { Iomap } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { BlockAllocator } from './alloc.ts';
+import type { RefcountMap } from './refcount.ts';
+import { refcountDecrease, refcountIncrease } from './refcount.ts';
 import type { Extent, ExtType } from './extent.ts';
 import { newExtentMap } from './extent.ts';
 import { Inode } from './inode.ts';
@@ -73,6 +76,11 @@ export interface FsOps {
   read_iter(iocb: Kiocb, to: IovIter): number;
   fsync(file: File, start: number, end: number, datasync: boolean): number;
   fallocate(file: File, mode: number, offset: number, len: number): number;
+  /** ->remap_file_range (FICLONERANGE): the file system's own checks, then the sharing; absent: EOPNOTSUPP. */
+  readonly remap_file_range?: {
+    checks(sb: SuperBlock): number;
+    remap(r: RemapRequest): number;
+  };
   /** ->setattr with ATTR_SIZE. */
   setattr_size(file: File, size: number): number;
   getattr(inode: Inode, mask: number): Kstat;
@@ -103,6 +111,8 @@ export class SuperBlock {
   readonly image: DiskImage;
   readonly journal: Journal;
   readonly alloc: BlockAllocator;
+  /** In-core reference counts of shared blocks (the XFS refcount btree). */
+  readonly refcount: RefcountMap;
   readonly inodes = new Map<number, Inode>();
   /** In-core dentries: path -> inode number. */
   readonly names = new Map<string, number>();
@@ -124,7 +134,12 @@ export class SuperBlock {
       { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy(), beforeCommit: () => this.writeOrdered() },
       !k.v.journalNoPreflush,
     );
+    // xfs_reflink_recover_cow (xfs_mountfs, after log recovery): CoW staging
+    // blocks a crash left behind are freed; the COW forks were in-core only.
+    for (const e of image.cowStaging.entries()) image.free.set(e.start, e.end, true);
+    image.cowStaging.clear();
     this.alloc = new BlockAllocator(firstDataBlock, totalBlocks, image.free.clone());
+    this.refcount = image.refcount.clone();
     let maxIno = 10;
     for (const [ino, d] of image.inodes) {
       maxIno = Math.max(maxIno, ino);
@@ -183,6 +198,16 @@ export class SuperBlock {
     const ino = inode.ino;
     this.log(inode, (img) => {
       img.inode(ino).flags.add(flag);
+    });
+  }
+
+  /** Clear a persistent inode flag, logged. */
+  clearInodeFlag(inode: Inode, flag: string): void {
+    if (!inode.flags.has(flag)) return;
+    inode.flags.delete(flag);
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      img.inode(ino).flags.delete(flag);
     });
   }
 
@@ -297,9 +322,28 @@ export class SuperBlock {
   }
 
   /**
-   * Remove the mapping of [lblk, lblk+len): allocated blocks are freed (in
-   * the same transaction as the extent removal), delalloc reservations are
-   * returned.  Returns blocks freed.
+   * Drop one owner of physical blocks [pblk, pblk+n): shared blocks lose a
+   * reference, the others are freed (busy until the commit).  Returns the
+   * runs freed; `img` applies the same change to the on-disk image.
+   */
+  private dropOwner(inode: Inode, pblk: number, n: number): Array<[number, number]> {
+    const freed = refcountDecrease(this.refcount, pblk, n);
+    for (const [a, b] of freed) {
+      this.freeBusy(a, b - a);
+      if (this.k.recording) this.k.emit({ t: 'free', ino: inode.ino, pblk: a, len: b - a });
+    }
+    return freed;
+  }
+
+  /** Is any block of [pblk, pblk+n) shared (a refcount record)? */
+  isShared(pblk: number, n = 1): boolean {
+    return this.refcount.intersects(pblk, pblk + n);
+  }
+
+  /**
+   * Remove the mapping of [lblk, lblk+len): allocated blocks lose this owner
+   * (freed unless shared, in the same transaction as the extent removal),
+   * delalloc reservations are returned.  Returns blocks freed.
    */
   unmapBlocks(inode: Inode, lblk: number, len: number, why: 'truncate' | 'punch' = 'punch'): number {
     let freed = 0;
@@ -314,13 +358,13 @@ export class SuperBlock {
       }
       const pblk = e.v.pblk;
       const start = e.start;
-      this.freeBusy(pblk, n);
-      freed += n;
+      const runs = this.dropOwner(inode, pblk, n);
+      for (const [a, b] of runs) freed += b - a;
       this.log(inode, (img) => {
         if (!keepMapping) img.inode(ino).extents.remove(start, start + n);
-        img.free.set(pblk, pblk + n, true);
+        refcountDecrease(img.refcount, pblk, n);
+        for (const [a, b] of runs) img.free.set(a, b, true);
       });
-      if (this.k.recording) this.k.emit({ t: 'free', ino, pblk, len: n });
     }
     if (keepMapping) {
       // Variant free-without-unmap: only delalloc is dropped from the map.
@@ -361,6 +405,103 @@ export class SuperBlock {
       lblk += got.len;
     }
     return 0;
+  }
+
+  /**
+   * Map physical blocks [pblk, pblk+n) into file blocks [lblk, lblk+n) of
+   * `inode` as written, sharing them (one more owner each), after removing
+   * what was mapped there (xfs_reflink_remap_extent: one transaction).
+   */
+  remapShared(inode: Inode, lblk: number, n: number, pblk: number): void {
+    this.unmapBlocks(inode, lblk, n);
+    refcountIncrease(this.refcount, pblk, n);
+    inode.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+    const ino = inode.ino;
+    this.log(inode, (img) => {
+      refcountIncrease(img.refcount, pblk, n);
+      img.inode(ino).extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+    });
+  }
+
+  /**
+   * Allocate CoW staging blocks for COW-fork blocks [lblk, lblk+len) of
+   * `inode` (xfs_bmapi_write with XFS_BMAPI_COWFORK): in-core the extent
+   * goes into the COW fork as unwritten; on disk only a CoW staging record
+   * is logged.  May allocate less than asked; returns the extent or -ENOSPC.
+   */
+  allocCowBlocks(inode: Inode, lblk: number, len: number, goal: number, fromReservation: boolean): { pblk: number; len: number } | number {
+    const got = this.alloc.alloc({ goal, len, align: 1, minLen: 1 });
+    if (got === null) return -ENOSPC;
+    if (fromReservation) this.alloc.unreserve(got.len);
+    const cow = inode.cowFork();
+    cow.set(lblk, lblk + got.len, { type: 'unwritten', pblk: got.pblk });
+    const { pblk } = got;
+    const n = got.len;
+    this.log(inode, (img) => {
+      img.free.remove(pblk, pblk + n);
+      img.cowStaging.set(pblk, pblk + n, true);
+    }, false);
+    if (this.k.recording) this.k.emit({ t: 'alloc', ino: inode.ino, lblk, pblk, len: n, unwritten: true });
+    return got;
+  }
+
+  /**
+   * Drop COW-fork blocks [lblk, lblk+len) of `inode`: reservations are
+   * returned, staging blocks freed with their records
+   * (xfs_reflink_cancel_cow_blocks).  Real blocks only with `cancelReal`.
+   */
+  cancelCow(inode: Inode, lblk: number, len: number, cancelReal: boolean): void {
+    const cow = inode.cow;
+    if (cow === null) return;
+    for (const e of cow.overlapping(lblk, lblk + len)) {
+      const n = e.end - e.start;
+      if (e.v.type === 'delalloc') {
+        this.alloc.unreserve(n);
+        cow.remove(e.start, e.end);
+        continue;
+      }
+      if (!cancelReal) continue;
+      const pblk = e.v.pblk;
+      cow.remove(e.start, e.end);
+      this.freeBusy(pblk, n);
+      this.log(inode, (img) => {
+        img.cowStaging.remove(pblk, pblk + n);
+        img.free.set(pblk, pblk + n, true);
+      }, false);
+    }
+  }
+
+  /**
+   * xfs_reflink_end_cow_extent: in one transaction, the written COW-fork
+   * blocks [lblk, lblk+n) (staging at `pblk`) replace the data fork mapping
+   * there: the old blocks lose this owner (freed unless still shared), the
+   * staging record goes, the new blocks are mapped written.
+   */
+  remapCow(inode: Inode, lblk: number, n: number, pblk: number): void {
+    const ino = inode.ino;
+    const old: Array<[number, number, number]> = [];
+    for (const e of inode.extents.overlapping(lblk, lblk + n)) {
+      if (e.v.type === 'delalloc') {
+        inode.delayed = Math.max(0, inode.delayed - (e.end - e.start));
+        this.alloc.unreserve(e.end - e.start);
+        continue;
+      }
+      old.push([e.start, e.end, e.v.pblk]);
+    }
+    const freed: Array<[number, number]> = [];
+    for (const [s, e, p] of old) freed.push(...this.dropOwner(inode, p, e - s));
+    inode.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+    inode.cow?.remove(lblk, lblk + n);
+    this.log(inode, (img) => {
+      const d = img.inode(ino);
+      for (const [s, e, p] of old) {
+        d.extents.remove(s, e);
+        refcountDecrease(img.refcount, p, e - s);
+      }
+      for (const [a, b] of freed) img.free.set(a, b, true);
+      img.cowStaging.remove(pblk, pblk + n);
+      d.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+    });
   }
 
   /** Convert written blocks of [first, last) to unwritten (zero range without I/O), logged. */

@@ -35,6 +35,7 @@ import {
   IOMAP_F_STALE,
   iomapAddr,
   iomap_iter_srcmap,
+  iomapHole,
 } from './iomap.ts';
 import type { IomapIter } from './iter.ts';
 import { iomap_iterate, iomap_length } from './iter.ts';
@@ -123,7 +124,7 @@ function blockUptodate(folio: Folio, i: number): boolean {
 export function iomap_dirty_folio(inode: Inode, folio: Folio): void {
   ifs_alloc(inode, folio);
   iomap_set_range_dirty(inode, folio, 0, folio.size);
-  filemap_dirty_folio(folio);
+  filemap_dirty_folio(inode.mapping, folio);
 }
 
 /** iomap_release_folio: a dirty folio cannot be released. */
@@ -297,8 +298,11 @@ function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: nu
     blockStart = folio.pos + poff;
     const covered = !unshare && (from <= poff || from >= poff + plen) && (to <= poff || to >= poff + plen);
     if (!covered) {
-      const zero = k.v.srcmapIgnoredOnNewCow && (pair.iomap.flags & IOMAP_F_SHARED) !== 0
-        ? true
+      // Variant srcmap-ignored-new-cow: for a fresh COW block the decision
+      // looks at the destination (new, so "needs zeroing"), not the srcmap.
+      const freshCow = (pair.iomap.flags & (IOMAP_F_SHARED | IOMAP_F_NEW)) === (IOMAP_F_SHARED | IOMAP_F_NEW);
+      const zero = k.v.srcmapIgnoredOnNewCow && freshCow
+        ? iomap_block_needs_zeroing(inode, { iomap: pair.iomap, srcmap: iomapHole(pair.iomap.offset, pair.iomap.length) }, blockStart)
         : iomap_block_needs_zeroing(inode, pair, blockStart);
       if (zero) {
         if (unshare) return -EIO;
@@ -323,7 +327,7 @@ function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: nu
 function __iomap_write_end(inode: Inode, pos: number, len: number, copied: number, folio: Folio): void {
   iomap_set_range_uptodate(inode, folio, pos - folio.pos, len);
   if (!inode.sb.k.v.writeEndNoDirtyBits) iomap_set_range_dirty(inode, folio, pos - folio.pos, copied);
-  filemap_dirty_folio(folio);
+  filemap_dirty_folio(inode.mapping, folio);
 }
 
 /** folio_wait_stable: with stable writes, wait for writeback before changing the folio. */
@@ -367,6 +371,33 @@ export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, 
   const flags = (ki_flags & IOCB_NOWAIT ? IOMAP_NOWAIT : 0) | (ki_flags & IOCB_DONTCACHE ? IOMAP_DONTCACHE : 0);
   const r = iomap_iterate(inode.ino, pos, from.count, IOMAP_WRITE | flags, ops, (it) => iomap_write_iter(k, inode, it, from, ops), mappingObserver(k, inode));
   return r.done > 0 ? r.done : r.err;
+}
+
+/**
+ * iomap_file_unshare: for every mapping that iomap_want_unshare_iter
+ * accepts (a shared destination with a written source), bring each folio of
+ * the range uptodate from the source and dirty it, so writeback copies it
+ * out of place (iomap_unshare_iter).
+ */
+export function iomap_file_unshare(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps): number {
+  const r = iomap_iterate(inode.ino, pos, len, IOMAP_WRITE | IOMAP_UNSHARE, ops, (it) => {
+    const n = iomap_length(it);
+    const pair = it.pair;
+    if (pair === null) return -EIO;
+    if ((pair.iomap.flags & IOMAP_F_SHARED) === 0 || pair.srcmap.type !== 'mapped') return n;
+    let done = 0;
+    while (done < n) {
+      const p = it.pos + done;
+      const folio = inode.mapping.getForWrite(p, Math.min(MAX_FOLIO_SIZE - (p % MAX_FOLIO_SIZE), n - done), false);
+      const bytes = Math.min(folio.end - p, n - done);
+      const st = __iomap_write_begin(k, inode, pair, IOMAP_UNSHARE, p, bytes, folio);
+      if (st < 0) return done > 0 ? done : st;
+      __iomap_write_end(inode, p, bytes, bytes, folio);
+      done += bytes;
+    }
+    return n;
+  }, mappingObserver(k, inode));
+  return r.err < 0 && r.done === 0 ? r.err : 0;
 }
 
 /** The iomap_iter mapping observer that feeds the `mapping` event. */

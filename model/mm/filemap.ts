@@ -65,6 +65,12 @@ export class AddressSpace {
   flags = 0;
   /** AS_STABLE_WRITES: folio_wait_stable waits for writeback. */
   stableWrites = false;
+  /**
+   * The host inode's I_DIRTY_PAGES: set when a folio is dirtied, cleared
+   * only when the inode itself is written back (sync(2), the flusher), not
+   * by a range flush.
+   */
+  dirtyPagesInode = false;
 
   constructor(
     readonly host: MappingHost,

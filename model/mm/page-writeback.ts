@@ -34,9 +34,11 @@ export function folio_end_writeback(mapping: AddressSpace, folio: Folio): void {
 }
 
 /** filemap_dirty_folio: mark the folio dirty (the dirty tag in the mapping follows). */
-export function filemap_dirty_folio(folio: Folio): boolean {
+export function filemap_dirty_folio(mapping: AddressSpace, folio: Folio): boolean {
   const was = folio.dirty;
   folio.dirty = true;
+  // __mark_inode_dirty(I_DIRTY_PAGES)
+  mapping.dirtyPagesInode = true;
   return !was;
 }
 

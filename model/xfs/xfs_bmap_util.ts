@@ -63,9 +63,11 @@ export function xfs_free_file_space(inode: Inode, offset: number, len: number): 
 /** xfs_can_free_eofblocks */
 export function xfs_can_free_eofblocks(inode: Inode): boolean {
   if (inode.kind !== 'reg') return false;
-  if (inode.i_size === 0 && inode.mapping.nrFolios === 0 && inode.delayed === 0) return false;
-  if (inode.flags.has('prealloc') && inode.delayed === 0) return false;
-  if (inode.delayed > 0) return true;
+  // i_delayed_blks counts the COW fork too.
+  const delayed = inode.delayed + inode.cowBlocks();
+  if (inode.i_size === 0 && inode.mapping.nrFolios === 0 && delayed === 0) return false;
+  if (inode.flags.has('prealloc') && delayed === 0) return false;
+  if (delayed > 0) return true;
   const eofFsb = Math.ceil(inode.i_size / inode.blockSize);
   return inode.extents.next(eofFsb) !== undefined;
 }
@@ -84,4 +86,6 @@ export function xfs_free_eofblocks(inode: Inode): void {
     return;
   }
   inode.sb.unmapBlocks(inode, eofFsb, rest);
+  // xfs_itruncate_extents_flags -> xfs_reflink_cancel_cow_blocks from the EOF block.
+  inode.sb.cancelCow(inode, eofFsb, rest, true);
 }

@@ -4,8 +4,8 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import { blkdev_issue_flush } from '../block/blk-flush.ts';
-import { iomap_file_buffered_write } from '../iomap/buffered-io.ts';
-import { IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
+import { iomap_file_buffered_write, iomap_file_unshare } from '../iomap/buffered-io.ts';
+import { IOMAP_DIO_COW, IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
 import { EAGAIN, EFBIG, EINVAL, EIO, ENOTBLK, EOPNOTSUPP } from '../lib/errno.ts';
 import {
@@ -45,7 +45,10 @@ import {
   xfs_read_iomap_ops,
   xfs_zero_range,
 } from './xfs_iomap.ts';
-import { xfs_atomic_limits, xfs_is_cow_inode, xfs_setattr_size } from './xfs_iops.ts';
+import { xfs_atomic_limits, xfs_setattr_size } from './xfs_iops.ts';
+import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range, xfs_reflink_end_cow, xfs_reflink_remap, xfs_reflink_unshare } from './xfs_reflink.ts';
+import type { SuperBlock } from '../fs/super.ts';
+import type { RemapRequest } from '../vfs/remap_range.ts';
 import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
 
 function maxbytes(inode: Inode): number {
@@ -113,6 +116,10 @@ function xfs_dio_write_ops(inode: Inode): IomapDioOps {
       if (error !== 0) return error;
       if (size === 0) return 0;
       const pos = iocb.ki_pos;
+      if ((flags & IOMAP_DIO_COW) !== 0 && !inode.sb.k.v.cowRemapBeforeIo) {
+        const r = xfs_reflink_end_cow(inode, pos, size);
+        if (r < 0) return r;
+      }
       if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, true);
       if (pos + size > inode.i_size) {
         inode.i_size = pos + size;
@@ -215,9 +222,10 @@ export function xfs_file_release(file: File): void {
   xfs_free_eofblocks(inode);
 }
 
-/** Eviction (xfs_inactive): post-EOF blocks are freed. */
+/** Eviction (xfs_inactive): post-EOF blocks are freed, and the whole COW fork. */
 export function xfs_evict(inode: Inode): void {
   if (xfs_can_free_eofblocks(inode)) xfs_free_eofblocks(inode);
+  xfs_reflink_cancel_cow_range(inode, 0, Number.MAX_SAFE_INTEGER, true);
 }
 
 /** xfs_file_fallocate */
@@ -249,8 +257,11 @@ export function xfs_file_fallocate(file: File, mode: number, offset: number, len
       ret = xfs_free_file_space(inode, offset, len);
       if (ret === 0) ret = xfs_alloc_file_space(inode, Math.floor(offset / bs) * bs, Math.ceil(end / bs) * bs - Math.floor(offset / bs) * bs);
     } else {
-      // Plain preallocation (also UNSHARE, which unshares nothing on a non-reflinked file).
-      ret = xfs_alloc_file_space(inode, offset, len);
+      // xfs_falloc_unshare_range: unshare (a no-op without the reflink flag), then preallocate like mode 0.
+      if ((mode & FALLOC_FL_UNSHARE_RANGE) !== 0) {
+        ret = xfs_reflink_unshare(inode, offset, len, (p, l) => iomap_file_unshare(inode.sb.k, inode, p, l, xfs_buffered_write_iomap_ops(inode)));
+      }
+      if (ret === 0) ret = xfs_alloc_file_space(inode, offset, len);
     }
     if (ret === 0 && !keep && end > inode.i_size) ret = xfs_setattr_size(inode, end);
   }
@@ -288,3 +299,23 @@ function xfs_insert_range(inode: Inode, offset: number, len: number): number {
 }
 
 export { IOCB_DIRECT };
+
+/**
+ * xfs_file_remap_range: a file system without reflink cannot share
+ * (EOPNOTSUPP) and a shut-down one refuses (EIO), before any range check;
+ * then xfs_reflink_remap_prep/remap_blocks, and a log force when either
+ * file is O_(D)SYNC.
+ */
+export const xfs_remap_file_range = {
+  checks(sb: SuperBlock): number {
+    if (!sb.hasFeature('reflink')) return -EOPNOTSUPP;
+    if (sb.shutdown) return -EIO;
+    return 0;
+  },
+  remap(r: RemapRequest): number {
+    const ret = xfs_reflink_remap(r.src.inode, r.posIn, r.dst.inode, r.posOut, r.len);
+    if (ret < 0) return ret;
+    if ((r.src.f_flags & O_DSYNC) !== 0 || (r.dst.f_flags & O_DSYNC) !== 0) r.dst.inode.sb.journal.commit();
+    return 0;
+  },
+};

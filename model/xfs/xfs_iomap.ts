@@ -8,12 +8,15 @@ import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
 import {
   IOMAP_F_DIRTY,
   IOMAP_F_NEW,
+  IOMAP_F_SHARED,
   IOMAP_NOWAIT,
   IOMAP_NULL_ADDR,
   IOMAP_OVERWRITE_ONLY,
+  IOMAP_UNSHARE,
   IOMAP_ZERO,
   iomapHole,
 } from '../iomap/iomap.ts';
+import { xfs_bmap_trim_cow, xfs_cow_lookup, xfs_is_cow_inode, xfs_reflink_allocate_cow, xfs_reflink_end_cow, xfs_reflink_reserve_cow } from './xfs_reflink.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { EAGAIN, ENOSPC } from '../lib/errno.ts';
 import { roundDownPowOf2 } from '../lib/math.ts';
@@ -134,6 +137,51 @@ export function xfs_bmapi_convert_delalloc(inode: Inode, lblk: number): number {
   return 0;
 }
 
+/**
+ * The COW part of xfs_buffered_write_iomap_begin for a reflink inode: a
+ * COW-fork extent at the position wins (found_cow); a shared written data
+ * extent gets a COW reservation; null means "use the data fork", with the
+ * mapping capped at `cap` (the next COW extent or sharing boundary).
+ */
+function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, endFsb: number, look: { e: Extent | undefined; end: number }, flags: number): IomapPair | number | { cap: number } {
+  const cowAt = xfs_cow_lookup(inode, offsetFsb);
+  if (cowAt.e !== undefined) return foundCow(inode, offsetFsb, look, 0);
+  if (look.e === undefined) {
+    // We never need to allocate blocks for unsharing a hole.
+    if ((flags & IOMAP_UNSHARE) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
+    return { cap: cowAt.end };
+  }
+  // When zeroing, holes, delalloc and unwritten extents need no COW.
+  if ((flags & IOMAP_ZERO) !== 0 && look.e.type !== 'mapped') return { cap: cowAt.end };
+  const t = xfs_bmap_trim_cow(inode, offsetFsb, Math.min(look.end, cowAt.end), look.e);
+  if (!t.shared) return { cap: t.end };
+  // Fork all the shared blocks from the write offset to the end of the shared run.
+  const r = xfs_reflink_reserve_cow(inode, offsetFsb, t.end);
+  if (typeof r === 'number') return r;
+  return foundCow(inode, offsetFsb, look, IOMAP_F_NEW);
+}
+
+/**
+ * found_cow: the COW-fork extent is the destination (IOMAP_F_SHARED); the
+ * data fork extent, when one covers the position, is the source map the
+ * untouched bytes of partial blocks are read from; over a data-fork hole
+ * the COW mapping ends where the next data extent starts.
+ */
+function foundCow(inode: Inode, offsetFsb: number, look: { e: Extent | undefined; end: number }, extra: number): IomapPair {
+  const at = inode.cow!.find(offsetFsb)!;
+  const e = at.v.pblk >= 0 ? { type: at.v.type, pblk: at.v.pblk + (offsetFsb - at.start) } : at.v;
+  const data = xfs_bmapi_read(inode, offsetFsb, Number.MAX_SAFE_INTEGER);
+  const end = data.e === undefined ? Math.min(at.end, data.end) : at.end;
+  const k = inode.sb.k;
+  if (k.v.cowTypeOverwritten) {
+    // Variant: the COW type is overwritten by DELALLOC, the srcmap unused (seed 002, patch 05).
+    return pair(toIomap(inode, offsetFsb, end, { type: 'delalloc', pblk: -1 }, extra));
+  }
+  const srcmap = data.e === undefined ? iomapHole(offsetFsb * inode.blockSize, (end - offsetFsb) * inode.blockSize) : toIomap(inode, offsetFsb, data.end, data.e);
+  void look;
+  return { iomap: toIomap(inode, offsetFsb, end, e, IOMAP_F_SHARED | extra), srcmap };
+}
+
 /** xfs_buffered_write_iomap_begin (xfs_buffered_write_iomap_ops); IOMAP_ZERO is the zeroing variant. */
 export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
   return {
@@ -142,8 +190,16 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       const bs = inode.blockSize;
       const offsetFsb = Math.floor(pos / bs);
       const count = Math.min(length, XFS_WRITE_IO_MAX);
-      const endFsb = Math.ceil((pos + count) / bs);
-      const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      let endFsb = Math.ceil((pos + count) / bs);
+      let look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      if (xfs_is_cow_inode(inode)) {
+        const c = xfs_buffered_write_cow(inode, offsetFsb, endFsb, look, flags);
+        if (typeof c === 'number' || !('cap' in c)) return c;
+        if (c.cap < endFsb) {
+          endFsb = Math.max(offsetFsb + 1, c.cap);
+          look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+        }
+      }
       if (look.e !== undefined) {
         if ((flags & IOMAP_ZERO) !== 0 && look.e.type === 'delalloc') {
           // Zeroing at or past the EOF block (XFS_B_TO_FSB rounds up): the
@@ -194,17 +250,34 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
   };
 }
 
-/** xfs_direct_write_iomap_begin (non-COW inodes). */
+/** xfs_direct_write_iomap_begin */
 export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
   return {
     name: 'xfs_direct_write_iomap_ops',
     begin(pos, length, flags): IomapPair | number {
       const bs = inode.blockSize;
       const offsetFsb = Math.floor(pos / bs);
-      const endFsb = Math.ceil((pos + length) / bs);
+      let endFsb = Math.ceil((pos + length) / bs);
       let iflags = 0;
       if (pos + length > inode.i_size) iflags |= IOMAP_F_DIRTY;
-      const look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      let look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+      // imap_needs_cow: every mapping of a COW inode is checked against the COW fork.
+      if (xfs_is_cow_inode(inode) && !((flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0 && (look.e === undefined || look.e.type !== 'mapped'))) {
+        if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
+        const c = xfs_reflink_allocate_cow(inode, offsetFsb, endFsb);
+        if (typeof c === 'number') return c;
+        if ('pblk' in c) {
+          const srcmap = look.e === undefined ? iomapHole(offsetFsb * bs, (c.end - offsetFsb) * bs) : toIomap(inode, offsetFsb, look.end, look.e);
+          const m = toIomap(inode, c.start, c.end, { type: 'mapped', pblk: c.pblk }, iflags | IOMAP_F_SHARED);
+          // Variant cow-remap-before-io: the remap is logged before the data is written.
+          if (inode.sb.k.v.cowRemapBeforeIo) xfs_reflink_end_cow(inode, c.start * bs, (c.end - c.start) * bs);
+          return { iomap: m, srcmap };
+        }
+        if (c.cap < endFsb) {
+          endFsb = Math.max(offsetFsb + 1, c.cap);
+          look = xfs_bmapi_read(inode, offsetFsb, endFsb);
+        }
+      }
       if (look.e !== undefined && look.e.type !== 'delalloc') {
         if (look.e.type === 'unwritten' && (flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && (pos % bs !== 0 || (pos + length) % bs !== 0)) return -EAGAIN;
         if ((flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && look.end < endFsb) return -EAGAIN;

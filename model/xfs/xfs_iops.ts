@@ -10,14 +10,11 @@ import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { truncate_setsize } from '../mm/truncate.ts';
 import { STATX_BASIC_STATS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from '../vfs/fcntl.ts';
 import { xfs_truncate_page, xfs_zero_range } from './xfs_iomap.ts';
+import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range } from './xfs_reflink.ts';
 
 /** Data fork extent records that fit in the inode literal area (512-byte v5 inode, no xattrs). */
 const XFS_INLINE_EXTENTS = 21;
 
-/** xfs_is_cow_inode: reflinked (or always-COW) inodes write out of place. */
-export function xfs_is_cow_inode(inode: Inode): boolean {
-  return inode.flags.has('reflink');
-}
 
 /** bmbt blocks charged to the inode once its extents no longer fit in the inode. */
 function xfs_bmbt_blocks(inode: Inode): number {
@@ -49,7 +46,8 @@ export function xfs_vn_getattr(inode: Inode, mask: number): Kstat {
   const bs = inode.blockSize;
   const st: Kstat = {
     size: inode.i_size,
-    blocks: (inode.allocatedBlocks() + xfs_bmbt_blocks(inode) + inode.delayed) * (bs / 512),
+    // i_nblocks + i_delayed_blks: the COW fork (reservations and staging) is in the latter.
+    blocks: (inode.allocatedBlocks() + xfs_bmbt_blocks(inode) + inode.delayed + inode.cowBlocks()) * (bs / 512),
     blksize: Math.max(PAGE_SIZE, bs),
     result_mask: STATX_BASIC_STATS,
   };
@@ -95,8 +93,12 @@ export function xfs_setattr_size(inode: Inode, newsize: number): number {
   }
   sb.setDisksize(inode, newsize);
   if (newsize <= oldsize) {
+    // xfs_itruncate_extents_flags: both forks past the new EOF block.
     const eofFsb = Math.ceil(newsize / inode.blockSize);
     sb.unmapBlocks(inode, eofFsb, Number.MAX_SAFE_INTEGER - eofFsb, 'truncate');
+    xfs_reflink_cancel_cow_range(inode, eofFsb, Number.MAX_SAFE_INTEGER, true);
+    // xfs_itruncate_clear_reflink_flags: nothing left in either fork.
+    if (inode.extents.isEmpty() && !inode.hasCowData()) sb.clearInodeFlag(inode, 'reflink');
     inode.priv['itruncated'] = 1;
   }
   return 0;

@@ -11,6 +11,7 @@ import { xfs_end_ioend, xfs_map_blocks } from './xfs_aops.ts';
 import {
   xfs_evict,
   xfs_file_fallocate,
+  xfs_remap_file_range,
   xfs_file_fsync,
   xfs_file_open,
   xfs_file_read_iter,
@@ -47,6 +48,7 @@ export const xfs_ops: FsOps = {
   read_iter: xfs_file_read_iter,
   fsync: xfs_file_fsync,
   fallocate: xfs_file_fallocate,
+  remap_file_range: xfs_remap_file_range,
   setattr_size(file, size) {
     if (file.inode.sb.shutdown) return -EIO;
     return xfs_setattr_size(file.inode, size);
@@ -55,7 +57,7 @@ export const xfs_ops: FsOps = {
   fiemap(inode, start, len) {
     if (inode.sb.shutdown) return -EIO;
     filemap_write_and_wait_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER);
-    return iomap_fiemap(inode, start, len, () => false);
+    return iomap_fiemap(inode, start, len, inode.sb.refcount);
   },
   page_mkwrite(inode, folio, pos) {
     return iomap_page_mkwrite(inode.sb.k, inode, folio, xfs_buffered_write_iomap_ops(inode), pos);

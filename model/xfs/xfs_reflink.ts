@@ -1,0 +1,281 @@
+/**
+ * fs/xfs/xfs_reflink.c: shared extents and copy-on-write.  A clone maps the
+ * source's written blocks into the destination with one more reference
+ * each; a later write to a shared block goes out of place through the
+ * in-core COW fork: a reservation (delalloc) made at write time, real
+ * "staging" blocks allocated at writeback (or at once for direct I/O), and
+ * a remap into the data fork when the I/O completes.  Notes and
+ * experiments: docs/kernel/xfs-cow.md.
+ */
+import type { Inode } from '../fs/inode.ts';
+import type { Extent } from '../fs/extent.ts';
+import { refcountRuns } from '../fs/refcount.ts';
+import { EINVAL, EIO, ENOSPC } from '../lib/errno.ts';
+import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { xfs_alloc_goal, xfs_bmapi_read, xfs_zero_range } from './xfs_iomap.ts';
+import { xfs_flush_unmap_range } from './xfs_bmap_util.ts';
+
+/** XFS_DEFAULT_COWEXTSZ_HINT: 32 blocks, used when the inode has no CoW extent size hint (xfs_get_cowextsz_hint). */
+export const XFS_DEFAULT_COWEXTSZ_HINT = 32;
+
+/** xfs_get_cowextsz_hint */
+export function xfs_get_cowextsz_hint(_inode: Inode): number {
+  return XFS_DEFAULT_COWEXTSZ_HINT;
+}
+
+/** xfs_is_cow_inode: reflinked (or always-COW) inodes consult the COW fork. */
+export function xfs_is_cow_inode(inode: Inode): boolean {
+  return inode.flags.has('reflink');
+}
+
+/**
+ * xfs_reflink_trim_around_shared: is the first block of a written data
+ * extent [lblk, end) at physical `pblk` shared, and where does the run of
+ * blocks like it (all shared or all not) end?
+ */
+export function xfs_reflink_trim_around_shared(inode: Inode, lblk: number, end: number, pblk: number): { shared: boolean; end: number } {
+  const runs = refcountRuns(inode.sb.refcount, pblk, end - lblk);
+  const first = runs[0]!;
+  const shared = first[2] > 1;
+  let last = first[1];
+  for (const r of runs.slice(1)) {
+    if (r[2] > 1 !== shared) break;
+    last = r[1];
+  }
+  return { shared, end: lblk + (last - pblk) };
+}
+
+/** xfs_bmap_trim_cow: only written extents can be shared. */
+export function xfs_bmap_trim_cow(inode: Inode, lblk: number, end: number, e: Extent | undefined): { shared: boolean; end: number } {
+  if (e === undefined || e.type !== 'mapped') return { shared: false, end };
+  return xfs_reflink_trim_around_shared(inode, lblk, end, e.pblk);
+}
+
+/** The COW-fork extent at `lblk` (re-based to it), or the gap up to the next one. */
+export function xfs_cow_lookup(inode: Inode, lblk: number): { e: Extent | undefined; start: number; end: number } {
+  const cow = inode.cow;
+  if (cow === null) return { e: undefined, start: lblk, end: Number.MAX_SAFE_INTEGER };
+  const at = cow.find(lblk);
+  if (at !== undefined) {
+    const e = at.v.pblk >= 0 ? { type: at.v.type, pblk: at.v.pblk + (lblk - at.start) } : at.v;
+    return { e, start: lblk, end: at.end };
+  }
+  const nx = cow.next(lblk);
+  return { e: undefined, start: lblk, end: nx === undefined ? Number.MAX_SAFE_INTEGER : nx.start };
+}
+
+/**
+ * The COW window for [lblk, end): widened to the CoW extent size hint
+ * (xfs_bmap_extsize_align) and clipped so it overlaps no other COW-fork
+ * extent.  It may reach past EOF.
+ */
+function cowWindow(inode: Inode, lblk: number, end: number): [number, number] {
+  const h = xfs_get_cowextsz_hint(inode);
+  let a = Math.floor(lblk / h) * h;
+  let b = Math.ceil(end / h) * h;
+  const cow = inode.cow;
+  if (cow !== null) {
+    for (const e of cow.overlapping(a, lblk)) a = Math.max(a, e.end);
+    const nx = cow.next(lblk);
+    if (nx !== undefined) b = Math.min(b, nx.start);
+  }
+  return [a, b];
+}
+
+/**
+ * xfs_bmapi_reserve_delalloc(XFS_COW_FORK): reserve the COW window around
+ * [lblk, end) as delalloc in the COW fork; without the space for the whole
+ * window, just the range.  Returns the reserved range or -ENOSPC.
+ */
+export function xfs_reflink_reserve_cow(inode: Inode, lblk: number, end: number): [number, number] | number {
+  const sb = inode.sb;
+  let [a, b] = cowWindow(inode, lblk, end);
+  if (!sb.alloc.reserve(b - a)) {
+    [a, b] = [lblk, end];
+    if (!sb.alloc.reserve(b - a)) return -ENOSPC;
+  }
+  inode.cowFork().set(a, b, { type: 'delalloc', pblk: -1 });
+  return [a, b];
+}
+
+/**
+ * xfs_bmapi_convert_delalloc(XFS_COW_FORK) / xfs_reflink_fill_cow_hole:
+ * give COW-fork blocks [a, b) real (unwritten) staging blocks; delalloc
+ * there consumes its reservation.
+ */
+function fillCow(inode: Inode, a: number, b: number): number {
+  const sb = inode.sb;
+  let pos = a;
+  while (pos < b) {
+    const look = xfs_cow_lookup(inode, pos);
+    if (look.e !== undefined && look.e.type !== 'delalloc') {
+      pos = look.end;
+      continue;
+    }
+    const runEnd = Math.min(b, look.end);
+    const got = sb.allocCowBlocks(inode, pos, runEnd - pos, xfs_alloc_goal(inode, pos), look.e !== undefined);
+    if (typeof got === 'number') return got;
+    pos += got.len;
+  }
+  return 0;
+}
+
+/** Writeback: the whole COW delalloc extent containing `lblk` becomes staging (xfs_bmapi_convert_delalloc). */
+export function xfs_cow_convert_delalloc(inode: Inode, lblk: number): number {
+  const at = inode.cow?.find(lblk);
+  if (at === undefined || at.v.type !== 'delalloc') return 0;
+  return fillCow(inode, at.start, at.end);
+}
+
+/** xfs_reflink_convert_cow: staging blocks of [a, b) are about to be written (XFS_EXT_NORM; in-core only). */
+export function xfs_reflink_convert_cow(inode: Inode, a: number, b: number): void {
+  const cow = inode.cow;
+  if (cow === null) return;
+  for (const e of cow.overlapping(a, b)) {
+    if (e.v.type !== 'unwritten') continue;
+    cow.set(e.start, e.end, { type: 'mapped', pblk: e.v.pblk });
+  }
+}
+
+/**
+ * xfs_reflink_allocate_cow (direct writes): the COW mapping for
+ * [lblk, end); or, when the blocks need no COW (not shared and not covered
+ * by the COW fork), where the data fork mapping must stop (`cap`: the next
+ * COW extent or sharing boundary).  The I/O range is converted for writing.
+ */
+export function xfs_reflink_allocate_cow(inode: Inode, lblk: number, end: number): { start: number; end: number; pblk: number } | { cap: number } | number {
+  const cowAt = xfs_cow_lookup(inode, lblk);
+  let runEnd: number;
+  if (cowAt.e === undefined) {
+    // xfs_find_trim_cow_extent: no COW extent here; COW only shared data.
+    const data = xfs_bmapi_read(inode, lblk, Math.min(end, cowAt.end));
+    const t = xfs_bmap_trim_cow(inode, lblk, data.end, data.e);
+    if (!t.shared) return { cap: t.end };
+    runEnd = t.end;
+    // xfs_reflink_fill_cow_hole: the allocation takes the CoW extent size hint.
+    const [a, b] = cowWindow(inode, lblk, runEnd);
+    const r = fillCow(inode, a, b);
+    if (r < 0) return r;
+  } else {
+    runEnd = Math.min(end, cowAt.end);
+    if (cowAt.e.type === 'delalloc') {
+      // xfs_reflink_fill_delalloc
+      const r = xfs_cow_convert_delalloc(inode, lblk);
+      if (r < 0) return r;
+    }
+  }
+  xfs_reflink_convert_cow(inode, lblk, runEnd);
+  const at = inode.cow!.find(lblk)!;
+  return { start: lblk, end: Math.min(runEnd, at.end), pblk: at.v.pblk + (lblk - at.start) };
+}
+
+/**
+ * xfs_reflink_end_cow: I/O to [off, off+size) completed: each written COW
+ * extent there replaces the data fork mapping, one transaction per extent
+ * (xfs_reflink_end_cow_extent).  Unwritten staging stays in the COW fork.
+ */
+export function xfs_reflink_end_cow(inode: Inode, off: number, size: number): number {
+  if (inode.sb.shutdown) return -EIO;
+  const cow = inode.cow;
+  if (cow === null) return 0;
+  const bs = inode.blockSize;
+  const first = Math.floor(off / bs);
+  const last = Math.ceil((off + size) / bs);
+  for (const e of cow.overlapping(first, last)) {
+    if (e.v.type !== 'mapped') continue;
+    const a = Math.max(e.start, first);
+    const b = Math.min(e.end, last);
+    inode.sb.remapCow(inode, a, b - a, e.v.pblk + (a - e.start));
+  }
+  return 0;
+}
+
+/** xfs_reflink_cancel_cow_range: drop the COW fork over [off, off+len) (an I/O error, truncate, eviction). */
+export function xfs_reflink_cancel_cow_range(inode: Inode, first: number, last: number, cancelReal: boolean): void {
+  inode.sb.cancelCow(inode, first, last - first, cancelReal);
+}
+
+/** Has the data fork a shared written block (xfs_reflink_inode_has_shared_extents)? */
+function hasSharedExtents(inode: Inode): boolean {
+  for (const e of inode.extents.entries()) {
+    if (e.v.type === 'mapped' && inode.sb.isShared(e.v.pblk, e.end - e.start)) return true;
+  }
+  return false;
+}
+
+/**
+ * xfs_reflink_try_clear_inode_flag: with no shared extents left and nothing
+ * in flight (xfs_can_free_cowblocks: no I_DIRTY_PAGES, no dirty or
+ * writeback pages), the COW fork is freed and the reflink flag cleared.
+ */
+export function xfs_reflink_try_clear_inode_flag(inode: Inode): void {
+  if (!xfs_is_cow_inode(inode)) return;
+  if (inode.mapping.dirtyPagesInode || inode.mapping.hasDirtyOrWriteback(0, Number.MAX_SAFE_INTEGER)) return;
+  if (hasSharedExtents(inode)) return;
+  xfs_reflink_cancel_cow_range(inode, 0, Number.MAX_SAFE_INTEGER, true);
+  inode.sb.clearInodeFlag(inode, 'reflink');
+}
+
+/**
+ * xfs_reflink_remap_prep + xfs_reflink_remap_blocks + xfs_reflink_update_dest:
+ * share [posIn, posIn+len) of `src` at `posOut` of `dst`.  The generic
+ * checks (fs/remap_range.c) have passed and both ranges are written back.
+ */
+export function xfs_reflink_remap(src: Inode, posIn: number, dst: Inode, posOut: number, len: number): number {
+  const bs = dst.blockSize;
+  // xfs_reflink_zero_posteof: a clone past EOF zeroes the gap first.
+  if (posOut > dst.i_size) {
+    const r = xfs_zero_range(dst, dst.i_size, posOut - dst.i_size);
+    if (r < 0) return r;
+  }
+  // xfs_reflink_set_inode_flag: both inodes, one transaction.
+  dst.sb.setInodeFlag(src, 'reflink');
+  dst.sb.setInodeFlag(dst, 'reflink');
+  const start = posOut > dst.i_size ? dst.i_size : posOut;
+  xfs_flush_unmap_range(dst, start, posOut + len - start);
+  const first = Math.floor(posIn / bs);
+  const n = Math.ceil(len / bs);
+  const delta = Math.floor(posOut / bs) - first;
+  let lblk = first;
+  while (lblk < first + n) {
+    const look = xfs_bmapi_read(src, lblk, first + n);
+    const d = lblk + delta;
+    const cnt = look.end - lblk;
+    if (look.e !== undefined && look.e.type === 'mapped') {
+      dst.sb.remapShared(dst, d, cnt, look.e.pblk);
+    } else {
+      // A hole or unwritten extent of the source leaves a hole.
+      if (look.e !== undefined && look.e.type === 'delalloc') return -EINVAL;
+      dst.sb.unmapBlocks(dst, d, cnt);
+    }
+    // Each extent transaction moves the size up to the end of what it mapped.
+    const newSize = Math.min((d + cnt) * bs, posOut + len);
+    if (newSize > dst.i_size) {
+      dst.i_size = newSize;
+      dst.sb.setDisksize(dst, newSize);
+    }
+    lblk = look.end;
+  }
+  if (posOut + len > dst.i_size) {
+    dst.i_size = posOut + len;
+    dst.sb.setDisksize(dst, posOut + len);
+  }
+  return 0;
+}
+
+/**
+ * xfs_reflink_unshare (FALLOC_FL_UNSHARE_RANGE): copy the shared blocks of
+ * [offset, offset+len) (inside EOF) out through the page cache, write them
+ * back, and clear the reflink flag if nothing is shared any more.
+ */
+export function xfs_reflink_unshare(inode: Inode, offset: number, len: number, unshare: (pos: number, len: number) => number): number {
+  if (!xfs_is_cow_inode(inode)) return 0;
+  const end = Math.min(offset + len, inode.i_size);
+  if (offset >= end) return 0;
+  const r = unshare(offset, end - offset);
+  if (r < 0) return r;
+  const e = filemap_write_and_wait_range(inode.mapping, offset, offset + len - 1);
+  if (e < 0) return e;
+  xfs_reflink_try_clear_inode_flag(inode);
+  return 0;
+}
