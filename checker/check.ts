@@ -75,9 +75,14 @@ export function knobsOf(v: VariantInfo | null): Knobs {
   return { ...UPSTREAM, [v.knob]: true };
 }
 
-/** The recipes, then a final full read-back of every open file. */
-function recipesToSources(recipes: readonly Recipe[]): StepSource[] {
+/**
+ * The recipes, then a final full read-back of every open file.  On an ext4
+ * made with the encrypt feature, directory d is encrypted first (fscrypt
+ * v2), so that files under it are encrypted.
+ */
+function recipesToSources(system: SystemDoc, recipes: readonly Recipe[]): StepSource[] {
   const out: StepSource[] = recipes.map((r) => (sys: System) => resolve(r, sys) as StepSource | StepSource[]);
+  if ((system.features ?? []).includes('encrypt')) out.unshift({ op: 'encrypt_dir', path: 'd' });
   out.push((sys: System) => verifySteps(sys));
   return out;
 }
@@ -90,7 +95,7 @@ function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], 
   } catch {
     return null;
   }
-  return runChecked(sys, knobs, recipesToSources(input.recipes), invariants, { onStep, keepOutcomes: keep });
+  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes), invariants, { onStep, keepOutcomes: keep });
 }
 
 /**

@@ -34,6 +34,7 @@ export type Recipe =
   | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
   | { readonly k: 'statx'; readonly fd: number }
   | { readonly k: 'fiemap'; readonly fd: number }
+  | { readonly k: 'clone'; readonly fd: number; readonly src: number; readonly srcOff: Span3; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'sync' }
   | { readonly k: 'crash'; readonly keep: 'none' | 'all' | readonly number[]; readonly remount: boolean; readonly reopen: boolean }
   | { readonly k: 'remount'; readonly reopen: boolean }
@@ -76,6 +77,8 @@ const FALLOC_MODES: ReadonlyArray<readonly string[]> = [
   [],
   ['FALLOC_FL_KEEP_SIZE'],
   ['FALLOC_FL_PUNCH_HOLE', 'FALLOC_FL_KEEP_SIZE'],
+  ['FALLOC_FL_UNSHARE_RANGE'],
+  ['FALLOC_FL_UNSHARE_RANGE', 'FALLOC_FL_KEEP_SIZE'],
   ['FALLOC_FL_ZERO_RANGE'],
   ['FALLOC_FL_ZERO_RANGE', 'FALLOC_FL_KEEP_SIZE'],
   ['FALLOC_FL_COLLAPSE_RANGE'],
@@ -93,7 +96,7 @@ export interface GenOptions {
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
-  open: 8, close: 1, mkdir: 1, pwrite: 16, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1,
+  open: 8, close: 1, mkdir: 1, pwrite: 16, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, clone: 3,
   sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1,
 };
 
@@ -137,6 +140,16 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
     { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx }) },
+    {
+      weight: w.clone,
+      arbitrary: fc.record({
+        k: fc.constant('clone' as const), fd: fdIdx, src: fdIdx,
+        srcOff: fc.record({ anchor: fc.constant<0>(0), k: fc.nat({ max: 4 }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.oneof({ weight: 15, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(512) }) }),
+        off: fc.record({ anchor: fc.constantFrom<0 | 2>(0, 0, 2), k: fc.nat({ max: 4 }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.constant(0) }),
+        // Mostly "to the source's EOF" (length 0), else a few blocks.
+        len: fc.oneof({ weight: 2, arbitrary: fc.constant({ anchor: 0 as const, k: 0, gran: 1 as const, d: 0 }) }, { weight: 1, arbitrary: fc.record({ anchor: fc.constant<0>(0), k: fc.integer({ min: 1, max: 4 }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.constant(0) }) }),
+      }),
+    },
     { weight: w.sync, arbitrary: fc.constant({ k: 'sync' as const }) },
     {
       weight: w.crash,
@@ -174,16 +187,19 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
       lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       folioSize: fc.constantFrom(0, 0, 0, 4096, 16384, 65536),
+      encrypt: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     }).map((g): SystemDoc => {
       const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
-      return {
+      const doc: SystemDoc = {
         fs,
         blockSize: g.blockSize,
         folioSize: g.folioSize,
         device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache },
       };
+      // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
+      return fs === 'ext4' && g.encrypt ? { ...doc, features: ['encrypt'] } : doc;
     }),
   );
 }
@@ -313,6 +329,11 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };
     case 'fiemap':
       return { op: 'fiemap', fd: fdName(sys, r.fd, true) };
+    case 'clone': {
+      const fd = fdName(sys, r.fd, true);
+      const src = fdName(sys, r.src, true);
+      return { op: 'clone', fd, src, srcOffset: value(sys, r.srcOff, 0, 0), offset: value(sys, r.off, fileSize(sys, fd), 0), length: value(sys, r.len, 0, 0) };
+    }
     case 'sync':
       return { op: 'sync' };
     case 'crash': {

@@ -12,7 +12,17 @@ import type { Knobs } from './variants.ts';
 
 /** Things that happen inside a step that invariants and traces look at. */
 export type ModelEvent =
-  | { readonly t: 'mapping'; readonly ops: string; readonly ino: number; readonly pos: number; readonly len: number; readonly flags: number; readonly pair: IomapPair }
+  | {
+      readonly t: 'mapping';
+      readonly ops: string;
+      readonly ino: number;
+      readonly pos: number;
+      readonly len: number;
+      readonly flags: number;
+      readonly pair: IomapPair;
+      /** The data fork at `pos` when the mapping was returned, if written there: the disk byte of `pos`, and whether its block is shared. */
+      readonly data: { readonly addr: number; readonly shared: boolean } | null;
+    }
   | { readonly t: 'bio-queue'; readonly bio: Bio }
   | { readonly t: 'bio-split'; readonly front: Bio; readonly rest: Bio }
   | { readonly t: 'bio-complete'; readonly bio: Bio }

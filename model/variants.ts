@@ -23,6 +23,7 @@ export interface Knobs {
   bufferedWriteNoDsync: boolean;
   cowRemapBeforeIo: boolean;
   dioReadNoFallback: boolean;
+  dioNoCow: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -41,6 +42,7 @@ export const UPSTREAM: Knobs = {
   bufferedWriteNoDsync: false,
   cowRemapBeforeIo: false,
   dioReadNoFallback: false,
+  dioNoCow: false,
 };
 
 export interface VariantInfo {
@@ -69,7 +71,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'fsync/fdatasync that has no journal transaction to commit returns without flushing the device write cache (blkdev_issue_flush), so an fsynced overwrite can be lost at power failure — what mounting with nobarrier does to fsync.',
     source: 'fs/ext4/fsync.c: ext4_sync_file; fs/xfs/xfs_file.c: xfs_file_fsync (blkdev_issue_flush when no log force happened)',
-    breaks: ['durability/fsync'],
+    breaks: ['durability/fsync', 'sync/dsync-durable'],
   },
   {
     name: 'journal-no-preflush',
@@ -126,7 +128,60 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'Truncate returns the blocks past EOF to the free-space map but leaves them in the file\'s extent map, so a later allocation hands the same block to another file.',
     source: 'fs/ext4/extents.c: ext4_ext_remove_space / ext4_free_blocks; fs/xfs/xfs_inode.c: xfs_itruncate_extents (unmap and free together)',
-    breaks: ['alloc/no-double-allocation', 'data/no-stale-exposure'],
+    breaks: ['alloc/no-double-allocation', 'data/no-stale-exposure', 'alloc/refcount-consistent'],
+  },
+  {
+    name: 'cow-type-overwritten',
+    knob: 'cowTypeOverwritten',
+    description:
+      'The buffered write ->iomap_begin decides on copy-on-write for a shared block but returns the mapping as plain DELALLOC, without IOMAP_F_SHARED and without the source map: the partial head and tail blocks of the write are zeroed instead of read from the shared block, and the copy written out loses those bytes.',
+    source: 'seed 002: [PATCH 05/13] btrfs: Add CoW in iomap based writes, review by Dave Chinner ("The iomap->type is overwritten here and so IOMAP_COW will never be seen by the iomap infrastructure"); modelled in xfs_buffered_write_iomap_begin (found_cow)',
+    breaks: ['iomap/valid-mapping', 'cow/partial-block-preserved'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'srcmap-ignored-new-cow',
+    knob: 'srcmapIgnoredOnNewCow',
+    description:
+      'The iomap core decides read-or-zero for a partial block from the destination map when it is a fresh COW block (IOMAP_F_SHARED|IOMAP_F_NEW) instead of from the source map: the mapping is right, but the untouched bytes of a partly written shared block are zeroed.',
+    source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (patch 02: read the page from the srcmap for COW)',
+    breaks: ['cow/partial-block-preserved'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'buffered-write-no-dsync',
+    knob: 'bufferedWriteNoDsync',
+    description:
+      'The buffered write path returns without generic_write_sync, so an O_DSYNC/O_SYNC file or a RWF_DSYNC write is acknowledged while its data is only dirty in the page cache and is lost at a crash.',
+    source: 'seed 002: [PATCH 04/13] btrfs: Add a simple buffered iomap write, review by Dave Chinner ("Looks like it fails to handle O_[D]SYNC writes"); include/linux/fs.h: generic_write_sync',
+    breaks: ['sync/dsync-durable'],
+  },
+  {
+    name: 'cow-remap-before-io',
+    knob: 'cowRemapBeforeIo',
+    description:
+      'Copy-on-write remaps the new blocks into the file when the I/O is submitted (writeback mapping, direct write mapping) instead of when it completes: a log force before the data reaches the disk makes the file point at a staging block that still holds whatever it held before.',
+    source: 'fs/xfs/xfs_aops.c: xfs_end_ioend and fs/xfs/xfs_file.c: xfs_dio_write_end_io call xfs_reflink_end_cow only after the I/O completed; fs/xfs/xfs_reflink.c: xfs_reflink_end_cow',
+    breaks: ['data/no-stale-exposure'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'dio-no-cow',
+    knob: 'dioNoCow',
+    description:
+      'Direct writes do not consult the COW fork or the reference counts (imap_needs_cow is skipped for direct I/O): an aligned direct write to a shared block overwrites it in place, and the other file of the clone pair sees the new data.',
+    source: 'fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (imap_needs_cow -> xfs_reflink_allocate_cow); fs/xfs/xfs_reflink.c: xfs_reflink_allocate_cow',
+    breaks: ['iomap/valid-mapping', 'cow/source-unchanged'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'dio-read-no-fallback',
+    knob: 'dioReadNoFallback',
+    description:
+      'A direct read the file system cannot do as direct I/O (here: an ext4 file encrypted without inline crypto) returns short, with nothing read, instead of falling back to a buffered read.',
+    source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter)',
+    breaks: ['data/read-your-writes'],
+    fs: ['ext4'],
   },
 ];
 

@@ -20,7 +20,8 @@
  * checked against the real kernel (`iospec diff`).
  */
 import type { Span } from '../model/lib/content.ts';
-import { SRC_ZERO, dataLen, sliceData, span } from '../model/lib/content.ts';
+import { SRC_ZERO, cutSpan, dataLen, sliceData, span } from '../model/lib/content.ts';
+import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
@@ -51,6 +52,14 @@ export class OFile {
   mustSize: SizeRange | null = null;
   /** Step of the last fsync/sync that made this file durable (for messages). */
   syncedAt = 0;
+  /**
+   * Bytes made durable by an O_DSYNC/RWF_DSYNC write (or an O_DSYNC clone)
+   * since the file was last made durable as a whole, with the step: a
+   * durability failure there breaks sync/dsync-durable.
+   */
+  dsyncAt = new IntervalMap<number>((v) => v);
+  /** The file's existence was made durable only by O_DSYNC writes. */
+  existsByDsync = false;
   /** At the last crash, the file was durably created. */
   existedDurably = false;
   /**
@@ -169,9 +178,17 @@ export class OFile {
     if (b1 > b0) this.latent.setCertain(b0, sliceData(data, b0 - pos, b1 - b0));
   }
 
-  /** A write that failed may have landed in part (any byte old or new). */
+  /**
+   * A write that failed may have landed in part (any byte old or new).  A
+   * failed direct write beyond EOF may have reached blocks the file already
+   * maps there: those bytes are latent, visible if the file is extended
+   * over them without zeroing (observed: XFS, Linux 6.18).
+   */
   maybeWrite(pos: number, data: readonly Span[]): void {
-    const end = Math.min(pos + dataLen(data), this.size.max);
+    const wend = pos + dataLen(data);
+    const b0 = Math.max(pos, this.size.max);
+    if (wend > b0) this.latent.addCandidate(b0, sliceData(data, b0 - pos, wend - b0));
+    const end = Math.min(wend, this.size.max);
     if (end <= pos) return;
     const d = sliceData(data, 0, end - pos);
     this.touched(pos, end);
@@ -242,6 +259,8 @@ export class OFile {
 
   /** Everything as of now is durable (fsync, sync, clean unmount). */
   makeDurable(step: number): void {
+    this.dsyncAt = new IntervalMap<number>((v) => v);
+    this.existsByDsync = false;
     this.base = this.cur.clone();
     this.baseSize = { ...this.size };
     this.baseExists = this.exists;
@@ -253,6 +272,8 @@ export class OFile {
 
   /** An O_DSYNC/RWF_DSYNC write made [pos, end) and the size it needs durable. */
   makeRangeDurable(pos: number, end: number, step: number): void {
+    if (end > pos) this.dsyncAt.set(pos, end, step);
+    if (this.baseExists !== 'yes') this.existsByDsync = true;
     for (const e of this.cur.m.overlapping(pos, end)) this.base.m.set(e.start, e.end, e.v);
     this.since.remove(pos, end);
     // The sync commits the journal: every size change so far (a truncate
@@ -295,6 +316,32 @@ export class OFile {
     this.since = new CandMap();
     this.sinceSizes = { ...this.size };
     this.shifts = [];
+  }
+
+  /**
+   * FICLONERANGE made [dstOff, dstOff+len) of this file share the content
+   * `src` has at [srcOff, srcOff+len): the same candidates, written here.
+   */
+  cloneFrom(src: CandMap, srcOff: number, dstOff: number, len: number, certain: boolean): void {
+    const end = dstOff + len;
+    this.touched(dstOff, end);
+    if (dstOff > this.size.max) this.extendGap(this.size.max, dstOff);
+    const piece = new CandMap();
+    for (const e of src.m.overlapping(srcOff, srcOff + len)) {
+      const a = Math.max(e.start, srcOff);
+      const b = Math.min(e.end, srcOff + len);
+      piece.m.set(a - srcOff + dstOff, b - srcOff + dstOff, e.v.map((c) => cutSpan(c, a - e.start, b - a)));
+    }
+    for (const [a, b] of piece.m.gaps(dstOff, end)) piece.setZero(a, b);
+    this.since.union(piece, dstOff, end);
+    if (!certain) {
+      // How much was cloned depends on a size the oracle does not know: old or new contents.
+      this.cur.union(piece, dstOff, end);
+      if (end > this.size.max) this.noteSizeRange(this.size.min, end);
+      return;
+    }
+    for (const e of piece.m.entries()) this.cur.m.set(e.start, e.end, e.v);
+    if (end > this.size.min) this.noteSizeRange(Math.max(this.size.min, end), Math.max(this.size.max, end));
   }
 
   /** A read or statx revealed the size. */
@@ -349,6 +396,10 @@ export class Oracle {
   private readonly placed = new Map<number, Array<{ path: string; at: number }>>();
   /** A crash happened and no remount followed yet. */
   private down = false;
+  /** "source:path:at" for every placement a clone made (the bytes are there because blocks are shared). */
+  private readonly clonePlaced = new Set<string>();
+  /** Clone pairs: [a, aOff) and [b, bOff) shared `len` bytes (FICLONERANGE). */
+  private readonly clones: Array<{ a: string; aOff: number; b: string; bOff: number; len: number; step: number }> = [];
   crashes = 0;
 
   constructor(private readonly sources: (id: number) => Source | undefined) {}
@@ -385,6 +436,15 @@ export class Oracle {
         continue;
       }
       const ok = s.src > 0 && (this.placed.get(s.src) ?? []).some((x) => x.path === path && p - s.off === x.at);
+      if (!ok && s.src > 0) {
+        const peer = this.cloneLeak(path, p, s);
+        if (peer !== null) {
+          return {
+            invariant: 'cow/source-unchanged',
+            detail: `step ${n}: read of ${path} returned ${describeSpan(s, this.sources)} at file offset ${p} (${s.len} bytes); those bytes were written at ${peer}: a write to one side of a clone must not change the other`,
+          };
+        }
+      }
       if (!ok) {
         return {
           invariant: 'data/no-stale-exposure',
@@ -394,6 +454,27 @@ export class Oracle {
       p += s.len;
     }
     return null;
+  }
+
+  /**
+   * Was span `s`, read at `p` of `path`, written to a file that shares
+   * blocks with `path` at the corresponding offset?  Returns that file.
+   */
+  private cloneLeak(path: string, p: number, s: Span): string | null {
+    const places = this.placed.get(s.src) ?? [];
+    for (const c of this.clones) {
+      for (const [me, meOff, other, otherOff] of [[c.a, c.aOff, c.b, c.bOff], [c.b, c.bOff, c.a, c.aOff]] as const) {
+        if (me !== path || p < meOff || p >= meOff + c.len) continue;
+        const q = p - meOff + otherOff;
+        if (places.some((x) => x.path === other && x.at === q - s.off)) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
+      }
+    }
+    return null;
+  }
+
+  /** Did any candidate for the bytes at `pos` of `path` come there through a clone? */
+  private clonedCands(path: string, pos: number, allowed: Cands): boolean {
+    return allowed.some((c) => c.src > 0 && this.clonePlaced.has(`${c.src}:${path}:${pos - c.off}`));
   }
 
   /** Apply a step and its outcome; return what it breaks. */
@@ -426,7 +507,7 @@ export class Oracle {
           if (r.errno === 'ENOENT' && f !== undefined && (flags & O_CREAT) === 0 && !this.down) {
             if (f.exists === 'yes') {
               findings.push({
-                invariant: f.existedDurably ? 'durability/fsync' : 'data/read-your-writes',
+                invariant: f.existedDurably ? (f.existsByDsync ? 'sync/dsync-durable' : 'durability/fsync') : 'data/read-your-writes',
                 detail: `step ${n}: open of ${step.path} failed with ENOENT, but the file ${f.existedDurably ? `was made durable at step ${f.syncedAt}` : 'exists'}`,
               });
             } else if (f.exists === 'maybe') f.exists = 'no';
@@ -531,6 +612,29 @@ export class Oracle {
         if (d !== undefined && (d.flags & O_DSYNC) !== 0 && (mode & ~FALLOC_FL_KEEP_SIZE) === 0 && f.baseExists !== 'yes') f.baseExists = f.exists;
         break;
       }
+      case 'clone': {
+        const dst = this.fileOf(step.fd);
+        const src = this.fileOf(step.src);
+        const dd = this.fds.get(step.fd);
+        const sd = this.fds.get(step.src);
+        if (dst === undefined || src === undefined || dd === undefined || sd === undefined || !ok) break;
+        // Length 0 clones to the source's EOF, which may be uncertain (after a crash).
+        const len = step.length !== 0 ? step.length : Math.max(0, src.size.max - step.srcOffset);
+        if (len === 0) break;
+        const certain = step.length !== 0 || src.size.min === src.size.max;
+        const srcCur = src.cur.clone();
+        dst.cloneFrom(srcCur, step.srcOffset, step.offset, len, certain);
+        for (const e of dst.cur.m.overlapping(step.offset, step.offset + len)) {
+          for (const c of e.v) {
+            this.place(dst.path, e.start, [c]);
+            if (c.src > 0) this.clonePlaced.add(`${c.src}:${dst.path}:${e.start - c.off}`);
+          }
+        }
+        this.clones.push({ a: src.path, aOff: step.srcOffset, b: dst.path, bOff: step.offset, len, step: n });
+        // An O_(D)SYNC file on either side forces the log: the clone is durable.
+        if (((dd.flags | sd.flags) & O_DSYNC) !== 0) dst.makeRangeDurable(step.offset, step.offset + len, n);
+        break;
+      }
       case 'fsync':
       case 'fdatasync': {
         const f = this.fileOf(step.fd);
@@ -573,8 +677,9 @@ export class Oracle {
     const lo = nowait && ret > 0 ? Math.min(ret, hi) : Math.max(0, Math.min(len, f.size.min - pos));
     if (ret < lo || ret > hi) {
       const durable = f.mustSize !== null;
+      const dsync = durable && f.dsyncAt.intersects(pos + ret, pos + len);
       out.push({
-        invariant: durable ? 'durability/fsync' : 'data/read-your-writes',
+        invariant: dsync ? 'sync/dsync-durable' : durable ? 'durability/fsync' : 'data/read-your-writes',
         detail: `step ${n}: read of ${len} bytes at ${pos} of ${f.path} returned ${ret} bytes; with the file size ${f.size.min === f.size.max ? f.size.min : `${f.size.min}..${f.size.max}`} it must return ${lo === hi ? lo : `${lo}..${hi}`}`,
       });
       return out;
@@ -584,17 +689,20 @@ export class Oracle {
     if (f.mustMatch !== null) {
       const bad = f.mustMatch.checkCovered(pos, data);
       if (bad !== null) {
+        const ds = f.dsyncAt.find(bad.at);
         out.push({
-          invariant: 'durability/fsync',
-          detail: `step ${n}: after the crash, bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, but they were made durable at step ${f.syncedAt} as ${describeCands(bad.allowed, this.sources)}`,
+          invariant: ds !== undefined ? 'sync/dsync-durable' : 'durability/fsync',
+          detail: `step ${n}: after the crash, bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, but they were made durable at step ${ds?.v ?? f.syncedAt}${ds !== undefined ? ' (an O_DSYNC write)' : ''} as ${describeCands(bad.allowed, this.sources)}`,
         });
         return out;
       }
     }
     const bad = f.cur.check(pos, data);
     if (bad !== null) {
+      // Zeroes where the file holds bytes it shares with a clone: the shared block's contents were not preserved.
+      const lostShared = bad.got.src === SRC_ZERO && this.clonedCands(f.path, bad.at, bad.allowed);
       out.push({
-        invariant: 'data/read-your-writes',
+        invariant: lostShared ? 'cow/partial-block-preserved' : 'data/read-your-writes',
         detail: `step ${n}: bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, expected ${describeCands(bad.allowed, this.sources)}`,
       });
       return out;

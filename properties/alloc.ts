@@ -3,11 +3,15 @@
  */
 import type { CheckContext, Invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
+import type { RefcountMap } from '../model/fs/refcount.ts';
+import { refcountRuns } from '../model/fs/refcount.ts';
 
 interface Owner {
   readonly pblk: number;
   readonly len: number;
   readonly who: string;
+  /** A COW-fork staging extent (XFS), not a data-fork mapping. */
+  readonly staging: boolean;
 }
 
 function inMemoryOwners(sys: System): Owner[] {
@@ -15,43 +19,109 @@ function inMemoryOwners(sys: System): Owner[] {
   for (const inode of sys.sb.inodes.values()) {
     for (const e of inode.extents.entries()) {
       if (e.v.pblk < 0) continue;
-      out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} block ${e.start}` });
+      out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} block ${e.start}`, staging: false });
+    }
+    if (inode.cow === null) continue;
+    for (const e of inode.cow.entries()) {
+      if (e.v.pblk < 0) continue;
+      out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} COW fork block ${e.start}`, staging: true });
     }
   }
   return out;
 }
 
-function firstOverlap(owners: Owner[]): [Owner, Owner] | null {
-  const sorted = owners.slice().sort((a, b) => a.pblk - b.pblk);
-  for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1]!;
-    const b = sorted[i]!;
-    if (a.pblk + a.len > b.pblk) return [a, b];
+function onDiskOwners(sys: System): Owner[] {
+  const out: Owner[] = [];
+  for (const d of sys.sb.image.inodes.values()) {
+    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${d.ino} block ${e.start}`, staging: false });
   }
-  return null;
+  return out;
+}
+
+/** Physical runs with the owners that map them (a sweep over the owner intervals, sorted by block). */
+function ownedRuns(owners: readonly Owner[]): Array<{ start: number; end: number; owners: Owner[] }> {
+  const ev: Array<[number, number, Owner]> = [];
+  for (const o of owners) ev.push([o.pblk, 1, o], [o.pblk + o.len, -1, o]);
+  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const active = new Set<Owner>();
+  const out: Array<{ start: number; end: number; owners: Owner[] }> = [];
+  for (let i = 0; i < ev.length; ) {
+    const pos = ev[i]![0];
+    for (; i < ev.length && ev[i]![0] === pos; i++) {
+      if (ev[i]![1] > 0) active.add(ev[i]![2]);
+      else active.delete(ev[i]![2]);
+    }
+    if (active.size > 0 && i < ev.length) out.push({ start: pos, end: ev[i]![0], owners: [...active] });
+  }
+  return out;
+}
+
+/** The owner count a refcount map records for block `pblk` (1 where there is no record). */
+function recorded(map: RefcountMap, pblk: number): number {
+  return refcountRuns(map, pblk, 1)[0]![2];
 }
 
 export const noDoubleAllocation: Invariant = {
   id: 'alloc/no-double-allocation',
   statement:
-    'No physical block is mapped by two file blocks unless it is deliberately shared (reflink, with a reference count), and no mapped block is also in the free-space map: the allocator never hands out a block that is still in use.',
+    'No physical block is mapped by two file blocks unless it is deliberately shared (reflink, with a reference count that says so), and no mapped block is also in the free-space map: the allocator never hands out a block that is still in use.',
   source: 'fs/ext4/mballoc.c: ext4_mb_new_blocks, ext4_free_blocks; fs/xfs/libxfs/xfs_alloc.c: xfs_alloc_vextent, xfs_free_extent',
   oracle: false,
   events: false,
   check(ctx: CheckContext): string | null {
     const owners = inMemoryOwners(ctx.sys);
-    const dup = firstOverlap(owners);
-    if (dup !== null) {
-      return `step ${ctx.n}: physical block ${Math.max(dup[0].pblk, dup[1].pblk)} is mapped by both ${dup[0].who} and ${dup[1].who}`;
+    for (const r of ownedRuns(owners)) {
+      if (r.owners.length < 2) continue;
+      if (r.owners.some((o) => o.staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
+        return `step ${ctx.n}: physical block ${r.start} is mapped by both ${r.owners[0]!.who} and ${r.owners[1]!.who}, and is not shared by reflink`;
+      }
     }
     const free = ctx.sys.sb.alloc.free;
     for (const o of owners) {
       if (free.intersects(o.pblk, o.pblk + o.len)) {
         const e = free.overlapping(o.pblk, o.pblk + o.len)[0]!;
-        return `step ${ctx.n}: physical block ${e.start} is mapped by ${o.who} but is in the free-space map`;
+        return `step ${ctx.n}: physical block ${Math.max(e.start, o.pblk)} is mapped by ${o.who} but is in the free-space map`;
       }
     }
     return null;
+  },
+};
+
+/** Reference counts against mappings: the first mismatch, or null. */
+function refcountProblem(owners: readonly Owner[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
+  const runs = ownedRuns(owners);
+  for (const r of runs) {
+    const mapped = r.owners.filter((o) => !o.staging).length;
+    const rec = recorded(map, r.start);
+    if (r.owners.some((o) => o.staging) && (mapped > 0 || rec > 1)) return `${where}physical block ${r.start} is CoW staging for ${r.owners.find((o) => o.staging)!.who} but is also mapped or shared`;
+    if (mapped > 0 && rec !== mapped) return `${where}physical block ${r.start} is mapped by ${mapped} file block(s) (${r.owners.map((o) => o.who).join(', ')}) but its reference count is ${rec}`;
+    if (free.intersects(r.start, r.end)) return `${where}physical block ${r.start} is freed while ${r.owners[0]!.who} still references it`;
+    for (const [p, n] of busy) if (p < r.end && r.start < p + n) return `${where}physical block ${Math.max(p, r.start)} is being freed while ${r.owners[0]!.who} still references it`;
+  }
+  // Every block with a record is mapped (runs are sorted and disjoint).
+  let j = 0;
+  for (const e of map.entries()) {
+    while (j < runs.length && runs[j]!.end <= e.start) j++;
+    let p = e.start;
+    for (let k = j; k < runs.length && runs[k]!.start < e.end && runs[k]!.start <= p; k++) p = Math.max(p, runs[k]!.end);
+    if (p < e.end) return `${where}physical block ${p} has a reference count of ${e.v} but nothing maps it`;
+  }
+  return null;
+}
+
+export const refcountConsistent: Invariant = {
+  id: 'alloc/refcount-consistent',
+  statement:
+    "A block's reference count equals the number of file mappings that point to it (one when it has no refcount record), CoW staging blocks belong to exactly one COW fork and are neither mapped nor shared, and nothing is freed while it is referenced — in memory after every step, and on disk after every mount.",
+  source: 'fs/xfs/libxfs/xfs_refcount.c: xfs_refcount_increase_extent, xfs_refcount_decrease_extent; fs/xfs/xfs_reflink.c: xfs_reflink_remap_extent, xfs_reflink_end_cow_extent; xfs_repair refcount checks',
+  oracle: false,
+  events: false,
+  check(ctx: CheckContext): string | null {
+    const sb = ctx.sys.sb;
+    const p = refcountProblem(inMemoryOwners(ctx.sys), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
+    if (p !== null) return p;
+    if (ctx.step.op !== 'remount') return null;
+    return refcountProblem(onDiskOwners(ctx.sys), sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `);
   },
 };
 
@@ -66,18 +136,17 @@ export const noLeakAfterRemount: Invariant = {
     if (ctx.step.op !== 'remount') return null;
     const sb = ctx.sys.sb;
     const img = sb.image;
-    const owners: Owner[] = [];
-    for (const d of img.inodes.values()) {
-      for (const e of d.extents.entries()) owners.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${d.ino} block ${e.start}` });
+    const owners = onDiskOwners(ctx.sys);
+    const runs = ownedRuns(owners);
+    for (const r of runs) {
+      if (r.owners.length > 1 && recorded(img.refcount, r.start) < r.owners.length) return `step ${ctx.n}: after mount, physical block ${r.start} is mapped by both ${r.owners[0]!.who} and ${r.owners[1]!.who}`;
     }
-    const dup = firstOverlap(owners);
-    if (dup !== null) return `step ${ctx.n}: after mount, physical block ${dup[1].pblk} is mapped by both ${dup[0].who} and ${dup[1].who}`;
     for (const o of owners) {
       if (img.free.intersects(o.pblk, o.pblk + o.len)) return `step ${ctx.n}: after mount, block ${o.pblk} of ${o.who} is also free on disk`;
     }
     const first = sb.alloc.firstDataBlock;
     const total = sb.alloc.totalBlocks;
-    const used = owners.reduce((a, o) => a + o.len, 0);
+    const used = runs.reduce((a, r) => a + (r.end - r.start), 0);
     const free = img.free.covered(first, total);
     if (used + free !== total - first) {
       // Find the first leaked block.

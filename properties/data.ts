@@ -32,3 +32,33 @@ export const durabilityFsync: Invariant = {
   events: false,
   check: null,
 };
+
+export const cowSourceUnchanged: Invariant = {
+  id: 'cow/source-unchanged',
+  statement:
+    'Writing one file of a clone pair never changes what the other reads: after FICLONERANGE the two files share blocks, and a write, zeroing, truncate or unshare of either goes out of place (copy-on-write), so bytes written to one never appear at the corresponding offset of the other — before or after a crash.',
+  source: 'fs/xfs/xfs_reflink.c: xfs_reflink_allocate_cow, xfs_reflink_end_cow; fs/xfs/xfs_iomap.c: xfs_buffered_write_iomap_begin (COW fork); ioctl_ficlonerange(2)',
+  oracle: true,
+  events: false,
+  check: null,
+};
+
+export const cowPartialBlockPreserved: Invariant = {
+  id: 'cow/partial-block-preserved',
+  statement:
+    'Bytes a file shares with another through a clone keep their contents until something writes them: in particular, when a write covers part of a shared block, the rest of that block is read from the shared source block (the srcmap) before the block is copied, never zeroed.',
+  source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (review of patch 05: "IOMAP_COW will never be seen by the iomap infrastructure")',
+  oracle: true,
+  events: false,
+  check: null,
+};
+
+export const dsyncDurable: Invariant = {
+  id: 'sync/dsync-durable',
+  statement:
+    'A write through an O_DSYNC or O_SYNC file, or with RWF_DSYNC/RWF_SYNC, returns only once its data and the metadata needed to read it back (allocation, unwritten conversion, size, the file itself) are durable: after a crash the bytes it wrote read back (unless overwritten since) and the file is at least that long. The same holds for buffered and direct writes.',
+  source: 'include/linux/fs.h: generic_write_sync; fs/iomap/direct-io.c: iomap_dio_complete (IOMAP_DIO_NEED_SYNC); open(2) O_DSYNC; seed 002 (review of patch 04: "Looks like it fails to handle O_[D]SYNC writes")',
+  oracle: true,
+  events: false,
+  check: null,
+};

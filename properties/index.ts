@@ -2,16 +2,22 @@
  * The invariant registry.
  */
 import type { Invariant } from './invariant.ts';
-import { durabilityFsync, noStaleExposure, readYourWrites } from './data.ts';
-import { noDoubleAllocation, noLeakAfterRemount } from './alloc.ts';
+import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noStaleExposure, readYourWrites } from './data.ts';
+import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
+import { validMapping } from './iomap.ts';
 import { dirtyIffDirtyBlocks, writebackIffIoInFlight } from './folio.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
   readYourWrites,
   noStaleExposure,
   durabilityFsync,
+  dsyncDurable,
+  cowSourceUnchanged,
+  cowPartialBlockPreserved,
   noDoubleAllocation,
   noLeakAfterRemount,
+  refcountConsistent,
+  validMapping,
   dirtyIffDirtyBlocks,
   writebackIffIoInFlight,
 ];

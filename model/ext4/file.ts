@@ -78,7 +78,8 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     const mapped = e !== undefined && (e.v.type === 'mapped' || (e.v.type === 'unwritten' && underWb));
     if (mapped && chk.pos + ret > oldSize && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
     iocb.ki_pos = chk.pos + ret;
-    return generic_write_sync(iocb, ret);
+    // Variant buffered-write-no-dsync: the sync is forgotten.
+    return k.v.bufferedWriteNoDsync ? ret : generic_write_sync(iocb, ret);
   }
   return ret;
 }
@@ -204,6 +205,10 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
   const k = inode.sb.k;
   if (inode.sb.shutdown) return -EIO;
   if (to.count === 0) return 0;
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && !ext4_should_use_dio(iocb, to) && k.v.dioReadNoFallback) {
+    // Variant dio-read-no-fallback: nothing read, no buffered fallback.
+    return 0;
+  }
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && ext4_should_use_dio(iocb, to)) {
     return iomap_dio_rw(k, inode, iocb, to, ext4_iomap_ops(inode), null, 0, (_i, n) => n, false);
   }

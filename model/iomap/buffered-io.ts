@@ -403,7 +403,14 @@ export function iomap_file_unshare(k: Kernel, inode: Inode, pos: number, len: nu
 /** The iomap_iter mapping observer that feeds the `mapping` event. */
 export function mappingObserver(k: Kernel, inode: Inode) {
   if (!k.recording) return null;
-  return (ops: string, pos: number, len: number, flags: number, pair: IomapPair) => k.emit({ t: 'mapping', ops, ino: inode.ino, pos, len, flags, pair });
+  return (ops: string, pos: number, len: number, flags: number, pair: IomapPair) => {
+    const bs = inode.blockSize;
+    const lblk = Math.floor(pos / bs);
+    const at = inode.extents.find(lblk);
+    const pblk = at !== undefined && at.v.type === 'mapped' ? at.v.pblk + (lblk - at.start) : -1;
+    const data = pblk < 0 ? null : { addr: pblk * bs + (pos % bs), shared: inode.sb.isShared(pblk) };
+    k.emit({ t: 'mapping', ops, ino: inode.ino, pos, len, flags, pair: { iomap: { ...pair.iomap }, srcmap: { ...pair.srcmap } }, data });
+  };
 }
 
 /**

@@ -92,3 +92,12 @@ const FLAG_NAMES: Array<[number, string]> = [
 export function iomapFlagNames(flags: number): string[] {
   return FLAG_NAMES.filter(([b]) => (flags & b) !== 0).map(([, n]) => `IOMAP_F_${n}`);
 }
+
+/** A mapping pair as a reviewer reads it: "IOMAP_MAPPED [0+4096 @disk 81920] SHARED, srcmap IOMAP_MAPPED [...]". */
+export function describeIomap(p: IomapPair): string {
+  const one = (m: Iomap) => {
+    const fl = iomapFlagNames(m.flags).map((f) => f.replace('IOMAP_F_', '')).join('|');
+    return `${typeName(m.type)} [${m.offset}+${m.length}${m.addr >= 0 ? ` @disk ${m.addr}` : ''}]${fl !== '' ? ` ${fl}` : ''}`;
+  };
+  return p.srcmap.type === 'hole' ? one(p.iomap) : `${one(p.iomap)}, srcmap ${one(p.srcmap)}`;
+}

@@ -103,7 +103,8 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
     iocb.ki_pos += ret;
-    return generic_write_sync(iocb, ret);
+    // Variant buffered-write-no-dsync: the sync is forgotten.
+    return inode.sb.k.v.bufferedWriteNoDsync ? ret : generic_write_sync(iocb, ret);
   }
   return ret;
 }

@@ -56,9 +56,15 @@ export function xfs_alloc_goal(inode: Inode, lblk: number): number {
   return agStart;
 }
 
+/**
+ * xfs_bmbt_to_iomap (a hole: xfs_hole_to_iomap). A mapping of an inode pinned
+ * in the log with more than timestamps to sync is IOMAP_F_DIRTY: an O_DSYNC
+ * direct write then cannot complete by FUA alone and forces the log.
+ */
 function toIomap(inode: Inode, start: number, end: number, e: Extent | undefined, flags = 0): Iomap {
   const bs = inode.blockSize;
   if (e === undefined) return iomapHole(start * bs, (end - start) * bs, flags);
+  if (inode.datasyncTid > inode.sb.journal.committedTid) flags |= IOMAP_F_DIRTY;
   if (e.type === 'delalloc') return { addr: IOMAP_NULL_ADDR, offset: start * bs, length: (end - start) * bs, type: 'delalloc', flags };
   return { addr: e.pblk * bs, offset: start * bs, length: (end - start) * bs, type: e.type, flags };
 }
@@ -262,7 +268,7 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
       if (pos + length > inode.i_size) iflags |= IOMAP_F_DIRTY;
       let look = xfs_bmapi_read(inode, offsetFsb, endFsb);
       // imap_needs_cow: every mapping of a COW inode is checked against the COW fork.
-      if (xfs_is_cow_inode(inode) && !((flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0 && (look.e === undefined || look.e.type !== 'mapped'))) {
+      if (xfs_is_cow_inode(inode) && !inode.sb.k.v.dioNoCow && !((flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0 && (look.e === undefined || look.e.type !== 'mapped'))) {
         if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
         const c = xfs_reflink_allocate_cow(inode, offsetFsb, endFsb);
         if (typeof c === 'number') return c;

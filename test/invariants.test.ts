@@ -1,0 +1,37 @@
+/**
+ * Every invariant has teeth: at least one variant claims to break it, and
+ * the checker, watching that invariant alone, finds a counterexample on
+ * that variant — and none on upstream with the same seed and budget.
+ */
+import { describe, expect, it } from 'vitest';
+import { check } from '../checker/check.ts';
+import { INVARIANTS } from '../properties/index.ts';
+import { VARIANTS } from '../model/variants.ts';
+
+const SEEDS = [1, 2, 3];
+const BUDGETS = [20_000, 150_000];
+
+describe('every invariant catches a variant', () => {
+  for (const inv of INVARIANTS) {
+    it(inv.id, () => {
+      const claimants = VARIANTS.filter((v) => v.breaks.includes(inv.id));
+      expect(claimants.map((v) => v.name), `${inv.id}: no variant claims to break it`).not.toEqual([]);
+      let caught: { variant: string; seed: number; runs: number; fs: 'ext4' | 'xfs' | undefined } | null = null;
+      // Cheap attempts first: every claimant and seed with a small budget, then the full one.
+      search: for (const budget of BUDGETS) {
+        for (const seed of SEEDS) for (const v of claimants) {
+          const r = check({ invariants: [inv], variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
+          if (r.counterexample !== null) {
+            expect(r.counterexample.violation.invariant).toBe(inv.id);
+            caught = { variant: v.name, seed, runs: r.runsToFailure ?? budget, fs: v.fs?.length === 1 ? v.fs[0] : undefined };
+            break search;
+          }
+        }
+      }
+      expect(caught, `${inv.id}: none of ${claimants.map((v) => v.name).join(', ')} was caught`).not.toBeNull();
+      // Upstream, on the same file systems, same seed and budget: nothing.
+      const up = check({ invariants: [inv], variant: null, seed: caught!.seed, runs: caught!.runs, maxSteps: 40, timeMs: 600_000, fs: caught!.fs });
+      expect(up.counterexample?.violation ?? null).toBeNull();
+    });
+  }
+});
