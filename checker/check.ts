@@ -4,6 +4,7 @@
  * shrinks the first failing sequence; the counterexample is then minimised
  * step by step on its concrete form.
  */
+import { knownFinding } from './findings.ts';
 import fc from 'fast-check';
 import type { Knobs } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
@@ -62,6 +63,8 @@ export interface CheckReport {
   readonly ops: Record<string, number>;
   /** Failed steps by errno. */
   readonly errnos: Record<string, number>;
+  /** Sequences that ran into a known upstream finding (checker/findings.ts), by id. */
+  readonly findings: Record<string, number>;
   readonly counterexample: Counterexample | null;
 }
 
@@ -139,6 +142,7 @@ export function check(opts: CheckOptions): CheckReport {
   let steps = 0;
   let failures = 0;
   let firstFailSteps = 0;
+  const findings: Record<string, number> = {};
   const t0 = Date.now();
   let lastProgress = t0;
   const every = opts.progressMs ?? 1000;
@@ -156,6 +160,11 @@ export function check(opts: CheckOptions): CheckReport {
       opts.onProgress({ runs, steps, elapsedMs: now - t0, phase: failures > 0 ? 'shrink' : 'search' });
     }
     if (r === null || r.violation === null) return true;
+    const known = knownFinding(input.system, r.steps, r.results, r.violation);
+    if (known !== null) {
+      findings[known.id] = (findings[known.id] ?? 0) + 1;
+      return true;
+    }
     failures++;
     if (failures === 1) firstFailSteps = r.steps.length;
     return false;
@@ -183,5 +192,5 @@ export function check(opts: CheckOptions): CheckReport {
       };
     }
   }
-  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, counterexample };
+  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, findings, counterexample };
 }

@@ -27,6 +27,7 @@ export type Recipe =
   | { readonly k: 'close'; readonly fd: number; readonly valid: boolean }
   | { readonly k: 'mkdir' }
   | { readonly k: 'pwrite'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly fill: number; readonly buf: number; readonly iov2: Span3 | null; readonly flags: readonly string[] }
+  | { readonly k: 'awrite'; readonly fd: number; readonly order: number; readonly slot: number; readonly atEof: boolean; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'pread'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'fsync'; readonly fd: number; readonly data: boolean }
   | { readonly k: 'ftruncate'; readonly fd: number; readonly len: Span3 }
@@ -96,7 +97,7 @@ export interface GenOptions {
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
-  open: 8, close: 1, mkdir: 1, pwrite: 16, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, clone: 3,
+  open: 8, close: 1, mkdir: 1, pwrite: 16, awrite: 3, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, clone: 3,
   sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1,
 };
 
@@ -131,6 +132,14 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         k: fc.constant('pwrite' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), fill, buf,
         iov2: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: span3(4) }),
         flags: subset(RWF, 12),
+      }),
+    },
+    {
+      // An RWF_ATOMIC write the file system may accept: a power-of-two number of blocks, naturally aligned.
+      weight: w.awrite,
+      arbitrary: fc.record({
+        k: fc.constant('awrite' as const), fd: fdIdx, order: fc.nat({ max: 4 }), slot: fc.nat({ max: 8 }), atEof: fc.boolean(), buf,
+        flags: subset(['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT'], 6),
       }),
     },
     { weight: w.pread, arbitrary: fc.record({ k: fc.constant('pread' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), buf, flags: subset(['RWF_NOWAIT', 'RWF_HIPRI', 'RWF_ATOMIC', 'RWF_DONTCACHE'], 20) }) },
@@ -190,16 +199,23 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       encrypt: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      // Hardware atomic writes (an NVMe- or SCSI-like device): unit min/max, boundary, NVMe's virtual boundary.
+      atomic: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.record({ max: fc.constantFrom(16384, 65536), boundary: fc.constantFrom(0, 0, 65536), virt: fc.constantFrom(0, 4096) }) },
+      ),
     }).map((g): SystemDoc => {
       const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
+      // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
+      const encrypt = fs === 'ext4' && g.encrypt;
+      const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt } : {};
       const doc: SystemDoc = {
         fs,
         blockSize: g.blockSize,
         folioSize: g.folioSize,
-        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache },
+        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...atomic },
       };
-      // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
-      return fs === 'ext4' && g.encrypt ? { ...doc, features: ['encrypt'] } : doc;
+      return encrypt ? { ...doc, features: ['encrypt'] } : doc;
     }),
   );
 }
@@ -303,6 +319,12 @@ export function resolve(r: Recipe, sys: System): Resolved {
         return { op: 'pwrite', fd, offset, iov: [{ length, fill: nextFill(sys), bufOffset: r.buf }, { length: l2, fill: nextFill(sys, 1), bufOffset: 0 }], flags };
       }
       return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags };
+    }
+    case 'awrite': {
+      const fd = fdName(sys, r.fd, true);
+      const length = sys.cfg.blockSize << r.order;
+      const offset = (r.atEof ? Math.ceil(fileSize(sys, fd) / length) : r.slot) * length;
+      return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags: ['RWF_ATOMIC', ...r.flags.filter((f, i, a) => a.indexOf(f) === i)] };
     }
     case 'pread': {
       const fd = fdName(sys, r.fd, r.valid);

@@ -61,7 +61,7 @@ export function describeStep(s: Step): string {
     case 'fallocate':
       return `fallocate ${s.fd} ${s.offset} ${s.length}${s.mode === 0 ? '' : fmtFlags(s.mode)}`;
     case 'clone':
-      return `clone ${s.src}[${s.srcOffset}..] -> ${s.fd}[${s.offset}..] ${s.length}`;
+      return `clone ${s.src} ${s.srcOffset} -> ${s.fd} ${s.offset} ${s.length === 0 ? 'to EOF' : s.length}`;
     case 'mmap_write':
       return `mmap_write ${s.fd} ${s.offset} ${s.length}x0x${s.fill.toString(16).padStart(2, '0')}`;
     case 'statx':

@@ -1,6 +1,7 @@
 /**
  * iospec command line.
  */
+import { KNOWN_FINDINGS } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
@@ -327,6 +328,10 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   out(`ops: ${ops}`);
   const errs = Object.entries(r.errnos).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   if (errs !== '') out(`errors returned: ${errs}`);
+  for (const [id, n] of Object.entries(r.findings)) {
+    const f = KNOWN_FINDINGS.find((x) => x.id === id);
+    out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f?.scenario ?? ''}), not reported again`);
+  }
   if (r.counterexample === null) {
     out('no invariant violated');
     return;

@@ -104,12 +104,6 @@ export const LIMITATIONS: readonly Limitation[] = [
       return diff.length > 0 && diff.every(([a, b]) => failed.some(([x, y]) => x <= a && b <= y));
     },
   },
-  {
-    name: 'xfs-atomic-cow-fork',
-    reason:
-      'Without hardware atomic writes, XFS writes RWF_ATOMIC data out of place through the COW fork (xfs_atomic_write_cow_iomap_begin), preallocating COW blocks aligned to the CoW extent size hint (32 blocks) around the write; later writeback of any block the COW fork covers goes out of place too (xfs_map_blocks), remapped only when its transaction commits, and st_blocks counts the COW preallocation. The model writes atomic data in place and has no COW fork yet (it comes with copy-on-write and atomic writes, issues 4 and 5).',
-    matches: (c) => c.system.fs === 'xfs' && atomicWriteBefore(c),
-  },
 ];
 
 /** Byte ranges [start, end) of file `path` where two reads (runs of [value, count]) from `pos` differ. */
@@ -145,11 +139,6 @@ function failedDirectWrites(c: DisagreementContext, path: string): Array<[number
     out.push([s.offset, s.offset + len]);
   });
   return out;
-}
-
-/** Did an earlier step of this scenario succeed as an RWF_ATOMIC write on the kernel? */
-function atomicWriteBefore(c: DisagreementContext): boolean {
-  return stepsBefore(c).some((s, i) => s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (c.kernel[i]?.ret ?? 0) > 0);
 }
 
 export function explain(c: DisagreementContext): Limitation | null {

@@ -24,6 +24,9 @@ export interface Knobs {
   cowRemapBeforeIo: boolean;
   dioReadNoFallback: boolean;
   dioNoCow: boolean;
+  atomicBufferedFallback: boolean;
+  xfsAtomicNoAlignCheck: boolean;
+  xfsAtomicEndCow: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -43,6 +46,9 @@ export const UPSTREAM: Knobs = {
   cowRemapBeforeIo: false,
   dioReadNoFallback: false,
   dioNoCow: false,
+  atomicBufferedFallback: false,
+  xfsAtomicNoAlignCheck: false,
+  xfsAtomicEndCow: false,
 };
 
 export interface VariantInfo {
@@ -182,6 +188,33 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter)',
     breaks: ['data/read-your-writes'],
     fs: ['ext4'],
+  },
+  {
+    name: 'xfs-atomic-end-cow',
+    knob: 'xfsAtomicEndCow',
+    description:
+      'A software (out-of-place) atomic write is remapped at completion the way ordinary copy-on-write is, one transaction per data fork extent (xfs_reflink_end_cow), and the log checkpoints between them: an atomic write over a written block and a hole, then a crash, leaves half the range new and half old.',
+    source: 'fs/xfs/xfs_reflink.c: xfs_reflink_end_atomic_cow (one transaction for the whole range, "xfs: commit CoW-based atomic writes atomically") versus xfs_reflink_end_cow_extent; fs/xfs/xfs_file.c: xfs_dio_write_end_io',
+    breaks: ['atomic/no-torn-write'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'atomic-buffered-fallback',
+    knob: 'atomicBufferedFallback',
+    description:
+      'An RWF_ATOMIC direct write that the direct path cannot do falls back to a buffered write like any other direct write (-ENOTBLK): on XFS when the REQ_ATOMIC path is not possible, instead of the software COW path; on ext4 when a mapping wrote nothing. The data goes through the page cache and is written back in whatever pieces writeback makes.',
+    source: 'fs/iomap/direct-io.c: __iomap_dio_rw, "iomap: Don\'t fall back to buffered write if the write is atomic" (6.15); fs/ext4/inode.c: ext4_want_directio_fallback; fs/xfs/xfs_file.c: xfs_file_dio_write_atomic (-ENOPROTOOPT retry); seed 004',
+    breaks: ['atomic/no-buffered-fallback', 'atomic/no-torn-write'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'xfs-atomic-hw-misaligned',
+    knob: 'xfsAtomicNoAlignCheck',
+    description:
+      'The XFS hardware atomic path accepts an extent whose disk blocks are not naturally aligned to the write: the REQ_ATOMIC bio may straddle the device\'s atomic boundary or break its alignment rules (the block layer then fails it, or a device tears it).',
+    source: 'fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible ("atomic writes are required to be naturally aligned for disk blocks", "xfs: add large atomic writes checks", 6.16); seed 004 (aligned allocation)',
+    breaks: ['atomic/single-unsplit-bio'],
+    fs: ['xfs'],
   },
 ];
 

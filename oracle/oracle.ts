@@ -25,7 +25,7 @@ import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
-import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC, STATX_FLAGS } from '../model/vfs/fcntl.ts';
+import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC, STATX_FLAGS } from '../model/vfs/fcntl.ts';
 import { CandMap } from './candmap.ts';
 import type { Cands } from './candmap.ts';
 
@@ -401,6 +401,51 @@ export class Oracle {
   /** Clone pairs: [a, aOff) and [b, bOff) shared `len` bytes (FICLONERANGE). */
   private readonly clones: Array<{ a: string; aOff: number; b: string; bOff: number; len: number; step: number }> = [];
   crashes = 0;
+  /**
+   * RWF_ATOMIC writes that succeeded and were not overwritten since: after a
+   * crash each reads all old or all new (atomic/no-torn-write); `seen` pins
+   * which one the first read after a crash showed.
+   */
+  private atomics: Array<{ path: string; pos: number; len: number; src: number; step: number; crashed: boolean; seen: 'old' | 'new' | null }> = [];
+
+  /** Bytes [a, b) of `path` changed: atomic writes there no longer define its contents. */
+  private touchAtomics(path: string, a: number, b: number): void {
+    if (this.atomics.length > 0) this.atomics = this.atomics.filter((w) => w.path !== path || w.pos + w.len <= a || b <= w.pos);
+  }
+
+  /** A read of [pos, pos+len) returned `data` (ret bytes): no atomic write it covers may be torn. */
+  private checkAtomics(f: OFile, pos: number, len: number, ret: number, data: readonly Span[], n: number): Finding[] {
+    const out: Finding[] = [];
+    for (const w of this.atomics) {
+      if (!w.crashed || w.path !== f.path) continue;
+      const a = Math.max(w.pos, pos);
+      const b = Math.min(w.pos + w.len, pos + len);
+      if (a >= b) continue;
+      let nNew = 0;
+      let nOld = 0;
+      let q = pos;
+      for (const sp of data) {
+        const x = Math.max(q, a);
+        const y = Math.min(q + sp.len, b);
+        if (x < y) {
+          if (sp.src === w.src && q - sp.off === w.pos) nNew += y - x;
+          else nOld += y - x;
+        }
+        q += sp.len;
+      }
+      // Short at EOF: the bytes of the write past the size read as nothing (old).
+      if (ret < len) nOld += Math.max(0, b - Math.max(a, pos + ret));
+      const what = `the RWF_ATOMIC write of step ${w.step} (${w.len} bytes at ${w.pos})`;
+      if (nNew > 0 && nOld > 0) {
+        out.push({ invariant: 'atomic/no-torn-write', detail: `step ${n}: ${what} is torn after the crash: ${nNew} bytes of it read new, ${nOld} old${ret < len ? ` (the file ends at ${pos + ret})` : ''}` });
+        continue;
+      }
+      const cls = nNew > 0 ? 'new' : 'old';
+      if (w.seen !== null && w.seen !== cls) out.push({ invariant: 'atomic/no-torn-write', detail: `step ${n}: ${what} read ${w.seen} before and ${cls} now, in another part of its range` });
+      else w.seen = cls;
+    }
+    return out;
+  }
 
   constructor(private readonly sources: (id: number) => Source | undefined) {}
 
@@ -482,6 +527,12 @@ export class Oracle {
     const r = out.result;
     const ok = r.errno === undefined && r.unsupported === undefined && r.signal === undefined;
     const findings: Finding[] = [];
+    if (this.atomics.length > 0) {
+      // Anything else that may change a file's bytes ends the atomic writes' claim on them.
+      const changed = step.op === 'mmap_write' || step.op === 'ftruncate' || step.op === 'fallocate' || step.op === 'clone' ? this.fileOf(step.fd)?.path
+        : step.op === 'open' && step.flags.includes('O_TRUNC') ? step.path : undefined;
+      if (changed !== undefined) this.touchAtomics(changed, 0, Number.MAX_SAFE_INTEGER);
+    }
     switch (step.op) {
       case 'open': {
         const flags = flagsFrom(step.flags, OPEN_FLAGS).value;
@@ -536,6 +587,10 @@ export class Oracle {
           f.pinSize(out.writePos);
           pos = out.writePos;
         }
+        if ((ok && r.ret !== undefined && r.ret > 0) || !ok) this.touchAtomics(f.path, pos, pos + (ok ? r.ret ?? 0 : dataLen(content)));
+        if (ok && r.ret !== undefined && r.ret > 0 && (rwf & RWF_ATOMIC) !== 0 && stepSources[0] !== undefined) {
+          this.atomics.push({ path: f.path, pos, len: r.ret, src: stepSources[0].id, step: n, crashed: false, seen: null });
+        }
         if (ok && r.ret !== undefined && r.ret > 0) {
           const d0 = sliceData(content, 0, r.ret);
           for (const [p, d] of f.preShift(pos, d0)) this.place(f.path, p, d);
@@ -567,6 +622,7 @@ export class Oracle {
         if (f === undefined || !ok || r.ret === undefined || out.read === null) break;
         const pos = step.offset === -1 ? 0 : step.offset;
         findings.push(...this.checkRead(f, pos, step.length, r.ret, out.read, n, (step.flags ?? []).includes('RWF_NOWAIT')));
+        if (this.atomics.length > 0) findings.push(...this.checkAtomics(f, pos, step.length, r.ret, out.read, n));
         break;
       }
       case 'statx': {
@@ -646,6 +702,7 @@ export class Oracle {
         break;
       case 'crash':
         if (!this.down) {
+          for (const w of this.atomics) w.crashed = true;
           for (const f of this.files.values()) f.crash();
           this.crashes++;
         }

@@ -5,6 +5,7 @@ import type { Invariant } from './invariant.ts';
 import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noStaleExposure, readYourWrites } from './data.ts';
 import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
+import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dirtyIffDirtyBlocks, writebackIffIoInFlight } from './folio.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
@@ -14,6 +15,9 @@ export const INVARIANTS: readonly Invariant[] = [
   dsyncDurable,
   cowSourceUnchanged,
   cowPartialBlockPreserved,
+  noTornWrite,
+  noBufferedFallback,
+  singleUnsplitBio,
   noDoubleAllocation,
   noLeakAfterRemount,
   refcountConsistent,

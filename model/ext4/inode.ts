@@ -7,7 +7,7 @@ import type { Inode } from '../fs/inode.ts';
 import type { Kstat } from '../fs/super.ts';
 import type { Extent } from '../fs/extent.ts';
 import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
-import { IOMAP_ATOMIC, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_NULL_ADDR, IOMAP_WRITE, iomapHole } from '../iomap/iomap.ts';
+import { IOMAP_ATOMIC, IOMAP_F_ATOMIC_BIO, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_NULL_ADDR, IOMAP_WRITE, iomapHole } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { iomap_truncate_page } from '../iomap/buffered-io.ts';
 import { EFBIG, EINVAL, ENOSPC, ENOTBLK } from '../lib/errno.ts';
@@ -178,11 +178,14 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
         m = toIomap(inode, lblk, look.n, look.e);
       }
       m.flags |= iflags;
+      // ext4_set_iomap: HW-offload atomics are always used (REQ_ATOMIC).
+      if ((flags & IOMAP_ATOMIC) !== 0) m.flags |= IOMAP_F_ATOMIC_BIO;
       return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
     },
     end(_pos, _length, written, flags) {
       // ext4_iomap_end: a DIO write mapping that advanced nothing falls back to buffered I/O.
-      if ((flags & IOMAP_WRITE) !== 0 && (flags & IOMAP_ATOMIC) === 0 && written === 0) return -ENOTBLK;
+      // ext4_want_directio_fallback: atomic writes are all-or-nothing (variant atomic-buffered-fallback: they fall back too).
+      if ((flags & IOMAP_WRITE) !== 0 && ((flags & IOMAP_ATOMIC) === 0 || inode.sb.k.v.atomicBufferedFallback) && written === 0) return -ENOTBLK;
       return 0;
     },
   };

@@ -7,7 +7,7 @@ import { blkdev_issue_flush } from '../block/blk-flush.ts';
 import { iomap_file_buffered_write, iomap_file_unshare } from '../iomap/buffered-io.ts';
 import { IOMAP_DIO_COW, IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
-import { EAGAIN, EFBIG, EINVAL, EIO, ENOTBLK, EOPNOTSUPP } from '../lib/errno.ts';
+import { EAGAIN, EFBIG, EINVAL, EIO, ENOPROTOOPT, ENOTBLK, EOPNOTSUPP } from '../lib/errno.ts';
 import {
   filemap_fdatawrite_range,
   filemap_read,
@@ -39,6 +39,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { truncate_pagecache } from '../mm/truncate.ts';
 import {
+  xfs_atomic_write_cow_iomap_ops,
   xfs_buffered_write_iomap_ops,
   xfs_direct_write_iomap_ops,
   xfs_iomap_write_unwritten,
@@ -46,7 +47,7 @@ import {
   xfs_zero_range,
 } from './xfs_iomap.ts';
 import { xfs_atomic_limits, xfs_setattr_size } from './xfs_iops.ts';
-import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range, xfs_reflink_end_cow, xfs_reflink_remap, xfs_reflink_unshare } from './xfs_reflink.ts';
+import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range, xfs_reflink_end_atomic_cow, xfs_reflink_end_cow, xfs_reflink_remap, xfs_reflink_unshare } from './xfs_reflink.ts';
 import type { SuperBlock } from '../fs/super.ts';
 import type { RemapRequest } from '../vfs/remap_range.ts';
 import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
@@ -118,7 +119,7 @@ function xfs_dio_write_ops(inode: Inode): IomapDioOps {
       if (size === 0) return 0;
       const pos = iocb.ki_pos;
       if ((flags & IOMAP_DIO_COW) !== 0 && !inode.sb.k.v.cowRemapBeforeIo) {
-        const r = xfs_reflink_end_cow(inode, pos, size);
+        const r = (iocb.ki_flags & IOCB_ATOMIC) !== 0 ? xfs_reflink_end_atomic_cow(inode, pos, size) : xfs_reflink_end_cow(inode, pos, size);
         if (r < 0) return r;
       }
       if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, true);
@@ -131,6 +132,28 @@ function xfs_dio_write_ops(inode: Inode): IomapDioOps {
   };
 }
 
+/**
+ * xfs_file_dio_write_atomic: the hardware (REQ_ATOMIC) path first, unless
+ * the write is longer than the device's atomic unit; when ->iomap_begin
+ * says it is not possible (-ENOPROTOOPT: more than one extent, misaligned
+ * disk blocks, an allocation of more than one block) retry with the
+ * software path, which stages the data in the COW fork.
+ */
+function xfs_file_dio_write_atomic(iocb: Kiocb, from: IovIter): number {
+  const inode = iocb.file.inode;
+  const k = inode.sb.k;
+  let dops = from.count > k.disk.limits.atomic_write_unit_max ? xfs_atomic_write_cow_iomap_ops(inode) : xfs_direct_write_iomap_ops(inode);
+  for (;;) {
+    const r = xfs_file_write_checks(iocb, from, true);
+    if (r < 0) return r;
+    const ret = iomap_dio_rw(k, inode, iocb, from, dops, xfs_dio_write_ops(inode), 0, generic_write_sync, true);
+    if (ret !== -ENOPROTOOPT || dops.name !== 'xfs_direct_write_iomap_ops') return ret;
+    // Variant atomic-buffered-fallback: like any direct write that cannot be done, go buffered.
+    if (k.v.atomicBufferedFallback) return -ENOTBLK;
+    dops = xfs_atomic_write_cow_iomap_ops(inode);
+  }
+}
+
 /** xfs_file_dio_write (aligned and unaligned paths) */
 function xfs_file_dio_write(iocb: Kiocb, from: IovIter): number {
   const inode = iocb.file.inode;
@@ -141,6 +164,7 @@ function xfs_file_dio_write(iocb: Kiocb, from: IovIter): number {
   const bs = inode.blockSize;
   const unaligned = iocb.ki_pos % bs !== 0 || count % bs !== 0;
   if (unaligned && xfs_is_cow_inode(inode)) return -ENOTBLK;
+  if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) return xfs_file_dio_write_atomic(iocb, from);
   const r = xfs_file_write_checks(iocb, from, true);
   if (r < 0) return r;
   if (from.count === 0) return 0;

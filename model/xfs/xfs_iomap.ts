@@ -6,6 +6,8 @@ import type { Inode } from '../fs/inode.ts';
 import type { Extent } from '../fs/extent.ts';
 import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
 import {
+  IOMAP_ATOMIC,
+  IOMAP_F_ATOMIC_BIO,
   IOMAP_F_DIRTY,
   IOMAP_F_NEW,
   IOMAP_F_SHARED,
@@ -16,9 +18,9 @@ import {
   IOMAP_ZERO,
   iomapHole,
 } from '../iomap/iomap.ts';
-import { xfs_bmap_trim_cow, xfs_cow_lookup, xfs_is_cow_inode, xfs_reflink_allocate_cow, xfs_reflink_end_cow, xfs_reflink_reserve_cow } from './xfs_reflink.ts';
+import { xfs_bmap_trim_cow, xfs_cow_convert_delalloc, xfs_cow_lookup, xfs_is_cow_inode, xfs_reflink_allocate_cow, xfs_reflink_convert_cow, xfs_reflink_end_cow, xfs_reflink_fill_cow_range, xfs_reflink_reserve_cow } from './xfs_reflink.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
-import { EAGAIN, ENOSPC } from '../lib/errno.ts';
+import { EAGAIN, EINVAL, ENOPROTOOPT, ENOSPC } from '../lib/errno.ts';
 import { roundDownPowOf2 } from '../lib/math.ts';
 import { truncate_pagecache } from '../mm/truncate.ts';
 import { iomap_truncate_page, iomap_zero_range } from '../iomap/buffered-io.ts';
@@ -150,13 +152,12 @@ export function xfs_bmapi_convert_delalloc(inode: Inode, lblk: number): number {
  * mapping capped at `cap` (the next COW extent or sharing boundary).
  */
 function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, endFsb: number, look: { e: Extent | undefined; end: number }, flags: number): IomapPair | number | { cap: number } {
+  // We never need to allocate blocks for zeroing or unsharing a hole (the
+  // data fork is looked up first, a COW fork extent there does not matter).
+  if (look.e === undefined && (flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
   const cowAt = xfs_cow_lookup(inode, offsetFsb);
   if (cowAt.e !== undefined) return foundCow(inode, offsetFsb, look, 0);
-  if (look.e === undefined) {
-    // We never need to allocate blocks for unsharing a hole.
-    if ((flags & IOMAP_UNSHARE) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
-    return { cap: cowAt.end };
-  }
+  if (look.e === undefined) return { cap: cowAt.end };
   // When zeroing, holes, delalloc and unwritten extents need no COW.
   if ((flags & IOMAP_ZERO) !== 0 && look.e.type !== 'mapped') return { cap: cowAt.end };
   const t = xfs_bmap_trim_cow(inode, offsetFsb, Math.min(look.end, cowAt.end), look.e);
@@ -256,6 +257,20 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
   };
 }
 
+/**
+ * xfs_bmap_hw_atomic_write_possible: a REQ_ATOMIC write needs one extent
+ * over the whole range (one bio), its disk blocks naturally aligned to its
+ * length, and no more than the device's hardware atomic maximum.
+ */
+function xfs_bmap_hw_atomic_write_possible(inode: Inode, look: { e: Extent | undefined; end: number }, offsetFsb: number, endFsb: number): boolean {
+  const count = Math.min(look.end, endFsb) - offsetFsb;
+  // A hole (HOLESTARTBLOCK) counts as aligned: it is allocated, one block, below.
+  // Variant xfs-atomic-hw-misaligned: the natural alignment check is missing.
+  if (look.e !== undefined && look.e.pblk >= 0 && look.e.pblk % count !== 0 && !inode.sb.k.v.xfsAtomicNoAlignCheck) return false;
+  if (look.end < endFsb) return false; // imap_spans_range
+  return (endFsb - offsetFsb) * inode.blockSize <= inode.sb.k.disk.limits.atomic_write_unit_max;
+}
+
 /** xfs_direct_write_iomap_begin */
 export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
   return {
@@ -273,6 +288,10 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
         const c = xfs_reflink_allocate_cow(inode, offsetFsb, endFsb);
         if (typeof c === 'number') return c;
         if ('pblk' in c) {
+          if ((flags & IOMAP_ATOMIC) !== 0) {
+            if (!xfs_bmap_hw_atomic_write_possible(inode, { e: { type: 'mapped', pblk: c.pblk }, end: c.end }, offsetFsb, endFsb)) return -ENOPROTOOPT;
+            iflags |= IOMAP_F_ATOMIC_BIO;
+          }
           const srcmap = look.e === undefined ? iomapHole(offsetFsb * bs, (c.end - offsetFsb) * bs) : toIomap(inode, offsetFsb, look.end, look.e);
           const m = toIomap(inode, c.start, c.end, { type: 'mapped', pblk: c.pblk }, iflags | IOMAP_F_SHARED);
           // Variant cow-remap-before-io: the remap is logged before the data is written.
@@ -284,7 +303,15 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
           look = xfs_bmapi_read(inode, offsetFsb, endFsb);
         }
       }
-      if (look.e !== undefined && look.e.type !== 'delalloc') {
+      const needsAlloc = look.e === undefined || look.e.type === 'delalloc';
+      if ((flags & IOMAP_ATOMIC) !== 0) {
+        // If we allocate less than the write needs we may end up with more
+        // than one extent, so REQ_ATOMIC could not be used: the COW path.
+        if (needsAlloc && endFsb - offsetFsb > 1) return -ENOPROTOOPT;
+        if (!xfs_bmap_hw_atomic_write_possible(inode, look, offsetFsb, endFsb)) return -ENOPROTOOPT;
+        iflags |= IOMAP_F_ATOMIC_BIO;
+      }
+      if (!needsAlloc && look.e !== undefined) {
         if (look.e.type === 'unwritten' && (flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && (pos % bs !== 0 || (pos + length) % bs !== 0)) return -EAGAIN;
         if ((flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0 && look.end < endFsb) return -EAGAIN;
         return pair(toIomap(inode, offsetFsb, look.end, look.e, iflags));
@@ -299,6 +326,42 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
       if (typeof got === 'number') return got;
       if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
       return pair(toIomap(inode, offsetFsb, offsetFsb + got.len, { type: 'unwritten', pblk: got.pblk }, iflags | IOMAP_F_NEW));
+    },
+  };
+}
+
+/**
+ * xfs_atomic_write_cow_iomap_begin: the software atomic write.  The range is
+ * always written out of place, into COW fork blocks (allocated with the CoW
+ * extent size hint, converted for writing); the data fork is untouched
+ * until xfs_reflink_end_atomic_cow remaps the whole range at completion.
+ */
+export function xfs_atomic_write_cow_iomap_ops(inode: Inode): IomapOps {
+  return {
+    name: 'xfs_atomic_write_cow_iomap_ops',
+    begin(pos, length, flags): IomapPair | number {
+      if (!inode.sb.hasFeature('reflink')) return -EINVAL; // xfs_can_sw_atomic_write
+      // Blocks are always allocated in this path.
+      if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
+      const bs = inode.blockSize;
+      const offsetFsb = Math.floor(pos / bs);
+      let endFsb = Math.ceil((pos + length) / bs);
+      const at = xfs_cow_lookup(inode, offsetFsb);
+      if (at.e === undefined) {
+        endFsb = Math.min(endFsb, at.end);
+        const r = xfs_reflink_fill_cow_range(inode, offsetFsb, endFsb);
+        if (r < 0) return r;
+      } else if (at.e.type === 'delalloc') {
+        const r = xfs_cow_convert_delalloc(inode, offsetFsb);
+        if (r < 0) return r;
+      }
+      const c = inode.cow!.find(offsetFsb)!;
+      endFsb = Math.min(endFsb, c.end);
+      xfs_reflink_convert_cow(inode, offsetFsb, endFsb);
+      const m = toIomap(inode, offsetFsb, endFsb, { type: 'mapped', pblk: c.v.pblk + (offsetFsb - c.start) }, IOMAP_F_SHARED);
+      // Variant cow-remap-before-io: the remap is logged before the data is written.
+      if (inode.sb.k.v.cowRemapBeforeIo) xfs_reflink_end_cow(inode, offsetFsb * bs, (endFsb - offsetFsb) * bs);
+      return pair(m);
     },
   };
 }

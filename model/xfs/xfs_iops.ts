@@ -65,7 +65,8 @@ export function xfs_vn_getattr(inode: Inode, mask: number): Kstat {
     st.atomic_write_unit_min = min;
     st.atomic_write_unit_max = min > 0 ? max : 0;
     st.atomic_write_segments_max = min > 0 ? 1 : 0;
-    st.atomic_write_unit_max_opt = 0;
+    // xfs_get_atomic_write_max_opt: beyond one block, the hardware limit is the fast ceiling.
+    st.atomic_write_unit_max_opt = min > 0 && max > sb.blockSize ? Math.min(max, lim.atomic_write_unit_max) : 0;
   }
   return st;
 }

@@ -120,6 +120,42 @@ function fillCow(inode: Inode, a: number, b: number): number {
   return 0;
 }
 
+/**
+ * xfs_bmapi_write(XFS_COW_FORK | XFS_BMAPI_PREALLOC) over [lblk, end), as
+ * the software atomic write path does: the allocation is widened to the
+ * CoW extent size hint; the blocks are staging, recorded for recovery.
+ */
+export function xfs_reflink_fill_cow_range(inode: Inode, lblk: number, end: number): number {
+  const [a, b] = cowWindow(inode, lblk, end);
+  return fillCow(inode, a, b);
+}
+
+/**
+ * xfs_reflink_end_atomic_cow: the software atomic write completed: every
+ * COW extent of [off, off+size) replaces the data fork mapping in one
+ * transaction, so a crash finds all of the write or none of it.  Variant
+ * xfs-atomic-end-cow: one transaction per data fork extent, as
+ * xfs_reflink_end_cow does, and the log may checkpoint between them.
+ */
+export function xfs_reflink_end_atomic_cow(inode: Inode, off: number, size: number): number {
+  if (!inode.sb.k.v.xfsAtomicEndCow) return xfs_reflink_end_cow(inode, off, size);
+  if (inode.sb.shutdown) return -EIO;
+  const bs = inode.blockSize;
+  const first = Math.floor(off / bs);
+  const last = Math.ceil((off + size) / bs);
+  let pos = first;
+  while (pos < last) {
+    const data = inode.extents.find(pos);
+    const nx = inode.extents.next(pos);
+    const end = Math.min(last, data !== undefined ? data.end : nx !== undefined ? nx.start : last);
+    const r = xfs_reflink_end_cow(inode, pos * bs, (end - pos) * bs);
+    if (r < 0) return r;
+    if (end < last) inode.sb.journal.commit();
+    pos = end;
+  }
+  return 0;
+}
+
 /** Writeback: the whole COW delalloc extent containing `lblk` becomes staging (xfs_bmapi_convert_delalloc). */
 export function xfs_cow_convert_delalloc(inode: Inode, lblk: number): number {
   const at = inode.cow?.find(lblk);

@@ -1,0 +1,57 @@
+/**
+ * Known upstream findings: behaviour of the kernel this model mirrors that
+ * breaks an invariant.  They are bugs to report, not variants; the checker
+ * counts the sequences that run into one (and reports them in its summary)
+ * instead of stopping at them, so that a long run on upstream goes on
+ * looking for something new.  Each has a scenario that shows it.
+ */
+import type { StepResult } from '../model/system.ts';
+import type { Step, SystemDoc } from '../scenario/schema.ts';
+import type { Violation } from './execute.ts';
+
+export interface KnownFinding {
+  readonly id: string;
+  readonly summary: string;
+  /** The scenario that shows it (test/conformance/ when confirmed on this machine's kernel). */
+  readonly scenario: string;
+  /** Confirmed on the kernel (Linux 6.18 here), or read from the source only. */
+  readonly confirmed: boolean;
+  matches(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], violation: Violation): boolean;
+}
+
+/** Did a step before the violation write with RWF_ATOMIC through an O_APPEND file (or with RWF_APPEND), successfully? */
+function atomicAppend(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const append = new Map<string, boolean>();
+  for (let i = 0; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') append.set(s.fd, s.flags.includes('O_APPEND'));
+    if (s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0) {
+      if (append.get(s.fd) === true || (s.flags ?? []).includes('RWF_APPEND')) return true;
+    }
+  }
+  return false;
+}
+
+export const KNOWN_FINDINGS: readonly KnownFinding[] = [
+  {
+    id: 'xfs-atomic-append-unaligned',
+    summary:
+      'XFS: an RWF_ATOMIC direct write through O_APPEND is validated at the offset the caller passed, then moved to EOF (generic_write_checks_count); at an EOF that is not aligned, the software atomic path writes the whole EOF block out of place without the bytes before the write, which then read as zeroes (data loss, fsynced data included).',
+    scenario: 'test/conformance/xfs-atomic-append-unaligned.json',
+    confirmed: true,
+    matches: (system, steps, results, v) => system.fs === 'xfs' && atomicAppend(steps, results, v.step),
+  },
+  {
+    id: 'ext4-atomic-encrypted-buffered',
+    summary:
+      'ext4: an RWF_ATOMIC direct write to an encrypted file that cannot do direct I/O (no inline encryption) falls back to a buffered write (ext4_dio_write_iter: !ext4_should_use_dio), because ext4_inode_can_atomic_write does not look at encryption; the atomic guarantee is lost. Needs a device with hardware atomic writes: read from the source, not confirmed on hardware.',
+    scenario: 'test/scenarios/ext4-atomic-encrypted-buffered.json',
+    confirmed: false,
+    matches: (system, _steps, _results, v) =>
+      system.fs === 'ext4' && (system.features ?? []).includes('encrypt') && (v.invariant === 'atomic/no-buffered-fallback' || v.invariant === 'atomic/no-torn-write'),
+  },
+];
+
+export function knownFinding(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], v: Violation): KnownFinding | null {
+  return KNOWN_FINDINGS.find((f) => f.matches(system, steps, results, v)) ?? null;
+}
