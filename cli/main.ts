@@ -1,6 +1,8 @@
 /**
  * iospec command line.
  */
+import { invariantsMarkdown } from '../checker/invariants-doc.ts';
+import { toXfsIo } from '../kernel/export.ts';
 import { KNOWN_FINDINGS } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
@@ -10,7 +12,7 @@ import type { CheckReport, Progress } from '../checker/check.ts';
 import { counterexampleDoc, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
 import { findInvariant, INVARIANTS } from '../properties/index.ts';
-import { findVariant, VARIANTS } from '../model/variants.ts';
+import { findVariant, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
@@ -20,6 +22,7 @@ import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import { writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
+import { join } from 'node:path';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -241,10 +244,27 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('export')
+    .description('export a scenario or counterexample as a reproducer for a real machine')
+    .argument('<file>', 'scenario or counterexample file')
+    .option('--xfs-io', 'as a bash script of xfs_io commands (the default, and for now the only format)')
+    .action((file: string) => {
+      const sc = loadScenario(file);
+      // The comments give what upstream answers: the kernel the script runs on.
+      const upstream = runOnModel({ ...sc, knobs: UPSTREAM }).results;
+      process.stdout.write(toXfsIo(sc.doc, sc.system, upstream));
+    });
+
+  program
     .command('invariants')
     .description('list the invariants (id, statement, source)')
     .option('--json', 'as JSON')
-    .action((opts: { json?: boolean }) => {
+    .option('--markdown', 'as INVARIANTS.md, with witnesses from counterexamples/')
+    .action((opts: { json?: boolean; markdown?: boolean }) => {
+      if (opts.markdown === true) {
+        process.stdout.write(invariantsMarkdown(join(import.meta.dirname, '..')));
+        return;
+      }
       const rows = INVARIANTS.map((i) => ({ id: i.id, statement: i.statement, source: i.source, brokenBy: VARIANTS.filter((v) => v.breaks.includes(i.id)).map((v) => v.name) }));
       if (opts.json === true) out(JSON.stringify(rows, null, 2));
       else for (const r of rows) out(`${r.id}\n  ${r.statement}\n  source: ${r.source}\n  caught on: ${r.brokenBy.join(', ') || '(no variant yet)'}\n`);

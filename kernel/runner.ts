@@ -33,7 +33,7 @@ export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
   return null;
 }
 
-function mkfsCommand(s: ResolvedSystem): [string, string[]] {
+export function mkfsCommand(s: ResolvedSystem): [string, string[]] {
   if (s.fs === 'xfs') {
     const args = ['-f', '-q', '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`];
     return ['mkfs.xfs', args];
@@ -48,7 +48,7 @@ function mkfsCommand(s: ResolvedSystem): [string, string[]] {
   return ['mkfs.ext4', args];
 }
 
-function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {
+export function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (s.device.maxSectorsKb !== LOOP_DEVICE_DEFAULTS.maxSectorsKb) out.push(['max_sectors_kb', String(s.device.maxSectorsKb)]);
   // A loop device's cache mode depends on how it was set up; make it what the scenario says.

@@ -3,10 +3,11 @@
  * malformed input, JSON listings, check -> counterexample file -> replay.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { invariantsMarkdown } from '../checker/invariants-doc.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 
@@ -104,5 +105,12 @@ describe('check and replay', () => {
     expect(iospec('check', '--variant', 'nope').err).toMatch(/unknown variant "nope"/);
     expect(iospec('check', '--invariant', 'data/nope').code).toBe(2);
     expect(iospec('check', '--seed', '-1').code).toBe(2);
+  });
+});
+
+describe('INVARIANTS.md', () => {
+  it('is current (regenerate with: npx iospec invariants --markdown > INVARIANTS.md)', () => {
+    const root = join(import.meta.dirname, '..');
+    expect(readFileSync(join(root, 'INVARIANTS.md'), 'utf8')).toBe(invariantsMarkdown(root));
   });
 });
