@@ -1,6 +1,7 @@
 /**
  * iospec command line.
  */
+import { ALPHABET, exhaustive } from '../checker/exhaustive.ts';
 import { invariantsMarkdown } from '../checker/invariants-doc.ts';
 import { toXfsIo } from '../kernel/export.ts';
 import { KNOWN_FINDINGS } from '../checker/findings.ts';
@@ -174,7 +175,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--time <seconds>', 'time budget', '60')
     .option('--out <dir>', 'where counterexamples are written', 'counterexamples')
     .option('--json', 'print the summary as JSON')
-    .action((opts: { invariant?: string[]; variant?: string; fs?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean }) => {
+    .option('--exhaustive', 'instead of random sequences, every sequence of up to --depth operations over a small alphabet')
+    .option('--depth <k>', 'with --exhaustive: the sequence length', '3')
+    .action((opts: { invariant?: string[]; variant?: string; fs?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }) => {
       const invariants = (opts.invariant ?? INVARIANTS.map((i) => i.id)).map((id) => {
         const inv = findInvariant(id);
         if (inv === undefined) throw new UsageError(`--invariant: unknown invariant "${id}" (see \`iospec invariants\`)`);
@@ -183,6 +186,20 @@ export async function main(argv: string[]): Promise<number> {
       const variant = opts.variant === undefined ? null : findVariant(opts.variant);
       if (variant === undefined) throw new UsageError(`--variant: unknown variant "${opts.variant}" (see \`iospec variants\`)`);
       if (opts.fs !== undefined && opts.fs !== 'ext4' && opts.fs !== 'xfs') throw new UsageError('--fs: ext4 or xfs');
+      if (opts.exhaustive === true) {
+        const depth = intArg('--depth', opts.depth);
+        if (depth > 4) throw new UsageError(`--depth: at most 4 (${ALPHABET.length}^depth sequences per file system)`);
+        if (opts.json !== true) err(`iospec check --exhaustive: depth ${depth}, ${ALPHABET.length} operations, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants`);
+        const r = exhaustive({ depth, invariants, variant, fs: opts.fs as 'ext4' | 'xfs' | undefined, onProgress: (done, total) => { if (opts.json !== true) err(`exhaustive: ${done} of ${total} sequences`); } });
+        const file = r.counterexample === null ? null : writeCounterexample(opts.out, counterexampleDoc(r.counterexample.system, variant?.name ?? null, r.counterexample.steps, r.counterexample.results, r.counterexample.violation, 0, r.counterexample.path));
+        if (opts.json === true) out(JSON.stringify({ ...summaryJson(r, variant?.name ?? null, file), depth: r.depth, sequences: r.sequences, skippedBySymmetry: r.skippedBySymmetry }));
+        else {
+          out(`exhaustive, depth ${r.depth}: ${r.sequences} sequences run, ${r.skippedBySymmetry} skipped by symmetry (an idempotent operation repeated), alphabet: ${ALPHABET.map((l) => l.name).join('; ')}`);
+          printSummary(r, variant?.name ?? null, file);
+        }
+        code = r.counterexample === null ? 0 : 1;
+        return;
+      }
       const seed = opts.seed === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : intArg('--seed', opts.seed);
       const timeMs = Math.round(numArg('--time', opts.time) * 1000);
       const tty = process.stderr.isTTY === true && opts.json !== true;

@@ -101,7 +101,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'Blocks freed by a truncate or hole punch go back to the allocator at once instead of staying busy until the freeing transaction commits; another file (or the same one) reuses them, writes its data, and a crash before the commit leaves the old owner mapping the new data.',
     source: 'fs/xfs/xfs_extent_busy.c (busy extents); fs/ext4/mballoc.c: ext4_mb_free_metadata, ext4_process_freed_data',
-    breaks: ['data/no-stale-exposure'],
+    breaks: ['data/no-stale-exposure', 'atomic/no-torn-write'],
   },
   {
     name: 'ext4-no-dioread-nolock',
@@ -151,7 +151,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'The iomap core decides read-or-zero for a partial block from the destination map when it is a fresh COW block (IOMAP_F_SHARED|IOMAP_F_NEW) instead of from the source map: the mapping is right, but the untouched bytes of a partly written shared block are zeroed.',
     source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (patch 02: read the page from the srcmap for COW)',
-    breaks: ['cow/partial-block-preserved'],
+    breaks: ['cow/partial-block-preserved', 'data/read-your-writes'],
     fs: ['xfs'],
   },
   {

@@ -687,8 +687,10 @@ export class Oracle {
           }
         }
         this.clones.push({ a: src.path, aOff: step.srcOffset, b: dst.path, bOff: step.offset, len, step: n });
-        // An O_(D)SYNC file on either side forces the log: the clone is durable.
-        if (((dd.flags | sd.flags) & O_DSYNC) !== 0) dst.makeRangeDurable(step.offset, step.offset + len, n);
+        // An O_(D)SYNC file on either side forces the log: the clone is durable.  A clone that
+        // may have had nothing to do (to an EOF that may be 0) returns before the log force.
+        const surelyDone = step.length !== 0 || src.size.min > step.srcOffset;
+        if (((dd.flags | sd.flags) & O_DSYNC) !== 0 && surelyDone) dst.makeRangeDurable(step.offset, step.offset + len, n);
         break;
       }
       case 'fsync':

@@ -1,8 +1,9 @@
 /**
  * Every variant breaks an invariant it claims to break: the checker finds a
  * counterexample on the variant, shrunk to a short sequence, and finds none
- * on upstream with the same seed and the same number of generated
- * sequences.
+ * on upstream over the same space: every sequence of up to 3 operations
+ * (exhaustive small scope) or, when that is not enough, the same seed and
+ * the same number of random sequences.
  */
 import { describe, expect, it } from 'vitest';
 import { check } from '../checker/check.ts';
@@ -11,6 +12,7 @@ import { VARIANTS } from '../model/variants.ts';
 import { replay } from '../checker/replay.ts';
 import { parseScenario } from '../scenario/load.ts';
 import { counterexampleDoc } from '../checker/counterexample.ts';
+import { exhaustive } from '../checker/exhaustive.ts';
 
 /** Seeds tried in order; the run budget per seed. */
 const SEEDS = [1, 2, 3, 4, 5];
@@ -19,6 +21,19 @@ const BUDGETS = [25_000, 250_000];
 describe('each variant is caught, upstream is not', () => {
   for (const v of VARIANTS) {
     it(v.name, () => {
+      // Exhaustive small scope first (every sequence of up to 3 operations): when it finds
+      // the variant, upstream must be clean over the same whole space.
+      const ex = exhaustive({ depth: 3, invariants: INVARIANTS, variant: v });
+      if (ex.counterexample !== null) {
+        const c = ex.counterexample;
+        expect(v.breaks).toContain(c.violation.invariant);
+        expect(c.steps.length).toBeLessThanOrEqual(12);
+        const doc = counterexampleDoc(c.system, v.name, c.steps, c.results, c.violation, 0, c.path);
+        expect(replay(parseScenario(JSON.parse(JSON.stringify(doc)))).reproduced).toBe(true);
+        const fs = v.fs !== undefined && v.fs.length === 1 ? v.fs[0] : undefined;
+        expect(exhaustive({ depth: 3, invariants: INVARIANTS, variant: null, fs }).counterexample?.violation ?? null).toBeNull();
+        return;
+      }
       let found = null;
       let seed = 0;
       let runs = 0;
