@@ -23,13 +23,13 @@ import { knownFinding } from './findings.ts';
 interface Letter {
   readonly name: string;
   readonly idempotent: boolean;
-  step(fill: number): Step | Step[];
+  step(fill: number, dir: string): Step | Step[];
 }
 
-const L = (name: string, step: (fill: number) => Step | Step[], idempotent = false): Letter => ({ name, idempotent, step });
+const L = (name: string, step: (fill: number, dir: string) => Step | Step[], idempotent = false): Letter => ({ name, idempotent, step });
 
 /** A crash is followed by a remount and the files opened again, so the sequence goes on. */
-const crashAndRemount = (keep: 'all' | 'none'): Step[] => [{ op: 'crash', keep }, { op: 'remount' }, ...reopen()];
+const crashAndRemount = (keep: 'all' | 'none', dir: string): Step[] => [{ op: 'crash', keep }, { op: 'remount' }, ...reopen(dir)];
 
 /** The alphabet: buffered (A) and direct (D) writes of aligned and unaligned ranges, and everything that moves data or state. */
 export const ALPHABET: readonly Letter[] = [
@@ -38,6 +38,7 @@ export const ALPHABET: readonly Letter[] = [
   L('pwrite A 8192 4096 DSYNC', (v) => ({ op: 'pwrite', fd: 'A', offset: 8192, length: 4096, fill: v, flags: ['RWF_DSYNC'] })),
   L('pwrite D 0 8192', (v) => ({ op: 'pwrite', fd: 'D', offset: 0, length: 8192, fill: v })),
   L('pwrite D 4096 4096', (v) => ({ op: 'pwrite', fd: 'D', offset: 4096, length: 4096, fill: v })),
+  L('pwrite D 0 8192 buf+512', (v) => ({ op: 'pwrite', fd: 'D', offset: 0, length: 8192, fill: v, bufOffset: 512 })),
   L('pwrite D 0 8192 ATOMIC', (v) => ({ op: 'pwrite', fd: 'D', offset: 0, length: 8192, fill: v, flags: ['RWF_ATOMIC'] })),
   L('mmap_write A 1024 2048', (v) => ({ op: 'mmap_write', fd: 'A', offset: 1024, length: 2048, fill: v })),
   L('ftruncate A 2048', () => ({ op: 'ftruncate', fd: 'A', length: 2048 })),
@@ -50,28 +51,48 @@ export const ALPHABET: readonly Letter[] = [
   L('sync', () => ({ op: 'sync' }), true),
   L('writeback A', () => ({ op: 'writeback', fd: 'A', offset: 0, length: 16384 }), true),
   L('complete', () => ({ op: 'complete', count: 4 }), true),
-  L('crash', () => crashAndRemount('all'), true),
-  L('crash keep none', () => crashAndRemount('none'), true),
+  L('crash', (_v, dir) => crashAndRemount('all', dir), true),
+  L('crash keep none', (_v, dir) => crashAndRemount('none', dir), true),
 ];
 
-const OPEN: Step[] = [
-  { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
-  { op: 'open', path: 'f', fd: 'D', flags: ['O_RDWR', 'O_DIRECT'] },
-  { op: 'open', path: 'g', fd: 'B', flags: ['O_RDWR', 'O_CREAT'] },
+/** The geometries: ext4, XFS, and ext4 encrypting through an inline engine (files in an encrypted directory, bios split at 6 KiB). */
+interface Scope {
+  readonly name: string;
+  readonly system: SystemDoc;
+  /** Directory of the files ('' = the root), and the steps that make it. */
+  readonly dir: string;
+  readonly setup: Step[];
+}
+
+const SCOPES: readonly Scope[] = [
+  { name: 'ext4', system: { fs: 'ext4', blockSize: 4096 }, dir: '', setup: [] },
+  { name: 'xfs', system: { fs: 'xfs', blockSize: 4096 }, dir: '', setup: [] },
+  {
+    name: 'ext4 inlinecrypt',
+    system: { fs: 'ext4', blockSize: 4096, features: ['encrypt'], mount: ['inlinecrypt'], device: { inlineCrypto: { dataUnitSizes: [4096] }, maxSectorsKb: 6 } },
+    dir: 'd/',
+    setup: [{ op: 'mkdir', path: 'd' }, { op: 'encrypt_dir', path: 'd' }],
+  },
+];
+
+const OPEN = (dir: string): Step[] => [
+  { op: 'open', path: `${dir}f`, fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
+  { op: 'open', path: `${dir}f`, fd: 'D', flags: ['O_RDWR', 'O_DIRECT'] },
+  { op: 'open', path: `${dir}g`, fd: 'B', flags: ['O_RDWR', 'O_CREAT'] },
 ];
 
 /** Read everything, crash, remount, read everything again. */
-function verify(): Step[] {
+function verify(dir: string): Step[] {
   const reads = (): Step[] => [
     { op: 'pread', fd: 'A', offset: 0, length: 16384 },
     { op: 'pread', fd: 'D', offset: 0, length: 16384 },
     { op: 'pread', fd: 'B', offset: 0, length: 16384 },
   ];
-  return [...reads(), { op: 'crash', keep: 'all' }, { op: 'remount' }, ...reopen(), ...reads()];
+  return [...reads(), { op: 'crash', keep: 'all' }, { op: 'remount' }, ...reopen(dir), ...reads()];
 }
 
-function reopen(): Step[] {
-  return OPEN.map((s) => (s.op === 'open' ? { ...s, flags: s.flags.filter((f) => f !== 'O_CREAT') } : s));
+function reopen(dir: string): Step[] {
+  return OPEN(dir).map((s) => (s.op === 'open' ? { ...s, flags: s.flags.filter((f) => f !== 'O_CREAT') } : s));
 }
 
 export interface ExhaustiveOptions {
@@ -111,9 +132,10 @@ function redundant(seq: readonly number[]): boolean {
 export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   const knobs = knobsOf(opts.variant);
   const fss = opts.fs !== undefined ? [opts.fs] : (opts.variant?.fs ?? ['ext4', 'xfs']);
+  const scopes = SCOPES.filter((sc) => fss.includes(sc.system.fs));
   let total = 0;
   for (let d = 0, n = 1; d <= opts.depth; d++, n *= ALPHABET.length) total += n;
-  total *= fss.length;
+  total *= scopes.length;
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};
   const findings: Record<string, number> = {};
@@ -121,8 +143,8 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   let steps = 0;
   let skipped = 0;
   const t0 = Date.now();
-  for (const fs of fss) {
-    const system: SystemDoc = { fs, blockSize: 4096 };
+  for (const scope of scopes) {
+    const system = scope.system;
     const cfg = resolveSystem(system);
     for (const seq of sequences(opts.depth)) {
       runs++;
@@ -131,9 +153,9 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
         skipped++;
         continue;
       }
-      const body = seq.flatMap((i, k) => ALPHABET[i]!.step(k + 1));
+      const body = seq.flatMap((i, k) => ALPHABET[i]!.step(k + 1, scope.dir));
       // Start from two durable empty files: the sequence is what happens to them.
-      const input: Step[] = [...OPEN, { op: 'sync' }, ...body, ...verify()];
+      const input: Step[] = [...scope.setup, ...OPEN(scope.dir), { op: 'sync' }, ...body, ...verify(scope.dir)];
       const r = runChecked(cfg, knobs, input, opts.invariants, {
         onStep: (s, res) => {
           steps++;
@@ -151,7 +173,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       const final = min.violation !== null ? min : r;
       return {
         seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, findings,
-        counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${fs}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
+        counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${scope.name}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
         sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
       };
     }

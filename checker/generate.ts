@@ -200,6 +200,8 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       // Hardware atomic writes (an NVMe- or SCSI-like device): unit min/max, boundary, NVMe's virtual boundary.
+      // Inline encryption (only used with the encrypt feature): -o inlinecrypt, an engine, small max_sectors_kb.
+      inline: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ maxKb: fc.constantFrom(1280, 6, 8), segs: fc.constantFrom(128, 2) }) }),
       atomic: fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: fc.record({ max: fc.constantFrom(16384, 65536), boundary: fc.constantFrom(0, 0, 65536), virt: fc.constantFrom(0, 4096) }) },
@@ -209,13 +211,15 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
       const encrypt = fs === 'ext4' && g.encrypt;
       const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt } : {};
+      const inline = encrypt && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
       const doc: SystemDoc = {
         fs,
         blockSize: g.blockSize,
         folioSize: g.folioSize,
-        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...atomic },
+        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...atomic, ...inline },
       };
-      return encrypt ? { ...doc, features: ['encrypt'] } : doc;
+      if (!encrypt) return doc;
+      return g.inline !== null ? { ...doc, features: ['encrypt'], mount: ['inlinecrypt'] } : { ...doc, features: ['encrypt'] };
     }),
   );
 }

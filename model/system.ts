@@ -126,7 +126,8 @@ export class System implements Kernel {
   }
 
   submit_bio(bio: Bio): void {
-    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null);
+    const quirks = this.v.cryptoSplitIgnoresDu || this.v.cryptoDunNotAdvanced ? { splitIgnoresDataUnits: this.v.cryptoSplitIgnoresDu, splitKeepsDun: this.v.cryptoDunNotAdvanced } : null;
+    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null, quirks);
   }
 
   wait_req(req: number): void {

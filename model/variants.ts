@@ -26,6 +26,9 @@ export interface Knobs {
   dioNoCow: boolean;
   atomicBufferedFallback: boolean;
   xfsAtomicNoAlignCheck: boolean;
+  cryptoDioLbsMemory: boolean;
+  cryptoSplitIgnoresDu: boolean;
+  cryptoDunNotAdvanced: boolean;
   xfsAtomicEndCow: boolean;
 }
 
@@ -48,6 +51,9 @@ export const UPSTREAM: Knobs = {
   dioNoCow: false,
   atomicBufferedFallback: false,
   xfsAtomicNoAlignCheck: false,
+  cryptoDioLbsMemory: false,
+  cryptoSplitIgnoresDu: false,
+  cryptoDunNotAdvanced: false,
   xfsAtomicEndCow: false,
 };
 
@@ -215,6 +221,33 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible ("atomic writes are required to be naturally aligned for disk blocks", "xfs: add large atomic writes checks", 6.16); seed 004 (aligned allocation)',
     breaks: ['atomic/single-unsplit-bio'],
     fs: ['xfs'],
+  },
+  {
+    name: 'crypto-dio-lbs-memory',
+    knob: 'cryptoDioLbsMemory',
+    description:
+      'Direct I/O on an inline-encrypted file accepts user memory aligned only to the logical block size (file position and length still block aligned): a data unit then spans two bvecs, and a bio split at a bvec boundary (segment limits) cuts it.',
+    source: 'seed 000: fscrypt direct I/O cover letter ("memory aligned only to the logical block size" is rejected: a crypto data unit could span bvecs, and the block layer may split a bio at any bvec boundary); fs/ext4/file.c: ext4_should_use_dio',
+    breaks: ['crypto/dio-alignment-enforced'],
+    fs: ['ext4'],
+  },
+  {
+    name: 'crypto-split-ignores-du',
+    knob: 'cryptoSplitIgnoresDu',
+    description:
+      'The block layer splits a bio with a crypt context at any logical block, as it splits other bios, instead of between data units: with max_sectors_kb not a multiple of the data unit size, a data unit is cut in two.',
+    source: 'block/blk-merge.c: bio_split_alignment ("if (bio_has_crypt_ctx(bio)) return data_unit_size"); seed 000',
+    breaks: ['crypto/no-split-data-unit'],
+    fs: ['ext4'],
+  },
+  {
+    name: 'crypto-dun-not-advanced',
+    knob: 'cryptoDunNotAdvanced',
+    description:
+      'When the block layer splits a bio with a crypt context, the remainder keeps the DUN of the original first data unit instead of advancing it by the data units split off: the second part is encrypted with the wrong DUNs.',
+    source: 'block/blk-crypto.c: bio_crypt_advance (called from bio_split / bio_advance); seed 000',
+    breaks: ['crypto/dun-matches-position'],
+    fs: ['ext4'],
   },
 ];
 

@@ -6,6 +6,7 @@ import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityF
 import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
+import { dioAlignmentEnforced, dunMatchesPosition, noSplitDataUnit } from './crypto.ts';
 import { dirtyIffDirtyBlocks, writebackIffIoInFlight } from './folio.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
@@ -18,6 +19,9 @@ export const INVARIANTS: readonly Invariant[] = [
   noTornWrite,
   noBufferedFallback,
   singleUnsplitBio,
+  noSplitDataUnit,
+  dunMatchesPosition,
+  dioAlignmentEnforced,
   noDoubleAllocation,
   noLeakAfterRemount,
   refcountConsistent,

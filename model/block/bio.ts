@@ -128,7 +128,7 @@ export function userBvecs(addr: number, len: number): Bvec[] {
  * bio_split: the first `bytes` bytes of `bio` become a new bio chained to
  * `bio`'s completion; `bio` keeps the rest (block/bio.c: bio_split, bio_chain).
  */
-export function bio_split(bio: Bio, bytes: number): Bio {
+export function bio_split(bio: Bio, bytes: number, advanceDun = true): Bio {
   const front = new Bio(bio.op, bio.opf, bio.sector, bio.origin);
   front.crypt = bio.crypt;
   front.splitFrom = bio.id;
@@ -163,7 +163,7 @@ export function bio_split(bio: Bio, bytes: number): Bio {
   bio.remaining += 1;
   // The crypt context of the remainder advances by the data units split off
   // (bio_crypt_advance in block/blk-crypto.c).
-  if (bio.crypt !== null) {
+  if (bio.crypt !== null && advanceDun) {
     bio.crypt = { ...bio.crypt, dun: bio.crypt.dun + Math.floor(bytes / bio.crypt.dataUnitSize) };
   }
   // PREFLUSH belongs to the first part only; FUA to every part.

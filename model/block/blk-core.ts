@@ -48,7 +48,15 @@ export interface SplitObserver {
  * remainder is resubmitted), and hand each part to the disk.  A bio that
  * fails validation or splitting completes at once with the error.
  */
-export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | null = null): void {
+/** Design variants of the block layer (model/variants.ts). */
+export interface BlockQuirks {
+  /** crypto-split-ignores-du */
+  readonly splitIgnoresDataUnits: boolean;
+  /** crypto-dun-not-advanced */
+  readonly splitKeepsDun: boolean;
+}
+
+export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | null = null, quirks: BlockQuirks | null = null): void {
   const lim = disk.limits;
   if ((bio.opf & REQ_ATOMIC) !== 0 && bio.op === 'write' && !blk_validate_atomic_write_op_size(lim, bio)) {
     bio.status = -EINVAL;
@@ -64,7 +72,7 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
       disk.queue(bio);
       return;
     }
-    const r = bio_split_rw(bio, lim);
+    const r = bio_split_rw(bio, lim, quirks?.splitIgnoresDataUnits === true);
     if (r.bytes < 0) {
       bio.status = r.bytes;
       bio_endio(bio);
@@ -74,7 +82,7 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
       disk.queue(bio);
       return;
     }
-    const front = bio_split(bio, r.bytes);
+    const front = bio_split(bio, r.bytes, quirks?.splitKeepsDun !== true);
     obs?.onSplit(front, bio);
     disk.queue(front);
   }

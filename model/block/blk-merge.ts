@@ -27,8 +27,13 @@ export function get_max_io_size(bio: Bio, lim: QueueLimits): number {
   return maxSectors & ~(lbs - 1);
 }
 
-/** block/blk-merge.c: bio_split_alignment */
-export function bio_split_alignment(_bio: Bio, lim: QueueLimits): number {
+/**
+ * block/blk-merge.c: bio_split_alignment — a bio with a crypt context is
+ * split only between data units (variant crypto-split-ignores-du: at any
+ * logical block).
+ */
+export function bio_split_alignment(bio: Bio, lim: QueueLimits, ignoreDataUnits = false): number {
+  if (bio.crypt !== null && !ignoreDataUnits) return Math.max(lim.logical_block_size, bio.crypt.dataUnitSize);
   return lim.logical_block_size;
 }
 
@@ -68,7 +73,7 @@ export interface SplitResult {
  * segments), and finds the split point where max_segments or the maximum I/O
  * size would be exceeded, rounded down to the logical block size.
  */
-export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number): SplitResult {
+export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ignoreDataUnits = false): SplitResult {
   let nsegs = 0;
   let bytes = 0;
   let prevEnd = -1;
@@ -106,13 +111,13 @@ export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number): S
   if (!split) return { bytes: 0, segs: nsegs };
   if ((bio.opf & REQ_ATOMIC) !== 0) return { bytes: -EINVAL, segs: nsegs };
   if ((bio.opf & REQ_NOWAIT) !== 0) return { bytes: -EAGAIN, segs: nsegs };
-  const align = bio_split_alignment(bio, lim);
+  const align = bio_split_alignment(bio, lim, ignoreDataUnits);
   const aligned = bytes - (bytes % align);
   if (aligned === 0) return { bytes: -EINVAL, segs: nsegs };
   return { bytes: aligned, segs: nsegs };
 }
 
 /** block/blk-merge.c: bio_split_rw — the split point of a read/write bio, or 0. */
-export function bio_split_rw(bio: Bio, lim: QueueLimits): SplitResult {
-  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim) << SECTOR_SHIFT);
+export function bio_split_rw(bio: Bio, lim: QueueLimits, ignoreDataUnits = false): SplitResult {
+  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim) << SECTOR_SHIFT, ignoreDataUnits);
 }

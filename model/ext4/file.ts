@@ -22,6 +22,7 @@ import { generic_write_sync } from '../vfs/sync.ts';
 import type { IovIter } from '../vfs/uio.ts';
 import { generic_atomic_write_valid } from '../vfs/read_write.ts';
 import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
+import { pagecache_isize_extended } from '../mm/truncate.ts';
 
 function maxbytes(inode: Inode): number {
   return inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
@@ -39,6 +40,11 @@ function ext4_should_use_dio(iocb: Kiocb, iter: IovIter): boolean {
   const a = ext4_dio_alignment(iocb.file.inode);
   if (a === 0) return false;
   if (a === 1) return true;
+  // Variant crypto-dio-lbs-memory (the design seed 000 rejects): memory aligned only to the logical block size.
+  if (iocb.file.inode.sb.k.v.cryptoDioLbsMemory) {
+    const lbs = iocb.file.inode.sb.k.disk.limits.logical_block_size;
+    return iocb.ki_pos % a === 0 && iter.count % a === 0 && iter.isAligned(lbs, lbs);
+  }
   return iocb.ki_pos % a === 0 && iter.isAligned(a, a);
 }
 
@@ -114,8 +120,14 @@ function ext4_dio_write_ops(inode: Inode): IomapDioOps {
         sb.convertUnwritten(inode, first, Math.ceil((pos + size) / bs) - first);
       }
       if (pos + size > inode.disksize || pos + size > inode.i_size) {
-        // ext4_handle_inode_extension: i_size and i_disksize move together.
-        if (pos + size > inode.i_size) inode.i_size = pos + size;
+        // ext4_handle_inode_extension: i_size and i_disksize move together; the folio
+        // straddling the old EOF is write-protected and its exposed tail zeroed
+        // (pagecache_isize_extended), so a later store through mmap faults.
+        if (pos + size > inode.i_size) {
+          const old = inode.i_size;
+          inode.i_size = pos + size;
+          pagecache_isize_extended(inode.mapping, bs, old, inode.i_size);
+        }
         if (pos + size > inode.disksize) sb.setDisksize(inode, pos + size);
       }
       return 0;

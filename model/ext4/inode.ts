@@ -3,6 +3,7 @@
  * on): block mapping for direct I/O, delayed allocation for buffered writes,
  * writeback allocation and its completion, truncate, getattr.
  */
+import { fscrypt_dio_supported } from '../crypto/inline_crypt.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { Kstat } from '../fs/super.ts';
 import type { Extent } from '../fs/extent.ts';
@@ -345,24 +346,6 @@ export function ext4_tree_blocks(inode: Inode): number {
 export function ext4_dio_alignment(inode: Inode): number {
   if (inode.crypt !== null) return fscrypt_dio_supported(inode) ? inode.blockSize : 0;
   return 1;
-}
-
-/**
- * fs/crypto/inline_crypt.c: fscrypt_dio_supported — direct I/O on an
- * encrypted file needs inline encryption: the file system mounted with
- * -o inlinecrypt and a device whose engine supports the data unit size (this
- * kernel has no blk-crypto-fallback: a loop device reports 0/0 even with
- * inlinecrypt).
- */
-export function fscrypt_dio_supported(inode: Inode): boolean {
-  const sb = inode.sb;
-  const p = inode.crypt;
-  if (p === null) return true;
-  if (!sb.hasMountOpt('inlinecrypt')) return false;
-  const eng = sb.k.disk.limits.inline_crypto;
-  if (eng === null) return false;
-  const du = p.log2DataUnitSize === 0 ? inode.blockSize : 2 ** p.log2DataUnitSize;
-  return eng.dataUnitSizes.includes(du);
 }
 
 /** ext4_getattr + ext4_file_getattr */

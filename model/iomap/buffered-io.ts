@@ -9,6 +9,7 @@
  * dioread_nolock — are the same, so both personalities use this engine with
  * their own mapping functions.
  */
+import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
 import { zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
@@ -517,6 +518,7 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
   let filePos = ioend.offset;
   const mk = (): Bio => {
     const b = new Bio('write', 0, addr / 512, { kind: 'writeback', ino: inode.ino, pos: filePos, step: k.step });
+    b.crypt = fscrypt_set_bio_crypt_ctx(inode, filePos);
     b.req = ioend.req;
     ioend.bios.push(b);
     return b;

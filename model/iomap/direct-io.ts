@@ -1,6 +1,7 @@
 /**
  * fs/iomap/direct-io.c: direct I/O through the iomap iterator.
  */
+import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
 import { zeroData } from '../lib/content.ts';
 import { EAGAIN, EFAULT, EINVAL, EIO, ENOTBLK } from '../lib/errno.ts';
@@ -84,6 +85,7 @@ function dioEndio(dio: IomapDio) {
 function iomap_dio_zero(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIter, pos: number, len: number): number {
   const m = it.pair!.iomap;
   const bio = new Bio('write', REQ_SYNC | REQ_IDLE, iomapAddr(m, pos) / 512, { kind: 'dio-zero', ino: inode.ino, pos, step: k.step });
+  bio.crypt = fscrypt_set_bio_crypt_ctx(inode, pos);
   bio.req = dio.req;
   // The zero folio is kernel memory: page aligned.
   bio.addVec(0, len, zeroData(len));
@@ -166,6 +168,7 @@ function iomap_dio_bio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIte
       break;
     }
     const bio = new Bio(write ? 'write' : 'read', opf, iomapAddr(m, pos) / 512, { kind: 'dio', ino: inode.ino, pos, step: k.step });
+    bio.crypt = fscrypt_set_bio_crypt_ctx(inode, pos);
     bio.req = dio.req;
     let left = n;
     const iterBase = dio.iter.consumed;

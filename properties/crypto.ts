@@ -1,0 +1,74 @@
+/**
+ * Inline encryption (blk-crypto): what the block layer and the file system
+ * owe a device that encrypts each data unit with a key and a data unit
+ * number.  Checked on every bio the model queues.
+ */
+import type { CheckContext, Invariant } from './invariant.ts';
+import type { Bio } from '../model/block/bio.ts';
+import { fscrypt_generate_dun } from '../model/crypto/inline_crypt.ts';
+
+const SEED_000 = 'seed 000 (fscrypt: direct I/O on encrypted files through inline encryption, cover letter)';
+
+function cryptBios(ctx: CheckContext): Bio[] {
+  return ctx.sys.events.flatMap((e) => (e.t === 'bio-queue' && e.bio.crypt !== null ? [e.bio] : []));
+}
+
+export const noSplitDataUnit: Invariant = {
+  id: 'crypto/no-split-data-unit',
+  statement:
+    'No crypto data unit is ever split: every bio with a crypt context holds whole data units, and when the block layer splits one (max sectors, max segments, segment size, virtual boundary) the split point is a multiple of the data unit size — a device cannot encrypt or decrypt part of a data unit.',
+  source: `block/blk-merge.c: bio_split_alignment (bio_has_crypt_ctx -> data_unit_size), bio_split_rw_at; block/blk-crypto.c: bio_crypt_advance; ${SEED_000}`,
+  oracle: false,
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const e of ctx.sys.events) {
+      if (e.t === 'bio-split' && e.front.crypt !== null && e.front.size % e.front.crypt.dataUnitSize !== 0) {
+        return `step ${ctx.n}: a bio with ${e.front.crypt.dataUnitSize}-byte data units was split after ${e.front.size} bytes, inside data unit ${Math.floor(e.front.size / e.front.crypt.dataUnitSize)}`;
+      }
+    }
+    for (const b of cryptBios(ctx)) {
+      if (b.size % b.crypt!.dataUnitSize !== 0) return `step ${ctx.n}: a bio of ${b.size} bytes with ${b.crypt!.dataUnitSize}-byte data units (sector ${b.sector}) ends inside a data unit`;
+    }
+    return null;
+  },
+};
+
+export const dunMatchesPosition: Invariant = {
+  id: 'crypto/dun-matches-position',
+  statement:
+    "Every bio of an inline-encrypted file carries the data unit number of the file position of its first byte, as fscrypt_generate_dun computes it for the file's policy (the data unit index; with IV_INO_LBLK_64 the inode number above it; with IV_INO_LBLK_32 the hashed inode number plus the index) — including the second and later parts of a split bio, whose DUN advances by the data units split off. A wrong DUN decrypts to garbage.",
+  source: `fs/crypto/inline_crypt.c: fscrypt_set_bio_crypt_ctx, fscrypt_generate_dun; block/blk-crypto.c: bio_crypt_advance; ${SEED_000}`,
+  oracle: false,
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const b of cryptBios(ctx)) {
+      const inode = ctx.sys.sb.inodes.get(b.origin.ino);
+      if (inode === undefined || inode.crypt === null) continue;
+      const pos = b.origin.pos + b.relOff;
+      const want = fscrypt_generate_dun(inode, pos);
+      if (b.crypt!.dun !== want) return `step ${ctx.n}: the bio for file byte ${pos} of inode ${inode.ino} (sector ${b.sector}) carries DUN ${b.crypt!.dun}, but that position is data unit ${want}`;
+    }
+    return null;
+  },
+};
+
+export const dioAlignmentEnforced: Invariant = {
+  id: 'crypto/dio-alignment-enforced',
+  statement:
+    'Direct I/O on an encrypted file is done only when its file position, length and every memory segment are aligned to the file system block (STATX_DIOALIGN reports it), so that no data unit spans two bvecs — the block layer may split a bio at any bvec boundary, and some engines and blk-crypto-fallback need each data unit in one segment. Otherwise ext4 falls back to buffered I/O.',
+  source: `fs/ext4/file.c: ext4_should_use_dio (ext4_dio_alignment: the block size for encrypted files); fs/crypto/inline_crypt.c: fscrypt_dio_supported; ${SEED_000} ("memory aligned only to the logical block size" is the dead end)`,
+  oracle: false,
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const b of cryptBios(ctx)) {
+      if (b.origin.kind !== 'dio') continue;
+      const du = b.crypt!.dataUnitSize;
+      let off = 0;
+      for (let i = 0; i < b.bvecs.length - 1; i++) {
+        off += b.bvecs[i]!.len;
+        if (off % du !== 0) return `step ${ctx.n}: a direct I/O bio of an encrypted file has a bvec boundary ${off} bytes in, inside data unit ${Math.floor(off / du)} (user memory at ${b.bvecs[i]!.addr}, ${b.bvecs[i]!.len} bytes)`;
+      }
+    }
+    return null;
+  },
+};
