@@ -136,11 +136,24 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
     if (typeof got === 'number') return got;
     ext4_mb_allocated(inode, lblk, got.pblk, got.len);
     inode.delayed = Math.max(0, inode.delayed - got.len);
-    return { e: { type: unwritten ? 'unwritten' : 'mapped', pblk: got.pblk }, n: got.len, isNew: true };
+    return ext4_map_new(inode, lblk, got, unwritten);
   }
   const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n));
   if (typeof got === 'number') return got;
   ext4_mb_allocated(inode, lblk, got.pblk, got.len);
+  return ext4_map_new(inode, lblk, got, unwritten);
+}
+
+/**
+ * The end of ext4_map_blocks for newly allocated blocks: written (not
+ * unwritten) new blocks join the running transaction's ordered data
+ * (ext4_jbd2_inode_add_write, data=ordered), so the commit writes out what
+ * the page cache holds for them first.
+ */
+function ext4_map_new(inode: Inode, lblk: number, got: { pblk: number; len: number }, unwritten: boolean): { e: Extent; n: number; isNew: boolean } {
+  const bs = inode.blockSize;
+  // Variant ext4-no-dioread-nolock models data=writeback: no ordered data.
+  if (!unwritten && !inode.sb.k.v.ext4NoDioreadNolock) inode.sb.addOrdered(inode, lblk * bs, (lblk + got.len) * bs);
   return { e: { type: unwritten ? 'unwritten' : 'mapped', pblk: got.pblk }, n: got.len, isNew: true };
 }
 
