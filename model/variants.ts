@@ -29,6 +29,7 @@ export interface Knobs {
   cryptoDioLbsMemory: boolean;
   cryptoSplitIgnoresDu: boolean;
   cryptoDunNotAdvanced: boolean;
+  cryptoDioWithoutEngine: boolean;
   xfsAtomicEndCow: boolean;
 }
 
@@ -54,6 +55,7 @@ export const UPSTREAM: Knobs = {
   cryptoDioLbsMemory: false,
   cryptoSplitIgnoresDu: false,
   cryptoDunNotAdvanced: false,
+  cryptoDioWithoutEngine: false,
   xfsAtomicEndCow: false,
 };
 
@@ -247,6 +249,15 @@ export const VARIANTS: readonly VariantInfo[] = [
       'When the block layer splits a bio with a crypt context, the remainder keeps the DUN of the original first data unit instead of advancing it by the data units split off: the second part is encrypted with the wrong DUNs.',
     source: 'block/blk-crypto.c: bio_crypt_advance (called from bio_split / bio_advance); seed 000',
     breaks: ['crypto/dun-matches-position'],
+    fs: ['ext4'],
+  },
+  {
+    name: 'crypto-dio-without-engine',
+    knob: 'cryptoDioWithoutEngine',
+    description:
+      'Direct I/O is allowed on an encrypted file that has no inline encryption (no -o inlinecrypt, or an engine without its data unit size): the bios carry no crypt context and the file system cannot encrypt user memory in place, so the plaintext goes to the disk.',
+    source: 'fs/crypto/inline_crypt.c: fscrypt_dio_supported ("direct I/O is only supported with inline encryption"); fs/ext4/inode.c: ext4_dio_alignment; seed 000',
+    breaks: ['crypto/no-plaintext-on-disk'],
     fs: ['ext4'],
   },
 ];

@@ -72,3 +72,21 @@ export const dioAlignmentEnforced: Invariant = {
     return null;
   },
 };
+
+export const noPlaintextOnDisk: Invariant = {
+  id: 'crypto/no-plaintext-on-disk',
+  statement:
+    'Nothing of an encrypted file reaches the disk in plaintext: every data bio written for it is either encrypted on the way by the inline engine (it carries a crypt context) or was encrypted by the file system before submission (fscrypt bounce pages in writeback). Direct I/O, which writes user memory as it is, is therefore only possible with inline encryption.',
+  source: `fs/crypto/inline_crypt.c: fscrypt_dio_supported, fscrypt_set_bio_crypt_ctx; fs/crypto/crypto.c: fscrypt_encrypt_pagecache_blocks; fs/ext4/page-io.c: ext4_bio_write_folio; ${SEED_000}`,
+  oracle: false,
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const e of ctx.sys.events) {
+      if (e.t !== 'bio-queue' || e.bio.op !== 'write' || e.bio.crypt !== null || e.bio.fsCrypt) continue;
+      const inode = ctx.sys.sb.inodes.get(e.bio.origin.ino);
+      if (inode === undefined || inode.crypt === null || e.bio.origin.kind === 'flush') continue;
+      return `step ${ctx.n}: a ${e.bio.origin.kind} bio of ${e.bio.size} bytes for file byte ${e.bio.origin.pos + e.bio.relOff} of encrypted inode ${inode.ino} goes to sector ${e.bio.sector} in plaintext (no crypt context, not encrypted by the file system)`;
+    }
+    return null;
+  },
+};

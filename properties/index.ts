@@ -6,7 +6,7 @@ import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityF
 import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
-import { dioAlignmentEnforced, dunMatchesPosition, noSplitDataUnit } from './crypto.ts';
+import { dioAlignmentEnforced, dunMatchesPosition, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
 import { dirtyIffDirtyBlocks, writebackIffIoInFlight } from './folio.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
@@ -22,6 +22,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noSplitDataUnit,
   dunMatchesPosition,
   dioAlignmentEnforced,
+  noPlaintextOnDisk,
   noDoubleAllocation,
   noLeakAfterRemount,
   refcountConsistent,

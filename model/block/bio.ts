@@ -71,6 +71,8 @@ export class Bio {
   parent: Bio | null = null;
   remaining = 1;
   crypt: BioCryptCtx | null = null;
+  /** The payload was encrypted by the file system before submission (fscrypt bounce pages, no inline engine). */
+  fsCrypt = false;
   origin: BioOrigin;
   /** Bytes, as bi_iter.bi_size. */
   size: number;
@@ -131,6 +133,7 @@ export function userBvecs(addr: number, len: number): Bvec[] {
 export function bio_split(bio: Bio, bytes: number, advanceDun = true): Bio {
   const front = new Bio(bio.op, bio.opf, bio.sector, bio.origin);
   front.crypt = bio.crypt;
+  front.fsCrypt = bio.fsCrypt;
   front.splitFrom = bio.id;
   front.req = bio.req;
   front.sink = bio.sink;

@@ -32,7 +32,8 @@ export function fscrypt_inode_uses_inline_crypto(inode: Inode): boolean {
  * 0/0 even with inlinecrypt).
  */
 export function fscrypt_dio_supported(inode: Inode): boolean {
-  return inode.crypt === null || fscrypt_inode_uses_inline_crypto(inode);
+  // Variant crypto-dio-without-engine: direct I/O allowed anyway.
+  return inode.crypt === null || fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.cryptoDioWithoutEngine;
 }
 
 /** A stand-in for the SipHash of the inode number that IV_INO_LBLK_32 uses (fscrypt_hash_inode_number). */

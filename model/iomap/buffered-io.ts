@@ -519,6 +519,8 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
   const mk = (): Bio => {
     const b = new Bio('write', 0, addr / 512, { kind: 'writeback', ino: inode.ino, pos: filePos, step: k.step });
     b.crypt = fscrypt_set_bio_crypt_ctx(inode, filePos);
+    // ext4_bio_write_folio: without inline encryption the folio is encrypted into a bounce page.
+    b.fsCrypt = inode.crypt !== null && b.crypt === null;
     b.req = ioend.req;
     ioend.bios.push(b);
     return b;
