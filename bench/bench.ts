@@ -12,6 +12,10 @@ import type { Recipe } from '../checker/generate.ts';
 import { runChecked } from '../checker/execute.ts';
 import type { StepSource } from '../checker/execute.ts';
 import { INVARIANTS } from '../properties/index.ts';
+import { check } from '../checker/check.ts';
+import { exhaustive } from '../checker/exhaustive.ts';
+import { VARIANTS } from '../model/variants.ts';
+import type { VariantInfo } from '../model/variants.ts';
 
 export interface BenchFigure {
   readonly name: string;
@@ -57,8 +61,43 @@ export function checkerSpeed(system: SystemDoc, steps: number, seed: number): { 
   return { stepsPerSecond: Math.round(r.steps.length / (ms / 1000)), steps: r.steps.length, ms: Math.round(ms) };
 }
 
-export function runBench(opts: { steps: number; seed: number }): BenchFigure[] {
+/**
+ * Time to the first (shrunk) counterexample on a variant, over seeds 1..n,
+ * each run capped at `capMs`: the median and the maximum, and the longest
+ * shrunk counterexample.  A seed that finds nothing within the cap counts
+ * as the cap (and is reported).
+ */
+export function variantCatchTimes(v: VariantInfo, seeds: number, capMs: number): { medianMs: number; maxMs: number; maxSteps: number; missed: number } {
+  const times: number[] = [];
+  let maxSteps = 0;
+  let missed = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const t0 = performance.now();
+    const r = check({ invariants: INVARIANTS, variant: v, seed, runs: 1_000_000_000, maxSteps: 40, timeMs: capMs });
+    times.push(performance.now() - t0);
+    if (r.counterexample === null) missed++;
+    else maxSteps = Math.max(maxSteps, r.counterexample.steps.length);
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: Math.round(times[Math.floor(times.length / 2)]!), maxMs: Math.round(times[times.length - 1]!), maxSteps, missed };
+}
+
+export function runBench(opts: { steps: number; seed: number; variants: boolean }): BenchFigure[] {
   const out: BenchFigure[] = [];
+  const ex0 = performance.now();
+  const ex = exhaustive({ depth: 3, invariants: INVARIANTS, variant: null });
+  const exMs = Math.round(performance.now() - ex0);
+  out.push({ name: 'exhaustive.depth3.upstream', value: exMs, unit: 'ms', detail: `${ex.sequences} sequences, ${ex.steps} steps (${Math.round(ex.steps / (exMs / 1000))} steps/s), ${ex.counterexample === null ? 'no violation' : `VIOLATION ${ex.counterexample.violation.invariant}`}` });
+  if (opts.variants) {
+    for (const v of VARIANTS) {
+      const t = variantCatchTimes(v, 5, 30_000);
+      const e0 = performance.now();
+      const e = exhaustive({ depth: 3, invariants: INVARIANTS, variant: v });
+      const eMs = Math.round(performance.now() - e0);
+      const exDetail = e.counterexample !== null ? `exhaustive depth 3: ${eMs} ms, ${e.counterexample.steps.length} steps` : `exhaustive depth 3: not caught (${eMs} ms)`;
+      out.push({ name: `variant.${v.name}`, value: t.medianMs, unit: 'ms', detail: `random: median time to a shrunk counterexample over seeds 1-5, max ${t.maxMs} ms, longest ${t.maxSteps} steps${t.missed > 0 ? `, ${t.missed} seed(s) found nothing in 30 s` : ''}; ${exDetail}` });
+    }
+  }
   for (const fs of ['ext4', 'xfs'] as const) {
     const m = modelSpeed({ fs }, opts.steps, opts.seed);
     out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only)` });

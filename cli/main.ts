@@ -303,8 +303,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--steps <n>', 'length of the random sequences', '20000')
     .option('--seed <n>', 'seed of the generated sequences', '1')
     .option('--json', 'as JSON')
-    .action((opts: { steps: string; seed: string; json?: boolean }) => {
-      const figs = runBench({ steps: intArg('--steps', opts.steps), seed: intArg('--seed', opts.seed) });
+    .option('--no-variants', 'skip the time-to-counterexample figures of every variant (several minutes)')
+    .action((opts: { steps: string; seed: string; json?: boolean; variants: boolean }) => {
+      const figs = runBench({ steps: intArg('--steps', opts.steps), seed: intArg('--seed', opts.seed), variants: opts.variants });
       if (opts.json === true) out(JSON.stringify(figs, null, 2));
       else for (const f of figs) out(`${f.name.padEnd(34)} ${String(f.value).padStart(10)} ${f.unit.padEnd(8)} ${f.detail}`);
     });
