@@ -3,10 +3,10 @@
  * malformed input, JSON listings, check -> counterexample file -> replay.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { invariantsMarkdown } from '../checker/invariants-doc.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
@@ -17,6 +17,7 @@ function iospec(...args: string[]): { code: number; out: string; err: string } {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'iospec-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function file(name: string, content: string): string {
   const p = join(tmp, name);
   writeFileSync(p, content);
