@@ -50,7 +50,7 @@ export const ALPHABET: readonly Letter[] = [
   L('fdatasync D', () => ({ op: 'fdatasync', fd: 'D' }), true),
   L('sync', () => ({ op: 'sync' }), true),
   L('writeback A', () => ({ op: 'writeback', fd: 'A', offset: 0, length: 16384 }), true),
-  L('complete', () => ({ op: 'complete', count: 4 }), true),
+  L('complete', () => ({ op: 'complete', count: 4 })),
   L('crash', (_v, dir) => crashAndRemount('all', dir), true),
   L('crash keep none', (_v, dir) => crashAndRemount('none', dir), true),
 ];

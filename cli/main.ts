@@ -278,6 +278,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'as JSON')
     .option('--markdown', 'as INVARIANTS.md, with witnesses from counterexamples/')
     .action((opts: { json?: boolean; markdown?: boolean }) => {
+      if (opts.markdown === true && opts.json === true) throw new UsageError('--markdown and --json: choose one');
       if (opts.markdown === true) {
         process.stdout.write(invariantsMarkdown(join(import.meta.dirname, '..')));
         return;
