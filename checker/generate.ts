@@ -42,7 +42,8 @@ export type Recipe =
   | { readonly k: 'writeback'; readonly fd: number; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'complete'; readonly count: number }
   | { readonly k: 'journal_commit' }
-  | { readonly k: 'reclaim' };
+  | { readonly k: 'reclaim' }
+  | { readonly k: 'device_error'; readonly fd: number; readonly off: Span3; readonly len: Span3 };
 
 const span3 = (maxK: number): fc.Arbitrary<Span3> =>
   fc.record({
@@ -98,7 +99,7 @@ export interface GenOptions {
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
   open: 8, close: 1, mkdir: 1, pwrite: 16, awrite: 3, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, clone: 3,
-  sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1,
+  sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1, device_error: 1,
 };
 
 /**
@@ -181,6 +182,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.complete, arbitrary: fc.record({ k: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 4 }) }) },
     { weight: w.journal_commit, arbitrary: fc.constant({ k: 'journal_commit' as const }) },
     { weight: w.reclaim, arbitrary: fc.constant({ k: 'reclaim' as const }) },
+    { weight: w.device_error, arbitrary: fc.record({ k: fc.constant('device_error' as const), fd: fdIdx, off: span3(8), len: span3(4) }) },
   ];
   return fc.oneof(...all.filter((a) => a.weight > 0));
 }
@@ -379,5 +381,9 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return { op: 'journal_commit' };
     case 'reclaim':
       return { op: 'reclaim' };
+    case 'device_error': {
+      const fd = fdName(sys, r.fd, true);
+      return { op: 'device_error', fd, offset: value(sys, r.off, 0, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+    }
   }
 }

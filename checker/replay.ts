@@ -74,6 +74,8 @@ export function describeStep(s: Step): string {
       return `writeback ${s.fd}${s.offset !== undefined ? ` ${s.offset}` : ''}${s.length !== undefined ? ` ${s.length}` : ''}`;
     case 'complete':
       return `complete${s.bio !== undefined ? ` bio ${s.bio}` : ` ${s.count ?? 1}`}`;
+    case 'device_error':
+      return `device_error ${s.fd} ${s.offset} ${s.length} (its sectors fail I/O from now on)`;
     default:
       return s.op;
   }

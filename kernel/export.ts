@@ -104,6 +104,7 @@ function command(s: Step, path: (fd: string) => string | undefined): { cmd: stri
     }))
     .with({ op: 'mkdir' }, { op: 'remount' }, { op: 'encrypt_dir' }, () => ({ cmd: null, note: null }))
     .with({ op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, (x) => ({ cmd: null, note: `${x.op} is a model-only step (no system call does exactly this)` }))
+    .with({ op: 'device_error' }, () => ({ cmd: null, note: 'device_error is a model-only step (on a real machine: dm-error or dm-flakey over the blocks of this range)' }))
     .exhaustive();
 }
 

@@ -27,6 +27,7 @@ import { ext4_ops } from './ext4/super.ts';
 import { xfs_ops } from './xfs/xfs_super.ts';
 import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import type { File } from './vfs/file.ts';
+import type { Inode } from './fs/inode.ts';
 import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
 import { vfs_clone_file_range } from './vfs/remap_range.ts';
 import { do_encrypt_dir, do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
@@ -63,6 +64,12 @@ export interface StepOutcome {
   /** pwrite: the file position the bytes went to (O_APPEND moves it to EOF). */
   readonly writePos: number | null;
   readonly crashReport: CrashReport | null;
+  /**
+   * File data that a write-back (or write-through) failed to write in this
+   * step: the device completed its bio with an error.  Direct writes are not
+   * listed; their caller gets the error.
+   */
+  readonly ioErrors: ReadonlyArray<{ readonly path: string; readonly pos: number; readonly len: number }>;
 }
 
 function fsOpsFor(fs: 'ext4' | 'xfs'): FsOps {
@@ -243,9 +250,10 @@ export class System implements Kernel {
     const writePos = { v: -1 };
     let crashReport: CrashReport | null = null;
     const op = s.op;
+    this.disk.failedWrites.length = 0;
     if (this.crashed) {
       const r = this.afterCrash(s, n);
-      if (r !== null) return { result: r, read, crashReport, writePos: null };
+      if (r !== null) return { result: r, read, crashReport, writePos: null, ioErrors: NO_IO_ERRORS };
     }
     const result: StepResult = match(s)
       .with({ op: 'open' }, (st) => {
@@ -399,13 +407,18 @@ export class System implements Kernel {
         if (!this.sb.shutdown) this.sb.journal.commit();
         return { step: n, op, ret: 0 };
       })
+      .with({ op: 'device_error' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        return { step: n, op, ret: this.injectDeviceError(f.inode, st.offset, st.length) };
+      })
       .with({ op: 'reclaim' }, () => {
         if (!this.sb.shutdown) this.reclaim();
         return { step: n, op, ret: 0 };
       })
       .exhaustive();
     if (this.cfg.device.completion === 'step-end' && !this.crashed) this.settle();
-    return { result, read, crashReport, writePos: writePos.v >= 0 ? writePos.v : null };
+    return { result, read, crashReport, writePos: writePos.v >= 0 ? writePos.v : null, ioErrors: this.disk.failedWrites.length === 0 ? NO_IO_ERRORS : this.writebackErrors() };
   }
 
   /**
@@ -514,19 +527,49 @@ export class System implements Kernel {
       const pageEnd = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
       if (pos >= Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE) return 'SIGBUS';
       const folio = inode.mapping.getOrCreate(pos);
-      if (!folio.uptodate) {
-        const e = inode.mapping.a_ops.read_folio(inode.mapping, folio);
-        if (e < 0) return e;
-      }
-      if (!folio.pageWritable(pos)) {
-        const e = this.sb.ops.page_mkwrite(inode, folio, pos);
-        if (e < 0) return e === -14 ? 'SIGBUS' : e;
-      }
+      // filemap_fault / do_page_mkwrite: a failed read or ->page_mkwrite is VM_FAULT_SIGBUS.
+      if (!folio.uptodate && inode.mapping.a_ops.read_folio(inode.mapping, folio) < 0) return 'SIGBUS';
+      if (!folio.pageWritable(pos) && this.sb.ops.page_mkwrite(inode, folio, pos) < 0) return 'SIGBUS';
       const stop = Math.min(end, pageEnd);
       folioWrite(folio, pos, [span(stop - pos, src.id, pos - offset, fill)]);
       pos = stop;
     }
     return 0;
+  }
+
+  /**
+   * The device sectors that back bytes [offset, offset+length) of the file
+   * now (written or unwritten blocks of the data fork, and staging blocks in
+   * the COW fork) go bad: every later read or write reaching them fails with
+   * EIO, including bios already in flight.  Holes and delayed allocations
+   * have no sectors yet and are not affected.  Returns the blocks marked.
+   */
+  private injectDeviceError(inode: Inode, offset: number, length: number): number {
+    const bs = inode.blockSize;
+    const first = Math.floor(offset / bs);
+    const last = Math.ceil((offset + length) / bs);
+    let marked = 0;
+    for (const fork of inode.cow === null ? [inode.extents] : [inode.extents, inode.cow]) {
+      for (const e of fork.overlapping(first, last)) {
+        if (e.v.pblk < 0) continue;
+        const a = Math.max(first, e.start);
+        const b = Math.min(last, e.end);
+        const p = e.v.pblk + (a - e.start);
+        this.disk.badRanges.set(p * bs, (p + b - a) * bs, true);
+        marked += b - a;
+      }
+    }
+    return marked;
+  }
+
+  /** The failed write bios of this step that carried file data written back (not direct I/O). */
+  private writebackErrors(): StepOutcome['ioErrors'] {
+    const out: Array<{ path: string; pos: number; len: number }> = [];
+    for (const b of this.disk.failedWrites) {
+      if (b.origin.kind !== 'writeback' && b.origin.kind !== 'writethrough') continue;
+      for (const [p, ino] of this.sb.names) if (ino === b.origin.ino) out.push({ path: p, pos: b.origin.pos + b.relOff, len: b.size });
+    }
+    return out;
   }
 
   /** Memory pressure: drop clean, idle, unmapped folios (shrink_folio_list -> filemap_release_folio). */
@@ -545,5 +588,7 @@ export class System implements Kernel {
     return [...this.files.keys()];
   }
 }
+
+const NO_IO_ERRORS: StepOutcome['ioErrors'] = [];
 
 export { errnoName };

@@ -84,6 +84,14 @@ export class CandMap {
     for (const e of moved) this.m.set(e.start + delta, e.end + delta, e.v);
   }
 
+  /** Is `got`, read at `at`, one of the candidates for its first bytes? */
+  allows(at: number, got: Span): boolean {
+    const e = this.m.find(at);
+    if (e === undefined) return false;
+    const piece = cutSpan(got, 0, Math.min(got.len, e.end - at));
+    return cutCands(e.v, at - e.start).some((c) => sameSpan(cutSpan(c, 0, piece.len), piece));
+  }
+
   /**
    * Check only the bytes of `data` (read at `start`) that this map has
    * entries for; bytes in gaps are not constrained.

@@ -79,6 +79,32 @@ export class OFile {
 
   constructor(readonly path: string) {}
 
+  /** Step of the last write or store to each byte (data/no-lost-write). */
+  wroteAt = new IntervalMap<number>((v) => v);
+  /** The step being observed (set by the oracle before it applies a step). */
+  step = 0;
+  /** Step of the last crash. */
+  crashedAt = 0;
+  /** Step of the last time the page cache was emptied of clean folios (reclaim, clean unmount). */
+  evictedAt = 0;
+  /** A writeback error on this file that no fsync has reported yet (errseq_t without ERRSEQ_SEEN). */
+  errUnseen: { step: number; pos: number; len: number } | null = null;
+
+  /**
+   * Writeback of [pos, pos+len) failed: the page cache keeps the new bytes
+   * (clean), the disk the old ones; once the folio is dropped a read returns
+   * whatever the disk had, which is any content those bytes had since they
+   * were last durable, or zeroes (unwritten blocks never converted).
+   */
+  writebackFailed(pos: number, len: number): void {
+    const end = Math.min(pos + len, this.size.max);
+    if (end <= pos) return;
+    this.cur.union(this.base, pos, end);
+    this.cur.union(this.since, pos, end);
+    this.cur.addZeroCandidate(pos, end);
+    this.unstable.setZero(pos, end);
+  }
+
   /** Collapses and inserts since the file was last durable (newest last). */
   shifts: Array<{ readonly kind: 'collapse' | 'insert'; readonly off: number; readonly len: number }> = [];
 
@@ -113,6 +139,7 @@ export class OFile {
 
   /** Bytes [a, b) changed after the crash: the durability check no longer applies to them. */
   private touched(a: number, b: number): void {
+    this.wroteAt.set(a, b, this.step);
     this.mustMatch?.remove(a, b);
     this.unstable.remove(a, b);
   }
@@ -194,6 +221,25 @@ export class OFile {
     this.touched(pos, end);
     this.cur.addCandidate(pos, d);
     this.since.addCandidate(pos, d);
+  }
+
+  /**
+   * A write that failed with EIO after it copied its bytes into the page
+   * cache (an O_SYNC buffered write whose sync failed): the bytes and the
+   * size it set may stay, or not.
+   */
+  maybeWriteExtending(pos: number, data: readonly Span[]): void {
+    const end = pos + dataLen(data);
+    if (end <= this.size.max) {
+      this.maybeWrite(pos, data);
+      return;
+    }
+    const old = this.cur.clone();
+    const oldSize = { ...this.size };
+    this.write(pos, data);
+    this.cur.union(old, pos, Math.min(end, oldSize.max));
+    this.cur.addZeroCandidate(Math.max(pos, oldSize.min), end);
+    this.noteSizeRange(oldSize.min, Math.max(oldSize.max, end));
   }
 
   zero(start: number, end: number): void {
@@ -289,6 +335,8 @@ export class OFile {
 
   /** Power cut: what may be there afterwards. */
   crash(): void {
+    this.crashedAt = this.step;
+    this.errUnseen = null;
     this.latent = new CandMap();
     this.unstable = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
@@ -373,6 +421,8 @@ export interface Finding {
 interface OFd {
   readonly path: string;
   readonly flags: number;
+  /** A writeback error this open file description has not been told about (file->f_wb_err behind mapping->wb_err). */
+  wbErr: { step: number; pos: number; len: number; maybeReported?: boolean } | null;
 }
 
 function describeSpan(s: Span, sources: (id: number) => Source | undefined): string {
@@ -401,6 +451,8 @@ export class Oracle {
   /** Clone pairs: [a, aOff) and [b, bOff) shared `len` bytes (FICLONERANGE). */
   private readonly clones: Array<{ a: string; aOff: number; b: string; bOff: number; len: number; step: number }> = [];
   crashes = 0;
+  /** The device has bad sectors (a device_error step): a read may stop short at one, or fail. */
+  private badSectors = false;
   /**
    * RWF_ATOMIC writes that succeeded and were not overwritten since: after a
    * crash each reads all old or all new (atomic/no-torn-write); `seen` pins
@@ -527,6 +579,16 @@ export class Oracle {
     const r = out.result;
     const ok = r.errno === undefined && r.unsupported === undefined && r.signal === undefined;
     const findings: Finding[] = [];
+    for (const f of this.files.values()) f.step = n;
+    for (const e of out.ioErrors) {
+      const f = this.files.get(e.path);
+      if (f === undefined) continue;
+      f.writebackFailed(e.pos, e.len);
+      // mapping_set_error: every open file description will see it once, and so will the next open (not seen yet).
+      const err = { step: n, pos: e.pos, len: e.len };
+      f.errUnseen = err;
+      for (const d of this.fds.values()) if (d.path === e.path && d.wbErr === null) d.wbErr = err;
+    }
     if (this.atomics.length > 0) {
       // Anything else that may change a file's bytes ends the atomic writes' claim on them.
       const changed = step.op === 'mmap_write' || step.op === 'ftruncate' || step.op === 'fallocate' || step.op === 'clone' ? this.fileOf(step.fd)?.path
@@ -551,7 +613,8 @@ export class Oracle {
             if ((flags & O_CREAT) !== 0) f.size = { min: 0, max: f.size.max };
             f.exists = 'yes';
           }
-          this.fds.set(step.fd, { path: step.path, flags });
+          // do_dentry_open: f_wb_err = filemap_sample_wb_err — an error nobody has seen yet is reported to the new file too.
+          this.fds.set(step.fd, { path: step.path, flags, wbErr: f.errUnseen });
           if ((flags & O_TRUNC) !== 0) f.truncate(0);
         } else {
           this.fds.delete(step.fd);
@@ -598,9 +661,22 @@ export class Oracle {
           this.place(f.path, pos, d0);
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
           if (dsync) f.makeRangeDurable(pos, pos + r.ret, n);
+          if (dsync && d.wbErr !== null && d.wbErr.maybeReported === true) d.wbErr = null;
+          else if (dsync && d.wbErr !== null) {
+            findings.push({
+              invariant: 'errors/fsync-reports-writeback-error',
+              detail: `step ${n}: an O_DSYNC write to ${d.path} through fd ${step.fd} succeeded, but writeback of bytes ${d.wbErr.pos}..${d.wbErr.pos + d.wbErr.len} failed at step ${d.wbErr.step} and this open file was never told (generic_write_sync syncs like fsync)`,
+            });
+          }
         } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO')) {
-          // Direct I/O may have written some bios before one failed.
-          f.maybeWrite(pos, content);
+          // Direct I/O may have written some bios before one failed; a buffered
+          // O_SYNC write fails in its sync after it changed the page cache and size.
+          if (r.errno === 'EIO') f.maybeWriteExtending(pos, content);
+          else f.maybeWrite(pos, content);
+          // generic_write_sync reports a pending writeback error like fsync does, unless the
+          // write failed before its sync (then the error is still pending): either may be true.
+          const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
+          if (r.errno === 'EIO' && dsync && d.wbErr !== null) d.wbErr = { ...d.wbErr, maybeReported: true };
           this.place(f.path, pos, content);
         }
         break;
@@ -696,7 +772,26 @@ export class Oracle {
       case 'fsync':
       case 'fdatasync': {
         const f = this.fileOf(step.fd);
+        const d = this.fds.get(step.fd);
         if (f !== undefined && ok) f.makeDurable(n);
+        if (f === undefined || d === undefined || this.down) break;
+        const e = d.wbErr;
+        if (ok && e !== null && e.maybeReported !== true) {
+          findings.push({
+            invariant: 'errors/fsync-reports-writeback-error',
+            detail: `step ${n}: ${step.op} of ${d.path} through fd ${step.fd} returned 0, but writeback of bytes ${e.pos}..${e.pos + e.len} failed at step ${e.step} while this file was open and it was never told`,
+          });
+        } else if (!ok && r.errno === 'EIO' && e === null) {
+          findings.push({
+            invariant: 'errors/fsync-reports-writeback-error',
+            detail: `step ${n}: ${step.op} of ${d.path} through fd ${step.fd} returned EIO, but no writeback of the file failed since this open file description last reported an error`,
+          });
+        }
+        if (e !== null && (!ok || e.maybeReported === true)) {
+          // errseq_check_and_advance: reported to this file, and marked seen.
+          d.wbErr = null;
+          f.errUnseen = null;
+        }
         break;
       }
       case 'sync':
@@ -711,7 +806,17 @@ export class Oracle {
         this.down = true;
         this.fds.clear();
         break;
+      case 'reclaim':
+        for (const f of this.files.values()) f.evictedAt = n;
+        break;
+      case 'device_error':
+        if (ok && (r.ret ?? 0) > 0) this.badSectors = true;
+        break;
       case 'remount':
+        for (const f of this.files.values()) {
+          if (!this.down) f.evictedAt = n;
+          f.errUnseen = null;
+        }
         if (!this.down) for (const f of this.files.values()) f.makeDurable(n);
         for (const f of this.files.values()) f.dropCache();
         this.down = false;
@@ -733,7 +838,8 @@ export class Oracle {
     const stale = this.checkStale(f.path, pos, data, n);
     if (stale !== null) out.push(stale);
     const hi = Math.max(0, Math.min(len, f.size.max - pos));
-    const lo = nowait && ret > 0 ? Math.min(ret, hi) : Math.max(0, Math.min(len, f.size.min - pos));
+    // filemap_read / iomap_dio_rw: a read that fails part way returns what it read before the failure.
+    const lo = (nowait && ret > 0) || this.badSectors ? Math.min(ret, hi) : Math.max(0, Math.min(len, f.size.min - pos));
     if (ret < lo || ret > hi) {
       const durable = f.mustSize !== null;
       const dsync = durable && f.dsyncAt.intersects(pos + ret, pos + len);
@@ -743,7 +849,7 @@ export class Oracle {
       });
       return out;
     }
-    if (ret < len && ret > 0 && !nowait) f.pinSize(pos + ret);
+    if (ret < len && ret > 0 && !nowait && !this.badSectors) f.pinSize(pos + ret);
     else if (ret === 0 && len > 0 && f.size.max > pos) f.boundSize(pos);
     if (f.mustMatch !== null) {
       const bad = f.mustMatch.checkCovered(pos, data);
@@ -760,9 +866,13 @@ export class Oracle {
     if (bad !== null) {
       // Zeroes where the file holds bytes it shares with a clone: the shared block's contents were not preserved.
       const lostShared = bad.got.src === SRC_ZERO && this.clonedCands(f.path, bad.at, bad.allowed);
+      // An older content of the byte, read after the page cache was emptied since it was written (and no crash since).
+      const wrote = f.wroteAt.find(bad.at)?.v ?? 0;
+      const older = f.base.allows(bad.at, bad.got) || f.since.allows(bad.at, bad.got) || (bad.got.src === SRC_ZERO && f.base.m.find(bad.at) === undefined);
+      const lost = !lostShared && wrote > f.crashedAt && wrote < f.evictedAt && older;
       out.push({
-        invariant: lostShared ? 'cow/partial-block-preserved' : 'data/read-your-writes',
-        detail: `step ${n}: bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, expected ${describeCands(bad.allowed, this.sources)}`,
+        invariant: lostShared ? 'cow/partial-block-preserved' : lost ? 'data/no-lost-write' : 'data/read-your-writes',
+        detail: `step ${n}: bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, expected ${describeCands(bad.allowed, this.sources)}${lost ? ` (written at step ${wrote}, then the page cache was emptied at step ${f.evictedAt}; no I/O error was reported)` : ''}`,
       });
       return out;
     }

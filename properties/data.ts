@@ -62,3 +62,13 @@ export const dsyncDurable: Invariant = {
   events: false,
   check: null,
 };
+
+export const noLostWrite: Invariant = {
+  id: 'data/no-lost-write',
+  statement:
+    'Without a crash, nothing the caller was told is written is lost: a byte written by a successful write (or stored through a shared mapping) reads back until something overwrites it, also after its folio has been written back and dropped from the page cache (memory-pressure reclaim, a clean unmount). Only a failed writeback — a device error, which fsync then reports — may lose it. A read that returns an older version of the byte after the cache was emptied is a lost write: a folio was marked clean with data the disk never received.',
+  source: 'mm/vmscan.c: shrink_folio_list (only clean folios are dropped); mm/page-writeback.c: folio_clear_dirty_for_io; fs/iomap/buffered-io.c: iomap_writeback_folio; seed 003 (RFC RWF_WRITETHROUGH: "not clear the folio dirty bit unless there are no dirty blocks in the folio")',
+  oracle: true,
+  events: false,
+  check: null,
+};

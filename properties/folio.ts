@@ -2,6 +2,9 @@
  * Folio state invariants (include/linux/page-flags.h, fs/iomap/buffered-io.c).
  */
 import type { CheckContext, Invariant } from './invariant.ts';
+import type { Inode } from '../model/fs/inode.ts';
+import type { Span } from '../model/lib/content.ts';
+import { dataEqual, sliceData, zeroData } from '../model/lib/content.ts';
 
 export const dirtyIffDirtyBlocks: Invariant = {
   id: 'folio/dirty-iff-dirty-blocks',
@@ -41,6 +44,53 @@ export const writebackIffIoInFlight: Invariant = {
         const io = f.wbReqs.some((r) => inflight.has(r));
         if (f.writeback && !io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is under writeback with no write I/O in flight`;
         if (!f.writeback && io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} has write I/O in flight (ioend ${f.wbReqs.join(',')}) but is not under writeback`;
+      }
+    }
+    return null;
+  },
+};
+
+/**
+ * What the disk holds for `len` bytes of the file at `pos` (inside one
+ * block): the data-fork block's contents, or zeroes over a hole, an
+ * unwritten extent or a delayed allocation.
+ */
+function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: number): Span[] {
+  const bs = inode.blockSize;
+  const lblk = Math.floor(pos / bs);
+  const e = inode.extents.find(lblk);
+  if (e === undefined || e.v.type !== 'mapped') return zeroData(len);
+  return sys.disk.read((e.v.pblk + lblk - e.start) * bs + (pos % bs), len);
+}
+
+export const noCleanWhileBlockDirty: Invariant = {
+  id: 'folio/no-clean-while-block-dirty',
+  statement:
+    'Between operations, every uptodate block inside EOF of a cached folio that is neither dirty nor under writeback holds exactly what the disk holds for it (the block its data fork maps, or zeroes over a hole, an unwritten extent or a delayed allocation): a folio is never marked clean while one of its blocks has data the disk has not received, because reclaim would drop that data and fsync would never write it. Not compared: files whose writeback failed (their folios are left clean on purpose, and fsync reports the error) and encrypted files (the disk holds ciphertext).',
+  source: 'mm/page-writeback.c: folio_clear_dirty_for_io, writeback_iter; fs/iomap/buffered-io.c: iomap_writeback_folio, iomap_clear_range_dirty, iomap_page_mkwrite; mm/vmscan.c: shrink_folio_list; seed 003 (RFC RWF_WRITETHROUGH design note 1 and folio_mkclean)',
+  oracle: false,
+  events: false,
+  check(ctx: CheckContext): string | null {
+    const sys = ctx.sys;
+    if (sys.crashed) return null;
+    for (const inode of sys.sb.inodes.values()) {
+      if (inode.kind !== 'reg' || inode.crypt !== null || inode.mapping.wb_err.value !== 0 || inode.mapping.nrFolios === 0) continue;
+      const bs = inode.blockSize;
+      const isize = inode.i_size;
+      for (const f of inode.mapping.allFolios()) {
+        if (f.dirty || f.writeback || f.pos >= isize) continue;
+        for (let b = 0; b * bs < f.size; b++) {
+          const pos = f.pos + b * bs;
+          if (pos >= isize) break;
+          if (!f.uptodate && (f.ifs === null || f.ifs.uptodate[b] !== 1)) continue;
+          const len = Math.min(bs, isize - pos);
+          const mem = sliceData(f.data, pos - f.pos, len);
+          const disk = diskView(sys, inode, pos, len);
+          if (!dataEqual(mem, disk)) {
+            const m = mem[0]!;
+            return `step ${ctx.n}: the folio at ${f.pos} of inode ${inode.ino} is clean, but its block at ${pos} holds ${m.src > 0 ? `source #${m.src} (0x${m.val.toString(16)})` : m.src === 0 ? 'zeroes' : 'other bytes'} and the disk ${dataEqual(disk, zeroData(len)) ? 'has zeroes there' : 'has other bytes there'}: nothing will write it back`;
+          }
+        }
       }
     }
     return null;

@@ -2,16 +2,18 @@
  * The invariant registry.
  */
 import type { Invariant } from './invariant.ts';
-import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noStaleExposure, readYourWrites } from './data.ts';
+import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noLostWrite, noStaleExposure, readYourWrites } from './data.ts';
 import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
-import { dirtyIffDirtyBlocks, writebackIffIoInFlight } from './folio.ts';
+import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, writebackIffIoInFlight } from './folio.ts';
+import { fsyncReportsWritebackError } from './errors.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
   readYourWrites,
   noStaleExposure,
+  noLostWrite,
   durabilityFsync,
   dsyncDurable,
   cowSourceUnchanged,
@@ -28,7 +30,9 @@ export const INVARIANTS: readonly Invariant[] = [
   refcountConsistent,
   validMapping,
   dirtyIffDirtyBlocks,
+  noCleanWhileBlockDirty,
   writebackIffIoInFlight,
+  fsyncReportsWritebackError,
 ];
 
 /**

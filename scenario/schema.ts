@@ -131,6 +131,7 @@ export const StepSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('complete'), bio: int.min(1).optional(), count: int.min(1).max(1 << 20).optional() }).strict(),
   z.object({ op: z.literal('journal_commit') }).strict(),
   z.object({ op: z.literal('reclaim') }).strict(),
+  z.object({ op: z.literal('device_error'), fd, offset: nonneg, length: int.min(1).max(2 ** 40) }).strict(),
 ]);
 
 export const ScenarioSchema = z
@@ -161,4 +162,4 @@ export type ScenarioDoc = z.infer<typeof ScenarioSchema>;
 export type SystemDoc = z.infer<typeof SystemSchema>;
 
 /** Ops the real kernel cannot be asked to do; the kernel runner answers {"unsupported": op}. */
-export const MODEL_ONLY_OPS: ReadonlySet<StepOp> = new Set<StepOp>(['writeback', 'complete', 'journal_commit', 'reclaim']);
+export const MODEL_ONLY_OPS: ReadonlySet<StepOp> = new Set<StepOp>(['writeback', 'complete', 'journal_commit', 'reclaim', 'device_error']);

@@ -30,7 +30,7 @@ export interface Bvec {
 
 /** What a bio is for, for traces and invariants. */
 export interface BioOrigin {
-  readonly kind: 'dio' | 'dio-zero' | 'writeback' | 'read' | 'readahead' | 'zeroout' | 'flush' | 'journal';
+  readonly kind: 'dio' | 'dio-zero' | 'writeback' | 'writethrough' | 'read' | 'readahead' | 'zeroout' | 'flush' | 'journal';
   readonly ino: number;
   /** File byte position of the first byte, when it maps file data. */
   readonly pos: number;

@@ -90,6 +90,8 @@ export class Disk {
   /** Byte ranges where the medium fails I/O (a fuzzer step injects these). */
   readonly badRanges = new IntervalMap<true>((v) => v);
   observer: DiskObserver | null = null;
+  /** Write bios that completed with an error since the owner last emptied this (System: per step). */
+  readonly failedWrites: Bio[] = [];
   /** Counters for traces and statistics. */
   flushes = 0;
 
@@ -220,7 +222,10 @@ export class Disk {
         if (p !== undefined) p.state = 'cached';
       }
     }
-    if (bio.status !== 0 && bio.op === 'write') this.pending = this.pending.filter((x) => x.bio !== bio);
+    if (bio.status !== 0 && bio.op === 'write') {
+      this.pending = this.pending.filter((x) => x.bio !== bio);
+      this.failedWrites.push(bio);
+    }
     this.observer?.onComplete(bio);
   }
 

@@ -275,6 +275,10 @@ export class SuperBlock {
   private busy: Array<[number, number]> = [];
 
   private freeBusy(pblk: number, n: number): void {
+    // A freed block is healed: a drive remaps a bad sector when it is next
+    // written, and an injected device error stays with the file it was aimed at.
+    const bs = this.blockSize;
+    this.k.disk.badRanges.remove(pblk * bs, (pblk + n) * bs);
     if (this.k.v.allocReuseBusy) {
       this.alloc.release(pblk, n);
       return;
