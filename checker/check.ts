@@ -8,7 +8,7 @@ import { knownFinding } from './findings.ts';
 import fc from 'fast-check';
 import type { Knobs } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
-import { UPSTREAM } from '../model/variants.ts';
+import { UPSTREAM, variantKnobs } from '../model/variants.ts';
 import type { Invariant } from '../properties/index.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
@@ -75,7 +75,7 @@ interface Input {
 
 export function knobsOf(v: VariantInfo | null): Knobs {
   if (v === null) return UPSTREAM;
-  return { ...UPSTREAM, [v.knob]: true };
+  return variantKnobs(v);
 }
 
 /**
@@ -134,7 +134,9 @@ export function check(opts: CheckOptions): CheckReport {
   const fsOnly = opts.fs ?? (opts.variant?.fs !== undefined && opts.variant.fs.length === 1 ? opts.variant.fs[0] : undefined);
   const arb: fc.Arbitrary<Input> = fc.record({
     system: arbSystem({ fs: fsOnly }),
-    recipes: arbRecipes(opts.maxSteps, opts.gen),
+    // A variant of the RWF_WRITETHROUGH RFC: the flag is what it is about, so writes use it often.
+    // Stores through a mapping are what the RFC's folio handling must survive: more of them too.
+    recipes: arbRecipes(opts.maxSteps, knobs.writethrough ? { ...opts.gen, writethrough: true, weights: { mmap_write: 10, ...opts.gen?.weights } } : opts.gen),
   });
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};

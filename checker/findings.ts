@@ -55,6 +55,17 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
       return system.fs === 'ext4' && (system.features ?? []).includes('encrypt') && this.invariants.includes(v.invariant);
     },
   },
+  {
+    id: 'ext4-dio-no-bounce',
+    summary:
+      'ext4 sends direct I/O straight from the user\'s pages even when the device needs stable pages (it checksums what it receives, T10 PI style): XFS bounce buffers direct I/O there (IOMAP_DIO_BOUNCE when mapping_stable_writes), ext4 does not. A thread that changes its buffer while its direct write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Read from the source (ext4 never passes IOMAP_DIO_BOUNCE); this machine has no device with protection information.',
+    scenario: 'test/scenarios/ext4-dio-no-bounce-stable.json',
+    confirmed: false,
+    invariants: ['integrity/checksum-matches-data'],
+    matches(system, _steps, _results, v) {
+      return system.fs === 'ext4' && system.device?.stableWrites === true && this.invariants.includes(v.invariant);
+    },
+  },
 ];
 
 export function knownFinding(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], v: Violation): KnownFinding | null {

@@ -26,7 +26,7 @@ export type Recipe =
   | { readonly k: 'open'; readonly fd: number; readonly path: string; readonly acc: number; readonly flags: readonly string[] }
   | { readonly k: 'close'; readonly fd: number; readonly valid: boolean }
   | { readonly k: 'mkdir' }
-  | { readonly k: 'pwrite'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly fill: number; readonly buf: number; readonly iov2: Span3 | null; readonly flags: readonly string[] }
+  | { readonly k: 'pwrite'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly fill: number; readonly buf: number; readonly iov2: Span3 | null; readonly flags: readonly string[]; readonly race: { readonly at: number; readonly len: number } | null }
   | { readonly k: 'awrite'; readonly fd: number; readonly order: number; readonly slot: number; readonly atEof: boolean; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'pread'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'fsync'; readonly fd: number; readonly data: boolean }
@@ -74,7 +74,7 @@ function subset(names: readonly string[], weightNone: number): fc.Arbitrary<read
 }
 
 const OPEN_EXTRA = ['O_DIRECT', 'O_DIRECT', 'O_DIRECT', 'O_TRUNC', 'O_APPEND', 'O_DSYNC', 'O_SYNC', 'O_EXCL'];
-const RWF = ['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT', 'RWF_HIPRI', 'RWF_APPEND', 'RWF_ATOMIC', 'RWF_DONTCACHE', '0x400'];
+const RWF = ['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT', 'RWF_HIPRI', 'RWF_APPEND', 'RWF_ATOMIC', 'RWF_DONTCACHE', 'RWF_WRITETHROUGH', '0x400'];
 const FALLOC_MODES: ReadonlyArray<readonly string[]> = [
   [],
   ['FALLOC_FL_KEEP_SIZE'],
@@ -95,6 +95,8 @@ export interface GenOptions {
   readonly paths?: readonly string[];
   /** Only crashes that keep every write the device accepted (what a loop device does). */
   readonly crashKeepAll?: boolean;
+  /** Half the writes use RWF_WRITETHROUGH (for the RFC's variants). */
+  readonly writethrough?: boolean;
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
@@ -132,7 +134,9 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
       arbitrary: fc.record({
         k: fc.constant('pwrite' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), fill, buf,
         iov2: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: span3(4) }),
-        flags: subset(RWF, 12),
+        flags: opts.writethrough === true ? fc.oneof(subset(RWF, 12), fc.constant(['RWF_WRITETHROUGH'] as readonly string[])) : subset(RWF, 12),
+        // Now and then another thread stores into the buffer while the write's I/O is in flight.
+        race: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ at: fc.nat({ max: 7 }), len: fc.constantFrom(1, 512, 4096) }) }),
       }),
     },
     {
@@ -201,6 +205,8 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       encrypt: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
       small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      // A device that needs stable pages (it checksums what it receives, T10 PI style).
+      stable: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       // Hardware atomic writes (an NVMe- or SCSI-like device): unit min/max, boundary, NVMe's virtual boundary.
       // Inline encryption (only used with the encrypt feature): -o inlinecrypt, an engine, small max_sectors_kb.
       inline: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ maxKb: fc.constantFrom(1280, 6, 8), segs: fc.constantFrom(128, 2) }) }),
@@ -218,7 +224,7 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
         fs,
         blockSize: g.blockSize,
         folioSize: g.folioSize,
-        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...atomic, ...inline },
+        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
       };
       if (!encrypt) return doc;
       return g.inline !== null ? { ...doc, features: ['encrypt'], mount: ['inlinecrypt'] } : { ...doc, features: ['encrypt'] };
@@ -324,7 +330,9 @@ export function resolve(r: Recipe, sys: System): Resolved {
         const l2 = value(sys, { ...r.iov2, anchor: 0 }, 0, 1);
         return { op: 'pwrite', fd, offset, iov: [{ length, fill: nextFill(sys), bufOffset: r.buf }, { length: l2, fill: nextFill(sys, 1), bufOffset: 0 }], flags };
       }
-      return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags };
+      if (r.race === null || length === 0) return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags };
+      const at = Math.min(r.race.at * 512, length - 1);
+      return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags, storeDuringIo: { offset: at, length: Math.min(r.race.len, length - at), fill: nextFill(sys, 1) } };
     }
     case 'awrite': {
       const fd = fdName(sys, r.fd, true);

@@ -49,7 +49,8 @@ export function describeStep(s: Step): string {
     case 'pwrite': {
       const iov = s.iov ?? [{ length: s.length ?? 0, fill: s.fill ?? 0, bufOffset: s.bufOffset }];
       const segs = iov.map((v) => `${v.length}x0x${v.fill.toString(16).padStart(2, '0')}${v.bufOffset ? `@buf+${v.bufOffset}` : ''}`).join(' + ');
-      return `pwrite ${s.fd} ${s.offset} ${segs}${fmtFlags(s.flags)}`;
+      const race = s.storeDuringIo === undefined ? '' : ` (while in flight, the buffer's bytes ${s.storeDuringIo.offset}..${s.storeDuringIo.offset + s.storeDuringIo.length} change to 0x${s.storeDuringIo.fill.toString(16).padStart(2, '0')})`;
+      return `pwrite ${s.fd} ${s.offset} ${segs}${fmtFlags(s.flags)}${race}`;
     }
     case 'pread':
       return `pread ${s.fd} ${s.offset} ${s.length}${s.bufOffset ? ` @buf+${s.bufOffset}` : ''}${fmtFlags(s.flags)}`;

@@ -13,6 +13,8 @@ function flags(list: readonly string[] | undefined): string {
 export function requestLine(step: Step, n: number): string {
   const head = `step=${n} op=${step.op}`;
   if (MODEL_ONLY_OPS.has(step.op)) return `step=${n} op=unsupported name=${step.op}`;
+  // A store racing with the write's I/O cannot be timed on a real machine.
+  if (step.op === 'pwrite' && step.storeDuringIo !== undefined) return `step=${n} op=unsupported name=pwrite`;
   switch (step.op) {
     case 'open':
       return `${head} path=${step.path} fd=${step.fd} flags=${flags(step.flags)}`;

@@ -23,6 +23,7 @@ export type ModelEvent =
       /** The data fork at `pos` when the mapping was returned, if written there: the disk byte of `pos`, and whether its block is shared. */
       readonly data: { readonly addr: number; readonly shared: boolean } | null;
     }
+  | { readonly t: 'bio-submit'; readonly bio: Bio }
   | { readonly t: 'bio-queue'; readonly bio: Bio }
   | { readonly t: 'bio-split'; readonly front: Bio; readonly rest: Bio }
   | { readonly t: 'bio-complete'; readonly bio: Bio }

@@ -6,7 +6,7 @@
  */
 import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
-import { dataRuns, span } from './lib/content.ts';
+import { SRC_USERBUF, dataRuns, span } from './lib/content.ts';
 import { EACCES, EBADF, EEXIST, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
 import { iomap_fiemap } from './fs/fiemap.ts';
 import { SourceTable } from './lib/sources.ts';
@@ -133,6 +133,7 @@ export class System implements Kernel {
   }
 
   submit_bio(bio: Bio): void {
+    if (this.recording) this.events.push({ t: 'bio-submit', bio });
     const quirks = this.v.cryptoSplitIgnoresDu || this.v.cryptoDunNotAdvanced ? { splitIgnoresDataUnits: this.v.cryptoSplitIgnoresDu, splitKeepsDun: this.v.cryptoDunNotAdvanced } : null;
     submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null, quirks);
   }
@@ -287,6 +288,11 @@ export class System implements Kernel {
         const segs = st.iov ?? [{ length: st.length ?? 0, fill: st.fill ?? 0, bufOffset: st.bufOffset }];
         const pos = st.offset === -1 ? f.f_pos : st.offset;
         const iter = this.userWriteIter(f.inode.ino, pos, segs);
+        if (st.storeDuringIo !== undefined) {
+          const s = st.storeDuringIo;
+          const src = this.sources.add({ fill: s.fill, kind: 'store', step: this.step, ino: f.inode.ino, pos: pos + s.offset, len: s.length });
+          iter.duringIo = { off: s.offset, data: [span(s.length, src.id, 0, s.fill)] };
+        }
         const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
         return this.retOrErr(n, op, vfs_pwritev2(f, iter, st.offset, flags, writePos));
       })
@@ -297,7 +303,11 @@ export class System implements Kernel {
         const iter = new IovIter('read', [{ addr: userBufferBase(0) + (st.bufOffset ?? 0), len: st.length, data: null }]);
         const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
         const ret = vfs_preadv2(f, iter, st.offset, flags);
-        if (ret < 0) return this.fail(n, op, ret);
+        if (ret < 0) {
+          // What a failed read left in the caller's buffer (checked for kernel memory).
+          read = iter.result(st.length, SRC_USERBUF);
+          return this.fail(n, op, ret);
+        }
         read = iter.result(ret);
         return { step: n, op, ret, data: dataRuns(read) };
       })

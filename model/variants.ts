@@ -31,6 +31,13 @@ export interface Knobs {
   cryptoDunNotAdvanced: boolean;
   cryptoDioWithoutEngine: boolean;
   xfsAtomicEndCow: boolean;
+  wtPartialFolioClean: boolean;
+  wtNoMkclean: boolean;
+  wtEndioDropsError: boolean;
+  dioNoBounce: boolean;
+  bounceCopybackOnError: boolean;
+  writebackRangeClearsFolio: boolean;
+  wtDirectIomapOps: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -57,6 +64,13 @@ export const UPSTREAM: Knobs = {
   cryptoDunNotAdvanced: false,
   cryptoDioWithoutEngine: false,
   xfsAtomicEndCow: false,
+  wtPartialFolioClean: false,
+  wtNoMkclean: false,
+  wtEndioDropsError: false,
+  dioNoBounce: false,
+  bounceCopybackOnError: false,
+  writebackRangeClearsFolio: false,
+  wtDirectIomapOps: false,
 };
 
 export interface VariantInfo {
@@ -68,6 +82,15 @@ export interface VariantInfo {
   readonly breaks: readonly string[];
   /** Restrict generated scenarios to these file systems (the variant only exists there). */
   readonly fs?: ReadonlyArray<'ext4' | 'xfs'>;
+  /** Further knobs the variant needs (a bug in the RFC needs the RFC itself). */
+  readonly implies?: ReadonlyArray<keyof Knobs>;
+}
+
+/** The knobs of one variant (its own and those it implies). */
+export function variantKnobs(v: VariantInfo): Knobs {
+  const k: Knobs = { ...UPSTREAM, [v.knob]: true };
+  for (const x of v.implies ?? []) k[x] = true;
+  return k;
 }
 
 export const VARIANTS: readonly VariantInfo[] = [
@@ -260,6 +283,81 @@ export const VARIANTS: readonly VariantInfo[] = [
     breaks: ['crypto/no-plaintext-on-disk'],
     fs: ['ext4'],
   },
+  {
+    name: 'writethrough-rfc',
+    knob: 'writethrough',
+    description:
+      'Buffered RWF_WRITETHROUGH (flag 0x200) as the RFC designs it, wired up in XFS: each folio\'s part of the write is copied in and dirtied, writeback is waited for, folio_mkclean write-protects it (re-dirtying the folio if a mapping had dirtied it), the dirty bits of the written-through blocks are cleared and the folio\'s dirty flag only if no dirty block is left, writeback starts and an asynchronous direct write from the folio is sent; its completion records any error on the mapping and ends writeback. Other file systems answer EOPNOTSUPP; with RWF_NOWAIT or RWF_DONTCACHE it is EINVAL. The checker finds no invariant this design breaks.',
+    source: 'seed 003: [RFC 1/3] iomap: Support buffered RWF_WRITETHROUGH via async dio backend (iomap_file_writethrough_write, iomap_writethrough_iter, iomap_writethrough_begin, folio_prepare_writethrough, iomap_writethrough_endio)',
+    breaks: [],
+    fs: ['xfs'],
+  },
+  {
+    name: 'wt-partial-folio-clean',
+    knob: 'wtPartialFolioClean',
+    implies: ['writethrough'],
+    description:
+      'RWF_WRITETHROUGH clears the folio\'s dirty flag after writing through part of it, without looking for other dirty blocks: a block dirtied by an earlier buffered write elsewhere in the folio is left dirty in a clean folio, so neither writeback nor fsync ever writes it, and reclaim drops it.',
+    source: 'seed 003: RFC 1/3 design note 1 ("We might be writing through a partial folio so we need to be careful to not clear the folio dirty bit unless there are no dirty blocks in the folio after the writethrough"); iomap_writethrough_begin (iomap_find_dirty_range)',
+    breaks: ['folio/dirty-iff-dirty-blocks', 'folio/no-clean-while-block-dirty', 'data/no-lost-write'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'wt-no-mkclean',
+    knob: 'wtNoMkclean',
+    implies: ['writethrough'],
+    description:
+      'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again, and the stored bytes are never written back.',
+    source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
+    breaks: ['folio/no-clean-while-block-dirty', 'data/no-lost-write'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'wt-direct-iomap-ops',
+    knob: 'wtDirectIomapOps',
+    implies: ['writethrough'],
+    description:
+      'RWF_WRITETHROUGH on XFS uses the direct-write ->iomap_begin as it is for the buffered copy as well as for the direct write (the RFC calls it twice, design note 2: "the second call should just return whatever the first call allocated"). Where a COW fork preallocation covers a hole, that mapping is a written, shared extent with a hole as source, so iomap_write_begin reads the partial block from the never-written staging extent instead of zeroing it, and the write-through sends those stale bytes to disk.',
+    source: 'seed 003: RFC 1/3 design note 2 and iomap_writethrough_iter (iomap_write_begin with the allocating mapping); fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (out_found_cow), fs/xfs/xfs_reflink.c: xfs_find_trim_cow; fs/iomap/buffered-io.c: iomap_block_needs_zeroing (iomap_iter_srcmap)',
+    breaks: ['data/no-stale-exposure'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'wt-endio-drops-error',
+    knob: 'wtEndioDropsError',
+    implies: ['writethrough'],
+    description:
+      'The completion of a RWF_WRITETHROUGH write ends writeback on the folio but does not record a failed write on the mapping (no mapping_set_error): the write(2) already returned success, the folio is clean, and fsync returns 0 for data that never reached the disk.',
+    source: 'seed 003: RFC 1/3 iomap_writethrough_endio ("record any errors and clear writeback on folio"; mapping_set_error); include/linux/pagemap.h: mapping_set_error',
+    breaks: ['errors/fsync-reports-writeback-error'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'dio-no-bounce',
+    knob: 'dioNoBounce',
+    description:
+      'On a device that needs stable pages (it checksums each sector, T10 PI style) XFS sends direct I/O from the user\'s pages instead of a bounce buffer: a user thread changing its buffer while the write is in flight changes the data after the protection checksum was computed, and the device rejects the write (a guard tag error, EILSEQ) — or, without verification, stores data its checksum does not match.',
+    source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("needed to provide the stable pages requirement requested by devices that need to calculate checksums or parity over the data"); fs/xfs/xfs_file.c (IOMAP_DIO_BOUNCE when mapping_stable_writes)',
+    breaks: ['integrity/checksum-matches-data'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'bounce-read-copyback-on-error',
+    knob: 'bounceCopybackOnError',
+    description:
+      'A bounced direct read copies the bounce buffer back to the user even when the read failed: the buffer\'s pages were never filled by the device, so the user receives whatever kernel memory they held.',
+    source: 'seed 001: __iomap_dio_bio_end_io -> bio_iov_iter_unbounce(bio, !!dio->error, ...) (copy back only on success); block/bio.c: bio_iov_iter_unbounce',
+    breaks: ['data/no-stale-exposure'],
+    fs: ['xfs'],
+  },
+  {
+    name: 'writeback-range-clears-folio',
+    knob: 'writebackRangeClearsFolio',
+    description:
+      'Writeback of a byte range (fsync of a range, RWF_DONTCACHE, sync_file_range) writes only the dirty blocks of a large folio that fall inside the range, but clears the dirty bits of all the folio\'s blocks: the dirty blocks outside the range are never written.',
+    source: 'fs/iomap/buffered-io.c: iomap_writeback_folio (every dirty range of the folio, ifs_find_dirty_range; the whole folio\'s bits cleared); mm/page-writeback.c: writeback_iter (folio granularity)',
+    breaks: ['data/no-lost-write', 'folio/no-clean-while-block-dirty'],
+  },
 ];
 
 export function findVariant(name: string): VariantInfo | undefined {
@@ -271,7 +369,9 @@ export function knobsFor(variant: Readonly<Record<string, unknown>>): Knobs {
   const k: Knobs = { ...UPSTREAM };
   for (const [name, on] of Object.entries(variant)) {
     const v = findVariant(name);
-    if (v !== undefined && on !== false) k[v.knob] = true;
+    if (v === undefined || on === false) continue;
+    k[v.knob] = true;
+    for (const x of v.implies ?? []) k[x] = true;
   }
   return k;
 }

@@ -20,7 +20,7 @@
  * checked against the real kernel (`iospec diff`).
  */
 import type { Span } from '../model/lib/content.ts';
-import { SRC_ZERO, cutSpan, dataLen, sliceData, span } from '../model/lib/content.ts';
+import { SRC_GARBAGE, SRC_UNINIT, SRC_USERBUF, SRC_ZERO, cutSpan, dataLen, sliceData, span } from '../model/lib/content.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
@@ -428,7 +428,8 @@ interface OFd {
 function describeSpan(s: Span, sources: (id: number) => Source | undefined): string {
   if (s.src === SRC_ZERO) return 'zeroes';
   if (s.src === -1) return 'never-written device bytes';
-  if (s.src === -2) return 'garbage (not read from anywhere)';
+  if (s.src === SRC_GARBAGE) return 'garbage (bytes no write made: kernel memory nothing was read into, or a decryption with the wrong key or DUN)';
+  if (s.src === SRC_USERBUF) return "the caller's untouched buffer";
   const src = sources(s.src);
   const where = src === undefined ? '' : ` (${src.kind} at step ${src.step})`;
   return `bytes ${s.off}.. of source #${s.src}${where}, value 0x${s.val.toString(16).padStart(2, '0')}`;
@@ -638,7 +639,7 @@ export class Oracle {
         if (f === undefined || d === undefined) break;
         const rwf = flagsFrom(step.flags ?? [], RWF_FLAGS).value;
         const content: Span[] = [];
-        for (const s of stepSources) content.push(span(s.len, s.id, 0, s.fill));
+        for (const s of stepSources) if (s.kind === 'pwrite') content.push(span(s.len, s.id, 0, s.fill));
         const append = ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
         let pos = append ? f.size.max : (stepSources[0]?.pos ?? step.offset);
         if (append && f.size.min !== f.size.max && out.writePos !== null) {
@@ -659,6 +660,14 @@ export class Oracle {
           for (const [p, d] of f.preShift(pos, d0)) this.place(f.path, p, d);
           f.write(pos, d0);
           this.place(f.path, pos, d0);
+          // A store into the buffer while the I/O was in flight: the device may have taken either byte.
+          const racing = stepSources.find((s) => s.kind === 'store');
+          if (racing !== undefined && step.storeDuringIo !== undefined && step.storeDuringIo.offset < r.ret) {
+            const a = step.storeDuringIo.offset;
+            const len = Math.min(racing.len, r.ret - a);
+            f.maybeWrite(pos + a, [span(len, racing.id, 0, racing.fill)]);
+            this.place(f.path, pos + a, [span(len, racing.id, 0, racing.fill)]);
+          }
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
           if (dsync) f.makeRangeDurable(pos, pos + r.ret, n);
           if (dsync && d.wbErr !== null && d.wbErr.maybeReported === true) d.wbErr = null;
@@ -668,7 +677,7 @@ export class Oracle {
               detail: `step ${n}: an O_DSYNC write to ${d.path} through fd ${step.fd} succeeded, but writeback of bytes ${d.wbErr.pos}..${d.wbErr.pos + d.wbErr.len} failed at step ${d.wbErr.step} and this open file was never told (generic_write_sync syncs like fsync)`,
             });
           }
-        } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO')) {
+        } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO' || r.errno === 'EILSEQ')) {
           // Direct I/O may have written some bios before one failed; a buffered
           // O_SYNC write fails in its sync after it changed the page cache and size.
           if (r.errno === 'EIO') f.maybeWriteExtending(pos, content);
@@ -695,6 +704,18 @@ export class Oracle {
       }
       case 'pread': {
         const f = this.fileOf(step.fd);
+        if (f !== undefined && !ok && out.read !== null) {
+          // A failed read may leave part of the buffer filled from the file, never with kernel memory.
+          let at = 0;
+          for (const s of out.read) {
+            if (s.src === SRC_GARBAGE || s.src === SRC_UNINIT) {
+              findings.push({ invariant: 'data/no-stale-exposure', detail: `step ${n}: the read of ${f.path} failed (${r.errno ?? '?'}), but left ${describeSpan(s, this.sources)} in bytes ${at}..${at + s.len} of the caller's buffer` });
+              break;
+            }
+            at += s.len;
+          }
+          break;
+        }
         if (f === undefined || !ok || r.ret === undefined || out.read === null) break;
         const pos = step.offset === -1 ? 0 : step.offset;
         findings.push(...this.checkRead(f, pos, step.length, r.ret, out.read, n, (step.flags ?? []).includes('RWF_NOWAIT')));

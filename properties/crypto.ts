@@ -55,12 +55,15 @@ export const dunMatchesPosition: Invariant = {
 export const dioAlignmentEnforced: Invariant = {
   id: 'crypto/dio-alignment-enforced',
   statement:
-    'Direct I/O on an encrypted file is done only when its file position, length and every memory segment are aligned to the file system block (STATX_DIOALIGN reports it), so that no data unit spans two bvecs — the block layer may split a bio at any bvec boundary, and some engines and blk-crypto-fallback need each data unit in one segment. Otherwise ext4 falls back to buffered I/O.',
+    'Direct I/O on an encrypted file is done only when its file position, length and every memory segment are aligned to the file system block (STATX_DIOALIGN reports it), so that no data unit spans two bvecs — the block layer may split a bio at any bvec boundary, and blk-crypto refuses a bio with a segment that is not data-unit aligned (bio_crypt_check_alignment), failing the I/O. Otherwise ext4 falls back to buffered I/O.',
   source: `fs/ext4/file.c: ext4_should_use_dio (ext4_dio_alignment: the block size for encrypted files); fs/crypto/inline_crypt.c: fscrypt_dio_supported; ${SEED_000} ("memory aligned only to the logical block size" is the dead end)`,
   oracle: false,
   events: true,
   check(ctx: CheckContext): string | null {
-    for (const b of cryptBios(ctx)) {
+    // As submitted by the file system, before blk-crypto's checks and the block layer's splitting.
+    for (const e of ctx.sys.events) {
+      if (e.t !== 'bio-submit' || e.bio.crypt === null) continue;
+      const b = e.bio;
       if (b.origin.kind !== 'dio') continue;
       const du = b.crypt!.dataUnitSize;
       let off = 0;

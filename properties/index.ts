@@ -9,6 +9,7 @@ import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
 import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, writebackIffIoInFlight } from './folio.ts';
 import { fsyncReportsWritebackError } from './errors.ts';
+import { checksumMatchesData } from './integrity.ts';
 
 export const INVARIANTS: readonly Invariant[] = [
   readYourWrites,
@@ -33,6 +34,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noCleanWhileBlockDirty,
   writebackIffIoInFlight,
   fsyncReportsWritebackError,
+  checksumMatchesData,
 ];
 
 /**

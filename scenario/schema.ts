@@ -104,6 +104,8 @@ export const StepSchema = z.discriminatedUnion('op', [
       bufOffset: int.min(0).max(4095).optional(),
       iov: z.array(IovSeg).min(1).max(1024).optional(),
       flags: flagList(RWF_FLAGS, 'RWF').optional(),
+      /** Model only: another thread stores into the buffer (at this offset of it) while the write's I/O is in flight. */
+      storeDuringIo: z.object({ offset: nonneg, length: int.min(1).max(1 << 30), fill: byte }).strict().optional(),
     })
     .strict()
     .superRefine((s, ctx) => {

@@ -84,6 +84,15 @@ export class Bio {
   relOff = 0;
   /** Where a read bio's data goes, shared by all parts of a split bio. */
   sink: ((relOff: number, data: Span[]) => void) | null = null;
+  /**
+   * A write's memory as the device would transfer it now, by offset in the
+   * unsplit bio (null: kernel memory nobody changes, such as a bounce buffer).
+   * `data` is what it held at submission, when protection information was
+   * generated (bio_integrity_prep).
+   */
+  live: ((relOff: number, len: number) => Span[]) | null = null;
+  /** The device found the data it transferred different from the checksum (a guard tag error). */
+  piMismatch = false;
 
   constructor(op: ReqOp, opf: number, sector: number, origin: BioOrigin) {
     this.id = nextBioId++;
@@ -137,6 +146,7 @@ export function bio_split(bio: Bio, bytes: number, advanceDun = true): Bio {
   front.splitFrom = bio.id;
   front.req = bio.req;
   front.sink = bio.sink;
+  front.live = bio.live;
   front.relOff = bio.relOff;
   bio.relOff += bytes;
   let left = bytes;

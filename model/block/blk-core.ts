@@ -7,6 +7,7 @@ import { REQ_ATOMIC, bio_split } from './bio.ts';
 import type { Disk } from './disk.ts';
 import { bio_may_need_split, bio_split_rw } from './blk-merge.ts';
 import type { QueueLimits } from './blk-settings.ts';
+import { PAGE_SIZE } from './blk-settings.ts';
 import { EINVAL } from '../lib/errno.ts';
 
 /**
@@ -67,6 +68,13 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
     disk.queue(bio);
     return;
   }
+  // blk_crypto_bio_prep -> __blk_crypto_bio_prep: every segment of a bio with a crypt
+  // context must be data-unit aligned in length and offset (bio_crypt_check_alignment).
+  if (bio.crypt !== null && !bio_crypt_check_alignment(bio)) {
+    bio.status = -EINVAL;
+    bio_endio(bio);
+    return;
+  }
   for (;;) {
     if (!bio_may_need_split(bio, lim)) {
       disk.queue(bio);
@@ -86,6 +94,13 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
     obs?.onSplit(front, bio);
     disk.queue(front);
   }
+}
+
+/** block/blk-crypto.c: bio_crypt_check_alignment — every bvec's length and page offset a multiple of the data unit size. */
+function bio_crypt_check_alignment(bio: Bio): boolean {
+  const du = bio.crypt!.dataUnitSize;
+  for (const v of bio.bvecs) if ((v.len | (v.addr % PAGE_SIZE)) % du !== 0) return false;
+  return true;
 }
 
 /** Complete a queued bio on the disk and run its completion chain. */

@@ -14,13 +14,13 @@
  *   all.
  */
 import type { Span } from '../lib/content.ts';
-import { cutSpan, pushSpan, sliceData, uninitData } from '../lib/content.ts';
+import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { Bio, BioOrigin } from './bio.ts';
 import { REQ_ATOMIC, REQ_FUA, REQ_PREFLUSH } from './bio.ts';
 import type { QueueLimits } from './blk-settings.ts';
 import { SECTOR_SIZE } from './blk-settings.ts';
-import { EIO } from '../lib/errno.ts';
+import { EILSEQ, EIO } from '../lib/errno.ts';
 
 function spanMap(): IntervalMap<Span> {
   return new IntervalMap<Span>(
@@ -205,6 +205,11 @@ export class Disk {
     if (bio.op === 'flush' || (bio.opf & REQ_PREFLUSH) !== 0) this.flush();
     if (bio.size > 0 && this.badRanges.intersects(addr, end)) {
       bio.status = -EIO;
+    } else if (bio.op === 'write' && this.limits.stable_writes && bio.live !== null && !dataEqual(bio.live(bio.relOff, bio.size), bio.data)) {
+      // A device that checks protection information: the data transferred now is not what the
+      // checksum was computed over at submission — BLK_STS_PROTECTION, and nothing is written.
+      bio.piMismatch = true;
+      bio.status = -EILSEQ;
     } else if (bio.op === 'read') {
       bio.readData = this.read(addr, bio.size);
       bio.sink?.(bio.relOff, bio.readData);

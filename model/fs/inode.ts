@@ -44,6 +44,8 @@ export class Inode implements MappingHost {
     this.kind = kind;
     this.extents = extents ?? newExtentMap();
     this.mapping = new AddressSpace(this, aops, folioSize);
+    // mapping_set_stable_writes: the block device needs stable pages (SB_I_STABLE_WRITES).
+    this.mapping.stableWrites = sb.k.disk.limits.stable_writes;
   }
 
   get blockSize(): number {

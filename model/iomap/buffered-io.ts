@@ -11,7 +11,7 @@
  */
 import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { zeroData } from '../lib/content.ts';
+import { sliceData, zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
 import { Bio, REQ_SYNC } from '../block/bio.ts';
 import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
@@ -22,7 +22,10 @@ import { filemap_write_and_wait_range, folioBytes, folioWrite, mapping_set_error
 import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeback_iter } from '../mm/page-writeback.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 import type { Inode } from '../fs/inode.ts';
-import type { IovIter } from '../vfs/uio.ts';
+import { IovIter } from '../vfs/uio.ts';
+import type { Kiocb } from '../vfs/file.ts';
+import type { IomapDioOps } from './direct-io.ts';
+import { EIOCBQUEUED, IOMAP_DIO_BUF_WRITETHROUGH, iomap_dio_rw } from './direct-io.ts';
 import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import type { Iomap, IomapOps, IomapPair } from './iomap.ts';
 import {
@@ -32,6 +35,7 @@ import {
   IOMAP_UNSHARE,
   IOMAP_WRITE,
   IOMAP_ZERO,
+  IOMAP_WRITETHROUGH,
   IOMAP_F_SHARED,
   IOMAP_F_STALE,
   iomapAddr,
@@ -342,6 +346,7 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter,
   const pair = it.pair;
   if (pair === null) return -EIO;
   let total = 0;
+  const cookie = mappingCookie(inode);
   while (total < len) {
     const pos = it.pos + total;
     // iomap_write_iter: chunks of at most the mapping's largest folio, aligned to it.
@@ -349,6 +354,12 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter,
     const want = ops.genericPerformWrite === true ? from.count : len - total;
     const folio = inode.mapping.getForWrite(pos, Math.min(chunk, want), (it.flags & IOMAP_DONTCACHE) !== 0);
     folio_wait_stable(inode.mapping, folio);
+    // iomap_write_begin -> ->iomap_valid: waiting for writeback may have completed I/O that changed
+    // the extents (unwritten conversion); the mapping is stale and looked up again (IOMAP_F_STALE).
+    if (mappingCookie(inode) !== cookie) {
+      pair.iomap.flags |= IOMAP_F_STALE;
+      return total;
+    }
     const bytes = Math.min(folio.end - pos, len - total);
     const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
     if (st < 0) return total > 0 ? total : st;
@@ -372,6 +383,116 @@ export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, 
   const flags = (ki_flags & IOCB_NOWAIT ? IOMAP_NOWAIT : 0) | (ki_flags & IOCB_DONTCACHE ? IOMAP_DONTCACHE : 0);
   const r = iomap_iterate(inode.ino, pos, from.count, IOMAP_WRITE | flags, ops, (it) => iomap_write_iter(k, inode, it, from, ops), mappingObserver(k, inode));
   return r.done > 0 ? r.done : r.err;
+}
+
+// ---------------------------------------------------------------------------
+// RWF_WRITETHROUGH (not upstream: RFC 1/3 of seed 003, the writethrough-rfc variant)
+
+/** struct iomap_writethrough_ops: the allocating (direct write) ->iomap_begin and the direct-write completion. */
+export interface WritethroughOps {
+  readonly ops: IomapOps;
+  /** ->end_io of the direct write, told the caller's original range (struct iomap_writethrough_ctx orig_pos/orig_len). */
+  dio(origPos: number, origLen: number): IomapDioOps;
+}
+
+/**
+ * RFC iomap_file_writethrough_write: iterate over allocated mappings
+ * (unwritten or written) and write each folio's part through.  Returns the
+ * bytes written (the caller advances ki_pos), or the error if none were.
+ */
+export function iomap_file_writethrough_write(k: Kernel, inode: Inode, iocb: Kiocb, from: IovIter, wt: WritethroughOps): number {
+  const r = iomap_iterate(inode.ino, iocb.ki_pos, from.count, IOMAP_WRITE | IOMAP_WRITETHROUGH, wt.ops, (it) => iomap_writethrough_iter(k, inode, iocb, it, from, wt), mappingObserver(k, inode));
+  return r.done > 0 ? r.done : r.err;
+}
+
+/** RFC iomap_writethrough_iter: copy into each folio, then send its blocks as an asynchronous direct write. */
+function iomap_writethrough_iter(k: Kernel, inode: Inode, iocb: Kiocb, it: IomapIter, from: IovIter, wt: WritethroughOps): number {
+  const len = iomap_length(it);
+  const pair = it.pair;
+  // WARN_ON(iter.iomap.type != IOMAP_UNWRITTEN && != IOMAP_MAPPED)
+  if (pair === null || (pair.iomap.type !== 'unwritten' && pair.iomap.type !== 'mapped')) return -EIO;
+  // The mapping's validity cookie: waiting for writeback below may complete I/O that changes the extents.
+  const cookie = mappingCookie(inode);
+  let total = 0;
+  while (total < len) {
+    const pos = it.pos + total;
+    const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
+    const folio = inode.mapping.getForWrite(pos, Math.min(chunk, len - total), false);
+    folio_wait_stable(inode.mapping, folio);
+    // iomap_write_begin -> ->iomap_valid (see iomap_write_iter).
+    if (mappingCookie(inode) !== cookie) {
+      pair.iomap.flags |= IOMAP_F_STALE;
+      return total;
+    }
+    const bytes = Math.min(folio.end - pos, len - total);
+    const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
+    if (st < 0) return total > 0 ? total : st;
+    folioWrite(folio, pos, from.copyFrom(bytes));
+    __iomap_write_end(inode, pos, bytes, bytes, folio);
+    const oldSize = inode.i_size;
+    if (pos + bytes > oldSize) inode.i_size = pos + bytes;
+    const status = iomap_writethrough_begin_and_send(k, inode, iocb, folio, pos, bytes, wt);
+    if (oldSize < pos) pagecache_isize_extended(inode.mapping, inode.blockSize, oldSize, pos);
+    // "Dont retry for any failures in writethrough"
+    if (status < 0) return total > 0 ? total : status;
+    total += bytes;
+  }
+  return total;
+}
+
+/**
+ * RFC folio_prepare_writethrough + iomap_writethrough_begin + the
+ * iomap_dio_rw call: wait for writeback, write-protect the folio
+ * (folio_mkclean; a dirty mapping re-dirties the folio), clear the dirty
+ * bits of the blocks written through — and the folio's dirty flag only if
+ * no dirty block is left (design note 1) — start writeback and send the
+ * blocks [round_down(off), +round_up(len)) from the folio.
+ */
+function iomap_writethrough_begin_and_send(k: Kernel, inode: Inode, iocb: Kiocb, folio: Folio, pos: number, len: number, wt: WritethroughOps): number {
+  const bs = inode.blockSize;
+  const off = pos - folio.pos;
+  const offAligned = off - (off % bs);
+  const lenAligned = Math.ceil(len / bs) * bs;
+  const posAligned = pos - (pos % bs);
+  // folio_prepare_writethrough
+  if (folio.writeback) inode.mapping.host.waitWriteback(folio);
+  // Variant wt-no-mkclean: a page mapped writable stays writable.
+  if (!k.v.wtNoMkclean && folio.mkclean()) iomap_dirty_folio(inode, folio);
+  // iomap_writethrough_checks: the range must lie in the folio.
+  if (offAligned + lenAligned > folio.size) return -EINVAL_;
+  iomap_clear_range_dirty(inode, folio, offAligned, lenAligned);
+  const fullyWritten = offAligned === 0 && lenAligned === folio.size;
+  // Variant wt-partial-folio-clean: the folio is cleaned whatever other blocks hold.
+  if (fullyWritten || k.v.wtPartialFolioClean || folio.ifs === null || !folio.ifs.dirty.includes(1)) folio.dirty = false;
+  folio_start_writeback(folio);
+  // The direct write's source is the folio itself (a kernel bvec, page aligned).
+  const iter = new IovIter('write', [{ addr: offAligned, len: lenAligned, data: folioBytes(folio, posAligned, lenAligned) }]);
+  iter.liveReader = (o, n) => folioBytes(folio, posAligned + o, n);
+  const wtIocb: Kiocb = { file: iocb.file, ki_pos: posAligned, ki_flags: iocb.ki_flags };
+  let req = 0;
+  // iomap_writethrough_endio
+  const endio = (ret: number): void => {
+    if (ret < 0 && !k.v.wtEndioDropsError) mapping_set_error(inode.mapping, ret);
+    folio.wbReqs = folio.wbReqs.filter((r) => r !== req);
+    if (folio.writeback && folio.wbReqs.length === 0) folio_end_writeback(inode.mapping, folio);
+  };
+  const status = iomap_dio_rw(k, inode, wtIocb, iter, wt.ops, wt.dio(pos, len), IOMAP_DIO_BUF_WRITETHROUGH, () => 0, true, {
+    onSubmit(r) {
+      req = r;
+      folio.wbReqs.push(r);
+    },
+    complete: endio,
+  });
+  if (status === EIOCBQUEUED) return 0;
+  // Completed (or failed) at once: clean up now.
+  endio(status);
+  return status < 0 ? status : 0;
+}
+const EINVAL_ = -22;
+
+/** The validity cookie of a mapping (xfs_iomap_inode_sequence: the data fork's sequence, and the COW fork's). */
+function mappingCookie(inode: Inode): number {
+  return inode.extents.seq * 65536 + (inode.cow?.seq ?? 0);
 }
 
 /**
@@ -516,6 +637,9 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
   let bio: Bio | null = null;
   let addr = ioend.addr;
   let filePos = ioend.offset;
+  // For a device that checksums what it receives: which folio bytes each bio transfers.
+  const stable = k.disk.limits.stable_writes;
+  const vecs = new Map<Bio, Array<[Folio, number, number]>>();
   const mk = (): Bio => {
     const b = new Bio('write', 0, addr / 512, { kind: 'writeback', ino: inode.ino, pos: filePos, step: k.step });
     b.crypt = fscrypt_set_bio_crypt_ctx(inode, filePos);
@@ -532,11 +656,17 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
       const p = piece.pos + off;
       const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off);
       bio.addVec(p % PAGE_SIZE, n, folioBytes(piece.folio, p, n));
+      if (stable) {
+        const list = vecs.get(bio) ?? [];
+        list.push([piece.folio, p, n]);
+        vecs.set(bio, list);
+      }
       off += n;
       addr += n;
       filePos += n;
     }
   }
+  for (const [b, list] of vecs) b.live = (rel, len) => sliceData(list.flatMap(([f, p, n]) => folioBytes(f, p, n)), rel, len);
   ioend.pending = ioend.bios.length;
   for (const b of ioend.bios) {
     b.endio = (done) => {
@@ -594,7 +724,7 @@ function addToIoend(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx
  * part of a folio beyond EOF is zeroed every time.  Only dirty block runs
  * are written; afterwards the folio's dirty bits are cleared.
  */
-function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, folio: Folio): number {
+function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, folio: Folio, wbc: WritebackControl): number {
   const isize = inode.i_size;
   if (folio.pos >= isize) {
     // Wholly past EOF (iomap_writeback_handle_eof skips it; truncate will
@@ -625,12 +755,14 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   const lastBlock = Math.ceil((endPos - folio.pos) / bs);
   let i = 0;
   while (i < lastBlock) {
-    if (ifs !== null && ifs.dirty[i] !== 1) {
+    // Variant writeback-range-clears-folio: only the dirty blocks inside wbc's range are written.
+    const outside = k.v.writebackRangeClearsFolio && (folio.pos + (i + 1) * bs <= wbc.start || folio.pos + i * bs > wbc.end);
+    if ((ifs !== null && ifs.dirty[i] !== 1) || outside) {
       i++;
       continue;
     }
     let j = i;
-    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1)) j++;
+    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1) && !(k.v.writebackRangeClearsFolio && folio.pos + j * bs > wbc.end)) j++;
     let pos = folio.pos + i * bs;
     const runEnd = folio.pos + j * bs;
     while (pos < runEnd) {
@@ -669,7 +801,7 @@ export function iomap_writepages(k: Kernel, inode: Inode, wbc: WritebackControl,
   const wpc: WritepageCtx = { ioend: null, submitted: [] };
   let err = 0;
   for (const folio of writeback_iter(inode.mapping, wbc)) {
-    const e = iomap_writeback_folio(k, inode, wb, wpc, folio);
+    const e = iomap_writeback_folio(k, inode, wb, wpc, folio, wbc);
     if (e !== 0 && err === 0) err = e;
   }
   if (wpc.ioend !== null) ioendSubmit(k, inode, wb, wpc.ioend);

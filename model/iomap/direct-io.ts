@@ -3,7 +3,7 @@
  */
 import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { zeroData } from '../lib/content.ts';
+import { SRC_GARBAGE, overlayData, span, zeroData } from '../lib/content.ts';
 import { EAGAIN, EFAULT, EINVAL, EIO, ENOTBLK } from '../lib/errno.ts';
 import { Bio, REQ_ATOMIC, REQ_FUA, REQ_IDLE, REQ_SYNC } from '../block/bio.ts';
 import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
@@ -36,6 +36,8 @@ export const IOMAP_DIO_OVERWRITE_ONLY = 1 << 1;
 export const IOMAP_DIO_PARTIAL = 1 << 2;
 export const IOMAP_DIO_FSBLOCK_ALIGNED = 1 << 3;
 export const IOMAP_DIO_BOUNCE = 1 << 4;
+/** RFC (seed 003): the direct write of a buffered RWF_WRITETHROUGH write, from the folio. */
+export const IOMAP_DIO_BUF_WRITETHROUGH = 1 << 5;
 /** ->end_io flags. */
 export const IOMAP_DIO_UNWRITTEN = 1 << 0;
 export const IOMAP_DIO_COW = 1 << 1;
@@ -64,7 +66,24 @@ interface IomapDio {
   error: number;
   /** Every data bio was REQ_FUA. */
   allFua: boolean;
+  /** Bios submitted and not completed, plus one for the submitter while it submits (dio->ref). */
+  ref: number;
+  /** Asynchronous caller (-EIOCBQUEUED): completion runs when the last bio completes. */
+  onLastRef: (() => void) | null;
+  /** IOMAP_DIO_BOUNCE reads: what each bio brought into its bounce buffer, [iterator offset, length, data]. */
+  bounced: Array<{ readonly off: number; data: Span[] }>;
 }
+
+/** What an asynchronous caller (a kiocb with ->ki_complete) gives iomap_dio_rw. */
+export interface DioAsync {
+  /** The request id of the I/O, once it exists (the folio's writeback waits on it). */
+  onSubmit(req: number): void;
+  /** ->ki_complete(iocb, ret), after iomap_dio_complete. */
+  complete(ret: number): void;
+}
+
+/** -EIOCBQUEUED: the I/O was queued; ->ki_complete reports the result. */
+export const EIOCBQUEUED = -529;
 
 /** iomap_dio_set_error: the first error wins. */
 function iomap_dio_set_error(dio: IomapDio, err: number): void {
@@ -74,7 +93,21 @@ function iomap_dio_set_error(dio: IomapDio, err: number): void {
 function dioEndio(dio: IomapDio) {
   return (bio: Bio): void => {
     if (bio.status !== 0) iomap_dio_set_error(dio, bio.status);
+    dioPut(dio);
   };
+}
+
+/** iomap_dio_submit_bio: the bio holds a reference on the dio until it completes. */
+function dioSubmit(k: Kernel, dio: IomapDio, bio: Bio): void {
+  dio.ref += 1;
+  bio.endio = dioEndio(dio);
+  k.submit_bio(bio);
+}
+
+/** Drop a reference; the last one of an asynchronous dio completes it (iomap_dio_bio_end_io -> iomap_dio_done). */
+function dioPut(dio: IomapDio): void {
+  dio.ref -= 1;
+  if (dio.ref === 0 && dio.onLastRef !== null) dio.onLastRef();
 }
 
 /**
@@ -89,8 +122,7 @@ function iomap_dio_zero(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIter, p
   bio.req = dio.req;
   // The zero folio is kernel memory: page aligned.
   bio.addVec(0, len, zeroData(len));
-  bio.endio = dioEndio(dio);
-  k.submit_bio(bio);
+  dioSubmit(k, dio, bio);
   return 0;
 }
 
@@ -167,26 +199,41 @@ function iomap_dio_bio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIte
       ret = -EINVAL;
       break;
     }
-    const bio = new Bio(write ? 'write' : 'read', opf, iomapAddr(m, pos) / 512, { kind: 'dio', ino: inode.ino, pos, step: k.step });
+    const kind = (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) !== 0 ? 'writethrough' : 'dio';
+    const bio = new Bio(write ? 'write' : 'read', opf, iomapAddr(m, pos) / 512, { kind, ino: inode.ino, pos, step: k.step });
     bio.crypt = fscrypt_set_bio_crypt_ctx(inode, pos);
     bio.req = dio.req;
     let left = n;
     const iterBase = dio.iter.consumed;
+    // IOMAP_DIO_BOUNCE (bio_iov_iter_bounce): the I/O goes through a kernel buffer, contiguous and
+    // page aligned, filled from the user's buffer now (writes) or copied back at completion (reads).
+    const bounce = (dio.flags & IOMAP_DIO_BOUNCE) !== 0;
     for (const p of pages) {
       if (left <= 0) break;
       const len = Math.min(p.len, left);
-      bio.addVec(p.addr, len, write ? dio.iter.contentAt(p.iterOff, len) : null);
+      bio.addVec(bounce ? p.iterOff - iterBase : p.addr, len, write ? dio.iter.contentAt(p.iterOff, len) : null);
       left -= len;
     }
-    if (!write) {
+    if (write && !bounce) {
+      // Zero copy: the device reads the user's pages when it transfers them.
+      const iter = dio.iter;
+      bio.live = (rel: number, len: number) => iter.live(iterBase + rel, len);
+    }
+    if (!write && bounce) {
+      // A bounce page no device read fills holds whatever kernel memory it held.
+      const slot = { off: iterBase, data: [span(n, SRC_GARBAGE, 0, 0)] };
+      dio.bounced.push(slot);
+      bio.sink = (rel: number, data: Span[]) => {
+        slot.data = overlayData(slot.data, rel, data);
+      };
+    } else if (!write) {
       bio.sink = (rel: number, data: Span[]) => dio.iter.deliver(iterBase + rel, data);
     }
-    bio.endio = dioEndio(dio);
     if ((opf & REQ_FUA) === 0) dio.allFua = false;
     dio.iter.advance(n);
     dio.size += n;
     copied += n;
-    k.submit_bio(bio);
+    dioSubmit(k, dio, bio);
     pos += n;
   }
   // zero_tail: sub-block tail zeroing for new/unwritten blocks or a write ending past EOF.
@@ -238,6 +285,7 @@ export function iomap_dio_rw(
   dioFlags: number,
   writeSync: WriteSync,
   write: boolean,
+  async: DioAsync | null = null,
 ): number {
   const count = iter.count;
   if (count === 0) return 0;
@@ -246,11 +294,15 @@ export function iomap_dio_rw(
     iocb,
     iter,
     i_size: inode.i_size,
-    flags: dioFlags & (IOMAP_DIO_FSBLOCK_ALIGNED | IOMAP_DIO_BOUNCE),
+    flags: dioFlags & (IOMAP_DIO_FSBLOCK_ALIGNED | IOMAP_DIO_BOUNCE | IOMAP_DIO_BUF_WRITETHROUGH),
     size: 0,
     error: 0,
     allFua: true,
+    ref: 1,
+    onLastRef: null,
+    bounced: [],
   };
+  const bufWritethrough = (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) !== 0;
   let iflags = IOMAP_DIRECT;
   const pos = iocb.ki_pos;
   const end = pos + count - 1;
@@ -272,11 +324,13 @@ export function iomap_dio_rw(
       iflags |= IOMAP_OVERWRITE_ONLY;
     }
     if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) iflags |= IOMAP_ATOMIC;
-    if ((iocb.ki_flags & IOCB_DSYNC) !== 0) {
+    // RFC: for a buffered write-through the buffered path does the sync.
+    if ((iocb.ki_flags & IOCB_DSYNC) !== 0 && !bufWritethrough) {
       dio.flags |= IOMAP_DIO_NEED_SYNC;
       if ((iocb.ki_flags & IOCB_SYNC) === 0) dio.flags |= IOMAP_DIO_WRITE_THROUGH;
     }
-    if (!k.v.dioNoInvalidate) {
+    // RFC: a write-through holds the folio it writes from: no invalidation (IOMAP_DIO_NO_INVALIDATE).
+    if (!k.v.dioNoInvalidate && !bufWritethrough) {
       const r = kiocb_invalidate_pages(inode.mapping, pos, count, (iocb.ki_flags & IOCB_NOWAIT) !== 0);
       if (r !== 0) {
         if (r === -EAGAIN) return r;
@@ -293,9 +347,35 @@ export function iomap_dio_rw(
   }
   if (ret < 0) iomap_dio_set_error(dio, ret);
   if (write && (dio.flags & IOMAP_DIO_WRITE_THROUGH) !== 0 && dio.allFua) dio.flags &= ~IOMAP_DIO_NEED_SYNC;
+  // Another thread stores into the buffer now, while the I/O is in flight (pwrite storeDuringIo).
+  if (write) iter.applyStoreDuringIo();
+  if (async !== null) {
+    // Asynchronous: the last bio completion runs the completion and ->ki_complete.
+    async.onSubmit(dio.req);
+    dio.onLastRef = () => {
+      inode.dioCount -= 1;
+      iomap_dio_unbounce(k, dio);
+      async.complete(iomap_dio_complete(inode, dio, dops, writeSync, write));
+    };
+    dioPut(dio);
+    return EIOCBQUEUED;
+  }
   k.wait_req(dio.req);
   inode.dioCount -= 1;
+  iomap_dio_unbounce(k, dio);
   return iomap_dio_complete(inode, dio, dops, writeSync, write);
+}
+
+/**
+ * __iomap_dio_bio_end_io -> bio_iov_iter_unbounce(bio, !!dio->error, ...):
+ * a bounced read is copied back to the user's buffer only if the whole
+ * direct I/O succeeded.  Variant bounce-read-copyback-on-error copies back
+ * anyway, including the pages no device read filled (kernel memory).
+ */
+function iomap_dio_unbounce(k: Kernel, dio: IomapDio): void {
+  if (dio.bounced.length === 0) return;
+  if (dio.error !== 0 && !k.v.bounceCopybackOnError) return;
+  for (const b of dio.bounced) dio.iter.deliver(b.off, b.data);
 }
 
 /** iomap_dio_complete */
@@ -308,7 +388,7 @@ function iomap_dio_complete(inode: Inode, dio: IomapDio, dops: IomapDioOps | nul
     ret = dio.size;
     if (!write && offset + ret > dio.i_size) ret = dio.i_size - offset;
   }
-  if (write && dio.error === 0 && dio.size > 0 && !inode.sb.k.v.dioNoInvalidate) {
+  if (write && dio.error === 0 && dio.size > 0 && !inode.sb.k.v.dioNoInvalidate && (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) === 0) {
     kiocb_invalidate_post_direct_write(inode.mapping, offset, dio.size);
   }
   if (ret > 0) {

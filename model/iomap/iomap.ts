@@ -30,6 +30,8 @@ export const IOMAP_UNSHARE = 1 << 7;
 export const IOMAP_DAX = 1 << 8;
 export const IOMAP_ATOMIC = 1 << 9;
 export const IOMAP_DONTCACHE = 1 << 10;
+/** RFC (seed 003): a buffered RWF_WRITETHROUGH write. */
+export const IOMAP_WRITETHROUGH = 1 << 11;
 
 /** IOMAP_NULL_ADDR */
 export const IOMAP_NULL_ADDR = -1;

@@ -20,6 +20,8 @@ export const SRC_ZERO = 0;
 export const SRC_UNINIT = -1;
 /** Bytes that are not meaningful plaintext: decrypted with the wrong key or DUN. */
 export const SRC_GARBAGE = -2;
+/** The caller's buffer as it was before a read that did not fill it. */
+export const SRC_USERBUF = -3;
 
 /** Ciphertext tag: the plaintext byte was encrypted with `key` under data unit `dun`, at byte `duOff` of that data unit. */
 export interface Enc {

@@ -16,6 +16,8 @@ export type Merge<T> = (a: Entry<T>, b: Entry<T>) => T | null;
 
 export class IntervalMap<T> {
   private es: Entry<T>[];
+  /** Bumped by every change (a validity cookie, as XFS's if_seq is for a fork). */
+  seq = 0;
 
   constructor(
     private readonly cut: Cut<T>,
@@ -87,6 +89,7 @@ export class IntervalMap<T> {
   /** Remove [start, end) from the map, trimming or splitting entries. */
   remove(start: number, end: number): void {
     if (end <= start) return;
+    this.seq++;
     const i = this.firstEndingAfter(start);
     let j = i;
     const keep: Entry<T>[] = [];
@@ -156,6 +159,7 @@ export class IntervalMap<T> {
   }
 
   clear(): void {
+    this.seq++;
     this.es = [];
   }
 }

@@ -7,7 +7,8 @@ export interface Source {
   readonly id: number;
   /** The byte value the buffer was filled with. */
   readonly fill: number;
-  readonly kind: 'pwrite' | 'mmap';
+  /** `store`: a store into a write's buffer while its I/O is in flight (pos: where that buffer byte was to go). */
+  readonly kind: 'pwrite' | 'mmap' | 'store';
   /** The step that issued it. */
   readonly step: number;
   readonly ino: number;

@@ -109,7 +109,8 @@ export function generic_atomic_write_valid(iocb: Kiocb, iter: IovIter): number {
 
 function rwOpts(file: File): RwFlagOptions {
   const v = file.inode.sb.k.v;
-  return { writethrough: v.writethrough, dontcache: true };
+  // FOP_WRITETHROUGH: the RFC wires it up in XFS only (here).
+  return { writethrough: v.writethrough && file.inode.sb.cfg.fs === 'xfs', dontcache: true };
 }
 
 /**

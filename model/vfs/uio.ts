@@ -5,7 +5,7 @@
  * copies into them, wherever in the buffer it lands.
  */
 import type { Span } from '../lib/content.ts';
-import { SRC_GARBAGE, pushSpan, sliceData, span } from '../lib/content.ts';
+import { SRC_GARBAGE, dataLen, overlayData, pushSpan, sliceData, span } from '../lib/content.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 
 export interface UserSeg {
@@ -22,7 +22,7 @@ export function userBufferBase(i: number): number {
 }
 
 export class IovIter {
-  readonly segs: readonly UserSeg[];
+  segs: readonly UserSeg[];
   readonly dir: 'read' | 'write';
   /** Bytes consumed so far. */
   consumed = 0;
@@ -171,8 +171,41 @@ export class IovIter {
     this.consumed -= n;
   }
 
-  /** The first `n` bytes of a read buffer as the caller sees them. */
-  result(n: number): Span[] {
+  /**
+   * Where the bytes of a write iterator are read from when the device
+   * transfers them (DMA), if not from `segs`: a folio that a write-through
+   * sends (kernel memory that may change while the I/O is in flight).
+   */
+  liveReader: ((off: number, len: number) => Span[]) | null = null;
+
+  /** A store another thread makes into this buffer while its I/O is in flight (pwrite `storeDuringIo`). */
+  duringIo: { readonly off: number; readonly data: readonly Span[] } | null = null;
+
+  /** The content the device would transfer now for bytes [off, off+len) of a write iterator. */
+  live(off: number, len: number): Span[] {
+    return this.liveReader !== null ? this.liveReader(off, len) : this.contentAt(off, len);
+  }
+
+  /** The racing store happens (after the kernel submitted the I/O, before it completes). */
+  applyStoreDuringIo(): void {
+    const st = this.duringIo;
+    if (st === null) return;
+    this.duringIo = null;
+    let base = 0;
+    let stored = 0;
+    const len = dataLen(st.data);
+    this.segs = this.segs.map((s) => {
+      const a = Math.max(st.off, base);
+      const b = Math.min(st.off + len, base + s.len);
+      const seg = a < b && s.data !== null ? { ...s, data: overlayData(s.data, a - base, sliceData(st.data, stored, b - a)) } : s;
+      if (a < b) stored += b - a;
+      base += s.len;
+      return seg;
+    });
+  }
+
+  /** The first `n` bytes of a read buffer as the caller sees them; bytes nobody put there are `gap` (kernel garbage, or the caller's untouched buffer). */
+  result(n: number, gap = SRC_GARBAGE): Span[] {
     const out: Span[] = [];
     if (n <= 0) return out;
     const sorted = this.pieces.slice().sort((a, b) => a[0] - b[0]);
@@ -183,7 +216,7 @@ export class IovIter {
       const end = Math.min(off + dl, n);
       if (end <= pos) continue;
       if (off > pos) {
-        pushSpan(out, span(Math.min(off, n) - pos, SRC_GARBAGE, 0, 0));
+        pushSpan(out, span(Math.min(off, n) - pos, gap, 0, 0));
         pos = Math.min(off, n);
         if (pos >= n) break;
       }
@@ -191,7 +224,7 @@ export class IovIter {
       pos = end;
       if (pos >= n) break;
     }
-    if (pos < n) pushSpan(out, span(n - pos, SRC_GARBAGE, 0, 0));
+    if (pos < n) pushSpan(out, span(n - pos, gap, 0, 0));
     return out;
   }
 }

@@ -4,9 +4,11 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import { blkdev_issue_flush } from '../block/blk-flush.ts';
-import { iomap_file_buffered_write, iomap_file_unshare } from '../iomap/buffered-io.ts';
-import { IOMAP_DIO_COW, IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
+import { iomap_file_buffered_write, iomap_file_unshare, iomap_file_writethrough_write } from '../iomap/buffered-io.ts';
+import { IOMAP_DIO_BOUNCE, IOMAP_DIO_COW, IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
+import type { IomapOps } from '../iomap/iomap.ts';
+import { IOMAP_F_NEW, IOMAP_F_SHARED } from '../iomap/iomap.ts';
 import { EAGAIN, EFBIG, EINVAL, EIO, ENOPROTOOPT, ENOTBLK, EOPNOTSUPP } from '../lib/errno.ts';
 import {
   filemap_fdatawrite_range,
@@ -30,6 +32,7 @@ import {
   IOCB_ATOMIC,
   IOCB_DIRECT,
   IOCB_NOWAIT,
+  IOCB_WRITETHROUGH,
   O_DSYNC,
 } from '../vfs/fcntl.ts';
 import { generic_write_sync } from '../vfs/sync.ts';
@@ -101,7 +104,9 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   const r = xfs_file_write_checks(iocb, from, false);
   if (r < 0) return r;
   if (from.count === 0) return 0;
-  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
+  const ret = (iocb.ki_flags & IOCB_WRITETHROUGH) !== 0
+    ? iomap_file_writethrough_write(inode.sb.k, inode, iocb, from, { ops: xfs_writethrough_iomap_ops(inode), dio: (p, l) => xfs_writethrough_end_io(inode, p, l) })
+    : iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
     iocb.ki_pos += ret;
     // Variant buffered-write-no-dsync: the sync is forgotten.
@@ -133,6 +138,66 @@ function xfs_dio_write_ops(inode: Inode): IomapDioOps {
 }
 
 /**
+ * xfs_file_dio_read / xfs_file_dio_write_*: with stable writes
+ * (mapping_stable_writes) direct I/O is bounce buffered, so the user
+ * cannot change data the device checksums.  Variant dio-no-bounce: zero copy.
+ */
+function xfs_dio_bounce(inode: Inode): number {
+  return inode.mapping.stableWrites && !inode.sb.k.v.dioNoBounce ? IOMAP_DIO_BOUNCE : 0;
+}
+
+/**
+ * The allocating ->iomap_begin of a RWF_WRITETHROUGH write (RFC; the XFS
+ * patch is not in the seed): XFS's direct-write mapping, which the RFC's
+ * core calls twice (design note 2) — once for the buffered copy, once for
+ * the direct write.  For the copy the mapping must say which blocks hold
+ * nothing yet: a COW fork extent over a hole in the data fork (a cowextsize
+ * preallocation) comes back as a written, shared mapping with a hole as
+ * srcmap, which iomap_write_begin would read instead of zeroing, so it is
+ * flagged IOMAP_F_NEW.  Variant wt-direct-iomap-ops passes the direct-write
+ * mapping unchanged.
+ */
+function xfs_writethrough_iomap_ops(inode: Inode): IomapOps {
+  const direct = xfs_direct_write_iomap_ops(inode);
+  if (inode.sb.k.v.wtDirectIomapOps) return direct;
+  return {
+    ...direct,
+    name: 'xfs_writethrough_iomap_ops',
+    begin(pos, length, flags) {
+      const r = direct.begin(pos, length, flags);
+      if (typeof r !== 'number' && (r.iomap.flags & IOMAP_F_SHARED) !== 0 && r.srcmap.type === 'hole') r.iomap.flags |= IOMAP_F_NEW;
+      return r;
+    },
+  };
+}
+
+/**
+ * The completion of a RWF_WRITETHROUGH direct write (RFC; the XFS patch is
+ * not in the seed, so this is the model's reading): as xfs_dio_write_end_io,
+ * except that the in-memory size is already set by the buffered copy and the
+ * on-disk size moves to the end of the caller's write (orig_pos + orig_len),
+ * not to the end of the block-aligned I/O.
+ */
+function xfs_writethrough_end_io(inode: Inode, origPos: number, origLen: number): IomapDioOps {
+  return {
+    end_io(iocb, size, error, flags) {
+      if (inode.sb.shutdown) return -EIO;
+      if (error !== 0) return error;
+      if (size === 0) return 0;
+      const pos = iocb.ki_pos;
+      if ((flags & IOMAP_DIO_COW) !== 0) {
+        const r = xfs_reflink_end_cow(inode, pos, size);
+        if (r < 0) return r;
+      }
+      if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, false);
+      const end = Math.min(pos + size, origPos + origLen, inode.i_size);
+      if (end > inode.disksize) inode.sb.setDisksize(inode, end);
+      return 0;
+    },
+  };
+}
+
+/**
  * xfs_file_dio_write_atomic: the hardware (REQ_ATOMIC) path first, unless
  * the write is longer than the device's atomic unit; when ->iomap_begin
  * says it is not possible (-ENOPROTOOPT: more than one extent, misaligned
@@ -146,7 +211,7 @@ function xfs_file_dio_write_atomic(iocb: Kiocb, from: IovIter): number {
   for (;;) {
     const r = xfs_file_write_checks(iocb, from, true);
     if (r < 0) return r;
-    const ret = iomap_dio_rw(k, inode, iocb, from, dops, xfs_dio_write_ops(inode), 0, generic_write_sync, true);
+    const ret = iomap_dio_rw(k, inode, iocb, from, dops, xfs_dio_write_ops(inode), xfs_dio_bounce(inode), generic_write_sync, true);
     if (ret !== -ENOPROTOOPT || dops.name !== 'xfs_direct_write_iomap_ops') return ret;
     // Variant atomic-buffered-fallback: like any direct write that cannot be done, go buffered.
     if (k.v.atomicBufferedFallback) return -ENOTBLK;
@@ -170,7 +235,7 @@ function xfs_file_dio_write(iocb: Kiocb, from: IovIter): number {
   if (from.count === 0) return 0;
   const extending = iocb.ki_pos > inode.i_size || iocb.ki_pos + from.count >= inode.i_size;
   const flags = unaligned && extending ? IOMAP_DIO_FORCE_WAIT : 0;
-  return iomap_dio_rw(k, inode, iocb, from, xfs_direct_write_iomap_ops(inode), xfs_dio_write_ops(inode), flags, generic_write_sync, true);
+  return iomap_dio_rw(k, inode, iocb, from, xfs_direct_write_iomap_ops(inode), xfs_dio_write_ops(inode), flags | xfs_dio_bounce(inode), generic_write_sync, true);
 }
 
 /** xfs_file_write_iter */
@@ -200,7 +265,7 @@ export function xfs_file_read_iter(iocb: Kiocb, to: IovIter): number {
   if (inode.sb.shutdown) return -EIO;
   if (to.count === 0) return 0;
   if ((iocb.ki_flags & IOCB_DIRECT) !== 0) {
-    return iomap_dio_rw(inode.sb.k, inode, iocb, to, xfs_read_iomap_ops(inode), null, 0, (_i, n) => n, false);
+    return iomap_dio_rw(inode.sb.k, inode, iocb, to, xfs_read_iomap_ops(inode), null, xfs_dio_bounce(inode), (_i, n) => n, false);
   }
   const n = filemap_read(inode.mapping, iocb.ki_pos, to.count, (d) => to.copyTo(d), iocb.ki_flags);
   if (n > 0) iocb.ki_pos += n;
