@@ -21,15 +21,21 @@ export interface KnownFinding {
   matches(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], violation: Violation): boolean;
 }
 
-/** Did a step before the violation write with RWF_ATOMIC through an O_APPEND file (or with RWF_APPEND), successfully? */
-function atomicAppend(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
-  const append = new Map<string, boolean>();
+/**
+ * Did a step before the violation write successfully through an O_APPEND
+ * file (or with RWF_APPEND) — atomically, or directly (O_DIRECT), as asked?
+ */
+function appendingWrite(steps: readonly Step[], results: readonly StepResult[], upTo: number, kind: 'atomic' | 'direct'): boolean {
+  const files = new Map<string, readonly string[]>();
   for (let i = 0; i < upTo && i < steps.length; i++) {
     const s = steps[i]!;
-    if (s.op === 'open') append.set(s.fd, s.flags.includes('O_APPEND'));
-    if (s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0) {
-      if (append.get(s.fd) === true || (s.flags ?? []).includes('RWF_APPEND')) return true;
-    }
+    if (s.op === 'open') files.set(s.fd, s.flags);
+    if (s.op !== 'pwrite' || (results[i]?.ret ?? 0) <= 0) continue;
+    const rwf = s.flags ?? [];
+    const flags = files.get(s.fd) ?? [];
+    const append = (flags.includes('O_APPEND') || rwf.includes('RWF_APPEND')) && !rwf.includes('RWF_NOAPPEND');
+    if (!append) continue;
+    if (kind === 'atomic' ? rwf.includes('RWF_ATOMIC') : flags.includes('O_DIRECT') && !rwf.includes('RWF_ATOMIC')) return true;
   }
   return false;
 }
@@ -42,7 +48,18 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     scenario: 'test/conformance/xfs-atomic-append-unaligned.json',
     confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'atomic/single-unsplit-bio'],
-    matches: (_system, steps, results, v) => atomicAppend(steps, results, v.step),
+    matches: (_system, steps, results, v) => appendingWrite(steps, results, v.step, 'atomic'),
+  },
+  {
+    id: 'xfs-dio-append-unaligned-cow',
+    summary:
+      'XFS: an appending direct write (O_APPEND or RWF_APPEND) to a reflinked file is checked for block alignment at the offset the caller passed (xfs_file_dio_write), then moved to EOF (xfs_file_write_checks -> generic_write_checks_count), which need not be block aligned. Taking the aligned path, it writes part of a fresh COW staging block without reading or zeroing the rest, and the completion remaps the whole block: the bytes the EOF block shared with the clone source are replaced by whatever the staging block held (zeroes on a fresh loop device, stale data on a used disk), durably. An unaligned write at the same explicit offset is bounced to the page cache (-ENOTBLK) and is fine. Found by the checker; confirmed on Linux 6.18.',
+    scenario: 'test/conformance/xfs-dio-append-reflink-unaligned.json',
+    confirmed: true,
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'cow/partial-block-preserved', 'durability/fsync'],
+    matches(system, steps, results, v) {
+      return system.fs === 'xfs' && this.invariants.includes(v.invariant) && appendingWrite(steps, results, v.step, 'direct');
+    },
   },
   {
     id: 'ext4-atomic-encrypted-buffered',

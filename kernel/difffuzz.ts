@@ -60,7 +60,7 @@ export interface DiffFuzzReport {
   readonly elapsedMs: number;
 }
 
-const KERNEL_WEIGHTS = { writeback: 0, complete: 0, journal_commit: 0, reclaim: 0 } as const;
+const KERNEL_WEIGHTS = { writeback: 0, complete: 0, journal_commit: 0, reclaim: 0, device_error: 0 } as const;
 
 function systemArb(o: DiffFuzzOptions): fc.Arbitrary<SystemDoc> {
   return fc.record({
@@ -132,7 +132,7 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   const paths = o.encrypt ? ['d/f', 'd/g', 'd/h'] : ['f', 'g', 'd/h'];
   const arb: fc.Arbitrary<Input> = fc.record({
     system: systemArb(o),
-    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeepAll: true }, Math.ceil(o.maxSteps / 2)),
+    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeepAll: true, realKernel: true }, Math.ceil(o.maxSteps / 2)),
   });
   const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
   const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number> } = {

@@ -329,7 +329,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'The completion of a RWF_WRITETHROUGH write ends writeback on the folio but does not record a failed write on the mapping (no mapping_set_error): the write(2) already returned success, the folio is clean, and fsync returns 0 for data that never reached the disk.',
     source: 'seed 003: RFC 1/3 iomap_writethrough_endio ("record any errors and clear writeback on folio"; mapping_set_error); include/linux/pagemap.h: mapping_set_error',
-    breaks: ['errors/fsync-reports-writeback-error'],
+    breaks: ['errors/fsync-reports-writeback-error', 'folio/no-clean-while-block-dirty'],
     fs: ['xfs'],
   },
   {

@@ -193,7 +193,8 @@ export function xfs_reflink_allocate_cow(inode: Inode, lblk: number, end: number
     const r = fillCow(inode, a, b);
     if (r < 0) return r;
   } else {
-    runEnd = Math.min(end, cowAt.end);
+    // xfs_find_trim_cow: the COW extent found is trimmed to the data fork mapping (extent or hole) at lblk.
+    runEnd = Math.min(end, cowAt.end, xfs_bmapi_read(inode, lblk, end).end);
     if (cowAt.e.type === 'delalloc') {
       // xfs_reflink_fill_delalloc
       const r = xfs_cow_convert_delalloc(inode, lblk);
