@@ -26,6 +26,7 @@ import type { Knobs } from './variants.ts';
 import { ext4_ops } from './ext4/super.ts';
 import { xfs_ops } from './xfs/xfs_super.ts';
 import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
+import { iomap_dirty_folio } from './iomap/buffered-io.ts';
 import type { File } from './vfs/file.ts';
 import type { Inode } from './fs/inode.ts';
 import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
@@ -206,6 +207,8 @@ export class System implements Kernel {
   private remount(): void {
     if (!this.crashed) {
       for (const f of [...this.files.values()]) this.closeFile(f);
+      // The mappings go away first (munmap, zap_pte_range): a dirty PTE dirties its folio.
+      for (const inode of this.sb.inodes.values()) for (const f of inode.mapping.allFolios()) if (f.mkclean()) iomap_dirty_folio(inode, f);
       this.syncAll();
       for (const inode of this.sb.inodes.values()) this.sb.ops.evict(inode);
       this.sb.journal.commit();
