@@ -309,7 +309,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     description:
       'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again: fsync does not write the stored bytes (only the unmap at exit finds the dirty PTE), and a crash loses them (durability/fsync; a 10-step sequence the random search does not reach within its budget, so not claimed).',
     source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
-    breaks: ['folio/no-clean-while-block-dirty'],
+    breaks: ['folio/no-clean-while-block-dirty', 'folio/stable-under-writeback'],
     fs: ['xfs'],
   },
   {

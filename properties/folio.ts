@@ -96,3 +96,21 @@ export const noCleanWhileBlockDirty: Invariant = {
     return null;
   },
 };
+
+export const stableUnderWriteback: Invariant = {
+  id: 'folio/stable-under-writeback',
+  statement:
+    'On a device that requires stable writes, nothing changes the data of a folio while it is under writeback: a buffered write, zeroing or a store through a mapping first waits for the writeback to end (folio_wait_stable in write_begin, page_mkwrite and the zeroing paths), and writeback write-protects the folio\'s mappings before it starts (folio_mkclean) so that a store faults and waits. Otherwise the data the device receives may not match the checksum computed when the I/O was submitted.',
+  source: 'include/linux/pagemap.h, mm/page-writeback.c: folio_wait_stable (AS_STABLE_WRITES); fs/iomap/buffered-io.c: __iomap_get_folio (FGP_WRITEBEGIN), iomap_page_mkwrite; mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean); seed 001; seed 003 (folio_mkclean in folio_prepare_writethrough)',
+  oracle: false,
+  events: false,
+  check(ctx: CheckContext): string | null {
+    for (const inode of ctx.sys.sb.inodes.values()) {
+      if (!inode.mapping.stableWrites) continue;
+      for (const f of inode.mapping.allFolios()) {
+        if (f.changedUnderWriteback) return `step ${ctx.n}: the folio at ${f.pos} of inode ${inode.ino} was changed while under writeback, on a device that needs stable pages`;
+      }
+    }
+    return null;
+  },
+};

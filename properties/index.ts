@@ -7,7 +7,7 @@ import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './al
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
-import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, writebackIffIoInFlight } from './folio.ts';
+import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, stableUnderWriteback, writebackIffIoInFlight } from './folio.ts';
 import { fsyncReportsWritebackError } from './errors.ts';
 import { checksumMatchesData } from './integrity.ts';
 
@@ -33,6 +33,7 @@ export const INVARIANTS: readonly Invariant[] = [
   dirtyIffDirtyBlocks,
   noCleanWhileBlockDirty,
   writebackIffIoInFlight,
+  stableUnderWriteback,
   fsyncReportsWritebackError,
   checksumMatchesData,
 ];

@@ -5,7 +5,7 @@
  * reporting.
  */
 import type { Span } from '../lib/content.ts';
-import { pushSpan, sliceData } from '../lib/content.ts';
+import { dataEqual, pushSpan, sliceData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
@@ -299,10 +299,22 @@ export function folioBytes(f: Folio, pos: number, len: number): Span[] {
 }
 
 /** Write `data` into the folio at file byte `pos`. */
+function touchesUptodate(f: Folio, off: number, len: number): boolean {
+  if (f.uptodate) return true;
+  const ifs = f.ifs;
+  if (ifs === null) return false;
+  const bs = f.size / ifs.uptodate.length;
+  for (let b = Math.floor(off / bs); b * bs < off + len && b < ifs.uptodate.length; b++) if (ifs.uptodate[b] === 1) return true;
+  return false;
+}
+
 export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   const off = pos - f.pos;
   let len = 0;
   for (const s of data) len += s.len;
+  // Filling blocks that are not uptodate (a read), or writing the bytes already there (zeroing the
+  // zeroes beyond EOF), changes nothing writeback is writing.
+  if (f.writeback && touchesUptodate(f, off, len) && !dataEqual(sliceData(f.data, off, len), data)) f.changedUnderWriteback = true;
   const out: Span[] = [];
   for (const s of sliceData(f.data, 0, off)) pushSpan(out, s);
   for (const s of data) pushSpan(out, s);

@@ -37,6 +37,8 @@ export class Folio {
   writablePages: Set<number> | null = null;
   /** folio->private: the iomap_folio_state, if any. */
   ifs: IomapFolioState | null = null;
+  /** Model bookkeeping: the folio's data changed while it was under writeback (folio/stable-under-writeback). */
+  changedUnderWriteback = false;
   /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
   wbReqs: number[] = [];
   /** Contents; bytes never read or written are garbage. */
