@@ -275,6 +275,8 @@ export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iom
 
 /** ext4_end_io_end -> ext4_convert_unwritten_io_end_vec: convert what the I/O wrote. */
 export function ext4_end_io_end(inode: Inode, io: Ioend): number {
+  // EXT4_IO_END_FAILED: a failed write converts nothing (the blocks keep reading as zeroes).
+  if (io.error !== 0) return io.error;
   if (!io.unwritten) return 0;
   const bs = inode.blockSize;
   const first = Math.floor(io.offset / bs);

@@ -684,10 +684,9 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
  * pending bytes reach zero; folios stay clean even on error.
  */
 function iomap_finish_ioend_buffered(inode: Inode, wb: WritebackOps, ioend: Ioend): void {
-  if (ioend.error === 0) {
-    const e = wb.end_ioend(ioend);
-    if (e < 0) ioend.error = e;
-  }
+  // The file system's completion sees failed ioends too (it converts nothing, and cancels COW staging).
+  const e = wb.end_ioend(ioend);
+  if (e < 0 && ioend.error === 0) ioend.error = e;
   if (ioend.error !== 0) mapping_set_error(inode.mapping, ioend.error);
   for (const piece of ioend.pieces) {
     const f = piece.folio;

@@ -6,7 +6,7 @@ import type { Iomap } from '../iomap/iomap.ts';
 import { IOMAP_F_SHARED } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { xfs_bmapi_convert_delalloc, xfs_iomap_write_unwritten, xfs_read_iomap_begin } from './xfs_iomap.ts';
-import { xfs_cow_convert_delalloc, xfs_cow_lookup, xfs_reflink_convert_cow, xfs_reflink_end_cow } from './xfs_reflink.ts';
+import { xfs_cow_convert_delalloc, xfs_cow_lookup, xfs_reflink_cancel_cow_range, xfs_reflink_convert_cow, xfs_reflink_end_cow } from './xfs_reflink.ts';
 
 /**
  * xfs_map_blocks: the mapping of the block at `pos` for writeback.  A
@@ -50,6 +50,15 @@ export function xfs_map_blocks(inode: Inode, pos: number, len: number): Iomap | 
  */
 export function xfs_end_ioend(inode: Inode, io: Ioend): number {
   if (inode.sb.shutdown) return -5;
+  if (io.error !== 0) {
+    // The write failed: nothing is converted or remapped, and the COW staging blocks are
+    // given back, so that a rewrite allocates new ones (xfs_reflink_cancel_cow_range).
+    if (io.shared) {
+      const bs = inode.blockSize;
+      xfs_reflink_cancel_cow_range(inode, Math.floor(io.offset / bs), Math.ceil((io.offset + io.size) / bs), true);
+    }
+    return io.error;
+  }
   if (io.shared && !inode.sb.k.v.cowRemapBeforeIo) {
     const r = xfs_reflink_end_cow(inode, io.offset, io.size);
     if (r < 0) return r;
