@@ -71,7 +71,11 @@ export interface CheckReport {
 interface Input {
   readonly system: SystemDoc;
   readonly recipes: readonly Recipe[];
+  /** The fscrypt policy flags of directory d (encrypted ext4 only; the IV_INO_LBLK ones need stable_inodes). */
+  readonly policy: readonly PolicyFlag[];
 }
+
+type PolicyFlag = 'IV_INO_LBLK_64' | 'IV_INO_LBLK_32';
 
 export function knobsOf(v: VariantInfo | null): Knobs {
   if (v === null) return UPSTREAM;
@@ -83,9 +87,9 @@ export function knobsOf(v: VariantInfo | null): Knobs {
  * made with the encrypt feature, directory d is encrypted first (fscrypt
  * v2), so that files under it are encrypted.
  */
-function recipesToSources(system: SystemDoc, recipes: readonly Recipe[]): StepSource[] {
+function recipesToSources(system: SystemDoc, recipes: readonly Recipe[], policy: readonly PolicyFlag[]): StepSource[] {
   const out: StepSource[] = recipes.map((r) => (sys: System) => resolve(r, sys) as StepSource | StepSource[]);
-  if ((system.features ?? []).includes('encrypt')) out.unshift({ op: 'encrypt_dir', path: 'd' });
+  if ((system.features ?? []).includes('encrypt')) out.unshift(policy.length > 0 ? { op: 'encrypt_dir', path: 'd', flags: [...policy] } : { op: 'encrypt_dir', path: 'd' });
   out.push((sys: System) => verifySteps(sys));
   return out;
 }
@@ -98,7 +102,7 @@ function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], 
   } catch {
     return null;
   }
-  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes), invariants, { onStep, keepOutcomes: keep });
+  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep });
 }
 
 /**
@@ -132,11 +136,18 @@ export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], in
 export function check(opts: CheckOptions): CheckReport {
   const knobs = knobsOf(opts.variant);
   const fsOnly = opts.fs ?? (opts.variant?.fs !== undefined && opts.variant.fs.length === 1 ? opts.variant.fs[0] : undefined);
+  // Encrypted systems: a quarter each with IV_INO_LBLK_64 and IV_INO_LBLK_32 policies (made with stable_inodes).
+  const policyArb = fc.constantFrom<readonly PolicyFlag[]>([], [], ['IV_INO_LBLK_64'], ['IV_INO_LBLK_32']);
   const arb: fc.Arbitrary<Input> = fc.record({
     system: arbSystem({ fs: fsOnly }),
+    policy: policyArb,
     // A variant of the RWF_WRITETHROUGH RFC: the flag is what it is about, so writes use it often.
     // Stores through a mapping are what the RFC's folio handling must survive: more of them too.
     recipes: arbRecipes(opts.maxSteps, knobs.writethrough ? { ...opts.gen, writethrough: true, weights: { mmap_write: 10, ...opts.gen?.weights } } : opts.gen),
+  }).map((i) => {
+    const features = i.system.features ?? [];
+    if (!features.includes('encrypt')) return { ...i, policy: [] };
+    return i.policy.length === 0 ? i : { ...i, system: { ...i.system, features: [...features, 'stable_inodes' as const] } };
   });
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};

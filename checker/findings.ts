@@ -40,7 +40,31 @@ function appendingWrite(steps: readonly Step[], results: readonly StepResult[], 
   return false;
 }
 
+/** Did a direct write (an O_DIRECT file, not atomic) succeed after a crash, before the violation? */
+function directWriteAfterCrash(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const crash = steps.findIndex((s) => s.op === 'crash');
+  if (crash < 0 || crash >= upTo) return false;
+  const files = new Map<string, readonly string[]>();
+  for (let i = crash + 1; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') files.set(s.fd, s.flags);
+    if (s.op === 'pwrite' && (results[i]?.ret ?? 0) > 0 && (files.get(s.fd) ?? []).includes('O_DIRECT')) return true;
+  }
+  return false;
+}
+
 export const KNOWN_FINDINGS: readonly KnownFinding[] = [
+  {
+    id: 'ext4-dio-extend-stale-tail',
+    summary:
+      'ext4: a direct write that extends a file does not zero the tail of the old EOF block (XFS does, in xfs_file_write_checks). When a crash lost the size update of an earlier write whose data reached the disk, the bytes it wrote beyond the recovered EOF reappear inside the file, where the gap must read as zeroes. Found by the checker; confirmed on Linux 6.18 (XFS zeroes the gap in the same scenario).',
+    scenario: 'test/conformance/ext4-dio-extend-after-crash-stale-tail.json',
+    confirmed: true,
+    invariants: ['data/read-your-writes'],
+    matches(system, steps, results, v) {
+      return system.fs === 'ext4' && this.invariants.includes(v.invariant) && directWriteAfterCrash(steps, results, v.step);
+    },
+  },
   {
     id: 'atomic-append-unaligned',
     summary:

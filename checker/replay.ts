@@ -45,7 +45,7 @@ export function describeStep(s: Step): string {
     case 'mkdir':
       return `mkdir ${s.path}`;
     case 'encrypt_dir':
-      return `encrypt_dir ${s.path}`;
+      return `encrypt_dir ${s.path}${fmtFlags(s.flags)}${s.log2DataUnitSize ? ` du=${2 ** s.log2DataUnitSize}` : ''}`;
     case 'pwrite': {
       const iov = s.iov ?? [{ length: s.length ?? 0, fill: s.fill ?? 0, bufOffset: s.bufOffset }];
       const segs = iov.map((v) => `${v.length}x0x${v.fill.toString(16).padStart(2, '0')}${v.bufOffset ? `@buf+${v.bufOffset}` : ''}`).join(' + ');

@@ -112,6 +112,7 @@ export class System implements Kernel {
     this.recording = opts.recording;
     const limits = queueLimitsFromConfig(cfg.device);
     this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024);
+    this.disk.mergeIgnoresDun = knobs.cryptoMergeIgnoresDun;
     if (this.recording) {
       this.disk.observer = {
         onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),

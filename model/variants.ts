@@ -38,6 +38,8 @@ export interface Knobs {
   bounceCopybackOnError: boolean;
   writebackRangeClearsFolio: boolean;
   wtDirectIomapOps: boolean;
+  cryptoNoDunWrapLimit: boolean;
+  cryptoMergeIgnoresDun: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -71,6 +73,8 @@ export const UPSTREAM: Knobs = {
   bounceCopybackOnError: false,
   writebackRangeClearsFolio: false,
   wtDirectIomapOps: false,
+  cryptoNoDunWrapLimit: false,
+  cryptoMergeIgnoresDun: false,
 };
 
 export interface VariantInfo {
@@ -281,6 +285,24 @@ export const VARIANTS: readonly VariantInfo[] = [
       'Direct I/O is allowed on an encrypted file that has no inline encryption (no -o inlinecrypt, or an engine without its data unit size): the bios carry no crypt context and the file system cannot encrypt user memory in place, so the plaintext goes to the disk.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_dio_supported ("direct I/O is only supported with inline encryption"); fs/ext4/inode.c: ext4_dio_alignment; seed 000',
     breaks: ['crypto/no-plaintext-on-disk'],
+    fs: ['ext4'],
+  },
+  {
+    name: 'crypto-no-dun-wrap-limit',
+    knob: 'cryptoNoDunWrapLimit',
+    description:
+      'ext4 maps a direct I/O on an IV_INO_LBLK_32 file without fscrypt_limit_io_blocks: a bio may span the point where the 32-bit DUN (hashed inode number plus block number) wraps from 0xffffffff to 0. blk-crypto counts DUNs on within a bio, so the data units after the wrap are encrypted under DUN 2^32, 2^32+1, ... while every later read of them uses 0, 1, ...: they decrypt to garbage.',
+    source: 'fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks ("the DUN wraps around ... blk-crypto requires that the DUN be contiguous within a bio"); fs/ext4/inode.c: ext4_iomap_begin; block/blk-crypto.c: bio_crypt_dun_increment',
+    breaks: ['crypto/no-dun-wrap-in-bio'],
+    fs: ['ext4'],
+  },
+  {
+    name: 'crypto-merge-ignores-dun',
+    knob: 'cryptoMergeIgnoresDun',
+    description:
+      'The block layer merges a bio into the request before it when the two are contiguous on disk and use the same key, without checking that their DUNs are contiguous: the engine encrypts the whole request from the first bio\'s DUN on, so the second bio\'s data units get the wrong DUNs (two blocks of one file, or of two IV_INO_LBLK_64 files, that lie side by side on disk).',
+    source: 'block/blk-crypto.c: bio_crypt_ctx_mergeable, bio_crypt_dun_is_contiguous; block/blk-merge.c: blk_rq_merge_ok (blk_crypto_rq_bio_mergeable); fs/crypto/inline_crypt.c: fscrypt_mergeable_bio',
+    breaks: ['crypto/dun-matches-position'],
     fs: ['ext4'],
   },
   {

@@ -169,6 +169,12 @@ export class OFile {
   write(pos: number, data: readonly Span[]): void {
     const len = dataLen(data);
     this.touched(pos, pos + len);
+    // The size is uncertain (after a crash): if it was the smaller one, the bytes up to the write are a gap of zeroes.
+    if (pos > this.size.min && this.size.min < this.size.max) {
+      const b = Math.min(pos, this.size.max);
+      this.cur.addZeroCandidate(this.size.min, b);
+      this.since.addZeroCandidate(this.size.min, b);
+    }
     if (pos > this.size.max) this.extendGap(this.size.max, pos);
     this.cur.setCertain(pos, data);
     this.since.addCandidate(pos, data);
@@ -584,7 +590,6 @@ export class Oracle {
     for (const e of out.ioErrors) {
       const f = this.files.get(e.path);
       if (f === undefined) continue;
-      f.writebackFailed(e.pos, e.len);
       // mapping_set_error: every open file description will see it once, and so will the next open (not seen yet).
       const err = { step: n, pos: e.pos, len: e.len };
       f.errUnseen = err;
@@ -846,6 +851,8 @@ export class Oracle {
       default:
         break;
     }
+    // The data of a failed writeback: applied after the step, so that it covers what the step itself wrote.
+    for (const e of out.ioErrors) this.files.get(e.path)?.writebackFailed(e.pos, e.len);
     return findings;
   }
 

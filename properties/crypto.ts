@@ -36,8 +36,8 @@ export const noSplitDataUnit: Invariant = {
 export const dunMatchesPosition: Invariant = {
   id: 'crypto/dun-matches-position',
   statement:
-    "Every bio of an inline-encrypted file carries the data unit number of the file position of its first byte, as fscrypt_generate_dun computes it for the file's policy (the data unit index; with IV_INO_LBLK_64 the inode number above it; with IV_INO_LBLK_32 the hashed inode number plus the index) — including the second and later parts of a split bio, whose DUN advances by the data units split off. A wrong DUN decrypts to garbage.",
-  source: `fs/crypto/inline_crypt.c: fscrypt_set_bio_crypt_ctx, fscrypt_generate_dun; block/blk-crypto.c: bio_crypt_advance; ${SEED_000}`,
+    "Every bio of an inline-encrypted file is encrypted with the data unit number of the file position of its first byte, as fscrypt_generate_dun computes it for the file's policy (the data unit index; with IV_INO_LBLK_64 the inode number above it; with IV_INO_LBLK_32 the hashed inode number plus the index) — including the second and later parts of a split bio, whose DUN advances by the data units split off, and a bio merged into a request behind another, which the engine encrypts from the request's first DUN on (so only bios whose DUNs continue may merge). A wrong DUN decrypts to garbage.",
+  source: `fs/crypto/inline_crypt.c: fscrypt_set_bio_crypt_ctx, fscrypt_generate_dun, fscrypt_mergeable_bio; block/blk-crypto.c: bio_crypt_advance, bio_crypt_ctx_mergeable; ${SEED_000}`,
   oracle: false,
   events: true,
   check(ctx: CheckContext): string | null {
@@ -47,6 +47,7 @@ export const dunMatchesPosition: Invariant = {
       const pos = b.origin.pos + b.relOff;
       const want = fscrypt_generate_dun(inode, pos);
       if (b.crypt!.dun !== want) return `step ${ctx.n}: the bio for file byte ${pos} of inode ${inode.ino} (sector ${b.sector}) carries DUN ${b.crypt!.dun}, but that position is data unit ${want}`;
+      if (b.mergedDun !== null && b.mergedDun !== want) return `step ${ctx.n}: the bio for file byte ${pos} of inode ${inode.ino} (sector ${b.sector}) was merged into the request before it and is encrypted from DUN ${b.mergedDun}, but that position is data unit ${want}`;
     }
     return null;
   },
@@ -89,6 +90,23 @@ export const noPlaintextOnDisk: Invariant = {
       const inode = ctx.sys.sb.inodes.get(e.bio.origin.ino);
       if (inode === undefined || inode.crypt === null || e.bio.origin.kind === 'flush') continue;
       return `step ${ctx.n}: a ${e.bio.origin.kind} bio of ${e.bio.size} bytes for file byte ${e.bio.origin.pos + e.bio.relOff} of encrypted inode ${inode.ino} goes to sector ${e.bio.sector} in plaintext (no crypt context, not encrypted by the file system)`;
+    }
+    return null;
+  },
+};
+
+export const noDunWrapInBio: Invariant = {
+  id: 'crypto/no-dun-wrap-in-bio',
+  statement:
+    'No bio of an inline-encrypted file spans the point where its DUN wraps: with IV_INO_LBLK_32 the DUN is the 32-bit sum of the hashed inode number and the block number, which goes from 0xffffffff to 0 somewhere in the file, while blk-crypto counts DUNs on within a bio (and the engine supports only 4 DUN bytes). fscrypt_limit_io_blocks ends every I/O at the wrap; otherwise the data units after it are encrypted under DUNs no later read uses.',
+  source: `fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks, fscrypt_mergeable_bio; fs/crypto/keysetup.c: fscrypt_get_dun_bytes (4 for IV_INO_LBLK_32); block/blk-crypto.c: bio_crypt_dun_increment; ${SEED_000}`,
+  oracle: false,
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const b of cryptBios(ctx)) {
+      const c = b.crypt!;
+      const last = (b.mergedDun ?? c.dun) + Math.ceil(b.size / c.dataUnitSize) - 1;
+      if (last >= 2 ** (8 * c.dunBytes)) return `step ${ctx.n}: a bio of inode ${b.origin.ino} (file byte ${b.origin.pos + b.relOff}, ${b.size} bytes) starts at DUN ${b.mergedDun ?? c.dun} and runs to ${last}, past the ${c.dunBytes}-byte DUN's wrap at ${2 ** (8 * c.dunBytes)}`;
     }
     return null;
   },

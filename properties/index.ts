@@ -6,7 +6,7 @@ import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityF
 import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
-import { dioAlignmentEnforced, dunMatchesPosition, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
+import { dioAlignmentEnforced, dunMatchesPosition, noDunWrapInBio, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
 import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, stableUnderWriteback, writebackIffIoInFlight } from './folio.ts';
 import { fsyncReportsWritebackError } from './errors.ts';
 import { checksumMatchesData } from './integrity.ts';
@@ -24,6 +24,7 @@ export const INVARIANTS: readonly Invariant[] = [
   singleUnsplitBio,
   noSplitDataUnit,
   dunMatchesPosition,
+  noDunWrapInBio,
   dioAlignmentEnforced,
   noPlaintextOnDisk,
   noDoubleAllocation,

@@ -7,6 +7,7 @@
 import type { Span } from '../lib/content.ts';
 import { sliceData } from '../lib/content.ts';
 import { PAGE_SIZE, SECTOR_SHIFT } from './blk-settings.ts';
+import type { DunScheme } from '../crypto/crypto.ts';
 
 export type ReqOp = 'read' | 'write' | 'flush';
 
@@ -73,6 +74,10 @@ export class Bio {
   crypt: BioCryptCtx | null = null;
   /** The payload was encrypted by the file system before submission (fscrypt bounce pages, no inline engine). */
   fsCrypt = false;
+  /** File-system-layer en/decryption of this bio's data (writes: before submission; reads: after completion). */
+  fsCrypto: DunScheme | null = null;
+  /** Merged into a request behind another bio: the DUN the engine uses for this bio's first data unit. */
+  mergedDun: number | null = null;
   origin: BioOrigin;
   /** Bytes, as bi_iter.bi_size. */
   size: number;
@@ -147,6 +152,12 @@ export function bio_split(bio: Bio, bytes: number, advanceDun = true): Bio {
   front.req = bio.req;
   front.sink = bio.sink;
   front.live = bio.live;
+  front.fsCrypto = bio.fsCrypto;
+  if (bio.fsCrypto !== null) {
+    const base = bio.fsCrypto;
+    const k = bytes / base.dataUnitSize;
+    bio.fsCrypto = { ...base, dunOf: (u) => base.dunOf(u + k) };
+  }
   front.relOff = bio.relOff;
   bio.relOff += bytes;
   let left = bytes;

@@ -17,10 +17,19 @@ import type { Span } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { Bio, BioOrigin } from './bio.ts';
+import type { DunScheme } from '../crypto/crypto.ts';
+import { decryptData, encryptData } from '../crypto/crypto.ts';
 import { REQ_ATOMIC, REQ_FUA, REQ_PREFLUSH } from './bio.ts';
 import type { QueueLimits } from './blk-settings.ts';
 import { SECTOR_SIZE } from './blk-settings.ts';
 import { EILSEQ, EIO } from '../lib/errno.ts';
+
+/** The inline engine's numbering of a bio's data units: from its (request's) DUN on, counting past any wrap (bio_crypt_dun_increment). */
+function inlineScheme(bio: Bio): DunScheme {
+  const c = bio.crypt!;
+  const first = bio.mergedDun ?? c.dun;
+  return { key: c.key, dataUnitSize: c.dataUnitSize, dunOf: (u) => first + u };
+}
 
 function spanMap(): IntervalMap<Span> {
   return new IntervalMap<Span>(
@@ -100,8 +109,43 @@ export class Disk {
     this.sizeBytes = sizeBytes;
   }
 
+  /** Variant crypto-merge-ignores-dun: merge requests without the DUN-contiguity check. */
+  mergeIgnoresDun = false;
+
+  /**
+   * blk_attempt_plug_merge / blk_rq_merge_ok, for what they change here: a
+   * write bio that continues the last queued one on disk joins its request
+   * when their crypt contexts are mergeable (bio_crypt_ctx_mergeable: same
+   * key, and the DUN continuing) and the request stays within
+   * max_sectors; the engine then encrypts the request from its first DUN on.
+   */
+  private attemptMerge(bio: Bio): void {
+    const prev = this.inflight.at(-1);
+    if (prev === undefined || prev.op !== 'write' || bio.op !== 'write' || prev.crypt === null || bio.crypt === null) return;
+    if (prev.byteAddr + prev.size !== bio.byteAddr || (prev.opf & REQ_ATOMIC) !== 0 || (bio.opf & REQ_ATOMIC) !== 0) return;
+    const head = this.rqStart.get(prev) ?? prev.byteAddr;
+    if (bio.byteAddr + bio.size - head > this.limits.max_sectors * SECTOR_SIZE) return;
+    const pc = prev.crypt;
+    const bc = bio.crypt;
+    if (pc.key !== bc.key || pc.dataUnitSize !== bc.dataUnitSize) return;
+    const next = (prev.mergedDun ?? pc.dun) + prev.size / pc.dataUnitSize;
+    if (next !== bc.dun && !this.mergeIgnoresDun) return;
+    if (next !== bc.dun) bio.mergedDun = next;
+    this.rqStart.set(bio, head);
+  }
+
+  private readonly rqStart = new WeakMap<Bio, number>();
+
+  /** What the device stores for a write: the inline engine or the file system encrypted it. */
+  private storedData(bio: Bio): Span[] {
+    if (bio.crypt !== null) return encryptData(bio.data, inlineScheme(bio));
+    if (bio.fsCrypto !== null) return encryptData(bio.data, bio.fsCrypto);
+    return bio.data;
+  }
+
   /** Accept a bio that passed the block layer; it stays in flight until completed. */
   queue(bio: Bio): void {
+    this.attemptMerge(bio);
     this.inflight.push(bio);
     if (bio.op === 'write') {
       this.pending.push({
@@ -109,7 +153,7 @@ export class Disk {
         bio,
         addr: bio.byteAddr,
         len: bio.size,
-        data: bio.data,
+        data: this.storedData(bio),
         atomic: (bio.opf & REQ_ATOMIC) !== 0,
         origin: bio.origin,
         state: 'inflight',
@@ -211,19 +255,22 @@ export class Disk {
       bio.piMismatch = true;
       bio.status = -EILSEQ;
     } else if (bio.op === 'read') {
-      bio.readData = this.read(addr, bio.size);
+      // The inline engine decrypts on the way in; the file system decrypts after completion.
+      const raw = this.read(addr, bio.size);
+      bio.readData = bio.crypt !== null ? decryptData(raw, inlineScheme(bio)) : bio.fsCrypto !== null ? decryptData(raw, bio.fsCrypto) : raw;
       bio.sink?.(bio.relOff, bio.readData);
     } else if (bio.op === 'write') {
       const p = this.pending.find((x) => x.bio === bio);
+      const stored = p?.data ?? this.storedData(bio);
       if ((bio.opf & REQ_FUA) !== 0 || !this.limits.write_cache) {
-        this.put(this.medium, addr, bio.data);
+        this.put(this.medium, addr, stored);
         this.cache.remove(addr, end);
         if (p !== undefined) {
           this.supersede(addr, end, p.seq + 1);
           this.pending = this.pending.filter((x) => x !== p);
         }
       } else {
-        this.put(this.cache, addr, bio.data);
+        this.put(this.cache, addr, stored);
         if (p !== undefined) p.state = 'cached';
       }
     }

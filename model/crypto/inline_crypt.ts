@@ -8,6 +8,7 @@
 import type { Inode } from '../fs/inode.ts';
 import type { BioCryptCtx } from '../block/bio.ts';
 import { FSCRYPT_POLICY_FLAG_IV_INO_LBLK_32, FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64 } from './policy.ts';
+import type { DunScheme } from './crypto.ts';
 
 /** The data unit size of an encrypted inode (fscrypt_inode_info.ci_data_unit_bits). */
 export function fscrypt_data_unit_size(inode: Inode): number {
@@ -36,9 +37,15 @@ export function fscrypt_dio_supported(inode: Inode): boolean {
   return inode.crypt === null || fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.cryptoDioWithoutEngine;
 }
 
-/** A stand-in for the SipHash of the inode number that IV_INO_LBLK_32 uses (fscrypt_hash_inode_number). */
+/**
+ * A stand-in for the SipHash of the inode number that IV_INO_LBLK_32 uses
+ * (fscrypt_hash_inode_number).  The real hash is any 32-bit value; the
+ * stand-in puts every inode's DUNs 2 to 8 blocks below the point where they
+ * wrap to 0, so that the wrap (fscrypt_limit_io_blocks) is reachable by the
+ * small files the checker makes.
+ */
 function hashedIno(ino: number): number {
-  return Math.imul(ino ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
+  return 2 ** 32 - 2 - 2 * (ino % 4);
 }
 
 /** fscrypt_generate_dun: the DUN of the data unit holding file byte `pos`. */
@@ -50,15 +57,60 @@ export function fscrypt_generate_dun(inode: Inode, pos: number): number {
   return index;
 }
 
-/** The key as a number (blk_crypto_key): the policy's key name, hashed. */
-function keyId(name: string): number {
+/**
+ * The file's contents key as a number (blk_crypto_key): derived from the
+ * master key named by the policy — per file for the default policy, per
+ * mode (shared by all files) for IV_INO_LBLK_64 and IV_INO_LBLK_32.
+ */
+export function fscrypt_key_id(inode: Inode): number {
+  const p = inode.crypt!;
   let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  for (let i = 0; i < p.key.length; i++) h = Math.imul(h ^ p.key.charCodeAt(i), 16777619);
+  if ((p.flags & (FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64 | FSCRYPT_POLICY_FLAG_IV_INO_LBLK_32)) === 0) h = Math.imul(h ^ inode.ino, 16777619);
   return h >>> 0;
+}
+
+/** fscrypt_get_dun_bytes: how many bytes of DUN the engine must support (4 for IV_INO_LBLK_32). */
+function fscrypt_get_dun_bytes(inode: Inode): number {
+  return (inode.crypt!.flags & FSCRYPT_POLICY_FLAG_IV_INO_LBLK_32) !== 0 ? 4 : 8;
 }
 
 /** fscrypt_set_bio_crypt_ctx: the crypt context of a bio starting at file byte `pos`, or null. */
 export function fscrypt_set_bio_crypt_ctx(inode: Inode, pos: number): BioCryptCtx | null {
   if (!fscrypt_inode_uses_inline_crypto(inode)) return null;
-  return { key: keyId(inode.crypt!.key), dataUnitSize: fscrypt_data_unit_size(inode), dun: fscrypt_generate_dun(inode, pos), dunBytes: 8 };
+  return { key: fscrypt_key_id(inode), dataUnitSize: fscrypt_data_unit_size(inode), dun: fscrypt_generate_dun(inode, pos), dunBytes: fscrypt_get_dun_bytes(inode) };
+}
+
+/**
+ * File-system-layer encryption (no inline encryption: fscrypt_encrypt_pagecache_blocks
+ * in writeback, fscrypt_decrypt_bio after a read): each data unit with the
+ * DUN of its own position, for a run of bytes starting at file byte `pos`.
+ */
+export function fscrypt_fs_scheme(inode: Inode, pos: number): DunScheme {
+  const du = fscrypt_data_unit_size(inode);
+  return { key: fscrypt_key_id(inode), dataUnitSize: du, dunOf: (u) => fscrypt_generate_dun(inode, pos + u * du) };
+}
+
+/**
+ * fscrypt_mergeable_bio: may file byte `pos` of `inode` be added to a bio
+ * with crypt context `bc` already holding `bytes` bytes?  Only with the same
+ * key and the next DUN (not across the IV_INO_LBLK_32 wrap).
+ */
+export function fscrypt_mergeable_bio(bc: BioCryptCtx | null, bytes: number, inode: Inode, pos: number): boolean {
+  const next = fscrypt_set_bio_crypt_ctx(inode, pos);
+  if (bc === null || next === null) return bc === next;
+  return bc.key === next.key && bc.dataUnitSize === next.dataUnitSize && bc.dun + bytes / bc.dataUnitSize === next.dun;
+}
+
+/**
+ * fscrypt_limit_io_blocks: how many of `nr` blocks from `lblk` one bio may
+ * cover: with IV_INO_LBLK_32 the DUN wraps from 0xffffffff to 0, and
+ * blk-crypto needs contiguous DUNs within a bio.  Variant
+ * crypto-no-dun-wrap-limit: no limit.
+ */
+export function fscrypt_limit_io_blocks(inode: Inode, lblk: number, nr: number): number {
+  if (!fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.cryptoNoDunWrapLimit) return nr;
+  if ((inode.crypt!.flags & FSCRYPT_POLICY_FLAG_IV_INO_LBLK_32) === 0) return nr;
+  const dun = fscrypt_generate_dun(inode, lblk * inode.blockSize);
+  return Math.min(nr, 2 ** 32 - dun);
 }

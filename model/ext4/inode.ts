@@ -3,7 +3,7 @@
  * on): block mapping for direct I/O, delayed allocation for buffered writes,
  * writeback allocation and its completion, truncate, getattr.
  */
-import { fscrypt_dio_supported } from '../crypto/inline_crypt.ts';
+import { fscrypt_dio_supported, fscrypt_limit_io_blocks } from '../crypto/inline_crypt.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { Kstat } from '../fs/super.ts';
 import type { Extent } from '../fs/extent.ts';
@@ -170,7 +170,8 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
       const bs = inode.blockSize;
       const lblk = Math.floor(pos / bs);
       const last = Math.floor((pos + length - 1) / bs);
-      const want = Math.min(last - lblk + 1, DIO_MAX_BLOCKS);
+      // fscrypt_limit_io_blocks: an IV_INO_LBLK_32 mapping stops where the DUN wraps.
+      const want = fscrypt_limit_io_blocks(inode, lblk, Math.min(last - lblk + 1, DIO_MAX_BLOCKS));
       let iflags = 0;
       let m: Iomap;
       if ((flags & IOMAP_WRITE) !== 0) {

@@ -9,7 +9,7 @@
  * dioread_nolock — are the same, so both personalities use this engine with
  * their own mapping functions.
  */
-import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
+import { fscrypt_fs_scheme, fscrypt_mergeable_bio, fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
 import { sliceData, zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
@@ -151,10 +151,13 @@ export function iomap_invalidate_folio(folio: Folio, offset: number, len: number
 // reading
 
 /** Read device bytes synchronously (a read bio, submitted and waited for). */
-export function readDevice(k: Kernel, ino: number, pos: number, addr: number, len: number): Span[] | number {
+export function readDevice(k: Kernel, inode: Inode, pos: number, addr: number, len: number): Span[] | number {
   const req = k.newReq();
-  const bio = new Bio('read', REQ_SYNC, addr / 512, { kind: 'read', ino, pos, step: k.step });
+  const bio = new Bio('read', REQ_SYNC, addr / 512, { kind: 'read', ino: inode.ino, pos, step: k.step });
   bio.req = req;
+  // An encrypted file: the inline engine decrypts (crypt context), or the file system after the read.
+  bio.crypt = fscrypt_set_bio_crypt_ctx(inode, pos);
+  if (inode.crypt !== null && bio.crypt === null) bio.fsCrypto = fscrypt_fs_scheme(inode, pos);
   // Page cache memory is page aligned.
   let off = 0;
   while (off < len) {
@@ -229,7 +232,7 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
       if (zero) {
         folioWrite(folio, p, zeroData(q - p));
       } else {
-        const d = readDevice(k, inode.ino, p, iomapAddr(m, p), q - p);
+        const d = readDevice(k, inode, p, iomapAddr(m, p), q - p);
         if (typeof d === 'number') return d;
         folioWrite(folio, p, d);
       }
@@ -317,7 +320,7 @@ function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: nu
       } else {
         if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
         const src = iomap_iter_srcmap(pair);
-        const d = readDevice(k, inode.ino, blockStart, iomapAddr(src, blockStart), plen);
+        const d = readDevice(k, inode, blockStart, iomapAddr(src, blockStart), plen);
         if (typeof d === 'number') return d;
         folioWrite(folio, blockStart, d);
       }
@@ -645,6 +648,7 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
     b.crypt = fscrypt_set_bio_crypt_ctx(inode, filePos);
     // ext4_bio_write_folio: without inline encryption the folio is encrypted into a bounce page.
     b.fsCrypt = inode.crypt !== null && b.crypt === null;
+    if (b.fsCrypt) b.fsCrypto = fscrypt_fs_scheme(inode, filePos);
     b.req = ioend.req;
     ioend.bios.push(b);
     return b;
@@ -652,8 +656,9 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
   for (const piece of ioend.pieces) {
     let off = 0;
     while (off < piece.len) {
-      if (bio === null || bio.bvecs.length >= BIO_MAX_VECS) bio = mk();
       const p = piece.pos + off;
+      // io_submit_need_new_bio: a new bio when full or when the DUN does not continue (fscrypt_mergeable_bio).
+      if (bio === null || bio.bvecs.length >= BIO_MAX_VECS || !fscrypt_mergeable_bio(bio.crypt, bio.size, inode, p)) bio = mk();
       const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off);
       bio.addVec(p % PAGE_SIZE, n, folioBytes(piece.folio, p, n));
       if (stable) {
