@@ -7,7 +7,7 @@
 import { knownFinding } from './findings.ts';
 import fc from 'fast-check';
 import type { Knobs } from '../model/variants.ts';
-import type { VariantInfo } from '../model/variants.ts';
+import type { SystemHint, VariantInfo } from '../model/variants.ts';
 import { UPSTREAM, variantKnobs } from '../model/variants.ts';
 import type { Invariant } from '../properties/index.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
@@ -28,6 +28,8 @@ export interface CheckOptions {
   readonly maxSteps: number;
   readonly timeMs: number;
   readonly fs?: 'ext4' | 'xfs' | undefined;
+  /** Only such systems (default: the variant's own restriction, if any). */
+  readonly systems?: SystemHint | undefined;
   readonly gen?: GenOptions;
   /** Called at most every `progressMs` with running totals. */
   readonly onProgress?: (p: Progress) => void;
@@ -139,7 +141,7 @@ export function check(opts: CheckOptions): CheckReport {
   // Encrypted systems: a quarter each with IV_INO_LBLK_64 and IV_INO_LBLK_32 policies (made with stable_inodes).
   const policyArb = fc.constantFrom<readonly PolicyFlag[]>([], [], ['IV_INO_LBLK_64'], ['IV_INO_LBLK_32']);
   const arb: fc.Arbitrary<Input> = fc.record({
-    system: arbSystem({ fs: fsOnly }),
+    system: arbSystem({ fs: fsOnly, hint: opts.systems ?? opts.variant?.systems }),
     policy: policyArb,
     // A variant of the RWF_WRITETHROUGH RFC: the flag is what it is about, so writes use it often.
     // Stores through a mapping are what the RFC's folio handling must survive: more of them too.

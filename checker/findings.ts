@@ -66,6 +66,18 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     },
   },
   {
+    id: 'xfs-atomic-cow-ondisk-size',
+    summary:
+      'XFS: an RWF_ATOMIC direct write done by the software (COW) path that ends below the in-core size but past the on-disk size (a buffered write beyond it has not been written back yet) never moves the on-disk size: xfs_dio_write_end_io updates it only for a write past the in-core size or through unwritten conversion, and xfs_reflink_end_atomic_cow does not. With O_SYNC (or fsync of its range) the write returns success, and after a crash the file is shorter than the write: its bytes cannot be read. Found by the checker; confirmed on Linux 6.18.',
+    scenario: 'test/conformance/xfs-atomic-sync-ondisk-size.json',
+    confirmed: true,
+    invariants: ['sync/dsync-durable', 'durability/fsync'],
+    matches(system, steps, results, v) {
+      if (system.fs !== 'xfs' || !this.invariants.includes(v.invariant)) return false;
+      return steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0);
+    },
+  },
+  {
     id: 'atomic-append-unaligned',
     summary:
       'An RWF_ATOMIC direct write through O_APPEND (or with RWF_APPEND) is validated at the offset the caller passed (generic_atomic_write_valid, the file systems\' alignment checks), then moved to EOF (generic_write_checks_count), which need not be aligned. On XFS the software atomic path then writes the whole EOF block out of place without the bytes before the write, which read back as zeroes: data loss, fsynced data included (confirmed on Linux 6.18). On ext4 with hardware atomic writes the REQ_ATOMIC bio is not naturally aligned to its size (model only: this machine has no such device).',

@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import type { System } from '../model/system.ts';
+import type { SystemHint } from '../model/variants.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import { OPEN_FLAGS } from '../model/vfs/fcntl.ts';
 
@@ -195,10 +196,12 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
 
 export interface SystemGenOptions {
   readonly fs?: 'ext4' | 'xfs' | undefined;
+  /** Only systems of this kind. */
+  readonly hint?: SystemHint | undefined;
 }
 
 export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> {
-  const fsArb = opts.fs !== undefined ? fc.constant(opts.fs) : fc.constantFrom<'ext4' | 'xfs'>('ext4', 'xfs');
+  const fsArb = opts.hint === 'inline-crypto' ? fc.constant<'ext4'>('ext4') : opts.fs !== undefined ? fc.constant(opts.fs) : fc.constantFrom<'ext4' | 'xfs'>('ext4', 'xfs');
   return fsArb.chain((fs) =>
     fc.record({
       blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
@@ -216,7 +219,9 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
         { weight: 3, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: fc.record({ max: fc.constantFrom(16384, 65536), boundary: fc.constantFrom(0, 0, 65536), virt: fc.constantFrom(0, 4096) }) },
       ),
-    }).map((g): SystemDoc => {
+    }).map((g0): SystemDoc => {
+      // A hint forces the kind of system a variant needs.
+      const g = opts.hint === 'inline-crypto' ? { ...g0, encrypt: true, inline: g0.inline ?? { maxKb: 1280, segs: 128 } } : opts.hint === 'stable-writes' ? { ...g0, stable: true } : g0;
       const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
       // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
       const encrypt = fs === 'ext4' && g.encrypt;

@@ -88,7 +88,12 @@ export interface VariantInfo {
   readonly fs?: ReadonlyArray<'ext4' | 'xfs'>;
   /** Further knobs the variant needs (a bug in the RFC needs the RFC itself). */
   readonly implies?: ReadonlyArray<keyof Knobs>;
+  /** Generate only systems where the variant can matter (the upstream comparison uses the same). */
+  readonly systems?: SystemHint;
 }
+
+/** A restriction of generated systems: ext4 with an inline encryption engine, or a stable-writes device. */
+export type SystemHint = 'inline-crypto' | 'stable-writes';
 
 /** The knobs of one variant (its own and those it implies). */
 export function variantKnobs(v: VariantInfo): Knobs {
@@ -295,6 +300,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks ("the DUN wraps around ... blk-crypto requires that the DUN be contiguous within a bio"); fs/ext4/inode.c: ext4_iomap_begin; block/blk-crypto.c: bio_crypt_dun_increment',
     breaks: ['crypto/no-dun-wrap-in-bio'],
     fs: ['ext4'],
+    systems: 'inline-crypto',
   },
   {
     name: 'crypto-merge-ignores-dun',
@@ -304,6 +310,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'block/blk-crypto.c: bio_crypt_ctx_mergeable, bio_crypt_dun_is_contiguous; block/blk-merge.c: blk_rq_merge_ok (blk_crypto_rq_bio_mergeable); fs/crypto/inline_crypt.c: fscrypt_mergeable_bio',
     breaks: ['crypto/dun-matches-position'],
     fs: ['ext4'],
+    systems: 'inline-crypto',
   },
   {
     name: 'writethrough-rfc',

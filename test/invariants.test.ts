@@ -9,6 +9,7 @@ import { check } from '../checker/check.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import { VARIANTS } from '../model/variants.ts';
+import type { SystemHint } from '../model/variants.ts';
 
 const SEEDS = [1, 2, 3];
 const BUDGETS = [20_000, 150_000];
@@ -27,21 +28,21 @@ describe('every invariant catches a variant', () => {
         expect(exhaustive({ depth: 3, invariants: [inv], variant: null, fs }).counterexample?.violation ?? null).toBeNull();
         return;
       }
-      let caught: { variant: string; seed: number; runs: number; fs: 'ext4' | 'xfs' | undefined } | null = null;
+      let caught: { variant: string; seed: number; runs: number; fs: 'ext4' | 'xfs' | undefined; systems: SystemHint | undefined } | null = null;
       // Cheap attempts first: every claimant and seed with a small budget, then the full one.
       search: for (const budget of BUDGETS) {
         for (const seed of SEEDS) for (const v of claimants) {
           const r = check({ invariants: [inv], variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
           if (r.counterexample !== null) {
             expect(r.counterexample.violation.invariant).toBe(inv.id);
-            caught = { variant: v.name, seed, runs: r.runsToFailure ?? budget, fs: v.fs?.length === 1 ? v.fs[0] : undefined };
+            caught = { variant: v.name, seed, runs: r.runsToFailure ?? budget, fs: v.fs?.length === 1 ? v.fs[0] : undefined, systems: v.systems };
             break search;
           }
         }
       }
       expect(caught, `${inv.id}: none of ${claimants.map((v) => v.name).join(', ')} was caught`).not.toBeNull();
       // Upstream, on the same file systems, same seed and budget: nothing.
-      const up = check({ invariants: [inv], variant: null, seed: caught!.seed, runs: caught!.runs, maxSteps: 40, timeMs: 600_000, fs: caught!.fs });
+      const up = check({ invariants: [inv], variant: null, seed: caught!.seed, runs: caught!.runs, maxSteps: 40, timeMs: 600_000, fs: caught!.fs, systems: caught!.systems });
       expect(up.counterexample?.violation ?? null).toBeNull();
     });
   }

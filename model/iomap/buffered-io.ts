@@ -152,6 +152,18 @@ export function iomap_invalidate_folio(folio: Folio, offset: number, len: number
 
 /** Read device bytes synchronously (a read bio, submitted and waited for). */
 export function readDevice(k: Kernel, inode: Inode, pos: number, addr: number, len: number): Span[] | number {
+  const c = fscrypt_set_bio_crypt_ctx(inode, pos);
+  if (c !== null) {
+    // ext4_mpage_readpages: a new bio where the DUN does not continue (the IV_INO_LBLK_32 wrap).
+    const bs = inode.blockSize;
+    for (let off = bs; off < len; off += bs) {
+      if (fscrypt_mergeable_bio(c, off, inode, pos + off)) continue;
+      const a = readDevice(k, inode, pos, addr, off);
+      if (typeof a === 'number') return a;
+      const b = readDevice(k, inode, pos + off, addr + off, len - off);
+      return typeof b === 'number' ? b : [...a, ...b];
+    }
+  }
   const req = k.newReq();
   const bio = new Bio('read', REQ_SYNC, addr / 512, { kind: 'read', ino: inode.ino, pos, step: k.step });
   bio.req = req;
@@ -659,7 +671,9 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
       const p = piece.pos + off;
       // io_submit_need_new_bio: a new bio when full or when the DUN does not continue (fscrypt_mergeable_bio).
       if (bio === null || bio.bvecs.length >= BIO_MAX_VECS || !fscrypt_mergeable_bio(bio.crypt, bio.size, inode, p)) bio = mk();
-      const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off);
+      // ext4_bio_write_folio adds one buffer head at a time: an inline-encrypted file's block is its own piece.
+      const bs = inode.blockSize;
+      const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off, bio?.crypt ? bs - (p % bs) : Number.MAX_SAFE_INTEGER);
       bio.addVec(p % PAGE_SIZE, n, folioBytes(piece.folio, p, n));
       if (stable) {
         const list = vecs.get(bio) ?? [];
