@@ -340,6 +340,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
     breaks: ['folio/no-clean-while-block-dirty', 'folio/stable-under-writeback'],
     fs: ['xfs'],
+    systems: 'stable-writes',
   },
   {
     name: 'wt-direct-iomap-ops',
@@ -369,6 +370,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("needed to provide the stable pages requirement requested by devices that need to calculate checksums or parity over the data"); fs/xfs/xfs_file.c (IOMAP_DIO_BOUNCE when mapping_stable_writes)',
     breaks: ['integrity/checksum-matches-data'],
     fs: ['xfs'],
+    systems: 'stable-writes',
   },
   {
     name: 'bounce-read-copyback-on-error',
@@ -378,6 +380,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'seed 001: __iomap_dio_bio_end_io -> bio_iov_iter_unbounce(bio, !!dio->error, ...) (copy back only on success); block/bio.c: bio_iov_iter_unbounce',
     breaks: ['data/no-stale-exposure'],
     fs: ['xfs'],
+    systems: 'stable-writes',
   },
   {
     name: 'writeback-range-clears-folio',
