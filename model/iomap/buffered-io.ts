@@ -364,22 +364,11 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter,
   const cookie = mappingCookie(inode);
   while (total < len) {
     const pos = it.pos + total;
-    // iomap_write_iter: chunks of at most the mapping's largest folio, aligned to it.
-    const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
     const want = ops.genericPerformWrite === true ? from.count : len - total;
-    const folio = inode.mapping.getForWrite(pos, Math.min(chunk, want), (it.flags & IOMAP_DONTCACHE) !== 0);
-    folio_wait_stable(inode.mapping, folio);
-    // iomap_write_begin -> ->iomap_valid: waiting for writeback may have completed I/O that changed
-    // the extents (unwritten conversion); the mapping is stale and looked up again (IOMAP_F_STALE).
-    if (mappingCookie(inode) !== cookie) {
-      pair.iomap.flags |= IOMAP_F_STALE;
-      return total;
-    }
-    const bytes = Math.min(folio.end - pos, len - total);
-    const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
-    if (st < 0) return total > 0 ? total : st;
-    folioWrite(folio, pos, from.copyFrom(bytes));
-    __iomap_write_end(inode, pos, bytes, bytes, folio);
+    const c = iomap_copy_to_folio(k, inode, it, cookie, pos, want, from, (it.flags & IOMAP_DONTCACHE) !== 0);
+    if (c === 'stale') return total;
+    if (typeof c === 'number') return total > 0 ? total : c;
+    const bytes = c.bytes;
     const oldSize = inode.i_size;
     if (pos + bytes > oldSize) {
       inode.i_size = pos + bytes;
@@ -388,6 +377,31 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter,
     total += bytes;
   }
   return total;
+}
+
+/**
+ * What iomap_write_iter (and the RFC's iomap_writethrough_iter, a copy of
+ * it) does for one folio: get it (chunks of at most the largest folio,
+ * aligned to it), wait for stable pages, check that the mapping is still
+ * valid (->iomap_valid: waiting for writeback may have completed I/O that
+ * changed the extents, and a stale mapping is looked up again,
+ * IOMAP_F_STALE), then write_begin, copy the user's bytes, write_end.
+ */
+function iomap_copy_to_folio(k: Kernel, inode: Inode, it: IomapIter, cookie: number, pos: number, want: number, from: IovIter, dontcache: boolean): { folio: Folio; bytes: number } | 'stale' | number {
+  const pair = it.pair!;
+  const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
+  const folio = inode.mapping.getForWrite(pos, Math.min(chunk, want), dontcache);
+  folio_wait_stable(inode.mapping, folio);
+  if (mappingCookie(inode) !== cookie) {
+    pair.iomap.flags |= IOMAP_F_STALE;
+    return 'stale';
+  }
+  const bytes = Math.min(folio.end - pos, it.pos + iomap_length(it) - pos);
+  const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
+  if (st < 0) return st;
+  folioWrite(folio, pos, from.copyFrom(bytes));
+  __iomap_write_end(inode, pos, bytes, bytes, folio);
+  return { folio, bytes };
 }
 
 /**
@@ -431,19 +445,10 @@ function iomap_writethrough_iter(k: Kernel, inode: Inode, iocb: Kiocb, it: Iomap
   let total = 0;
   while (total < len) {
     const pos = it.pos + total;
-    const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
-    const folio = inode.mapping.getForWrite(pos, Math.min(chunk, len - total), false);
-    folio_wait_stable(inode.mapping, folio);
-    // iomap_write_begin -> ->iomap_valid (see iomap_write_iter).
-    if (mappingCookie(inode) !== cookie) {
-      pair.iomap.flags |= IOMAP_F_STALE;
-      return total;
-    }
-    const bytes = Math.min(folio.end - pos, len - total);
-    const st = __iomap_write_begin(k, inode, pair, it.flags, pos, bytes, folio);
-    if (st < 0) return total > 0 ? total : st;
-    folioWrite(folio, pos, from.copyFrom(bytes));
-    __iomap_write_end(inode, pos, bytes, bytes, folio);
+    const c = iomap_copy_to_folio(k, inode, it, cookie, pos, len - total, from, false);
+    if (c === 'stale') return total;
+    if (typeof c === 'number') return total > 0 ? total : c;
+    const { folio, bytes } = c;
     const oldSize = inode.i_size;
     if (pos + bytes > oldSize) inode.i_size = pos + bytes;
     const status = iomap_writethrough_begin_and_send(k, inode, iocb, folio, pos, bytes, wt);

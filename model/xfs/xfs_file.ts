@@ -105,7 +105,7 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   if (r < 0) return r;
   if (from.count === 0) return 0;
   const ret = (iocb.ki_flags & IOCB_WRITETHROUGH) !== 0
-    ? iomap_file_writethrough_write(inode.sb.k, inode, iocb, from, { ops: xfs_writethrough_iomap_ops(inode), dio: (p, l) => xfs_writethrough_end_io(inode, p, l) })
+    ? iomap_file_writethrough_write(inode.sb.k, inode, iocb, from, { ops: xfs_writethrough_iomap_ops(inode), dio: (p, l) => xfs_dio_write_ops(inode, { origPos: p, origLen: l }) })
     : iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, xfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
     iocb.ki_pos += ret;
@@ -115,8 +115,15 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   return ret;
 }
 
-/** xfs_dio_write_end_io */
-function xfs_dio_write_ops(inode: Inode): IomapDioOps {
+/**
+ * xfs_dio_write_end_io.  `writethrough`: the completion of a RWF_WRITETHROUGH
+ * write (RFC; the XFS patch is not in the seed, so this is the model's
+ * reading): the in-memory size is already set by the buffered copy, so the
+ * on-disk size moves to the end of the caller's write (orig_pos + orig_len),
+ * not to the end of the block-aligned I/O, and unwritten conversion does not
+ * move the in-memory size.
+ */
+function xfs_dio_write_ops(inode: Inode, writethrough: { readonly origPos: number; readonly origLen: number } | null = null): IomapDioOps {
   return {
     end_io(iocb, size, error, flags) {
       if (inode.sb.shutdown) return -EIO;
@@ -127,8 +134,11 @@ function xfs_dio_write_ops(inode: Inode): IomapDioOps {
         const r = (iocb.ki_flags & IOCB_ATOMIC) !== 0 ? xfs_reflink_end_atomic_cow(inode, pos, size) : xfs_reflink_end_cow(inode, pos, size);
         if (r < 0) return r;
       }
-      if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, true);
-      if (pos + size > inode.i_size) {
+      if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, writethrough === null);
+      if (writethrough !== null) {
+        const end = Math.min(pos + size, writethrough.origPos + writethrough.origLen, inode.i_size);
+        if (end > inode.disksize) inode.sb.setDisksize(inode, end);
+      } else if (pos + size > inode.i_size) {
         inode.i_size = pos + size;
         inode.sb.setDisksize(inode, pos + size);
       }
@@ -167,32 +177,6 @@ function xfs_writethrough_iomap_ops(inode: Inode): IomapOps {
       const r = direct.begin(pos, length, flags);
       if (typeof r !== 'number' && (r.iomap.flags & IOMAP_F_SHARED) !== 0 && r.srcmap.type === 'hole') r.iomap.flags |= IOMAP_F_NEW;
       return r;
-    },
-  };
-}
-
-/**
- * The completion of a RWF_WRITETHROUGH direct write (RFC; the XFS patch is
- * not in the seed, so this is the model's reading): as xfs_dio_write_end_io,
- * except that the in-memory size is already set by the buffered copy and the
- * on-disk size moves to the end of the caller's write (orig_pos + orig_len),
- * not to the end of the block-aligned I/O.
- */
-function xfs_writethrough_end_io(inode: Inode, origPos: number, origLen: number): IomapDioOps {
-  return {
-    end_io(iocb, size, error, flags) {
-      if (inode.sb.shutdown) return -EIO;
-      if (error !== 0) return error;
-      if (size === 0) return 0;
-      const pos = iocb.ki_pos;
-      if ((flags & IOMAP_DIO_COW) !== 0) {
-        const r = xfs_reflink_end_cow(inode, pos, size);
-        if (r < 0) return r;
-      }
-      if ((flags & IOMAP_DIO_UNWRITTEN) !== 0) return xfs_iomap_write_unwritten(inode, pos, size, false);
-      const end = Math.min(pos + size, origPos + origLen, inode.i_size);
-      if (end > inode.disksize) inode.sb.setDisksize(inode, end);
-      return 0;
     },
   };
 }
