@@ -587,6 +587,10 @@ export class Oracle {
     const ok = r.errno === undefined && r.unsupported === undefined && r.signal === undefined;
     const findings: Finding[] = [];
     for (const f of this.files.values()) f.step = n;
+    // The data of a failed writeback may read old or new.  Applied before a step that makes
+    // things durable (fsync, sync, unmount), and after a write, so that it covers what the write added.
+    const relaxAfter = step.op === 'pwrite';
+    if (!relaxAfter) for (const e of out.ioErrors) this.files.get(e.path)?.writebackFailed(e.pos, e.len);
     for (const e of out.ioErrors) {
       const f = this.files.get(e.path);
       if (f === undefined) continue;
@@ -851,8 +855,7 @@ export class Oracle {
       default:
         break;
     }
-    // The data of a failed writeback: applied after the step, so that it covers what the step itself wrote.
-    for (const e of out.ioErrors) this.files.get(e.path)?.writebackFailed(e.pos, e.len);
+    if (relaxAfter) for (const e of out.ioErrors) this.files.get(e.path)?.writebackFailed(e.pos, e.len);
     return findings;
   }
 
