@@ -4,6 +4,7 @@
 import { ALPHABET, exhaustive } from '../checker/exhaustive.ts';
 import { invariantsMarkdown } from '../checker/invariants-doc.ts';
 import { toXfsIo } from '../kernel/export.ts';
+import { toVitest } from '../kernel/regression.ts';
 import { KNOWN_FINDINGS } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
@@ -264,9 +265,15 @@ export async function main(argv: string[]): Promise<number> {
     .command('export')
     .description('export a scenario or counterexample as a reproducer for a real machine')
     .argument('<file>', 'scenario or counterexample file')
-    .option('--xfs-io', 'as a bash script of xfs_io commands (the default, and for now the only format)')
-    .action((file: string) => {
+    .option('--xfs-io', 'as a bash script of xfs_io commands (the default)')
+    .option('--vitest', 'as a vitest regression test (for test/regressions/): the recorded violation must still happen, and not on upstream')
+    .action((file: string, opts: { xfsIo?: boolean; vitest?: boolean }) => {
+      if (opts.xfsIo === true && opts.vitest === true) throw new UsageError('--xfs-io and --vitest: choose one');
       const sc = loadScenario(file);
+      if (opts.vitest === true) {
+        process.stdout.write(toVitest(sc.doc, file));
+        return;
+      }
       // The comments give what upstream answers: the kernel the script runs on.
       const upstream = runOnModel({ ...sc, knobs: UPSTREAM }).results;
       process.stdout.write(toXfsIo(sc.doc, sc.system, upstream));
