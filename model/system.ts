@@ -581,7 +581,8 @@ export class System implements Kernel {
     const out: Array<{ path: string; pos: number; len: number }> = [];
     for (const b of this.disk.failedWrites) {
       if (b.origin.kind !== 'writeback' && b.origin.kind !== 'writethrough') continue;
-      for (const [p, ino] of this.sb.names) if (ino === b.origin.ino) out.push({ path: p, pos: b.origin.pos + b.relOff, len: b.size });
+      const r = b.ioRange ?? { pos: b.origin.pos + b.relOff, len: b.size };
+      for (const [p, ino] of this.sb.names) if (ino === b.origin.ino) out.push({ path: p, pos: r.pos, len: r.len });
     }
     return out;
   }

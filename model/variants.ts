@@ -40,6 +40,7 @@ export interface Knobs {
   wtDirectIomapOps: boolean;
   cryptoNoDunWrapLimit: boolean;
   cryptoMergeIgnoresDun: boolean;
+  cryptoAllBlkCrypto: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -75,6 +76,7 @@ export const UPSTREAM: Knobs = {
   wtDirectIomapOps: false,
   cryptoNoDunWrapLimit: false,
   cryptoMergeIgnoresDun: false,
+  cryptoAllBlkCrypto: false,
 };
 
 export interface VariantInfo {
@@ -311,6 +313,15 @@ export const VARIANTS: readonly VariantInfo[] = [
     breaks: ['crypto/dun-matches-position'],
     fs: ['ext4'],
     systems: 'inline-crypto',
+  },
+  {
+    name: 'crypto-all-blk-crypto',
+    knob: 'cryptoAllBlkCrypto',
+    description:
+      'The newer design in which fscrypt always encrypts file contents through blk-crypto: without an inline engine (or without -o inlinecrypt) blk-crypto-fallback encrypts each bio in software, into bounce pages, with the same crypt context an engine would get. Direct I/O is then possible on every encrypted file (block-aligned, as with an engine), and writeback no longer encrypts in the file system. The checker finds no invariant this design breaks.',
+    source: 'block/blk-crypto-fallback.c: blk_crypto_fallback_bio_prep, blk_crypto_fallback_encrypt_bio; fs/crypto/inline_crypt.c: fscrypt_select_encryption_impl; seed 000 (direct I/O on encrypted files through blk-crypto)',
+    breaks: [],
+    fs: ['ext4'],
   },
   {
     name: 'writethrough-rfc',

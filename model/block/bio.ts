@@ -98,6 +98,11 @@ export class Bio {
   live: ((relOff: number, len: number) => Span[]) | null = null;
   /** The device found the data it transferred different from the checksum (a guard tag error). */
   piMismatch = false;
+  /**
+   * The file range whose completion this bio's failure fails as a whole (a
+   * writeback ioend: no part of it is converted or remapped), if wider than the bio.
+   */
+  ioRange: { readonly pos: number; readonly len: number } | null = null;
 
   constructor(op: ReqOp, opf: number, sector: number, origin: BioOrigin) {
     this.id = nextBioId++;
@@ -152,6 +157,7 @@ export function bio_split(bio: Bio, bytes: number, advanceDun = true): Bio {
   front.req = bio.req;
   front.sink = bio.sink;
   front.live = bio.live;
+  front.ioRange = bio.ioRange;
   front.fsCrypto = bio.fsCrypto;
   if (bio.fsCrypto !== null) {
     const base = bio.fsCrypto;

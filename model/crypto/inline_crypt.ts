@@ -22,6 +22,8 @@ export function fscrypt_inode_uses_inline_crypto(inode: Inode): boolean {
   const p = inode.crypt;
   if (p === null) return false;
   const sb = inode.sb;
+  // Variant crypto-all-blk-crypto: blk-crypto-fallback does what no engine (or no -o inlinecrypt) does.
+  if (sb.k.v.cryptoAllBlkCrypto) return true;
   if (!sb.hasMountOpt('inlinecrypt')) return false;
   const eng = sb.k.disk.limits.inline_crypto;
   return eng !== null && eng.dataUnitSizes.includes(fscrypt_data_unit_size(inode));

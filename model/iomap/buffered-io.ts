@@ -691,6 +691,8 @@ function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): v
     }
   }
   for (const [b, list] of vecs) b.live = (rel, len) => sliceData(list.flatMap(([f, p, n]) => folioBytes(f, p, n)), rel, len);
+  // One failed bio fails the whole ioend (its completion converts and remaps nothing).
+  for (const b of ioend.bios) b.ioRange = { pos: ioend.offset, len: ioend.size };
   ioend.pending = ioend.bios.length;
   for (const b of ioend.bios) {
     b.endio = (done) => {

@@ -201,6 +201,8 @@ function iomap_dio_bio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIte
     }
     const kind = (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) !== 0 ? 'writethrough' : 'dio';
     const bio = new Bio(write ? 'write' : 'read', opf, iomapAddr(m, pos) / 512, { kind, ino: inode.ino, pos, step: k.step });
+    // A write-through's completion fails (converts nothing) as a whole when one of its bios fails.
+    if (kind === 'writethrough') bio.ioRange = { pos: dio.iocb.ki_pos, len: dio.iter.total };
     bio.crypt = fscrypt_set_bio_crypt_ctx(inode, pos);
     bio.req = dio.req;
     let left = n;
