@@ -53,6 +53,11 @@ function directWriteAfterCrash(steps: readonly Step[], results: readonly StepRes
   return false;
 }
 
+/** Is the violation on this file system and one of the finding's invariants? */
+function on(f: KnownFinding, fs: 'ext4' | 'xfs', system: SystemDoc, v: Violation): boolean {
+  return system.fs === fs && f.invariants.includes(v.invariant);
+}
+
 export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   {
     id: 'ext4-dio-extend-stale-tail',
@@ -62,7 +67,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     confirmed: true,
     invariants: ['data/read-your-writes'],
     matches(system, steps, results, v) {
-      return system.fs === 'ext4' && this.invariants.includes(v.invariant) && directWriteAfterCrash(steps, results, v.step);
+      return on(this, 'ext4', system, v) && directWriteAfterCrash(steps, results, v.step);
     },
   },
   {
@@ -73,8 +78,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     confirmed: true,
     invariants: ['sync/dsync-durable', 'durability/fsync'],
     matches(system, steps, results, v) {
-      if (system.fs !== 'xfs' || !this.invariants.includes(v.invariant)) return false;
-      return steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0);
+      return on(this, 'xfs', system, v) && steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0);
     },
   },
   {
@@ -94,7 +98,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'cow/partial-block-preserved', 'durability/fsync'],
     matches(system, steps, results, v) {
-      return system.fs === 'xfs' && this.invariants.includes(v.invariant) && appendingWrite(steps, results, v.step, 'direct');
+      return on(this, 'xfs', system, v) && appendingWrite(steps, results, v.step, 'direct');
     },
   },
   {
@@ -105,7 +109,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     confirmed: false,
     invariants: ['atomic/no-buffered-fallback', 'atomic/no-torn-write'],
     matches(system, _steps, _results, v) {
-      return system.fs === 'ext4' && (system.features ?? []).includes('encrypt') && this.invariants.includes(v.invariant);
+      return on(this, 'ext4', system, v) && (system.features ?? []).includes('encrypt');
     },
   },
   {
@@ -116,7 +120,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     confirmed: false,
     invariants: ['integrity/checksum-matches-data'],
     matches(system, _steps, _results, v) {
-      return system.fs === 'ext4' && system.device?.stableWrites === true && this.invariants.includes(v.invariant);
+      return on(this, 'ext4', system, v) && system.device?.stableWrites === true;
     },
   },
 ];

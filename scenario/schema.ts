@@ -113,6 +113,10 @@ export const StepSchema = z.discriminatedUnion('op', [
       if (s.iov !== undefined && simple) ctx.addIssue({ code: 'custom', message: 'give either "iov" or "length"+"fill"(+"bufOffset"), not both', path: ['iov'] });
       if (s.iov === undefined && (s.length === undefined || s.fill === undefined))
         ctx.addIssue({ code: 'custom', message: 'a pwrite needs "length" and "fill" (or "iov")', path: [s.length === undefined ? 'length' : 'fill'] });
+      const total = s.iov !== undefined ? s.iov.reduce((n, v) => n + v.length, 0) : (s.length ?? 0);
+      const st = s.storeDuringIo;
+      if (st !== undefined && st.offset + st.length > total)
+        ctx.addIssue({ code: 'custom', message: `the store must lie inside the write's ${total}-byte buffer (offset ${st.offset} + length ${st.length})`, path: ['storeDuringIo'] });
     }),
   z.object({ op: z.literal('pread'), fd, offset, length, bufOffset: int.min(0).max(4095).optional(), flags: flagList(RWF_FLAGS, 'RWF').optional() }).strict(),
   z.object({ op: z.literal('fsync'), fd }).strict(),

@@ -48,6 +48,8 @@ describe('iospec run', () => {
     ['xfs too small', JSON.stringify({ ...ok, system: { fs: 'xfs', device: { sizeMiB: 64 } } }), /system\.device\.sizeMiB/],
     ['unknown variant', JSON.stringify({ ...ok, variant: { nope: true } }), /variant\.nope: unknown variant/],
     ['unknown top-level field', JSON.stringify({ ...ok, sytem: {} }), /sytem|Unrecognized/],
+    ['store outside the buffer', JSON.stringify({ ...ok, steps: [{ op: 'pwrite', fd: 'A', offset: 0, length: 512, fill: 1, storeDuringIo: { offset: 500, length: 100, fill: 2 } }] }), /steps\[0\] \(step 1, pwrite\)\.storeDuringIo: the store must lie inside the write's 512-byte buffer/],
+    ['device_error without a length', JSON.stringify({ ...ok, steps: [{ op: 'device_error', fd: 'A', offset: 0 }] }), /steps\[0\] \(step 1, device_error\)\.length/],
   ];
   for (const [what, content, msg] of bad) {
     it(`rejects ${what} with one error line and exit status 2`, () => {
