@@ -135,17 +135,28 @@ export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], in
   return best;
 }
 
+/**
+ * What sequences look like for a variant: the RWF_WRITETHROUGH RFC's use the
+ * flag often, with many stores through a mapping (what the RFC's folio
+ * handling must survive); on systems chosen for atomic writes, many
+ * RWF_ATOMIC writes.
+ */
+function genFor(knobs: Knobs, hint: SystemHint | undefined, gen: GenOptions | undefined): GenOptions | undefined {
+  if (knobs.writethrough) return { ...gen, writethrough: true, weights: { mmap_write: 10, ...gen?.weights } };
+  if (hint === 'atomic-bigalloc' || hint === 'atomic-hw') return { ...gen, weights: { awrite: 12, ...gen?.weights } };
+  return gen;
+}
+
 export function check(opts: CheckOptions): CheckReport {
   const knobs = knobsOf(opts.variant);
+  const hint = opts.systems ?? opts.variant?.systems;
   const fsOnly = opts.fs ?? (opts.variant?.fs !== undefined && opts.variant.fs.length === 1 ? opts.variant.fs[0] : undefined);
   // Encrypted systems: a quarter each with IV_INO_LBLK_64 and IV_INO_LBLK_32 policies (made with stable_inodes).
   const policyArb = fc.constantFrom<readonly PolicyFlag[]>([], [], ['IV_INO_LBLK_64'], ['IV_INO_LBLK_32']);
   const arb: fc.Arbitrary<Input> = fc.record({
-    system: arbSystem({ fs: fsOnly, hint: opts.systems ?? opts.variant?.systems }),
+    system: arbSystem({ fs: fsOnly, hint }),
     policy: policyArb,
-    // A variant of the RWF_WRITETHROUGH RFC: the flag is what it is about, so writes use it often.
-    // Stores through a mapping are what the RFC's folio handling must survive: more of them too.
-    recipes: arbRecipes(opts.maxSteps, knobs.writethrough ? { ...opts.gen, writethrough: true, weights: { mmap_write: 10, ...opts.gen?.weights } } : opts.gen),
+    recipes: arbRecipes(opts.maxSteps, genFor(knobs, hint, opts.gen)),
   }).map((i) => {
     const features = i.system.features ?? [];
     if (!features.includes('encrypt')) return { ...i, policy: [] };

@@ -14,7 +14,7 @@ import type { CheckReport, Progress } from '../checker/check.ts';
 import { counterexampleDoc, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
 import { findInvariant, INVARIANTS } from '../properties/index.ts';
-import { findVariant, UPSTREAM, VARIANTS } from '../model/variants.ts';
+import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('run a scenario on the model and on this kernel and report the first step where they disagree; with --fuzz, generate scenarios and diff them')
     .argument('[file]', 'scenario file (not with --fuzz)')
     .option('--fuzz', 'differential fuzzing: generated scenarios, run on both')
-    .option('--fs <fs>', 'with --fuzz: ext4, xfs, ext4-encrypt, or all', 'all')
+    .option('--fs <fs>', 'with --fuzz: ext4, xfs, ext4-encrypt, ext4-bigalloc, or all', 'all')
     .option('--count <n>', 'with --fuzz: scenarios per file system', '100')
     .option('--seed <n>', 'with --fuzz: seed', '1')
     .option('--time <seconds>', 'with --fuzz: time budget per file system', '600')
@@ -90,11 +90,12 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; json?: boolean }) => {
       if (opts.fuzz === true) {
         if (file !== undefined) throw new UsageError('diff --fuzz takes no file');
-        const targets: Array<{ fs: 'ext4' | 'xfs'; encrypt: boolean }> = [];
-        for (const t of opts.fs === 'all' ? ['xfs', 'ext4', 'ext4-encrypt'] : opts.fs.split(',')) {
-          if (t === 'xfs' || t === 'ext4') targets.push({ fs: t, encrypt: false });
-          else if (t === 'ext4-encrypt') targets.push({ fs: 'ext4', encrypt: true });
-          else throw new UsageError(`--fs: ext4, xfs, ext4-encrypt or all, not "${t}"`);
+        const targets: Array<{ fs: 'ext4' | 'xfs'; encrypt: boolean; bigalloc: boolean }> = [];
+        for (const t of opts.fs === 'all' ? ['xfs', 'ext4', 'ext4-encrypt', 'ext4-bigalloc'] : opts.fs.split(',')) {
+          if (t === 'xfs' || t === 'ext4') targets.push({ fs: t, encrypt: false, bigalloc: false });
+          else if (t === 'ext4-encrypt') targets.push({ fs: 'ext4', encrypt: true, bigalloc: false });
+          else if (t === 'ext4-bigalloc') targets.push({ fs: 'ext4', encrypt: false, bigalloc: true });
+          else throw new UsageError(`--fs: ext4, xfs, ext4-encrypt, ext4-bigalloc or all, not "${t}"`);
         }
         for (const t of targets) {
           const probe = probeKernel(t.fs);
@@ -107,10 +108,11 @@ export async function main(argv: string[]): Promise<number> {
         const tty = process.stderr.isTTY === true && opts.json !== true;
         const reports = [];
         for (const t of targets) {
-          const label = `${t.fs}${t.encrypt ? ' (encrypted directory)' : ''}`;
+          const label = `${t.fs}${t.encrypt ? ' (encrypted directory)' : ''}${t.bigalloc ? ' (bigalloc)' : ''}`;
           const r = await diffFuzz({
             fs: t.fs,
             encrypt: t.encrypt,
+            bigalloc: t.bigalloc,
             count: intArg('--count', opts.count),
             seed: intArg('--seed', opts.seed),
             timeMs: numArg('--time', opts.time) * 1000,
@@ -170,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--invariant <id...>', 'check only these invariants (default: all)')
     .option('--variant <name>', 'check a design variant instead of upstream')
     .option('--fs <fs>', 'only this file system (ext4 or xfs)')
+    .option('--systems <kind>', `only systems of this kind: ${SYSTEM_HINTS.join(', ')} (default: the variant's own, if any)`)
     .option('--seed <n>', 'random seed (default: from the clock, printed)')
     .option('--runs <n>', 'maximum number of generated sequences', '1000000000')
     .option('--max-steps <n>', 'maximum steps per sequence', '40')
@@ -178,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the summary as JSON')
     .option('--exhaustive', 'instead of random sequences, every sequence of up to --depth operations over a small alphabet')
     .option('--depth <k>', 'with --exhaustive: the sequence length', '3')
-    .action((opts: { invariant?: string[]; variant?: string; fs?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }) => {
+    .action((opts: { invariant?: string[]; variant?: string; fs?: string; systems?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }) => {
       const invariants = (opts.invariant ?? INVARIANTS.map((i) => i.id)).map((id) => {
         const inv = findInvariant(id);
         if (inv === undefined) throw new UsageError(`--invariant: unknown invariant "${id}" (see \`iospec invariants\`)`);
@@ -187,6 +190,8 @@ export async function main(argv: string[]): Promise<number> {
       const variant = opts.variant === undefined ? null : findVariant(opts.variant);
       if (variant === undefined) throw new UsageError(`--variant: unknown variant "${opts.variant}" (see \`iospec variants\`)`);
       if (opts.fs !== undefined && opts.fs !== 'ext4' && opts.fs !== 'xfs') throw new UsageError('--fs: ext4 or xfs');
+      const systems = SYSTEM_HINTS.find((h) => h === opts.systems);
+      if (opts.systems !== undefined && systems === undefined) throw new UsageError(`--systems: one of ${SYSTEM_HINTS.join(', ')}, not "${opts.systems}"`);
       if (opts.exhaustive === true) {
         const depth = intArg('--depth', opts.depth);
         if (depth > 4) throw new UsageError(`--depth: at most 4 (${ALPHABET.length}^depth sequences per file system)`);
@@ -218,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
         maxSteps: intArg('--max-steps', opts.maxSteps),
         timeMs,
         fs: opts.fs as 'ext4' | 'xfs' | undefined,
+        systems,
         onProgress: progress,
         progressMs: tty ? 250 : 10000,
       });

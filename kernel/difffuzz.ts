@@ -29,6 +29,8 @@ export interface DiffFuzzOptions {
   readonly fs: 'ext4' | 'xfs';
   /** ext4 with -O encrypt,stable_inodes and every file inside an encrypted directory. */
   readonly encrypt: boolean;
+  /** ext4 -O bigalloc with a cluster of 4 or 16 blocks. */
+  readonly bigalloc?: boolean | undefined;
   readonly count: number;
   readonly seed: number;
   readonly timeMs: number;
@@ -67,10 +69,15 @@ function systemArb(o: DiffFuzzOptions): fc.Arbitrary<SystemDoc> {
     blockSize: o.encrypt ? fc.constant(4096) : fc.constantFrom(4096, 4096, 1024, 2048),
     lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    ratio: fc.constantFrom(4, 16),
   }).map((g) => {
     const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
     const doc: SystemDoc = { fs: o.fs, blockSize: g.blockSize, device: { sizeMiB: 512, logicalBlockSize: lbs, writeCache: g.writeCache } };
     if (o.encrypt) doc.features = ['encrypt', 'stable_inodes'];
+    if (o.bigalloc === true) {
+      doc.features = ['bigalloc'];
+      doc.clusterSize = g.blockSize * g.ratio;
+    }
     return doc;
   });
 }
@@ -192,5 +199,5 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     }
     o.onProgress?.(report.scenarios, o.count, report.disagreements.length);
   }
-  return { fs: o.fs + (o.encrypt ? ' (encrypted directory)' : ''), ...report, elapsedMs: Date.now() - t0 };
+  return { fs: o.fs + (o.encrypt ? ' (encrypted directory)' : '') + (o.bigalloc === true ? ' (bigalloc)' : ''), ...report, elapsedMs: Date.now() - t0 };
 }

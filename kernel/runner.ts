@@ -28,6 +28,7 @@ export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
   if (d.fua) return 'a loop device does not support FUA';
   if (d.physicalBlockSize !== d.logicalBlockSize) return 'a loop device has physical block size = logical block size';
   if (d.dmaAlignment !== 511) return "a loop device's dma_alignment is 511";
+  if (d.maxHwSectorsKb !== loop.maxHwSectorsKb) return "a loop device's max_hw_sectors_kb is 1280";
   if (d.maxSegments !== loop.maxSegments || d.maxSegmentSize !== loop.maxSegmentSize || d.virtBoundary !== 0) return 'a loop device\'s segment limits cannot be changed';
   if (s.folioSize !== 0) return 'a fixed page cache folio size is a model knob (the kernel sizes folios itself: folioSize 0)';
   return null;

@@ -9,6 +9,7 @@ import type { Disk } from './block/disk.ts';
 import type { IomapPair } from './iomap/iomap.ts';
 import type { SourceTable } from './lib/sources.ts';
 import type { Knobs } from './variants.ts';
+import type { AlignedWrite } from './fs/super.ts';
 
 /** Things that happen inside a step that invariants and traces look at. */
 export type ModelEvent =
@@ -28,7 +29,7 @@ export type ModelEvent =
   | { readonly t: 'bio-split'; readonly front: Bio; readonly rest: Bio }
   | { readonly t: 'bio-complete'; readonly bio: Bio }
   | { readonly t: 'commit'; readonly tid: number }
-  | { readonly t: 'alloc'; readonly ino: number; readonly lblk: number; readonly pblk: number; readonly len: number; readonly unwritten: boolean }
+  | { readonly t: 'alloc'; readonly ino: number; readonly lblk: number; readonly pblk: number; readonly len: number; readonly unwritten: boolean; readonly align?: AlignedWrite }
   | { readonly t: 'free'; readonly ino: number; readonly pblk: number; readonly len: number }
   | { readonly t: 'note'; readonly text: string };
 

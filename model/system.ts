@@ -120,8 +120,10 @@ export class System implements Kernel {
       };
     }
     this.ops = fsOpsFor(cfg.fs);
-    const total = Math.floor(this.disk.sizeBytes / cfg.blockSize);
-    const first = metadataBlocks(cfg, total);
+    // With bigalloc the block bitmap counts clusters: data starts and ends on a cluster.
+    const ratio = cfg.fs === 'ext4' && cfg.features.includes('bigalloc') ? cfg.clusterSize / cfg.blockSize : 1;
+    const total = Math.floor(this.disk.sizeBytes / cfg.blockSize / ratio) * ratio;
+    const first = Math.ceil(metadataBlocks(cfg, total) / ratio) * ratio;
     const free = new IntervalMap<true>((v) => v, () => true);
     free.set(first, total, true);
     const image = new DiskImage(free);
@@ -136,7 +138,8 @@ export class System implements Kernel {
 
   submit_bio(bio: Bio): void {
     if (this.recording) this.events.push({ t: 'bio-submit', bio });
-    const quirks = this.v.cryptoSplitIgnoresDu || this.v.cryptoDunNotAdvanced ? { splitIgnoresDataUnits: this.v.cryptoSplitIgnoresDu, splitKeepsDun: this.v.cryptoDunNotAdvanced } : null;
+    const v = this.v;
+    const quirks = v.cryptoSplitIgnoresDu || v.cryptoDunNotAdvanced || v.atomicSplitMaxSectors ? { splitIgnoresDataUnits: v.cryptoSplitIgnoresDu, splitKeepsDun: v.cryptoDunNotAdvanced, splitAtomic: v.atomicSplitMaxSectors } : null;
     submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null, quirks);
   }
 

@@ -41,6 +41,11 @@ export interface Knobs {
   cryptoNoDunWrapLimit: boolean;
   cryptoMergeIgnoresDun: boolean;
   cryptoAllBlkCrypto: boolean;
+  ext4AtomicNoForceCommit: boolean;
+  atomicSplitMaxSectors: boolean;
+  ext4AtomicAlignedAlloc: boolean;
+  ext4RfcNoAlignedAlloc: boolean;
+  ext4RfcPreallocUnaligned: boolean;
 }
 
 export const UPSTREAM: Knobs = {
@@ -77,6 +82,11 @@ export const UPSTREAM: Knobs = {
   cryptoNoDunWrapLimit: false,
   cryptoMergeIgnoresDun: false,
   cryptoAllBlkCrypto: false,
+  ext4AtomicNoForceCommit: false,
+  atomicSplitMaxSectors: false,
+  ext4AtomicAlignedAlloc: false,
+  ext4RfcNoAlignedAlloc: false,
+  ext4RfcPreallocUnaligned: false,
 };
 
 export interface VariantInfo {
@@ -94,8 +104,13 @@ export interface VariantInfo {
   readonly systems?: SystemHint;
 }
 
-/** A restriction of generated systems: ext4 with an inline encryption engine, or a stable-writes device. */
-export type SystemHint = 'inline-crypto' | 'stable-writes';
+/**
+ * A restriction of generated systems: ext4 with an inline encryption engine,
+ * a stable-writes device, ext4 bigalloc on a device with hardware atomic
+ * writes, or any file system on such a device.
+ */
+export const SYSTEM_HINTS = ['inline-crypto', 'stable-writes', 'atomic-bigalloc', 'atomic-hw'] as const;
+export type SystemHint = (typeof SYSTEM_HINTS)[number];
 
 /** The knobs of one variant (its own and those it implies). */
 export function variantKnobs(v: VariantInfo): Knobs {
@@ -257,6 +272,57 @@ export const VARIANTS: readonly VariantInfo[] = [
     source: 'fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible ("atomic writes are required to be naturally aligned for disk blocks", "xfs: add large atomic writes checks", 6.16); seed 004 (aligned allocation)',
     breaks: ['atomic/single-unsplit-bio'],
     fs: ['xfs'],
+  },
+  {
+    name: 'ext4-atomic-no-force-commit',
+    knob: 'ext4AtomicNoForceCommit',
+    description:
+      'ext4 bigalloc: an atomic write over a mixed mapping (written blocks next to holes or unwritten blocks inside one cluster) zeroes the holes and unwritten blocks into one written extent, but does not commit that change before writing the data: a crash after the REQ_ATOMIC bio landed and before the commit recovers the old mapping, where the written part reads new and the rest reads zeroes.',
+    source: 'fs/ext4/inode.c: ext4_iomap_alloc (force_commit after ext4_map_blocks_atomic_write_slow, "ext4: Add multi-fsblock atomic write support with bigalloc", 6.16); Documentation/filesystems/ext4/atomic_writes.rst',
+    breaks: ['atomic/no-torn-write'],
+    fs: ['ext4'],
+    systems: 'atomic-bigalloc',
+  },
+  {
+    name: 'ext4-atomic-aligned-alloc-rfc',
+    knob: 'ext4AtomicAlignedAlloc',
+    description:
+      'The RFC of seed 004: ext4 without bigalloc does atomic writes of several blocks (up to the device\'s unit) by allocating one naturally aligned, power-of-two extent in mballoc (EXT4_MB_HINT_ALIGNED: the goal rounded down to the alignment, else the buddy of that order), and fails the write — ENOSPC when no aligned extent is free, EINVAL over a range already mapped otherwise (misaligned, mixed, or partly delayed) — rather than tear it. Checked clean.',
+    source: 'seed 004: [RFC] ext4: atomic direct writes with aligned allocation in mballoc (patches 3 "add aligned allocation support in mballoc", 6 "Add aligned allocation support for atomic direct io", 7 "Support atomic write for statx")',
+    breaks: [],
+    fs: ['ext4'],
+    systems: 'atomic-hw',
+  },
+  {
+    name: 'ext4-rfc-mballoc-unaligned',
+    knob: 'ext4RfcNoAlignedAlloc',
+    implies: ['ext4AtomicAlignedAlloc'],
+    description:
+      'The RFC\'s atomic writes with an mballoc that has no aligned allocation: the request is served by the ordinary goal-directed search (at least the write\'s length, contiguous), which may start anywhere, so the REQ_ATOMIC bio is not naturally aligned on the device.',
+    source: 'seed 004 (step 1 of the series: "Enable aligned allocation in ext4 mballoc ... needed for atomic writes"); fs/ext4/mballoc.c: ext4_mb_regular_allocator',
+    breaks: ['alloc/aligned-when-required', 'atomic/single-unsplit-bio'],
+    fs: ['ext4'],
+    systems: 'atomic-hw',
+  },
+  {
+    name: 'ext4-rfc-prealloc-unaligned',
+    knob: 'ext4RfcPreallocUnaligned',
+    implies: ['ext4AtomicAlignedAlloc'],
+    description:
+      'The RFC\'s aligned allocation is served first from a preallocation — the locality group\'s, whose next free block follows the last small allocation — without checking that the block the write gets there is aligned (the RFC\'s first TODO: normalized and preallocated requests for aligned allocations).',
+    source: 'seed 004 (TODO 1: "Fallback to original request size when normalized request size (due to preallocation) allocation is not possible"; patch 4 "allow inode preallocation for aligned alloc"); fs/ext4/mballoc.c: ext4_mb_use_preallocated, ext4_mb_normalize_request',
+    breaks: ['alloc/aligned-when-required', 'atomic/single-unsplit-bio'],
+    fs: ['ext4'],
+    systems: 'atomic-hw',
+  },
+  {
+    name: 'atomic-split-max-sectors',
+    knob: 'atomicSplitMaxSectors',
+    description:
+      'The block layer sizes a REQ_ATOMIC bio against the soft max_sectors (max_sectors_kb, which an administrator may set below the atomic unit) instead of atomic_write_max_sectors, and splits it like any other bio instead of failing it: the two halves are separate writes to the device, and a crash can keep one without the other.',
+    source: 'block/blk-merge.c: get_max_io_size (atomic_write_max_sectors for REQ_ATOMIC, "block: Add core atomic write support", 6.11), bio_split ("block: Error an attempt to split an atomic write bio", 6.13); block/blk-settings.c: blk_atomic_writes_update_limits (max_hw_sectors)',
+    breaks: ['atomic/single-unsplit-bio', 'atomic/no-torn-write'],
+    systems: 'atomic-hw',
   },
   {
     name: 'crypto-dio-lbs-memory',

@@ -3,7 +3,7 @@
  */
 import type { Invariant } from './invariant.ts';
 import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noLostWrite, noStaleExposure, readYourWrites } from './data.ts';
-import { noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
+import { alignedWhenRequired, noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noDunWrapInBio, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
@@ -30,6 +30,7 @@ export const INVARIANTS: readonly Invariant[] = [
   noDoubleAllocation,
   noLeakAfterRemount,
   refcountConsistent,
+  alignedWhenRequired,
   validMapping,
   dirtyIffDirtyBlocks,
   noCleanWhileBlockDirty,

@@ -32,6 +32,8 @@ export function resolveSystem(s: SystemDoc): ResolvedSystem {
     ...Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)),
   } as DeviceConfig;
   if (d.physicalBlockSize === undefined) device.physicalBlockSize = Math.max(device.physicalBlockSize, device.logicalBlockSize);
+  // max_sectors_kb can be set up to max_hw_sectors_kb, which a device without one given follows.
+  if (d.maxHwSectorsKb === undefined) device.maxHwSectorsKb = Math.max(device.maxHwSectorsKb, device.maxSectorsKb);
   const blockSize = s.blockSize ?? 4096;
   const features = [...(s.features ?? [])];
   if (s.fs === 'xfs' && !features.includes('noreflink') && !features.includes('reflink')) features.push('reflink');
@@ -59,6 +61,8 @@ function checkGeometry(c: ResolvedSystem): void {
     throw new GeometryError('system.blockSize', 'ext4 on this kernel mounts block sizes up to the page size (4096)');
   if ((d.maxSectorsKb * 1024) % d.logicalBlockSize !== 0)
     throw new GeometryError('system.device.maxSectorsKb', `maxSectorsKb ${d.maxSectorsKb} is not a multiple of the logical block size`);
+  if (d.maxSectorsKb > d.maxHwSectorsKb)
+    throw new GeometryError('system.device.maxSectorsKb', `maxSectorsKb ${d.maxSectorsKb} is larger than maxHwSectorsKb ${d.maxHwSectorsKb} (the kernel refuses it)`);
   if (d.maxSegmentSize < 4096) throw new GeometryError('system.device.maxSegmentSize', 'maxSegmentSize must be at least a page (4096)');
   if (c.folioSize !== 0 && c.folioSize < 4096) throw new GeometryError('system.folioSize', 'folioSize must be 0 (the kernel\'s policy) or at least the page size (4096)');
   if (c.fs === 'xfs' && d.sizeMiB < XFS_MIN_SIZE_MIB)

@@ -28,6 +28,7 @@ export const DeviceSchema = z
     physicalBlockSize: pow2(512, 65536).optional(),
     dmaAlignment: int.min(0).max(4095).refine((v) => ((v + 1) & v) === 0, { message: 'must be a mask (2^n - 1), as /sys/block/*/queue/dma_alignment shows' }).optional(),
     maxSectorsKb: int.min(4).max(1 << 20).optional(),
+    maxHwSectorsKb: int.min(4).max(1 << 20).optional(),
     maxSegments: int.min(1).max(65535).optional(),
     maxSegmentSize: int.min(4096).max(1 << 30).optional(),
     virtBoundary: int.min(0).max(65536).optional(),

@@ -94,14 +94,15 @@ describe('kernel runner cleanup', () => {
 
 describe('differential fuzzing (short; the long run is `iospec diff --fuzz`)', () => {
   for (const t of [
-    { fs: 'xfs' as const, encrypt: false },
-    { fs: 'ext4' as const, encrypt: false },
-    { fs: 'ext4' as const, encrypt: true },
+    { fs: 'xfs' as const, encrypt: false, bigalloc: false },
+    { fs: 'ext4' as const, encrypt: false, bigalloc: false },
+    { fs: 'ext4' as const, encrypt: true, bigalloc: false },
+    { fs: 'ext4' as const, encrypt: false, bigalloc: true },
   ]) {
-    it.skipIf(why !== null)(skip(`${t.fs}${t.encrypt ? ' with an encrypted directory' : ''}: model and kernel agree, or the difference is a listed limitation`), async () => {
+    it.skipIf(why !== null)(skip(`${t.fs}${t.encrypt ? ' with an encrypted directory' : ''}${t.bigalloc ? ' with bigalloc' : ''}: model and kernel agree, or the difference is a listed limitation`), async () => {
       // Disagreements are saved (shrunk) for `iospec diff FILE`; the failure message names the files.
       const out = join(tmpdir(), 'iospec-kernel-runner-test');
-      const r = await diffFuzz({ fs: t.fs, encrypt: t.encrypt, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
+      const r = await diffFuzz({ fs: t.fs, encrypt: t.encrypt, bigalloc: t.bigalloc, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
       expect(r.scenarios).toBe(25);
       expect(r.disagreements.map((d) => `step ${d.step} ${d.op} ${d.field}: model ${JSON.stringify(d.model)} kernel ${JSON.stringify(d.kernel)} (${d.file})`)).toEqual([]);
     });

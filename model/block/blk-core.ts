@@ -55,6 +55,8 @@ export interface BlockQuirks {
   readonly splitIgnoresDataUnits: boolean;
   /** crypto-dun-not-advanced */
   readonly splitKeepsDun: boolean;
+  /** atomic-split-max-sectors */
+  readonly splitAtomic: boolean;
 }
 
 export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | null = null, quirks: BlockQuirks | null = null): void {
@@ -80,7 +82,7 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
       disk.queue(bio);
       return;
     }
-    const r = bio_split_rw(bio, lim, quirks?.splitIgnoresDataUnits === true);
+    const r = bio_split_rw(bio, lim, quirks?.splitIgnoresDataUnits === true, quirks?.splitAtomic === true);
     if (r.bytes < 0) {
       bio.status = r.bytes;
       bio_endio(bio);

@@ -13,11 +13,14 @@ function blk_boundary_sectors(lim: QueueLimits, isAtomic: boolean): number {
   return lim.chunk_sectors;
 }
 
-/** block/blk-merge.c: get_max_io_size, in sectors. */
-export function get_max_io_size(bio: Bio, lim: QueueLimits): number {
+/**
+ * block/blk-merge.c: get_max_io_size, in sectors.  `atomicAsAny` is the
+ * variant atomic-split-max-sectors: a REQ_ATOMIC bio is sized like any other.
+ */
+export function get_max_io_size(bio: Bio, lim: QueueLimits, atomicAsAny = false): number {
   const pbs = lim.physical_block_size >> SECTOR_SHIFT;
   const lbs = lim.logical_block_size >> SECTOR_SHIFT;
-  const isAtomic = (bio.opf & REQ_ATOMIC) !== 0;
+  const isAtomic = (bio.opf & REQ_ATOMIC) !== 0 && !atomicAsAny;
   const boundary = blk_boundary_sectors(lim, isAtomic);
   let maxSectors = isAtomic ? lim.atomic_write_max_sectors : lim.max_sectors;
   if (boundary > 0) maxSectors = Math.min(maxSectors, boundary - (bio.sector % boundary));
@@ -73,7 +76,7 @@ export interface SplitResult {
  * segments), and finds the split point where max_segments or the maximum I/O
  * size would be exceeded, rounded down to the logical block size.
  */
-export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ignoreDataUnits = false): SplitResult {
+export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ignoreDataUnits = false, atomicAsAny = false): SplitResult {
   let nsegs = 0;
   let bytes = 0;
   let prevEnd = -1;
@@ -109,7 +112,7 @@ export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ig
     prevEnd = offset + bv.len;
   }
   if (!split) return { bytes: 0, segs: nsegs };
-  if ((bio.opf & REQ_ATOMIC) !== 0) return { bytes: -EINVAL, segs: nsegs };
+  if ((bio.opf & REQ_ATOMIC) !== 0 && !atomicAsAny) return { bytes: -EINVAL, segs: nsegs };
   if ((bio.opf & REQ_NOWAIT) !== 0) return { bytes: -EAGAIN, segs: nsegs };
   const align = bio_split_alignment(bio, lim, ignoreDataUnits);
   const aligned = bytes - (bytes % align);
@@ -118,6 +121,6 @@ export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ig
 }
 
 /** block/blk-merge.c: bio_split_rw — the split point of a read/write bio, or 0. */
-export function bio_split_rw(bio: Bio, lim: QueueLimits, ignoreDataUnits = false): SplitResult {
-  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim) << SECTOR_SHIFT, ignoreDataUnits);
+export function bio_split_rw(bio: Bio, lim: QueueLimits, ignoreDataUnits = false, atomicAsAny = false): SplitResult {
+  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim, atomicAsAny) << SECTOR_SHIFT, ignoreDataUnits, atomicAsAny);
 }

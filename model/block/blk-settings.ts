@@ -54,7 +54,10 @@ export interface DeviceConfig {
   logicalBlockSize: number;
   physicalBlockSize: number;
   dmaAlignment: number;
+  /** queue/max_sectors_kb: the soft limit, at most max_hw_sectors_kb. */
   maxSectorsKb: number;
+  /** queue/max_hw_sectors_kb: the hardware limit (atomic write limits derive from it). */
+  maxHwSectorsKb: number;
   maxSegments: number;
   maxSegmentSize: number;
   virtBoundary: number;
@@ -83,6 +86,7 @@ export const LOOP_DEVICE_DEFAULTS: DeviceConfig = {
   physicalBlockSize: 512,
   dmaAlignment: 511,
   maxSectorsKb: 1280,
+  maxHwSectorsKb: 1280,
   maxSegments: 128,
   maxSegmentSize: 65536,
   virtBoundary: 0,
@@ -114,12 +118,13 @@ export function blk_queue_max_guaranteed_bio(lim: { max_segments: number; logica
  */
 export function queueLimitsFromConfig(c: DeviceConfig): QueueLimits {
   const max_sectors = (c.maxSectorsKb * 1024) / SECTOR_SIZE;
+  const max_hw_sectors = (Math.max(c.maxHwSectorsKb, c.maxSectorsKb) * 1024) / SECTOR_SIZE;
   const base = {
     logical_block_size: c.logicalBlockSize,
     physical_block_size: c.physicalBlockSize,
     dma_alignment: c.dmaAlignment,
     max_sectors,
-    max_hw_sectors: max_sectors,
+    max_hw_sectors,
     max_segments: c.maxSegments,
     max_segment_size: c.maxSegmentSize,
     virt_boundary_mask: c.virtBoundary > 0 ? c.virtBoundary - 1 : 0,
@@ -148,7 +153,7 @@ export function queueLimitsFromConfig(c: DeviceConfig): QueueLimits {
     hwMax = 0;
     boundary = 0;
   }
-  const maxBytes = Math.min(max_sectors * SECTOR_SIZE, blk_queue_max_guaranteed_bio(base));
+  const maxBytes = Math.min(max_hw_sectors * SECTOR_SIZE, blk_queue_max_guaranteed_bio(base));
   const cap = roundDownPowOf2(maxBytes);
   let unitMax = Math.min(hwMax, cap);
   let unitMin = Math.min(hwMin, unitMax);
@@ -164,7 +169,7 @@ export function queueLimitsFromConfig(c: DeviceConfig): QueueLimits {
     atomic_write_unit_min: unitMin,
     atomic_write_unit_max: unitMax,
     atomic_write_boundary_sectors: boundary / SECTOR_SIZE,
-    atomic_write_max_sectors: Math.min(hwMax / SECTOR_SIZE, max_sectors),
+    atomic_write_max_sectors: Math.min(hwMax / SECTOR_SIZE, max_hw_sectors),
   };
 }
 

@@ -18,7 +18,8 @@ import {
   FALLOC_FL_ZERO_RANGE,
   O_DSYNC,
 } from '../vfs/fcntl.ts';
-import { ext4_block_truncate_page, ext4_mb_allocated, ext4_mb_goal, ext4_read_iomap_begin } from './inode.ts';
+import { ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
+import { ext4_mb_allocated, ext4_mb_goal } from './mballoc.ts';
 
 function zeroOps(inode: Inode): IomapOps {
   return {
@@ -131,7 +132,9 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
 /** ext4_collapse_range */
 function ext4_collapse_range(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
-  if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+  // IS_ALIGNED(offset | len, EXT4_CLUSTER_SIZE(sb))
+  const cs = bs * inode.sb.clusterRatio;
+  if (offset % cs !== 0 || len % cs !== 0) return -EINVAL;
   if (offset + len >= inode.i_size) return -EINVAL;
   if (inode.sb.shutdown) return -EIO;
   const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
@@ -148,7 +151,9 @@ function ext4_collapse_range(inode: Inode, offset: number, len: number): number 
 /** ext4_insert_range */
 function ext4_insert_range(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
-  if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
+  // IS_ALIGNED(offset | len, EXT4_CLUSTER_SIZE(sb))
+  const cs = bs * inode.sb.clusterRatio;
+  if (offset % cs !== 0 || len % cs !== 0) return -EINVAL;
   if (offset >= inode.i_size) return -EINVAL;
   if (len > (inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER) - inode.i_size) return -EFBIG;
   if (inode.sb.shutdown) return -EIO;

@@ -21,6 +21,7 @@ import {
 import { generic_write_sync } from '../vfs/sync.ts';
 import type { IovIter } from '../vfs/uio.ts';
 import { generic_atomic_write_valid } from '../vfs/read_write.ts';
+import { ext4_orphan_add, ext4_orphan_del } from './orphan.ts';
 import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 
@@ -129,6 +130,7 @@ function ext4_dio_write_ops(inode: Inode): IomapDioOps {
           pagecache_isize_extended(inode.mapping, bs, old, inode.i_size);
         }
         if (pos + size > inode.disksize) sb.setDisksize(inode, pos + size);
+        ext4_orphan_del(inode);
       }
       return 0;
     },
@@ -175,12 +177,16 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   if ((iocb.ki_flags & IOCB_NOWAIT) !== 0 && (extend || !overwrite || (unaligned && unwrittenFirst))) return -EAGAIN;
   let dioFlags = 0;
   if (unaligned || extend) dioFlags |= IOMAP_DIO_FORCE_WAIT;
+  // An extending write puts the inode on the orphan list first, so that blocks
+  // it allocates past EOF are truncated by recovery if a crash loses the size.
+  if (extend) ext4_orphan_add(inode);
   const sub = truncated(from, count);
   let ret = iomap_dio_rw(k, inode, iocb, sub, ext4_iomap_ops(inode), ext4_dio_write_ops(inode), dioFlags, generic_write_sync, true);
   if (ret === -ENOTBLK) ret = 0;
-  if (extend && ret < 0) {
-    // ext4_inode_extension_cleanup -> ext4_truncate_failed_write: drop blocks past i_size.
-    ext4_truncate(inode);
+  if (extend) {
+    // ext4_inode_extension_cleanup: on failure ext4_truncate_failed_write drops blocks past i_size.
+    if (ret < 0) ext4_truncate(inode);
+    ext4_orphan_del(inode);
   }
   if (ret >= 0 && sub.count > 0) {
     // Short DIO: the rest goes through the page cache, then is written back and dropped.

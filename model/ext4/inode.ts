@@ -5,12 +5,14 @@
  */
 import { fscrypt_dio_supported, fscrypt_limit_io_blocks } from '../crypto/inline_crypt.ts';
 import type { Inode } from '../fs/inode.ts';
-import type { Kstat } from '../fs/super.ts';
+import type { AlignedWrite, Kstat } from '../fs/super.ts';
 import type { Extent } from '../fs/extent.ts';
 import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
 import { IOMAP_ATOMIC, IOMAP_F_ATOMIC_BIO, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_NULL_ADDR, IOMAP_WRITE, iomapHole } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { iomap_truncate_page } from '../iomap/buffered-io.ts';
+import { blkdev_issue_zeroout } from '../block/blk-lib.ts';
+import { ext4_mb_allocated, ext4_mb_goal, ext4_mb_new_blocks_aligned } from './mballoc.ts';
 import { EFBIG, EINVAL, ENOSPC, ENOTBLK } from '../lib/errno.ts';
 import { pagecache_isize_extended, truncate_pagecache } from '../mm/truncate.ts';
 import {
@@ -30,67 +32,6 @@ const EXT4_INODE_EXTENTS = 4;
 /** Extents per 4 KiB leaf block: (4096 - 12) / 12. */
 function extentsPerBlock(bs: number): number {
   return Math.floor((bs - 12) / 12);
-}
-
-/**
- * Goal block for an allocation at file block `lblk` (ext4_ext_find_goal):
- * the extent nearest to it in the tree, shifted by the distance (forwards
- * from one before, backwards from one after); with no extent,
- * ext4_inode_to_goal_block (the flex group after the inode's: group 1 on a
- * fresh file system).
- */
-export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
-  let prev: { start: number; end: number; v: Extent } | undefined;
-  let next: { start: number; end: number; v: Extent } | undefined;
-  for (const e of inode.extents.entries()) {
-    if (e.v.pblk < 0) continue;
-    if (e.start <= lblk) prev = e;
-    else {
-      next = e;
-      break;
-    }
-  }
-  if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
-  if (next !== undefined && next.v.pblk - (next.start - lblk) >= inode.sb.alloc.firstDataBlock) return next.v.pblk - (next.start - lblk);
-  return Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
-}
-
-/** s_mb_stream_request: allocations for files up to this many blocks use the locality group. */
-const MB_STREAM_REQ = 16;
-/** s_mb_group_prealloc: the size of a locality-group preallocation, buddy-aligned. */
-const MB_GROUP_PREALLOC = 512;
-
-/**
- * The goal mballoc really starts from (ext4_mb_group_or_file,
- * ext4_mb_use_preallocated): a small file (its size and this allocation's
- * end within s_mb_stream_request blocks) is served from the per-CPU
- * locality-group preallocation, one allocation after another whatever the
- * file and offset; larger files start from ext4_ext_find_goal, except that
- * the rest of the locality group's preallocation is in use (its blocks are
- * marked in the bitmap), so a goal inside it moves past it: a file that
- * outgrows the locality group does not continue contiguously from there.
- */
-export function ext4_mb_goal(inode: Inode, lblk: number, len: number): number {
-  const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
-  const info = inode.sb.info;
-  if (size > MB_STREAM_REQ) {
-    const goal = ext4_ext_find_goal(inode, lblk);
-    const lgStart = info['lgStart'];
-    if (lgStart !== undefined && goal >= lgStart && goal < lgStart + MB_GROUP_PREALLOC) return lgStart + MB_GROUP_PREALLOC;
-    return goal;
-  }
-  return info['lgCursor'] ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
-}
-
-/** After an allocation from the locality group, the next one follows it (in a new preallocation once this one is used up). */
-export function ext4_mb_allocated(inode: Inode, lblk: number, pblk: number, len: number): void {
-  const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
-  if (size > MB_STREAM_REQ) return;
-  const info = inode.sb.info;
-  const end = pblk + len;
-  const lgStart = info['lgStart'];
-  if (lgStart === undefined || pblk < lgStart || end > lgStart + MB_GROUP_PREALLOC) info['lgStart'] = Math.floor(pblk / MB_GROUP_PREALLOC) * MB_GROUP_PREALLOC;
-  info['lgCursor'] = end;
 }
 
 function toIomap(inode: Inode, lblk: number, nblocks: number, e: Extent | undefined, flags = 0): Iomap {
@@ -118,7 +59,7 @@ export function ext4_lookup(inode: Inode, lblk: number, maxBlocks: number): { e:
  * or written (EXT4_GET_BLOCKS_CREATE).  An existing unwritten extent is
  * converted to written under EXT4_GET_BLOCKS_CREATE.
  */
-function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritten: boolean): { e: Extent; n: number; isNew: boolean } | number {
+function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritten: boolean, aligned?: AlignedWrite): { e: Extent; n: number; isNew: boolean } | number {
   const sb = inode.sb;
   const look = ext4_lookup(inode, lblk, max);
   if (look.e !== undefined && look.e.type === 'mapped') return { e: look.e, n: look.n, isNew: false };
@@ -132,13 +73,13 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
   const n = Math.min(look.n, unwritten ? EXT_UNWRITTEN_MAX_LEN : EXT_INIT_MAX_LEN);
   if (look.e !== undefined && look.e.type === 'delalloc') {
     // Delalloc blocks are already reserved: allocation consumes the reservation.
-    const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true });
+    const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true, ...(aligned !== undefined ? { requiredAlign: aligned } : {}) });
     if (typeof got === 'number') return got;
     ext4_mb_allocated(inode, lblk, got.pblk, got.len);
     inode.delayed = Math.max(0, inode.delayed - got.len);
     return ext4_map_new(inode, lblk, got, unwritten);
   }
-  const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n));
+  const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), aligned !== undefined ? { requiredAlign: aligned } : {});
   if (typeof got === 'number') return got;
   ext4_mb_allocated(inode, lblk, got.pblk, got.len);
   return ext4_map_new(inode, lblk, got, unwritten);
@@ -162,6 +103,82 @@ function ext4_inode_datasync_dirty(inode: Inode): boolean {
   return inode.datasyncTid > inode.sb.journal.committedTid;
 }
 
+/**
+ * ext4_map_blocks_atomic_write_slow: a mixed mapping under an atomic write
+ * (bigalloc) becomes one written extent: holes are allocated inside the
+ * clusters already there and unwritten blocks converted, each zeroed on the
+ * device (EXT4_GET_BLOCKS_CREATE_ZERO -> ext4_issue_zeroout); then the whole
+ * range must be one extent, or EINVAL.
+ */
+function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: number): { e: Extent; n: number } | number {
+  const bs = inode.blockSize;
+  let done = 0;
+  let nextPblk = -1;
+  while (done < len) {
+    const r = ext4_map_blocks_create(inode, lblk + done, len - done, false, { lblk, len });
+    if (typeof r === 'number') return r;
+    // With bigalloc a discontiguous result "should never happen": ENOSPC.
+    if (nextPblk >= 0 && r.e.pblk !== nextPblk) return -ENOSPC;
+    if (r.isNew) blkdev_issue_zeroout(inode.sb.k, r.e.pblk * bs, r.n * bs, inode.ino, (lblk + done) * bs);
+    nextPblk = r.e.pblk + r.n;
+    done += r.n;
+  }
+  const look = ext4_lookup(inode, lblk, len);
+  if (look.e === undefined || look.e.type !== 'mapped' || look.n < len) return -EINVAL;
+  return { e: look.e, n: look.n };
+}
+
+/**
+ * ext4_map_blocks_atomic_write: the caller's flags first; a range they map
+ * only in part (a mix of holes, unwritten and written blocks) takes the slow
+ * path, and the transaction must then commit before the data is written
+ * (force_commit).
+ */
+function ext4_map_blocks_atomic_write(inode: Inode, lblk: number, len: number, unwritten: boolean): { e: Extent; n: number; isNew: boolean; forceCommit: boolean } | number {
+  const r = ext4_map_blocks_create(inode, lblk, len, unwritten, { lblk, len });
+  if (typeof r === 'number' || r.n >= len) return typeof r === 'number' ? r : { ...r, forceCommit: false };
+  const slow = ext4_map_blocks_atomic_write_slow(inode, lblk, len);
+  if (typeof slow === 'number') return slow;
+  return { ...slow, isNew: false, forceCommit: true };
+}
+
+/**
+ * ext4_iomap_alloc: allocate (or convert) for a direct write — written
+ * extents at or beyond i_size (EXT4_GET_BLOCKS_CREATE), unwritten inside it
+ * (EXT4_GET_BLOCKS_IO_CREATE_EXT); an atomic write through
+ * ext4_map_blocks_atomic_write, committing the transaction before the I/O
+ * when it zeroed a mixed mapping (variant ext4-atomic-no-force-commit: not).
+ */
+function ext4_iomap_alloc(inode: Inode, lblk: number, want: number, flags: number): { e: Extent; n: number; isNew: boolean } | number {
+  const unwritten = lblk * inode.blockSize < inode.i_size;
+  if ((flags & IOMAP_ATOMIC) === 0) return ext4_map_blocks_create(inode, lblk, want, unwritten);
+  const r = ext4_map_blocks_atomic_write(inode, lblk, want, unwritten);
+  if (typeof r === 'number') return r;
+  if (r.forceCommit && !inode.sb.k.v.ext4AtomicNoForceCommit) inode.sb.journal.commit();
+  return r;
+}
+
+/**
+ * Variant ext4-atomic-aligned-alloc-rfc (seed 004, "ext4: Add aligned
+ * allocation support for atomic direct io"): an atomic write without
+ * bigalloc gets one naturally aligned extent.  Blocks already there must be
+ * one extent whose first block is aligned to the write; a hole is allocated
+ * aligned (ext4_mb_new_blocks_aligned); anything else — a mixed or
+ * misaligned range — fails with EINVAL rather than being written torn.
+ */
+function ext4_iomap_alloc_aligned(inode: Inode, lblk: number, len: number): { e: Extent; n: number; isNew: boolean } | number {
+  const unwritten = lblk * inode.blockSize < inode.i_size;
+  const look = ext4_lookup(inode, lblk, len);
+  if (look.e !== undefined) {
+    if (look.e.type === 'delalloc' || look.n < len || look.e.pblk % len !== 0) return -EINVAL;
+    return ext4_map_blocks_create(inode, lblk, len, unwritten);
+  }
+  if (look.n < len) return -EINVAL;
+  const got = ext4_mb_new_blocks_aligned(inode, lblk, len, unwritten ? 'unwritten' : 'mapped');
+  if (typeof got === 'number') return got;
+  return ext4_map_new(inode, lblk, got, unwritten);
+}
+
 /** ext4_iomap_begin (ext4_iomap_ops): direct I/O mapping, allocating for writes. */
 export function ext4_iomap_ops(inode: Inode): IomapOps {
   return {
@@ -170,31 +187,44 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
       const bs = inode.blockSize;
       const lblk = Math.floor(pos / bs);
       const last = Math.floor((pos + length - 1) / bs);
-      // fscrypt_limit_io_blocks: an IV_INO_LBLK_32 mapping stops where the DUN wraps.
-      const want = fscrypt_limit_io_blocks(inode, lblk, Math.min(last - lblk + 1, DIO_MAX_BLOCKS));
+      const origLen = Math.min(last - lblk + 1, DIO_MAX_BLOCKS);
+      const atomic = (flags & IOMAP_ATOMIC) !== 0;
       let iflags = 0;
       let m: Iomap;
+      let n: number;
       if ((flags & IOMAP_WRITE) !== 0) {
-        const look = ext4_lookup(inode, lblk, want);
-        if (pos + length <= inode.i_size && look.e !== undefined && look.e.type === 'mapped') {
-          m = toIomap(inode, lblk, look.n, look.e);
-        } else if (look.e !== undefined && look.e.type === 'delalloc') {
-          m = toIomap(inode, lblk, look.n, look.e);
-        } else {
-          // ext4_iomap_alloc: written extents at or beyond i_size, unwritten inside it.
-          const unwritten = lblk * bs < inode.i_size;
-          const r = ext4_map_blocks_create(inode, lblk, want, unwritten);
+        const look = ext4_lookup(inode, lblk, origLen);
+        if (atomic && inode.sb.k.v.ext4AtomicAlignedAlloc && inode.sb.clusterRatio === 1) {
+          const r = ext4_iomap_alloc_aligned(inode, lblk, origLen);
           if (typeof r === 'number') return r;
           m = toIomap(inode, lblk, r.n, r.e, r.isNew ? IOMAP_F_NEW : 0);
+          n = r.n;
+        } else if (pos + length <= inode.i_size && look.e !== undefined && look.e.type === 'mapped' && (!atomic || look.n >= origLen)) {
+          m = toIomap(inode, lblk, look.n, look.e);
+          n = look.n;
+        } else if (look.e !== undefined && look.e.type === 'delalloc') {
+          m = toIomap(inode, lblk, look.n, look.e);
+          n = look.n;
+        } else {
+          const r = ext4_iomap_alloc(inode, lblk, origLen, flags);
+          if (typeof r === 'number') return r;
+          m = toIomap(inode, lblk, r.n, r.e, r.isNew ? IOMAP_F_NEW : 0);
+          n = r.n;
         }
         if (ext4_inode_datasync_dirty(inode) || pos + length > inode.i_size) iflags |= IOMAP_F_DIRTY;
       } else {
-        const look = ext4_lookup(inode, lblk, want);
+        const look = ext4_lookup(inode, lblk, origLen);
         m = toIomap(inode, lblk, look.n, look.e);
+        n = look.n;
       }
+      // fscrypt_limit_io_blocks: an IV_INO_LBLK_32 mapping stops where the DUN wraps.
+      const lim = fscrypt_limit_io_blocks(inode, lblk, n);
+      if (lim < n) m.length = lim * bs;
+      // An atomic write's mapping must cover all of it.
+      if (atomic && lim < Math.floor(length / bs)) return -EINVAL;
       m.flags |= iflags;
       // ext4_set_iomap: HW-offload atomics are always used (REQ_ATOMIC).
-      if ((flags & IOMAP_ATOMIC) !== 0) m.flags |= IOMAP_F_ATOMIC_BIO;
+      if (atomic) m.flags |= IOMAP_F_ATOMIC_BIO;
       return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
     },
     end(_pos, _length, written, flags) {
@@ -364,14 +394,32 @@ export function ext4_dio_alignment(inode: Inode): number {
   return 1;
 }
 
+/**
+ * i_blocks in file system blocks, with the delayed allocations
+ * (ext4_getattr adds i_reserved_data_blocks).  With bigalloc both count
+ * whole clusters (EXT4_C2B): a cluster with any block mapped or delayed.
+ */
+function ext4_inode_blocks(inode: Inode): number {
+  const r = inode.sb.clusterRatio;
+  if (r === 1) return inode.allocatedBlocks() + ext4_tree_blocks(inode) + inode.delayed;
+  let clusters = 0;
+  let last = -1;
+  for (const e of inode.extents.entries()) {
+    const a = Math.max(Math.floor(e.start / r), last + 1);
+    const b = Math.floor((e.end - 1) / r);
+    if (b >= a) clusters += b - a + 1;
+    last = Math.max(last, b);
+  }
+  return (clusters + ext4_tree_blocks(inode)) * r;
+}
+
 /** ext4_getattr + ext4_file_getattr */
 export function ext4_getattr(inode: Inode, mask: number): Kstat {
   const sb = inode.sb;
   const bs = inode.blockSize;
-  const allocated = inode.allocatedBlocks() + ext4_tree_blocks(inode);
   const st: Kstat = {
     size: inode.i_size,
-    blocks: (allocated + inode.delayed) * (bs / 512),
+    blocks: ext4_inode_blocks(inode) * (bs / 512),
     blksize: bs,
     result_mask: STATX_BASIC_STATS,
   };

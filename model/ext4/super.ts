@@ -11,6 +11,7 @@ import { EIO } from '../lib/errno.ts';
 import { ext4_fallocate } from './extents.ts';
 import { ext4_file_open, ext4_file_read_iter, ext4_file_write_iter, ext4_release_file } from './file.ts';
 import { ext4_sync_file } from './fsync.ts';
+import { ext4_orphan_cleanup } from './orphan.ts';
 import {
   ext4_da_iomap_ops,
   ext4_end_io_end,
@@ -33,7 +34,9 @@ function ext4_fill_super(sb: SuperBlock): void {
   if (lim.atomic_write_unit_min > 0) {
     const cluster = sb.hasFeature('bigalloc') ? sb.cfg.clusterSize : sb.blockSize;
     min = Math.max(sb.blockSize, lim.atomic_write_unit_min);
-    max = Math.min(cluster, lim.atomic_write_unit_max);
+    // Variant ext4-atomic-aligned-alloc-rfc: without bigalloc, up to the device's unit (aligned allocation gives the extent).
+    const rfc = sb.k.v.ext4AtomicAlignedAlloc && !sb.hasFeature('bigalloc');
+    max = Math.min(rfc ? Infinity : cluster, lim.atomic_write_unit_max);
     if (min > max) {
       min = 0;
       max = 0;
@@ -48,7 +51,7 @@ export const ext4_ops: FsOps = {
   fill_super: ext4_fill_super,
   // ext4_should_enable_large_folio: not with data=journal, verity or the encrypt feature.
   large_folios: (sb) => !sb.hasFeature('encrypt'),
-  recover() {},
+  recover: ext4_orphan_cleanup,
   open: ext4_file_open,
   write_iter: ext4_file_write_iter,
   read_iter: ext4_file_read_iter,

@@ -24,6 +24,28 @@ import { Journal } from './journal.ts';
 import { ENOSPC } from '../lib/errno.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 
+/** An atomic write's file blocks, which must map to one naturally aligned physical extent. */
+export interface AlignedWrite {
+  readonly lblk: number;
+  readonly len: number;
+}
+
+/** How SuperBlock.allocBlocks searches, and what the caller requires of the result. */
+export interface AllocOpts {
+  /** Physical alignment of the first block the search looks for, in blocks. */
+  readonly align?: number;
+  /** Fewest blocks acceptable in one extent. */
+  readonly minLen?: number;
+  /** The blocks were reserved by a delayed allocation. */
+  readonly fromReservation?: boolean;
+  /**
+   * The allocation is for a write that needs its blocks physically
+   * contiguous and naturally aligned (an atomic write of `len` blocks from
+   * file block `lblk`): recorded in the alloc event for alloc/aligned-when-required.
+   */
+  readonly requiredAlign?: AlignedWrite;
+}
+
 /** The file system configuration a scenario resolves to. */
 export interface FsConfig {
   readonly fs: 'ext4' | 'xfs';
@@ -121,6 +143,8 @@ export class SuperBlock {
   info: Record<string, number> = {};
   /** Shut down (after a crash): the file system refuses I/O until remounted. */
   shutdown = false;
+  /** Blocks per allocation unit: EXT4_C2B(sbi, 1) with ext4 bigalloc, else 1. */
+  readonly clusterRatio: number;
 
   constructor(k: Kernel, ops: FsOps, cfg: FsConfig, image: DiskImage, firstDataBlock: number, totalBlocks: number) {
     this.k = k;
@@ -128,6 +152,7 @@ export class SuperBlock {
     this.cfg = cfg;
     this.blockSize = cfg.blockSize;
     this.blkbits = Math.log2(cfg.blockSize);
+    this.clusterRatio = cfg.fs === 'ext4' && cfg.features.includes('bigalloc') ? cfg.clusterSize / cfg.blockSize : 1;
     this.image = image;
     this.journal = new Journal(
       image,
@@ -236,33 +261,86 @@ export class SuperBlock {
    * insertion.  May allocate less than asked (several calls fill a range);
    * returns the allocated extent or -ENOSPC.
    */
-  allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: { align?: number; minLen?: number; fromReservation?: boolean } = {}): { pblk: number; len: number } | number {
-    let got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+  allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: AllocOpts = {}): { pblk: number; len: number } | number {
+    const r = this.clusterRatio;
+    if (r > 1) {
+      // ext4_ext_map_blocks, bigalloc: a block whose logical cluster already has a
+      // physical one goes into it at the same offset (get_implied_cluster_alloc).
+      const implied = this.impliedCluster(inode, lblk);
+      if (implied !== null) {
+        const n = Math.min(len, (Math.floor(lblk / r) + 1) * r - lblk);
+        if (opts.fromReservation === true) this.alloc.unreserve(n);
+        return this.insertAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
+      }
+    }
+    let want = len;
+    let off = 0;
+    if (r > 1) {
+      // Whole clusters, stopping before a logical cluster the file already has blocks in.
+      const lastLc = Math.floor((lblk + len - 1) / r);
+      if (lastLc > Math.floor(lblk / r) && this.impliedCluster(inode, lastLc * r) !== null) want = lastLc * r - lblk;
+      off = lblk % r;
+    }
+    const req = r > 1
+      ? { goal: Math.floor(goal / r) * r, len: Math.ceil((off + want) / r) * r, align: r, minLen: r }
+      : { goal, len: want, align: opts.align ?? 1, minLen: opts.minLen ?? 1 };
+    let got = this.alloc.alloc(req);
     if (got === null && this.hasBusy()) {
       // Out of space with busy blocks: force the log so they become free (xfs_extent_busy_flush, ext4_should_retry_alloc).
       this.journal.commit();
-      got = this.alloc.alloc({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+      got = this.alloc.alloc(req);
     }
     if (got === null) return -ENOSPC;
-    if (opts.fromReservation === true) this.alloc.unreserve(got.len);
-    const ext: Extent = { type, pblk: got.pblk };
-    inode.extents.set(lblk, lblk + got.len, ext);
+    let run = got;
+    if (r > 1 && got.len % r !== 0) {
+      const whole = got.len - (got.len % r);
+      this.alloc.release(got.pblk + whole, got.len - whole);
+      run = { pblk: got.pblk, len: whole };
+    }
+    const n = Math.min(want, run.len - off);
+    if (opts.fromReservation === true) this.alloc.unreserve(n);
+    return this.insertAllocated(inode, lblk, n, type, run.pblk + off, run, opts.requiredAlign);
+  }
+
+  /**
+   * The physical cluster (its first block) that file blocks of `lblk`'s
+   * logical cluster are mapped into, or null (bigalloc only).
+   */
+  impliedCluster(inode: Inode, lblk: number): number | null {
+    const r = this.clusterRatio;
+    const cs = lblk - (lblk % r);
+    for (const e of inode.extents.overlapping(cs, cs + r)) {
+      if (e.v.pblk < 0) continue;
+      const first = Math.max(e.start, cs);
+      return e.v.pblk + (first - e.start) - (first - cs);
+    }
+    return null;
+  }
+
+  /**
+   * Map [lblk, lblk+n) to pblk.. as `type` in one transaction with the
+   * free-space update of `run` (the blocks the allocator handed out; null
+   * when they were allocated before, as part of a cluster).
+   */
+  private insertAllocated(inode: Inode, lblk: number, n: number, type: ExtType, pblk: number, run: { pblk: number; len: number } | null, requiredAlign: AlignedWrite | undefined): { pblk: number; len: number } {
+    const ext: Extent = { type, pblk };
+    inode.extents.set(lblk, lblk + n, ext);
     const ino = inode.ino;
-    const { pblk } = got;
-    const n = got.len;
-    if (this.k.v.allocSplitTransactions) {
+    const freeStart = run?.pblk ?? 0;
+    const freeEnd = run === null ? 0 : run.pblk + run.len;
+    if (this.k.v.allocSplitTransactions && run !== null) {
       // Variant: the free-space update and the extent insertion go in separate transactions.
-      this.log(inode, (img) => img.free.remove(pblk, pblk + n));
+      this.log(inode, (img) => img.free.remove(freeStart, freeEnd));
       this.journal.commit();
       this.log(inode, (img) => img.inode(ino).extents.set(lblk, lblk + n, ext));
     } else {
       this.log(inode, (img) => {
-        img.free.remove(pblk, pblk + n);
+        if (freeEnd > freeStart) img.free.remove(freeStart, freeEnd);
         img.inode(ino).extents.set(lblk, lblk + n, ext);
       });
     }
-    if (this.k.recording) this.k.emit({ t: 'alloc', ino, lblk, pblk, len: n, unwritten: type === 'unwritten' });
-    return got;
+    if (this.k.recording) this.k.emit({ t: 'alloc', ino, lblk, pblk, len: n, unwritten: type === 'unwritten', ...(requiredAlign !== undefined ? { align: requiredAlign } : {}) });
+    return { pblk, len: n };
   }
 
   /**
@@ -350,6 +428,7 @@ export class SuperBlock {
    * delalloc reservations are returned.  Returns blocks freed.
    */
   unmapBlocks(inode: Inode, lblk: number, len: number, why: 'truncate' | 'punch' = 'punch'): number {
+    if (this.clusterRatio > 1) return this.unmapClusters(inode, lblk, len);
     let freed = 0;
     const keepMapping = why === 'truncate' && this.k.v.freeWithoutUnmap;
     const ino = inode.ino;
@@ -377,6 +456,42 @@ export class SuperBlock {
       inode.extents.remove(lblk, lblk + len);
     }
     return freed;
+  }
+
+  /**
+   * unmapBlocks with bigalloc (ext4_ext_rm_leaf and ext4_free_blocks with
+   * their partial-cluster rules): the mapping goes at once; a physical
+   * cluster is freed only when no block of the file is left in it.
+   */
+  private unmapClusters(inode: Inode, lblk: number, len: number): number {
+    const r = this.clusterRatio;
+    const ino = inode.ino;
+    // Logical cluster -> its physical cluster, for the clusters the range touches.
+    const touched = new Map<number, number>();
+    for (const e of inode.extents.overlapping(lblk, lblk + len)) {
+      if (e.v.type === 'delalloc') {
+        inode.delayed = Math.max(0, inode.delayed - (e.end - e.start));
+        this.alloc.unreserve(e.end - e.start);
+        continue;
+      }
+      for (let lc = Math.floor(e.start / r); lc * r < e.end; lc++) {
+        const first = Math.max(e.start, lc * r);
+        touched.set(lc, e.v.pblk + (first - e.start) - (first - lc * r));
+      }
+    }
+    inode.extents.remove(lblk, lblk + len);
+    const runs: Array<[number, number]> = [];
+    for (const [lc, pc] of touched) {
+      if (inode.extents.overlapping(lc * r, lc * r + r).some((e) => e.v.pblk >= 0)) continue;
+      runs.push([pc, pc + r]);
+      this.freeBusy(pc, r);
+      if (this.k.recording) this.k.emit({ t: 'free', ino, pblk: pc, len: r });
+    }
+    this.log(inode, (img) => {
+      img.inode(ino).extents.remove(lblk, lblk + len);
+      for (const [a, b] of runs) img.free.set(a, b, true);
+    });
+    return runs.length * r;
   }
 
   /**
