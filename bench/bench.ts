@@ -12,7 +12,9 @@ import type { Recipe } from '../checker/generate.ts';
 import { runChecked } from '../checker/execute.ts';
 import type { StepSource } from '../checker/execute.ts';
 import { INVARIANTS } from '../properties/index.ts';
-import { check } from '../checker/check.ts';
+import { check, knobsOf, minimizeSteps } from '../checker/check.ts';
+import { loadScenario } from '../scenario/load.ts';
+import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
@@ -82,6 +84,38 @@ export function variantCatchTimes(v: VariantInfo, seeds: number, capMs: number):
   return { medianMs: Math.round(times[Math.floor(times.length / 2)]!), maxMs: Math.round(times[times.length - 1]!), maxSteps, missed };
 }
 
+/**
+ * Shrinking a long failing run: about `noise` random steps (generated on
+ * the variant, the checker's own generators) followed by a saved
+ * counterexample of the variant; the seeds are tried in turn until the
+ * whole run still fails after step `noise`.  Returns the time
+ * minimizeSteps takes and the length it ends with.
+ */
+export function shrinkSpeed(variant: string, cxFile: string, noise: number, seed: number): { ms: number; from: number; to: number; invariant: string } | null {
+  const v = VARIANTS.find((x) => x.name === variant)!;
+  const knobs = knobsOf(v);
+  const cx = loadScenario(cxFile);
+  for (let s = seed; s < seed + 20; s++) {
+    const rs = recipes(noise, s);
+    const pre = runChecked(cx.system, knobs, rs.map((x) => (sys: System) => resolve(x, sys) as StepSource | StepSource[]), []);
+    const full: Step[] = [...pre.steps.slice(0, noise), ...cx.doc.steps];
+    const r = runChecked(cx.system, knobs, full, INVARIANTS);
+    if (r.violation === null || r.violation.step <= noise) continue;
+    const t0 = performance.now();
+    const min = minimizeSteps(cx.doc.system, knobs, full, INVARIANTS, r.violation.invariant);
+    return { ms: Math.round(performance.now() - t0), from: r.steps.length, to: min.steps.length, invariant: r.violation.invariant };
+  }
+  return null;
+}
+
+/** Long failing runs to shrink: durability, atomic writes through a crash (both file systems), folio states. */
+const SHRINK_CASES: ReadonlyArray<readonly [string, string]> = [
+  ['fsync-no-flush', 'counterexamples/fsync-no-flush.durability--fsync.1.json'],
+  ['xfs-atomic-end-cow', 'counterexamples/xfs-atomic-end-cow.atomic--no-torn-write.1.json'],
+  ['ext4-atomic-no-force-commit', 'counterexamples/ext4-atomic-no-force-commit.atomic--no-torn-write.1.json'],
+  ['wt-partial-folio-clean', 'counterexamples/wt-partial-folio-clean.folio--dirty-iff-dirty-blocks.1.json'],
+];
+
 export function runBench(opts: { steps: number; seed: number; variants: boolean }): BenchFigure[] {
   const out: BenchFigure[] = [];
   const ex0 = performance.now();
@@ -97,6 +131,12 @@ export function runBench(opts: { steps: number; seed: number; variants: boolean 
       const exDetail = e.counterexample !== null ? `exhaustive depth 3: ${eMs} ms, ${e.counterexample.steps.length} steps` : `exhaustive depth 3: not caught (${eMs} ms)`;
       out.push({ name: `variant.${v.name}`, value: t.medianMs, unit: 'ms', detail: `random: median time to a shrunk counterexample over seeds 1-5, max ${t.maxMs} ms, longest ${t.maxSteps} steps${t.missed > 0 ? `, ${t.missed} seed(s) found nothing in 30 s` : ''}; ${exDetail}` });
     }
+  }
+  for (const [variant, file] of SHRINK_CASES) {
+    const sh = shrinkSpeed(variant, file, 1000, opts.seed);
+    out.push(sh === null
+      ? { name: `shrink.${variant}`, value: -1, unit: 'ms', detail: 'no failing 1000-step run built (the noise itself failed, or the counterexample no longer fails after it)' }
+      : { name: `shrink.${variant}`, value: sh.ms, unit: 'ms', detail: `a ${sh.from}-step run failing ${sh.invariant} (1000 random steps, then ${file}) shrunk to ${sh.to} steps` });
   }
   for (const fs of ['ext4', 'xfs'] as const) {
     const m = modelSpeed({ fs }, opts.steps, opts.seed);

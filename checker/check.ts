@@ -108,8 +108,12 @@ function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], 
 }
 
 /**
- * Delta-debugging on the concrete steps: drop steps (and simplify crash
- * choices) while the same invariant still fails.
+ * Delta debugging on the concrete steps (Zeller's ddmin, complement
+ * removal): drop chunks of steps — halves first, then quarters, down to
+ * single steps — while the same invariant still fails, then single steps
+ * again until nothing more can go.  A run stops at its violation, so what
+ * follows it is gone after the first run; a long run with a few relevant
+ * steps shrinks in a number of runs close to (relevant steps) x log(length).
  */
 export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], invariants: readonly Invariant[], id: string): CheckedRun {
   const cfg = resolveSystem(system);
@@ -118,19 +122,26 @@ export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], in
   let best = run(steps);
   if (best.violation === null) return best;
   let cur = best.steps.slice();
+  const attempt = (cand: Step[]): boolean => {
+    if (cand.length === 0) return false;
+    const r = run(cand);
+    if (r.violation === null || r.violation.invariant !== id) return false;
+    cur = r.steps.slice();
+    best = r;
+    return true;
+  };
+  for (let chunk = Math.floor(cur.length / 2); chunk >= 1; chunk = chunk === 1 ? 0 : Math.max(1, Math.floor(chunk / 2))) {
+    // From the end backwards: later steps depend on earlier ones, rarely the other way round.
+    for (let end = cur.length; end > 0; ) {
+      const start = Math.max(0, end - chunk);
+      attempt(cur.slice(0, start).concat(cur.slice(end)));
+      end = Math.min(start, cur.length);
+    }
+  }
   let changed = true;
   while (changed) {
     changed = false;
-    for (let i = cur.length - 1; i >= 0; i--) {
-      if (cur.length <= 1) break;
-      const cand = cur.slice(0, i).concat(cur.slice(i + 1));
-      const r = run(cand);
-      if (r.violation !== null && r.violation.invariant === id) {
-        cur = r.steps.slice();
-        best = r;
-        changed = true;
-      }
-    }
+    for (let i = cur.length - 1; i >= 0; i--) if (cur.length > 1 && attempt(cur.slice(0, i).concat(cur.slice(i + 1)))) changed = true;
   }
   return best;
 }

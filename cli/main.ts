@@ -4,6 +4,8 @@
 import { ALPHABET, exhaustive } from '../checker/exhaustive.ts';
 import { invariantsMarkdown } from '../checker/invariants-doc.ts';
 import { toXfsIo } from '../kernel/export.ts';
+import { toFsxOps } from '../kernel/export-fsx.ts';
+import { toC } from '../kernel/export-c.ts';
 import { toVitest } from '../kernel/regression.ts';
 import { KNOWN_FINDINGS } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
@@ -13,6 +15,7 @@ import { check } from '../checker/check.ts';
 import type { CheckReport, Progress } from '../checker/check.ts';
 import { counterexampleDoc, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
+import { TRACE_LEGEND, traceHtml, traceSteps } from '../checker/trace.ts';
 import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
@@ -241,29 +244,41 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('replay')
-    .description('replay a counterexample (or any scenario) with the invariants watching, as a step-by-step trace')
+    .description('replay a counterexample (or any scenario) with the invariants watching, as a step-by-step trace with what each step changed')
     .argument('<file>', 'scenario or counterexample file')
-    .action((file: string) => {
+    .option('--brief', 'only the step lines (the form to paste into a mail)')
+    .option('--html <out>', 'also write the trace as a self-contained HTML page')
+    .action((file: string, opts: { brief?: boolean; html?: string }) => {
       const sc = loadScenario(file);
       const r = replay(sc);
-      out(`${sc.doc.name ?? file} — ${sc.system.fs}, ${sc.system.blockSize}-byte blocks, ${sc.doc.variant !== undefined && Object.keys(sc.doc.variant).length > 0 ? `variant ${Object.keys(sc.doc.variant).join(',')}` : 'upstream'}`);
+      const lines: string[] = [];
+      const title = `${sc.doc.name ?? file} — ${sc.system.fs}, ${sc.system.blockSize}-byte blocks, ${sc.doc.variant !== undefined && Object.keys(sc.doc.variant).length > 0 ? `variant ${Object.keys(sc.doc.variant).join(',')}` : 'upstream'}`;
+      lines.push(title);
+      const traces = opts.brief === true ? null : traceSteps(sc, r.run.steps);
       r.run.steps.forEach((s, i) => {
         const res = r.run.results[i]!;
         const mark = r.run.violation?.step === i + 1 ? '!!' : '  ';
-        out(`${mark} ${String(i + 1).padStart(3)}  ${describeStep(s).padEnd(48)} -> ${describeResult(res)}`);
+        lines.push(`${mark} ${String(i + 1).padStart(3)}  ${describeStep(s).padEnd(48)} -> ${describeResult(res)}`);
+        for (const l of traces?.[i]?.lines ?? []) lines.push(`       ${l}`);
       });
+      if (traces !== null) lines.push(`\n(${TRACE_LEGEND})`);
       if (r.run.violation !== null) {
-        out(`\nviolation of ${r.run.violation.invariant} at step ${r.run.violation.step}:\n  ${r.run.violation.detail}`);
+        lines.push(`\nviolation of ${r.run.violation.invariant} at step ${r.run.violation.step}:\n  ${r.run.violation.detail}`);
         const inv = findInvariant(r.run.violation.invariant);
-        if (inv !== undefined) out(`\n${inv.id}: ${inv.statement}\n  source: ${inv.source}`);
+        if (inv !== undefined) lines.push(`\n${inv.id}: ${inv.statement}\n  source: ${inv.source}`);
       } else {
-        out('\nno invariant violated');
+        lines.push('\nno invariant violated');
       }
       if (r.expected !== null) {
-        out(r.reproduced ? `\nreproduced: ${r.expected.invariant} at step ${r.expected.step}, as recorded` : `\nNOT reproduced: the file records ${r.expected.invariant} at step ${r.expected.step}`);
+        lines.push(r.reproduced ? `\nreproduced: ${r.expected.invariant} at step ${r.expected.step}, as recorded` : `\nNOT reproduced: the file records ${r.expected.invariant} at step ${r.expected.step}`);
         code = r.reproduced ? 1 : 3;
       } else {
         code = r.run.violation === null ? 0 : 1;
+      }
+      for (const l of lines) out(l);
+      if (opts.html !== undefined) {
+        writeFileSync(opts.html, traceHtml(title, lines.flatMap((l) => l.split('\n'))));
+        err(`trace written to ${opts.html}`);
       }
     });
 
@@ -272,17 +287,22 @@ export async function main(argv: string[]): Promise<number> {
     .description('export a scenario or counterexample as a reproducer for a real machine')
     .argument('<file>', 'scenario or counterexample file')
     .option('--xfs-io', 'as a bash script of xfs_io commands (the default)')
+    .option('--fsx', 'as an fsx operations file for fsx --replay-ops (the first file\'s operations)')
+    .option('--c', 'as a small C program making the same system calls and checking every read')
     .option('--vitest', 'as a vitest regression test (for test/regressions/): the recorded violation must still happen, and not on upstream')
-    .action((file: string, opts: { xfsIo?: boolean; vitest?: boolean }) => {
-      if (opts.xfsIo === true && opts.vitest === true) throw new UsageError('--xfs-io and --vitest: choose one');
+    .action((file: string, opts: { xfsIo?: boolean; fsx?: boolean; c?: boolean; vitest?: boolean }) => {
+      const chosen = [opts.xfsIo, opts.fsx, opts.c, opts.vitest].filter((x) => x === true).length;
+      if (chosen > 1) throw new UsageError('--xfs-io, --fsx, --c and --vitest: choose one');
       const sc = loadScenario(file);
       if (opts.vitest === true) {
         process.stdout.write(toVitest(sc.doc, file));
         return;
       }
-      // The comments give what upstream answers: the kernel the script runs on.
+      // The comments give what upstream answers: the kernel the reproducer runs on.
       const upstream = runOnModel({ ...sc, knobs: UPSTREAM }).results;
-      process.stdout.write(toXfsIo(sc.doc, sc.system, upstream));
+      if (opts.fsx === true) process.stdout.write(toFsxOps(sc.doc, upstream));
+      else if (opts.c === true) process.stdout.write(toC(sc.doc, sc.system, upstream));
+      else process.stdout.write(toXfsIo(sc.doc, sc.system, upstream));
     });
 
   program

@@ -104,6 +104,28 @@ describe('check and replay', () => {
     expect(rep.out).toMatch(/reproduced: folio\/dirty-iff-dirty-blocks at step \d+, as recorded/);
   });
 
+  it('replay draws what each step changed; --brief does not; --html writes the same trace as a page', () => {
+    const cx = join(import.meta.dirname, '..', 'counterexamples', 'xfs-atomic-end-cow.atomic--no-torn-write.1.json');
+    const full = iospec('replay', cx, '--html', join(tmp, 'trace.html'));
+    expect(full.code).toBe(1);
+    // The block map after the atomic write: two written blocks, and the COW fork's staging blocks.
+    expect(full.out).toMatch(/^ {9}map {3}WW/m);
+    expect(full.out).toMatch(/^ {9}cow {3}\.\.c/m);
+    expect(full.out).toMatch(/^ {7}bio {3}#\d+ write sector \d+ \+8 \(dio ino \d+ pos 0\)/m);
+    const brief = iospec('replay', cx, '--brief');
+    expect(brief.out).not.toMatch(/^ {9}map/m);
+    expect(brief.out).toMatch(/reproduced: atomic\/no-torn-write at step 7/);
+    const html = readFileSync(join(tmp, 'trace.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<span class="bad">!!   7  pread A 0 8192');
+    expect(html).not.toMatch(/<script|<link|src=/);
+  });
+
+  it('check --systems restricts generated systems, and names the kinds it knows', () => {
+    expect(iospec('check', '--systems', 'atomic-bigalloc', '--runs', '50', '--seed', '2', '--json').code).toBe(0);
+    expect(iospec('check', '--systems', 'nope').err).toMatch(/--systems: one of inline-crypto, stable-writes, atomic-bigalloc, atomic-hw/);
+  });
+
   it('rejects unknown options and values', () => {
     expect(iospec('check', '--variant', 'nope').err).toMatch(/unknown variant "nope"/);
     expect(iospec('check', '--invariant', 'data/nope').code).toBe(2);

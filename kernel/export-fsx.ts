@@ -1,0 +1,98 @@
+/**
+ * Reproducers: a scenario as an fsx operations file, for `fsx --replay-ops`
+ * (fstests ltp/fsx.c: read_op — one operation per line, `name arg0 arg1
+ * arg2 [arg3] [keep_size]`, `#` comments).  fsx works on one file, with its
+ * own data pattern and its own check of every read: the operations on the
+ * scenario's first file map (write, read, mapwrite, truncate, fallocate and
+ * its modes, clone_range within the file, fsync); everything else — other
+ * files, crashes, remounts, statx, flags fsx has no per-operation switch
+ * for — is written as a comment saying what is missing, never dropped.
+ */
+import { match } from 'ts-pattern';
+import type { ScenarioDoc, Step } from '../scenario/schema.ts';
+import type { StepResult } from '../model/system.ts';
+import { describeStep } from '../checker/replay.ts';
+
+const hx = (n: number): string => `0x${n.toString(16)}`;
+
+/** The fsx line for one step on the traced file, or why there is none. */
+function fsxLine(s: Step, size: number): { line: string | null; note: string | null } {
+  return match(s)
+    .with({ op: 'pwrite' }, (w) => {
+      const len = w.iov !== undefined ? w.iov.reduce((n, v) => n + v.length, 0) : w.length ?? 0;
+      const flags = (w.flags ?? []).filter((f) => f !== 'RWF_HIPRI');
+      return { line: `write ${hx(w.offset)} ${hx(len)} ${hx(size)}`, note: flags.length > 0 ? `fsx has no per-write ${flags.join('|')}` : null };
+    })
+    .with({ op: 'pread' }, (r) => ({ line: `read ${hx(r.offset)} ${hx(r.length)} ${hx(size)}`, note: null }))
+    .with({ op: 'mmap_write' }, (m) => ({ line: `mapwrite ${hx(m.offset)} ${hx(m.length)} ${hx(size)}`, note: null }))
+    .with({ op: 'ftruncate' }, (t) => ({ line: `truncate 0x0 ${hx(t.length)} ${hx(size)}`, note: null }))
+    .with({ op: 'fsync' }, () => ({ line: 'fsync 0x0 0x0 0x0', note: null }))
+    .with({ op: 'fdatasync' }, () => ({ line: 'fsync 0x0 0x0 0x0', note: 'fsx calls fsync, not fdatasync' }))
+    .with({ op: 'fallocate' }, (f) => {
+      const m = f.mode === 0 ? [] : f.mode;
+      const keep = m.includes('FALLOC_FL_KEEP_SIZE');
+      const rest = m.filter((x) => x !== 'FALLOC_FL_KEEP_SIZE');
+      const args = `${hx(f.offset)} ${hx(f.length)} ${hx(size)}`;
+      const name = rest.length === 0 ? 'fallocate'
+        : rest.length > 1 ? null
+        : match(rest[0]!)
+            .with('FALLOC_FL_PUNCH_HOLE', () => 'punch_hole')
+            .with('FALLOC_FL_ZERO_RANGE', () => 'zero_range')
+            .with('FALLOC_FL_COLLAPSE_RANGE', () => 'collapse_range')
+            .with('FALLOC_FL_INSERT_RANGE', () => 'insert_range')
+            .otherwise(() => null);
+      if (name === null) return { line: null, note: `fsx has no operation for fallocate mode ${m.join('|')}` };
+      return { line: `${name} ${args}${keep && name !== 'punch_hole' ? ' keep_size' : ''}`, note: null };
+    })
+    .otherwise(() => ({ line: null, note: null }));
+}
+
+/** The fsx operations file; `results` (the upstream model's answers) go in comments. */
+export function toFsxOps(doc: ScenarioDoc, results: readonly StepResult[] | null): string {
+  const first = doc.steps.find((s) => s.op === 'open');
+  const path = first?.op === 'open' ? first.path : 'f';
+  const direct = first?.op === 'open' && first.flags.includes('O_DIRECT');
+  const out: string[] = [
+    `# ${doc.name ?? 'iospec scenario'}`,
+    '# Exported by `iospec export --fsx`: the operations on file ' + path + ', for fsx (fstests ltp/fsx.c):',
+    `#   fsx -N ${doc.steps.length} ${direct ? '-Z ' : ''}--replay-ops THIS_FILE $MNT/${path}`,
+    '# fsx writes its own data pattern and checks every read against its own copy of the file;',
+    '# lines starting with # are what fsx cannot express (the step is kept here as a comment).',
+  ];
+  const fdPath = new Map<string, string>();
+  let size = 0;
+  doc.steps.forEach((s, i) => {
+    const r = results?.[i];
+    const what = `step ${i + 1}: ${describeStep(s)}`;
+    if (s.op === 'open') {
+      fdPath.set(s.fd, s.path);
+      out.push(`# ${what}${s.path !== path ? ' (another file: not in fsx)' : ''}`);
+      return;
+    }
+    const onFile = 'fd' in s && typeof s.fd === 'string' && fdPath.get(s.fd) === path;
+    if (s.op === 'clone') {
+      const src = fdPath.get(s.src);
+      if (onFile && src === path && s.length > 0) out.push(`# ${what}`, `clone_range ${hx(s.srcOffset)} ${hx(s.length)} ${hx(s.offset)} ${hx(size)}`);
+      else out.push(`# ${what} (not in fsx: fsx clones within its one file, with an explicit length)`);
+      return;
+    }
+    const { line, note } = onFile ? fsxLine(s, size) : { line: null, note: null };
+    if (line === null) {
+      const why = note ?? match(s.op)
+        .with('crash', () => 'no power failure in fsx')
+        .with('remount', () => 'no remount in fsx')
+        .with('writeback', 'complete', 'journal_commit', 'reclaim', 'device_error', () => 'a model-only step')
+        .otherwise(() => (onFile ? `fsx has no ${s.op}` : 'another file, or no file: not in fsx'));
+      out.push(`# ${what} (${why})`);
+    } else {
+      // A trailing comment would not parse (read_op takes only flag words after the arguments).
+      out.push(`# ${what}${note !== null ? ` (${note})` : ''}`, line);
+    }
+    // Track the size fsx logs as its third argument (the model's answer, when known).
+    if (onFile && r !== undefined && r.errno === undefined) {
+      if (s.op === 'pwrite') size = Math.max(size, s.offset + (r.ret ?? 0));
+      if (s.op === 'ftruncate') size = s.length;
+    }
+  });
+  return out.join('\n') + '\n';
+}
