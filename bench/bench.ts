@@ -14,6 +14,10 @@ import type { StepSource } from '../checker/execute.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import { check, knobsOf, minimizeSteps } from '../checker/check.ts';
 import { loadScenario } from '../scenario/load.ts';
+import { runOnModel } from '../scenario/run.ts';
+import { KernelUnavailable, kernelUnsupportedReason, runOnKernel } from '../kernel/runner.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { VARIANTS } from '../model/variants.ts';
@@ -52,6 +56,61 @@ export function modelSpeed(system: SystemDoc, steps: number, seed: number): { st
   for (const r of rs) exec(resolve(r, sys));
   const ms = performance.now() - t0;
   return { stepsPerSecond: Math.round(n / (ms / 1000)), steps: n, ms: Math.round(ms) };
+}
+
+/**
+ * A soak of the model alone: `steps` steps on one system, the generated
+ * recipes (20,000 of them) cycled until the count is reached.
+ */
+export function soakSpeed(system: SystemDoc, steps: number, seed: number): { steps: number; ms: number } {
+  const rs = recipes(20_000, seed);
+  const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
+  let n = 0;
+  const t0 = performance.now();
+  const exec = (src: ReturnType<typeof resolve> | StepSource): void => {
+    if (typeof src === 'function') {
+      const out = src(sys);
+      for (const x of Array.isArray(out) ? out : [out]) exec(x as StepSource);
+      return;
+    }
+    if (Array.isArray(src)) {
+      for (const x of src) exec(x as StepSource);
+      return;
+    }
+    n++;
+    sys.exec(src, n);
+  };
+  for (let i = 0; n < steps; i = (i + 1) % rs.length) exec(resolve(rs[i]!, sys));
+  return { steps: n, ms: Math.round(performance.now() - t0) };
+}
+
+/**
+ * The conformance corpus (test/conformance/) on the model and on this
+ * machine's kernel: total time of each, and the ratio.  Null when the
+ * kernel cannot be used here.
+ */
+export async function corpusRatio(dir: string): Promise<{ scenarios: number; modelMs: number; kernelMs: number } | null> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  let modelMs = 0;
+  let kernelMs = 0;
+  let n = 0;
+  for (const f of files) {
+    const sc = loadScenario(join(dir, f));
+    if (kernelUnsupportedReason(sc.system) !== null) continue;
+    const t0 = performance.now();
+    runOnModel(sc);
+    modelMs += performance.now() - t0;
+    const t1 = performance.now();
+    try {
+      await runOnKernel(sc.system, sc.doc.steps);
+    } catch (e) {
+      if (e instanceof KernelUnavailable) return null;
+      throw e;
+    }
+    kernelMs += performance.now() - t1;
+    n++;
+  }
+  return { scenarios: n, modelMs: Math.round(modelMs), kernelMs: Math.round(kernelMs) };
 }
 
 /** Checker steps per second: model + oracle + every invariant, on one long sequence. */
@@ -116,7 +175,7 @@ const SHRINK_CASES: ReadonlyArray<readonly [string, string]> = [
   ['wt-partial-folio-clean', 'counterexamples/wt-partial-folio-clean.folio--dirty-iff-dirty-blocks.1.json'],
 ];
 
-export function runBench(opts: { steps: number; seed: number; variants: boolean }): BenchFigure[] {
+export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
   const ex0 = performance.now();
   const ex = exhaustive({ depth: 3, invariants: INVARIANTS, variant: null });
@@ -143,6 +202,16 @@ export function runBench(opts: { steps: number; seed: number; variants: boolean 
     out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only)` });
     const c = checkerSpeed({ fs }, opts.steps, opts.seed);
     out.push({ name: `checker.${fs}.stepsPerSecond`, value: c.stepsPerSecond, unit: 'steps/s', detail: `${c.steps} steps in ${c.ms} ms with the oracle and all invariants` });
+    if (opts.soak > 0) {
+      const s = soakSpeed({ fs }, opts.soak, opts.seed);
+      out.push({ name: `soak.${fs}.ms`, value: s.ms, unit: 'ms', detail: `${s.steps} model steps on one system (20,000 generated recipes, cycled): ${Math.round(s.steps / (s.ms / 1000))} steps/s` });
+    }
+  }
+  if (opts.kernel) {
+    const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
+    out.push(k === null
+      ? { name: 'corpus.kernelOverModel', value: -1, unit: 'x', detail: 'the kernel cannot be used here (root, loop devices, mkfs)' }
+      : { name: 'corpus.kernelOverModel', value: Math.round(k.kernelMs / Math.max(1, k.modelMs)), unit: 'x', detail: `test/conformance: ${k.scenarios} scenarios, model ${k.modelMs} ms, kernel ${k.kernelMs} ms (mkfs, loop device and mount included)` });
   }
   return out;
 }

@@ -26,6 +26,8 @@ export interface CheckOptions {
   readonly seed: number;
   readonly runs: number;
   readonly maxSteps: number;
+  /** Fewest steps per sequence (a soak: long sequences only). */
+  readonly minSteps?: number;
   readonly timeMs: number;
   readonly fs?: 'ext4' | 'xfs' | undefined;
   /** Only such systems (default: the variant's own restriction, if any). */
@@ -65,6 +67,12 @@ export interface CheckReport {
   readonly ops: Record<string, number>;
   /** Failed steps by errno. */
   readonly errnos: Record<string, number>;
+  /**
+   * What the generated steps reached, by name: flags used, atomic writes
+   * accepted, crashes with writes not yet durable, reads after a crash,
+   * clones, ...  A run that never reaches an interesting state shows here.
+   */
+  readonly reached: Record<string, number>;
   /** Sequences that ran into a known upstream finding (checker/findings.ts), by id. */
   readonly findings: Record<string, number>;
   readonly counterexample: Counterexample | null;
@@ -97,14 +105,14 @@ function recipesToSources(system: SystemDoc, recipes: readonly Recipe[], policy:
 }
 
 /** Run an input; a geometry the resolver refuses counts as passing. */
-function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], onStep?: (s: Step, r: StepResult) => void, keep = false): CheckedRun | null {
+function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], onStep?: (s: Step, r: StepResult) => void, keep = false, stateEvery = 1): CheckedRun | null {
   let sys: ResolvedSystem;
   try {
     sys = resolveSystem(input.system);
   } catch {
     return null;
   }
-  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep });
+  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep, stateEvery });
 }
 
 /**
@@ -146,6 +154,25 @@ export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], in
   return best;
 }
 
+/** Count what a step reached (CheckReport.reached). */
+export function noteReached(reached: Record<string, number>, s: Step, r: StepResult, afterCrash: boolean): void {
+  const bump = (k: string): void => {
+    reached[k] = (reached[k] ?? 0) + 1;
+  };
+  const ok = r.errno === undefined && r.internal === undefined;
+  if (s.op === 'open') for (const f of s.flags) if (f !== 'O_RDWR' && f !== 'O_CREAT') bump(f);
+  if (s.op === 'pwrite' || s.op === 'pread') for (const f of s.flags ?? []) bump(`${f} ${s.op}${ok ? '' : ' (refused)'}`);
+  if (s.op === 'pwrite' && ok && (s.flags ?? []).includes('RWF_ATOMIC')) bump('atomic write done');
+  if (s.op === 'pwrite' && s.storeDuringIo !== undefined) bump('buffer changed during a write');
+  if (s.op === 'crash' && r.crash !== undefined) bump(r.crash.pending > 0 ? 'crash with writes not durable' : 'crash with nothing pending');
+  if (s.op === 'crash' && r.crash !== undefined && r.crash.kept.length > 0) bump('crash that kept part of the pending writes');
+  if (s.op === 'pread' && afterCrash && ok && (r.ret ?? 0) > 0) bump('read after a crash');
+  if (s.op === 'clone' && ok) bump('clone done');
+  if (s.op === 'fallocate' && ok) bump(`fallocate ${s.mode === 0 ? 'allocate' : s.mode.join('|')}`);
+  if (s.op === 'mmap_write' && ok) bump('store through mmap');
+  if (s.op === 'device_error') bump('device error injected');
+}
+
 /**
  * What sequences look like for a variant: the RWF_WRITETHROUGH RFC's use the
  * flag often, with many stores through a mapping (what the RFC's folio
@@ -167,7 +194,7 @@ export function check(opts: CheckOptions): CheckReport {
   const arb: fc.Arbitrary<Input> = fc.record({
     system: arbSystem({ fs: fsOnly, hint }),
     policy: policyArb,
-    recipes: arbRecipes(opts.maxSteps, genFor(knobs, hint, opts.gen)),
+    recipes: arbRecipes(opts.maxSteps, genFor(knobs, hint, opts.gen), opts.minSteps ?? 0),
   }).map((i) => {
     const features = i.system.features ?? [];
     if (!features.includes('encrypt')) return { ...i, policy: [] };
@@ -183,14 +210,20 @@ export function check(opts: CheckOptions): CheckReport {
   const t0 = Date.now();
   let lastProgress = t0;
   const every = opts.progressMs ?? 1000;
+  const reached: Record<string, number> = {};
+  let crashedBefore = false;
   const onStep = (s: Step, r: StepResult): void => {
     steps++;
     ops[s.op] = (ops[s.op] ?? 0) + 1;
     if (r.errno !== undefined) errnos[r.errno] = (errnos[r.errno] ?? 0) + 1;
+    noteReached(reached, s, r, crashedBefore);
+    if (s.op === 'crash') crashedBefore = true;
   };
   const prop = fc.property(arb, (input) => {
     runs++;
-    const r = runInput(input, knobs, opts.invariants, onStep);
+    crashedBefore = false;
+    // Long sequences (a soak): the whole-state invariants every 16 steps (and at crashes, remounts, syncs).
+    const r = runInput(input, knobs, opts.invariants, onStep, false, opts.maxSteps > 1000 ? 16 : 1);
     const now = Date.now();
     if (opts.onProgress !== undefined && now - lastProgress >= every) {
       lastProgress = now;
@@ -211,6 +244,8 @@ export function check(opts: CheckOptions): CheckReport {
     numRuns: opts.runs,
     interruptAfterTimeLimit: opts.timeMs,
     markInterruptAsFailure: false,
+    // Long sequences: fast-check's shrinking of the recipe arrays is slow there; ddmin on the steps is not.
+    endOnFailure: opts.maxSteps > 200,
   });
   let counterexample: Counterexample | null = null;
   if (details.failed && details.counterexample !== null) {
@@ -229,5 +264,5 @@ export function check(opts: CheckOptions): CheckReport {
       };
     }
   }
-  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, findings, counterexample };
+  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample };
 }

@@ -14,7 +14,7 @@ import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { Invariant } from '../properties/invariant.ts';
 import type { VariantInfo } from '../model/variants.ts';
 import type { CheckReport } from './check.ts';
-import { knobsOf, minimizeSteps } from './check.ts';
+import { knobsOf, minimizeSteps, noteReached } from './check.ts';
 import { runChecked } from './execute.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import { knownFinding } from './findings.ts';
@@ -138,6 +138,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   total *= scopes.length;
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};
+  const reached: Record<string, number> = {};
   const findings: Record<string, number> = {};
   let runs = 0;
   let steps = 0;
@@ -156,11 +157,14 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       const body = seq.flatMap((i, k) => ALPHABET[i]!.step(k + 1, scope.dir));
       // Start from two durable empty files: the sequence is what happens to them.
       const input: Step[] = [...scope.setup, ...OPEN(scope.dir), { op: 'sync' }, ...body, ...verify(scope.dir)];
+      let crashed = false;
       const r = runChecked(cfg, knobs, input, opts.invariants, {
         onStep: (s, res) => {
           steps++;
           ops[s.op] = (ops[s.op] ?? 0) + 1;
           if (res.errno !== undefined) errnos[res.errno] = (errnos[res.errno] ?? 0) + 1;
+          noteReached(reached, s, res, crashed);
+          if (s.op === 'crash') crashed = true;
         },
       });
       if (r.violation === null) continue;
@@ -172,11 +176,11 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       const min = minimizeSteps(system, knobs, r.steps, opts.invariants, r.violation.invariant);
       const final = min.violation !== null ? min : r;
       return {
-        seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, findings,
+        seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
         counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${scope.name}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
         sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
       };
     }
   }
-  return { seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, findings, counterexample: null, sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth };
+  return { seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample: null, sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth };
 }

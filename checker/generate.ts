@@ -265,6 +265,9 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
 // ---------------------------------------------------------------------------
 // Resolution against the model state
 
+/** Files the generator grows no further than this by cloning (bytes). */
+const MAX_FILE = 8 << 20;
+
 function fdName(sys: System, fd: number, valid: boolean): string {
   const open = sys.openFds();
   if (valid && open.length > 0) return open[fd % open.length]!;
@@ -404,7 +407,14 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'clone': {
       const fd = fdName(sys, r.fd, true);
       const src = fdName(sys, r.src, true);
-      return { op: 'clone', fd, src, srcOffset: value(sys, r.srcOff, 0, 0), offset: value(sys, r.off, fileSize(sys, fd), 0), length: value(sys, r.len, 0, 0) };
+      const srcOffset = value(sys, r.srcOff, 0, 0);
+      const offset = value(sys, r.off, fileSize(sys, fd), 0);
+      let length = value(sys, r.len, 0, 0);
+      // "To EOF" of a file cloned onto its own end doubles it each time: keep files under
+      // MAX_FILE (fsx bounds its file the same way) with an explicit, block-aligned length.
+      const toEof = fileSize(sys, src) - srcOffset;
+      if (length === 0 && toEof > 0 && offset + toEof > MAX_FILE) length = Math.max(sys.cfg.blockSize, Math.floor(Math.max(0, MAX_FILE - offset) / sys.cfg.blockSize) * sys.cfg.blockSize);
+      return { op: 'clone', fd, src, srcOffset, offset, length };
     }
     case 'sync':
       return { op: 'sync' };

@@ -179,12 +179,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'random seed (default: from the clock, printed)')
     .option('--runs <n>', 'maximum number of generated sequences', '1000000000')
     .option('--max-steps <n>', 'maximum steps per sequence', '40')
+    .option('--soak', 'long sequences (--max-steps 10000 unless given, at least half of it each), until --time runs out or something fails')
     .option('--time <seconds>', 'time budget', '60')
     .option('--out <dir>', 'where counterexamples are written', 'counterexamples')
     .option('--json', 'print the summary as JSON')
     .option('--exhaustive', 'instead of random sequences, every sequence of up to --depth operations over a small alphabet')
     .option('--depth <k>', 'with --exhaustive: the sequence length', '3')
-    .action((opts: { invariant?: string[]; variant?: string; fs?: string; systems?: string; seed?: string; runs: string; maxSteps: string; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }) => {
+    .action((opts: { invariant?: string[]; variant?: string; fs?: string; systems?: string; seed?: string; runs: string; maxSteps: string; soak?: boolean; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }, cmd: Command) => {
       const invariants = (opts.invariant ?? INVARIANTS.map((i) => i.id)).map((id) => {
         const inv = findInvariant(id);
         if (inv === undefined) throw new UsageError(`--invariant: unknown invariant "${id}" (see \`iospec invariants\`)`);
@@ -211,19 +212,25 @@ export async function main(argv: string[]): Promise<number> {
       }
       const seed = opts.seed === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : intArg('--seed', opts.seed);
       const timeMs = Math.round(numArg('--time', opts.time) * 1000);
+      const maxSteps = opts.soak === true && cmd.getOptionValueSource('maxSteps') === 'default' ? 10_000 : intArg('--max-steps', opts.maxSteps);
+      const minSteps = opts.soak === true ? Math.floor(maxSteps / 2) : 0;
       const tty = process.stderr.isTTY === true && opts.json !== true;
       const progress = (p: Progress): void => {
         const line = `${p.phase === 'search' ? 'checking' : 'shrinking'}: ${p.runs} sequences, ${p.steps} steps, ${Math.round(p.steps / Math.max(1, p.elapsedMs / 1000))} steps/s, ${Math.round(p.elapsedMs / 1000)}s of ${Math.round(timeMs / 1000)}s`;
-        if (tty) process.stderr.write(`\r\x1b[K${line}`);
+        // On a terminal: a bar of the time budget and the time left; elsewhere, plain lines.
+        const frac = Math.min(1, p.elapsedMs / Math.max(1, timeMs));
+        const bar = `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '.')}] ${Math.max(0, Math.round((timeMs - p.elapsedMs) / 1000))}s left`;
+        if (tty) process.stderr.write(`\r\x1b[K${bar} ${line}`);
         else if (opts.json !== true) err(line);
       };
-      if (opts.json !== true) err(`iospec check: seed ${seed}, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants, up to ${opts.maxSteps} steps per sequence, ${timeMs / 1000}s`);
+      if (opts.json !== true) err(`iospec check${opts.soak === true ? ' --soak' : ''}: seed ${seed}, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants, ${minSteps > 0 ? `${minSteps} to ` : 'up to '}${maxSteps} steps per sequence, ${timeMs / 1000}s`);
       const report = check({
         invariants,
         variant,
         seed,
         runs: intArg('--runs', opts.runs),
-        maxSteps: intArg('--max-steps', opts.maxSteps),
+        maxSteps,
+        minSteps,
         timeMs,
         fs: opts.fs as 'ext4' | 'xfs' | undefined,
         systems,
@@ -338,8 +345,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'seed of the generated sequences', '1')
     .option('--json', 'as JSON')
     .option('--no-variants', 'skip the time-to-counterexample figures of every variant (several minutes)')
-    .action((opts: { steps: string; seed: string; json?: boolean; variants: boolean }) => {
-      const figs = runBench({ steps: intArg('--steps', opts.steps), seed: intArg('--seed', opts.seed), variants: opts.variants });
+    .option('--soak <steps>', 'also time a soak of this many model steps per file system (the target: 1000000 in 15 s)', '0')
+    .option('--kernel', 'also run the conformance corpus on the model and on this kernel, and print the ratio')
+    .action(async (opts: { steps: string; seed: string; json?: boolean; variants: boolean; soak: string; kernel?: boolean }) => {
+      const figs = await runBench({ steps: intArg('--steps', opts.steps), seed: intArg('--seed', opts.seed), variants: opts.variants, soak: intArg('--soak', opts.soak), kernel: opts.kernel === true });
       if (opts.json === true) out(JSON.stringify(figs, null, 2));
       else for (const f of figs) out(`${f.name.padEnd(34)} ${String(f.value).padStart(10)} ${f.unit.padEnd(8)} ${f.detail}`);
     });
@@ -386,6 +395,8 @@ function summaryJson(r: CheckReport, variant: string | null, file: string | null
     stepsPerSecond: Math.round(r.steps / Math.max(0.001, r.elapsedMs / 1000)),
     ops: r.ops,
     errnos: r.errnos,
+    reached: r.reached,
+    findings: r.findings,
     counterexample:
       r.counterexample === null
         ? null
@@ -400,6 +411,8 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   out(`ops: ${ops}`);
   const errs = Object.entries(r.errnos).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   if (errs !== '') out(`errors returned: ${errs}`);
+  const reached = Object.entries(r.reached).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (reached !== '') out(`reached: ${reached}`);
   for (const [id, n] of Object.entries(r.findings)) {
     const f = KNOWN_FINDINGS.find((x) => x.id === id);
     out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f?.scenario ?? ''}), not reported again`);

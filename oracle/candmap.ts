@@ -14,8 +14,32 @@ function cutCands(c: Cands, d: number): Cands {
   return c.map((s) => cutSpan(s, d, s.len - d));
 }
 
+/**
+ * More possible contents than this for one byte range (long runs with many
+ * unsynced collapses, inserts, clones and crashes multiply them) and the
+ * oracle stops telling them apart: the range holds one wildcard candidate,
+ * which any read matches, until a read or a write makes it certain again.
+ * Exact data checks are lost there; data/no-stale-exposure (which bytes were
+ * ever placed at an offset) is kept separately and still applies.
+ */
+export const MAX_CANDIDATES = 24;
+/** The wildcard candidate's source id. */
+export const SRC_ANY = -100;
+
+function anyOf(len: number): Span {
+  return span(len, SRC_ANY, 0, 0);
+}
+
 function sameSpan(a: Span, b: Span): boolean {
+  if (a.src === SRC_ANY) return true;
   return a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off);
+}
+
+/** `c` with `more` added (unless already there), or the wildcard when that is too many. */
+function withCandidate(c: Cands, more: Span): Cands {
+  if (c.some((x) => sameSpan(x, more))) return c;
+  if (c.length >= MAX_CANDIDATES) return [anyOf(more.len)];
+  return [...c, more];
 }
 
 export class CandMap {
@@ -56,11 +80,11 @@ export class CandMap {
       for (const e of this.m.overlapping(p, end)) {
         if (e.start > q) pieces.push([q, e.start, [cutSpan(s, q - p, e.start - q)]]);
         const mine = cutSpan(s, e.start - p, e.end - e.start);
-        pieces.push([e.start, e.end, e.v.some((c) => sameSpan(c, mine)) ? e.v : [...e.v, mine]]);
+        pieces.push([e.start, e.end, withCandidate(e.v, mine)]);
         q = e.end;
       }
       if (q < end) pieces.push([q, end, [cutSpan(s, q - p, end - q)]]);
-      for (const [a, b, c] of pieces) this.m.set(a, b, c);
+      this.m.replaceRange(p, end, pieces.map(([a, b, c]) => ({ start: a, end: b, v: c })));
       p = end;
     }
   }
@@ -70,11 +94,45 @@ export class CandMap {
     if (end > start) this.addCandidate(start, [span(end - start, SRC_ZERO, 0, 0)]);
   }
 
-  /** Merge every candidate of `other` over [start, end) into this map. */
+  /**
+   * Merge every candidate of `other` over [start, end) into this map, in one
+   * sweep over both (linear in their entries: long runs fragment the maps).
+   */
   union(other: CandMap, start: number, end: number): void {
-    for (const e of other.m.overlapping(start, end)) {
-      for (const c of e.v) this.addCandidate(e.start, [cutSpan(c, 0, e.end - e.start)]);
+    const a = this.m.overlapping(start, end);
+    const b = other.m.overlapping(start, end);
+    if (b.length === 0) return;
+    // The boundaries of both, merged in order (two sorted lists of disjoint intervals).
+    const xs: number[] = [];
+    {
+      let i = 0;
+      let j = 0;
+      const at = (list: typeof a, n: number): number => (n % 2 === 0 ? list[n >> 1]!.start : list[n >> 1]!.end);
+      while (i < a.length * 2 || j < b.length * 2) {
+        const x = i < a.length * 2 ? at(a, i) : Infinity;
+        const y = j < b.length * 2 ? at(b, j) : Infinity;
+        const v = Math.min(x, y);
+        if (x === v) i++;
+        if (y === v) j++;
+        if (xs.length === 0 || xs[xs.length - 1] !== v) xs.push(v);
+      }
     }
+    const out: Array<{ start: number; end: number; v: Cands }> = [];
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k + 1 < xs.length; k++) {
+      const x = xs[k]!;
+      const y = xs[k + 1]!;
+      while (i < a.length && a[i]!.end <= x) i++;
+      while (j < b.length && b[j]!.end <= x) j++;
+      const ea = i < a.length && a[i]!.start <= x ? a[i]! : null;
+      const eb = j < b.length && b[j]!.start <= x ? b[j]! : null;
+      if (ea === null && eb === null) continue;
+      let merged: Cands = ea === null ? [] : ea.v.map((c) => cutSpan(c, x - ea.start, y - x));
+      if (eb !== null) for (const c of eb.v) merged = withCandidate(merged, cutSpan(c, x - eb.start, y - x));
+      out.push({ start: x, end: y, v: merged });
+    }
+    this.m.replaceRange(start, end, out);
   }
 
   /** Move the contents at or after `from` by `delta` bytes (collapse/insert). */

@@ -137,11 +137,15 @@ export class OFile {
     return pieces;
   }
 
-  /** Bytes [a, b) changed after the crash: the durability check no longer applies to them. */
-  private touched(a: number, b: number): void {
+  /**
+   * Bytes [a, b) changed after the crash: the durability check no longer
+   * applies to them.  A change that may not have happened (`maybe`: a write
+   * that failed) leaves them as unstable as they were.
+   */
+  private touched(a: number, b: number, maybe = false): void {
     this.wroteAt.set(a, b, this.step);
     this.mustMatch?.remove(a, b);
-    this.unstable.remove(a, b);
+    if (!maybe) this.unstable.remove(a, b);
   }
 
   private noteSize(s: number): void {
@@ -224,7 +228,7 @@ export class OFile {
     const end = Math.min(wend, this.size.max);
     if (end <= pos) return;
     const d = sliceData(data, 0, end - pos);
-    this.touched(pos, end);
+    this.touched(pos, end, true);
     this.cur.addCandidate(pos, d);
     this.since.addCandidate(pos, d);
   }
@@ -273,6 +277,9 @@ export class OFile {
     this.touched(off, Number.MAX_SAFE_INTEGER);
     this.cur.remove(off, off + len);
     this.cur.shift(off + len, -len);
+    // Where the page cache and the disk may differ moves with the bytes.
+    this.unstable.remove(off, off + len);
+    this.unstable.shift(off + len, -len);
     this.cur.setZero(Math.max(off, this.size.max - len), this.size.max - len);
     // Until the collapse is durable a crash may leave either layout.
     this.since.union(this.cur, off, this.size.max);
@@ -283,6 +290,7 @@ export class OFile {
     this.shifts.push({ kind: 'insert', off, len });
     this.touched(off, Number.MAX_SAFE_INTEGER);
     this.cur.shift(off, len);
+    this.unstable.shift(off, len);
     this.cur.setZero(off, off + len);
     this.since.union(this.cur, off, this.size.max + len);
     this.noteSizeRange(this.size.min + len, this.size.max + len);
@@ -355,9 +363,11 @@ export class OFile {
     cur.addZeroCandidate(this.baseSize.min, maxSize);
     // Fill any gap with zero (never-written bytes inside the size read as zero).
     for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
+    // What must read back exactly: the durable bytes below both sizes that nothing touched since.
     const must = new CandMap();
-    for (const e of this.base.m.overlapping(0, Math.min(this.baseSize.min, this.sinceSizes.min))) must.m.set(e.start, e.end, e.v);
-    for (const e of this.since.m.entries()) must.remove(e.start, e.end);
+    for (const [a, b] of this.since.m.gaps(0, Math.min(this.baseSize.min, this.sinceSizes.min))) {
+      for (const e of this.base.m.overlapping(a, b)) must.m.set(e.start, e.end, e.v);
+    }
     this.mustMatch = must;
     this.mustSize = this.sinceSizes.min === this.baseSize.min && this.sinceSizes.max === this.baseSize.max ? { ...this.baseSize } : null;
     this.cur = cur;
@@ -446,11 +456,16 @@ function describeCands(c: Cands, sources: (id: number) => Source | undefined): s
   return c.map((s) => describeSpan(s, sources)).join(' or ');
 }
 
+/** Where a source's byte 0 was placed: the key of the oracle's placement sets. */
+function placeKey(path: string, at: number): string {
+  return `${at}@${path}`;
+}
+
 export class Oracle {
   readonly files = new Map<string, OFile>();
   private readonly fds = new Map<string, OFd>();
   /** Where each source's bytes were ever placed: path and file position of its byte 0. */
-  private readonly placed = new Map<number, Array<{ path: string; at: number }>>();
+  private readonly placed = new Map<number, Set<string>>();
   /** A crash happened and no remount followed yet. */
   private down = false;
   /** "source:path:at" for every placement a clone made (the bytes are there because blocks are shared). */
@@ -521,10 +536,12 @@ export class Oracle {
     let p = pos;
     for (const s of data) {
       if (s.src > 0) {
-        const list = this.placed.get(s.src) ?? [];
-        const at = p - s.off;
-        if (!list.some((x) => x.path === path && x.at === at)) list.push({ path, at });
-        this.placed.set(s.src, list);
+        let set = this.placed.get(s.src);
+        if (set === undefined) {
+          set = new Set();
+          this.placed.set(s.src, set);
+        }
+        set.add(placeKey(path, p - s.off));
       }
       p += s.len;
     }
@@ -543,7 +560,7 @@ export class Oracle {
         p += s.len;
         continue;
       }
-      const ok = s.src > 0 && (this.placed.get(s.src) ?? []).some((x) => x.path === path && p - s.off === x.at);
+      const ok = s.src > 0 && this.placed.get(s.src)?.has(placeKey(path, p - s.off)) === true;
       if (!ok && s.src > 0) {
         const peer = this.cloneLeak(path, p, s);
         if (peer !== null) {
@@ -569,12 +586,12 @@ export class Oracle {
    * blocks with `path` at the corresponding offset?  Returns that file.
    */
   private cloneLeak(path: string, p: number, s: Span): string | null {
-    const places = this.placed.get(s.src) ?? [];
+    const places = this.placed.get(s.src);
     for (const c of this.clones) {
       for (const [me, meOff, other, otherOff] of [[c.a, c.aOff, c.b, c.bOff], [c.b, c.bOff, c.a, c.aOff]] as const) {
         if (me !== path || p < meOff || p >= meOff + c.len) continue;
         const q = p - meOff + otherOff;
-        if (places.some((x) => x.path === other && x.at === q - s.off)) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
+        if (places?.has(placeKey(other, q - s.off)) === true) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
       }
     }
     return null;

@@ -208,6 +208,19 @@ export class Disk {
       map.set(a, a + s.len, s);
       a += s.len;
     }
+    this.gen++;
+    this.writeGens.set(addr, a, this.gen);
+  }
+
+  /** A counter bumped by every change of what reads return (model bookkeeping for checks that cache). */
+  gen = 0;
+  /** Per byte range, the `gen` of the last change there. */
+  private readonly writeGens = new IntervalMap<number>((v) => v, (a, b) => (a.v === b.v ? a.v : null));
+
+  /** Has any byte of [addr, addr+len) changed since `gen`? */
+  changedSince(addr: number, len: number, gen: number): boolean {
+    for (const e of this.writeGens.overlapping(addr, addr + len)) if (e.v > gen) return true;
+    return false;
   }
 
   /** Make every completed write durable (a cache flush). */

@@ -102,6 +102,19 @@ export class IntervalMap<T> {
     if (j > i || keep.length > 0) this.es.splice(i, j - i, ...keep);
   }
 
+  /**
+   * Replace everything in [start, end) by `entries` (sorted, disjoint, inside
+   * the range): one splice instead of one per entry.
+   */
+  replaceRange(start: number, end: number, entries: readonly Entry<T>[]): void {
+    this.remove(start, end);
+    if (entries.length === 0) return;
+    this.seq++;
+    const i = this.firstEndingAfter(start);
+    // concat, not splice(...entries): the list may be longer than the call stack allows.
+    this.es = this.es.slice(0, i).concat(entries as Entry<T>[], this.es.slice(i));
+  }
+
   /** Map [start, end) to `v` (replacing what was there). */
   set(start: number, end: number, v: T): void {
     if (end <= start) return;
