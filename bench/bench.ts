@@ -34,12 +34,12 @@ function recipes(n: number, seed: number): Recipe[] {
   return fc.sample(arbRecipe(), { numRuns: n, seed });
 }
 
-/** Model steps per second on one long random sequence, without the oracle. */
-export function modelSpeed(system: SystemDoc, steps: number, seed: number): { stepsPerSecond: number; steps: number; ms: number } {
-  const rs = recipes(steps, seed);
-  const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
+/**
+ * Run recipes on a model, no oracle, no invariants: all of them once, or
+ * (`cycle`) round and round until `limit` steps.  Returns the steps run.
+ */
+function runRecipes(sys: System, rs: readonly Recipe[], limit: number, cycle = false): number {
   let n = 0;
-  const t0 = performance.now();
   const exec = (src: ReturnType<typeof resolve> | StepSource): void => {
     if (typeof src === 'function') {
       const out = src(sys);
@@ -53,7 +53,17 @@ export function modelSpeed(system: SystemDoc, steps: number, seed: number): { st
     n++;
     sys.exec(src, n);
   };
-  for (const r of rs) exec(resolve(r, sys));
+  if (cycle) for (let i = 0; n < limit; i = (i + 1) % rs.length) exec(resolve(rs[i]!, sys));
+  else for (const r of rs) exec(resolve(r, sys));
+  return n;
+}
+
+/** Model steps per second on one long random sequence, without the oracle. */
+export function modelSpeed(system: SystemDoc, steps: number, seed: number): { stepsPerSecond: number; steps: number; ms: number } {
+  const rs = recipes(steps, seed);
+  const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
+  const t0 = performance.now();
+  const n = runRecipes(sys, rs, rs.length);
   const ms = performance.now() - t0;
   return { stepsPerSecond: Math.round(n / (ms / 1000)), steps: n, ms: Math.round(ms) };
 }
@@ -65,22 +75,8 @@ export function modelSpeed(system: SystemDoc, steps: number, seed: number): { st
 export function soakSpeed(system: SystemDoc, steps: number, seed: number): { steps: number; ms: number } {
   const rs = recipes(20_000, seed);
   const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
-  let n = 0;
   const t0 = performance.now();
-  const exec = (src: ReturnType<typeof resolve> | StepSource): void => {
-    if (typeof src === 'function') {
-      const out = src(sys);
-      for (const x of Array.isArray(out) ? out : [out]) exec(x as StepSource);
-      return;
-    }
-    if (Array.isArray(src)) {
-      for (const x of src) exec(x as StepSource);
-      return;
-    }
-    n++;
-    sys.exec(src, n);
-  };
-  for (let i = 0; n < steps; i = (i + 1) % rs.length) exec(resolve(rs[i]!, sys));
+  const n = runRecipes(sys, rs, steps, true);
   return { steps: n, ms: Math.round(performance.now() - t0) };
 }
 

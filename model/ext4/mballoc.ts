@@ -10,7 +10,8 @@
  * group): the first free naturally aligned chunk, searched from the goal.
  */
 import type { Inode } from '../fs/inode.ts';
-import type { Extent, ExtType } from '../fs/extent.ts';
+import type { ExtType } from '../fs/extent.ts';
+import { adjacentGoal } from '../fs/alloc.ts';
 import { ENOSPC } from '../lib/errno.ts';
 
 /**
@@ -21,19 +22,7 @@ import { ENOSPC } from '../lib/errno.ts';
  * fresh file system).
  */
 export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
-  let prev: { start: number; end: number; v: Extent } | undefined;
-  let next: { start: number; end: number; v: Extent } | undefined;
-  for (const e of inode.extents.entries()) {
-    if (e.v.pblk < 0) continue;
-    if (e.start <= lblk) prev = e;
-    else {
-      next = e;
-      break;
-    }
-  }
-  if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
-  if (next !== undefined && next.v.pblk - (next.start - lblk) >= inode.sb.alloc.firstDataBlock) return next.v.pblk - (next.start - lblk);
-  return Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
+  return adjacentGoal(inode.extents, lblk, inode.sb.alloc.firstDataBlock) ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
 }
 
 /** s_mb_stream_request: allocations for files up to this many blocks use the locality group. */

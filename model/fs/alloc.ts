@@ -9,6 +9,30 @@
  * (both allocators may return a shorter extent, and the caller loops).
  */
 import { IntervalMap } from '../lib/interval-map.ts';
+import type { ExtentMap } from './extent.ts';
+
+/**
+ * The goal both allocators start from when the file has allocated blocks
+ * (ext4_ext_find_goal, xfs_bmap_adjacent): the physical block continuing
+ * the previous extent at the same distance, else the one the next extent
+ * would back off to; null when the file has none (or backing off falls
+ * before the data area).
+ */
+export function adjacentGoal(extents: ExtentMap, lblk: number, firstDataBlock: number): number | null {
+  let prev: { start: number; v: { pblk: number } } | undefined;
+  let next: { start: number; v: { pblk: number } } | undefined;
+  for (const e of extents.entries()) {
+    if (e.v.pblk < 0) continue;
+    if (e.start <= lblk) prev = e;
+    else {
+      next = e;
+      break;
+    }
+  }
+  if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
+  if (next !== undefined && next.v.pblk - (next.start - lblk) >= firstDataBlock) return next.v.pblk - (next.start - lblk);
+  return null;
+}
 
 export interface AllocRequest {
   /** Preferred first block. */

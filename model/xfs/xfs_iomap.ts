@@ -4,6 +4,7 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import type { Extent } from '../fs/extent.ts';
+import { adjacentGoal } from '../fs/alloc.ts';
 import type { Iomap, IomapOps, IomapPair } from '../iomap/iomap.ts';
 import {
   IOMAP_ATOMIC,
@@ -42,20 +43,7 @@ function allocsizeBlocks(inode: Inode): number {
  * back off from the next one; with neither, the inode's allocation group.
  */
 export function xfs_alloc_goal(inode: Inode, lblk: number): number {
-  let prev: { start: number; end: number; v: Extent } | undefined;
-  let next: { start: number; end: number; v: Extent } | undefined;
-  for (const e of inode.extents.entries()) {
-    if (e.v.pblk < 0) continue;
-    if (e.start <= lblk) prev = e;
-    else {
-      next = e;
-      break;
-    }
-  }
-  const agStart = inode.sb.alloc.firstDataBlock + (inode.ino % 4) * Math.floor(inode.sb.alloc.totalBlocks / 4);
-  if (prev !== undefined) return prev.v.pblk + (lblk - prev.start);
-  if (next !== undefined && next.v.pblk - (next.start - lblk) >= inode.sb.alloc.firstDataBlock) return next.v.pblk - (next.start - lblk);
-  return agStart;
+  return adjacentGoal(inode.extents, lblk, inode.sb.alloc.firstDataBlock) ?? inode.sb.alloc.firstDataBlock + (inode.ino % 4) * Math.floor(inode.sb.alloc.totalBlocks / 4);
 }
 
 /**
