@@ -168,7 +168,7 @@ export function noteReached(reached: Record<string, number>, s: Step, r: StepRes
   if (s.op === 'crash' && r.crash !== undefined && r.crash.kept.length > 0) bump('crash that kept part of the pending writes');
   if (s.op === 'pread' && afterCrash && ok && (r.ret ?? 0) > 0) bump('read after a crash');
   if (s.op === 'clone' && ok) bump('clone done');
-  if (s.op === 'fallocate' && ok) bump(`fallocate ${s.mode === 0 ? 'allocate' : s.mode.join('|')}`);
+  if (s.op === 'fallocate' && ok) bump(`fallocate ${s.mode === 0 || s.mode.length === 0 ? 'allocate' : s.mode.join('|')}`);
   if (s.op === 'mmap_write' && ok) bump('store through mmap');
   if (s.op === 'device_error') bump('device error injected');
 }

@@ -364,6 +364,10 @@ export async function main(argv: string[]): Promise<number> {
     } else if (e instanceof ScenarioError) {
       err(`error: ${e.message}`);
       code = 2;
+    } else if (e instanceof Error && 'code' in e && 'path' in e && typeof e.path === 'string') {
+      // A file the user named (--html, --out, an export) that cannot be written or read.
+      err(`error: ${e.path}: ${String(e.code)} (${e.message.split(',')[0]})`);
+      code = 2;
     } else {
       throw e;
     }

@@ -119,6 +119,10 @@ describe('check and replay', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<span class="bad">!!   7  pread A 0 8192');
     expect(html).not.toMatch(/<script|<link|src=/);
+    // A page that cannot be written is one error line naming the file, exit 2.
+    const bad = iospec('replay', cx, '--brief', '--html', '/nonexistent-dir/trace.html');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/error: \/nonexistent-dir\/trace.html: ENOENT/);
   });
 
   it('check --systems restricts generated systems, and names the kinds it knows', () => {
