@@ -6,6 +6,7 @@
  */
 import { knownFinding } from './findings.ts';
 import fc from 'fast-check';
+import { match } from 'ts-pattern';
 import type { Knobs } from '../model/variants.ts';
 import type { SystemHint, VariantInfo } from '../model/variants.ts';
 import { UPSTREAM, variantKnobs } from '../model/variants.ts';
@@ -151,7 +152,42 @@ export function minimizeSteps(system: SystemDoc, knobs: Knobs, steps: Step[], in
     changed = false;
     for (let i = cur.length - 1; i >= 0; i--) if (cur.length > 1 && attempt(cur.slice(0, i).concat(cur.slice(i + 1)))) changed = true;
   }
+  // Then make each remaining step plainer where the failure does not need the detail.
+  for (let i = 0; i < cur.length; i++) {
+    for (const simpler of simplifications(cur[i]!)) {
+      if (i < cur.length && attempt(cur.slice(0, i).concat([simpler], cur.slice(i + 1)))) break;
+    }
+  }
   return best;
+}
+
+/**
+ * Plainer forms of a step, most drastic first: a write without the racing
+ * store, one buffer instead of several, no buffer offset, fewer flags; a
+ * crash that keeps everything or nothing.
+ */
+function simplifications(s: Step): Step[] {
+  return match(s)
+    .with({ op: 'pwrite' }, (w) => {
+      const out: Step[] = [];
+      const { storeDuringIo: _race, ...noRace } = w;
+      if (w.storeDuringIo !== undefined) out.push(noRace);
+      const iov = w.iov;
+      if (iov !== undefined && iov.length > 0) {
+        const { iov: _iov, ...rest } = noRace;
+        out.push({ ...rest, length: iov.reduce((n, v) => n + v.length, 0), fill: iov[iov.length - 1]!.fill });
+      }
+      if ((w.bufOffset ?? 0) !== 0) out.push({ ...noRace, bufOffset: 0 });
+      for (const f of w.flags ?? []) out.push({ ...noRace, flags: (w.flags ?? []).filter((x) => x !== f) });
+      return out;
+    })
+    .with({ op: 'pread' }, (r) => [
+      ...((r.bufOffset ?? 0) !== 0 ? [{ ...r, bufOffset: 0 }] : []),
+      ...(r.flags ?? []).map((f) => ({ ...r, flags: (r.flags ?? []).filter((x) => x !== f) })),
+    ])
+    .with({ op: 'open' }, (o) => o.flags.filter((f) => f !== 'O_RDWR' && f !== 'O_CREAT').map((f) => ({ ...o, flags: o.flags.filter((x) => x !== f) })))
+    .with({ op: 'crash' }, (c) => (c.keep === 'all' || c.keep === 'none' ? [] : [{ op: 'crash' as const, keep: 'all' as const }, { op: 'crash' as const, keep: 'none' as const }]))
+    .otherwise(() => []);
 }
 
 /** Count what a step reached (CheckReport.reached). */
