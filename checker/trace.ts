@@ -156,7 +156,8 @@ export function traceSteps(sc: LoadedScenario, steps: readonly Step[]): StepTrac
     }
     const names = new Map<number, string>();
     for (const [p, ino] of sys.sb.names) names.set(ino, p);
-    for (const inode of sys.sb.inodes.values()) {
+    // After a crash the in-memory state is gone: the remount shows what recovery left.
+    for (const inode of step.op === 'crash' ? [] : sys.sb.inodes.values()) {
       if (inode.kind !== 'reg') continue;
       const st = fileState(inode);
       const key = st.join('\n');
