@@ -64,10 +64,11 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
   const end = pos + len;
   while (p < end) {
     const lblk = Math.floor(p / bs);
-    const e = inode.extents.find(lblk);
-    const stop = Math.min(end, e !== undefined ? e.end * bs : inode.extents.next(lblk)?.start !== undefined ? inode.extents.next(lblk)!.start * bs : end);
-    const n = Math.max(1, stop - p);
-    parts.push(e === undefined || e.v.type !== 'mapped' ? zeroData(n) : sys.disk.read((e.v.pblk + lblk - e.start) * bs + (p % bs), n));
+    // Up to the end of this extent, or of this hole (the next extent's start).
+    const e = inode.extents.find(lblk) ?? null;
+    const edge = e !== null ? e.end : inode.extents.next(lblk)?.start;
+    const n = Math.max(1, Math.min(end, edge === undefined ? end : edge * bs) - p);
+    parts.push(e === null || e.v.type !== 'mapped' ? zeroData(n) : sys.disk.read((e.v.pblk + lblk - e.start) * bs + (p % bs), n));
     p += n;
   }
   return concatData(...parts);

@@ -49,6 +49,8 @@ describe('iospec run', () => {
     ['unknown variant', JSON.stringify({ ...ok, variant: { nope: true } }), /variant\.nope: unknown variant/],
     ['unknown top-level field', JSON.stringify({ ...ok, sytem: {} }), /sytem|Unrecognized/],
     ['store outside the buffer', JSON.stringify({ ...ok, steps: [{ op: 'pwrite', fd: 'A', offset: 0, length: 512, fill: 1, storeDuringIo: { offset: 500, length: 100, fill: 2 } }] }), /steps\[0\] \(step 1, pwrite\)\.storeDuringIo: the store must lie inside the write's 512-byte buffer/],
+    ['max_sectors_kb above max_hw_sectors_kb', JSON.stringify({ ...ok, system: { fs: 'ext4', device: { maxSectorsKb: 2048, maxHwSectorsKb: 1024 } } }), /system\.device\.maxSectorsKb: maxSectorsKb 2048 is larger than maxHwSectorsKb 1024/],
+    ['bigalloc cluster not a multiple of the block', JSON.stringify({ ...ok, system: { fs: 'ext4', blockSize: 4096, features: ['bigalloc'], clusterSize: 2048 } }), /system\.clusterSize/],
     ['device_error without a length', JSON.stringify({ ...ok, steps: [{ op: 'device_error', fd: 'A', offset: 0 }] }), /steps\[0\] \(step 1, device_error\)\.length/],
   ];
   for (const [what, content, msg] of bad) {
