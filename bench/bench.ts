@@ -2,6 +2,7 @@
  * `iospec bench`: how fast the model runs.  Figures, not tests: speed goals
  * are checked by reading these numbers, never by timed tests.
  */
+import { fs_types } from '../model/filesystems.ts';
 import fc from 'fast-check';
 import { System } from '../model/system.ts';
 import { UPSTREAM } from '../model/variants.ts';
@@ -193,7 +194,7 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       ? { name: `shrink.${variant}`, value: -1, unit: 'ms', detail: 'no failing 1000-step run built (the noise itself failed, or the counterexample no longer fails after it)' }
       : { name: `shrink.${variant}`, value: sh.ms, unit: 'ms', detail: `a ${sh.from}-step run failing ${sh.invariant} (1000 random steps, then ${file}) shrunk to ${sh.to} steps` });
   }
-  for (const fs of ['ext4', 'xfs'] as const) {
+  for (const fs of fs_types().map((t) => t.name)) {
     const m = modelSpeed({ fs }, opts.steps, opts.seed);
     out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only)` });
     const c = checkerSpeed({ fs }, opts.steps, opts.seed);

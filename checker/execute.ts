@@ -7,12 +7,13 @@ import type { StepOutcome, StepResult } from '../model/system.ts';
 import { System } from '../model/system.ts';
 import type { Source } from '../model/lib/sources.ts';
 import { Oracle } from '../oracle/oracle.ts';
-import type { Invariant } from '../properties/index.ts';
+import type { Invariant, InvariantId, OracleInvariant, StateInvariant } from '../properties/index.ts';
+import { MODEL_INTERNAL } from '../properties/index.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 import type { Step } from '../scenario/schema.ts';
 
 export interface Violation {
-  readonly invariant: string;
+  readonly invariant: InvariantId;
   /** 1-based step number. */
   readonly step: number;
   readonly detail: string;
@@ -65,11 +66,11 @@ export function runChecked(
   invariants: readonly Invariant[],
   opts: ExecOptions = {},
 ): CheckedRun {
-  const needEvents = invariants.some((i) => i.events);
+  const stateChecks = invariants.filter((i): i is StateInvariant<InvariantId> => i.kind === 'state');
+  const oracleInvs = invariants.filter((i): i is OracleInvariant<InvariantId> => i.kind === 'oracle');
+  const needEvents = stateChecks.some((i) => i.events);
   const sys = new System(system, knobs, { recording: needEvents });
   const oracle = new Oracle((id) => sys.sources.get(id));
-  const oracleIds = new Set(invariants.filter((i) => i.oracle).map((i) => i.id));
-  const stateChecks = invariants.filter((i) => i.check !== null);
   const steps: Step[] = [];
   const results: StepResult[] = [];
   const outcomes: StepOutcome[] = [];
@@ -99,20 +100,23 @@ export function runChecked(
       } catch (e) {
         // A model bug (an assertion the model makes about itself) is reported like a violation.
         steps.push(step);
-        results.push({ step: n, op: step.op, internal: e instanceof Error ? e.message : String(e) });
         const msg = e instanceof Error ? `${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}` : String(e);
-        violation = { invariant: 'model/no-internal-error', step: n, detail: `step ${n}: ${msg}` };
+        const result: StepResult = { step: n, op: step.op, internal: msg };
+        results.push({ ...result, internal: e instanceof Error ? e.message : String(e) });
+        const d = MODEL_INTERNAL.check({ step, n, sys, out: { result, read: null, writePos: null, crashReport: null, ioErrors: [] } });
+        violation = { invariant: MODEL_INTERNAL.id, step: n, detail: d ?? `step ${n}: ${msg}` };
         break outer;
       }
       steps.push(step);
       results.push(out.result);
       if (opts.keepOutcomes === true) outcomes.push(out);
       opts.onStep?.(step, out.result);
-      if (oracleIds.size > 0) {
-        const findings = oracle.observe(step, n, out, newSources(sys, before));
-        const f = findings.find((x) => oracleIds.has(x.invariant));
-        if (f !== undefined) {
-          violation = { invariant: f.invariant, step: n, detail: f.detail };
+      if (oracleInvs.length > 0) {
+        // The first fact one of the watched invariants decides.
+        for (const f of oracle.observe(step, n, out, newSources(sys, before))) {
+          const inv = oracleInvs.find((i) => i.decides(f));
+          if (inv === undefined) continue;
+          violation = { invariant: inv.id, step: n, detail: f.detail };
           break outer;
         }
       }
@@ -120,7 +124,7 @@ export function runChecked(
       const wholeState = every <= 1 || n % every === 0 || ALWAYS_CHECKED.has(step.op);
       for (const inv of stateChecks) {
         if (!wholeState && !inv.events) continue;
-        const d = inv.check!({ step, n, out, sys });
+        const d = inv.check({ step, n, out, sys });
         if (d !== null) {
           violation = { invariant: inv.id, step: n, detail: d };
           break outer;

@@ -18,6 +18,7 @@ import { knobsOf, minimizeSteps, noteReached } from './check.ts';
 import { runChecked } from './execute.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import { knownFinding } from './findings.ts';
+import { fs_types, fsTypeOf } from '../model/filesystems.ts';
 
 /** One letter of the alphabet: a step, given the fill value its data gets. */
 interface Letter {
@@ -55,8 +56,13 @@ export const ALPHABET: readonly Letter[] = [
   L('crash keep none', (_v, dir) => crashAndRemount('none', dir), true),
 ];
 
-/** The geometries: ext4, XFS, and ext4 encrypting through an inline engine (files in an encrypted directory, bios split at 6 KiB). */
-interface Scope {
+/**
+ * A geometry the alphabet runs on, as each file system's harness lists
+ * them (model/fs/registry.ts): a plain one per file system, and special
+ * ones (ext4 encrypting through an inline engine: files in an encrypted
+ * directory, bios split at 6 KiB).
+ */
+export interface ExhaustiveScope {
   readonly name: string;
   readonly system: SystemDoc;
   /** Directory of the files ('' = the root), and the steps that make it. */
@@ -64,16 +70,13 @@ interface Scope {
   readonly setup: Step[];
 }
 
-const SCOPES: readonly Scope[] = [
-  { name: 'ext4', system: { fs: 'ext4', blockSize: 4096 }, dir: '', setup: [] },
-  { name: 'xfs', system: { fs: 'xfs', blockSize: 4096 }, dir: '', setup: [] },
-  {
-    name: 'ext4 inlinecrypt',
-    system: { fs: 'ext4', blockSize: 4096, features: ['encrypt'], mount: ['inlinecrypt'], device: { inlineCrypto: { dataUnitSizes: [4096] }, maxSectorsKb: 6 } },
-    dir: 'd/',
-    setup: [{ op: 'mkdir', path: 'd' }, { op: 'encrypt_dir', path: 'd' }],
-  },
-];
+/** The scopes of the file systems `fss`: every file system's first scope, then every second one, and so on. */
+function scopesOf(fss: readonly string[]): ExhaustiveScope[] {
+  const lists = fss.map((fs) => fsTypeOf({ fs }).harness.scopes);
+  const out: ExhaustiveScope[] = [];
+  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
+}
 
 const OPEN = (dir: string): Step[] => [
   { op: 'open', path: `${dir}f`, fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
@@ -99,7 +102,8 @@ export interface ExhaustiveOptions {
   readonly depth: number;
   readonly invariants: readonly Invariant[];
   readonly variant: VariantInfo | null;
-  readonly fs?: 'ext4' | 'xfs' | undefined;
+  /** Only this file system (a registered type's name). */
+  readonly fs?: string | undefined;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -131,8 +135,8 @@ function redundant(seq: readonly number[]): boolean {
 
 export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   const knobs = knobsOf(opts.variant);
-  const fss = opts.fs !== undefined ? [opts.fs] : (opts.variant?.fs ?? ['ext4', 'xfs']);
-  const scopes = SCOPES.filter((sc) => fss.includes(sc.system.fs));
+  const fss = opts.fs !== undefined ? [opts.fs] : (opts.variant?.fs ?? fs_types().map((t) => t.name));
+  const scopes = scopesOf(fss);
   let total = 0;
   for (let d = 0, n = 1; d <= opts.depth; d++, n *= ALPHABET.length) total += n;
   total *= scopes.length;

@@ -11,6 +11,9 @@ import type { System } from '../model/system.ts';
 import type { SystemHint } from '../model/variants.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import { OPEN_FLAGS } from '../model/vfs/fcntl.ts';
+import { fs_types, fsTypeOf } from '../model/filesystems.ts';
+import type { SystemDraw } from './draw.ts';
+import { roundUp } from '../model/lib/math.ts';
 
 export const FD_NAMES = ['A', 'B', 'C'] as const;
 export const PATHS = ['f', 'g', 'd/h'] as const;
@@ -202,13 +205,27 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
 }
 
 export interface SystemGenOptions {
-  readonly fs?: 'ext4' | 'xfs' | undefined;
+  /** Only this file system (a registered type's name). */
+  readonly fs?: string | undefined;
   /** Only systems of this kind. */
   readonly hint?: SystemHint | undefined;
 }
 
+/** The file systems a run generates: the one asked for, or every registered type that can make systems of the kind. */
+export function generatedFileSystems(opts: SystemGenOptions): string[] {
+  if (opts.fs !== undefined) return [opts.fs];
+  return fs_types().filter((t) => t.harness.supports(opts.hint)).map((t) => t.name);
+}
+
+/**
+ * A system: which file system, then a common draw of the geometry and the
+ * device (block size, folio size, write cache, stable pages, hardware
+ * atomic writes, an inline encryption engine), which the file system's
+ * harness turns into its part (size, features, mount options).
+ */
 export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> {
-  const fsArb = opts.hint === 'inline-crypto' || opts.hint === 'atomic-bigalloc' ? fc.constant<'ext4'>('ext4') : opts.fs !== undefined ? fc.constant(opts.fs) : fc.constantFrom<'ext4' | 'xfs'>('ext4', 'xfs');
+  const names = generatedFileSystems(opts);
+  const fsArb = names.length === 1 ? fc.constant(names[0]!) : fc.constantFrom(...names);
   return fsArb.chain((fs) =>
     fc.record({
       blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
@@ -231,7 +248,7 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
       ),
     }).map((g0): SystemDoc => {
       // A hint forces the kind of system a variant needs.
-      const g = ((): typeof g0 => {
+      const g = ((): SystemDraw => {
         switch (opts.hint) {
           case 'inline-crypto':
             return { ...g0, encrypt: true, inline: g0.inline ?? { maxKb: 1280, segs: 128 } };
@@ -246,18 +263,18 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
         }
       })();
       const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
-      // ext4 made with -O encrypt: sequences then start by encrypting directory d (see checker/check.ts).
-      const encrypt = fs === 'ext4' && g.encrypt;
+      const part = fsTypeOf({ fs }).harness.generate(g);
       const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt, ...(g.atomic.maxKb !== 1280 ? { maxSectorsKb: g.atomic.maxKb } : {}) } : {};
-      const inline = encrypt && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
-      const doc: SystemDoc = {
+      const inline = part.inlineCrypto === true && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
+      return {
         fs,
         blockSize: g.blockSize,
         folioSize: g.folioSize,
-        device: { sizeMiB: fs === 'xfs' ? 512 : g.small ? 32 : 512, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
+        device: { sizeMiB: part.sizeMiB, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
+        ...(part.features !== undefined ? { features: part.features } : {}),
+        ...(part.mount !== undefined ? { mount: part.mount } : {}),
+        ...(part.clusterSize !== undefined ? { clusterSize: part.clusterSize } : {}),
       };
-      if (!encrypt) return fs === 'ext4' && g.bigalloc > 0 ? { ...doc, features: ['bigalloc'], clusterSize: g.blockSize * g.bigalloc } : doc;
-      return g.inline !== null ? { ...doc, features: ['encrypt'], mount: ['inlinecrypt'] } : { ...doc, features: ['encrypt'] };
     }),
   );
 }
@@ -303,7 +320,7 @@ function granule(sys: System, g: 0 | 1 | 2 | 3): number {
 
 function value(sys: System, s: Span3, eof: number, min: number): number {
   const bs = sys.cfg.blockSize;
-  const anchor = s.anchor === 0 ? 0 : s.anchor === 1 ? eof : Math.ceil(eof / bs) * bs;
+  const anchor = s.anchor === 0 ? 0 : s.anchor === 1 ? eof : roundUp(eof, bs);
   return Math.max(min, anchor + s.k * granule(sys, s.gran) + s.d);
 }
 

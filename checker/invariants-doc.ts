@@ -11,7 +11,7 @@ import { INVARIANTS } from '../properties/index.ts';
 import { VARIANTS } from '../model/variants.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { describeResult, describeStep, replay } from './replay.ts';
-import { KNOWN_FINDINGS } from './findings.ts';
+import { knownFindings } from './findings.ts';
 
 interface Witness {
   readonly variant: string;
@@ -48,7 +48,7 @@ export function invariantsMarkdown(root: string): string {
   for (const inv of INVARIANTS) {
     out.push(`## \`${inv.id}\``, '', inv.statement, '', `Source: ${inv.source}`, '');
     const breakers = VARIANTS.filter((v) => v.breaks.includes(inv.id)).map((v) => v.name);
-    const known = KNOWN_FINDINGS.filter((x) => x.invariants.includes(inv.id));
+    const known = knownFindings().filter((x) => x.invariants.includes(inv.id));
     out.push(`Upstream: never${known.length > 0 ? ', apart from the known upstream findings below' : ''}. Variants that break it: ${breakers.map((b) => `\`${b}\``).join(', ')}.`, '');
     const mine = ws.filter((w) => w.detail.startsWith(`${inv.id}:`));
     for (const w of mine) {

@@ -77,8 +77,15 @@ export function describeStep(s: Step): string {
       return `complete${s.bio !== undefined ? ` bio ${s.bio}` : ` ${s.count ?? 1}`}`;
     case 'device_error':
       return `device_error ${s.fd} ${s.offset} ${s.length} (its sectors fail I/O from now on)`;
-    default:
+    case 'sync':
+    case 'remount':
+    case 'journal_commit':
+    case 'reclaim':
       return s.op;
+    default: {
+      const unhandled: never = s;
+      return JSON.stringify(unhandled);
+    }
   }
 }
 

@@ -77,8 +77,8 @@ function extentBlocks(inode: Inode): number {
   let n = Math.ceil(inode.i_size / bs);
   const es = inode.extents.entries();
   if (es.length > 0) n = Math.max(n, es[es.length - 1]!.end);
-  if (inode.cow !== null) {
-    const cs = inode.cow.entries();
+  for (const fork of inode.sb.ops.extra_forks?.(inode) ?? []) {
+    const cs = fork.map.entries();
     if (cs.length > 0) n = Math.max(n, cs[cs.length - 1]!.end);
   }
   for (const f of inode.mapping.allFolios()) n = Math.max(n, Math.ceil(f.end / bs));
@@ -93,7 +93,9 @@ export function fileState(inode: Inode): string[] {
   out.push(`map   ${row(n, (b) => mapChar(inode, b))}`);
   const phys = inode.extents.entries().filter((e) => e.v.pblk >= 0).map((e) => `${e.start}${e.end - e.start > 1 ? `-${e.end - 1}` : ''}@${e.v.pblk}`);
   if (phys.length > 0) out.push(`phys  ${phys.slice(0, 8).join(' ')}${phys.length > 8 ? ` (+${phys.length - 8})` : ''}`);
-  if (inode.cow !== null && !inode.cow.isEmpty()) out.push(`cow   ${row(n, (b) => (inode.cow!.find(b) !== undefined ? 'c' : '.'))}`);
+  for (const fork of inode.sb.ops.extra_forks?.(inode) ?? []) {
+    if (!fork.map.isEmpty()) out.push(`${fork.name.padEnd(5)} ${row(n, (b) => (fork.map.find(b) !== undefined ? fork.name[0]! : '.'))}`);
+  }
   if (inode.mapping.allFolios().length > 0) out.push(`cache ${row(n, (b) => cacheChar(inode, b))}`);
   return out;
 }

@@ -7,7 +7,7 @@ import { toXfsIo } from '../kernel/export.ts';
 import { toFsxOps } from '../kernel/export-fsx.ts';
 import { toC } from '../kernel/export-c.ts';
 import { toVitest } from '../kernel/regression.ts';
-import { KNOWN_FINDINGS } from '../checker/findings.ts';
+import { knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
@@ -23,11 +23,18 @@ import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
 import { explain } from '../kernel/limitations.ts';
 import { probeKernel } from '../kernel/probe.ts';
+import { fs_types, fsNames, get_fs_type } from '../model/filesystems.ts';
+import type { DiffTarget } from '../kernel/diff-target.ts';
 import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import { writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
+
+/** Every file system's differential targets, with the file system they run on. */
+function diffTargets(): Array<{ readonly fs: string; readonly target: DiffTarget; readonly name: string }> {
+  return fs_types().flatMap((t) => t.harness.diffTargets.map((target) => ({ fs: t.name, target, name: target.name })));
+}
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -83,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('run a scenario on the model and on this kernel and report the first step where they disagree; with --fuzz, generate scenarios and diff them')
     .argument('[file]', 'scenario file (not with --fuzz)')
     .option('--fuzz', 'differential fuzzing: generated scenarios, run on both')
-    .option('--fs <fs>', 'with --fuzz: ext4, xfs, ext4-encrypt, ext4-bigalloc, or all', 'all')
+    .option('--fs <fs>', `with --fuzz: ${diffTargets().map((t) => t.name).join(', ')}, or all`, 'all')
     .option('--count <n>', 'with --fuzz: scenarios per file system', '100')
     .option('--seed <n>', 'with --fuzz: seed', '1')
     .option('--time <seconds>', 'with --fuzz: time budget per file system', '600')
@@ -93,13 +100,12 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; json?: boolean }) => {
       if (opts.fuzz === true) {
         if (file !== undefined) throw new UsageError('diff --fuzz takes no file');
-        const targets: Array<{ fs: 'ext4' | 'xfs'; encrypt: boolean; bigalloc: boolean }> = [];
-        for (const t of opts.fs === 'all' ? ['xfs', 'ext4', 'ext4-encrypt', 'ext4-bigalloc'] : opts.fs.split(',')) {
-          if (t === 'xfs' || t === 'ext4') targets.push({ fs: t, encrypt: false, bigalloc: false });
-          else if (t === 'ext4-encrypt') targets.push({ fs: 'ext4', encrypt: true, bigalloc: false });
-          else if (t === 'ext4-bigalloc') targets.push({ fs: 'ext4', encrypt: false, bigalloc: true });
-          else throw new UsageError(`--fs: ext4, xfs, ext4-encrypt, ext4-bigalloc or all, not "${t}"`);
-        }
+        const all = diffTargets();
+        const targets = opts.fs === 'all' ? all : opts.fs.split(',').map((name) => {
+          const t = all.find((x) => x.target.name === name);
+          if (t === undefined) throw new UsageError(`--fs: ${all.map((x) => x.target.name).join(', ')} or all, not "${name}"`);
+          return t;
+        });
         for (const t of targets) {
           const probe = probeKernel(t.fs);
           if (!probe.ok) {
@@ -111,11 +117,9 @@ export async function main(argv: string[]): Promise<number> {
         const tty = process.stderr.isTTY === true && opts.json !== true;
         const reports = [];
         for (const t of targets) {
-          const label = `${t.fs}${t.encrypt ? ' (encrypted directory)' : ''}${t.bigalloc ? ' (bigalloc)' : ''}`;
+          const label = t.target.label;
           const r = await diffFuzz({
-            fs: t.fs,
-            encrypt: t.encrypt,
-            bigalloc: t.bigalloc,
+            target: t.target,
             count: intArg('--count', opts.count),
             seed: intArg('--seed', opts.seed),
             timeMs: numArg('--time', opts.time) * 1000,
@@ -174,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('fuzz the model against the invariants; exit 1 with a counterexample file when one fails')
     .option('--invariant <id...>', 'check only these invariants (default: all)')
     .option('--variant <name>', 'check a design variant instead of upstream')
-    .option('--fs <fs>', 'only this file system (ext4 or xfs)')
+    .option('--fs <fs>', `only this file system (${fsNames()})`)
     .option('--systems <kind>', `only systems of this kind: ${SYSTEM_HINTS.join(', ')} (default: the variant's own, if any)`)
     .option('--seed <n>', 'random seed (default: from the clock, printed)')
     .option('--runs <n>', 'maximum number of generated sequences', '1000000000')
@@ -193,14 +197,14 @@ export async function main(argv: string[]): Promise<number> {
       });
       const variant = opts.variant === undefined ? null : findVariant(opts.variant);
       if (variant === undefined) throw new UsageError(`--variant: unknown variant "${opts.variant}" (see \`iospec variants\`)`);
-      if (opts.fs !== undefined && opts.fs !== 'ext4' && opts.fs !== 'xfs') throw new UsageError('--fs: ext4 or xfs');
+      if (opts.fs !== undefined && get_fs_type(opts.fs) === undefined) throw new UsageError(`--fs: ${fsNames()}, not "${opts.fs}"`);
       const systems = SYSTEM_HINTS.find((h) => h === opts.systems);
       if (opts.systems !== undefined && systems === undefined) throw new UsageError(`--systems: one of ${SYSTEM_HINTS.join(', ')}, not "${opts.systems}"`);
       if (opts.exhaustive === true) {
         const depth = intArg('--depth', opts.depth);
         if (depth > 4) throw new UsageError(`--depth: at most 4 (${ALPHABET.length}^depth sequences per file system)`);
         if (opts.json !== true) err(`iospec check --exhaustive: depth ${depth}, ${ALPHABET.length} operations, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants`);
-        const r = exhaustive({ depth, invariants, variant, fs: opts.fs as 'ext4' | 'xfs' | undefined, onProgress: (done, total) => { if (opts.json !== true) err(`exhaustive: ${done} of ${total} sequences`); } });
+        const r = exhaustive({ depth, invariants, variant, fs: opts.fs, onProgress: (done, total) => { if (opts.json !== true) err(`exhaustive: ${done} of ${total} sequences`); } });
         const file = r.counterexample === null ? null : writeCounterexample(opts.out, counterexampleDoc(r.counterexample.system, variant?.name ?? null, r.counterexample.steps, r.counterexample.results, r.counterexample.violation, 0, r.counterexample.path));
         if (opts.json === true) out(JSON.stringify({ ...summaryJson(r, variant?.name ?? null, file), depth: r.depth, sequences: r.sequences, skippedBySymmetry: r.skippedBySymmetry }));
         else {
@@ -232,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
         maxSteps,
         minSteps,
         timeMs,
-        fs: opts.fs as 'ext4' | 'xfs' | undefined,
+        fs: opts.fs,
         systems,
         onProgress: progress,
         progressMs: tty ? 250 : 10000,
@@ -333,9 +337,34 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the design variants (name, description, source, invariants they break)')
     .option('--json', 'as JSON')
     .action((opts: { json?: boolean }) => {
-      const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? ['ext4', 'xfs'] }));
+      const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? fs_types().map((t) => t.name) }));
       if (opts.json === true) out(JSON.stringify(rows, null, 2));
       else for (const r of rows) out(`${r.name}\n  ${r.description}\n  source: ${r.source}\n  breaks: ${r.breaks.join(', ')}\n`);
+    });
+
+  program
+    .command('filesystems')
+    .description('list the file systems the model knows: features, kernel runner, differential targets')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = fs_types().map((t) => ({
+        name: t.name,
+        description: t.description,
+        features: t.features,
+        kernel: t.harness.kernel === null ? null : { mkfs: t.harness.kernel.tools.map((x) => x.cmd), crash: t.harness.kernel.crash },
+        diffTargets: t.harness.diffTargets.map((d) => d.name),
+        findings: t.harness.findings.map((f) => f.id),
+      }));
+      if (opts.json === true) out(JSON.stringify(rows, null, 2));
+      else {
+        for (const r of rows) {
+          out(`${r.name}\n  ${r.description}`);
+          for (const [f, what] of Object.entries(r.features)) out(`  feature ${f}: ${what}`);
+          out(r.kernel === null ? '  kernel: model only' : `  kernel: ${r.kernel.mkfs.join(', ')}; crash by ${r.kernel.crash === 'shutdown' ? 'the shutdown ioctl' : 'copying the image'}; diff --fuzz --fs ${r.diffTargets.join('|')}`);
+          if (r.findings.length > 0) out(`  known upstream findings: ${r.findings.join(', ')}`);
+          out('');
+        }
+      }
     });
 
   program
@@ -418,7 +447,7 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   const reached = Object.entries(r.reached).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   if (reached !== '') out(`reached: ${reached}`);
   for (const [id, n] of Object.entries(r.findings)) {
-    const f = KNOWN_FINDINGS.find((x) => x.id === id);
+    const f = knownFindings().find((x) => x.id === id);
     out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f?.scenario ?? ''}), not reported again`);
   }
   if (r.counterexample === null) {

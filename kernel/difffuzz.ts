@@ -23,14 +23,12 @@ import type { Disagreement } from './compare.ts';
 import { explain } from './limitations.ts';
 import { runOnKernel } from './runner.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { DiffTarget } from './diff-target.ts';
 import { join } from 'node:path';
 
 export interface DiffFuzzOptions {
-  readonly fs: 'ext4' | 'xfs';
-  /** ext4 with -O encrypt,stable_inodes and every file inside an encrypted directory. */
-  readonly encrypt: boolean;
-  /** ext4 -O bigalloc with a cluster of 4 or 16 blocks. */
-  readonly bigalloc?: boolean | undefined;
+  /** What to fuzz: a file system type's differential target (its harness's diffTargets). */
+  readonly target: DiffTarget;
   readonly count: number;
   readonly seed: number;
   readonly timeMs: number;
@@ -63,24 +61,6 @@ export interface DiffFuzzReport {
 }
 
 const KERNEL_WEIGHTS = { writeback: 0, complete: 0, journal_commit: 0, reclaim: 0, device_error: 0 } as const;
-
-function systemArb(o: DiffFuzzOptions): fc.Arbitrary<SystemDoc> {
-  return fc.record({
-    blockSize: o.encrypt ? fc.constant(4096) : fc.constantFrom(4096, 4096, 1024, 2048),
-    lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-    writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-    ratio: fc.constantFrom(4, 16),
-  }).map((g) => {
-    const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
-    const doc: SystemDoc = { fs: o.fs, blockSize: g.blockSize, device: { sizeMiB: 512, logicalBlockSize: lbs, writeCache: g.writeCache } };
-    if (o.encrypt) doc.features = ['encrypt', 'stable_inodes'];
-    if (o.bigalloc === true) {
-      doc.features = ['bigalloc'];
-      doc.clusterSize = g.blockSize * g.ratio;
-    }
-    return doc;
-  });
-}
 
 interface Input {
   readonly system: SystemDoc;
@@ -136,9 +116,10 @@ async function minimise(cfg: ResolvedSystem, steps: Step[], first: { index: numb
 
 export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   const t0 = Date.now();
-  const paths = o.encrypt ? ['d/f', 'd/g', 'd/h'] : ['f', 'g', 'd/h'];
+  const t = o.target;
+  const paths = t.paths ?? ['f', 'g', 'd/h'];
   const arb: fc.Arbitrary<Input> = fc.record({
-    system: systemArb(o),
+    system: t.systems,
     recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeepAll: true, realKernel: true }, Math.ceil(o.maxSteps / 2)),
   });
   const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
@@ -154,7 +135,7 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     // The kernel's loop device completes background writeback long before the next step.
     input.system.device = { ...input.system.device, completion: 'step-end' };
     const cfg = resolveSystem(input.system);
-    const prefix: Step[] = o.encrypt ? [{ op: 'encrypt_dir', path: 'd', flags: [] }] : [];
+    const prefix: Step[] = [...(t.prefix ?? [])];
     const sources: StepSource[] = [...prefix, ...input.recipes.map((r) => (s: System) => resolve(r, s) as StepSource | StepSource[])];
     const m = onModel(cfg, sources);
     const kernel = await runOnKernel(cfg, m.steps);
@@ -175,14 +156,14 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
           mkdirSync(o.out, { recursive: true });
           const doc: ScenarioDoc = {
             format: 'iospec-scenario/1',
-            name: `model and ${o.fs} kernel disagree on ${min.steps[min.diff.index]!.op} (${min.diff.d.field})`,
+            name: `model and ${t.label} kernel disagree on ${min.steps[min.diff.index]!.op} (${min.diff.d.field})`,
             description: `Found by iospec diff --fuzz (seed ${o.seed}). At step ${min.diff.index + 1} the model answers ${JSON.stringify(min.diff.d.model)} and the kernel ${JSON.stringify(min.diff.d.kernel)}.`,
             system: input.system,
             steps: min.steps,
             expect: min.kernel as unknown as Array<Record<string, unknown>>,
             meta: { disagreement: { step: min.diff.index + 1, field: min.diff.d.field, model: min.diff.d.model, kernel: min.diff.d.kernel }, seed: o.seed },
           };
-          file = join(o.out, `diff-${o.fs}${o.encrypt ? '-encrypt' : ''}-${o.seed}-${report.scenarios}.json`);
+          file = join(o.out, `diff-${t.name}-${o.seed}-${report.scenarios}.json`);
           writeFileSync(file, formatScenario(doc));
         }
         report.disagreements.push({
@@ -199,5 +180,5 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     }
     o.onProgress?.(report.scenarios, o.count, report.disagreements.length);
   }
-  return { fs: o.fs + (o.encrypt ? ' (encrypted directory)' : '') + (o.bigalloc === true ? ' (bigalloc)' : ''), ...report, elapsedMs: Date.now() - t0 };
+  return { fs: t.label, ...report, elapsedMs: Date.now() - t0 };
 }

@@ -44,7 +44,13 @@ function fsxLine(s: Step, size: number): { line: string | null; note: string | n
       if (name === null) return { line: null, note: `fsx has no operation for fallocate mode ${m.join('|')}` };
       return { line: `${name} ${args}${keep && name !== 'punch_hole' ? ' keep_size' : ''}`, note: null };
     })
-    .otherwise(() => ({ line: null, note: null }));
+    // Not an fsx operation on its one file (the caller says why in a comment).
+    .with(
+      { op: 'open' }, { op: 'close' }, { op: 'mkdir' }, { op: 'encrypt_dir' }, { op: 'clone' }, { op: 'statx' }, { op: 'fiemap' }, { op: 'sync' },
+      { op: 'crash' }, { op: 'remount' }, { op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, { op: 'device_error' },
+      () => ({ line: null, note: null }),
+    )
+    .exhaustive();
 }
 
 /** The fsx operations file; `results` (the upstream model's answers) go in comments. */

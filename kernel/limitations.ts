@@ -2,32 +2,15 @@
  * Known differences between the model and this machine's kernel, each with
  * its reason.  `iospec diff --fuzz` reports a disagreement that matches one
  * as that limitation (counted, listed, never silently dropped); anything
- * else is a new disagreement to fix or to list here.
+ * else is a new disagreement to fix or to list here.  These are the
+ * generic ones; each file system's harness lists its own
+ * (model/<fs>/harness.ts).
  */
-import type { StepResult } from '../model/system.ts';
-import type { ResolvedSystem } from '../scenario/resolve.ts';
-import type { Step } from '../scenario/schema.ts';
-import type { Disagreement } from './compare.ts';
+import { get_fs_type } from '../model/filesystems.ts';
+import type { DisagreementContext, Limitation } from './limitation.ts';
+import { stepsBefore } from './limitation.ts';
 
-export interface DisagreementContext {
-  readonly system: ResolvedSystem;
-  readonly steps: readonly Step[];
-  /** 0-based index of the step that disagrees. */
-  readonly index: number;
-  readonly d: Disagreement;
-  readonly model: readonly StepResult[];
-  readonly kernel: readonly StepResult[];
-}
-
-export interface Limitation {
-  readonly name: string;
-  readonly reason: string;
-  readonly matches: (c: DisagreementContext) => boolean;
-}
-
-function stepsBefore(c: DisagreementContext): readonly Step[] {
-  return c.steps.slice(0, c.index);
-}
+export type { DisagreementContext, Limitation } from './limitation.ts';
 
 export const LIMITATIONS: readonly Limitation[] = [
   {
@@ -48,29 +31,6 @@ export const LIMITATIONS: readonly Limitation[] = [
         return JSON.stringify(out);
       };
       return cover(c.d.model) === cover(c.d.kernel);
-    },
-  },
-  {
-    name: 'ext4-extent-count',
-    reason:
-      'ext4 places blocks with mballoc (goal blocks, locality-group and per-inode preallocation), so the same writes can end up in more or fewer physical extents than in the model; with more than four extents the inode needs an extent tree block, which st_blocks counts. Block placement is not part of the specification; the statx block count then differs by one or two blocks.',
-    matches: (c) => {
-      if (c.system.fs !== 'ext4' || c.d.field !== 'statx.blocks') return false;
-      const m = Number(c.d.model);
-      const k = Number(c.d.kernel);
-      const per = c.system.blockSize / 512;
-      const diff = Math.abs(m - k);
-      return diff > 0 && diff % per === 0 && diff / per <= 2;
-    },
-  },
-  {
-    name: 'xfs-prealloc-placement',
-    reason:
-      "XFS sizes speculative post-EOF preallocation from the previous extent and the extents before it that are physically contiguous with it (xfs_iomap_prealloc_size); whether they are depends on where the allocator found space in the allocation group (its btree and log blocks fragment it), which the model does not reproduce. st_blocks then differs by part of a preallocation.",
-    matches: (c) => {
-      if (c.system.fs !== 'xfs' || c.d.field !== 'statx.blocks') return false;
-      // Preallocation applies to extending buffered writes once the file is 64 KiB or more.
-      return stepsBefore(c).some((s) => s.op === 'pwrite' && !(s.flags ?? []).length && s.offset + (s.length ?? (s.iov ?? []).reduce((a, v) => a + v.length, 0)) > 65536);
     },
   },
   {
@@ -141,6 +101,7 @@ function failedDirectWrites(c: DisagreementContext, path: string): Array<[number
   return out;
 }
 
+/** The limitation that explains a disagreement: a generic one, or one of the file system's. */
 export function explain(c: DisagreementContext): Limitation | null {
-  return LIMITATIONS.find((l) => l.matches(c)) ?? null;
+  return LIMITATIONS.find((l) => l.matches(c)) ?? get_fs_type(c.system.fs)?.harness.limitations.find((l) => l.matches(c)) ?? null;
 }

@@ -3,6 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { get_fs_type } from '../model/filesystems.ts';
 
 export interface Probe {
   readonly ok: boolean;
@@ -27,8 +28,8 @@ function filesystems(): string {
 
 let cached: Map<string, Probe> = new Map();
 
-/** Probe for running scenarios of file system `fs` on the real kernel. */
-export function probeKernel(fs: 'ext4' | 'xfs'): Probe {
+/** Probe for running scenarios of file system `fs` (a registered type) on the real kernel. */
+export function probeKernel(fs: string): Probe {
   const have = cached.get(fs);
   if (have !== undefined) return have;
   const missing: string[] = [];
@@ -38,8 +39,9 @@ export function probeKernel(fs: 'ext4' | 'xfs'): Probe {
   if (!which('losetup')) missing.push('no losetup: apt-get install -y mount');
   if (!which('mount') || !which('umount')) missing.push('no mount/umount: apt-get install -y mount');
   if (!which('cc') && !which('gcc')) missing.push('no C compiler for the helper: apt-get install -y gcc libc6-dev');
-  if (fs === 'xfs' && !which('mkfs.xfs')) missing.push('no mkfs.xfs: apt-get install -y xfsprogs');
-  if (fs === 'ext4' && !which('mkfs.ext4')) missing.push('no mkfs.ext4: apt-get install -y e2fsprogs');
+  const k = get_fs_type(fs)?.harness.kernel ?? null;
+  if (k === null) missing.push(`${fs} is modelled only (no kernel runner for it)`);
+  for (const t of k?.tools ?? []) if (!which(t.cmd)) missing.push(`no ${t.cmd}: apt-get install -y ${t.pkg}`);
   const fss = filesystems();
   if (fss !== '' && !new RegExp(`\\b${fs}\\b`).test(fss)) missing.push(`the kernel has no ${fs} (modprobe ${fs})`);
   const p = { ok: missing.length === 0, missing };

@@ -49,7 +49,16 @@ export function requestLine(step: Step, n: number): string {
     case 'crash':
     case 'remount':
       return head;
-    default:
+    case 'writeback':
+    case 'complete':
+    case 'journal_commit':
+    case 'reclaim':
+    case 'device_error':
+      // MODEL_ONLY_OPS, answered above.
       return `step=${n} op=unsupported name=${step.op}`;
+    default: {
+      const unhandled: never = step;
+      throw new Error(`no request line for ${JSON.stringify(unhandled)}`);
+    }
   }
 }

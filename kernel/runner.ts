@@ -12,6 +12,8 @@ import { ensureHelper } from './build.ts';
 import { probeKernel } from './probe.ts';
 import { requestLine } from './protocol.ts';
 import { sweepLeftovers, Workspace } from './workspace.ts';
+import { fsTypeOf } from '../model/filesystems.ts';
+import type { KernelFs } from '../model/fs/registry.ts';
 
 export class KernelUnavailable extends Error {}
 
@@ -22,6 +24,7 @@ export class KernelUnavailable extends Error {}
 export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
   const d = s.device;
   const loop = LOOP_DEVICE_DEFAULTS;
+  if (kernelFs(s) === null) return `${s.fs} is modelled only (its type has no kernel runner)`;
   if (d.atomicWriteUnitMax > 0 || d.atomicWriteUnitMin > 0) return 'a loop device has no hardware atomic writes';
   if (d.inlineCrypto !== false) return 'a loop device has no inline encryption engine';
   if (d.stableWrites) return 'a loop device does not require stable writes';
@@ -34,19 +37,16 @@ export function kernelUnsupportedReason(s: ResolvedSystem): string | null {
   return null;
 }
 
+/** How this machine's kernel makes the system's file system, or null when the model alone knows it. */
+export function kernelFs(s: ResolvedSystem): KernelFs | null {
+  return fsTypeOf(s).harness.kernel;
+}
+
+/** The mkfs command line for the system (the device is appended). */
 export function mkfsCommand(s: ResolvedSystem): [string, string[]] {
-  if (s.fs === 'xfs') {
-    const args = ['-f', '-q', '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`];
-    return ['mkfs.xfs', args];
-  }
-  const args = ['-F', '-q', '-b', String(s.blockSize)];
-  const feats: string[] = [];
-  if (s.features.includes('encrypt')) feats.push('encrypt');
-  if (s.features.includes('stable_inodes')) feats.push('stable_inodes');
-  if (s.features.includes('bigalloc')) feats.push('bigalloc');
-  if (feats.length > 0) args.push('-O', feats.join(','));
-  if (s.features.includes('bigalloc')) args.push('-C', String(s.clusterSize));
-  return ['mkfs.ext4', args];
+  const k = kernelFs(s);
+  if (k === null) throw new KernelUnavailable(`${s.fs} is modelled only; this iospec cannot make it on the kernel`);
+  return k.mkfs(s);
 }
 
 export function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {

@@ -8,9 +8,9 @@ import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
 import { SRC_USERBUF, dataRuns, span } from './lib/content.ts';
 import { EACCES, EBADF, EEXIST, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
-import { iomap_fiemap } from './fs/fiemap.ts';
 import { SourceTable } from './lib/sources.ts';
 import { IntervalMap } from './lib/interval-map.ts';
+import { roundDown, roundUp } from './lib/math.ts';
 import type { Bio } from './block/bio.ts';
 import { resetBioIds } from './block/bio.ts';
 import { Disk } from './block/disk.ts';
@@ -19,12 +19,11 @@ import { blk_complete, blk_wait_req, submit_bio_noacct } from './block/blk-core.
 import { blkdev_issue_flush } from './block/blk-flush.ts';
 import { PAGE_SIZE, queueLimitsFromConfig } from './block/blk-settings.ts';
 import { DiskImage } from './fs/journal.ts';
-import type { FsOps } from './fs/super.ts';
 import { SuperBlock } from './fs/super.ts';
+import type { FileSystemType } from './fs/registry.ts';
+import { fsTypeOf } from './filesystems.ts';
 import type { Kernel, ModelEvent } from './kernel.ts';
 import type { Knobs } from './variants.ts';
-import { ext4_ops } from './ext4/super.ts';
-import { xfs_ops } from './xfs/xfs_super.ts';
 import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import { iomap_dirty_folio } from './iomap/buffered-io.ts';
 import type { File } from './vfs/file.ts';
@@ -73,15 +72,6 @@ export interface StepOutcome {
   readonly ioErrors: ReadonlyArray<{ readonly path: string; readonly pos: number; readonly len: number }>;
 }
 
-function fsOpsFor(fs: 'ext4' | 'xfs'): FsOps {
-  return fs === 'ext4' ? ext4_ops : xfs_ops;
-}
-
-/** Blocks at the start of the device that hold metadata (superblocks, inode tables, the log). */
-function metadataBlocks(cfg: ResolvedSystem, total: number): number {
-  return cfg.fs === 'ext4' ? Math.max(64, Math.floor(total / 25)) : Math.max(64, Math.floor(total / 30));
-}
-
 export interface SystemOptions {
   /** Record model events for invariants and traces. */
   recording: boolean;
@@ -101,7 +91,8 @@ export class System implements Kernel {
   crashed = false;
   lastCrash: CrashReport | null = null;
   private reqSeq = 0;
-  private readonly ops: FsOps;
+  /** The file system type mounted (its registry entry). */
+  readonly fsType: FileSystemType;
   /** Steps executed so far (statistics). */
   stepsRun = 0;
 
@@ -111,23 +102,22 @@ export class System implements Kernel {
     this.v = knobs;
     this.recording = opts.recording;
     const limits = queueLimitsFromConfig(cfg.device);
-    this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024);
-    this.disk.mergeIgnoresDun = knobs.cryptoMergeIgnoresDun;
+    this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs);
     if (this.recording) {
       this.disk.observer = {
         onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),
         onComplete: (bio) => this.events.push({ t: 'bio-complete', bio }),
       };
     }
-    this.ops = fsOpsFor(cfg.fs);
-    // With bigalloc the block bitmap counts clusters: data starts and ends on a cluster.
-    const ratio = cfg.fs === 'ext4' && cfg.features.includes('bigalloc') ? cfg.clusterSize / cfg.blockSize : 1;
-    const total = Math.floor(this.disk.sizeBytes / cfg.blockSize / ratio) * ratio;
-    const first = Math.ceil(metadataBlocks(cfg, total) / ratio) * ratio;
+    this.fsType = fsTypeOf(cfg);
+    // The allocation unit (ext4 bigalloc: the cluster) counts in the bitmap: data starts and ends on one.
+    const unit = this.fsType.allocUnit(cfg);
+    const total = roundDown(Math.floor(this.disk.sizeBytes / cfg.blockSize), unit);
+    const first = roundUp(this.fsType.metadataBlocks(cfg, total), unit);
     const free = new IntervalMap<true>((v) => v, () => true);
     free.set(first, total, true);
     const image = new DiskImage(free);
-    this.sb = new SuperBlock(this, this.ops, cfg, image, first, total);
+    this.sb = new SuperBlock(this, this.fsType, cfg, image, first, total);
   }
 
   // ---- Kernel services ----------------------------------------------------
@@ -138,9 +128,7 @@ export class System implements Kernel {
 
   submit_bio(bio: Bio): void {
     if (this.recording) this.events.push({ t: 'bio-submit', bio });
-    const v = this.v;
-    const quirks = v.cryptoSplitIgnoresDu || v.cryptoDunNotAdvanced || v.atomicSplitMaxSectors ? { splitIgnoresDataUnits: v.cryptoSplitIgnoresDu, splitKeepsDun: v.cryptoDunNotAdvanced, splitAtomic: v.atomicSplitMaxSectors } : null;
-    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null, quirks);
+    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null);
   }
 
   wait_req(req: number): void {
@@ -222,7 +210,7 @@ export class System implements Kernel {
     this.negDentries.clear();
     const total = this.sb.alloc.totalBlocks;
     const first = this.sb.alloc.firstDataBlock;
-    this.sb = new SuperBlock(this, this.ops, this.cfg, this.sb.image, first, total);
+    this.sb = new SuperBlock(this, this.fsType, this.cfg, this.sb.image, first, total);
     this.sb.ops.recover(this.sb);
     this.crashed = false;
   }
@@ -351,9 +339,9 @@ export class System implements Kernel {
       .with({ op: 'statx' }, (st) => {
         const f = this.file(st.fd);
         if (f === undefined) return this.fail(n, op, -EBADF);
-        if (this.sb.shutdown && this.cfg.fs === 'xfs') return this.fail(n, op, -EIO);
         const mask = st.mask === undefined ? STATX_BASIC_STATS : flagsFrom(st.mask, STATX_FLAGS).value;
         const k = this.sb.ops.getattr(f.inode, mask);
+        if (typeof k === 'number') return this.fail(n, op, k);
         const out: Record<string, number> = { size: k.size, blocks: k.blocks };
         if ((mask & STATX_DIOALIGN) !== 0 && (k.result_mask & STATX_DIOALIGN) !== 0) {
           out['dio_mem_align'] = k.dio_mem_align ?? 0;
@@ -441,16 +429,20 @@ export class System implements Kernel {
   /**
    * After the power cut the in-core file system is dead: the kernel runner
    * shuts it down (XFS_IOC_GOINGDOWN / EXT4_IOC_SHUTDOWN) and every call
-   * that would touch it fails with EIO until the remount; close, sync and
-   * (on ext4) stat still work.  Null: handle the step normally.
+   * that would touch it fails with EIO until the remount; close and sync
+   * still work, and what else does is the file system's answer (its ->open
+   * of a directory, ->lookup, ->mmap, ->getattr, ->fiemap).  Null: handle
+   * the step normally.
    */
   private afterCrash(s: Step, n: number): StepResult | null {
     switch (s.op) {
       case 'remount':
         return null;
-      case 'crash':
-        // XFS: opening the mount root for the ioctl fails on a shut-down file system.
-        return this.cfg.fs === 'xfs' ? this.fail(n, s.op, -EIO) : { step: n, op: s.op, ret: 0 };
+      case 'crash': {
+        // The shutdown ioctl is made on the mount root, which must be opened first.
+        const r = this.sb.ops.open_dir(this.sb);
+        return r < 0 ? this.fail(n, s.op, r) : { step: n, op: s.op, ret: 0 };
+      }
       case 'close': {
         const f = this.file(s.fd);
         if (f === undefined) return this.fail(n, s.op, -EBADF);
@@ -458,7 +450,8 @@ export class System implements Kernel {
         return { step: n, op: s.op, ret: 0 };
       }
       case 'statx':
-        return this.cfg.fs === 'ext4' ? null : this.file(s.fd) === undefined ? this.fail(n, s.op, -EBADF) : this.fail(n, s.op, -EIO);
+        // ->getattr decides.
+        return null;
       case 'sync':
       case 'journal_commit':
       case 'reclaim':
@@ -477,37 +470,35 @@ export class System implements Kernel {
         // The dcache still holds every name seen before: O_CREAT|O_EXCL of one is EEXIST.
         const cached = this.sb.lookup(s.path);
         if (cached !== undefined && s.flags.includes('O_CREAT') && s.flags.includes('O_EXCL')) return this.fail(n, s.op, -EEXIST);
-        // A missing name: ext4 lookups still work from cached directory
-        // blocks (ENOENT); XFS's lookup fails (EIO) unless a negative dentry
-        // answers first.  Creating needs the journal (EIO).
+        // A missing name: a negative dentry answers ENOENT; else the file
+        // system's ->lookup decides (ext4 still reads cached directory
+        // blocks: ENOENT; XFS cannot: EIO).  Creating needs the journal (EIO).
         const slash = s.path.lastIndexOf('/');
         const parent = slash < 0 ? '' : s.path.slice(0, slash);
-        const known = (p: string) => this.cfg.fs === 'ext4' || this.negDentries.has(p);
+        const miss = (p: string) => (this.negDentries.has(p) ? -ENOENT : this.sb.ops.lookup(this.sb, p));
         if (parent !== '' && this.sb.lookup(parent) === undefined) {
           let cur = '';
           for (const part of parent.split('/')) {
             cur = cur === '' ? part : `${cur}/${part}`;
-            if (this.sb.lookup(cur) === undefined) return this.fail(n, s.op, known(cur) ? -ENOENT : -EIO);
+            if (this.sb.lookup(cur) === undefined) return this.fail(n, s.op, miss(cur));
           }
         }
-        if (cached === undefined && !s.flags.includes('O_CREAT') && known(s.path)) return this.fail(n, s.op, -ENOENT);
+        if (cached === undefined && !s.flags.includes('O_CREAT')) {
+          const r = miss(s.path);
+          if (r === -ENOENT) return this.fail(n, s.op, r);
+        }
         return this.fail(n, s.op, -EIO);
       }
-      case 'fiemap': {
-        // ext4 reports the in-core extent tree; XFS's mapping call fails.
-        const f = this.file(s.fd);
-        if (f === undefined) return this.fail(n, s.op, -EBADF);
-        if (this.cfg.fs === 'xfs') return this.fail(n, s.op, -EIO);
-        // FIEMAP_FLAG_SYNC writes dirty data back first, which fails now.
-        if (f.inode.mapping.hasDirty()) return this.fail(n, s.op, -EIO);
-        return { step: n, op: s.op, ret: 0, extents: iomap_fiemap(f.inode, 0, s.length ?? 0, null) };
-      }
+      case 'fiemap':
+        // ->fiemap decides (ext4 reports its in-core extent tree, XFS fails).
+        return null;
       case 'mmap_write': {
-        // ext4 refuses the mmap itself; XFS maps, and the write fault fails (SIGBUS).
+        // ->mmap may refuse (ext4); else the mapping is made and the write fault fails (SIGBUS).
         const f = this.file(s.fd);
         if (f === undefined) return this.fail(n, s.op, -EBADF);
         if ((f.f_mode & FMODE_READ) === 0 || (f.f_mode & FMODE_WRITE) === 0) return this.fail(n, s.op, -EACCES);
-        return this.cfg.fs === 'xfs' ? { step: n, op: s.op, signal: 'SIGBUS' } : this.fail(n, s.op, -EIO);
+        const r = this.sb.ops.mmap(f);
+        return r < 0 ? this.fail(n, s.op, r) : { step: n, op: s.op, signal: 'SIGBUS' };
       }
       case 'fallocate':
       case 'clone':
@@ -518,10 +509,16 @@ export class System implements Kernel {
         // The VFS checks (offset, fd, access mode, zero length, RWF flags)
         // come first; the file system's read_iter/write_iter then fail.
         return null;
+      case 'ftruncate':
+      case 'fsync':
+      case 'fdatasync':
+      case 'writeback':
+      case 'device_error':
+        // Through a descriptor to a dead file system.
+        return this.file(s.fd) === undefined ? this.fail(n, s.op, -EBADF) : this.fail(n, s.op, -EIO);
       default: {
-        const fd = 'fd' in s ? s.fd : undefined;
-        if (fd !== undefined && this.file(fd) === undefined) return this.fail(n, s.op, -EBADF);
-        return this.fail(n, s.op, -EIO);
+        const unhandled: never = s;
+        throw new Error(`no after-crash rule for ${JSON.stringify(unhandled)}`);
       }
     }
   }
@@ -542,7 +539,7 @@ export class System implements Kernel {
     const end = offset + length;
     while (pos < end) {
       const pageEnd = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
-      if (pos >= Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE) return 'SIGBUS';
+      if (pos >= roundUp(inode.i_size, PAGE_SIZE)) return 'SIGBUS';
       const folio = inode.mapping.getOrCreate(pos);
       // filemap_fault / do_page_mkwrite: a failed read or ->page_mkwrite is VM_FAULT_SIGBUS.
       if (!folio.uptodate && inode.mapping.a_ops.read_folio(inode.mapping, folio) < 0) return 'SIGBUS';
@@ -556,8 +553,8 @@ export class System implements Kernel {
 
   /**
    * The device sectors that back bytes [offset, offset+length) of the file
-   * now (written or unwritten blocks of the data fork, and staging blocks in
-   * the COW fork) go bad: every later read or write reaching them fails with
+   * now (written or unwritten blocks of the data fork, and of the file
+   * system's other forks: XFS's COW staging blocks) go bad: every later read or write reaching them fails with
    * EIO, including bios already in flight.  Holes and delayed allocations
    * have no sectors yet and are not affected.  Returns the blocks marked.
    */
@@ -566,7 +563,8 @@ export class System implements Kernel {
     const first = Math.floor(offset / bs);
     const last = Math.ceil((offset + length) / bs);
     let marked = 0;
-    for (const fork of inode.cow === null ? [inode.extents] : [inode.extents, inode.cow]) {
+    const forks = [inode.extents, ...(this.sb.ops.extra_forks?.(inode) ?? []).map((f) => f.map)];
+    for (const fork of forks) {
       for (const e of fork.overlapping(first, last)) {
         if (e.v.pblk < 0) continue;
         const a = Math.max(first, e.start);

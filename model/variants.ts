@@ -1,108 +1,14 @@
 /**
  * Design variants: named alternatives to upstream behaviour (a rejected
- * approach, a bug found in review, a mount option with weaker guarantees).
- * Upstream is the default; a scenario's `variant` object or `iospec check
- * --variant NAME` switches one on.  Each variant says where it comes from
- * and which invariants it is known to break — the tests prove that claim.
+ * approach, a bug found in review, an RFC, a proposed fix, a mount option
+ * with weaker guarantees).  Upstream is the default; a scenario's `variant`
+ * object or `iospec check --variant NAME` switches one on.  Each variant is
+ * declared once, below: its name (which is also its knob: model code asks
+ * `k.v.on('dio-no-invalidate')` where the variant diverges), where it comes
+ * from, the file systems and systems it needs, and the invariants it is
+ * known to break — the tests prove that claim.
  */
-
-/** The knobs model code consults at the point where a variant diverges. */
-export interface Knobs {
-  dioNoInvalidate: boolean;
-  fsyncNoFlush: boolean;
-  journalNoPreflush: boolean;
-  allocSplitTransactions: boolean;
-  ext4NoDioreadNolock: boolean;
-  writebackEndAtSubmit: boolean;
-  writeEndNoDirtyBits: boolean;
-  freeWithoutUnmap: boolean;
-  srcmapIgnoredOnNewCow: boolean;
-  writethrough: boolean;
-  allocReuseBusy: boolean;
-  cowTypeOverwritten: boolean;
-  bufferedWriteNoDsync: boolean;
-  cowRemapBeforeIo: boolean;
-  dioReadNoFallback: boolean;
-  dioNoCow: boolean;
-  atomicBufferedFallback: boolean;
-  xfsAtomicNoAlignCheck: boolean;
-  cryptoDioLbsMemory: boolean;
-  cryptoSplitIgnoresDu: boolean;
-  cryptoDunNotAdvanced: boolean;
-  cryptoDioWithoutEngine: boolean;
-  xfsAtomicEndCow: boolean;
-  wtPartialFolioClean: boolean;
-  wtNoMkclean: boolean;
-  wtEndioDropsError: boolean;
-  dioNoBounce: boolean;
-  bounceCopybackOnError: boolean;
-  writebackRangeClearsFolio: boolean;
-  wtDirectIomapOps: boolean;
-  cryptoNoDunWrapLimit: boolean;
-  cryptoMergeIgnoresDun: boolean;
-  cryptoAllBlkCrypto: boolean;
-  ext4AtomicNoForceCommit: boolean;
-  atomicSplitMaxSectors: boolean;
-  ext4AtomicAlignedAlloc: boolean;
-  ext4RfcNoAlignedAlloc: boolean;
-  ext4RfcPreallocUnaligned: boolean;
-}
-
-export const UPSTREAM: Knobs = {
-  dioNoInvalidate: false,
-  fsyncNoFlush: false,
-  journalNoPreflush: false,
-  allocSplitTransactions: false,
-  ext4NoDioreadNolock: false,
-  writebackEndAtSubmit: false,
-  writeEndNoDirtyBits: false,
-  freeWithoutUnmap: false,
-  srcmapIgnoredOnNewCow: false,
-  writethrough: false,
-  allocReuseBusy: false,
-  cowTypeOverwritten: false,
-  bufferedWriteNoDsync: false,
-  cowRemapBeforeIo: false,
-  dioReadNoFallback: false,
-  dioNoCow: false,
-  atomicBufferedFallback: false,
-  xfsAtomicNoAlignCheck: false,
-  cryptoDioLbsMemory: false,
-  cryptoSplitIgnoresDu: false,
-  cryptoDunNotAdvanced: false,
-  cryptoDioWithoutEngine: false,
-  xfsAtomicEndCow: false,
-  wtPartialFolioClean: false,
-  wtNoMkclean: false,
-  wtEndioDropsError: false,
-  dioNoBounce: false,
-  bounceCopybackOnError: false,
-  writebackRangeClearsFolio: false,
-  wtDirectIomapOps: false,
-  cryptoNoDunWrapLimit: false,
-  cryptoMergeIgnoresDun: false,
-  cryptoAllBlkCrypto: false,
-  ext4AtomicNoForceCommit: false,
-  atomicSplitMaxSectors: false,
-  ext4AtomicAlignedAlloc: false,
-  ext4RfcNoAlignedAlloc: false,
-  ext4RfcPreallocUnaligned: false,
-};
-
-export interface VariantInfo {
-  readonly name: string;
-  readonly knob: keyof Knobs;
-  readonly description: string;
-  readonly source: string;
-  /** Invariants the checker is proven (by tests) to catch on this variant. */
-  readonly breaks: readonly string[];
-  /** Restrict generated scenarios to these file systems (the variant only exists there). */
-  readonly fs?: ReadonlyArray<'ext4' | 'xfs'>;
-  /** Further knobs the variant needs (a bug in the RFC needs the RFC itself). */
-  readonly implies?: ReadonlyArray<keyof Knobs>;
-  /** Generate only systems where the variant can matter (the upstream comparison uses the same). */
-  readonly systems?: SystemHint;
-}
+import type { InvariantId } from '../properties/ids.ts';
 
 /**
  * A restriction of generated systems: ext4 with an inline encryption engine,
@@ -112,17 +18,23 @@ export interface VariantInfo {
 export const SYSTEM_HINTS = ['inline-crypto', 'stable-writes', 'atomic-bigalloc', 'atomic-hw'] as const;
 export type SystemHint = (typeof SYSTEM_HINTS)[number];
 
-/** The knobs of one variant (its own and those it implies). */
-export function variantKnobs(v: VariantInfo): Knobs {
-  const k: Knobs = { ...UPSTREAM, [v.knob]: true };
-  for (const x of v.implies ?? []) k[x] = true;
-  return k;
+interface VariantDecl {
+  readonly name: string;
+  readonly description: string;
+  readonly source: string;
+  /** Invariants the checker is proven (by tests) to catch on this variant; none for a design found clean. */
+  readonly breaks: readonly InvariantId[];
+  /** The file systems (registered type names) where the variant exists: generated scenarios use only those. */
+  readonly fs?: readonly string[];
+  /** Further variants it needs (a bug in the RFC needs the RFC itself). */
+  readonly implies?: readonly string[];
+  /** Generate only systems where the variant can matter (the upstream comparison uses the same). */
+  readonly systems?: SystemHint;
 }
 
-export const VARIANTS: readonly VariantInfo[] = [
+const DECLARED = [
   {
     name: 'dio-no-invalidate',
-    knob: 'dioNoInvalidate',
     description:
       'A direct write neither writes back and invalidates the page cache over its range before the I/O nor invalidates it after, so a later buffered read returns the cached pre-write data.',
     source: 'mm/filemap.c: kiocb_invalidate_pages, kiocb_invalidate_post_direct_write; fs/iomap/direct-io.c: __iomap_dio_rw, iomap_dio_complete',
@@ -130,7 +42,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'fsync-no-flush',
-    knob: 'fsyncNoFlush',
     description:
       'fsync/fdatasync that has no journal transaction to commit returns without flushing the device write cache (blkdev_issue_flush), so an fsynced overwrite can be lost at power failure — what mounting with nobarrier does to fsync.',
     source: 'fs/ext4/fsync.c: ext4_sync_file; fs/xfs/xfs_file.c: xfs_file_fsync (blkdev_issue_flush when no log force happened)',
@@ -138,7 +49,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'journal-no-preflush',
-    knob: 'journalNoPreflush',
     description:
       'The journal commit record is written without REQ_PREFLUSH, so metadata (an unwritten-to-written conversion, a size update) can be durable while the data it points at is still in the volatile cache: after a crash the file exposes whatever the blocks held before.',
     source: 'fs/jbd2/commit.c: jbd2_journal_commit_transaction (REQ_PREFLUSH|REQ_FUA commit block); ext4 barrier/nobarrier mount option',
@@ -146,7 +56,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'alloc-split-transactions',
-    knob: 'allocSplitTransactions',
     description:
       'Block allocation commits the free-space update and the extent insertion in separate transactions; a crash between them leaks the blocks (allocated on disk, mapped by nobody).',
     source: 'fs/xfs/libxfs/xfs_bmap.c: xfs_bmapi_write (allocation and bmap update in one transaction); fs/ext4/mballoc.c: ext4_mb_new_blocks under the caller\'s handle',
@@ -154,7 +63,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'alloc-reuse-busy',
-    knob: 'allocReuseBusy',
     description:
       'Blocks freed by a truncate or hole punch go back to the allocator at once instead of staying busy until the freeing transaction commits; another file (or the same one) reuses them, writes its data, and a crash before the commit leaves the old owner mapping the new data.',
     source: 'fs/xfs/xfs_extent_busy.c (busy extents); fs/ext4/mballoc.c: ext4_mb_free_metadata, ext4_process_freed_data',
@@ -162,7 +70,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'ext4-no-dioread-nolock',
-    knob: 'ext4NoDioreadNolock',
     description:
       'ext4 buffered writeback allocates written (not unwritten) extents and commits them without waiting for the data, as data=writeback does: a crash after the commit and before the data lands exposes stale block contents.',
     source: 'fs/ext4/inode.c: mpage_map_one_extent (EXT4_GET_BLOCKS_IO_CREATE_EXT with dioread_nolock); Documentation/filesystems/ext4.rst (data=writeback)',
@@ -171,7 +78,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'writeback-end-at-submit',
-    knob: 'writebackEndAtSubmit',
     description:
       'Writeback ends folio writeback when it submits the bios instead of when they complete, so a folio looks idle while its I/O is in flight (truncate and fsync stop waiting for it).',
     source: 'fs/iomap/buffered-io.c: iomap_finish_folio_write / folio_end_writeback; mm/filemap.c: folio_end_writeback',
@@ -179,7 +85,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'write-end-no-dirty-bits',
-    knob: 'writeEndNoDirtyBits',
     description:
       'A buffered write marks the folio dirty but not the per-block dirty bits of iomap_folio_state; writeback writes only dirty blocks, so the data is never written back.',
     source: 'fs/iomap/buffered-io.c: __iomap_write_end (iomap_set_range_dirty), iomap_writeback_folio (ifs_find_dirty_range)',
@@ -187,7 +92,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'free-without-unmap',
-    knob: 'freeWithoutUnmap',
     description:
       'Truncate returns the blocks past EOF to the free-space map but leaves them in the file\'s extent map, so a later allocation hands the same block to another file.',
     source: 'fs/ext4/extents.c: ext4_ext_remove_space / ext4_free_blocks; fs/xfs/xfs_inode.c: xfs_itruncate_extents (unmap and free together)',
@@ -195,7 +99,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'cow-type-overwritten',
-    knob: 'cowTypeOverwritten',
     description:
       'The buffered write ->iomap_begin decides on copy-on-write for a shared block but returns the mapping as plain DELALLOC, without IOMAP_F_SHARED and without the source map: the partial head and tail blocks of the write are zeroed instead of read from the shared block, and the copy written out loses those bytes.',
     source: 'seed 002: [PATCH 05/13] btrfs: Add CoW in iomap based writes, review by Dave Chinner ("The iomap->type is overwritten here and so IOMAP_COW will never be seen by the iomap infrastructure"); modelled in xfs_buffered_write_iomap_begin (found_cow)',
@@ -204,7 +107,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'srcmap-ignored-new-cow',
-    knob: 'srcmapIgnoredOnNewCow',
     description:
       'The iomap core decides read-or-zero for a partial block from the destination map when it is a fresh COW block (IOMAP_F_SHARED|IOMAP_F_NEW) instead of from the source map: the mapping is right, but the untouched bytes of a partly written shared block are zeroed.',
     source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (patch 02: read the page from the srcmap for COW)',
@@ -213,7 +115,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'buffered-write-no-dsync',
-    knob: 'bufferedWriteNoDsync',
     description:
       'The buffered write path returns without generic_write_sync, so an O_DSYNC/O_SYNC file or a RWF_DSYNC write is acknowledged while its data is only dirty in the page cache and is lost at a crash.',
     source: 'seed 002: [PATCH 04/13] btrfs: Add a simple buffered iomap write, review by Dave Chinner ("Looks like it fails to handle O_[D]SYNC writes"); include/linux/fs.h: generic_write_sync',
@@ -221,7 +122,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'cow-remap-before-io',
-    knob: 'cowRemapBeforeIo',
     description:
       'Copy-on-write remaps the new blocks into the file when the I/O is submitted (writeback mapping, direct write mapping) instead of when it completes: a log force before the data reaches the disk makes the file point at a staging block that still holds whatever it held before.',
     source: 'fs/xfs/xfs_aops.c: xfs_end_ioend and fs/xfs/xfs_file.c: xfs_dio_write_end_io call xfs_reflink_end_cow only after the I/O completed; fs/xfs/xfs_reflink.c: xfs_reflink_end_cow',
@@ -230,7 +130,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'dio-no-cow',
-    knob: 'dioNoCow',
     description:
       'Direct writes do not consult the COW fork or the reference counts (imap_needs_cow is skipped for direct I/O): an aligned direct write to a shared block overwrites it in place, and the other file of the clone pair sees the new data.',
     source: 'fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (imap_needs_cow -> xfs_reflink_allocate_cow); fs/xfs/xfs_reflink.c: xfs_reflink_allocate_cow',
@@ -239,7 +138,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'dio-read-no-fallback',
-    knob: 'dioReadNoFallback',
     description:
       'A direct read the file system cannot do as direct I/O (here: an ext4 file encrypted without inline crypto) returns short, with nothing read, instead of falling back to a buffered read.',
     source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter)',
@@ -248,7 +146,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'xfs-atomic-end-cow',
-    knob: 'xfsAtomicEndCow',
     description:
       'A software (out-of-place) atomic write is remapped at completion the way ordinary copy-on-write is, one transaction per data fork extent (xfs_reflink_end_cow), and the log checkpoints between them: an atomic write over a written block and a hole, then a crash, leaves half the range new and half old.',
     source: 'fs/xfs/xfs_reflink.c: xfs_reflink_end_atomic_cow (one transaction for the whole range, "xfs: commit CoW-based atomic writes atomically") versus xfs_reflink_end_cow_extent; fs/xfs/xfs_file.c: xfs_dio_write_end_io',
@@ -257,7 +154,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'atomic-buffered-fallback',
-    knob: 'atomicBufferedFallback',
     description:
       'An RWF_ATOMIC direct write that the direct path cannot do falls back to a buffered write like any other direct write (-ENOTBLK): on XFS when the REQ_ATOMIC path is not possible, instead of the software COW path; on ext4 when a mapping wrote nothing. The data goes through the page cache and is written back in whatever pieces writeback makes.',
     source: 'fs/iomap/direct-io.c: __iomap_dio_rw, "iomap: Don\'t fall back to buffered write if the write is atomic" (6.15); fs/ext4/inode.c: ext4_want_directio_fallback; fs/xfs/xfs_file.c: xfs_file_dio_write_atomic (-ENOPROTOOPT retry); seed 004',
@@ -266,7 +162,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'xfs-atomic-hw-misaligned',
-    knob: 'xfsAtomicNoAlignCheck',
     description:
       'The XFS hardware atomic path accepts an extent whose disk blocks are not naturally aligned to the write: the REQ_ATOMIC bio may straddle the device\'s atomic boundary or break its alignment rules (the block layer then fails it, or a device tears it).',
     source: 'fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible ("atomic writes are required to be naturally aligned for disk blocks", "xfs: add large atomic writes checks", 6.16); seed 004 (aligned allocation)',
@@ -275,7 +170,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'ext4-atomic-no-force-commit',
-    knob: 'ext4AtomicNoForceCommit',
     description:
       'ext4 bigalloc: an atomic write over a mixed mapping (written blocks next to holes or unwritten blocks inside one cluster) zeroes the holes and unwritten blocks into one written extent, but does not commit that change before writing the data: a crash after the REQ_ATOMIC bio landed and before the commit recovers the old mapping, where the written part reads new and the rest reads zeroes.',
     source: 'fs/ext4/inode.c: ext4_iomap_alloc (force_commit after ext4_map_blocks_atomic_write_slow, "ext4: Add multi-fsblock atomic write support with bigalloc", 6.16); Documentation/filesystems/ext4/atomic_writes.rst',
@@ -285,7 +179,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'ext4-atomic-aligned-alloc-rfc',
-    knob: 'ext4AtomicAlignedAlloc',
     description:
       'The RFC of seed 004: ext4 without bigalloc does atomic writes of several blocks (up to the device\'s unit) by allocating one naturally aligned, power-of-two extent in mballoc (EXT4_MB_HINT_ALIGNED: the goal rounded down to the alignment, else the buddy of that order), and fails the write — ENOSPC when no aligned extent is free, EINVAL over a range already mapped otherwise (misaligned, mixed, or partly delayed) — rather than tear it. Checked clean.',
     source: 'seed 004: [RFC] ext4: atomic direct writes with aligned allocation in mballoc (patches 3 "add aligned allocation support in mballoc", 6 "Add aligned allocation support for atomic direct io", 7 "Support atomic write for statx")',
@@ -295,8 +188,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'ext4-rfc-mballoc-unaligned',
-    knob: 'ext4RfcNoAlignedAlloc',
-    implies: ['ext4AtomicAlignedAlloc'],
+    implies: ['ext4-atomic-aligned-alloc-rfc'],
     description:
       'The RFC\'s atomic writes with an mballoc that has no aligned allocation: the request is served by the ordinary goal-directed search (at least the write\'s length, contiguous), which may start anywhere, so the REQ_ATOMIC bio is not naturally aligned on the device.',
     source: 'seed 004 (step 1 of the series: "Enable aligned allocation in ext4 mballoc ... needed for atomic writes"); fs/ext4/mballoc.c: ext4_mb_regular_allocator',
@@ -306,8 +198,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'ext4-rfc-prealloc-unaligned',
-    knob: 'ext4RfcPreallocUnaligned',
-    implies: ['ext4AtomicAlignedAlloc'],
+    implies: ['ext4-atomic-aligned-alloc-rfc'],
     description:
       'The RFC\'s aligned allocation is served first from a preallocation — the locality group\'s, whose next free block follows the last small allocation — without checking that the block the write gets there is aligned (the RFC\'s first TODO: normalized and preallocated requests for aligned allocations).',
     source: 'seed 004 (TODO 1: "Fallback to original request size when normalized request size (due to preallocation) allocation is not possible"; patch 4 "allow inode preallocation for aligned alloc"); fs/ext4/mballoc.c: ext4_mb_use_preallocated, ext4_mb_normalize_request',
@@ -317,7 +208,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'atomic-split-max-sectors',
-    knob: 'atomicSplitMaxSectors',
     description:
       'The block layer sizes a REQ_ATOMIC bio against the soft max_sectors (max_sectors_kb, which an administrator may set below the atomic unit) instead of atomic_write_max_sectors, and splits it like any other bio instead of failing it: the two halves are separate writes to the device, and a crash can keep one without the other.',
     source: 'block/blk-merge.c: get_max_io_size (atomic_write_max_sectors for REQ_ATOMIC, "block: Add core atomic write support", 6.11), bio_split ("block: Error an attempt to split an atomic write bio", 6.13); block/blk-settings.c: blk_atomic_writes_update_limits (max_hw_sectors)',
@@ -326,7 +216,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-dio-lbs-memory',
-    knob: 'cryptoDioLbsMemory',
     description:
       'Direct I/O on an inline-encrypted file accepts user memory aligned only to the logical block size (file position and length still block aligned): a data unit then spans two bvecs, and a bio split at a bvec boundary (segment limits) cuts it.',
     source: 'seed 000: fscrypt direct I/O cover letter ("memory aligned only to the logical block size" is rejected: a crypto data unit could span bvecs, and the block layer may split a bio at any bvec boundary); fs/ext4/file.c: ext4_should_use_dio',
@@ -335,7 +224,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-split-ignores-du',
-    knob: 'cryptoSplitIgnoresDu',
     description:
       'The block layer splits a bio with a crypt context at any logical block, as it splits other bios, instead of between data units: with max_sectors_kb not a multiple of the data unit size, a data unit is cut in two.',
     source: 'block/blk-merge.c: bio_split_alignment ("if (bio_has_crypt_ctx(bio)) return data_unit_size"); seed 000',
@@ -344,7 +232,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-dun-not-advanced',
-    knob: 'cryptoDunNotAdvanced',
     description:
       'When the block layer splits a bio with a crypt context, the remainder keeps the DUN of the original first data unit instead of advancing it by the data units split off: the second part is encrypted with the wrong DUNs.',
     source: 'block/blk-crypto.c: bio_crypt_advance (called from bio_split / bio_advance); seed 000',
@@ -353,7 +240,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-dio-without-engine',
-    knob: 'cryptoDioWithoutEngine',
     description:
       'Direct I/O is allowed on an encrypted file that has no inline encryption (no -o inlinecrypt, or an engine without its data unit size): the bios carry no crypt context and the file system cannot encrypt user memory in place, so the plaintext goes to the disk.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_dio_supported ("direct I/O is only supported with inline encryption"); fs/ext4/inode.c: ext4_dio_alignment; seed 000',
@@ -362,7 +248,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-no-dun-wrap-limit',
-    knob: 'cryptoNoDunWrapLimit',
     description:
       'ext4 maps a direct I/O on an IV_INO_LBLK_32 file without fscrypt_limit_io_blocks: a bio may span the point where the 32-bit DUN (hashed inode number plus block number) wraps from 0xffffffff to 0. blk-crypto counts DUNs on within a bio, so the data units after the wrap are encrypted under DUN 2^32, 2^32+1, ... while every later read of them uses 0, 1, ...: they decrypt to garbage.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks ("the DUN wraps around ... blk-crypto requires that the DUN be contiguous within a bio"); fs/ext4/inode.c: ext4_iomap_begin; block/blk-crypto.c: bio_crypt_dun_increment',
@@ -372,7 +257,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-merge-ignores-dun',
-    knob: 'cryptoMergeIgnoresDun',
     description:
       'The block layer merges a bio into the request before it when the two are contiguous on disk and use the same key, without checking that their DUNs are contiguous: the engine encrypts the whole request from the first bio\'s DUN on, so the second bio\'s data units get the wrong DUNs (two blocks of one file, or of two IV_INO_LBLK_64 files, that lie side by side on disk).',
     source: 'block/blk-crypto.c: bio_crypt_ctx_mergeable, bio_crypt_dun_is_contiguous; block/blk-merge.c: blk_rq_merge_ok (blk_crypto_rq_bio_mergeable); fs/crypto/inline_crypt.c: fscrypt_mergeable_bio',
@@ -382,7 +266,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'crypto-all-blk-crypto',
-    knob: 'cryptoAllBlkCrypto',
     description:
       'The newer design in which fscrypt always encrypts file contents through blk-crypto: without an inline engine (or without -o inlinecrypt) blk-crypto-fallback encrypts each bio in software, into bounce pages, with the same crypt context an engine would get. Direct I/O is then possible on every encrypted file (block-aligned, as with an engine), and writeback no longer encrypts in the file system. The checker finds no invariant this design breaks.',
     source: 'block/blk-crypto-fallback.c: blk_crypto_fallback_bio_prep, blk_crypto_fallback_encrypt_bio; fs/crypto/inline_crypt.c: fscrypt_select_encryption_impl; seed 000 (direct I/O on encrypted files through blk-crypto)',
@@ -391,7 +274,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'writethrough-rfc',
-    knob: 'writethrough',
     description:
       'Buffered RWF_WRITETHROUGH (flag 0x200) as the RFC designs it, wired up in XFS: each folio\'s part of the write is copied in and dirtied, writeback is waited for, folio_mkclean write-protects it (re-dirtying the folio if a mapping had dirtied it), the dirty bits of the written-through blocks are cleared and the folio\'s dirty flag only if no dirty block is left, writeback starts and an asynchronous direct write from the folio is sent; its completion records any error on the mapping and ends writeback. Other file systems answer EOPNOTSUPP; with RWF_NOWAIT or RWF_DONTCACHE it is EINVAL. The checker finds no invariant this design breaks.',
     source: 'seed 003: [RFC 1/3] iomap: Support buffered RWF_WRITETHROUGH via async dio backend (iomap_file_writethrough_write, iomap_writethrough_iter, iomap_writethrough_begin, folio_prepare_writethrough, iomap_writethrough_endio)',
@@ -400,8 +282,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'wt-partial-folio-clean',
-    knob: 'wtPartialFolioClean',
-    implies: ['writethrough'],
+    implies: ['writethrough-rfc'],
     description:
       'RWF_WRITETHROUGH clears the folio\'s dirty flag after writing through part of it, without looking for other dirty blocks: a block dirtied by an earlier buffered write elsewhere in the folio is left dirty in a clean folio, so neither writeback nor fsync ever writes it, and reclaim drops it.',
     source: 'seed 003: RFC 1/3 design note 1 ("We might be writing through a partial folio so we need to be careful to not clear the folio dirty bit unless there are no dirty blocks in the folio after the writethrough"); iomap_writethrough_begin (iomap_find_dirty_range)',
@@ -410,8 +291,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'wt-no-mkclean',
-    knob: 'wtNoMkclean',
-    implies: ['writethrough'],
+    implies: ['writethrough-rfc'],
     description:
       'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again: fsync does not write the stored bytes (only the unmap at exit finds the dirty PTE), and a crash loses them (durability/fsync; a 10-step sequence the random search does not reach within its budget, so not claimed).',
     source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
@@ -421,8 +301,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'wt-direct-iomap-ops',
-    knob: 'wtDirectIomapOps',
-    implies: ['writethrough'],
+    implies: ['writethrough-rfc'],
     description:
       'RWF_WRITETHROUGH on XFS uses the direct-write ->iomap_begin as it is for the buffered copy as well as for the direct write (the RFC calls it twice, design note 2: "the second call should just return whatever the first call allocated"). Where a COW fork preallocation covers a hole, that mapping is a written, shared extent with a hole as source, so iomap_write_begin reads the partial block from the never-written staging extent instead of zeroing it, and the write-through sends those stale bytes to disk.',
     source: 'seed 003: RFC 1/3 design note 2 and iomap_writethrough_iter (iomap_write_begin with the allocating mapping); fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (out_found_cow), fs/xfs/xfs_reflink.c: xfs_find_trim_cow; fs/iomap/buffered-io.c: iomap_block_needs_zeroing (iomap_iter_srcmap)',
@@ -431,8 +310,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'wt-endio-drops-error',
-    knob: 'wtEndioDropsError',
-    implies: ['writethrough'],
+    implies: ['writethrough-rfc'],
     description:
       'The completion of a RWF_WRITETHROUGH write ends writeback on the folio but does not record a failed write on the mapping (no mapping_set_error): the write(2) already returned success, the folio is clean, and fsync returns 0 for data that never reached the disk.',
     source: 'seed 003: RFC 1/3 iomap_writethrough_endio ("record any errors and clear writeback on folio"; mapping_set_error); include/linux/pagemap.h: mapping_set_error',
@@ -441,7 +319,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'dio-no-bounce',
-    knob: 'dioNoBounce',
     description:
       'On a device that needs stable pages (it checksums each sector, T10 PI style) XFS sends direct I/O from the user\'s pages instead of a bounce buffer: a user thread changing its buffer while the write is in flight changes the data after the protection checksum was computed, and the device rejects the write (a guard tag error, EILSEQ) — or, without verification, stores data its checksum does not match.',
     source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("needed to provide the stable pages requirement requested by devices that need to calculate checksums or parity over the data"); fs/xfs/xfs_file.c (IOMAP_DIO_BOUNCE when mapping_stable_writes)',
@@ -451,7 +328,6 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'bounce-read-copyback-on-error',
-    knob: 'bounceCopybackOnError',
     description:
       'A bounced direct read copies the bounce buffer back to the user even when the read failed: the buffer\'s pages were never filled by the device, so the user receives whatever kernel memory they held.',
     source: 'seed 001: __iomap_dio_bio_end_io -> bio_iov_iter_unbounce(bio, !!dio->error, ...) (copy back only on success); block/bio.c: bio_iov_iter_unbounce',
@@ -461,26 +337,72 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
   {
     name: 'writeback-range-clears-folio',
-    knob: 'writebackRangeClearsFolio',
     description:
       'Writeback of a byte range (fsync of a range, RWF_DONTCACHE, sync_file_range) writes only the dirty blocks of a large folio that fall inside the range, but clears the dirty bits of all the folio\'s blocks: the dirty blocks outside the range are never written.',
     source: 'fs/iomap/buffered-io.c: iomap_writeback_folio (every dirty range of the folio, ifs_find_dirty_range; the whole folio\'s bits cleared); mm/page-writeback.c: writeback_iter (folio granularity)',
     breaks: ['data/no-lost-write', 'folio/no-clean-while-block-dirty'],
   },
-];
+] as const satisfies readonly VariantDecl[];
+
+/** A variant's name, which is also the name of its knob. */
+export type VariantName = (typeof DECLARED)[number]['name'];
+
+export interface VariantInfo extends VariantDecl {
+  readonly name: VariantName;
+  readonly implies?: readonly VariantName[];
+}
+
+export const VARIANTS: readonly VariantInfo[] = DECLARED;
+
+/**
+ * The variants switched on for a run, as model code consults them: `on(name)`
+ * at the point where the variant diverges from upstream.  `reached` counts
+ * the reads of a knob that is on — how often the variant's changed code
+ * was consulted.
+ */
+export class Knobs {
+  private readonly set: ReadonlySet<VariantName>;
+  reached = 0;
+
+  constructor(names: Iterable<VariantName> = []) {
+    this.set = new Set(names);
+  }
+
+  on(name: VariantName): boolean {
+    if (this.set.size === 0 || !this.set.has(name)) return false;
+    this.reached++;
+    return true;
+  }
+
+  /** The variants switched on, in declaration order. */
+  names(): VariantName[] {
+    return VARIANTS.filter((v) => this.set.has(v.name)).map((v) => v.name);
+  }
+
+  get upstream(): boolean {
+    return this.set.size === 0;
+  }
+}
+
+/** Upstream: no variant. */
+export const UPSTREAM = new Knobs();
 
 export function findVariant(name: string): VariantInfo | undefined {
   return VARIANTS.find((v) => v.name === name);
 }
 
-/** Knobs for a scenario's `variant` object ({"name": true, ...}). */
+/** The knobs of one variant (its own and those it implies). */
+export function variantKnobs(v: VariantInfo): Knobs {
+  return new Knobs([v.name, ...(v.implies ?? [])]);
+}
+
+/** Knobs for a scenario's `variant` object ({"name": true, ...}); unknown names were rejected when it was loaded. */
 export function knobsFor(variant: Readonly<Record<string, unknown>>): Knobs {
-  const k: Knobs = { ...UPSTREAM };
+  const names: VariantName[] = [];
   for (const [name, on] of Object.entries(variant)) {
     const v = findVariant(name);
     if (v === undefined || on === false) continue;
-    k[v.knob] = true;
-    for (const x of v.implies ?? []) k[x] = true;
+    names.push(v.name, ...(v.implies ?? []));
   }
-  return k;
+  return new Knobs(names);
 }

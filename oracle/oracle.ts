@@ -25,9 +25,11 @@ import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
-import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC, STATX_FLAGS } from '../model/vfs/fcntl.ts';
+import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC } from '../model/vfs/fcntl.ts';
 import { CandMap } from './candmap.ts';
+import type { OracleFact } from './facts.ts';
 import type { Cands } from './candmap.ts';
+import { roundUp } from '../model/lib/math.ts';
 
 export type Existence = 'yes' | 'no' | 'maybe';
 
@@ -209,7 +211,7 @@ export class OFile {
       this.cur.addCandidate(a, d);
       this.since.addCandidate(a, d);
     }
-    const pageEnd = Math.ceil(this.size.max / 4096) * 4096;
+    const pageEnd = roundUp(this.size.max, 4096);
     const b0 = Math.max(pos, this.size.max);
     const b1 = Math.min(end, pageEnd);
     if (b1 > b0) this.latent.setCertain(b0, sliceData(data, b0 - pos, b1 - b0));
@@ -309,12 +311,9 @@ export class OFile {
       return;
     }
     const end = pos + dataLen(data);
-    let p = pos;
     for (const [a, b] of this.unstable.m.gaps(pos, end)) {
       if (b > a) this.cur.setCertain(a, sliceData(data, a - pos, b - a));
-      p = b;
     }
-    void p;
   }
 
   /** Everything as of now is durable (fsync, sync, clean unmount). */
@@ -428,11 +427,8 @@ export class OFile {
   }
 }
 
-/** A finding: an invariant the observed behaviour broke. */
-export interface Finding {
-  readonly invariant: string;
-  readonly detail: string;
-}
+/** What the oracle observed that a file system may not do (oracle/facts.ts). */
+export type Finding = OracleFact;
 
 interface OFd {
   readonly path: string;
@@ -513,13 +509,13 @@ export class Oracle {
       // the part inside the size reads new, the rest is not there to read.
       const what = `the RWF_ATOMIC write of step ${w.step} (${w.len} bytes at ${w.pos})`;
       if (nNew > 0 && nOld > 0) {
-        out.push({ invariant: 'atomic/no-torn-write', detail: `step ${n}: ${what} is torn after the crash: ${nNew} bytes of it read new, ${nOld} old` });
+        out.push({ kind: 'torn-atomic-write', detail: `step ${n}: ${what} is torn after the crash: ${nNew} bytes of it read new, ${nOld} old` });
         continue;
       }
       // Nothing of the write inside the file: nothing to tell old from new.
       if (nNew === 0 && nOld === 0) continue;
       const cls = nNew > 0 ? 'new' : 'old';
-      if (w.seen !== null && w.seen !== cls) out.push({ invariant: 'atomic/no-torn-write', detail: `step ${n}: ${what} read ${w.seen} before and ${cls} now, in another part of its range` });
+      if (w.seen !== null && w.seen !== cls) out.push({ kind: 'torn-atomic-write', detail: `step ${n}: ${what} read ${w.seen} before and ${cls} now, in another part of its range` });
       else w.seen = cls;
     }
     return out;
@@ -565,14 +561,14 @@ export class Oracle {
         const peer = this.cloneLeak(path, p, s);
         if (peer !== null) {
           return {
-            invariant: 'cow/source-unchanged',
+            kind: 'clone-leak',
             detail: `step ${n}: read of ${path} returned ${describeSpan(s, this.sources)} at file offset ${p} (${s.len} bytes); those bytes were written at ${peer}: a write to one side of a clone must not change the other`,
           };
         }
       }
       if (!ok) {
         return {
-          invariant: 'data/no-stale-exposure',
+          kind: 'stale-bytes',
           detail: `step ${n}: read of ${path} returned ${describeSpan(s, this.sources)} at file offset ${p} (${s.len} bytes), which no write ever put at that offset of this file`,
         };
       }
@@ -652,7 +648,8 @@ export class Oracle {
           if (r.errno === 'ENOENT' && f !== undefined && (flags & O_CREAT) === 0 && !this.down) {
             if (f.exists === 'yes') {
               findings.push({
-                invariant: f.existedDurably ? (f.existsByDsync ? 'sync/dsync-durable' : 'durability/fsync') : 'data/read-your-writes',
+                kind: 'file-missing',
+                promise: f.existedDurably ? (f.existsByDsync ? 'dsync' : 'fsync') : 'none',
                 detail: `step ${n}: open of ${step.path} failed with ENOENT, but the file ${f.existedDurably ? `was made durable at step ${f.syncedAt}` : 'exists'}`,
               });
             } else if (f.exists === 'maybe') f.exists = 'no';
@@ -675,7 +672,7 @@ export class Oracle {
         if (append && f.size.min !== f.size.max && out.writePos !== null) {
           // The size is uncertain (after a crash): the append landed at the size the file really has.
           if (out.writePos < f.size.min || out.writePos > f.size.max) {
-            findings.push({ invariant: 'data/read-your-writes', detail: `step ${n}: an appending write to ${f.path} went to offset ${out.writePos}, but the file size is ${f.size.min}..${f.size.max}` });
+            findings.push({ kind: 'append-offset', detail: `step ${n}: an appending write to ${f.path} went to offset ${out.writePos}, but the file size is ${f.size.min}..${f.size.max}` });
             break;
           }
           f.pinSize(out.writePos);
@@ -704,7 +701,7 @@ export class Oracle {
           if (dsync && d.wbErr !== null && d.wbErr.maybeReported === true) d.wbErr = null;
           else if (dsync && d.wbErr !== null) {
             findings.push({
-              invariant: 'errors/fsync-reports-writeback-error',
+              kind: 'unreported-writeback-error',
               detail: `step ${n}: an O_DSYNC write to ${d.path} through fd ${step.fd} succeeded, but writeback of bytes ${d.wbErr.pos}..${d.wbErr.pos + d.wbErr.len} failed at step ${d.wbErr.step} and this open file was never told (generic_write_sync syncs like fsync)`,
             });
           }
@@ -740,7 +737,7 @@ export class Oracle {
           let at = 0;
           for (const s of out.read) {
             if (s.src === SRC_GARBAGE || s.src === SRC_UNINIT) {
-              findings.push({ invariant: 'data/no-stale-exposure', detail: `step ${n}: the read of ${f.path} failed (${r.errno ?? '?'}), but left ${describeSpan(s, this.sources)} in bytes ${at}..${at + s.len} of the caller's buffer` });
+              findings.push({ kind: 'stale-bytes', detail: `step ${n}: the read of ${f.path} failed (${r.errno ?? '?'}), but left ${describeSpan(s, this.sources)} in bytes ${at}..${at + s.len} of the caller's buffer` });
               break;
             }
             at += s.len;
@@ -757,11 +754,10 @@ export class Oracle {
         const f = this.fileOf(step.fd);
         if (f === undefined || !ok || r.statx === undefined || this.down) break;
         const size = r.statx['size'] ?? 0;
-        const mask = flagsFrom(step.mask ?? [], STATX_FLAGS).value;
-        void mask;
         if (size < f.size.min || size > f.size.max) {
           findings.push({
-            invariant: f.mustSize !== null ? 'durability/fsync' : 'data/read-your-writes',
+            kind: 'size',
+            promise: f.mustSize !== null ? 'fsync' : 'none',
             detail: `step ${n}: statx of ${f.path} reports size ${size}, expected ${f.size.min === f.size.max ? f.size.min : `${f.size.min}..${f.size.max}`}`,
           });
         } else f.pinSize(size);
@@ -830,12 +826,12 @@ export class Oracle {
         const e = d.wbErr;
         if (ok && e !== null && e.maybeReported !== true) {
           findings.push({
-            invariant: 'errors/fsync-reports-writeback-error',
+            kind: 'unreported-writeback-error',
             detail: `step ${n}: ${step.op} of ${d.path} through fd ${step.fd} returned 0, but writeback of bytes ${e.pos}..${e.pos + e.len} failed at step ${e.step} while this file was open and it was never told`,
           });
         } else if (!ok && r.errno === 'EIO' && e === null) {
           findings.push({
-            invariant: 'errors/fsync-reports-writeback-error',
+            kind: 'spurious-writeback-error',
             detail: `step ${n}: ${step.op} of ${d.path} through fd ${step.fd} returned EIO, but no writeback of the file failed since this open file description last reported an error`,
           });
         }
@@ -874,8 +870,18 @@ export class Oracle {
         this.down = false;
         this.fds.clear();
         break;
-      default:
+      case 'mkdir':
+      case 'encrypt_dir':
+      case 'fiemap':
+      case 'writeback':
+      case 'complete':
+      case 'journal_commit':
+        // Nothing a read can tell: the namespace, extent maps and I/O scheduling are not the oracle's.
         break;
+      default: {
+        const unhandled: never = step;
+        throw new Error(`oracle: no rule for step ${JSON.stringify(unhandled)}`);
+      }
     }
     if (relaxAfter) for (const e of out.ioErrors) this.files.get(e.path)?.writebackFailed(e.pos, e.len);
     return findings;
@@ -897,7 +903,8 @@ export class Oracle {
       const durable = f.mustSize !== null;
       const dsync = durable && f.dsyncAt.intersects(pos + ret, pos + len);
       out.push({
-        invariant: dsync ? 'sync/dsync-durable' : durable ? 'durability/fsync' : 'data/read-your-writes',
+        kind: 'read-length',
+        promise: dsync ? 'dsync' : durable ? 'fsync' : 'none',
         detail: `step ${n}: read of ${len} bytes at ${pos} of ${f.path} returned ${ret} bytes; with the file size ${f.size.min === f.size.max ? f.size.min : `${f.size.min}..${f.size.max}`} it must return ${lo === hi ? lo : `${lo}..${hi}`}`,
       });
       return out;
@@ -909,7 +916,8 @@ export class Oracle {
       if (bad !== null) {
         const ds = f.dsyncAt.find(bad.at);
         out.push({
-          invariant: ds !== undefined ? 'sync/dsync-durable' : 'durability/fsync',
+          kind: 'durable-bytes-lost',
+          promise: ds !== undefined ? 'dsync' : 'fsync',
           detail: `step ${n}: after the crash, bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, but they were made durable at step ${ds?.v ?? f.syncedAt}${ds !== undefined ? ' (an O_DSYNC write)' : ''} as ${describeCands(bad.allowed, this.sources)}`,
         });
         return out;
@@ -924,7 +932,8 @@ export class Oracle {
       const older = f.base.allows(bad.at, bad.got) || f.since.allows(bad.at, bad.got) || (bad.got.src === SRC_ZERO && f.base.m.find(bad.at) === undefined);
       const lost = !lostShared && wrote > f.crashedAt && wrote < f.evictedAt && older;
       out.push({
-        invariant: lostShared ? 'cow/partial-block-preserved' : lost ? 'data/no-lost-write' : 'data/read-your-writes',
+        kind: 'read-bytes',
+        cause: lostShared ? 'shared-zeroed' : lost ? 'lost-write' : 'none',
         detail: `step ${n}: bytes ${bad.at}..${bad.at + bad.len} of ${f.path} read as ${describeSpan(bad.got, this.sources)}, expected ${describeCands(bad.allowed, this.sources)}${lost ? ` (written at step ${wrote}, then the page cache was emptied at step ${f.evictedAt}; no I/O error was reported)` : ''}`,
       });
       return out;

@@ -1,7 +1,8 @@
 /**
  * Allocation invariants: blocks are owned once, and nothing is lost.
  */
-import type { CheckContext, Invariant } from './invariant.ts';
+import type { CheckContext } from './invariant.ts';
+import { invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
 import type { RefcountMap } from '../model/fs/refcount.ts';
 import { refcountRuns } from '../model/fs/refcount.ts';
@@ -10,7 +11,7 @@ interface Owner {
   readonly pblk: number;
   readonly len: number;
   readonly who: string;
-  /** A COW-fork staging extent (XFS), not a data-fork mapping. */
+  /** A block of another fork than the data fork (XFS's COW staging), not a data-fork mapping. */
   readonly staging: boolean;
 }
 
@@ -21,10 +22,11 @@ function inMemoryOwners(sys: System): Owner[] {
       if (e.v.pblk < 0) continue;
       out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} block ${e.start}`, staging: false });
     }
-    if (inode.cow === null) continue;
-    for (const e of inode.cow.entries()) {
-      if (e.v.pblk < 0) continue;
-      out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} COW fork block ${e.start}`, staging: true });
+    for (const fork of sys.sb.ops.extra_forks?.(inode) ?? []) {
+      for (const e of fork.map.entries()) {
+        if (e.v.pblk < 0) continue;
+        out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} ${fork.name.toUpperCase()} fork block ${e.start}`, staging: true });
+      }
     }
   }
   return out;
@@ -61,12 +63,12 @@ function recorded(map: RefcountMap, pblk: number): number {
   return refcountRuns(map, pblk, 1)[0]![2];
 }
 
-export const noDoubleAllocation: Invariant = {
+export const noDoubleAllocation = invariant({
   id: 'alloc/no-double-allocation',
   statement:
     'No physical block is mapped by two file blocks unless it is deliberately shared (reflink, with a reference count that says so), and no mapped block is also in the free-space map: the allocator never hands out a block that is still in use.',
   source: 'fs/ext4/mballoc.c: ext4_mb_new_blocks, ext4_free_blocks; fs/xfs/libxfs/xfs_alloc.c: xfs_alloc_vextent, xfs_free_extent',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     const owners = inMemoryOwners(ctx.sys);
@@ -85,7 +87,7 @@ export const noDoubleAllocation: Invariant = {
     }
     return null;
   },
-};
+});
 
 /** Reference counts against mappings: the first mismatch, or null. */
 function refcountProblem(owners: readonly Owner[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
@@ -109,12 +111,12 @@ function refcountProblem(owners: readonly Owner[], map: RefcountMap, free: { int
   return null;
 }
 
-export const refcountConsistent: Invariant = {
+export const refcountConsistent = invariant({
   id: 'alloc/refcount-consistent',
   statement:
     "A block's reference count equals the number of file mappings that point to it (one when it has no refcount record), CoW staging blocks belong to exactly one COW fork and are neither mapped nor shared, and nothing is freed while it is referenced — in memory after every step, and on disk after every mount.",
   source: 'fs/xfs/libxfs/xfs_refcount.c: xfs_refcount_increase_extent, xfs_refcount_decrease_extent; fs/xfs/xfs_reflink.c: xfs_reflink_remap_extent, xfs_reflink_end_cow_extent; xfs_repair refcount checks',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
@@ -123,14 +125,14 @@ export const refcountConsistent: Invariant = {
     if (ctx.step.op !== 'remount') return null;
     return refcountProblem(onDiskOwners(ctx.sys), sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `);
   },
-};
+});
 
-export const noLeakAfterRemount: Invariant = {
+export const noLeakAfterRemount = invariant({
   id: 'alloc/no-leak-after-remount',
   statement:
     'After any unmount or crash and the next mount (log recovery), every data block of the file system is either free or mapped by a file: no block is lost to a half-finished allocation or free, and none is both.',
   source: 'fs/xfs/xfs_log_recover.c (transactions replay whole); fs/jbd2/recovery.c; e2fsck/xfs_repair block accounting',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     if (ctx.step.op !== 'remount') return null;
@@ -166,14 +168,14 @@ export const noLeakAfterRemount: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const alignedWhenRequired: Invariant = {
+export const alignedWhenRequired = invariant({
   id: 'alloc/aligned-when-required',
   statement:
     "Blocks allocated for a write that needs them physically contiguous and naturally aligned — an RWF_ATOMIC write the device does in one REQ_ATOMIC bio: on ext4 with bigalloc, whose clusters give the alignment, and with the RFC's aligned mballoc — put each of the write's file blocks at the same offset from one physical start that is a multiple of the write's length. When no such extent can be had, the allocation fails and the write returns an error; it never hands out a misaligned extent, or a preallocated one whose alignment nobody checked.",
   source: "seed 004 (ext4 atomic direct writes with aligned allocation in mballoc: \"If for any reason we are not able to obtain blocks at given alignment we fail the atomic write\"; TODO: preallocation and normalized requests); Documentation/filesystems/ext4/atomic_writes.rst (\"Bigalloc ensures that all allocations are aligned to the cluster size\"); fs/ext4/inode.c: ext4_map_blocks_atomic_write",
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
@@ -185,4 +187,4 @@ export const alignedWhenRequired: Invariant = {
     }
     return null;
   },
-};
+});

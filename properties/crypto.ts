@@ -3,7 +3,8 @@
  * owe a device that encrypts each data unit with a key and a data unit
  * number.  Checked on every bio the model queues.
  */
-import type { CheckContext, Invariant } from './invariant.ts';
+import type { CheckContext } from './invariant.ts';
+import { invariant } from './invariant.ts';
 import type { Bio } from '../model/block/bio.ts';
 import { fscrypt_generate_dun } from '../model/crypto/inline_crypt.ts';
 
@@ -13,12 +14,12 @@ function cryptBios(ctx: CheckContext): Bio[] {
   return ctx.sys.events.flatMap((e) => (e.t === 'bio-queue' && e.bio.crypt !== null ? [e.bio] : []));
 }
 
-export const noSplitDataUnit: Invariant = {
+export const noSplitDataUnit = invariant({
   id: 'crypto/no-split-data-unit',
   statement:
     'No crypto data unit is ever split: every bio with a crypt context holds whole data units, and when the block layer splits one (max sectors, max segments, segment size, virtual boundary) the split point is a multiple of the data unit size — a device cannot encrypt or decrypt part of a data unit.',
   source: `block/blk-merge.c: bio_split_alignment (bio_has_crypt_ctx -> data_unit_size), bio_split_rw_at; block/blk-crypto.c: bio_crypt_advance; ${SEED_000}`,
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
@@ -31,14 +32,14 @@ export const noSplitDataUnit: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const dunMatchesPosition: Invariant = {
+export const dunMatchesPosition = invariant({
   id: 'crypto/dun-matches-position',
   statement:
     "Every bio of an inline-encrypted file is encrypted with the data unit number of the file position of its first byte, as fscrypt_generate_dun computes it for the file's policy (the data unit index; with IV_INO_LBLK_64 the inode number above it; with IV_INO_LBLK_32 the hashed inode number plus the index) — including the second and later parts of a split bio, whose DUN advances by the data units split off, and a bio merged into a request behind another, which the engine encrypts from the request's first DUN on (so only bios whose DUNs continue may merge). A wrong DUN decrypts to garbage.",
   source: `fs/crypto/inline_crypt.c: fscrypt_set_bio_crypt_ctx, fscrypt_generate_dun, fscrypt_mergeable_bio; block/blk-crypto.c: bio_crypt_advance, bio_crypt_ctx_mergeable; ${SEED_000}`,
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const b of cryptBios(ctx)) {
@@ -51,14 +52,14 @@ export const dunMatchesPosition: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const dioAlignmentEnforced: Invariant = {
+export const dioAlignmentEnforced = invariant({
   id: 'crypto/dio-alignment-enforced',
   statement:
     'Direct I/O on an encrypted file is done only when its file position, length and every memory segment are aligned to the file system block (STATX_DIOALIGN reports it), so that no data unit spans two bvecs — the block layer may split a bio at any bvec boundary, and blk-crypto refuses a bio with a segment that is not data-unit aligned (bio_crypt_check_alignment), failing the I/O. Otherwise ext4 falls back to buffered I/O.',
   source: `fs/ext4/file.c: ext4_should_use_dio (ext4_dio_alignment: the block size for encrypted files); fs/crypto/inline_crypt.c: fscrypt_dio_supported; ${SEED_000} ("memory aligned only to the logical block size" is the dead end)`,
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     // As submitted by the file system, before blk-crypto's checks and the block layer's splitting.
@@ -75,14 +76,14 @@ export const dioAlignmentEnforced: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const noPlaintextOnDisk: Invariant = {
+export const noPlaintextOnDisk = invariant({
   id: 'crypto/no-plaintext-on-disk',
   statement:
     'Nothing of an encrypted file reaches the disk in plaintext: every data bio written for it is either encrypted on the way by the inline engine (it carries a crypt context) or was encrypted by the file system before submission (fscrypt bounce pages in writeback). Direct I/O, which writes user memory as it is, is therefore only possible with inline encryption.',
   source: `fs/crypto/inline_crypt.c: fscrypt_dio_supported, fscrypt_set_bio_crypt_ctx; fs/crypto/crypto.c: fscrypt_encrypt_pagecache_blocks; fs/ext4/page-io.c: ext4_bio_write_folio; ${SEED_000}`,
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
@@ -93,14 +94,14 @@ export const noPlaintextOnDisk: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const noDunWrapInBio: Invariant = {
+export const noDunWrapInBio = invariant({
   id: 'crypto/no-dun-wrap-in-bio',
   statement:
     'No bio of an inline-encrypted file spans the point where its DUN wraps: with IV_INO_LBLK_32 the DUN is the 32-bit sum of the hashed inode number and the block number, which goes from 0xffffffff to 0 somewhere in the file, while blk-crypto counts DUNs on within a bio (and the engine supports only 4 DUN bytes). fscrypt_limit_io_blocks ends every I/O at the wrap; otherwise the data units after it are encrypted under DUNs no later read uses.',
   source: `fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks, fscrypt_mergeable_bio; fs/crypto/keysetup.c: fscrypt_get_dun_bytes (4 for IV_INO_LBLK_32); block/blk-crypto.c: bio_crypt_dun_increment; ${SEED_000}`,
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const b of cryptBios(ctx)) {
@@ -110,4 +111,4 @@ export const noDunWrapInBio: Invariant = {
     }
     return null;
   },
-};
+});

@@ -1,18 +1,19 @@
 /**
  * Folio state invariants (include/linux/page-flags.h, fs/iomap/buffered-io.c).
  */
-import type { CheckContext, Invariant } from './invariant.ts';
+import type { CheckContext } from './invariant.ts';
+import { invariant } from './invariant.ts';
 import type { Inode } from '../model/fs/inode.ts';
 import type { Folio } from '../model/mm/folio.ts';
 import type { Span } from '../model/lib/content.ts';
 import { concatData, dataEqual, sliceData, zeroData } from '../model/lib/content.ts';
 
-export const dirtyIffDirtyBlocks: Invariant = {
+export const dirtyIffDirtyBlocks = invariant({
   id: 'folio/dirty-iff-dirty-blocks',
   statement:
     'Between operations, a folio inside EOF with per-block state (iomap_folio_state) is marked dirty if and only if at least one of its blocks is marked dirty: a dirty folio whose blocks are all clean would be "written back" without writing anything, and a clean folio with dirty blocks would never be written back. (Writeback skips folios wholly beyond EOF, which wait for truncation, without touching their blocks.)',
   source: 'fs/iomap/buffered-io.c: __iomap_write_end, iomap_dirty_folio, iomap_writeback_folio (ifs_find_dirty_range, iomap_clear_range_dirty)',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
@@ -27,14 +28,14 @@ export const dirtyIffDirtyBlocks: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const writebackIffIoInFlight: Invariant = {
+export const writebackIffIoInFlight = invariant({
   id: 'folio/writeback-iff-io-in-flight',
   statement:
     'A folio is under writeback (PG_writeback) exactly while write I/O for it is in flight: writeback starts before its bios are submitted and ends only when the last of them completes, so waiting for writeback (fsync, truncate, stable pages) really waits for the I/O.',
   source: 'mm/page-writeback.c: __folio_start_writeback; mm/filemap.c: folio_end_writeback; fs/iomap/ioend.c: iomap_finish_ioend_buffered',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
@@ -49,13 +50,8 @@ export const writebackIffIoInFlight: Invariant = {
     }
     return null;
   },
-};
+});
 
-/**
- * What the disk holds for `len` bytes of the file at `pos` (inside one
- * block): the data-fork block's contents, or zeroes over a hole, an
- * unwritten extent or a delayed allocation.
- */
 /** What the disk holds for file bytes [pos, pos+len): the mapped blocks' bytes, zeroes elsewhere. */
 function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: number): Span[] {
   const bs = inode.blockSize;
@@ -121,12 +117,12 @@ function firstDifference(sys: CheckContext['sys'], inode: Inode, f: Folio, pos: 
   return null;
 }
 
-export const noCleanWhileBlockDirty: Invariant = {
+export const noCleanWhileBlockDirty = invariant({
   id: 'folio/no-clean-while-block-dirty',
   statement:
     'Between operations, every uptodate block inside EOF of a cached folio that is neither dirty nor under writeback holds exactly what the disk holds for it (the block its data fork maps, or zeroes over a hole, an unwritten extent or a delayed allocation): a folio is never marked clean while one of its blocks has data the disk has not received, because reclaim would drop that data and fsync would never write it. Not compared: files whose writeback failed (their folios are left clean on purpose, and fsync reports the error) and encrypted files (the disk holds ciphertext).',
   source: 'mm/page-writeback.c: folio_clear_dirty_for_io, writeback_iter; fs/iomap/buffered-io.c: iomap_writeback_folio, iomap_clear_range_dirty, iomap_page_mkwrite; mm/vmscan.c: shrink_folio_list; seed 003 (RFC RWF_WRITETHROUGH design note 1 and folio_mkclean)',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     const sys = ctx.sys;
@@ -163,14 +159,14 @@ export const noCleanWhileBlockDirty: Invariant = {
     }
     return null;
   },
-};
+});
 
-export const stableUnderWriteback: Invariant = {
+export const stableUnderWriteback = invariant({
   id: 'folio/stable-under-writeback',
   statement:
     'On a device that requires stable writes, nothing changes the data of a folio while it is under writeback: a buffered write, zeroing or a store through a mapping first waits for the writeback to end (folio_wait_stable in write_begin, page_mkwrite and the zeroing paths), and writeback write-protects the folio\'s mappings before it starts (folio_mkclean) so that a store faults and waits. Otherwise the data the device receives may not match the checksum computed when the I/O was submitted.',
   source: 'include/linux/pagemap.h, mm/page-writeback.c: folio_wait_stable (AS_STABLE_WRITES); fs/iomap/buffered-io.c: __iomap_get_folio (FGP_WRITEBEGIN), iomap_page_mkwrite; mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean); seed 001; seed 003 (folio_mkclean in folio_prepare_writethrough)',
-  oracle: false,
+  kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
     for (const inode of ctx.sys.sb.inodes.values()) {
@@ -181,4 +177,4 @@ export const stableUnderWriteback: Invariant = {
     }
     return null;
   },
-};
+});

@@ -1,7 +1,9 @@
 /**
- * The invariant registry.
+ * The invariant registry: every invariant the checker knows, in the order
+ * they are reported; `InvariantId` (properties/ids.ts) is made of their ids.
  */
 import type { Invariant } from './invariant.ts';
+import { invariant } from './invariant.ts';
 import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noLostWrite, noStaleExposure, readYourWrites } from './data.ts';
 import { alignedWhenRequired, noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
@@ -10,8 +12,9 @@ import { dioAlignmentEnforced, dunMatchesPosition, noDunWrapInBio, noPlaintextOn
 import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, stableUnderWriteback, writebackIffIoInFlight } from './folio.ts';
 import { fsyncReportsWritebackError } from './errors.ts';
 import { checksumMatchesData } from './integrity.ts';
+import type { InvariantId } from './ids.ts';
 
-export const INVARIANTS: readonly Invariant[] = [
+export const DECLARED_INVARIANTS = [
   readYourWrites,
   noStaleExposure,
   noLostWrite,
@@ -38,24 +41,33 @@ export const INVARIANTS: readonly Invariant[] = [
   stableUnderWriteback,
   fsyncReportsWritebackError,
   checksumMatchesData,
-];
+] as const;
+
+export const INVARIANTS: readonly Invariant<InvariantId>[] = DECLARED_INVARIANTS;
 
 /**
  * Not a property of the kernel: the model checks its own assertions (a
- * folio starting writeback twice, a journal delta for an unknown inode) and
- * a failed one is reported, shrunk and saved like any violation.
+ * folio starting writeback twice, a journal delta for an unknown inode);
+ * a step that fails one has an `internal` result (checker/execute.ts), which
+ * is reported, shrunk and saved like any violation.
  */
-export const MODEL_INTERNAL: Invariant = {
+export const MODEL_INTERNAL = invariant({
   id: 'model/no-internal-error',
   statement: 'The model never fails one of its own consistency assertions (a bug in iospec, not in the kernel).',
   source: 'iospec',
-  oracle: false,
+  kind: 'state',
   events: false,
-  check: null,
-};
+  check: (ctx) => (ctx.out.result.internal !== undefined ? `step ${ctx.n}: ${ctx.out.result.internal}` : null),
+});
 
-export function findInvariant(id: string): Invariant | undefined {
+export function findInvariant(id: string): Invariant<InvariantId> | undefined {
   return id === MODEL_INTERNAL.id ? MODEL_INTERNAL : INVARIANTS.find((i) => i.id === id);
 }
 
-export type { Invariant, CheckContext } from './invariant.ts';
+/** Is `id` an invariant id this iospec knows? */
+export function isInvariantId(id: string): id is InvariantId {
+  return findInvariant(id) !== undefined;
+}
+
+export type { Invariant, CheckContext, OracleInvariant, StateInvariant } from './invariant.ts';
+export type { InvariantId } from './ids.ts';

@@ -4,14 +4,15 @@
  * the moment the checksum is generated (at submission) until the device
  * has transferred it.
  */
-import type { CheckContext, Invariant } from './invariant.ts';
+import type { CheckContext } from './invariant.ts';
+import { invariant } from './invariant.ts';
 
-export const checksumMatchesData: Invariant = {
+export const checksumMatchesData = invariant({
   id: 'integrity/checksum-matches-data',
   statement:
     'On a device that requires stable writes and keeps a protection checksum per sector, every write reaches the device with exactly the data its checksum was computed over when the bio was submitted: nothing — a buffered write, a store through a mapping, a user thread changing the buffer of its own direct write — changes the pages of a write between submission and transfer. Buffered I/O gets this from folio_wait_stable and write-protection during writeback; direct I/O from bounce buffers. A violation is a write the device rejects (a guard tag error, EILSEQ) or, on a device that does not verify, a sector whose checksum does not match its data.',
   source: 'block/bio-integrity-auto.c: bio_integrity_prep (protection information generated at submission); include/linux/pagemap.h: folio_wait_stable (AS_STABLE_WRITES); fs/iomap/direct-io.c: IOMAP_DIO_BOUNCE; seed 001 (iomap: add a flag to bounce buffer direct I/O)',
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
@@ -21,4 +22,4 @@ export const checksumMatchesData: Invariant = {
     }
     return null;
   },
-};
+});

@@ -1,11 +1,17 @@
 /**
  * What an invariant is: a stable id a reviewer can cite, a statement, its
- * source, and a check.  Invariants about what reads return are decided by
- * the oracle (oracle/oracle.ts); invariants about the model's internal state
- * (allocation, folio flags, bios) look at the System after each step.
+ * source, and how it is decided — reachable from the declaration either way:
+ *
+ * - `state` invariants look at the model after each step (allocation,
+ *   folio flags, bios): `check` returns a violation detail or null;
+ * - `oracle` invariants are about what calls return (reads, sizes,
+ *   errors): the oracle (oracle/oracle.ts) reports what it observed as
+ *   facts (oracle/facts.ts), and `decides` says which facts break this
+ *   invariant.  Every fact is decided by exactly one invariant.
  */
 import type { System, StepOutcome } from '../model/system.ts';
 import type { Step } from '../scenario/schema.ts';
+import type { OracleFact } from '../oracle/facts.ts';
 
 export interface CheckContext {
   readonly step: Step;
@@ -15,17 +21,36 @@ export interface CheckContext {
   readonly sys: System;
 }
 
-export interface Invariant {
+interface InvariantBase<Id extends string> {
   /** Stable id `family/kebab-name`. */
-  readonly id: string;
+  readonly id: Id;
   /** One paragraph a reviewer can quote. */
   readonly statement: string;
   /** Kernel function, seed file or documentation it comes from. */
   readonly source: string;
-  /** Decided by the oracle from what reads return. */
-  readonly oracle: boolean;
-  /** Needs the model's event log (bios, mappings). */
+}
+
+/** Decided from the model's state after a step. */
+export interface StateInvariant<Id extends string = string> extends InvariantBase<Id> {
+  readonly kind: 'state';
+  /** Needs the model's event log of the step (bios, mappings, allocations). */
   readonly events: boolean;
-  /** State check after a step: a violation detail, or null. */
-  readonly check: ((ctx: CheckContext) => string | null) | null;
+  /** A violation detail, or null. */
+  check(ctx: CheckContext): string | null;
+}
+
+/** Decided from what the oracle observed. */
+export interface OracleInvariant<Id extends string = string> extends InvariantBase<Id> {
+  readonly kind: 'oracle';
+  /** Is this fact a violation of this invariant? */
+  decides(f: OracleFact): boolean;
+}
+
+export type Invariant<Id extends string = string> = StateInvariant<Id> | OracleInvariant<Id>;
+
+/** Declare an invariant, keeping its id's literal type (the InvariantId union is made of them). */
+export function invariant<const Id extends string>(inv: StateInvariant<Id>): StateInvariant<Id>;
+export function invariant<const Id extends string>(inv: OracleInvariant<Id>): OracleInvariant<Id>;
+export function invariant<const Id extends string>(inv: Invariant<Id>): Invariant<Id> {
+  return inv;
 }

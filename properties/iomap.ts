@@ -1,7 +1,8 @@
 /**
  * The iomap contract: what a file system's ->iomap_begin may return.
  */
-import type { CheckContext, Invariant } from './invariant.ts';
+import type { CheckContext } from './invariant.ts';
+import { invariant } from './invariant.ts';
 import type { ModelEvent } from '../model/kernel.ts';
 import { IOMAP_DIRECT, IOMAP_F_NEW, IOMAP_F_SHARED, IOMAP_F_STALE, IOMAP_NULL_ADDR, IOMAP_UNSHARE, IOMAP_WRITE, IOMAP_ZERO, describeIomap } from '../model/iomap/iomap.ts';
 
@@ -34,12 +35,12 @@ export function mappingProblem(e: MappingEvent): string | null {
   return null;
 }
 
-export const validMapping: Invariant = {
+export const validMapping = invariant({
   id: 'iomap/valid-mapping',
   statement:
     "Every mapping a file system's ->iomap_begin returns is one the iomap core can use: it covers the position asked for with a non-zero length and no STALE flag (iomap_iter_done); holes and delalloc have no disk address while written and unwritten extents have one; a hole is never NEW or SHARED; a source map covers the position; and a write, zeroing or unshare over a block that other files share is a copy-on-write mapping (IOMAP_F_SHARED) to another block, which for buffered I/O comes with the shared block as its source map so that partial blocks are read from it.",
   source: 'fs/iomap/iter.c: iomap_iter_done; include/linux/iomap.h: iomap_iter_srcmap, iomap_want_unshare_iter; seed 002 (Btrfs iomap review: Darrick J. Wong and Dave Chinner ask for asserts on the mappings ->iomap_begin returns and on invalid type/flag combinations)',
-  oracle: false,
+  kind: 'state',
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
@@ -49,4 +50,4 @@ export const validMapping: Invariant = {
     }
     return null;
   },
-};
+});

@@ -10,6 +10,7 @@ import type { ScenarioDoc } from './schema.ts';
 import { ScenarioSchema } from './schema.ts';
 import type { ResolvedSystem } from './resolve.ts';
 import { GeometryError, resolveSystem } from './resolve.ts';
+import { isInvariantId } from '../properties/index.ts';
 
 export interface LoadedScenario {
   readonly doc: ScenarioDoc;
@@ -62,6 +63,7 @@ export function parseScenario(raw: unknown): LoadedScenario {
   for (const name of Object.keys(doc.variant ?? {})) {
     if (findVariant(name) === undefined) throw new ScenarioError(`variant.${name}: unknown variant (see \`iospec variants\`)`);
   }
+  if (doc.violates !== undefined && !isInvariantId(doc.violates.invariant)) throw new ScenarioError(`violates.invariant: unknown invariant "${doc.violates.invariant}" (see \`iospec invariants\`)`);
   let system: ResolvedSystem;
   try {
     system = resolveSystem(doc.system);

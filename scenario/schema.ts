@@ -50,11 +50,13 @@ export const DeviceSchema = z
 
 export const SystemSchema = z
   .object({
-    fs: z.enum(['ext4', 'xfs']),
+    /** A registered file system type (model/filesystems.ts); checked when the system is resolved. */
+    fs: z.string().regex(/^[a-z0-9_-]+$/, 'a file system type name (see `iospec filesystems`)'),
     blockSize: pow2(1024, 65536).optional(),
     clusterSize: pow2(1024, 1 << 30).optional(),
     device: DeviceSchema.optional(),
-    features: z.array(z.enum(['reflink', 'noreflink', 'encrypt', 'bigalloc', 'stable_inodes'])).optional(),
+    /** mkfs features; each file system type says which it takes. */
+    features: z.array(z.string().regex(/^[a-z0-9_]+$/, 'feature names are words like "reflink"')).optional(),
     mount: z.array(z.string().regex(/^[a-z0-9_=,.-]+$/, 'mount options are words like "inlinecrypt"')).optional(),
     /** Model knob: the page cache folio size; 0 = the kernel's policy (sized by each write, up to 2 MiB). */
     folioSize: z.union([z.literal(0), pow2(4096, 2 * 1024 * 1024)]).optional(),

@@ -28,7 +28,7 @@ describe('every invariant catches a variant', () => {
         expect(exhaustive({ depth: 3, invariants: [inv], variant: null, fs }).counterexample?.violation ?? null).toBeNull();
         return;
       }
-      let caught: { variant: string; seed: number; runs: number; fs: 'ext4' | 'xfs' | undefined; systems: SystemHint | undefined } | null = null;
+      let caught: { variant: string; seed: number; runs: number; fs: string | undefined; systems: SystemHint | undefined } | null = null;
       // Cheap attempts first: every claimant and seed with a small budget, then the full one.
       search: for (const budget of BUDGETS) {
         for (const seed of SEEDS) for (const v of claimants) {

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { probeKernel } from '../kernel/probe.ts';
 import { sweepLeftovers, WORKSPACE_ROOT } from '../kernel/workspace.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
+import { fs_types } from '../model/filesystems.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 const probe = { xfs: probeKernel('xfs'), ext4: probeKernel('ext4') };
@@ -93,16 +94,13 @@ describe('kernel runner cleanup', () => {
 });
 
 describe('differential fuzzing (short; the long run is `iospec diff --fuzz`)', () => {
-  for (const t of [
-    { fs: 'xfs' as const, encrypt: false, bigalloc: false },
-    { fs: 'ext4' as const, encrypt: false, bigalloc: false },
-    { fs: 'ext4' as const, encrypt: true, bigalloc: false },
-    { fs: 'ext4' as const, encrypt: false, bigalloc: true },
-  ]) {
-    it.skipIf(why !== null)(skip(`${t.fs}${t.encrypt ? ' with an encrypted directory' : ''}${t.bigalloc ? ' with bigalloc' : ''}: model and kernel agree, or the difference is a listed limitation`), async () => {
+  for (const fs of fs_types()) for (const target of fs.harness.diffTargets) {
+    const p = probeKernel(fs.name);
+    const whyNot = p.ok ? null : p.missing.join('; ');
+    it.skipIf(whyNot !== null)(`${target.label}: model and kernel agree, or the difference is a listed limitation${whyNot !== null ? ` — skipped: ${whyNot}` : ''}`, async () => {
       // Disagreements are saved (shrunk) for `iospec diff FILE`; the failure message names the files.
       const out = join(tmpdir(), 'iospec-kernel-runner-test');
-      const r = await diffFuzz({ fs: t.fs, encrypt: t.encrypt, bigalloc: t.bigalloc, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
+      const r = await diffFuzz({ target, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
       expect(r.scenarios).toBe(25);
       expect(r.disagreements.map((d) => `step ${d.step} ${d.op} ${d.field}: model ${JSON.stringify(d.model)} kernel ${JSON.stringify(d.kernel)} (${d.file})`)).toEqual([]);
     });

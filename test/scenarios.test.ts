@@ -13,7 +13,7 @@ import { runOnModel } from '../scenario/run.ts';
 import { compareResults } from '../kernel/compare.ts';
 import type { StepResult } from '../model/system.ts';
 import { replay } from '../checker/replay.ts';
-import { KNOWN_FINDINGS } from '../checker/findings.ts';
+import { knownFindings } from '../checker/findings.ts';
 
 const DIR = join(import.meta.dirname, 'scenarios');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -28,7 +28,7 @@ describe('model-only scenarios', () => {
       expect(got.length).toBe(want!.length);
       got.forEach((r, i) => expect(compareResults(r, want![i]!), `${f} step ${i + 1}`).toBeNull());
       const run = replay(sc).run;
-      const known = KNOWN_FINDINGS.find((k) => k.scenario === `test/scenarios/${f}`);
+      const known = knownFindings().find((k) => k.scenario === `test/scenarios/${f}`);
       if (known === undefined) expect(run.violation).toBeNull();
       else expect(run.violation !== null && known.matches(sc.doc.system, run.steps, run.results, run.violation), `${f} no longer shows ${known.id}`).toBe(true);
     });

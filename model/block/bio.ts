@@ -6,7 +6,7 @@
  */
 import type { Span } from '../lib/content.ts';
 import { sliceData } from '../lib/content.ts';
-import { PAGE_SIZE, SECTOR_SHIFT } from './blk-settings.ts';
+import { SECTOR_SHIFT } from './blk-settings.ts';
 import type { DunScheme } from '../crypto/crypto.ts';
 
 export type ReqOp = 'read' | 'write' | 'flush';
@@ -125,24 +125,6 @@ export class Bio {
     if (data !== null) for (const s of data) this.data.push(s);
     this.size += len;
   }
-}
-
-/**
- * Split user memory [addr, addr+len) into page-sized bvecs, as
- * bio_iov_iter_get_pages pins one page at a time (user pages are not
- * physically contiguous, so they never merge into one bvec).
- */
-export function userBvecs(addr: number, len: number): Bvec[] {
-  const out: Bvec[] = [];
-  let a = addr;
-  let left = len;
-  while (left > 0) {
-    const n = Math.min(left, PAGE_SIZE - (a % PAGE_SIZE));
-    out.push({ addr: a, len: n });
-    a += n;
-    left -= n;
-  }
-  return out;
 }
 
 /**

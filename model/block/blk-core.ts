@@ -49,17 +49,7 @@ export interface SplitObserver {
  * remainder is resubmitted), and hand each part to the disk.  A bio that
  * fails validation or splitting completes at once with the error.
  */
-/** Design variants of the block layer (model/variants.ts). */
-export interface BlockQuirks {
-  /** crypto-split-ignores-du */
-  readonly splitIgnoresDataUnits: boolean;
-  /** crypto-dun-not-advanced */
-  readonly splitKeepsDun: boolean;
-  /** atomic-split-max-sectors */
-  readonly splitAtomic: boolean;
-}
-
-export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | null = null, quirks: BlockQuirks | null = null): void {
+export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | null = null): void {
   const lim = disk.limits;
   if ((bio.opf & REQ_ATOMIC) !== 0 && bio.op === 'write' && !blk_validate_atomic_write_op_size(lim, bio)) {
     bio.status = -EINVAL;
@@ -82,7 +72,7 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
       disk.queue(bio);
       return;
     }
-    const r = bio_split_rw(bio, lim, quirks?.splitIgnoresDataUnits === true, quirks?.splitAtomic === true);
+    const r = bio_split_rw(bio, lim, disk.v);
     if (r.bytes < 0) {
       bio.status = r.bytes;
       bio_endio(bio);
@@ -92,7 +82,8 @@ export function submit_bio_noacct(disk: Disk, bio: Bio, obs: SplitObserver | nul
       disk.queue(bio);
       return;
     }
-    const front = bio_split(bio, r.bytes, quirks?.splitKeepsDun !== true);
+    // Variant crypto-dun-not-advanced: the remainder keeps the DUN of the original.
+    const front = bio_split(bio, r.bytes, !disk.v.on('crypto-dun-not-advanced'));
     obs?.onSplit(front, bio);
     disk.queue(front);
   }
@@ -120,11 +111,3 @@ export function blk_wait_req(disk: Disk, req: number): void {
   }
 }
 
-/** Complete everything in flight, in submission order. */
-export function blk_drain(disk: Disk): void {
-  for (;;) {
-    const b = disk.inflight[0];
-    if (b === undefined) return;
-    blk_complete(disk, b);
-  }
-}

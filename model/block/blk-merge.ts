@@ -1,6 +1,8 @@
 /**
  * Splitting bios to the queue limits (block/blk-merge.c).
  */
+import type { Knobs } from '../variants.ts';
+import { UPSTREAM } from '../variants.ts';
 import type { Bio } from './bio.ts';
 import { REQ_ATOMIC, REQ_NOWAIT } from './bio.ts';
 import type { QueueLimits } from './blk-settings.ts';
@@ -121,6 +123,8 @@ export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ig
 }
 
 /** block/blk-merge.c: bio_split_rw — the split point of a read/write bio, or 0. */
-export function bio_split_rw(bio: Bio, lim: QueueLimits, ignoreDataUnits = false, atomicAsAny = false): SplitResult {
-  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim, atomicAsAny) << SECTOR_SHIFT, ignoreDataUnits, atomicAsAny);
+export function bio_split_rw(bio: Bio, lim: QueueLimits, v: Knobs = UPSTREAM): SplitResult {
+  // Variants crypto-split-ignores-du and atomic-split-max-sectors.
+  const atomicAsAny = v.on('atomic-split-max-sectors');
+  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim, atomicAsAny) << SECTOR_SHIFT, v.on('crypto-split-ignores-du'), atomicAsAny);
 }

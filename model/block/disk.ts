@@ -13,6 +13,8 @@
  *   counterexample replays exactly.  A REQ_ATOMIC write lands whole or not at
  *   all.
  */
+import type { Knobs } from '../variants.ts';
+import { UPSTREAM } from '../variants.ts';
 import type { Span } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
@@ -104,13 +106,15 @@ export class Disk {
   /** Counters for traces and statistics. */
   flushes = 0;
 
-  constructor(limits: QueueLimits, sizeBytes: number) {
+  constructor(
+    limits: QueueLimits,
+    sizeBytes: number,
+    /** The design variants in force (the block layer's are read where they diverge). */
+    readonly v: Knobs = UPSTREAM,
+  ) {
     this.limits = limits;
     this.sizeBytes = sizeBytes;
   }
-
-  /** Variant crypto-merge-ignores-dun: merge requests without the DUN-contiguity check. */
-  mergeIgnoresDun = false;
 
   /**
    * blk_attempt_plug_merge / blk_rq_merge_ok, for what they change here: a
@@ -129,7 +133,8 @@ export class Disk {
     const bc = bio.crypt;
     if (pc.key !== bc.key || pc.dataUnitSize !== bc.dataUnitSize) return;
     const next = (prev.mergedDun ?? pc.dun) + prev.size / pc.dataUnitSize;
-    if (next !== bc.dun && !this.mergeIgnoresDun) return;
+    // Variant crypto-merge-ignores-dun: merge requests without the DUN-contiguity check.
+    if (next !== bc.dun && !this.v.on('crypto-merge-ignores-dun')) return;
     if (next !== bc.dun) bio.mergedDun = next;
     this.rqStart.set(bio, head);
   }

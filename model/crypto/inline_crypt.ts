@@ -23,7 +23,7 @@ export function fscrypt_inode_uses_inline_crypto(inode: Inode): boolean {
   if (p === null) return false;
   const sb = inode.sb;
   // Variant crypto-all-blk-crypto: blk-crypto-fallback does what no engine (or no -o inlinecrypt) does.
-  if (sb.k.v.cryptoAllBlkCrypto) return true;
+  if (sb.k.v.on('crypto-all-blk-crypto')) return true;
   if (!sb.hasMountOpt('inlinecrypt')) return false;
   const eng = sb.k.disk.limits.inline_crypto;
   return eng !== null && eng.dataUnitSizes.includes(fscrypt_data_unit_size(inode));
@@ -36,7 +36,7 @@ export function fscrypt_inode_uses_inline_crypto(inode: Inode): boolean {
  */
 export function fscrypt_dio_supported(inode: Inode): boolean {
   // Variant crypto-dio-without-engine: direct I/O allowed anyway.
-  return inode.crypt === null || fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.cryptoDioWithoutEngine;
+  return inode.crypt === null || fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.on('crypto-dio-without-engine');
 }
 
 /**
@@ -111,7 +111,7 @@ export function fscrypt_mergeable_bio(bc: BioCryptCtx | null, bytes: number, ino
  * crypto-no-dun-wrap-limit: no limit.
  */
 export function fscrypt_limit_io_blocks(inode: Inode, lblk: number, nr: number): number {
-  if (!fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.cryptoNoDunWrapLimit) return nr;
+  if (!fscrypt_inode_uses_inline_crypto(inode) || inode.sb.k.v.on('crypto-no-dun-wrap-limit')) return nr;
   if ((inode.crypt!.flags & FSCRYPT_POLICY_FLAG_IV_INO_LBLK_32) === 0) return nr;
   const dun = fscrypt_generate_dun(inode, lblk * inode.blockSize);
   return Math.min(nr, 2 ** 32 - dun);

@@ -53,13 +53,13 @@ function samePolicy(a: FscryptPolicy, b: FscryptPolicy): boolean {
 /**
  * FS_IOC_SET_ENCRYPTION_POLICY on directory `dir` (fscrypt_ioctl_set_policy):
  * a file system without encryption support does not implement the ioctl
- * (XFS: ENOTTY) or refuses it (ext4 without the encrypt feature:
+ * (no s_cop, XFS: ENOTTY) or refuses it (ext4 without the encrypt feature:
  * EOPNOTSUPP); an empty directory gets the policy, a directory that has the
  * same one is fine, a different one is EEXIST, a non-empty unencrypted
  * directory ENOTEMPTY.
  */
 export function fscrypt_ioctl_set_policy(sb: SuperBlock, dir: Inode, dirPath: string, p: FscryptPolicy): number {
-  if (sb.ops.name === 'xfs') return -ENOTTY;
+  if (!sb.ops.s_cop) return -ENOTTY;
   if (!sb.hasFeature('encrypt')) return -EOPNOTSUPP;
   if (!fscrypt_supported_v2_policy(sb, p)) return -EINVAL;
   const have = dir.crypt;

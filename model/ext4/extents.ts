@@ -1,7 +1,13 @@
 /**
- * fs/ext4/extents.c: fallocate and its modes.
+ * fs/ext4/extents.c: the allocation step of ext4_ext_map_blocks and the
+ * removal of blocks (with bigalloc's cluster rules), fallocate and its modes.
  */
 import type { Inode } from '../fs/inode.ts';
+import type { AllocOpts } from '../fs/super.ts';
+import type { ExtType } from '../fs/extent.ts';
+import { ENOSPC } from '../lib/errno.ts';
+import { roundDown, roundUp } from '../lib/math.ts';
+import { ext4_jbd2_inode_add_write } from './ext4_jbd2.ts';
 import { iomap_zero_range } from '../iomap/buffered-io.ts';
 import type { IomapOps } from '../iomap/iomap.ts';
 import { EFBIG, EINVAL, EIO, EOPNOTSUPP } from '../lib/errno.ts';
@@ -21,6 +27,105 @@ import {
 import { ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
 import { ext4_mb_allocated, ext4_mb_goal } from './mballoc.ts';
 
+/**
+ * get_implied_cluster_alloc (bigalloc): the physical cluster (its first
+ * block) that file blocks of `lblk`'s logical cluster are already mapped
+ * into, or null.
+ */
+export function get_implied_cluster_alloc(inode: Inode, lblk: number): number | null {
+  const r = inode.sb.clusterRatio;
+  const cs = roundDown(lblk, r);
+  for (const e of inode.extents.overlapping(cs, cs + r)) {
+    if (e.v.pblk < 0) continue;
+    const first = Math.max(e.start, cs);
+    return e.v.pblk + (first - e.start) - (first - cs);
+  }
+  return null;
+}
+
+/**
+ * ext4_ext_map_blocks, the allocation: blocks for file blocks
+ * [lblk, lblk+len) as `type`, near `goal`, inserted in the same
+ * transaction.  With bigalloc a block whose logical cluster already has a
+ * physical one goes into it at the same offset (get_implied_cluster_alloc);
+ * otherwise whole clusters are allocated, stopping before a logical cluster
+ * the file already has blocks in.  May allocate less than asked.
+ */
+export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: AllocOpts = {}): { pblk: number; len: number } | number {
+  const sb = inode.sb;
+  const r = sb.clusterRatio;
+  if (r === 1) return sb.allocBlocks(inode, lblk, len, type, goal, opts);
+  const implied = get_implied_cluster_alloc(inode, lblk);
+  if (implied !== null) {
+    const n = Math.min(len, roundDown(lblk, r) + r - lblk);
+    if (opts.fromReservation === true) sb.alloc.unreserve(n);
+    return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
+  }
+  let want = len;
+  const lastLc = Math.floor((lblk + len - 1) / r);
+  if (lastLc > Math.floor(lblk / r) && get_implied_cluster_alloc(inode, lastLc * r) !== null) want = lastLc * r - lblk;
+  const off = lblk % r;
+  const got = sb.allocRun({ goal: roundDown(goal, r), len: roundUp(off + want, r), align: r, minLen: r });
+  if (got === null) return -ENOSPC;
+  let run = got;
+  if (got.len % r !== 0) {
+    const whole = roundDown(got.len, r);
+    sb.alloc.release(got.pblk + whole, got.len - whole);
+    run = { pblk: got.pblk, len: whole };
+  }
+  const n = Math.min(want, run.len - off);
+  if (opts.fromReservation === true) sb.alloc.unreserve(n);
+  return sb.mapAllocated(inode, lblk, n, type, run.pblk + off, run, opts.requiredAlign);
+}
+
+/**
+ * ext4_ext_remove_space: remove the mapping of [lblk, lblk+len).  Without
+ * bigalloc this is the common unmapping; with it (ext4_ext_rm_leaf and
+ * ext4_free_blocks with their partial-cluster rules) the mapping goes at
+ * once and a physical cluster is freed only when no block of the file is
+ * left in it.  Returns blocks freed.
+ */
+export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, why: 'truncate' | 'punch' = 'punch'): number {
+  const sb = inode.sb;
+  const r = sb.clusterRatio;
+  if (r === 1) return sb.unmapBlocks(inode, lblk, len, why);
+  const ino = inode.ino;
+  // Logical cluster -> its physical cluster, for the clusters the range touches.
+  const touched = new Map<number, number>();
+  for (const e of inode.extents.overlapping(lblk, lblk + len)) {
+    if (e.v.type === 'delalloc') {
+      sb.unreserveDelalloc(inode, e.end - e.start);
+      continue;
+    }
+    for (let lc = Math.floor(e.start / r); lc * r < e.end; lc++) {
+      const first = Math.max(e.start, lc * r);
+      touched.set(lc, e.v.pblk + (first - e.start) - (first - lc * r));
+    }
+  }
+  inode.extents.remove(lblk, lblk + len);
+  const runs: Array<[number, number]> = [];
+  for (const [lc, pc] of touched) {
+    if (inode.extents.overlapping(lc * r, lc * r + r).some((e) => e.v.pblk >= 0)) continue;
+    runs.push([pc, pc + r]);
+    sb.freeBusy(pc, r);
+    if (sb.k.recording) sb.k.emit({ t: 'free', ino, pblk: pc, len: r });
+  }
+  sb.log(inode, (img) => {
+    img.inode(ino).extents.remove(lblk, lblk + len);
+    for (const [a, b] of runs) img.free.set(a, b, true);
+  });
+  return runs.length * r;
+}
+
+/** The allocator ext4's preallocation uses for a range (ext4_alloc_file_blocks -> ext4_map_blocks). */
+function ext4_prealloc_alloc(inode: Inode, first: number) {
+  return (l: number, n: number, fromReservation: boolean) => {
+    const got = ext4_ext_map_new_blocks(inode, l, n, 'unwritten', ext4_mb_goal(inode, l, n), { fromReservation });
+    if (typeof got !== 'number') ext4_mb_allocated(inode, first, got.pblk, got.len);
+    return got;
+  };
+}
+
 function zeroOps(inode: Inode): IomapOps {
   return {
     name: 'ext4_zero_partial_blocks',
@@ -35,11 +140,11 @@ function zeroOps(inode: Inode): IomapOps {
 /** ext4_zero_partial_blocks: zero the partial first and last blocks of [offset, offset+len) in the page cache. */
 function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
   const bs = inode.blockSize;
-  inode.sb.addOrdered(inode, offset, offset + len);
+  ext4_jbd2_inode_add_write(inode, offset, offset + len);
   const end = offset + len;
   const k = inode.sb.k;
-  const firstFull = Math.ceil(offset / bs) * bs;
-  const lastFull = Math.floor(end / bs) * bs;
+  const firstFull = roundUp(offset, bs);
+  const lastFull = roundDown(end, bs);
   if (firstFull > lastFull) {
     // Inside one block.
     iomap_zero_range(k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
@@ -69,7 +174,7 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const end = offset + len;
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n) => ext4_mb_goal(inode, l, n), (p, n) => ext4_mb_allocated(inode, first, p, n));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first));
   if (r < 0) return r;
   // ext4_alloc_file_blocks -> ext4_update_inode_size: i_size and i_disksize each move up to `end`.
   if (!keep && (end > inode.i_size || end > inode.disksize)) {
@@ -90,13 +195,13 @@ function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
   if (offset >= inode.i_size) return 0;
   if (inode.sb.shutdown) return -EIO;
   let end = offset + len;
-  if (end > inode.i_size) end = Math.ceil(inode.i_size / PAGE_SIZE) * PAGE_SIZE;
+  if (end > inode.i_size) end = roundUp(inode.i_size, PAGE_SIZE);
   ext4_update_disksize_before_punch(inode, offset, end - offset);
   truncate_pagecache_range(inode.mapping, offset, end - 1);
   ext4_zero_partial_blocks(inode, offset, end - offset);
   const first = Math.ceil(offset / bs);
   const last = Math.floor(end / bs);
-  if (last > first) inode.sb.unmapBlocks(inode, first, last - first);
+  if (last > first) ext4_ext_remove_space(inode, first, last - first);
   return 0;
 }
 
@@ -112,7 +217,7 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   // range (dirty data there is being zeroed); in data=ordered mode nothing
   // is written back first.
   truncate_pagecache_range(inode.mapping, offset, end - 1);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n) => ext4_mb_goal(inode, l, n), (p, n) => ext4_mb_allocated(inode, first, p, n));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first));
   if (r < 0) return r;
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
@@ -137,12 +242,12 @@ function ext4_collapse_range(inode: Inode, offset: number, len: number): number 
   if (offset % cs !== 0 || len % cs !== 0) return -EINVAL;
   if (offset + len >= inode.i_size) return -EINVAL;
   if (inode.sb.shutdown) return -EIO;
-  const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+  const ioffset = roundDown(offset, PAGE_SIZE);
   filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, ioffset);
   const first = offset / bs;
   const n = len / bs;
-  inode.sb.unmapBlocks(inode, first, n);
+  ext4_ext_remove_space(inode, first, n);
   inode.sb.shiftExtents(inode, first + n, -n);
   setSizes(inode, inode.i_size - len);
   return 0;
@@ -155,9 +260,9 @@ function ext4_insert_range(inode: Inode, offset: number, len: number): number {
   const cs = bs * inode.sb.clusterRatio;
   if (offset % cs !== 0 || len % cs !== 0) return -EINVAL;
   if (offset >= inode.i_size) return -EINVAL;
-  if (len > (inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER) - inode.i_size) return -EFBIG;
+  if (len > inode.sb.s_maxbytes - inode.i_size) return -EFBIG;
   if (inode.sb.shutdown) return -EIO;
-  const ioffset = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+  const ioffset = roundDown(offset, PAGE_SIZE);
   filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, ioffset);
   setSizes(inode, inode.i_size + len);
@@ -174,7 +279,7 @@ export function ext4_fallocate(file: File, mode: number, offset: number, len: nu
   if ((mode & FALLOC_FL_WRITE_ZEROES) !== 0) return -EOPNOTSUPP;
   if (inode.flags.has('encrypted') && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) return -EOPNOTSUPP;
   const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
-  const maxbytes = inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+  const maxbytes = inode.sb.s_maxbytes;
   // Each mode makes its own checks (EINVAL, EFBIG, nothing to punch) before
   // it starts a journal handle, which fails with EIO on a shut-down file system.
   if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return ext4_punch_hole(inode, offset, len);

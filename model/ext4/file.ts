@@ -24,15 +24,13 @@ import { generic_atomic_write_valid } from '../vfs/read_write.ts';
 import { ext4_orphan_add, ext4_orphan_del } from './orphan.ts';
 import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
-
-function maxbytes(inode: Inode): number {
-  return inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
-}
+import { EXT4_I, EXT4_SB } from './ext4.ts';
+import { roundUp } from '../lib/math.ts';
 
 /** ext4_file_open: FMODE_CAN_ATOMIC_WRITE when ext4_inode_can_atomic_write. */
 export function ext4_file_open(inode: Inode, file: File): number {
   file.f_mode |= FMODE_NOWAIT;
-  if (inode.kind === 'reg' && (inode.sb.info['awu_min'] ?? 0) > 0) file.f_mode |= FMODE_CAN_ATOMIC_WRITE;
+  if (inode.kind === 'reg' && EXT4_SB(inode.sb).awu_min > 0) file.f_mode |= FMODE_CAN_ATOMIC_WRITE;
   return 0;
 }
 
@@ -42,7 +40,7 @@ function ext4_should_use_dio(iocb: Kiocb, iter: IovIter): boolean {
   if (a === 0) return false;
   if (a === 1) return true;
   // Variant crypto-dio-lbs-memory (the design seed 000 rejects): memory aligned only to the logical block size.
-  if (iocb.file.inode.sb.k.v.cryptoDioLbsMemory) {
+  if (iocb.file.inode.sb.k.v.on('crypto-dio-lbs-memory')) {
     const lbs = iocb.file.inode.sb.k.disk.limits.logical_block_size;
     return iocb.ki_pos % a === 0 && iter.count % a === 0 && iter.isAligned(lbs, lbs);
   }
@@ -62,7 +60,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     direct: false,
     bufWasync: false,
     isize: inode.i_size,
-    maxbytes: maxbytes(inode),
+    maxbytes: inode.sb.s_maxbytes,
   });
   if (typeof chk === 'number') return chk;
   if (chk.count === 0) return 0;
@@ -72,7 +70,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
   if (ret > 0) {
     // ext4_da_do_write_end: a write starting past the old EOF zeroes the old EOF block's tail.
     if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
-      const end = Math.min(chk.pos, Math.ceil(oldSize / inode.blockSize) * inode.blockSize);
+      const end = Math.min(chk.pos, roundUp(oldSize, inode.blockSize));
       iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode), undefined, 'buffer-head');
     }
     // ext4_da_should_update_i_disksize: i_disksize moves now only if the
@@ -86,7 +84,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     if (mapped && chk.pos + ret > oldSize && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
     iocb.ki_pos = chk.pos + ret;
     // Variant buffered-write-no-dsync: the sync is forgotten.
-    return k.v.bufferedWriteNoDsync ? ret : generic_write_sync(iocb, ret);
+    return k.v.on('buffered-write-no-dsync') ? ret : generic_write_sync(iocb, ret);
   }
   return ret;
 }
@@ -152,7 +150,7 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
     direct: true,
     bufWasync: false,
     isize: inode.i_size,
-    maxbytes: maxbytes(inode),
+    maxbytes: inode.sb.s_maxbytes,
   });
   if (typeof chk === 'number') return chk;
   if (chk.count === 0) return 0;
@@ -207,9 +205,8 @@ export function ext4_file_write_iter(iocb: Kiocb, from: IovIter): number {
   if (inode.sb.shutdown) return -EIO;
   if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) {
     const len = from.count;
-    const min = inode.sb.info['awu_min'] ?? 0;
-    const max = inode.sb.info['awu_max'] ?? 0;
-    if (len < min || len > max) return -EINVAL;
+    const sbi = EXT4_SB(inode.sb);
+    if (len < sbi.awu_min || len > sbi.awu_max) return -EINVAL;
     const r = generic_atomic_write_valid(iocb, from);
     if (r !== 0) return r;
   }
@@ -223,7 +220,7 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
   const k = inode.sb.k;
   if (inode.sb.shutdown) return -EIO;
   if (to.count === 0) return 0;
-  if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && !ext4_should_use_dio(iocb, to) && k.v.dioReadNoFallback) {
+  if ((iocb.ki_flags & IOCB_DIRECT) !== 0 && !ext4_should_use_dio(iocb, to) && k.v.on('dio-read-no-fallback')) {
     // Variant dio-read-no-fallback: nothing read, no buffered fallback.
     return 0;
   }
@@ -243,7 +240,8 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
  */
 export function ext4_release_file(file: File): void {
   const inode = file.inode;
-  if (inode.priv['daAllocClose'] === undefined) return;
-  delete inode.priv['daAllocClose'];
+  const ei = EXT4_I(inode);
+  if (!ei.daAllocClose) return;
+  ei.daAllocClose = false;
   if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
 }

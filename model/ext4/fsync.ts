@@ -21,7 +21,7 @@ export function ext4_sync_file(file: File, start: number, end: number, datasync:
   if (ret === 0) {
     const tid = datasync ? inode.datasyncTid : inode.syncTid;
     const committed = sb.journal.commitUpTo(tid);
-    if (!committed && !sb.k.v.fsyncNoFlush) {
+    if (!committed && !sb.k.v.on('fsync-no-flush')) {
       const e = blkdev_issue_flush(sb.k, inode.ino);
       if (e !== 0) ret = e;
     }

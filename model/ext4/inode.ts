@@ -21,6 +21,10 @@ import {
   STATX_WRITE_ATOMIC,
 } from '../vfs/fcntl.ts';
 import type { File } from '../vfs/file.ts';
+import { roundUp } from '../lib/math.ts';
+import { EXT4_I, EXT4_SB } from './ext4.ts';
+import { ext4_jbd2_inode_add_write } from './ext4_jbd2.ts';
+import { ext4_ext_map_new_blocks, ext4_ext_remove_space } from './extents.ts';
 
 /** DIO_MAX_BLOCKS: ext4_iomap_alloc maps at most this many blocks per call. */
 const DIO_MAX_BLOCKS = 4096;
@@ -73,13 +77,13 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
   const n = Math.min(look.n, unwritten ? EXT_UNWRITTEN_MAX_LEN : EXT_INIT_MAX_LEN);
   if (look.e !== undefined && look.e.type === 'delalloc') {
     // Delalloc blocks are already reserved: allocation consumes the reservation.
-    const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true, ...(aligned !== undefined ? { requiredAlign: aligned } : {}) });
+    const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true, ...(aligned !== undefined ? { requiredAlign: aligned } : {}) });
     if (typeof got === 'number') return got;
     ext4_mb_allocated(inode, lblk, got.pblk, got.len);
     inode.delayed = Math.max(0, inode.delayed - got.len);
     return ext4_map_new(inode, lblk, got, unwritten);
   }
-  const got = sb.allocBlocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), aligned !== undefined ? { requiredAlign: aligned } : {});
+  const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), aligned !== undefined ? { requiredAlign: aligned } : {});
   if (typeof got === 'number') return got;
   ext4_mb_allocated(inode, lblk, got.pblk, got.len);
   return ext4_map_new(inode, lblk, got, unwritten);
@@ -94,7 +98,7 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
 function ext4_map_new(inode: Inode, lblk: number, got: { pblk: number; len: number }, unwritten: boolean): { e: Extent; n: number; isNew: boolean } {
   const bs = inode.blockSize;
   // Variant ext4-no-dioread-nolock models data=writeback: no ordered data.
-  if (!unwritten && !inode.sb.k.v.ext4NoDioreadNolock) inode.sb.addOrdered(inode, lblk * bs, (lblk + got.len) * bs);
+  if (!unwritten && !inode.sb.k.v.on('ext4-no-dioread-nolock')) ext4_jbd2_inode_add_write(inode, lblk * bs, (lblk + got.len) * bs);
   return { e: { type: unwritten ? 'unwritten' : 'mapped', pblk: got.pblk }, n: got.len, isNew: true };
 }
 
@@ -154,7 +158,7 @@ function ext4_iomap_alloc(inode: Inode, lblk: number, want: number, flags: numbe
   if ((flags & IOMAP_ATOMIC) === 0) return ext4_map_blocks_create(inode, lblk, want, unwritten);
   const r = ext4_map_blocks_atomic_write(inode, lblk, want, unwritten);
   if (typeof r === 'number') return r;
-  if (r.forceCommit && !inode.sb.k.v.ext4AtomicNoForceCommit) inode.sb.journal.commit();
+  if (r.forceCommit && !inode.sb.k.v.on('ext4-atomic-no-force-commit')) inode.sb.journal.commit();
   return r;
 }
 
@@ -194,7 +198,7 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
       let n: number;
       if ((flags & IOMAP_WRITE) !== 0) {
         const look = ext4_lookup(inode, lblk, origLen);
-        if (atomic && inode.sb.k.v.ext4AtomicAlignedAlloc && inode.sb.clusterRatio === 1) {
+        if (atomic && inode.sb.k.v.on('ext4-atomic-aligned-alloc-rfc') && inode.sb.clusterRatio === 1) {
           const r = ext4_iomap_alloc_aligned(inode, lblk, origLen);
           if (typeof r === 'number') return r;
           m = toIomap(inode, lblk, r.n, r.e, r.isNew ? IOMAP_F_NEW : 0);
@@ -230,7 +234,7 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
     end(_pos, _length, written, flags) {
       // ext4_iomap_end: a DIO write mapping that advanced nothing falls back to buffered I/O.
       // ext4_want_directio_fallback: atomic writes are all-or-nothing (variant atomic-buffered-fallback: they fall back too).
-      if ((flags & IOMAP_WRITE) !== 0 && ((flags & IOMAP_ATOMIC) === 0 || inode.sb.k.v.atomicBufferedFallback) && written === 0) return -ENOTBLK;
+      if ((flags & IOMAP_WRITE) !== 0 && ((flags & IOMAP_ATOMIC) === 0 || inode.sb.k.v.on('atomic-buffered-fallback')) && written === 0) return -ENOTBLK;
       return 0;
     },
   };
@@ -288,7 +292,7 @@ export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iom
   let m: Iomap;
   let n = look.n;
   if (look.e.type === 'delalloc') {
-    const unwritten = !inode.sb.k.v.ext4NoDioreadNolock;
+    const unwritten = !inode.sb.k.v.on('ext4-no-dioread-nolock');
     const r = ext4_map_blocks_create(inode, lblk, look.n, unwritten);
     if (typeof r === 'number') return r;
     n = r.n;
@@ -319,7 +323,7 @@ export function ext4_end_io_end(inode: Inode, io: Ioend): number {
 /** ext4_block_truncate_page / ext4_block_zero_page_range: zero the rest of `pos`'s block through the page cache. */
 export function ext4_block_truncate_page(inode: Inode, pos: number): number {
   const bs = inode.blockSize;
-  if (pos % bs !== 0) inode.sb.addOrdered(inode, pos, Math.ceil(pos / bs) * bs);
+  if (pos % bs !== 0) ext4_jbd2_inode_add_write(inode, pos, roundUp(pos, bs));
   return iomap_truncate_page(inode.sb.k, inode, pos, ext4_da_iomap_ops_nocreate(inode), undefined, 'buffer-head');
 }
 
@@ -341,17 +345,17 @@ function ext4_da_iomap_ops_nocreate(inode: Inode): IomapOps {
 export function ext4_truncate(inode: Inode): void {
   const bs = inode.blockSize;
   // auto_da_alloc: a file truncated to 0 gets its delayed blocks allocated at close.
-  if (inode.i_size === 0 && !inode.sb.hasMountOpt('noauto_da_alloc')) inode.priv['daAllocClose'] = 1;
+  if (inode.i_size === 0 && !inode.sb.hasMountOpt('noauto_da_alloc')) EXT4_I(inode).daAllocClose = true;
   if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
   const first = Math.ceil(inode.i_size / bs);
-  inode.sb.unmapBlocks(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
+  ext4_ext_remove_space(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
 }
 
 /** ext4_setattr with ATTR_SIZE. */
 export function ext4_setattr_size(file: File, newsize: number): number {
   const inode = file.inode;
   const sb = inode.sb;
-  if (newsize > (sb.info['maxbytes'] ?? Infinity)) return -EFBIG;
+  if (newsize > sb.s_maxbytes) return -EFBIG;
   const oldsize = inode.i_size;
   if (newsize > oldsize) {
     // Growing: zero the old EOF block's tail; no blocks are allocated.
@@ -436,8 +440,8 @@ export function ext4_getattr(inode: Inode, mask: number): Kstat {
   }
   if ((mask & STATX_WRITE_ATOMIC) !== 0 && inode.kind === 'reg') {
     st.result_mask |= STATX_WRITE_ATOMIC;
-    const min = sb.info['awu_min'] ?? 0;
-    const max = sb.info['awu_max'] ?? 0;
+    const min = EXT4_SB(sb).awu_min;
+    const max = EXT4_SB(sb).awu_max;
     st.atomic_write_unit_min = min;
     st.atomic_write_unit_max = min > 0 ? max : 0;
     st.atomic_write_segments_max = min > 0 ? 1 : 0;

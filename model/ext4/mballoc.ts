@@ -13,6 +13,8 @@ import type { Inode } from '../fs/inode.ts';
 import type { ExtType } from '../fs/extent.ts';
 import { adjacentGoal } from '../fs/alloc.ts';
 import { ENOSPC } from '../lib/errno.ts';
+import { roundDown } from '../lib/math.ts';
+import { EXT4_SB } from './ext4.ts';
 
 /**
  * Goal block for an allocation at file block `lblk` (ext4_ext_find_goal):
@@ -42,25 +44,25 @@ const MB_GROUP_PREALLOC = 512;
  */
 export function ext4_mb_goal(inode: Inode, lblk: number, len: number): number {
   const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
-  const info = inode.sb.info;
+  const sbi = EXT4_SB(inode.sb);
   if (size > MB_STREAM_REQ) {
     const goal = ext4_ext_find_goal(inode, lblk);
-    const lgStart = info['lgStart'];
-    if (lgStart !== undefined && goal >= lgStart && goal < lgStart + MB_GROUP_PREALLOC) return lgStart + MB_GROUP_PREALLOC;
+    const lgStart = sbi.lgStart;
+    if (lgStart !== null && goal >= lgStart && goal < lgStart + MB_GROUP_PREALLOC) return lgStart + MB_GROUP_PREALLOC;
     return goal;
   }
-  return info['lgCursor'] ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
+  return sbi.lgCursor ?? Math.max(inode.sb.alloc.firstDataBlock, Math.floor(inode.sb.alloc.totalBlocks / 16));
 }
 
 /** After an allocation from the locality group, the next one follows it (in a new preallocation once this one is used up). */
 export function ext4_mb_allocated(inode: Inode, lblk: number, pblk: number, len: number): void {
   const size = Math.max(lblk + len, Math.ceil(inode.i_size / inode.blockSize));
   if (size > MB_STREAM_REQ) return;
-  const info = inode.sb.info;
+  const sbi = EXT4_SB(inode.sb);
   const end = pblk + len;
-  const lgStart = info['lgStart'];
-  if (lgStart === undefined || pblk < lgStart || end > lgStart + MB_GROUP_PREALLOC) info['lgStart'] = Math.floor(pblk / MB_GROUP_PREALLOC) * MB_GROUP_PREALLOC;
-  info['lgCursor'] = end;
+  const lgStart = sbi.lgStart;
+  if (lgStart === null || pblk < lgStart || end > lgStart + MB_GROUP_PREALLOC) sbi.lgStart = roundDown(pblk, MB_GROUP_PREALLOC);
+  sbi.lgCursor = end;
 }
 
 /**
@@ -86,14 +88,14 @@ export function ext4_mb_new_blocks_aligned(inode: Inode, lblk: number, len: numb
   const goal = ext4_mb_goal(inode, lblk, len);
   const opts = { minLen: len, requiredAlign: { lblk, len } };
   let got: { pblk: number; len: number } | number = -ENOSPC;
-  const cursor = sb.info['lgCursor'];
-  if (v.ext4RfcPreallocUnaligned && cursor !== undefined && sb.alloc.isFree(cursor, len)) {
+  const cursor = EXT4_SB(sb).lgCursor;
+  if (v.on('ext4-rfc-prealloc-unaligned') && cursor !== null && sb.alloc.isFree(cursor, len)) {
     // ext4_mb_use_preallocated: the locality group's next blocks, as they are.
     got = sb.allocBlocks(inode, lblk, len, type, cursor, opts);
-  } else if (v.ext4RfcNoAlignedAlloc) {
+  } else if (v.on('ext4-rfc-mballoc-unaligned')) {
     got = sb.allocBlocks(inode, lblk, len, type, goal, opts);
   } else {
-    got = sb.allocBlocks(inode, lblk, len, type, goal - (goal % len), { ...opts, align: len });
+    got = sb.allocBlocks(inode, lblk, len, type, roundDown(goal, len), { ...opts, align: len });
   }
   if (typeof got === 'number') return got;
   ext4_mb_allocated(inode, lblk, got.pblk, got.len);

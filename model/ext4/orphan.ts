@@ -7,21 +7,25 @@
 import type { Inode } from '../fs/inode.ts';
 import type { SuperBlock } from '../fs/super.ts';
 import { ext4_truncate } from './inode.ts';
+import { EXT4_I } from './ext4.ts';
 
+/** The on-disk inode flag that stands for membership of the on-disk orphan list. */
 const ORPHAN = 'orphan';
 
 /** ext4_orphan_add: on the list, in the running transaction. */
 export function ext4_orphan_add(inode: Inode): void {
-  if (inode.priv[ORPHAN] === 1) return;
-  inode.priv[ORPHAN] = 1;
+  const ei = EXT4_I(inode);
+  if (ei.orphan) return;
+  ei.orphan = true;
   const ino = inode.ino;
   inode.sb.log(inode, (img) => img.inode(ino).flags.add(ORPHAN), false);
 }
 
 /** ext4_orphan_del: off the list (with the size update that made it safe). */
 export function ext4_orphan_del(inode: Inode): void {
-  if (inode.priv[ORPHAN] !== 1) return;
-  delete inode.priv[ORPHAN];
+  const ei = EXT4_I(inode);
+  if (!ei.orphan) return;
+  ei.orphan = false;
   const ino = inode.ino;
   inode.sb.log(inode, (img) => img.inode(ino).flags.delete(ORPHAN), false);
 }
@@ -36,7 +40,7 @@ export function ext4_orphan_cleanup(sb: SuperBlock): void {
   for (const inode of sb.inodes.values()) {
     if (!inode.flags.has(ORPHAN)) continue;
     inode.flags.delete(ORPHAN);
-    inode.priv[ORPHAN] = 1;
+    EXT4_I(inode).orphan = true;
     ext4_truncate(inode);
     ext4_orphan_del(inode);
     any = true;

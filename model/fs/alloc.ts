@@ -10,6 +10,7 @@
  */
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { ExtentMap } from './extent.ts';
+import { roundUp } from '../lib/math.ts';
 
 /**
  * The goal both allocators start from when the file has allocated blocks
@@ -94,7 +95,7 @@ export class BlockAllocator {
     const es = this.free.entries();
     const fit = (start: number, end: number, from: number): Allocation | null => {
       let s = Math.max(start, from);
-      if (align > 1) s = Math.ceil(s / align) * align;
+      if (align > 1) s = roundUp(s, align);
       const n = Math.min(want, end - s);
       return n >= minLen ? { pblk: s, len: n } : null;
     };

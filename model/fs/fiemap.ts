@@ -34,14 +34,13 @@ export function iomap_fiemap(inode: Inode, start: number, len: number, refcount:
     // Split at sharing boundaries: runs of shared and of unshared blocks.
     let runStart = e.v.pblk;
     let runShared: boolean | null = null;
-    for (const [a, b, c] of refcountRuns(refcount, e.v.pblk, n)) {
+    for (const [a, , c] of refcountRuns(refcount, e.v.pblk, n)) {
       const shared = c > 1;
       if (runShared !== null && shared !== runShared) {
         push(e.start + (runStart - e.v.pblk), a - runStart, runStart, runShared ? ['FIEMAP_EXTENT_SHARED'] : []);
         runStart = a;
       }
       runShared = shared;
-      void b;
     }
     push(e.start + (runStart - e.v.pblk), e.v.pblk + n - runStart, runStart, runShared === true ? ['FIEMAP_EXTENT_SHARED'] : []);
   }

@@ -1,6 +1,9 @@
 /**
- * The in-core inode: struct inode plus what ext4 (struct ext4_inode_info)
- * and XFS (struct xfs_inode) keep that the modelled paths need.
+ * The in-core inode: struct inode plus what every file system of the model
+ * keeps the same way (the block map, the on-disk size, delayed blocks, the
+ * transaction ids fsync waits for).  What only one file system keeps (the
+ * XFS COW fork, ext4's orphan state) is its private part, `i_private`
+ * (EXT4_I(), XFS_I()).
  */
 import type { AddressSpaceOps, MappingHost } from '../mm/filemap.ts';
 import { AddressSpace } from '../mm/filemap.ts';
@@ -20,8 +23,6 @@ export class Inode implements MappingHost {
   disksize = 0;
   /** The data fork / extent status tree, in file blocks. */
   readonly extents: ExtentMap;
-  /** XFS COW fork (reflink staging), when the inode has one. */
-  cow: ExtentMap | null = null;
   readonly mapping: AddressSpace;
   /** Blocks reserved for delayed allocation, speculative preallocation included (XFS i_delayed_blks, ext4 i_reserved_data_blocks). */
   delayed = 0;
@@ -31,8 +32,8 @@ export class Inode implements MappingHost {
   datasyncTid = 0;
   /** Persistent inode flags ('reflink', 'encrypted', ...). */
   readonly flags = new Set<string>();
-  /** File system private state (per personality). */
-  priv: Record<string, number> = {};
+  /** The file system's private part of the inode (container_of in the kernel: EXT4_I, XFS_I, BTRFS_I). */
+  i_private: object | null = null;
   /** The fscrypt policy of an encrypted inode (inherited from its directory). */
   crypt: FscryptPolicy | null = null;
   /** Direct I/O in flight (inode_dio_begin/end). */
@@ -62,25 +63,6 @@ export class Inode implements MappingHost {
 
   waitWriteback(folio: Folio): void {
     this.sb.waitFolioWriteback(folio);
-  }
-
-  /** Blocks allocated to the file (mapped or unwritten), data and COW forks. */
-  /** The COW fork, created on first use (xfs_ifork_init_cow). */
-  cowFork(): ExtentMap {
-    if (this.cow === null) this.cow = newExtentMap();
-    return this.cow;
-  }
-
-  /** Has the COW fork any extent (xfs_inode_has_cow_data)? */
-  hasCowData(): boolean {
-    return this.cow !== null && !this.cow.isEmpty();
-  }
-
-  /** Blocks in the COW fork, reservations and staging alike (counted in XFS i_delayed_blks). */
-  cowBlocks(): number {
-    let n = 0;
-    if (this.cow !== null) for (const e of this.cow.entries()) n += e.end - e.start;
-    return n;
   }
 
   /** Data-fork blocks with a real block (not delalloc). */

@@ -38,14 +38,10 @@ export class DiskImage {
   readonly names = new Map<string, number>();
   /** Durable free-space map (block numbers). */
   free: IntervalMap<true>;
-  /** Per physical block: how many mappings share it, when more than one (XFS refcount btree). */
+  /** Per physical block: how many mappings share it, when more than one (XFS refcount btree, btrfs extent references). */
   readonly refcount: RefcountMap = newRefcountMap();
-  /**
-   * XFS CoW staging extents: blocks allocated to an in-core COW fork, which
-   * the refcount btree records so that log recovery can free them
-   * (xfs_refcount_recover_cow_leftovers).
-   */
-  readonly cowStaging = new IntervalMap<true>(() => true, () => true);
+  /** Durable state only one file system has (XFS: the CoW staging records), owned by that file system. */
+  s_priv: object | null = null;
 
   constructor(free: IntervalMap<true>) {
     this.free = free;
@@ -71,8 +67,6 @@ export interface JournalHooks {
   flushDevice(): void;
   /** After a commit (busy extents become reusable). */
   committed(): void;
-  /** Before the commit record: write out ordered data (ext4 data=ordered). */
-  beforeCommit(): void;
 }
 
 export class Journal {
@@ -82,6 +76,12 @@ export class Journal {
   /** The last transaction id that is durable. */
   committedTid = 0;
   commits = 0;
+  /**
+   * Run before the commit record is written, for the file system: write out
+   * the data the transaction orders (ext4 data=ordered, jbd2's
+   * journal_submit_data_buffers).
+   */
+  readonly beforeCommit: Array<() => void> = [];
 
   constructor(
     readonly image: DiskImage,
@@ -108,7 +108,7 @@ export class Journal {
     this.running = [];
     const committing = this.tid;
     this.tid += 1;
-    this.hooks.beforeCommit();
+    for (const f of this.beforeCommit) f();
     if (this.preflush) this.hooks.flushDevice();
     for (const d of batch) d(this.image);
     this.committedTid = committing;

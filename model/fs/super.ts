@@ -1,8 +1,11 @@
 /**
  * The mounted file system: struct super_block plus the on-disk image, the
- * journal and the allocator, and the metadata operations both personalities
- * share (allocating, converting and freeing extents inside transactions,
- * logging the on-disk size, creating inodes).
+ * journal and the allocator, and the metadata operations every file system
+ * of the model shares (allocating, converting and freeing extents inside
+ * transactions, sharing blocks, logging the on-disk size, creating inodes).
+ * What only one file system has lives in its folder: ext4's bigalloc
+ * clusters and ordered data (model/ext4/), XFS's COW fork and CoW staging
+ * blocks (model/xfs/).
  */
 import type { Kernel } from '../kernel.ts';
 import type { Folio } from '../mm/folio.ts';
@@ -13,16 +16,16 @@ import type { RemapRequest } from '../vfs/remap_range.ts';
 import type { Iomap } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
+import type { AllocRequest, Allocation } from './alloc.ts';
 import { BlockAllocator } from './alloc.ts';
 import type { RefcountMap } from './refcount.ts';
 import { refcountDecrease, refcountIncrease } from './refcount.ts';
-import type { Extent, ExtType } from './extent.ts';
-import { newExtentMap } from './extent.ts';
+import type { Extent, ExtentMap, ExtType } from './extent.ts';
 import { Inode } from './inode.ts';
 import type { DiskImage } from './journal.ts';
 import { Journal } from './journal.ts';
 import { ENOSPC } from '../lib/errno.ts';
-import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import type { FileSystemType } from './registry.ts';
 
 /** An atomic write's file blocks, which must map to one naturally aligned physical extent. */
 export interface AlignedWrite {
@@ -48,7 +51,8 @@ export interface AllocOpts {
 
 /** The file system configuration a scenario resolves to. */
 export interface FsConfig {
-  readonly fs: 'ext4' | 'xfs';
+  /** The registered file system type's name (model/fs/registry.ts). */
+  readonly fs: string;
   readonly blockSize: number;
   readonly clusterSize: number;
   readonly features: readonly string[];
@@ -81,19 +85,25 @@ export interface FiemapExtent {
 }
 
 /**
- * The operations a personality provides: its file_operations,
- * inode_operations, address_space_operations and the iomap hooks.
+ * The operations a file system provides: its file_operations,
+ * inode_operations, super_operations, address_space_operations and the
+ * iomap hooks, as far as the modelled paths go.
  */
 export interface FsOps {
-  readonly name: 'ext4' | 'xfs';
-  /** Set up personality state on a fresh or re-mounted super block. */
+  /** Set up the file system's private state on a fresh or re-mounted super block (s_fs_info, s_maxbytes). */
   fill_super(sb: SuperBlock): void;
   /** May regular files use large folios (mapping_set_large_folios)? */
   large_folios(sb: SuperBlock): boolean;
-  /** Log recovery extras after a crash (orphan processing, ...). */
+  /** Log recovery extras after the journal replay (orphan processing, ...). */
   recover(sb: SuperBlock): void;
-  /** ->open: set f_mode bits (FMODE_CAN_ATOMIC_WRITE, FMODE_NOWAIT). */
+  /** ->open of a regular file: set f_mode bits (FMODE_CAN_ATOMIC_WRITE, FMODE_NOWAIT), or refuse. */
   open(inode: Inode, file: File): number;
+  /** ->open of a directory (the kernel runner opens the mount root for its ioctls). */
+  open_dir(sb: SuperBlock): number;
+  /** ->lookup of a name the dcache does not know: -ENOENT, or another error when the directory cannot be read. */
+  lookup(sb: SuperBlock, path: string): number;
+  /** ->mmap_prepare: set up a shared mapping of the file (faults come later). */
+  mmap(file: File): number;
   write_iter(iocb: Kiocb, from: IovIter): number;
   read_iter(iocb: Kiocb, to: IovIter): number;
   fsync(file: File, start: number, end: number, datasync: boolean): number;
@@ -105,7 +115,8 @@ export interface FsOps {
   };
   /** ->setattr with ATTR_SIZE. */
   setattr_size(file: File, size: number): number;
-  getattr(inode: Inode, mask: number): Kstat;
+  /** ->getattr: what statx reports, or -errno. */
+  getattr(inode: Inode, mask: number): Kstat | number;
   fiemap(inode: Inode, start: number, len: number): FiemapExtent[] | number;
   /** ->page_mkwrite for a store through a shared mapping to the page holding `pos`. */
   page_mkwrite(inode: Inode, folio: Folio, pos: number): number;
@@ -122,10 +133,23 @@ export interface FsOps {
   end_ioend(inode: Inode, ioend: Ioend): number;
   /** The mapping ops used to read folios (readahead / read_folio). */
   read_iomap_begin(inode: Inode, pos: number, len: number, flags: number): Iomap | number;
+  /** file_operations.fop_flags (FOP_DONTCACHE, the RFC's FOP_WRITETHROUGH). */
+  fop_flags(sb: SuperBlock): number;
+  /** sb->s_cop: the file system implements fscrypt; without it FS_IOC_SET_ENCRYPTION_POLICY is not an ioctl it knows (ENOTTY). */
+  readonly s_cop: boolean;
+  /**
+   * Block maps of a file besides its data fork (XFS's COW fork).  Their
+   * blocks belong to the file without being its data (CoW staging): fsck
+   * counts them, device errors reach them, traces draw them, and a change
+   * to them makes iomap mappings stale (the validity cookie).
+   */
+  extra_forks?(inode: Inode): ReadonlyArray<{ readonly name: string; readonly map: ExtentMap }>;
 }
 
 export class SuperBlock {
   readonly k: Kernel;
+  /** The file system type this super block is an instance of (sb->s_type). */
+  readonly s_type: FileSystemType;
   readonly ops: FsOps;
   readonly cfg: FsConfig;
   readonly blockSize: number;
@@ -133,42 +157,41 @@ export class SuperBlock {
   readonly image: DiskImage;
   readonly journal: Journal;
   readonly alloc: BlockAllocator;
-  /** In-core reference counts of shared blocks (the XFS refcount btree). */
+  /** In-core reference counts of shared blocks (the XFS refcount btree, btrfs extent references). */
   readonly refcount: RefcountMap;
   readonly inodes = new Map<number, Inode>();
   /** In-core dentries: path -> inode number. */
   readonly names = new Map<string, number>();
   nextIno: number;
-  /** Personality state (struct ext4_sb_info / struct xfs_mount fields). */
-  info: Record<string, number> = {};
+  /** sb->s_fs_info: the file system's private state (struct ext4_sb_info, struct xfs_mount), set by fill_super. */
+  s_fs_info: object | null = null;
+  /** sb->s_maxbytes: the largest file size, set by fill_super. */
+  s_maxbytes = Number.MAX_SAFE_INTEGER;
   /** Shut down (after a crash): the file system refuses I/O until remounted. */
   shutdown = false;
-  /** Blocks per allocation unit: EXT4_C2B(sbi, 1) with ext4 bigalloc, else 1. */
+  /** Blocks per allocation unit: EXT4_C2B(sbi, 1) with ext4 bigalloc, else 1 (the type's allocUnit). */
   readonly clusterRatio: number;
 
-  constructor(k: Kernel, ops: FsOps, cfg: FsConfig, image: DiskImage, firstDataBlock: number, totalBlocks: number) {
+  constructor(k: Kernel, type: FileSystemType, cfg: FsConfig, image: DiskImage, firstDataBlock: number, totalBlocks: number) {
     this.k = k;
-    this.ops = ops;
+    this.s_type = type;
+    this.ops = type.ops;
     this.cfg = cfg;
     this.blockSize = cfg.blockSize;
     this.blkbits = Math.log2(cfg.blockSize);
-    this.clusterRatio = cfg.fs === 'ext4' && cfg.features.includes('bigalloc') ? cfg.clusterSize / cfg.blockSize : 1;
+    this.clusterRatio = type.allocUnit(cfg);
     this.image = image;
     this.journal = new Journal(
       image,
-      { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy(), beforeCommit: () => this.writeOrdered() },
-      !k.v.journalNoPreflush,
+      { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy() },
+      !k.v.on('journal-no-preflush'),
     );
-    // xfs_reflink_recover_cow (xfs_mountfs, after log recovery): CoW staging
-    // blocks a crash left behind are freed; the COW forks were in-core only.
-    for (const e of image.cowStaging.entries()) image.free.set(e.start, e.end, true);
-    image.cowStaging.clear();
     this.alloc = new BlockAllocator(firstDataBlock, totalBlocks, image.free.clone());
     this.refcount = image.refcount.clone();
     let maxIno = 10;
     for (const [ino, d] of image.inodes) {
       maxIno = Math.max(maxIno, ino);
-      const inode = new Inode(this, ino, d.kind, ops.aops, this.folioSizeFor(), d.extents.clone());
+      const inode = new Inode(this, ino, d.kind, this.ops.aops, this.folioSizeFor(), d.extents.clone());
       inode.i_size = d.size;
       inode.disksize = d.size;
       for (const f of d.flags) inode.flags.add(f);
@@ -177,7 +200,7 @@ export class SuperBlock {
     }
     for (const [p, ino] of image.names) this.names.set(p, ino);
     this.nextIno = maxIno + 1;
-    ops.fill_super(this);
+    this.ops.fill_super(this);
   }
 
   /** The mapping's folio size: 0 is the kernel's policy (sized per write); a fixed size is at least the block size. */
@@ -262,59 +285,24 @@ export class SuperBlock {
    * returns the allocated extent or -ENOSPC.
    */
   allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: AllocOpts = {}): { pblk: number; len: number } | number {
-    const r = this.clusterRatio;
-    if (r > 1) {
-      // ext4_ext_map_blocks, bigalloc: a block whose logical cluster already has a
-      // physical one goes into it at the same offset (get_implied_cluster_alloc).
-      const implied = this.impliedCluster(inode, lblk);
-      if (implied !== null) {
-        const n = Math.min(len, (Math.floor(lblk / r) + 1) * r - lblk);
-        if (opts.fromReservation === true) this.alloc.unreserve(n);
-        return this.insertAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
-      }
-    }
-    let want = len;
-    let off = 0;
-    if (r > 1) {
-      // Whole clusters, stopping before a logical cluster the file already has blocks in.
-      const lastLc = Math.floor((lblk + len - 1) / r);
-      if (lastLc > Math.floor(lblk / r) && this.impliedCluster(inode, lastLc * r) !== null) want = lastLc * r - lblk;
-      off = lblk % r;
-    }
-    const req = r > 1
-      ? { goal: Math.floor(goal / r) * r, len: Math.ceil((off + want) / r) * r, align: r, minLen: r }
-      : { goal, len: want, align: opts.align ?? 1, minLen: opts.minLen ?? 1 };
-    let got = this.alloc.alloc(req);
-    if (got === null && this.hasBusy()) {
-      // Out of space with busy blocks: force the log so they become free (xfs_extent_busy_flush, ext4_should_retry_alloc).
-      this.journal.commit();
-      got = this.alloc.alloc(req);
-    }
+    const got = this.allocRun({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
     if (got === null) return -ENOSPC;
-    let run = got;
-    if (r > 1 && got.len % r !== 0) {
-      const whole = got.len - (got.len % r);
-      this.alloc.release(got.pblk + whole, got.len - whole);
-      run = { pblk: got.pblk, len: whole };
-    }
-    const n = Math.min(want, run.len - off);
-    if (opts.fromReservation === true) this.alloc.unreserve(n);
-    return this.insertAllocated(inode, lblk, n, type, run.pblk + off, run, opts.requiredAlign);
+    if (opts.fromReservation === true) this.alloc.unreserve(got.len);
+    return this.mapAllocated(inode, lblk, got.len, type, got.pblk, got, opts.requiredAlign);
   }
 
   /**
-   * The physical cluster (its first block) that file blocks of `lblk`'s
-   * logical cluster are mapped into, or null (bigalloc only).
+   * One run of free blocks from the allocator; out of space with busy
+   * blocks, the log is forced so that they become free, and the search
+   * tried once more (xfs_extent_busy_flush, ext4_should_retry_alloc).
    */
-  impliedCluster(inode: Inode, lblk: number): number | null {
-    const r = this.clusterRatio;
-    const cs = lblk - (lblk % r);
-    for (const e of inode.extents.overlapping(cs, cs + r)) {
-      if (e.v.pblk < 0) continue;
-      const first = Math.max(e.start, cs);
-      return e.v.pblk + (first - e.start) - (first - cs);
+  allocRun(req: AllocRequest): Allocation | null {
+    let got = this.alloc.alloc(req);
+    if (got === null && this.hasBusy()) {
+      this.journal.commit();
+      got = this.alloc.alloc(req);
     }
-    return null;
+    return got;
   }
 
   /**
@@ -322,13 +310,13 @@ export class SuperBlock {
    * free-space update of `run` (the blocks the allocator handed out; null
    * when they were allocated before, as part of a cluster).
    */
-  private insertAllocated(inode: Inode, lblk: number, n: number, type: ExtType, pblk: number, run: { pblk: number; len: number } | null, requiredAlign: AlignedWrite | undefined): { pblk: number; len: number } {
+  mapAllocated(inode: Inode, lblk: number, n: number, type: ExtType, pblk: number, run: Allocation | null, requiredAlign: AlignedWrite | undefined): { pblk: number; len: number } {
     const ext: Extent = { type, pblk };
     inode.extents.set(lblk, lblk + n, ext);
     const ino = inode.ino;
     const freeStart = run?.pblk ?? 0;
     const freeEnd = run === null ? 0 : run.pblk + run.len;
-    if (this.k.v.allocSplitTransactions && run !== null) {
+    if (this.k.v.on('alloc-split-transactions') && run !== null) {
       // Variant: the free-space update and the extent insertion go in separate transactions.
       this.log(inode, (img) => img.free.remove(freeStart, freeEnd));
       this.journal.commit();
@@ -352,12 +340,13 @@ export class SuperBlock {
    */
   private busy: Array<[number, number]> = [];
 
-  private freeBusy(pblk: number, n: number): void {
+  /** Free [pblk, pblk+n): busy until the running transaction commits. */
+  freeBusy(pblk: number, n: number): void {
     // A freed block is healed: a drive remaps a bad sector when it is next
     // written, and an injected device error stays with the file it was aimed at.
     const bs = this.blockSize;
     this.k.disk.badRanges.remove(pblk * bs, (pblk + n) * bs);
-    if (this.k.v.allocReuseBusy) {
+    if (this.k.v.on('alloc-reuse-busy')) {
       this.alloc.release(pblk, n);
       return;
     }
@@ -378,23 +367,6 @@ export class SuperBlock {
     return this.busy;
   }
 
-  /**
-   * ext4 data=ordered: byte ranges zeroed through the page cache in a
-   * transaction (ext4_jbd2_inode_add_write) are written out before that
-   * transaction commits (jbd2 journal_submit_data_buffers).
-   */
-  private ordered: Array<{ inode: Inode; start: number; end: number }> = [];
-
-  addOrdered(inode: Inode, start: number, end: number): void {
-    if (end > start) this.ordered.push({ inode, start, end });
-  }
-
-  private writeOrdered(): void {
-    const list = this.ordered;
-    this.ordered = [];
-    for (const o of list) filemap_write_and_wait_range(o.inode.mapping, o.start, o.end - 1);
-  }
-
   /** Convert unwritten extents in [lblk, lblk+len) to mapped (written), logged. */
   convertUnwritten(inode: Inode, lblk: number, len: number): void {
     for (const e of inode.extents.overlapping(lblk, lblk + len)) {
@@ -406,9 +378,9 @@ export class SuperBlock {
   /**
    * Drop one owner of physical blocks [pblk, pblk+n): shared blocks lose a
    * reference, the others are freed (busy until the commit).  Returns the
-   * runs freed; `img` applies the same change to the on-disk image.
+   * runs freed, for the caller to apply the same change to the on-disk image.
    */
-  private dropOwner(inode: Inode, pblk: number, n: number): Array<[number, number]> {
+  dropOwner(inode: Inode, pblk: number, n: number): Array<[number, number]> {
     const freed = refcountDecrease(this.refcount, pblk, n);
     for (const [a, b] of freed) {
       this.freeBusy(a, b - a);
@@ -428,15 +400,13 @@ export class SuperBlock {
    * delalloc reservations are returned.  Returns blocks freed.
    */
   unmapBlocks(inode: Inode, lblk: number, len: number, why: 'truncate' | 'punch' = 'punch'): number {
-    if (this.clusterRatio > 1) return this.unmapClusters(inode, lblk, len);
     let freed = 0;
-    const keepMapping = why === 'truncate' && this.k.v.freeWithoutUnmap;
+    const keepMapping = why === 'truncate' && this.k.v.on('free-without-unmap');
     const ino = inode.ino;
     for (const e of inode.extents.overlapping(lblk, lblk + len)) {
       const n = e.end - e.start;
       if (e.v.type === 'delalloc') {
-        inode.delayed = Math.max(0, inode.delayed - n);
-        this.alloc.unreserve(n);
+        this.unreserveDelalloc(inode, n);
         continue;
       }
       const pblk = e.v.pblk;
@@ -458,49 +428,20 @@ export class SuperBlock {
     return freed;
   }
 
-  /**
-   * unmapBlocks with bigalloc (ext4_ext_rm_leaf and ext4_free_blocks with
-   * their partial-cluster rules): the mapping goes at once; a physical
-   * cluster is freed only when no block of the file is left in it.
-   */
-  private unmapClusters(inode: Inode, lblk: number, len: number): number {
-    const r = this.clusterRatio;
-    const ino = inode.ino;
-    // Logical cluster -> its physical cluster, for the clusters the range touches.
-    const touched = new Map<number, number>();
-    for (const e of inode.extents.overlapping(lblk, lblk + len)) {
-      if (e.v.type === 'delalloc') {
-        inode.delayed = Math.max(0, inode.delayed - (e.end - e.start));
-        this.alloc.unreserve(e.end - e.start);
-        continue;
-      }
-      for (let lc = Math.floor(e.start / r); lc * r < e.end; lc++) {
-        const first = Math.max(e.start, lc * r);
-        touched.set(lc, e.v.pblk + (first - e.start) - (first - lc * r));
-      }
-    }
-    inode.extents.remove(lblk, lblk + len);
-    const runs: Array<[number, number]> = [];
-    for (const [lc, pc] of touched) {
-      if (inode.extents.overlapping(lc * r, lc * r + r).some((e) => e.v.pblk >= 0)) continue;
-      runs.push([pc, pc + r]);
-      this.freeBusy(pc, r);
-      if (this.k.recording) this.k.emit({ t: 'free', ino, pblk: pc, len: r });
-    }
-    this.log(inode, (img) => {
-      img.inode(ino).extents.remove(lblk, lblk + len);
-      for (const [a, b] of runs) img.free.set(a, b, true);
-    });
-    return runs.length * r;
+  /** Give back `n` blocks a delayed allocation of `inode` reserved. */
+  unreserveDelalloc(inode: Inode, n: number): void {
+    inode.delayed = Math.max(0, inode.delayed - n);
+    this.alloc.unreserve(n);
   }
 
   /**
    * Give file blocks [first, last) allocated blocks where they have none:
    * holes and delalloc become unwritten extents (the preallocation of
-   * ext4_alloc_file_blocks and xfs_alloc_file_space).  Existing written and
-   * unwritten blocks are untouched.
+   * ext4_alloc_file_blocks and xfs_alloc_file_space), through the file
+   * system's allocator `alloc` (which may allocate less than asked).
+   * Existing written and unwritten blocks are untouched.
    */
-  allocUnwrittenRange(inode: Inode, first: number, last: number, goal: (lblk: number, len: number) => number, onAlloc?: (pblk: number, len: number) => void): number {
+  allocUnwrittenRange(inode: Inode, first: number, last: number, alloc: (lblk: number, len: number, fromReservation: boolean) => { pblk: number; len: number } | number): number {
     let lblk = first;
     while (lblk < last) {
       const at = inode.extents.find(lblk);
@@ -517,9 +458,8 @@ export class SuperBlock {
         const nx = inode.extents.next(lblk);
         end = nx === undefined ? last : Math.min(nx.start, last);
       }
-      const got = this.allocBlocks(inode, lblk, end - lblk, 'unwritten', goal(lblk, end - lblk), { fromReservation: fromRes });
+      const got = alloc(lblk, end - lblk, fromRes);
       if (typeof got === 'number') return got;
-      onAlloc?.(got.pblk, got.len);
       if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
       lblk += got.len;
     }
@@ -529,7 +469,8 @@ export class SuperBlock {
   /**
    * Map physical blocks [pblk, pblk+n) into file blocks [lblk, lblk+n) of
    * `inode` as written, sharing them (one more owner each), after removing
-   * what was mapped there (xfs_reflink_remap_extent: one transaction).
+   * what was mapped there (xfs_reflink_remap_extent, btrfs_clone: one
+   * transaction).
    */
   remapShared(inode: Inode, lblk: number, n: number, pblk: number): void {
     this.unmapBlocks(inode, lblk, n);
@@ -539,87 +480,6 @@ export class SuperBlock {
     this.log(inode, (img) => {
       refcountIncrease(img.refcount, pblk, n);
       img.inode(ino).extents.set(lblk, lblk + n, { type: 'mapped', pblk });
-    });
-  }
-
-  /**
-   * Allocate CoW staging blocks for COW-fork blocks [lblk, lblk+len) of
-   * `inode` (xfs_bmapi_write with XFS_BMAPI_COWFORK): in-core the extent
-   * goes into the COW fork as unwritten; on disk only a CoW staging record
-   * is logged.  May allocate less than asked; returns the extent or -ENOSPC.
-   */
-  allocCowBlocks(inode: Inode, lblk: number, len: number, goal: number, fromReservation: boolean): { pblk: number; len: number } | number {
-    const got = this.alloc.alloc({ goal, len, align: 1, minLen: 1 });
-    if (got === null) return -ENOSPC;
-    if (fromReservation) this.alloc.unreserve(got.len);
-    const cow = inode.cowFork();
-    cow.set(lblk, lblk + got.len, { type: 'unwritten', pblk: got.pblk });
-    const { pblk } = got;
-    const n = got.len;
-    this.log(inode, (img) => {
-      img.free.remove(pblk, pblk + n);
-      img.cowStaging.set(pblk, pblk + n, true);
-    }, false);
-    if (this.k.recording) this.k.emit({ t: 'alloc', ino: inode.ino, lblk, pblk, len: n, unwritten: true });
-    return got;
-  }
-
-  /**
-   * Drop COW-fork blocks [lblk, lblk+len) of `inode`: reservations are
-   * returned, staging blocks freed with their records
-   * (xfs_reflink_cancel_cow_blocks).  Real blocks only with `cancelReal`.
-   */
-  cancelCow(inode: Inode, lblk: number, len: number, cancelReal: boolean): void {
-    const cow = inode.cow;
-    if (cow === null) return;
-    for (const e of cow.overlapping(lblk, lblk + len)) {
-      const n = e.end - e.start;
-      if (e.v.type === 'delalloc') {
-        this.alloc.unreserve(n);
-        cow.remove(e.start, e.end);
-        continue;
-      }
-      if (!cancelReal) continue;
-      const pblk = e.v.pblk;
-      cow.remove(e.start, e.end);
-      this.freeBusy(pblk, n);
-      this.log(inode, (img) => {
-        img.cowStaging.remove(pblk, pblk + n);
-        img.free.set(pblk, pblk + n, true);
-      }, false);
-    }
-  }
-
-  /**
-   * xfs_reflink_end_cow_extent: in one transaction, the written COW-fork
-   * blocks [lblk, lblk+n) (staging at `pblk`) replace the data fork mapping
-   * there: the old blocks lose this owner (freed unless still shared), the
-   * staging record goes, the new blocks are mapped written.
-   */
-  remapCow(inode: Inode, lblk: number, n: number, pblk: number): void {
-    const ino = inode.ino;
-    const old: Array<[number, number, number]> = [];
-    for (const e of inode.extents.overlapping(lblk, lblk + n)) {
-      if (e.v.type === 'delalloc') {
-        inode.delayed = Math.max(0, inode.delayed - (e.end - e.start));
-        this.alloc.unreserve(e.end - e.start);
-        continue;
-      }
-      old.push([e.start, e.end, e.v.pblk]);
-    }
-    const freed: Array<[number, number]> = [];
-    for (const [s, e, p] of old) freed.push(...this.dropOwner(inode, p, e - s));
-    inode.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
-    inode.cow?.remove(lblk, lblk + n);
-    this.log(inode, (img) => {
-      const d = img.inode(ino);
-      for (const [s, e, p] of old) {
-        d.extents.remove(s, e);
-        refcountDecrease(img.refcount, p, e - s);
-      }
-      for (const [a, b] of freed) img.free.set(a, b, true);
-      img.cowStaging.remove(pblk, pblk + n);
-      d.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
     });
   }
 
@@ -659,14 +519,5 @@ export class SuperBlock {
   lookup(path: string): Inode | undefined {
     const ino = this.names.get(path);
     return ino === undefined ? undefined : this.inodes.get(ino);
-  }
-
-  /** A copy of the free-space map for checks. */
-  freeMap(): BlockAllocator {
-    return this.alloc;
-  }
-
-  static emptyExtents() {
-    return newExtentMap();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * fs/iomap/buffered-io.c: buffered reads and writes through the page cache,
- * zeroing, page_mkwrite, and writeback of dirty folios into ioends.
+ * zeroing, page_mkwrite, and writeback of dirty folios into ioends
+ * (fs/iomap/ioend.c: model/iomap/ioend.ts).  The RFC's RWF_WRITETHROUGH is
+ * in model/iomap/writethrough.ts.
  *
  * ext4 still uses its own buffer_head paths for buffered I/O
  * (ext4_da_write_begin, ext4_writepages); their observable rules — which
@@ -11,21 +13,18 @@
  */
 import { fscrypt_fs_scheme, fscrypt_mergeable_bio, fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { sliceData, zeroData } from '../lib/content.ts';
+import { zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
 import { Bio, REQ_SYNC } from '../block/bio.ts';
-import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Folio, IomapFolioState } from '../mm/folio.ts';
 import type { AddressSpace, WritebackControl } from '../mm/filemap.ts';
-import { filemap_write_and_wait_range, folioBytes, folioWrite, mapping_set_error, MAX_FOLIO_SIZE } from '../mm/filemap.ts';
+import { filemap_write_and_wait_range, folioWrite, mapping_set_error, MAX_FOLIO_SIZE } from '../mm/filemap.ts';
 import { filemap_dirty_folio, folio_end_writeback, folio_start_writeback, writeback_iter } from '../mm/page-writeback.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 import type { Inode } from '../fs/inode.ts';
 import { IovIter } from '../vfs/uio.ts';
-import type { Kiocb } from '../vfs/file.ts';
-import type { IomapDioOps } from './direct-io.ts';
-import { EIOCBQUEUED, IOMAP_DIO_BUF_WRITETHROUGH, iomap_dio_rw } from './direct-io.ts';
 import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import type { Iomap, IomapOps, IomapPair } from './iomap.ts';
 import {
@@ -35,7 +34,6 @@ import {
   IOMAP_UNSHARE,
   IOMAP_WRITE,
   IOMAP_ZERO,
-  IOMAP_WRITETHROUGH,
   IOMAP_F_SHARED,
   IOMAP_F_STALE,
   iomapAddr,
@@ -44,7 +42,11 @@ import {
 } from './iomap.ts';
 import type { IomapIter } from './iter.ts';
 import { iomap_iterate, iomap_length } from './iter.ts';
-import type { Ioend } from './ioend.ts';
+import type { WritebackOps, WritepageCtx } from './ioend.ts';
+import { addToIoend, ioendSubmit } from './ioend.ts';
+import { EFAULT } from '../lib/errno.ts';
+import { IOMAP_FAULT } from './iomap.ts';
+import { roundDown } from '../lib/math.ts';
 
 // ---------------------------------------------------------------------------
 // iomap_folio_state
@@ -304,7 +306,7 @@ function iomap_adjust_read_range(inode: Inode, folio: Folio, pos: number, length
  */
 function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: number, pos: number, len: number, folio: Folio): number {
   const bs = inode.blockSize;
-  let blockStart = Math.floor(pos / bs) * bs;
+  let blockStart = roundDown(pos, bs);
   const blockEnd = Math.ceil((pos + len) / bs) * bs;
   const from = pos - folio.pos;
   const to = from + len;
@@ -321,7 +323,7 @@ function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: nu
       // Variant srcmap-ignored-new-cow: for a fresh COW block the decision
       // looks at the destination (new, so "needs zeroing"), not the srcmap.
       const freshCow = (pair.iomap.flags & (IOMAP_F_SHARED | IOMAP_F_NEW)) === (IOMAP_F_SHARED | IOMAP_F_NEW);
-      const zero = k.v.srcmapIgnoredOnNewCow && freshCow
+      const zero = k.v.on('srcmap-ignored-new-cow') && freshCow
         ? iomap_block_needs_zeroing(inode, { iomap: pair.iomap, srcmap: iomapHole(pair.iomap.offset, pair.iomap.length) }, blockStart)
         : iomap_block_needs_zeroing(inode, pair, blockStart);
       if (zero) {
@@ -346,7 +348,7 @@ function __iomap_write_begin(k: Kernel, inode: Inode, pair: IomapPair, flags: nu
 /** __iomap_write_end: mark the written range uptodate and dirty. */
 function __iomap_write_end(inode: Inode, pos: number, len: number, copied: number, folio: Folio): void {
   iomap_set_range_uptodate(inode, folio, pos - folio.pos, len);
-  if (!inode.sb.k.v.writeEndNoDirtyBits) iomap_set_range_dirty(inode, folio, pos - folio.pos, copied);
+  if (!inode.sb.k.v.on('write-end-no-dirty-bits')) iomap_set_range_dirty(inode, folio, pos - folio.pos, copied);
   filemap_dirty_folio(inode.mapping, folio);
 }
 
@@ -387,7 +389,7 @@ function iomap_write_iter(k: Kernel, inode: Inode, it: IomapIter, from: IovIter,
  * changed the extents, and a stale mapping is looked up again,
  * IOMAP_F_STALE), then write_begin, copy the user's bytes, write_end.
  */
-function iomap_copy_to_folio(k: Kernel, inode: Inode, it: IomapIter, cookie: number, pos: number, want: number, from: IovIter, dontcache: boolean): { folio: Folio; bytes: number } | 'stale' | number {
+export function iomap_copy_to_folio(k: Kernel, inode: Inode, it: IomapIter, cookie: number, pos: number, want: number, from: IovIter, dontcache: boolean): { folio: Folio; bytes: number } | 'stale' | number {
   const pair = it.pair!;
   const chunk = MAX_FOLIO_SIZE - (pos % MAX_FOLIO_SIZE);
   const folio = inode.mapping.getForWrite(pos, Math.min(chunk, want), dontcache);
@@ -414,105 +416,15 @@ export function iomap_file_buffered_write(k: Kernel, inode: Inode, pos: number, 
   return r.done > 0 ? r.done : r.err;
 }
 
-// ---------------------------------------------------------------------------
-// RWF_WRITETHROUGH (not upstream: RFC 1/3 of seed 003, the writethrough-rfc variant)
-
-/** struct iomap_writethrough_ops: the allocating (direct write) ->iomap_begin and the direct-write completion. */
-export interface WritethroughOps {
-  readonly ops: IomapOps;
-  /** ->end_io of the direct write, told the caller's original range (struct iomap_writethrough_ctx orig_pos/orig_len). */
-  dio(origPos: number, origLen: number): IomapDioOps;
-}
 
 /**
- * RFC iomap_file_writethrough_write: iterate over allocated mappings
- * (unwritten or written) and write each folio's part through.  Returns the
- * bytes written (the caller advances ki_pos), or the error if none were.
+ * The validity cookie of a mapping (->iomap_valid, xfs_iomap_inode_sequence:
+ * the data fork's sequence, and those of the file system's other forks).
  */
-export function iomap_file_writethrough_write(k: Kernel, inode: Inode, iocb: Kiocb, from: IovIter, wt: WritethroughOps): number {
-  const r = iomap_iterate(inode.ino, iocb.ki_pos, from.count, IOMAP_WRITE | IOMAP_WRITETHROUGH, wt.ops, (it) => iomap_writethrough_iter(k, inode, iocb, it, from, wt), mappingObserver(k, inode));
-  return r.done > 0 ? r.done : r.err;
-}
-
-/** RFC iomap_writethrough_iter: copy into each folio, then send its blocks as an asynchronous direct write. */
-function iomap_writethrough_iter(k: Kernel, inode: Inode, iocb: Kiocb, it: IomapIter, from: IovIter, wt: WritethroughOps): number {
-  const len = iomap_length(it);
-  const pair = it.pair;
-  // WARN_ON(iter.iomap.type != IOMAP_UNWRITTEN && != IOMAP_MAPPED)
-  if (pair === null || (pair.iomap.type !== 'unwritten' && pair.iomap.type !== 'mapped')) return -EIO;
-  // The mapping's validity cookie: waiting for writeback below may complete I/O that changes the extents.
-  const cookie = mappingCookie(inode);
-  let total = 0;
-  while (total < len) {
-    const pos = it.pos + total;
-    const c = iomap_copy_to_folio(k, inode, it, cookie, pos, len - total, from, false);
-    if (c === 'stale') return total;
-    if (typeof c === 'number') return total > 0 ? total : c;
-    const { folio, bytes } = c;
-    const oldSize = inode.i_size;
-    if (pos + bytes > oldSize) inode.i_size = pos + bytes;
-    const status = iomap_writethrough_begin_and_send(k, inode, iocb, folio, pos, bytes, wt);
-    if (oldSize < pos) pagecache_isize_extended(inode.mapping, inode.blockSize, oldSize, pos);
-    // "Dont retry for any failures in writethrough"
-    if (status < 0) return total > 0 ? total : status;
-    total += bytes;
-  }
-  return total;
-}
-
-/**
- * RFC folio_prepare_writethrough + iomap_writethrough_begin + the
- * iomap_dio_rw call: wait for writeback, write-protect the folio
- * (folio_mkclean; a dirty mapping re-dirties the folio), clear the dirty
- * bits of the blocks written through — and the folio's dirty flag only if
- * no dirty block is left (design note 1) — start writeback and send the
- * blocks [round_down(off), +round_up(len)) from the folio.
- */
-function iomap_writethrough_begin_and_send(k: Kernel, inode: Inode, iocb: Kiocb, folio: Folio, pos: number, len: number, wt: WritethroughOps): number {
-  const bs = inode.blockSize;
-  const off = pos - folio.pos;
-  const offAligned = off - (off % bs);
-  const lenAligned = Math.ceil(len / bs) * bs;
-  const posAligned = pos - (pos % bs);
-  // folio_prepare_writethrough
-  if (folio.writeback) inode.mapping.host.waitWriteback(folio);
-  // Variant wt-no-mkclean: a page mapped writable stays writable.
-  if (!k.v.wtNoMkclean && folio.mkclean()) iomap_dirty_folio(inode, folio);
-  // iomap_writethrough_checks: the range must lie in the folio.
-  if (offAligned + lenAligned > folio.size) return -EINVAL_;
-  iomap_clear_range_dirty(inode, folio, offAligned, lenAligned);
-  const fullyWritten = offAligned === 0 && lenAligned === folio.size;
-  // Variant wt-partial-folio-clean: the folio is cleaned whatever other blocks hold.
-  if (fullyWritten || k.v.wtPartialFolioClean || folio.ifs === null || !folio.ifs.dirty.includes(1)) folio.dirty = false;
-  folio_start_writeback(folio);
-  // The direct write's source is the folio itself (a kernel bvec, page aligned).
-  const iter = new IovIter('write', [{ addr: offAligned, len: lenAligned, data: folioBytes(folio, posAligned, lenAligned) }]);
-  iter.liveReader = (o, n) => folioBytes(folio, posAligned + o, n);
-  const wtIocb: Kiocb = { file: iocb.file, ki_pos: posAligned, ki_flags: iocb.ki_flags };
-  let req = 0;
-  // iomap_writethrough_endio
-  const endio = (ret: number): void => {
-    if (ret < 0 && !k.v.wtEndioDropsError) mapping_set_error(inode.mapping, ret);
-    folio.wbReqs = folio.wbReqs.filter((r) => r !== req);
-    if (folio.writeback && folio.wbReqs.length === 0) folio_end_writeback(inode.mapping, folio);
-  };
-  const status = iomap_dio_rw(k, inode, wtIocb, iter, wt.ops, wt.dio(pos, len), IOMAP_DIO_BUF_WRITETHROUGH, () => 0, true, {
-    onSubmit(r) {
-      req = r;
-      folio.wbReqs.push(r);
-    },
-    complete: endio,
-  });
-  if (status === EIOCBQUEUED) return 0;
-  // Completed (or failed) at once: clean up now.
-  endio(status);
-  return status < 0 ? status : 0;
-}
-const EINVAL_ = -22;
-
-/** The validity cookie of a mapping (xfs_iomap_inode_sequence: the data fork's sequence, and the COW fork's). */
-function mappingCookie(inode: Inode): number {
-  return inode.extents.seq * 65536 + (inode.cow?.seq ?? 0);
+export function mappingCookie(inode: Inode): number {
+  let c = inode.extents.seq * 65536;
+  for (const f of inode.sb.ops.extra_forks?.(inode) ?? []) c += f.map.seq;
+  return c;
 }
 
 /**
@@ -556,11 +468,6 @@ export function mappingObserver(k: Kernel, inode: Inode) {
 }
 
 /**
- * iomap_zero_range: zero [pos, pos+len) of the file through the page cache.
- * Holes and unwritten extents already read as zeroes and are skipped unless
- * they have dirty or writeback page cache over them.
- */
-/**
  * How zeroing treats a hole or unwritten range with dirty page cache over
  * it: `flush` is iomap's (write back the range, mark the mapping stale and
  * map again: iomap_zero_iter_flush_and_stale — the writeback also
@@ -570,6 +477,11 @@ export function mappingObserver(k: Kernel, inode: Inode) {
  */
 export type ZeroMode = 'flush' | 'buffer-head';
 
+/**
+ * iomap_zero_range: zero [pos, pos+len) of the file through the page cache.
+ * Holes and unwritten extents already read as zeroes and are skipped unless
+ * they have dirty or writeback page cache over them.
+ */
 export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps, didZero?: { v: boolean }, mode: ZeroMode = 'flush'): number {
   if (len <= 0) return 0;
   const r = iomap_iterate(inode.ino, pos, len, IOMAP_ZERO, ops, (it) => {
@@ -634,115 +546,6 @@ export function iomap_truncate_page(k: Kernel, inode: Inode, pos: number, ops: I
 // ---------------------------------------------------------------------------
 // writeback
 
-/** The file system's writeback hooks. */
-export interface WritebackOps {
-  /** Map (allocating delalloc) file byte `pos` for writeback; the mapping may cover up to `len` bytes. */
-  map_blocks(pos: number, len: number): Iomap | number;
-  /** ioend completion: unwritten conversion, on-disk size update. */
-  end_ioend(ioend: Ioend): number;
-  /**
-   * Buffer-head writeback (ext4_bio_write_folio): the buffers of blocks at
-   * or past EOF are zeroed, cleaned and set uptodate (the folio flag is not).
-   */
-  readonly bufferHeads: boolean;
-}
-
-interface WritepageCtx {
-  ioend: Ioend | null;
-  submitted: Ioend[];
-}
-
-function ioendSubmit(k: Kernel, inode: Inode, wb: WritebackOps, ioend: Ioend): void {
-  // Build bios of at most BIO_MAX_VECS bvecs, one bvec per folio piece page.
-  let bio: Bio | null = null;
-  let addr = ioend.addr;
-  let filePos = ioend.offset;
-  // For a device that checksums what it receives: which folio bytes each bio transfers.
-  const stable = k.disk.limits.stable_writes;
-  const vecs = new Map<Bio, Array<[Folio, number, number]>>();
-  const mk = (): Bio => {
-    const b = new Bio('write', 0, addr / 512, { kind: 'writeback', ino: inode.ino, pos: filePos, step: k.step });
-    b.crypt = fscrypt_set_bio_crypt_ctx(inode, filePos);
-    // ext4_bio_write_folio: without inline encryption the folio is encrypted into a bounce page.
-    b.fsCrypt = inode.crypt !== null && b.crypt === null;
-    if (b.fsCrypt) b.fsCrypto = fscrypt_fs_scheme(inode, filePos);
-    b.req = ioend.req;
-    ioend.bios.push(b);
-    return b;
-  };
-  for (const piece of ioend.pieces) {
-    let off = 0;
-    while (off < piece.len) {
-      const p = piece.pos + off;
-      // io_submit_need_new_bio: a new bio when full or when the DUN does not continue (fscrypt_mergeable_bio).
-      if (bio === null || bio.bvecs.length >= BIO_MAX_VECS || !fscrypt_mergeable_bio(bio.crypt, bio.size, inode, p)) bio = mk();
-      // ext4_bio_write_folio adds one buffer head at a time: an inline-encrypted file's block is its own piece.
-      const bs = inode.blockSize;
-      const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), piece.len - off, bio?.crypt ? bs - (p % bs) : Number.MAX_SAFE_INTEGER);
-      bio.addVec(p % PAGE_SIZE, n, folioBytes(piece.folio, p, n));
-      if (stable) {
-        const list = vecs.get(bio) ?? [];
-        list.push([piece.folio, p, n]);
-        vecs.set(bio, list);
-      }
-      off += n;
-      addr += n;
-      filePos += n;
-    }
-  }
-  for (const [b, list] of vecs) b.live = (rel, len) => sliceData(list.flatMap(([f, p, n]) => folioBytes(f, p, n)), rel, len);
-  // One failed bio fails the whole ioend (its completion converts and remaps nothing).
-  for (const b of ioend.bios) b.ioRange = { pos: ioend.offset, len: ioend.size };
-  ioend.pending = ioend.bios.length;
-  for (const b of ioend.bios) {
-    b.endio = (done) => {
-      if (done.status !== 0 && ioend.error === 0) ioend.error = done.status;
-      ioend.pending -= 1;
-      if (ioend.pending === 0) iomap_finish_ioend_buffered(inode, wb, ioend);
-    };
-  }
-  for (const b of ioend.bios.slice()) k.submit_bio(b);
-}
-
-/**
- * iomap_finish_ioend_buffered (after the file system's completion work):
- * record an error on the mapping and end writeback on every folio whose
- * pending bytes reach zero; folios stay clean even on error.
- */
-function iomap_finish_ioend_buffered(inode: Inode, wb: WritebackOps, ioend: Ioend): void {
-  // The file system's completion sees failed ioends too (it converts nothing, and cancels COW staging).
-  const e = wb.end_ioend(ioend);
-  if (e < 0 && ioend.error === 0) ioend.error = e;
-  if (ioend.error !== 0) mapping_set_error(inode.mapping, ioend.error);
-  for (const piece of ioend.pieces) {
-    const f = piece.folio;
-    f.wbReqs = f.wbReqs.filter((r) => r !== ioend.req);
-    if (f.ifs !== null) {
-      f.ifs.writeBytesPending -= piece.len;
-      if (f.ifs.writeBytesPending > 0) continue;
-    } else if (f.wbReqs.length > 0) continue;
-    if (f.writeback) folio_end_writeback(inode.mapping, f);
-  }
-}
-
-function addToIoend(k: Kernel, inode: Inode, wb: WritebackOps, wpc: WritepageCtx, m: Iomap, folio: Folio, pos: number, len: number): void {
-  const addr = iomapAddr(m, pos);
-  const unwritten = m.type === 'unwritten';
-  const shared = (m.flags & IOMAP_F_SHARED) !== 0;
-  const cur = wpc.ioend;
-  if (cur === null || cur.unwritten !== unwritten || cur.shared !== shared || cur.offset + cur.size !== pos || cur.addr + cur.size !== addr) {
-    if (cur !== null) {
-      wpc.submitted.push(cur);
-      ioendSubmit(k, inode, wb, cur);
-    }
-    wpc.ioend = { req: k.newReq(), ino: inode.ino, offset: pos, size: 0, addr, unwritten, shared, pieces: [], bios: [], pending: 0, error: 0 };
-  }
-  const io = wpc.ioend!;
-  io.size += len;
-  io.pieces.push({ folio, pos, len });
-  if (!folio.wbReqs.includes(io.req)) folio.wbReqs.push(io.req);
-}
-
 /**
  * iomap_writeback_folio: write the dirty blocks of one folio (its dirty flag
  * was cleared by writeback_iter).  A folio wholly beyond EOF is skipped; the
@@ -781,13 +584,13 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   let i = 0;
   while (i < lastBlock) {
     // Variant writeback-range-clears-folio: only the dirty blocks inside wbc's range are written.
-    const outside = k.v.writebackRangeClearsFolio && (folio.pos + (i + 1) * bs <= wbc.start || folio.pos + i * bs > wbc.end);
+    const outside = k.v.on('writeback-range-clears-folio') && (folio.pos + (i + 1) * bs <= wbc.start || folio.pos + i * bs > wbc.end);
     if ((ifs !== null && ifs.dirty[i] !== 1) || outside) {
       i++;
       continue;
     }
     let j = i;
-    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1) && !(k.v.writebackRangeClearsFolio && folio.pos + j * bs > wbc.end)) j++;
+    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1) && !(k.v.on('writeback-range-clears-folio') && folio.pos + j * bs > wbc.end)) j++;
     let pos = folio.pos + i * bs;
     const runEnd = folio.pos + j * bs;
     while (pos < runEnd) {
@@ -812,7 +615,7 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   }
   if (ifs !== null) iomap_clear_range_dirty(inode, folio, 0, folio.size);
   const submitted = folio.wbReqs.length > 0;
-  if (!submitted || k.v.writebackEndAtSubmit) folio_end_writeback(inode.mapping, folio);
+  if (!submitted || k.v.on('writeback-end-at-submit')) folio_end_writeback(inode.mapping, folio);
   if (err !== 0) mapping_set_error(inode.mapping, err);
   return err;
 }
@@ -842,14 +645,12 @@ export function iomap_writepages(k: Kernel, inode: Inode, wbc: WritebackControl,
  */
 export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: IomapOps, pos: number): number {
   const isize = inode.i_size;
-  if (folio.pos >= isize) return -EFAULT_;
+  if (folio.pos >= isize) return -EFAULT;
   const len = Math.min(folio.end, isize) - folio.pos;
-  const r = iomap_iterate(inode.ino, folio.pos, len, IOMAP_WRITE | IOMAP_FAULT_, ops, (it) => iomap_length(it), mappingObserver(k, inode));
+  const r = iomap_iterate(inode.ino, folio.pos, len, IOMAP_WRITE | IOMAP_FAULT, ops, (it) => iomap_length(it), mappingObserver(k, inode));
   if (r.err < 0 && r.done === 0) return r.err;
   iomap_dirty_folio(inode, folio);
   folio_wait_stable(inode.mapping, folio);
   folio.setPageWritable(pos);
   return 0;
 }
-const EFAULT_ = 14;
-const IOMAP_FAULT_ = 1 << 3;

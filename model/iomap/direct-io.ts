@@ -6,7 +6,7 @@ import type { Span } from '../lib/content.ts';
 import { SRC_GARBAGE, overlayData, span, zeroData } from '../lib/content.ts';
 import { EAGAIN, EFAULT, EINVAL, EIO, ENOTBLK } from '../lib/errno.ts';
 import { Bio, REQ_ATOMIC, REQ_FUA, REQ_IDLE, REQ_SYNC } from '../block/bio.ts';
-import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
+import { BIO_MAX_VECS } from '../block/blk-settings.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Inode } from '../fs/inode.ts';
 import { filemap_write_and_wait_range, kiocb_invalidate_pages, kiocb_invalidate_post_direct_write } from '../mm/filemap.ts';
@@ -268,11 +268,6 @@ function iomap_dio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIter): 
   }
 }
 
-export interface DioResult {
-  /** Bytes transferred, or -errno. */
-  readonly ret: number;
-}
-
 /**
  * __iomap_dio_rw + iomap_dio_complete, for a synchronous caller (the model
  * waits for every bio of the request before completing it).
@@ -332,7 +327,7 @@ export function iomap_dio_rw(
       if ((iocb.ki_flags & IOCB_SYNC) === 0) dio.flags |= IOMAP_DIO_WRITE_THROUGH;
     }
     // RFC: a write-through holds the folio it writes from: no invalidation (IOMAP_DIO_NO_INVALIDATE).
-    if (!k.v.dioNoInvalidate && !bufWritethrough) {
+    if (!k.v.on('dio-no-invalidate') && !bufWritethrough) {
       const r = kiocb_invalidate_pages(inode.mapping, pos, count, (iocb.ki_flags & IOCB_NOWAIT) !== 0);
       if (r !== 0) {
         if (r === -EAGAIN) return r;
@@ -376,7 +371,7 @@ export function iomap_dio_rw(
  */
 function iomap_dio_unbounce(k: Kernel, dio: IomapDio): void {
   if (dio.bounced.length === 0) return;
-  if (dio.error !== 0 && !k.v.bounceCopybackOnError) return;
+  if (dio.error !== 0 && !k.v.on('bounce-read-copyback-on-error')) return;
   for (const b of dio.bounced) dio.iter.deliver(b.off, b.data);
 }
 
@@ -390,7 +385,7 @@ function iomap_dio_complete(inode: Inode, dio: IomapDio, dops: IomapDioOps | nul
     ret = dio.size;
     if (!write && offset + ret > dio.i_size) ret = dio.i_size - offset;
   }
-  if (write && dio.error === 0 && dio.size > 0 && !inode.sb.k.v.dioNoInvalidate && (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) === 0) {
+  if (write && dio.error === 0 && dio.size > 0 && !inode.sb.k.v.on('dio-no-invalidate') && (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) === 0) {
     kiocb_invalidate_post_direct_write(inode.mapping, offset, dio.size);
   }
   if (ret > 0) {
@@ -400,5 +395,3 @@ function iomap_dio_complete(inode: Inode, dio: IomapDio, dops: IomapDioOps | nul
   return ret;
 }
 
-/** Unused-import guard for PAGE_SIZE (kept for readers of bio sizes). */
-export const DIO_PAGE = PAGE_SIZE;

@@ -274,7 +274,6 @@ export function kiocb_invalidate_post_direct_write(mapping: AddressSpace, pos: n
   if (ret !== 0) mapping_set_error(mapping, -EIO);
 }
 
-/** iomap_is_partially_uptodate: every block of [from, to) inside the folio is uptodate. */
 /**
  * filemap_range_uptodate: may a read of `count` bytes at `pos` use this
  * folio as it is?  A folio of one block, or a read wanting all of it, needs
@@ -298,7 +297,7 @@ export function folioBytes(f: Folio, pos: number, len: number): Span[] {
   return sliceData(f.data, pos - f.pos, len);
 }
 
-/** Write `data` into the folio at file byte `pos`. */
+/** Does [off, off+len) of the folio touch an uptodate block? */
 function touchesUptodate(f: Folio, off: number, len: number): boolean {
   if (f.uptodate) return true;
   const ifs = f.ifs;
@@ -308,6 +307,7 @@ function touchesUptodate(f: Folio, off: number, len: number): boolean {
   return false;
 }
 
+/** Write `data` into the folio at file byte `pos`. */
 export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   const off = pos - f.pos;
   let len = 0;
@@ -322,7 +322,7 @@ export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   f.data = out;
 }
 
-/** Maximum file size (sb->s_maxbytes) is the caller's; see generic_write_checks. */
+/** What generic_write_checks looks at; the maximum file size (sb->s_maxbytes) is the caller's. */
 export interface WriteCheckInput {
   pos: number;
   count: number;

@@ -8,6 +8,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import type { AddressSpace } from './filemap.ts';
 import { folioWrite } from './filemap.ts';
 import { Folio } from './folio.ts';
+import { roundUp } from '../lib/math.ts';
 
 /**
  * mm/huge_memory.c: split a large folio into folios of `size` bytes (the
@@ -113,7 +114,7 @@ export function pageIndex(pos: number): number {
  */
 export function pagecache_isize_extended(mapping: AddressSpace, blockSize: number, from: number, to: number): void {
   if (from >= to || blockSize >= PAGE_SIZE) return;
-  const roundedFrom = Math.ceil(from / blockSize) * blockSize;
+  const roundedFrom = roundUp(from, blockSize);
   if (to <= roundedFrom || roundedFrom % PAGE_SIZE === 0) return;
   const folio = mapping.lookup(Math.floor(from / PAGE_SIZE));
   if (folio === undefined) return;

@@ -50,6 +50,18 @@ export const RWF_FLAGS: Readonly<Record<string, number>> = {
   RWF_WRITETHROUGH,
 };
 
+/** file_operations.fop_flags (include/linux/fs.h). */
+export const FOP_BUFFER_RASYNC = 1 << 0;
+export const FOP_BUFFER_WASYNC = 1 << 1;
+export const FOP_MMAP_SYNC = 1 << 2;
+export const FOP_DIO_PARALLEL_WRITE = 1 << 3;
+export const FOP_HUGE_PAGES = 1 << 4;
+export const FOP_UNSIGNED_OFFSET = 1 << 5;
+export const FOP_ASYNC_LOCK = 1 << 6;
+export const FOP_DONTCACHE = 1 << 7;
+/** Proposed in the RWF_WRITETHROUGH RFC (seed 003): the file system can write through. */
+export const FOP_WRITETHROUGH = 1 << 8;
+
 /** struct kiocb ki_flags (include/linux/fs.h). */
 export const IOCB_HIPRI = 1 << 0;
 export const IOCB_DSYNC = 1 << 1;

@@ -128,6 +128,6 @@ export function vfs_fallocate(file: File, mode: number, offset: number, len: num
   if ((op === FALLOC_FL_COLLAPSE_RANGE || op === FALLOC_FL_INSERT_RANGE || op === FALLOC_FL_WRITE_ZEROES) && (mode & FALLOC_FL_KEEP_SIZE) !== 0) return -EOPNOTSUPP;
   if ((file.f_mode & FMODE_WRITE) === 0) return -EBADF;
   if (inode.kind === 'dir') return -EISDIR;
-  if (offset + len > (inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER)) return -EFBIG;
+  if (offset + len > inode.sb.s_maxbytes) return -EFBIG;
   return inode.sb.ops.fallocate(file, mode, offset, len);
 }

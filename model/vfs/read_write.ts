@@ -8,6 +8,8 @@ import type { File, Kiocb } from './file.ts';
 import type { IovIter } from './uio.ts';
 import {
   FMODE_CAN_ATOMIC_WRITE,
+  FOP_DONTCACHE,
+  FOP_WRITETHROUGH,
   FMODE_NOWAIT,
   FMODE_READ,
   FMODE_WRITE,
@@ -48,22 +50,17 @@ export function iocb_flags(file: File): number {
   return res;
 }
 
-export interface RwFlagOptions {
-  /** The file system opts in to RWF_WRITETHROUGH (RFC variant only). */
-  writethrough: boolean;
-  /** FOP_DONTCACHE */
-  dontcache: boolean;
-}
-
 /**
  * kiocb_set_rw_flags: apply RWF_* flags to a kiocb; unknown flags,
  * RWF_NOWAIT without FMODE_NOWAIT, RWF_ATOMIC on a read or on a file
- * without atomic support, and RWF_DONTCACHE where unsupported give
- * -EOPNOTSUPP.
+ * without atomic support, and RWF_DONTCACHE where the file system has no
+ * FOP_DONTCACHE give -EOPNOTSUPP.  RWF_WRITETHROUGH (the RFC) is known
+ * only where the file system sets FOP_WRITETHROUGH.
  */
-export function kiocb_set_rw_flags(ki: Kiocb, flags: number, write: boolean, opts: RwFlagOptions): number {
+export function kiocb_set_rw_flags(ki: Kiocb, flags: number, write: boolean): number {
   if (flags === 0) return 0;
-  const supported = opts.writethrough ? RWF_SUPPORTED | RWF_WRITETHROUGH : RWF_SUPPORTED;
+  const fop = ki.file.inode.sb.ops.fop_flags(ki.file.inode.sb);
+  const supported = (fop & FOP_WRITETHROUGH) !== 0 ? RWF_SUPPORTED | RWF_WRITETHROUGH : RWF_SUPPORTED;
   if ((flags & ~supported) !== 0) return -EOPNOTSUPP;
   let kf = 0;
   if ((flags & RWF_NOWAIT) !== 0) {
@@ -76,7 +73,7 @@ export function kiocb_set_rw_flags(ki: Kiocb, flags: number, write: boolean, opt
     kf |= IOCB_ATOMIC;
   }
   if ((flags & RWF_DONTCACHE) !== 0) {
-    if (!opts.dontcache) return -EOPNOTSUPP;
+    if ((fop & FOP_DONTCACHE) === 0) return -EOPNOTSUPP;
     kf |= IOCB_DONTCACHE;
   }
   if ((flags & RWF_WRITETHROUGH) !== 0) {
@@ -107,12 +104,6 @@ export function generic_atomic_write_valid(iocb: Kiocb, iter: IovIter): number {
   return 0;
 }
 
-function rwOpts(file: File): RwFlagOptions {
-  const v = file.inode.sb.k.v;
-  // FOP_WRITETHROUGH: the RFC wires it up in XFS only (here).
-  return { writethrough: v.writethrough && file.inode.sb.cfg.fs === 'xfs', dontcache: true };
-}
-
 /**
  * do_pwritev -> vfs_writev -> do_iter_readv_writev: a pwritev2 on `file`.
  * pos -1 means the file position (and advances it).
@@ -126,7 +117,7 @@ export function vfs_pwritev2(file: File, iter: IovIter, pos: number, flags: numb
   // rw_verify_area
   if (p + iter.count > Number.MAX_SAFE_INTEGER) return -EINVAL;
   const iocb: Kiocb = { file, ki_pos: p, ki_flags: iocb_flags(file) };
-  const r = kiocb_set_rw_flags(iocb, flags, true, rwOpts(file));
+  const r = kiocb_set_rw_flags(iocb, flags, true);
   if (r < 0) return r;
   const ret = file.inode.sb.ops.write_iter(iocb, iter);
   if (usePos && ret > 0) file.f_pos = iocb.ki_pos;
@@ -142,7 +133,7 @@ export function vfs_preadv2(file: File, iter: IovIter, pos: number, flags: numbe
   const p = usePos ? file.f_pos : pos;
   if (iter.count === 0) return 0;
   const iocb: Kiocb = { file, ki_pos: p, ki_flags: iocb_flags(file) & (IOCB_DIRECT | IOCB_APPEND) };
-  const r = kiocb_set_rw_flags(iocb, flags, false, rwOpts(file));
+  const r = kiocb_set_rw_flags(iocb, flags, false);
   if (r < 0) return r;
   const ret = file.inode.sb.ops.read_iter(iocb, iter);
   if (usePos && ret > 0) file.f_pos = iocb.ki_pos;

@@ -7,6 +7,7 @@ import { EBADF, EINVAL, EISDIR, EOPNOTSUPP } from '../lib/errno.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import type { File } from './file.ts';
 import { FMODE_READ, FMODE_WRITE, O_APPEND } from './fcntl.ts';
+import { roundDown, roundUp } from '../lib/math.ts';
 
 /** What generic_remap_file_range_prep leaves for the file system: the length to share. */
 export interface RemapRequest {
@@ -55,9 +56,9 @@ export function vfs_clone_file_range(
   if (posIn % bs !== 0 || posOut % bs !== 0) return -EINVAL;
   if (posIn >= isize) return -EINVAL;
   let count = Math.min(len, isize - posIn);
-  const maxbytes = di.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
+  const maxbytes = di.sb.s_maxbytes;
   if (posOut + count > maxbytes) return -EINVAL;
-  const bcount = posIn + count === isize ? Math.ceil(isize / bs) * bs - posIn : (count = Math.floor(count / bs) * bs);
+  const bcount = posIn + count === isize ? roundUp(isize, bs) - posIn : (count = roundDown(count, bs));
   if (si === di && posOut < posIn + bcount && posIn < posOut + bcount) return -EINVAL;
   if (count !== len) return -EINVAL;
   // Both ranges are written back (dirty source data is part of the clone).

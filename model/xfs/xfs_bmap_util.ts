@@ -8,11 +8,14 @@ import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { truncate_pagecache_range } from '../mm/truncate.ts';
 import { xfs_alloc_goal } from './xfs_iomap.ts';
 import { xfs_zero_range } from './xfs_iomap.ts';
+import { xfs_cow_blocks } from './xfs_inode.ts';
+import { xfs_reflink_cancel_cow_range } from './xfs_reflink.ts';
+import { roundDown } from '../lib/math.ts';
 
 /** xfs_flush_unmap_range: write back and drop the page cache over [start, end). */
 export function xfs_flush_unmap_range(inode: Inode, offset: number, len: number): void {
   const u = Math.max(inode.blockSize, PAGE_SIZE);
-  const start = Math.floor(offset / u) * u;
+  const start = roundDown(offset, u);
   const end = Math.ceil((offset + len) / u) * u;
   filemap_write_and_wait_range(inode.mapping, start, end - 1);
   truncate_pagecache_range(inode.mapping, start, end - 1);
@@ -23,7 +26,7 @@ export function xfs_alloc_file_space(inode: Inode, offset: number, len: number):
   const bs = inode.blockSize;
   const first = Math.floor(offset / bs);
   const last = Math.ceil((offset + len) / bs);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l) => xfs_alloc_goal(inode, l));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n, fromReservation) => inode.sb.allocBlocks(inode, l, n, 'unwritten', xfs_alloc_goal(inode, l), { fromReservation }));
   // The allocation transaction sets XFS_DIFLAG_PREALLOC: from now on post-EOF
   // blocks are not trimmed at close or eviction (xfs_can_free_eofblocks).
   if (r === 0) inode.sb.setInodeFlag(inode, 'prealloc');
@@ -55,7 +58,7 @@ export function xfs_free_file_space(inode: Inode, offset: number, len: number): 
   }
   // If the zeroing reached EOF in a partial page, write that page back.
   if (offset + len >= isize && isize % PAGE_SIZE !== 0) {
-    filemap_write_and_wait_range(inode.mapping, Math.floor(isize / PAGE_SIZE) * PAGE_SIZE, Number.MAX_SAFE_INTEGER);
+    filemap_write_and_wait_range(inode.mapping, roundDown(isize, PAGE_SIZE), Number.MAX_SAFE_INTEGER);
   }
   return 0;
 }
@@ -64,7 +67,7 @@ export function xfs_free_file_space(inode: Inode, offset: number, len: number): 
 export function xfs_can_free_eofblocks(inode: Inode): boolean {
   if (inode.kind !== 'reg') return false;
   // i_delayed_blks counts the COW fork too.
-  const delayed = inode.delayed + inode.cowBlocks();
+  const delayed = inode.delayed + xfs_cow_blocks(inode);
   if (inode.i_size === 0 && inode.mapping.nrFolios === 0 && delayed === 0) return false;
   if (inode.flags.has('prealloc') && delayed === 0) return false;
   if (delayed > 0) return true;
@@ -87,5 +90,5 @@ export function xfs_free_eofblocks(inode: Inode): void {
   }
   inode.sb.unmapBlocks(inode, eofFsb, rest);
   // xfs_itruncate_extents_flags -> xfs_reflink_cancel_cow_blocks from the EOF block.
-  inode.sb.cancelCow(inode, eofFsb, rest, true);
+  xfs_reflink_cancel_cow_range(inode, eofFsb, Number.MAX_SAFE_INTEGER, true);
 }

@@ -4,7 +4,8 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import { blkdev_issue_flush } from '../block/blk-flush.ts';
-import { iomap_file_buffered_write, iomap_file_unshare, iomap_file_writethrough_write } from '../iomap/buffered-io.ts';
+import { iomap_file_buffered_write, iomap_file_unshare } from '../iomap/buffered-io.ts';
+import { iomap_file_writethrough_write } from '../iomap/writethrough.ts';
 import { IOMAP_DIO_BOUNCE, IOMAP_DIO_COW, IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
 import type { IomapOps } from '../iomap/iomap.ts';
@@ -54,10 +55,8 @@ import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range, xfs_reflink_end_atomic_
 import type { SuperBlock } from '../fs/super.ts';
 import type { RemapRequest } from '../vfs/remap_range.ts';
 import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
-
-function maxbytes(inode: Inode): number {
-  return inode.sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER;
-}
+import { XFS_I } from './xfs_inode.ts';
+import { roundDown, roundUp } from '../lib/math.ts';
 
 /** xfs_file_open */
 export function xfs_file_open(inode: Inode, file: File): number {
@@ -81,7 +80,7 @@ function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): num
     direct,
     bufWasync: true,
     isize: inode.i_size,
-    maxbytes: maxbytes(inode),
+    maxbytes: inode.sb.s_maxbytes,
   });
   if (typeof chk === 'number') return chk;
   iocb.ki_pos = chk.pos;
@@ -110,7 +109,7 @@ function xfs_file_buffered_write(iocb: Kiocb, from: IovIter): number {
   if (ret > 0) {
     iocb.ki_pos += ret;
     // Variant buffered-write-no-dsync: the sync is forgotten.
-    return inode.sb.k.v.bufferedWriteNoDsync ? ret : generic_write_sync(iocb, ret);
+    return inode.sb.k.v.on('buffered-write-no-dsync') ? ret : generic_write_sync(iocb, ret);
   }
   return ret;
 }
@@ -130,7 +129,7 @@ function xfs_dio_write_ops(inode: Inode, writethrough: { readonly origPos: numbe
       if (error !== 0) return error;
       if (size === 0) return 0;
       const pos = iocb.ki_pos;
-      if ((flags & IOMAP_DIO_COW) !== 0 && !inode.sb.k.v.cowRemapBeforeIo) {
+      if ((flags & IOMAP_DIO_COW) !== 0 && !inode.sb.k.v.on('cow-remap-before-io')) {
         const r = (iocb.ki_flags & IOCB_ATOMIC) !== 0 ? xfs_reflink_end_atomic_cow(inode, pos, size) : xfs_reflink_end_cow(inode, pos, size);
         if (r < 0) return r;
       }
@@ -153,7 +152,7 @@ function xfs_dio_write_ops(inode: Inode, writethrough: { readonly origPos: numbe
  * cannot change data the device checksums.  Variant dio-no-bounce: zero copy.
  */
 function xfs_dio_bounce(inode: Inode): number {
-  return inode.mapping.stableWrites && !inode.sb.k.v.dioNoBounce ? IOMAP_DIO_BOUNCE : 0;
+  return inode.mapping.stableWrites && !inode.sb.k.v.on('dio-no-bounce') ? IOMAP_DIO_BOUNCE : 0;
 }
 
 /**
@@ -169,7 +168,7 @@ function xfs_dio_bounce(inode: Inode): number {
  */
 function xfs_writethrough_iomap_ops(inode: Inode): IomapOps {
   const direct = xfs_direct_write_iomap_ops(inode);
-  if (inode.sb.k.v.wtDirectIomapOps) return direct;
+  if (inode.sb.k.v.on('wt-direct-iomap-ops')) return direct;
   return {
     ...direct,
     name: 'xfs_writethrough_iomap_ops',
@@ -191,15 +190,16 @@ function xfs_writethrough_iomap_ops(inode: Inode): IomapOps {
 function xfs_file_dio_write_atomic(iocb: Kiocb, from: IovIter): number {
   const inode = iocb.file.inode;
   const k = inode.sb.k;
-  let dops = from.count > k.disk.limits.atomic_write_unit_max ? xfs_atomic_write_cow_iomap_ops(inode) : xfs_direct_write_iomap_ops(inode);
+  let sw = from.count > k.disk.limits.atomic_write_unit_max;
   for (;;) {
     const r = xfs_file_write_checks(iocb, from, true);
     if (r < 0) return r;
+    const dops = sw ? xfs_atomic_write_cow_iomap_ops(inode) : xfs_direct_write_iomap_ops(inode);
     const ret = iomap_dio_rw(k, inode, iocb, from, dops, xfs_dio_write_ops(inode), xfs_dio_bounce(inode), generic_write_sync, true);
-    if (ret !== -ENOPROTOOPT || dops.name !== 'xfs_direct_write_iomap_ops') return ret;
+    if (ret !== -ENOPROTOOPT || sw) return ret;
     // Variant atomic-buffered-fallback: like any direct write that cannot be done, go buffered.
-    if (k.v.atomicBufferedFallback) return -ENOTBLK;
-    dops = xfs_atomic_write_cow_iomap_ops(inode);
+    if (k.v.on('atomic-buffered-fallback')) return -ENOTBLK;
+    sw = true;
   }
 }
 
@@ -267,10 +267,10 @@ export function xfs_file_fsync(file: File, start: number, end: number, datasync:
   file.f_wb_err = cursor;
   if (err !== 0) return err;
   if (sb.shutdown) return -EIO;
-  inode.priv['itruncated'] = 0;
+  XFS_I(inode).itruncated = false;
   const tid = datasync ? inode.datasyncTid : inode.syncTid;
   const forced = sb.journal.commitUpTo(tid);
-  if (!forced && !sb.k.v.fsyncNoFlush) {
+  if (!forced && !sb.k.v.on('fsync-no-flush')) {
     const e = blkdev_issue_flush(sb.k, inode.ino);
     if (e !== 0) return e;
   }
@@ -284,15 +284,16 @@ export function xfs_file_release(file: File): void {
   const inode = file.inode;
   const sb = inode.sb;
   if (sb.shutdown) return;
-  if (inode.priv['itruncated'] === 1) {
-    inode.priv['itruncated'] = 0;
-    inode.priv['eofblocksReleased'] = 0;
+  const ip = XFS_I(inode);
+  if (ip.itruncated) {
+    ip.itruncated = false;
+    ip.eofblocksReleased = false;
     if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
   }
   if ((file.f_mode & FMODE_WRITE) === 0) return;
-  if (inode.priv['eofblocksReleased'] === 1) return;
+  if (ip.eofblocksReleased) return;
   if (!xfs_can_free_eofblocks(inode)) return;
-  inode.priv['eofblocksReleased'] = 1;
+  ip.eofblocksReleased = true;
   xfs_free_eofblocks(inode);
 }
 
@@ -321,15 +322,15 @@ export function xfs_file_fallocate(file: File, mode: number, offset: number, len
     ret = xfs_collapse_range(inode, offset, len);
   } else if ((mode & FALLOC_FL_INSERT_RANGE) !== 0) {
     if (offset % bs !== 0 || len % bs !== 0) return -EINVAL;
-    if (maxbytes(inode) - inode.i_size < len) return -EFBIG;
+    if (inode.sb.s_maxbytes - inode.i_size < len) return -EFBIG;
     if (offset >= inode.i_size) return -EINVAL;
     ret = xfs_insert_range(inode, offset, len);
   } else {
     const end = offset + len;
-    if (!keep && end > maxbytes(inode)) return -EFBIG;
+    if (!keep && end > inode.sb.s_maxbytes) return -EFBIG;
     if ((mode & FALLOC_FL_ZERO_RANGE) !== 0) {
       ret = xfs_free_file_space(inode, offset, len);
-      if (ret === 0) ret = xfs_alloc_file_space(inode, Math.floor(offset / bs) * bs, Math.ceil(end / bs) * bs - Math.floor(offset / bs) * bs);
+      if (ret === 0) ret = xfs_alloc_file_space(inode, roundDown(offset, bs), roundUp(end, bs) - roundDown(offset, bs));
     } else {
       // xfs_falloc_unshare_range: unshare (a no-op without the reflink flag), then preallocate like mode 0.
       if ((mode & FALLOC_FL_UNSHARE_RANGE) !== 0) {
@@ -347,7 +348,7 @@ export function xfs_file_fallocate(file: File, mode: number, offset: number, len
 function xfs_collapse_range(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
   xfs_free_eofblocks(inode);
-  const start = Math.max(0, Math.floor(offset / PAGE_SIZE) * PAGE_SIZE - PAGE_SIZE);
+  const start = Math.max(0, roundDown(offset, PAGE_SIZE) - PAGE_SIZE);
   filemap_write_and_wait_range(inode.mapping, start, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, start);
   inode.sb.unmapBlocks(inode, offset / bs, len / bs);
@@ -362,7 +363,7 @@ function xfs_collapse_range(inode: Inode, offset: number, len: number): number {
 function xfs_insert_range(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
   xfs_free_eofblocks(inode);
-  const start = Math.max(0, Math.floor(offset / PAGE_SIZE) * PAGE_SIZE - PAGE_SIZE);
+  const start = Math.max(0, roundDown(offset, PAGE_SIZE) - PAGE_SIZE);
   filemap_write_and_wait_range(inode.mapping, start, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, start);
   const size = inode.i_size + len;

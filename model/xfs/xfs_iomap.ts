@@ -24,6 +24,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { EAGAIN, EINVAL, ENOPROTOOPT, ENOSPC } from '../lib/errno.ts';
 import { roundDownPowOf2 } from '../lib/math.ts';
 import { truncate_pagecache } from '../mm/truncate.ts';
+import { xfs_cow_fork } from './xfs_inode.ts';
 import { iomap_truncate_page, iomap_zero_range } from '../iomap/buffered-io.ts';
 
 /** XFS_MAX_BMBT_EXTLEN: 2^21 - 1 blocks. */
@@ -139,12 +140,12 @@ export function xfs_bmapi_convert_delalloc(inode: Inode, lblk: number): number {
  * extent gets a COW reservation; null means "use the data fork", with the
  * mapping capped at `cap` (the next COW extent or sharing boundary).
  */
-function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, endFsb: number, look: { e: Extent | undefined; end: number }, flags: number): IomapPair | number | { cap: number } {
+function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, look: { e: Extent | undefined; end: number }, flags: number): IomapPair | number | { cap: number } {
   // We never need to allocate blocks for zeroing or unsharing a hole (the
   // data fork is looked up first, a COW fork extent there does not matter).
   if (look.e === undefined && (flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0) return pair(toIomap(inode, offsetFsb, look.end, undefined));
   const cowAt = xfs_cow_lookup(inode, offsetFsb);
-  if (cowAt.e !== undefined) return foundCow(inode, offsetFsb, look, 0);
+  if (cowAt.e !== undefined) return foundCow(inode, offsetFsb, 0);
   if (look.e === undefined) return { cap: cowAt.end };
   // When zeroing, holes, delalloc and unwritten extents need no COW.
   if ((flags & IOMAP_ZERO) !== 0 && look.e.type !== 'mapped') return { cap: cowAt.end };
@@ -153,7 +154,7 @@ function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, endFsb: number,
   // Fork all the shared blocks from the write offset to the end of the shared run.
   const r = xfs_reflink_reserve_cow(inode, offsetFsb, t.end);
   if (typeof r === 'number') return r;
-  return foundCow(inode, offsetFsb, look, IOMAP_F_NEW);
+  return foundCow(inode, offsetFsb, IOMAP_F_NEW);
 }
 
 /**
@@ -162,18 +163,17 @@ function xfs_buffered_write_cow(inode: Inode, offsetFsb: number, endFsb: number,
  * untouched bytes of partial blocks are read from; over a data-fork hole
  * the COW mapping ends where the next data extent starts.
  */
-function foundCow(inode: Inode, offsetFsb: number, look: { e: Extent | undefined; end: number }, extra: number): IomapPair {
-  const at = inode.cow!.find(offsetFsb)!;
+function foundCow(inode: Inode, offsetFsb: number, extra: number): IomapPair {
+  const at = xfs_cow_fork(inode)!.find(offsetFsb)!;
   const e = at.v.pblk >= 0 ? { type: at.v.type, pblk: at.v.pblk + (offsetFsb - at.start) } : at.v;
   const data = xfs_bmapi_read(inode, offsetFsb, Number.MAX_SAFE_INTEGER);
   const end = data.e === undefined ? Math.min(at.end, data.end) : at.end;
   const k = inode.sb.k;
-  if (k.v.cowTypeOverwritten) {
+  if (k.v.on('cow-type-overwritten')) {
     // Variant: the COW type is overwritten by DELALLOC, the srcmap unused (seed 002, patch 05).
     return pair(toIomap(inode, offsetFsb, end, { type: 'delalloc', pblk: -1 }, extra));
   }
   const srcmap = data.e === undefined ? iomapHole(offsetFsb * inode.blockSize, (end - offsetFsb) * inode.blockSize) : toIomap(inode, offsetFsb, data.end, data.e);
-  void look;
   return { iomap: toIomap(inode, offsetFsb, end, e, IOMAP_F_SHARED | extra), srcmap };
 }
 
@@ -188,7 +188,7 @@ export function xfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       let endFsb = Math.ceil((pos + count) / bs);
       let look = xfs_bmapi_read(inode, offsetFsb, endFsb);
       if (xfs_is_cow_inode(inode)) {
-        const c = xfs_buffered_write_cow(inode, offsetFsb, endFsb, look, flags);
+        const c = xfs_buffered_write_cow(inode, offsetFsb, look, flags);
         if (typeof c === 'number' || !('cap' in c)) return c;
         if (c.cap < endFsb) {
           endFsb = Math.max(offsetFsb + 1, c.cap);
@@ -254,7 +254,7 @@ function xfs_bmap_hw_atomic_write_possible(inode: Inode, look: { e: Extent | und
   const count = Math.min(look.end, endFsb) - offsetFsb;
   // A hole (HOLESTARTBLOCK) counts as aligned: it is allocated, one block, below.
   // Variant xfs-atomic-hw-misaligned: the natural alignment check is missing.
-  if (look.e !== undefined && look.e.pblk >= 0 && look.e.pblk % count !== 0 && !inode.sb.k.v.xfsAtomicNoAlignCheck) return false;
+  if (look.e !== undefined && look.e.pblk >= 0 && look.e.pblk % count !== 0 && !inode.sb.k.v.on('xfs-atomic-hw-misaligned')) return false;
   if (look.end < endFsb) return false; // imap_spans_range
   return (endFsb - offsetFsb) * inode.blockSize <= inode.sb.k.disk.limits.atomic_write_unit_max;
 }
@@ -271,7 +271,7 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
       if (pos + length > inode.i_size) iflags |= IOMAP_F_DIRTY;
       let look = xfs_bmapi_read(inode, offsetFsb, endFsb);
       // imap_needs_cow: every mapping of a COW inode is checked against the COW fork.
-      if (xfs_is_cow_inode(inode) && !inode.sb.k.v.dioNoCow && !((flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0 && (look.e === undefined || look.e.type !== 'mapped'))) {
+      if (xfs_is_cow_inode(inode) && !inode.sb.k.v.on('dio-no-cow') && !((flags & (IOMAP_UNSHARE | IOMAP_ZERO)) !== 0 && (look.e === undefined || look.e.type !== 'mapped'))) {
         if ((flags & IOMAP_NOWAIT) !== 0) return -EAGAIN;
         const c = xfs_reflink_allocate_cow(inode, offsetFsb, endFsb);
         if (typeof c === 'number') return c;
@@ -283,7 +283,7 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
           const srcmap = look.e === undefined ? iomapHole(offsetFsb * bs, (c.end - offsetFsb) * bs) : toIomap(inode, offsetFsb, look.end, look.e);
           const m = toIomap(inode, c.start, c.end, { type: 'mapped', pblk: c.pblk }, iflags | IOMAP_F_SHARED);
           // Variant cow-remap-before-io: the remap is logged before the data is written.
-          if (inode.sb.k.v.cowRemapBeforeIo) xfs_reflink_end_cow(inode, c.start * bs, (c.end - c.start) * bs);
+          if (inode.sb.k.v.on('cow-remap-before-io')) xfs_reflink_end_cow(inode, c.start * bs, (c.end - c.start) * bs);
           return { iomap: m, srcmap };
         }
         if (c.cap < endFsb) {
@@ -343,12 +343,12 @@ export function xfs_atomic_write_cow_iomap_ops(inode: Inode): IomapOps {
         const r = xfs_cow_convert_delalloc(inode, offsetFsb);
         if (r < 0) return r;
       }
-      const c = inode.cow!.find(offsetFsb)!;
+      const c = xfs_cow_fork(inode)!.find(offsetFsb)!;
       endFsb = Math.min(endFsb, c.end);
       xfs_reflink_convert_cow(inode, offsetFsb, endFsb);
       const m = toIomap(inode, offsetFsb, endFsb, { type: 'mapped', pblk: c.v.pblk + (offsetFsb - c.start) }, IOMAP_F_SHARED);
       // Variant cow-remap-before-io: the remap is logged before the data is written.
-      if (inode.sb.k.v.cowRemapBeforeIo) xfs_reflink_end_cow(inode, offsetFsb * bs, (endFsb - offsetFsb) * bs);
+      if (inode.sb.k.v.on('cow-remap-before-io')) xfs_reflink_end_cow(inode, offsetFsb * bs, (endFsb - offsetFsb) * bs);
       return pair(m);
     },
   };

@@ -5,7 +5,9 @@
 import type { Inode } from '../fs/inode.ts';
 import type { Kstat } from '../fs/super.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
-import { EFBIG } from '../lib/errno.ts';
+import { EFBIG, EIO } from '../lib/errno.ts';
+import { XFS_I, xfs_cow_blocks, xfs_inode_has_cow_data } from './xfs_inode.ts';
+import { XFS_M } from './xfs_mount.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { truncate_setsize } from '../mm/truncate.ts';
 import { STATX_BASIC_STATS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from '../vfs/fcntl.ts';
@@ -14,7 +16,6 @@ import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range } from './xfs_reflink.ts
 
 /** Data fork extent records that fit in the inode literal area (512-byte v5 inode, no xattrs). */
 const XFS_INLINE_EXTENTS = 21;
-
 
 /** bmbt blocks charged to the inode once its extents no longer fit in the inode. */
 function xfs_bmbt_blocks(inode: Inode): number {
@@ -37,17 +38,18 @@ export function xfs_atomic_limits(inode: Inode): { min: number; max: number } {
   if (!hw && !sw) return { min: 0, max: 0 };
   const min = sb.blockSize;
   if (!sw) return { min, max: sb.blockSize };
-  return { min, max: sb.info['awu_max'] ?? sb.blockSize };
+  return { min, max: XFS_M(sb).awu_max };
 }
 
-/** xfs_vn_getattr */
-export function xfs_vn_getattr(inode: Inode, mask: number): Kstat {
+/** xfs_vn_getattr: a shut-down file system answers EIO. */
+export function xfs_vn_getattr(inode: Inode, mask: number): Kstat | number {
   const sb = inode.sb;
+  if (sb.shutdown) return -EIO;
   const bs = inode.blockSize;
   const st: Kstat = {
     size: inode.i_size,
     // i_nblocks + i_delayed_blks: the COW fork (reservations and staging) is in the latter.
-    blocks: (inode.allocatedBlocks() + xfs_bmbt_blocks(inode) + inode.delayed + inode.cowBlocks()) * (bs / 512),
+    blocks: (inode.allocatedBlocks() + xfs_bmbt_blocks(inode) + inode.delayed + xfs_cow_blocks(inode)) * (bs / 512),
     blksize: Math.max(PAGE_SIZE, bs),
     result_mask: STATX_BASIC_STATS,
   };
@@ -80,7 +82,7 @@ export function xfs_vn_getattr(inode: Inode, mask: number): Kstat {
 export function xfs_setattr_size(inode: Inode, newsize: number): number {
   const sb = inode.sb;
   const oldsize = inode.i_size;
-  if (newsize > (sb.info['maxbytes'] ?? Number.MAX_SAFE_INTEGER)) return -EFBIG;
+  if (newsize > sb.s_maxbytes) return -EFBIG;
   if (newsize === 0 && oldsize === 0 && inode.extents.isEmpty()) return 0;
   const did = { v: false };
   if (newsize > oldsize) {
@@ -99,8 +101,8 @@ export function xfs_setattr_size(inode: Inode, newsize: number): number {
     sb.unmapBlocks(inode, eofFsb, Number.MAX_SAFE_INTEGER - eofFsb, 'truncate');
     xfs_reflink_cancel_cow_range(inode, eofFsb, Number.MAX_SAFE_INTEGER, true);
     // xfs_itruncate_clear_reflink_flags: nothing left in either fork.
-    if (inode.extents.isEmpty() && !inode.hasCowData()) sb.clearInodeFlag(inode, 'reflink');
-    inode.priv['itruncated'] = 1;
+    if (inode.extents.isEmpty() && !xfs_inode_has_cow_data(inode)) sb.clearInodeFlag(inode, 'reflink');
+    XFS_I(inode).itruncated = true;
   }
   return 0;
 }

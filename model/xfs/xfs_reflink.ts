@@ -9,7 +9,10 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import type { Extent } from '../fs/extent.ts';
-import { refcountRuns } from '../fs/refcount.ts';
+import { refcountDecrease, refcountRuns } from '../fs/refcount.ts';
+import { roundDown, roundUp } from '../lib/math.ts';
+import { xfs_cow_fork, xfs_ifork_init_cow } from './xfs_inode.ts';
+import { xfs_refcount_cow_records } from './xfs_refcount.ts';
 import { EINVAL, EIO, ENOSPC } from '../lib/errno.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { xfs_alloc_goal, xfs_bmapi_read, xfs_zero_range } from './xfs_iomap.ts';
@@ -53,7 +56,7 @@ export function xfs_bmap_trim_cow(inode: Inode, lblk: number, end: number, e: Ex
 
 /** The COW-fork extent at `lblk` (re-based to it), or the gap up to the next one. */
 export function xfs_cow_lookup(inode: Inode, lblk: number): { e: Extent | undefined; start: number; end: number } {
-  const cow = inode.cow;
+  const cow = xfs_cow_fork(inode);
   if (cow === null) return { e: undefined, start: lblk, end: Number.MAX_SAFE_INTEGER };
   const at = cow.find(lblk);
   if (at !== undefined) {
@@ -71,9 +74,9 @@ export function xfs_cow_lookup(inode: Inode, lblk: number): { e: Extent | undefi
  */
 function cowWindow(inode: Inode, lblk: number, end: number): [number, number] {
   const h = xfs_get_cowextsz_hint(inode);
-  let a = Math.floor(lblk / h) * h;
-  let b = Math.ceil(end / h) * h;
-  const cow = inode.cow;
+  let a = roundDown(lblk, h);
+  let b = roundUp(end, h);
+  const cow = xfs_cow_fork(inode);
   if (cow !== null) {
     for (const e of cow.overlapping(a, lblk)) a = Math.max(a, e.end);
     const nx = cow.next(lblk);
@@ -94,8 +97,30 @@ export function xfs_reflink_reserve_cow(inode: Inode, lblk: number, end: number)
     [a, b] = [lblk, end];
     if (!sb.alloc.reserve(b - a)) return -ENOSPC;
   }
-  inode.cowFork().set(a, b, { type: 'delalloc', pblk: -1 });
+  xfs_ifork_init_cow(inode).set(a, b, { type: 'delalloc', pblk: -1 });
   return [a, b];
+}
+
+/**
+ * xfs_bmapi_write(XFS_BMAPI_COWFORK): allocate CoW staging blocks for
+ * COW-fork blocks [lblk, lblk+len) of `inode`: in-core the extent goes into
+ * the COW fork as unwritten; on disk only a CoW staging record is logged.
+ * May allocate less than asked; returns the extent or -ENOSPC.
+ */
+function xfs_bmapi_write_cow(inode: Inode, lblk: number, len: number, goal: number, fromReservation: boolean): { pblk: number; len: number } | number {
+  const sb = inode.sb;
+  const got = sb.alloc.alloc({ goal, len, align: 1, minLen: 1 });
+  if (got === null) return -ENOSPC;
+  if (fromReservation) sb.alloc.unreserve(got.len);
+  xfs_ifork_init_cow(inode).set(lblk, lblk + got.len, { type: 'unwritten', pblk: got.pblk });
+  const { pblk } = got;
+  const n = got.len;
+  sb.log(inode, (img) => {
+    img.free.remove(pblk, pblk + n);
+    xfs_refcount_cow_records(img).set(pblk, pblk + n, true);
+  }, false);
+  if (sb.k.recording) sb.k.emit({ t: 'alloc', ino: inode.ino, lblk, pblk, len: n, unwritten: true });
+  return got;
 }
 
 /**
@@ -104,7 +129,6 @@ export function xfs_reflink_reserve_cow(inode: Inode, lblk: number, end: number)
  * there consumes its reservation.
  */
 function fillCow(inode: Inode, a: number, b: number): number {
-  const sb = inode.sb;
   let pos = a;
   while (pos < b) {
     const look = xfs_cow_lookup(inode, pos);
@@ -113,7 +137,7 @@ function fillCow(inode: Inode, a: number, b: number): number {
       continue;
     }
     const runEnd = Math.min(b, look.end);
-    const got = sb.allocCowBlocks(inode, pos, runEnd - pos, xfs_alloc_goal(inode, pos), look.e !== undefined);
+    const got = xfs_bmapi_write_cow(inode, pos, runEnd - pos, xfs_alloc_goal(inode, pos), look.e !== undefined);
     if (typeof got === 'number') return got;
     pos += got.len;
   }
@@ -138,7 +162,7 @@ export function xfs_reflink_fill_cow_range(inode: Inode, lblk: number, end: numb
  * xfs_reflink_end_cow does, and the log may checkpoint between them.
  */
 export function xfs_reflink_end_atomic_cow(inode: Inode, off: number, size: number): number {
-  if (!inode.sb.k.v.xfsAtomicEndCow) return xfs_reflink_end_cow(inode, off, size);
+  if (!inode.sb.k.v.on('xfs-atomic-end-cow')) return xfs_reflink_end_cow(inode, off, size);
   if (inode.sb.shutdown) return -EIO;
   const bs = inode.blockSize;
   const first = Math.floor(off / bs);
@@ -158,14 +182,14 @@ export function xfs_reflink_end_atomic_cow(inode: Inode, off: number, size: numb
 
 /** Writeback: the whole COW delalloc extent containing `lblk` becomes staging (xfs_bmapi_convert_delalloc). */
 export function xfs_cow_convert_delalloc(inode: Inode, lblk: number): number {
-  const at = inode.cow?.find(lblk);
+  const at = xfs_cow_fork(inode)?.find(lblk);
   if (at === undefined || at.v.type !== 'delalloc') return 0;
   return fillCow(inode, at.start, at.end);
 }
 
 /** xfs_reflink_convert_cow: staging blocks of [a, b) are about to be written (XFS_EXT_NORM; in-core only). */
 export function xfs_reflink_convert_cow(inode: Inode, a: number, b: number): void {
-  const cow = inode.cow;
+  const cow = xfs_cow_fork(inode);
   if (cow === null) return;
   for (const e of cow.overlapping(a, b)) {
     if (e.v.type !== 'unwritten') continue;
@@ -202,7 +226,7 @@ export function xfs_reflink_allocate_cow(inode: Inode, lblk: number, end: number
     }
   }
   xfs_reflink_convert_cow(inode, lblk, runEnd);
-  const at = inode.cow!.find(lblk)!;
+  const at = xfs_cow_fork(inode)!.find(lblk)!;
   return { start: lblk, end: Math.min(runEnd, at.end), pblk: at.v.pblk + (lblk - at.start) };
 }
 
@@ -213,7 +237,7 @@ export function xfs_reflink_allocate_cow(inode: Inode, lblk: number, end: number
  */
 export function xfs_reflink_end_cow(inode: Inode, off: number, size: number): number {
   if (inode.sb.shutdown) return -EIO;
-  const cow = inode.cow;
+  const cow = xfs_cow_fork(inode);
   if (cow === null) return 0;
   const bs = inode.blockSize;
   const first = Math.floor(off / bs);
@@ -222,14 +246,70 @@ export function xfs_reflink_end_cow(inode: Inode, off: number, size: number): nu
     if (e.v.type !== 'mapped') continue;
     const a = Math.max(e.start, first);
     const b = Math.min(e.end, last);
-    inode.sb.remapCow(inode, a, b - a, e.v.pblk + (a - e.start));
+    xfs_reflink_end_cow_extent(inode, a, b - a, e.v.pblk + (a - e.start));
   }
   return 0;
 }
 
-/** xfs_reflink_cancel_cow_range: drop the COW fork over [off, off+len) (an I/O error, truncate, eviction). */
+/**
+ * xfs_reflink_end_cow_extent: in one transaction, the written COW-fork
+ * blocks [lblk, lblk+n) (staging at `pblk`) replace the data fork mapping
+ * there: the old blocks lose this owner (freed unless still shared), the
+ * staging record goes, the new blocks are mapped written.
+ */
+function xfs_reflink_end_cow_extent(inode: Inode, lblk: number, n: number, pblk: number): void {
+  const sb = inode.sb;
+  const ino = inode.ino;
+  const old: Array<[number, number, number]> = [];
+  for (const e of inode.extents.overlapping(lblk, lblk + n)) {
+    if (e.v.type === 'delalloc') {
+      sb.unreserveDelalloc(inode, e.end - e.start);
+      continue;
+    }
+    old.push([e.start, e.end, e.v.pblk]);
+  }
+  const freed: Array<[number, number]> = [];
+  for (const [s, e, p] of old) freed.push(...sb.dropOwner(inode, p, e - s));
+  inode.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+  xfs_cow_fork(inode)?.remove(lblk, lblk + n);
+  sb.log(inode, (img) => {
+    const d = img.inode(ino);
+    for (const [s, e, p] of old) {
+      d.extents.remove(s, e);
+      refcountDecrease(img.refcount, p, e - s);
+    }
+    for (const [a, b] of freed) img.free.set(a, b, true);
+    xfs_refcount_cow_records(img).remove(pblk, pblk + n);
+    d.extents.set(lblk, lblk + n, { type: 'mapped', pblk });
+  });
+}
+
+/**
+ * xfs_reflink_cancel_cow_range / xfs_reflink_cancel_cow_blocks: drop the
+ * COW fork over file blocks [first, last) (an I/O error, truncate,
+ * eviction): reservations are returned, staging blocks freed with their
+ * records — those only with `cancelReal`.
+ */
 export function xfs_reflink_cancel_cow_range(inode: Inode, first: number, last: number, cancelReal: boolean): void {
-  inode.sb.cancelCow(inode, first, last - first, cancelReal);
+  const cow = xfs_cow_fork(inode);
+  if (cow === null) return;
+  const sb = inode.sb;
+  for (const e of cow.overlapping(first, last)) {
+    const n = e.end - e.start;
+    if (e.v.type === 'delalloc') {
+      sb.alloc.unreserve(n);
+      cow.remove(e.start, e.end);
+      continue;
+    }
+    if (!cancelReal) continue;
+    const pblk = e.v.pblk;
+    cow.remove(e.start, e.end);
+    sb.freeBusy(pblk, n);
+    sb.log(inode, (img) => {
+      xfs_refcount_cow_records(img).remove(pblk, pblk + n);
+      img.free.set(pblk, pblk + n, true);
+    }, false);
+  }
 }
 
 /** Has the data fork a shared written block (xfs_reflink_inode_has_shared_extents)? */

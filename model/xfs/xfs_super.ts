@@ -1,11 +1,18 @@
 /**
- * fs/xfs/xfs_super.c and the XFS operation tables.
+ * fs/xfs/xfs_super.c: xfs_fs_fill_super, the file system type (xfs_fs_type)
+ * and the XFS operation tables.
  */
 import type { FsOps, SuperBlock } from '../fs/super.ts';
+import type { FileSystemType } from '../fs/registry.ts';
 import { makeAops } from '../fs/aops.ts';
 import { iomap_fiemap } from '../fs/fiemap.ts';
 import { iomap_page_mkwrite } from '../iomap/buffered-io.ts';
-import { EIO } from '../lib/errno.ts';
+import { EIO, ENOENT } from '../lib/errno.ts';
+import { FOP_DONTCACHE, FOP_WRITETHROUGH } from '../vfs/fcntl.ts';
+import { xfs_harness } from './harness.ts';
+import { xfs_cow_fork } from './xfs_inode.ts';
+import { XfsMount } from './xfs_mount.ts';
+import { xfs_refcount_recover_cow_leftovers } from './xfs_refcount.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { xfs_end_ioend, xfs_map_blocks } from './xfs_aops.ts';
 import {
@@ -32,18 +39,27 @@ function xfs_awu_max_blocks(sb: SuperBlock, sizeMiB: number): number {
   return sizeMiB >= 4096 ? 512 : 256;
 }
 
+/** xfs_fs_fill_super: the mount structure, the atomic write limit, and the CoW staging a crash left (xfs_mountfs). */
 function xfs_fs_fill_super(sb: SuperBlock): void {
-  sb.info['maxbytes'] = Number.MAX_SAFE_INTEGER;
+  const mp = new XfsMount();
+  sb.s_fs_info = mp;
+  sb.s_maxbytes = Number.MAX_SAFE_INTEGER;
   const sizeMiB = sb.k.disk.sizeBytes / (1024 * 1024);
-  sb.info['awu_max'] = xfs_awu_max_blocks(sb, sizeMiB) * sb.blockSize;
+  mp.awu_max = xfs_awu_max_blocks(sb, sizeMiB) * sb.blockSize;
+  xfs_refcount_recover_cow_leftovers(sb);
 }
 
 export const xfs_ops: FsOps = {
-  name: 'xfs',
   large_folios: () => true,
   fill_super: xfs_fs_fill_super,
   recover() {},
   open: xfs_file_open,
+  // xfs_dir_open: a shut-down file system refuses.
+  open_dir: (sb) => (sb.shutdown ? -EIO : 0),
+  // xfs_vn_lookup -> xfs_lookup: a shut-down file system cannot read its directories.
+  lookup: (sb) => (sb.shutdown ? -EIO : -ENOENT),
+  // xfs_file_mmap_prepare maps whatever the state; a write fault on a shut-down file system is SIGBUS.
+  mmap: () => 0,
   write_iter: xfs_file_write_iter,
   read_iter: xfs_file_read_iter,
   fsync: xfs_file_fsync,
@@ -71,4 +87,40 @@ export const xfs_ops: FsOps = {
   map_blocks: xfs_map_blocks,
   end_ioend: xfs_end_ioend,
   read_iomap_begin: (inode, pos, len) => xfs_read_iomap_begin(inode, pos, len),
+  // FOP_WRITETHROUGH: the RWF_WRITETHROUGH RFC wired up in XFS (variant writethrough-rfc).
+  fop_flags: (sb) => FOP_DONTCACHE | (sb.k.v.on('writethrough-rfc') ? FOP_WRITETHROUGH : 0),
+  s_cop: false,
+  extra_forks(inode) {
+    const cow = xfs_cow_fork(inode);
+    return cow === null ? [] : [{ name: 'cow', map: cow }];
+  },
+};
+
+/** mkfs.xfs (xfsprogs 6.1) refuses file systems smaller than 300 MiB. */
+const XFS_MIN_SIZE_MIB = 300;
+
+/** xfs_fs_type */
+export const xfs_fs_type: FileSystemType = {
+  name: 'xfs',
+  description: 'XFS with delayed allocation and speculative preallocation, reflink and the COW fork, software and hardware atomic writes',
+  ops: xfs_ops,
+  features: {
+    reflink: 'mkfs.xfs -m reflink=1 (the default): FICLONERANGE, copy-on-write, software atomic writes',
+    noreflink: 'mkfs.xfs -m reflink=0',
+  },
+  mkfsDefaults(features, blockSize) {
+    const f = [...features];
+    if (!f.includes('noreflink') && !f.includes('reflink')) f.push('reflink');
+    return { features: f, clusterSize: blockSize };
+  },
+  checkGeometry(g) {
+    if (g.device.sizeMiB < XFS_MIN_SIZE_MIB) return { field: 'system.device.sizeMiB', message: `mkfs.xfs refuses file systems under ${XFS_MIN_SIZE_MIB} MiB` };
+    if (g.features.includes('reflink') && g.features.includes('noreflink')) return { field: 'system.features', message: 'reflink and noreflink contradict each other' };
+    if (g.clusterSize !== g.blockSize) return { field: 'system.clusterSize', message: 'clusterSize is only meaningful with ext4 bigalloc' };
+    return null;
+  },
+  // Superblocks, AG headers and btree roots, the internal log.
+  metadataBlocks: (_g, total) => Math.max(64, Math.floor(total / 30)),
+  allocUnit: () => 1,
+  harness: xfs_harness,
 };

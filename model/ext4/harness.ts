@@ -1,0 +1,113 @@
+/**
+ * The tools' side of ext4 (model/fs/registry.ts: FsHarness): how the
+ * checker generates ext4 systems and scopes, how this machine's kernel
+ * makes one, what is known about it (upstream findings, limitations).
+ */
+import type { FsHarness } from '../fs/registry.ts';
+import type { KnownFinding } from '../../checker/finding.ts';
+import { breaks, directWriteAfterCrash } from '../../checker/finding.ts';
+import { diffSystems } from '../../kernel/diff-target.ts';
+import type { Limitation } from '../../kernel/limitation.ts';
+
+const FINDINGS: readonly KnownFinding[] = [
+  {
+    id: 'ext4-dio-extend-stale-tail',
+    summary:
+      'ext4: a direct write that extends a file does not zero the tail of the old EOF block (XFS does, in xfs_file_write_checks). When a crash lost the size update of an earlier write whose data reached the disk, the bytes it wrote beyond the recovered EOF reappear inside the file, where the gap must read as zeroes. Found by the checker; confirmed on Linux 6.18 (XFS zeroes the gap in the same scenario).',
+    scenario: 'test/conformance/ext4-dio-extend-after-crash-stale-tail.json',
+    confirmed: true,
+    invariants: ['data/read-your-writes'],
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && directWriteAfterCrash(steps, results, v.step);
+    },
+  },
+  {
+    id: 'ext4-atomic-encrypted-buffered',
+    summary:
+      'ext4: an RWF_ATOMIC direct write to an encrypted file that cannot do direct I/O (no inline encryption) falls back to a buffered write (ext4_dio_write_iter: !ext4_should_use_dio), because ext4_inode_can_atomic_write does not look at encryption; the atomic guarantee is lost. Needs a device with hardware atomic writes: read from the source, not confirmed on hardware.',
+    scenario: 'test/scenarios/ext4-atomic-encrypted-buffered.json',
+    confirmed: false,
+    invariants: ['atomic/no-buffered-fallback', 'atomic/no-torn-write'],
+    matches(system, _steps, _results, v) {
+      return breaks(this, v) && (system.features ?? []).includes('encrypt');
+    },
+  },
+  {
+    id: 'ext4-dio-no-bounce',
+    summary:
+      'ext4 sends direct I/O straight from the user\'s pages even when the device needs stable pages (it checksums what it receives, T10 PI style): XFS bounce buffers direct I/O there (IOMAP_DIO_BOUNCE when mapping_stable_writes), ext4 does not. A thread that changes its buffer while its direct write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Read from the source (ext4 never passes IOMAP_DIO_BOUNCE); this machine has no device with protection information.',
+    scenario: 'test/scenarios/ext4-dio-no-bounce-stable.json',
+    confirmed: false,
+    invariants: ['integrity/checksum-matches-data'],
+    matches(system, _steps, _results, v) {
+      return breaks(this, v) && system.device?.stableWrites === true;
+    },
+  },
+];
+
+const LIMITATIONS: readonly Limitation[] = [
+  {
+    name: 'ext4-extent-count',
+    reason:
+      'ext4 places blocks with mballoc (goal blocks, locality-group and per-inode preallocation), so the same writes can end up in more or fewer physical extents than in the model; with more than four extents the inode needs an extent tree block, which st_blocks counts. Block placement is not part of the specification; the statx block count then differs by one or two blocks.',
+    matches: (c) => {
+      if (c.d.field !== 'statx.blocks') return false;
+      const m = Number(c.d.model);
+      const k = Number(c.d.kernel);
+      const per = c.system.blockSize / 512;
+      const diff = Math.abs(m - k);
+      return diff > 0 && diff % per === 0 && diff / per <= 2;
+    },
+  },
+];
+
+export const ext4_harness: FsHarness = {
+  // Every kind of generated system: inline encryption, bigalloc, stable pages, hardware atomic writes.
+  supports: () => true,
+  generate(d) {
+    const sizeMiB = d.small ? 32 : 512;
+    // Made with the encrypt feature: sequences then start by encrypting directory d (checker/check.ts).
+    if (!d.encrypt) return d.bigalloc > 0 ? { sizeMiB, features: ['bigalloc'], clusterSize: d.blockSize * d.bigalloc } : { sizeMiB };
+    return d.inline !== null ? { sizeMiB, features: ['encrypt'], mount: ['inlinecrypt'], inlineCrypto: true } : { sizeMiB, features: ['encrypt'] };
+  },
+  scopes: [
+    { name: 'ext4', system: { fs: 'ext4', blockSize: 4096 }, dir: '', setup: [] },
+    {
+      // Files in an encrypted directory, encrypted by an inline engine; bios split at 6 KiB.
+      name: 'ext4 inlinecrypt',
+      system: { fs: 'ext4', blockSize: 4096, features: ['encrypt'], mount: ['inlinecrypt'], device: { inlineCrypto: { dataUnitSizes: [4096] }, maxSectorsKb: 6 } },
+      dir: 'd/',
+      setup: [{ op: 'mkdir', path: 'd' }, { op: 'encrypt_dir', path: 'd' }],
+    },
+  ],
+  diffTargets: [
+    { name: 'ext4', label: 'ext4', systems: diffSystems('ext4') },
+    {
+      name: 'ext4-encrypt',
+      label: 'ext4 (encrypted directory)',
+      // Every file inside an encrypted directory, on ext4 made with -O encrypt,stable_inodes.
+      systems: diffSystems('ext4', { blockSizes: [4096], extra: () => ({ features: ['encrypt', 'stable_inodes'] }) }),
+      paths: ['d/f', 'd/g', 'd/h'],
+      prefix: [{ op: 'encrypt_dir', path: 'd', flags: [] }],
+    },
+    {
+      name: 'ext4-bigalloc',
+      label: 'ext4 (bigalloc)',
+      // -O bigalloc with a cluster of 4 or 16 blocks.
+      systems: diffSystems('ext4', { extra: (g) => ({ features: ['bigalloc'], clusterSize: g.blockSize * g.ratio }) }),
+    },
+  ],
+  kernel: {
+    mkfs(s) {
+      const args = ['-F', '-q', '-b', String(s.blockSize)];
+      const feats = ['encrypt', 'stable_inodes', 'bigalloc'].filter((f) => s.features.includes(f));
+      if (feats.length > 0) args.push('-O', feats.join(','));
+      if (s.features.includes('bigalloc')) args.push('-C', String(s.clusterSize));
+      return ['mkfs.ext4', args];
+    },
+    tools: [{ cmd: 'mkfs.ext4', pkg: 'e2fsprogs' }],
+    crash: 'shutdown',
+  },
+  findings: FINDINGS,
+  limitations: LIMITATIONS,
+};

@@ -1,0 +1,65 @@
+/**
+ * The tools' side of XFS (model/fs/registry.ts: FsHarness): how the
+ * checker generates XFS systems and scopes, how this machine's kernel
+ * makes one, what is known about it (upstream findings, limitations).
+ */
+import type { FsHarness } from '../fs/registry.ts';
+import type { KnownFinding } from '../../checker/finding.ts';
+import { appendingWrite, breaks } from '../../checker/finding.ts';
+import { diffSystems } from '../../kernel/diff-target.ts';
+import type { Limitation } from '../../kernel/limitation.ts';
+import { stepsBefore } from '../../kernel/limitation.ts';
+
+const FINDINGS: readonly KnownFinding[] = [
+  {
+    id: 'xfs-atomic-cow-ondisk-size',
+    summary:
+      'XFS: an RWF_ATOMIC direct write done by the software (COW) path that ends below the in-core size but past the on-disk size (a buffered write beyond it has not been written back yet) never moves the on-disk size: xfs_dio_write_end_io updates it only for a write past the in-core size or through unwritten conversion, and xfs_reflink_end_atomic_cow does not. With O_SYNC (or fsync of its range) the write returns success, and after a crash the file is shorter than the write: its bytes cannot be read. Found by the checker; confirmed on Linux 6.18.',
+    scenario: 'test/conformance/xfs-atomic-sync-ondisk-size.json',
+    confirmed: true,
+    invariants: ['sync/dsync-durable', 'durability/fsync'],
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0);
+    },
+  },
+  {
+    id: 'xfs-dio-append-unaligned-cow',
+    summary:
+      'XFS: an appending direct write (O_APPEND or RWF_APPEND) to a reflinked file is checked for block alignment at the offset the caller passed (xfs_file_dio_write), then moved to EOF (xfs_file_write_checks -> generic_write_checks_count), which need not be block aligned. Taking the aligned path, it writes part of a fresh COW staging block without reading or zeroing the rest, and the completion remaps the whole block: the bytes the EOF block shared with the clone source are replaced by whatever the staging block held (zeroes on a fresh loop device, stale data on a used disk), durably. An unaligned write at the same explicit offset is bounced to the page cache (-ENOTBLK) and is fine. Found by the checker; confirmed on Linux 6.18.',
+    scenario: 'test/conformance/xfs-dio-append-reflink-unaligned.json',
+    confirmed: true,
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'cow/partial-block-preserved', 'durability/fsync'],
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && appendingWrite(steps, results, v.step, 'direct');
+    },
+  },
+];
+
+const LIMITATIONS: readonly Limitation[] = [
+  {
+    name: 'xfs-prealloc-placement',
+    reason:
+      "XFS sizes speculative post-EOF preallocation from the previous extent and the extents before it that are physically contiguous with it (xfs_iomap_prealloc_size); whether they are depends on where the allocator found space in the allocation group (its btree and log blocks fragment it), which the model does not reproduce. st_blocks then differs by part of a preallocation.",
+    matches: (c) => {
+      if (c.d.field !== 'statx.blocks') return false;
+      // Preallocation applies to extending buffered writes once the file is 64 KiB or more.
+      return stepsBefore(c).some((s) => s.op === 'pwrite' && !(s.flags ?? []).length && s.offset + (s.length ?? (s.iov ?? []).reduce((a, v) => a + v.length, 0)) > 65536);
+    },
+  },
+];
+
+export const xfs_harness: FsHarness = {
+  // No fscrypt and no clustered allocation here: not for inline-encryption or bigalloc systems.
+  supports: (hint) => hint !== 'inline-crypto' && hint !== 'atomic-bigalloc',
+  // mkfs.xfs refuses file systems under 300 MiB.
+  generate: () => ({ sizeMiB: 512 }),
+  scopes: [{ name: 'xfs', system: { fs: 'xfs', blockSize: 4096 }, dir: '', setup: [] }],
+  diffTargets: [{ name: 'xfs', label: 'xfs', systems: diffSystems('xfs') }],
+  kernel: {
+    mkfs: (s) => ['mkfs.xfs', ['-f', '-q', '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`]],
+    tools: [{ cmd: 'mkfs.xfs', pkg: 'xfsprogs' }],
+    crash: 'shutdown',
+  },
+  findings: FINDINGS,
+  limitations: LIMITATIONS,
+};
