@@ -191,7 +191,7 @@ function simplifications(s: Step): Step[] {
     // Nothing to make plainer: no flags, buffers or choices the failure could do without.
     .with(
       { op: 'close' }, { op: 'mkdir' }, { op: 'encrypt_dir' }, { op: 'fsync' }, { op: 'fdatasync' }, { op: 'ftruncate' }, { op: 'fallocate' }, { op: 'clone' },
-      { op: 'mmap_write' }, { op: 'statx' }, { op: 'fiemap' }, { op: 'sync' }, { op: 'remount' }, { op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' },
+      { op: 'mmap_write' }, { op: 'statx' }, { op: 'fiemap' }, { op: 'setflags' }, { op: 'sync' }, { op: 'remount' }, { op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' },
       { op: 'reclaim' }, { op: 'device_error' },
       () => [],
     )

@@ -28,6 +28,8 @@ export interface SystemDraw {
 /** A file system's part of a generated system. */
 export interface FsSystemPart {
   readonly sizeMiB: number;
+  /** The block size, where the file system takes only one (btrfs: 4096). */
+  readonly blockSize?: number;
   readonly features?: string[];
   readonly mount?: string[];
   readonly clusterSize?: number;

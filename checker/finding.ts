@@ -33,6 +33,8 @@ export function appendingWrite(steps: readonly Step[], results: readonly StepRes
     const s = steps[i]!;
     if (s.op === 'open') files.set(s.fd, s.flags);
     if (s.op !== 'pwrite' || (kind === 'direct' && (results[i]?.ret ?? 0) <= 0)) continue;
+    // A file system without atomic writes refuses the flag before anything happens.
+    if (kind === 'atomic' && results[i]?.errno === 'EOPNOTSUPP') continue;
     const rwf = s.flags ?? [];
     const flags = files.get(s.fd) ?? [];
     const append = (flags.includes('O_APPEND') || rwf.includes('RWF_APPEND')) && !rwf.includes('RWF_NOAPPEND');

@@ -11,7 +11,7 @@ import type { StepResult } from '../model/system.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { Violation } from './execute.ts';
 import type { KnownFinding } from './finding.ts';
-import { appendingWrite } from './finding.ts';
+import { appendingWrite, breaks } from './finding.ts';
 import { fs_types, get_fs_type } from '../model/filesystems.ts';
 
 export type { KnownFinding } from './finding.ts';
@@ -25,7 +25,9 @@ const GENERIC_FINDINGS: readonly KnownFinding[] = [
     scenario: 'test/conformance/xfs-atomic-append-unaligned.json',
     confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'atomic/single-unsplit-bio', 'alloc/aligned-when-required'],
-    matches: (_system, steps, results, v) => appendingWrite(steps, results, v.step, 'atomic'),
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && appendingWrite(steps, results, v.step, 'atomic');
+    },
   },
 ];
 

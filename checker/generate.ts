@@ -39,6 +39,7 @@ export type Recipe =
   | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
   | { readonly k: 'statx'; readonly fd: number }
   | { readonly k: 'fiemap'; readonly fd: number }
+  | { readonly k: 'setflags'; readonly fd: number; readonly nocow: boolean }
   | { readonly k: 'clone'; readonly fd: number; readonly src: number; readonly srcOff: Span3; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'sync' }
   | { readonly k: 'crash'; readonly keep: 'none' | 'all' | readonly number[]; readonly remount: boolean; readonly reopen: boolean }
@@ -106,7 +107,7 @@ export interface GenOptions {
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
-  open: 8, close: 1, mkdir: 1, pwrite: 16, awrite: 3, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, clone: 3,
+  open: 8, close: 1, mkdir: 1, pwrite: 16, awrite: 3, pread: 10, fsync: 4, ftruncate: 3, fallocate: 3, mmap_write: 3, statx: 1, fiemap: 1, setflags: 1, clone: 3,
   sync: 1, crash: 2, remount: 1, writeback: 4, complete: 4, journal_commit: 1, reclaim: 1, device_error: 1,
 };
 
@@ -167,6 +168,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
     { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx }) },
+    { weight: w.setflags, arbitrary: fc.record({ k: fc.constant('setflags' as const), fd: fdIdx, nocow: likely }) },
     {
       weight: w.clone,
       arbitrary: fc.record({
@@ -262,13 +264,14 @@ export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> 
             return g0;
         }
       })();
-      const lbs = g.lbs4k && g.blockSize === 4096 ? 4096 : 512;
       const part = fsTypeOf({ fs }).harness.generate(g);
+      const blockSize = part.blockSize ?? g.blockSize;
+      const lbs = g.lbs4k && blockSize === 4096 ? 4096 : 512;
       const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt, ...(g.atomic.maxKb !== 1280 ? { maxSectorsKb: g.atomic.maxKb } : {}) } : {};
       const inline = part.inlineCrypto === true && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
       return {
         fs,
-        blockSize: g.blockSize,
+        blockSize,
         folioSize: g.folioSize,
         device: { sizeMiB: part.sizeMiB, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
         ...(part.features !== undefined ? { features: part.features } : {}),
@@ -421,6 +424,8 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };
     case 'fiemap':
       return { op: 'fiemap', fd: fdName(sys, r.fd, true) };
+    case 'setflags':
+      return { op: 'setflags', fd: fdName(sys, r.fd, true), flags: r.nocow ? ['FS_NOCOW_FL'] : [] };
     case 'clone': {
       const fd = fdName(sys, r.fd, true);
       const src = fdName(sys, r.src, true);

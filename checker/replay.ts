@@ -69,6 +69,8 @@ export function describeStep(s: Step): string {
       return `statx ${s.fd}${fmtFlags(s.mask)}`;
     case 'fiemap':
       return `fiemap ${s.fd}`;
+    case 'setflags':
+      return `setflags ${s.fd}${fmtFlags(s.flags)}`;
     case 'crash':
       return `crash${s.keep === undefined ? '' : ` keep=${JSON.stringify(s.keep)}`}${s.pattern === undefined ? '' : ` pattern=${JSON.stringify(s.pattern)}`}`;
     case 'writeback':

@@ -351,7 +351,7 @@ export async function main(argv: string[]): Promise<number> {
         name: t.name,
         description: t.description,
         features: t.features,
-        kernel: t.harness.kernel === null ? null : { mkfs: t.harness.kernel.tools.map((x) => x.cmd), crash: t.harness.kernel.crash },
+        kernel: t.harness.kernel === null ? null : { mkfs: t.harness.kernel.tools.map((x) => x.cmd), packages: t.harness.kernel.tools.map((x) => x.pkg), crash: t.harness.kernel.crash },
         diffTargets: t.harness.diffTargets.map((d) => d.name),
         findings: t.harness.findings.map((f) => f.id),
       }));

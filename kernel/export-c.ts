@@ -13,7 +13,7 @@ import type { ResolvedSystem } from '../scenario/resolve.ts';
 import type { StepResult } from '../model/system.ts';
 import { describeResult, describeStep } from '../checker/replay.ts';
 import { mkfsCommand, sysfsSettings } from './runner.ts';
-import { FALLOC_FLAGS, RWF_FLAGS } from '../model/vfs/fcntl.ts';
+import { FALLOC_FLAGS, FS_FLAGS, RWF_FLAGS } from '../model/vfs/fcntl.ts';
 
 /** The RWF_ and FALLOC_FL_ values the model knows, for C headers older than the kernel (or an RFC's flag). */
 const FLAG_DEFINES = Object.entries({ ...RWF_FLAGS, ...FALLOC_FLAGS })
@@ -78,6 +78,15 @@ function stepCode(s: Step, i: number, r: StepResult | undefined, fdIndex: (fd: s
     ])
     .with({ op: 'mmap_write' }, (m) => [report(`mmap_write(fds[${fdIndex(m.fd)}], ${m.offset}, ${m.length}, 0x${m.fill.toString(16)})`)])
     .with({ op: 'statx' }, (x) => [report(`do_statx(fds[${fdIndex(x.fd)}])`)])
+    .with({ op: 'setflags' }, (x) => [
+      '  {',
+      // The model's flags replace only the flags it knows; the others stay as FS_IOC_GETFLAGS reports them.
+      `    int fl = 0;`,
+      `    ioctl(fds[${fdIndex(x.fd)}], FS_IOC_GETFLAGS, &fl);`,
+      `    fl = (fl & ~(${Object.keys(FS_FLAGS).join(' | ')})) | ${flagExpr(x.flags)};`,
+      `  ${report(`ioctl(fds[${fdIndex(x.fd)}], FS_IOC_SETFLAGS, &fl)`).trim()}`,
+      '  }',
+    ])
     .with({ op: 'fiemap' }, (x) => [`  /* step ${n}: ${comment(describeStep(x))}: run filefrag -v or xfs_io -c "fiemap -v" on the file; model: ${comment(r === undefined ? '?' : describeResult(r))} */`])
     .with({ op: 'sync' }, () => [report('(sync(), 0)')])
     .with({ op: 'crash' }, (c) => [

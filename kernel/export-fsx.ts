@@ -46,7 +46,7 @@ function fsxLine(s: Step, size: number): { line: string | null; note: string | n
     })
     // Not an fsx operation on its one file (the caller says why in a comment).
     .with(
-      { op: 'open' }, { op: 'close' }, { op: 'mkdir' }, { op: 'encrypt_dir' }, { op: 'clone' }, { op: 'statx' }, { op: 'fiemap' }, { op: 'sync' },
+      { op: 'open' }, { op: 'close' }, { op: 'mkdir' }, { op: 'encrypt_dir' }, { op: 'clone' }, { op: 'statx' }, { op: 'fiemap' }, { op: 'setflags' }, { op: 'sync' },
       { op: 'crash' }, { op: 'remount' }, { op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, { op: 'device_error' },
       () => ({ line: null, note: null }),
     )

@@ -97,6 +97,7 @@ function command(s: Step, path: (fd: string) => string | undefined): { cmd: stri
     })
     .with({ op: 'statx' }, () => ({ cmd: 'statx -r -m all', note: null }))
     .with({ op: 'fiemap' }, () => ({ cmd: 'fiemap -v', note: null }))
+    .with({ op: 'setflags' }, (x) => ({ cmd: null, note: `xfs_io has no FS_IOC_SETFLAGS; use chattr ${x.flags.includes('FS_NOCOW_FL') ? '+C' : '-C'} (e2fsprogs) on the file` }))
     .with({ op: 'sync' }, () => ({ cmd: 'syncfs', note: null }))
     .with({ op: 'crash' }, (c) => ({
       cmd: 'shutdown',

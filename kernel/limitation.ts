@@ -5,9 +5,12 @@
  * harness (model/fs/registry.ts).
  */
 import type { StepResult } from '../model/system.ts';
+import { System } from '../model/system.ts';
+import { Knobs } from '../model/variants.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { Disagreement } from './compare.ts';
+import { compareResults } from './compare.ts';
 
 export interface DisagreementContext {
   readonly system: ResolvedSystem;
@@ -28,4 +31,27 @@ export interface Limitation {
 /** The steps before the one that disagrees. */
 export function stepsBefore(c: DisagreementContext): readonly Step[] {
   return c.steps.slice(0, c.index);
+}
+
+/**
+ * Would the model give the kernel's answers, up to and including the step
+ * that disagrees, had the scenario also done `extra(step, index)` after each
+ * step?  For a limitation that names something the kernel did on its own
+ * (a transaction commit, a writeback) that the model can be asked to do.
+ */
+export function agreesWithExtraSteps(c: DisagreementContext, extra: (s: Step, i: number) => readonly Step[]): boolean {
+  const sys = new System(c.system, new Knobs(), { recording: false });
+  let n = 0;
+  try {
+    for (let i = 0; i <= c.index; i++) {
+      const s = c.steps[i];
+      const k = c.kernel[i];
+      if (s === undefined || k === undefined || compareResults(sys.exec(s, ++n).result, k) !== null) return false;
+      if (i < c.index) for (const x of extra(s, i)) sys.exec(x, ++n);
+    }
+  } catch {
+    // A model error explains nothing: the disagreement is reported as it is.
+    return false;
+  }
+  return true;
 }

@@ -43,6 +43,8 @@ export function requestLine(step: Step, n: number): string {
       return `${head} fd=${step.fd} offset=${step.offset} length=${step.length} fill=${step.fill}`;
     case 'statx':
       return `${head} fd=${step.fd} mask=${flags(step.mask ?? ['STATX_BASIC_STATS'])}`;
+    case 'setflags':
+      return `${head} fd=${step.fd} flags=${flags(step.flags)}`;
     case 'fiemap':
       return `${head} fd=${step.fd}${step.length !== undefined && step.length > 0 ? ` length=${step.length}` : ''}`;
     case 'sync':

@@ -11,6 +11,7 @@ import { LOOP_DEVICE_DEFAULTS } from '../model/block/blk-settings.ts';
 import { ensureHelper } from './build.ts';
 import { probeKernel } from './probe.ts';
 import { requestLine } from './protocol.ts';
+import { join } from 'node:path';
 import { sweepLeftovers, Workspace } from './workspace.ts';
 import { fsTypeOf } from '../model/filesystems.ts';
 import type { KernelFs } from '../model/fs/registry.ts';
@@ -73,9 +74,13 @@ export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[]
   const helper = ensureHelper();
   const ws = new Workspace();
   try {
-    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, system.mount.join(','), sysfsSettings(system));
+    const kfs = kernelFs(system)!;
+    const mountOpts = [...system.mount, ...(kfs.mountOptions ?? [])].join(',');
+    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, mountOpts, sysfsSettings(system));
     const args = ['--mnt', ws.mnt, '--dev', ws.dev!, '--fstype', system.fs];
-    if (system.mount.length > 0) args.push('--mntopts', system.mount.join(','));
+    if (mountOpts !== '') args.push('--mntopts', mountOpts);
+    // Without a shutdown ioctl a crash copies the backing image; the remount mounts the copy.
+    if (kfs.crash === 'image-copy') args.push('--image', ws.image, '--crash-copy', join(ws.dir, 'crash-image'));
     const child = spawn(helper, args, { cwd: ws.mnt, stdio: ['pipe', 'pipe', 'pipe'] });
     ws.children.push(child);
     const lines = createInterface({ input: child.stdout });

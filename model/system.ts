@@ -28,9 +28,9 @@ import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } fr
 import { iomap_dirty_folio } from './iomap/buffered-io.ts';
 import type { File } from './vfs/file.ts';
 import type { Inode } from './fs/inode.ts';
-import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
+import { FMODE_READ, FMODE_WRITE, flagsFrom, FALLOC_FLAGS, FS_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_BASIC_STATS, STATX_FLAGS, STATX_DIOALIGN, STATX_DIO_READ_ALIGN, STATX_WRITE_ATOMIC } from './vfs/fcntl.ts';
 import { vfs_clone_file_range } from './vfs/remap_range.ts';
-import { do_encrypt_dir, do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate } from './vfs/open.ts';
+import { do_encrypt_dir, do_mkdir, do_sys_ftruncate, do_sys_open, vfs_fallocate, vfs_fileattr_set } from './vfs/open.ts';
 import { policyFlags } from './crypto/policy.ts';
 import { vfs_preadv2, vfs_pwritev2 } from './vfs/read_write.ts';
 import { IovIter, userBufferBase } from './vfs/uio.ts';
@@ -327,7 +327,7 @@ export class System implements Kernel {
         const dst = this.file(st.fd);
         const src = this.file(st.src);
         if (dst === undefined || src === undefined) return this.fail(n, op, -EBADF);
-        return this.retOrErr(n, op, vfs_clone_file_range(src, st.srcOffset, dst, st.offset, st.length, this.sb.ops.remap_file_range === undefined ? null : { checks: () => this.sb.ops.remap_file_range!.checks(this.sb), remap: (r) => this.sb.ops.remap_file_range!.remap(r) }));
+        return this.retOrErr(n, op, vfs_clone_file_range(src, st.srcOffset, dst, st.offset, st.length, this.sb.ops.remap_file_range === undefined ? null : this.sb.ops.remap_file_range));
       })
       .with({ op: 'mmap_write' }, (st) => {
         const f = this.file(st.fd);
@@ -357,6 +357,11 @@ export class System implements Kernel {
           out['atomic_write_unit_max_opt'] = k.atomic_write_unit_max_opt ?? 0;
         }
         return { step: n, op, ret: 0, statx: out };
+      })
+      .with({ op: 'setflags' }, (st) => {
+        const f = this.file(st.fd);
+        if (f === undefined) return this.fail(n, op, -EBADF);
+        return this.retOrErr(n, op, vfs_fileattr_set(f, flagsFrom(st.flags, FS_FLAGS).value));
       })
       .with({ op: 'fiemap' }, (st) => {
         const f = this.file(st.fd);
@@ -489,6 +494,9 @@ export class System implements Kernel {
         }
         return this.fail(n, s.op, -EIO);
       }
+      case 'setflags':
+        // ->fileattr_set decides (no file system here refuses it for a shutdown).
+        return null;
       case 'fiemap':
         // ->fiemap decides (ext4 reports its in-core extent tree, XFS fails).
         return null;

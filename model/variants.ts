@@ -101,9 +101,9 @@ const DECLARED = [
     name: 'cow-type-overwritten',
     description:
       'The buffered write ->iomap_begin decides on copy-on-write for a shared block but returns the mapping as plain DELALLOC, without IOMAP_F_SHARED and without the source map: the partial head and tail blocks of the write are zeroed instead of read from the shared block, and the copy written out loses those bytes.',
-    source: 'seed 002: [PATCH 05/13] btrfs: Add CoW in iomap based writes, review by Dave Chinner ("The iomap->type is overwritten here and so IOMAP_COW will never be seen by the iomap infrastructure"); modelled in xfs_buffered_write_iomap_begin (found_cow)',
-    breaks: ['iomap/valid-mapping', 'cow/partial-block-preserved'],
-    fs: ['xfs'],
+    source: 'seed 002: [PATCH 05/13] btrfs: Add CoW in iomap based writes, review by Dave Chinner ("The iomap->type is overwritten here and so IOMAP_COW will never be seen by the iomap infrastructure"); modelled in xfs_buffered_write_iomap_begin (found_cow) and in btrfs\'s buffered write mapping (model/btrfs/inode.ts: btrfs_buffered_write_iomap_ops), where every overwrite is copy-on-write',
+    breaks: ['iomap/valid-mapping', 'cow/partial-block-preserved', 'data/read-your-writes'],
+    fs: ['xfs', 'btrfs'],
   },
   {
     name: 'srcmap-ignored-new-cow',
@@ -111,7 +111,7 @@ const DECLARED = [
       'The iomap core decides read-or-zero for a partial block from the destination map when it is a fresh COW block (IOMAP_F_SHARED|IOMAP_F_NEW) instead of from the source map: the mapping is right, but the untouched bytes of a partly written shared block are zeroed.',
     source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (patch 02: read the page from the srcmap for COW)',
     breaks: ['cow/partial-block-preserved', 'data/read-your-writes'],
-    fs: ['xfs'],
+    fs: ['xfs', 'btrfs'],
   },
   {
     name: 'buffered-write-no-dsync',
@@ -140,9 +140,9 @@ const DECLARED = [
     name: 'dio-read-no-fallback',
     description:
       'A direct read the file system cannot do as direct I/O (here: an ext4 file encrypted without inline crypto) returns short, with nothing read, instead of falling back to a buffered read.',
-    source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter)',
+    source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter); fs/btrfs/file.c: btrfs_file_read_iter (a direct read not aligned to the sector size, or of an inline extent, is finished through the page cache)',
     breaks: ['data/read-your-writes'],
-    fs: ['ext4'],
+    fs: ['ext4', 'btrfs'],
   },
   {
     name: 'xfs-atomic-end-cow',
@@ -251,7 +251,7 @@ const DECLARED = [
     description:
       'ext4 maps a direct I/O on an IV_INO_LBLK_32 file without fscrypt_limit_io_blocks: a bio may span the point where the 32-bit DUN (hashed inode number plus block number) wraps from 0xffffffff to 0. blk-crypto counts DUNs on within a bio, so the data units after the wrap are encrypted under DUN 2^32, 2^32+1, ... while every later read of them uses 0, 1, ...: they decrypt to garbage.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks ("the DUN wraps around ... blk-crypto requires that the DUN be contiguous within a bio"); fs/ext4/inode.c: ext4_iomap_begin; block/blk-crypto.c: bio_crypt_dun_increment',
-    breaks: ['crypto/no-dun-wrap-in-bio'],
+    breaks: ['crypto/no-dun-wrap-in-bio', 'data/no-stale-exposure'],
     fs: ['ext4'],
     systems: 'inline-crypto',
   },
@@ -341,6 +341,22 @@ const DECLARED = [
       'Writeback of a byte range (fsync of a range, RWF_DONTCACHE, sync_file_range) writes only the dirty blocks of a large folio that fall inside the range, but clears the dirty bits of all the folio\'s blocks: the dirty blocks outside the range are never written.',
     source: 'fs/iomap/buffered-io.c: iomap_writeback_folio (every dirty range of the folio, ifs_find_dirty_range; the whole folio\'s bits cleared); mm/page-writeback.c: writeback_iter (folio granularity)',
     breaks: ['data/no-lost-write', 'folio/no-clean-while-block-dirty'],
+  },
+  {
+    name: 'btrfs-dio-zero-copy-csum',
+    description:
+      'btrfs before v6.14: a direct write to a file with data checksums is done as direct I/O from the user\'s pages, its checksums computed from the bytes at submission. A thread that changes its buffer while the write is in flight makes the device store bytes the checksum was not computed over: a later read of the block fails with EIO (a checksum error) although nothing went wrong on the device.',
+    source: 'fs/btrfs/direct-io.c: btrfs_direct_write ("btrfs: always fallback to buffered write if the inode requires checksum", 968f19c5b1b7, v6.14: the fallback this variant removes); fs/btrfs/bio.c: btrfs_csum_one_bio; seed 001 (stable pages for checksums)',
+    breaks: ['integrity/no-false-checksum-error', 'integrity/checksum-matches-data', 'data/read-your-writes'],
+    fs: ['btrfs'],
+  },
+  {
+    name: 'btrfs-dio-bounce',
+    description:
+      'The seed 001 design for btrfs: a direct write to a file with data checksums goes through bounce buffers (IOMAP_DIO_BOUNCE) instead of falling back to a buffered write; the checksum and the device see the same bytes, copied at submission, whatever the user does with the buffer meanwhile.',
+    source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("btrfs uses it instead of falling back to buffered I/O"); fs/btrfs/direct-io.c: btrfs_direct_write',
+    breaks: [],
+    fs: ['btrfs'],
   },
 ] as const satisfies readonly VariantDecl[];
 

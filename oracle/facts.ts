@@ -34,6 +34,8 @@ export type OracleFact =
   | { readonly kind: 'torn-atomic-write'; readonly detail: string }
   /** fsync (or an O_DSYNC write) succeeded although a writeback of the file failed and this open file was never told. */
   | { readonly kind: 'unreported-writeback-error'; readonly detail: string }
+  /** A read failed with EIO although no sector of the device failed and the file system is up (a false checksum error). */
+  | { readonly kind: 'read-error'; readonly detail: string }
   /** fsync failed with EIO although no writeback of the file failed since this open file was last told. */
   | { readonly kind: 'spurious-writeback-error'; readonly detail: string };
 

@@ -90,7 +90,7 @@ export class OFile {
   /** Step of the last time the page cache was emptied of clean folios (reclaim, clean unmount). */
   evictedAt = 0;
   /** A writeback error on this file that no fsync has reported yet (errseq_t without ERRSEQ_SEEN). */
-  errUnseen: { step: number; pos: number; len: number } | null = null;
+  errUnseen: { step: number; pos: number; len: number; maybeReported?: boolean } | null = null;
 
   /**
    * Writeback of [pos, pos+len) failed: the page cache keeps the new bytes
@@ -101,6 +101,9 @@ export class OFile {
   writebackFailed(pos: number, len: number): void {
     const end = Math.min(pos + len, this.size.max);
     if (end <= pos) return;
+    // Past the durable size, the size update may be lost with the data (btrfs moves the on-disk
+    // size only when the write completed): the size may fall back as far as the durable one.
+    if (end > this.baseSize.min && this.baseSize.min < this.size.min) this.noteSizeRange(Math.max(this.baseSize.min, 0), this.size.max);
     this.cur.union(this.base, pos, end);
     this.cur.union(this.since, pos, end);
     this.cur.addZeroCandidate(pos, end);
@@ -272,6 +275,21 @@ export class OFile {
       this.extendGap(old, len);
     }
     this.noteSize(len);
+  }
+
+  /**
+   * A shrinking truncate that failed with EIO part way (btrfs_setsize: the
+   * page cache past the new size was dropped, then a writeback error made
+   * the size fall back to the on-disk one): the size is anything up to the
+   * old one, and the bytes from `len` on read as before, as the disk has
+   * them, or as zeroes.
+   */
+  maybeTruncate(len: number): void {
+    const old = this.size.max;
+    if (len >= old) return;
+    this.touched(len, Number.MAX_SAFE_INTEGER, true);
+    this.writebackFailed(len, old - len);
+    this.noteSizeRange(0, old);
   }
 
   collapse(off: number, len: number): void {
@@ -598,6 +616,16 @@ export class Oracle {
     return allowed.some((c) => c.src > 0 && this.clonePlaced.has(`${c.src}:${path}:${pos - c.off}`));
   }
 
+  /** A store into a write's buffer while its I/O was in flight (pwrite storeDuringIo): the device may have taken either byte. */
+  private racingStore(f: OFile, pos: number, written: number, step: Step & { op: 'pwrite' }, stepSources: readonly Source[]): void {
+    const racing = stepSources.find((s) => s.kind === 'store');
+    if (racing === undefined || step.storeDuringIo === undefined || step.storeDuringIo.offset >= written) return;
+    const a = step.storeDuringIo.offset;
+    const d = [span(Math.min(racing.len, written - a), racing.id, 0, racing.fill)];
+    f.maybeWrite(pos + a, d);
+    this.place(f.path, pos + a, d);
+  }
+
   /** Apply a step and its outcome; return what it breaks. */
   observe(step: Step, n: number, out: StepOutcome, stepSources: readonly Source[]): Finding[] {
     const r = out.result;
@@ -645,6 +673,8 @@ export class Oracle {
           if ((flags & O_TRUNC) !== 0) f.truncate(0);
         } else {
           this.fds.delete(step.fd);
+          // O_TRUNC that failed part way (a writeback error surfaced while truncating): see OFile.maybeTruncate.
+          if (r.errno === 'EIO' && f !== undefined && f.exists === 'yes' && (flags & O_TRUNC) !== 0 && !this.down) f.maybeTruncate(0);
           if (r.errno === 'ENOENT' && f !== undefined && (flags & O_CREAT) === 0 && !this.down) {
             if (f.exists === 'yes') {
               findings.push({
@@ -688,14 +718,7 @@ export class Oracle {
           for (const [p, d] of f.preShift(pos, d0)) this.place(f.path, p, d);
           f.write(pos, d0);
           this.place(f.path, pos, d0);
-          // A store into the buffer while the I/O was in flight: the device may have taken either byte.
-          const racing = stepSources.find((s) => s.kind === 'store');
-          if (racing !== undefined && step.storeDuringIo !== undefined && step.storeDuringIo.offset < r.ret) {
-            const a = step.storeDuringIo.offset;
-            const len = Math.min(racing.len, r.ret - a);
-            f.maybeWrite(pos + a, [span(len, racing.id, 0, racing.fill)]);
-            this.place(f.path, pos + a, [span(len, racing.id, 0, racing.fill)]);
-          }
+          this.racingStore(f, pos, r.ret, step, stepSources);
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
           if (dsync) f.makeRangeDurable(pos, pos + r.ret, n);
           if (dsync && d.wbErr !== null && d.wbErr.maybeReported === true) d.wbErr = null;
@@ -710,10 +733,15 @@ export class Oracle {
           // O_SYNC write fails in its sync after it changed the page cache and size.
           if (r.errno === 'EIO') f.maybeWriteExtending(pos, content);
           else f.maybeWrite(pos, content);
+          this.racingStore(f, pos, dataLen(content), step, stepSources);
           // generic_write_sync reports a pending writeback error like fsync does, unless the
           // write failed before its sync (then the error is still pending): either may be true.
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
-          if (r.errno === 'EIO' && dsync && d.wbErr !== null) d.wbErr = { ...d.wbErr, maybeReported: true };
+          if (r.errno === 'EIO' && dsync && d.wbErr !== null) {
+            d.wbErr = { ...d.wbErr, maybeReported: true };
+            // If it was reported, it is marked seen: a file opened later may not be told either.
+            if (f.errUnseen !== null) f.errUnseen = { ...f.errUnseen, maybeReported: true };
+          }
           this.place(f.path, pos, content);
         }
         break;
@@ -732,6 +760,9 @@ export class Oracle {
       }
       case 'pread': {
         const f = this.fileOf(step.fd);
+        if (f !== undefined && r.errno === 'EIO' && !this.down && !this.badSectors) {
+          findings.push({ kind: 'read-error', detail: `step ${n}: a read of ${f.path} (${step.length} bytes at ${step.offset}) failed with EIO, but no sector of the device failed and the file system is up` });
+        }
         if (f !== undefined && !ok && out.read !== null) {
           // A failed read may leave part of the buffer filled from the file, never with kernel memory.
           let at = 0;
@@ -766,6 +797,7 @@ export class Oracle {
       case 'ftruncate': {
         const f = this.fileOf(step.fd);
         if (f !== undefined && ok) f.truncate(step.length);
+        else if (f !== undefined && r.errno === 'EIO' && !this.down) f.maybeTruncate(step.length);
         break;
       }
       case 'fallocate': {
@@ -786,10 +818,8 @@ export class Oracle {
           f.zero(step.offset, Math.min(end, f.size.max));
           if (!keep && end > f.size.max) f.truncate(end);
         } else if (!keep && end > f.size.max) f.truncate(end);
-        // A preallocation on an O_DSYNC/O_SYNC file commits the journal before it returns (both file
-        // systems): the file's existence is durable then (its data is not written back by it).
-        const d = this.fds.get(step.fd);
-        if (d !== undefined && (d.flags & O_DSYNC) !== 0 && (mode & ~FALLOC_FL_KEEP_SIZE) === 0 && f.baseExists !== 'yes') f.baseExists = f.exists;
+        // ext4 and XFS commit the journal for a preallocation on an O_DSYNC/O_SYNC file (btrfs does
+        // not): fallocate is no write, and O_DSYNC promises nothing for it.
         break;
       }
       case 'clone': {
@@ -797,11 +827,18 @@ export class Oracle {
         const src = this.fileOf(step.src);
         const dd = this.fds.get(step.fd);
         const sd = this.fds.get(step.src);
-        if (dst === undefined || src === undefined || dd === undefined || sd === undefined || !ok) break;
+        // EIO after the sharing: the O_(D)SYNC sync that follows it (btrfs_remap_file_range) reported a
+        // writeback error.  The clone may be done, and the error may have been reported (marked seen).
+        const failedLate = !ok && r.errno === 'EIO' && !this.down;
+        if (dst === undefined || src === undefined || dd === undefined || sd === undefined || (!ok && !failedLate)) break;
+        if (failedLate) {
+          for (const d of [dd, sd]) if (d.wbErr !== null) d.wbErr = { ...d.wbErr, maybeReported: true };
+          for (const f of [src, dst]) if (f.errUnseen !== null) f.errUnseen = { ...f.errUnseen, maybeReported: true };
+        }
         // Length 0 clones to the source's EOF, which may be uncertain (after a crash).
         const len = step.length !== 0 ? step.length : Math.max(0, src.size.max - step.srcOffset);
         if (len === 0) break;
-        const certain = step.length !== 0 || src.size.min === src.size.max;
+        const certain = ok && (step.length !== 0 || src.size.min === src.size.max);
         const srcCur = src.cur.clone();
         dst.cloneFrom(srcCur, step.srcOffset, step.offset, len, certain);
         for (const e of dst.cur.m.overlapping(step.offset, step.offset + len)) {
@@ -814,7 +851,7 @@ export class Oracle {
         // An O_(D)SYNC file on either side forces the log: the clone is durable.  A clone that
         // may have had nothing to do (to an EOF that may be 0) returns before the log force.
         const surelyDone = step.length !== 0 || src.size.min > step.srcOffset;
-        if (((dd.flags | sd.flags) & O_DSYNC) !== 0 && surelyDone) dst.makeRangeDurable(step.offset, step.offset + len, n);
+        if (ok && ((dd.flags | sd.flags) & O_DSYNC) !== 0 && surelyDone) dst.makeRangeDurable(step.offset, step.offset + len, n);
         break;
       }
       case 'fsync':
@@ -872,6 +909,7 @@ export class Oracle {
         break;
       case 'mkdir':
       case 'encrypt_dir':
+      case 'setflags':
       case 'fiemap':
       case 'writeback':
       case 'complete':

@@ -6,6 +6,7 @@ import { invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
 import type { RefcountMap } from '../model/fs/refcount.ts';
 import { refcountRuns } from '../model/fs/refcount.ts';
+import { IntervalMap } from '../model/lib/interval-map.ts';
 
 interface Owner {
   readonly pblk: number;
@@ -92,13 +93,17 @@ export const noDoubleAllocation = invariant({
 /** Reference counts against mappings: the first mismatch, or null. */
 function refcountProblem(owners: readonly Owner[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
   const runs = ownedRuns(owners);
+  // Blocks being freed, as one sorted map (a file system that commits rarely, as btrfs does, has many).
+  const freeing = new IntervalMap<true>((v) => v, () => true);
+  for (const [p, n] of busy) freeing.set(p, p + n, true);
   for (const r of runs) {
     const mapped = r.owners.filter((o) => !o.staging).length;
     const rec = recorded(map, r.start);
     if (r.owners.some((o) => o.staging) && (mapped > 0 || rec > 1)) return `${where}physical block ${r.start} is CoW staging for ${r.owners.find((o) => o.staging)!.who} but is also mapped or shared`;
     if (mapped > 0 && rec !== mapped) return `${where}physical block ${r.start} is mapped by ${mapped} file block(s) (${r.owners.map((o) => o.who).join(', ')}) but its reference count is ${rec}`;
     if (free.intersects(r.start, r.end)) return `${where}physical block ${r.start} is freed while ${r.owners[0]!.who} still references it`;
-    for (const [p, n] of busy) if (p < r.end && r.start < p + n) return `${where}physical block ${Math.max(p, r.start)} is being freed while ${r.owners[0]!.who} still references it`;
+    const f = freeing.overlapping(r.start, r.end)[0];
+    if (f !== undefined) return `${where}physical block ${f.start} is being freed while ${r.owners[0]!.who} still references it`;
   }
   // Every block with a record is mapped (runs are sorted and disjoint).
   let j = 0;

@@ -6,7 +6,7 @@ import { invariant } from './invariant.ts';
 import type { Inode } from '../model/fs/inode.ts';
 import type { Folio } from '../model/mm/folio.ts';
 import type { Span } from '../model/lib/content.ts';
-import { concatData, dataEqual, sliceData, zeroData } from '../model/lib/content.ts';
+import { concatData, dataEqual, dataLen, sliceData, zeroData } from '../model/lib/content.ts';
 
 export const dirtyIffDirtyBlocks = invariant({
   id: 'folio/dirty-iff-dirty-blocks',
@@ -52,12 +52,18 @@ export const writebackIffIoInFlight = invariant({
   },
 });
 
-/** What the disk holds for file bytes [pos, pos+len): the mapped blocks' bytes, zeroes elsewhere. */
+/** What the disk holds for file bytes [pos, pos+len): the mapped blocks' bytes (or an inline item's), zeroes elsewhere. */
 function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: number): Span[] {
   const bs = inode.blockSize;
   const parts: Span[][] = [];
   let p = pos;
   const end = pos + len;
+  const inline = sys.sb.ops.inline_data?.(inode) ?? null;
+  if (inline !== null && p < bs) {
+    const block = concatData(inline, zeroData(bs - dataLen(inline)));
+    parts.push(sliceData(block, p, Math.min(end, bs) - p));
+    p = Math.min(end, bs);
+  }
   while (p < end) {
     const lblk = Math.floor(p / bs);
     // Up to the end of this extent, or of this hole (the next extent's start).
@@ -93,7 +99,13 @@ function folioStamp(inode: Inode, f: Folio): { key: string; ranges: Array<[numbe
   const ranges: Array<[number, number]> = [];
   for (const e of es) if (e.v.type === 'mapped') ranges.push([e.v.pblk * bs, (e.end - e.start) * bs]);
   const bits = f.uptodate ? 'U' : f.ifs === null ? '-' : f.ifs.uptodate.join('');
-  return { key: `${id}/${bits}/${inode.extents.seq}/${inode.i_size}`, ranges };
+  const inline = inode.sb.ops.inline_data?.(inode) ?? null;
+  let inl = 0;
+  if (inline !== null) {
+    inl = DATA_IDS.get(inline) ?? nextDataId++;
+    DATA_IDS.set(inline, inl);
+  }
+  return { key: `${id}/${bits}/${inode.extents.seq}/${inode.i_size}/${inl}`, ranges };
 }
 
 /** The first block of [pos, pos+len) whose folio bytes differ from the disk's, described; or null. */

@@ -11,7 +11,7 @@ import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noDunWrapInBio, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
 import { dirtyIffDirtyBlocks, noCleanWhileBlockDirty, stableUnderWriteback, writebackIffIoInFlight } from './folio.ts';
 import { fsyncReportsWritebackError } from './errors.ts';
-import { checksumMatchesData } from './integrity.ts';
+import { checksumMatchesData, noFalseChecksumError } from './integrity.ts';
 import type { InvariantId } from './ids.ts';
 
 export const DECLARED_INVARIANTS = [
@@ -41,6 +41,7 @@ export const DECLARED_INVARIANTS = [
   stableUnderWriteback,
   fsyncReportsWritebackError,
   checksumMatchesData,
+  noFalseChecksumError,
 ] as const;
 
 export const INVARIANTS: readonly Invariant<InvariantId>[] = DECLARED_INVARIANTS;

@@ -23,3 +23,12 @@ export const checksumMatchesData = invariant({
     return null;
   },
 });
+
+export const noFalseChecksumError = invariant({
+  id: 'integrity/no-false-checksum-error',
+  statement:
+    'A read fails with an I/O error only where the device failed: a file system that checksums data (btrfs) reports a checksum error only when the device really holds other bytes than the checksum was computed over because the device lost or corrupted them — never because the file system computed the checksum over bytes other than the ones it sent (a user buffer changed during a zero-copy direct write), or looked up the wrong checksum. With no failed sector and the file system up, every read of data a write put there succeeds.',
+  source: 'fs/btrfs/direct-io.c: btrfs_direct_write ("btrfs: always fallback to buffered write if the inode requires checksum": "a user buffer changed during DIO gave false csum mismatches"); fs/btrfs/bio.c: btrfs_csum_one_bio; fs/btrfs/inode.c: btrfs_data_csum_ok; seed 001',
+  kind: 'oracle',
+  decides: (f) => f.kind === 'read-error',
+});

@@ -4,7 +4,7 @@
  * one precise message naming the step and the field.
  */
 import { z } from 'zod';
-import { FALLOC_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_FLAGS } from '../model/vfs/fcntl.ts';
+import { FALLOC_FLAGS, FS_FLAGS, OPEN_FLAGS, RWF_FLAGS, STATX_FLAGS } from '../model/vfs/fcntl.ts';
 
 const int = z.number().int();
 const nonneg = int.min(0);
@@ -132,6 +132,8 @@ export const StepSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('mmap_write'), fd, offset: nonneg, length: int.min(1).max(1 << 30), fill: byte }).strict(),
   z.object({ op: z.literal('statx'), fd, mask: flagList(STATX_FLAGS, 'STATX').optional() }).strict(),
   z.object({ op: z.literal('fiemap'), fd, length: length.optional() }).strict(),
+  /** FS_IOC_SETFLAGS: the inode flags become exactly these ([] clears them); chattr +C is ["FS_NOCOW_FL"]. */
+  z.object({ op: z.literal('setflags'), fd, flags: flagList(FS_FLAGS, 'FS_*_FL') }).strict(),
   z.object({ op: z.literal('sync') }).strict(),
   z.object({ op: z.literal('crash'), keep: CrashKeep.optional(), pattern: z.array(int.min(0).max(65535)).max(64).optional() }).strict(),
   z.object({ op: z.literal('remount') }).strict(),

@@ -20,6 +20,7 @@ const FACTS: Record<OracleFactKind, OracleFact[]> = {
   'stale-bytes': [{ kind: 'stale-bytes', detail }],
   'clone-leak': [{ kind: 'clone-leak', detail }],
   'torn-atomic-write': [{ kind: 'torn-atomic-write', detail }],
+  'read-error': [{ kind: 'read-error', detail }],
   'unreported-writeback-error': [{ kind: 'unreported-writeback-error', detail }],
   'spurious-writeback-error': [{ kind: 'spurious-writeback-error', detail }],
 };

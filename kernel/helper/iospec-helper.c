@@ -222,6 +222,13 @@ struct iospec_file_clone_range {
 	uint64_t src_length;
 	uint64_t dest_offset;
 };
+#ifndef FS_IOC_GETFLAGS
+#define FS_IOC_GETFLAGS _IOR('f', 1, long)
+#define FS_IOC_SETFLAGS _IOW('f', 2, long)
+#endif
+#ifndef BLKFLSBUF
+#define BLKFLSBUF _IO(0x12, 97)
+#endif
 #ifndef FICLONERANGE
 #define FICLONERANGE _IOW(0x94, 13, struct iospec_file_clone_range)
 #endif
@@ -466,6 +473,11 @@ static const struct flagname falloc_flags[] = {
 	{ NULL, 0 }
 };
 
+static const struct flagname fs_flags[] = {
+	{ "FS_NOCOW_FL", 0x00800000 },
+	{ NULL, 0 },
+};
+
 static const struct flagname statx_flags[] = {
 	{ "STATX_TYPE", STATX_TYPE }, { "STATX_MODE", STATX_MODE },
 	{ "STATX_NLINK", STATX_NLINK }, { "STATX_UID", STATX_UID },
@@ -526,6 +538,10 @@ static char *g_dev;
 static char *g_fstype;
 static char *g_mntopts;  /* may be NULL */
 static int g_mounted = 1;
+/* --crash copy: the loop device's backing image, and where a crash copies it */
+static char *g_image;
+static char *g_crashcopy;
+static int g_crashed;    /* a copy was taken: until remount, the steps are not the dead system's */
 
 #define MAX_KEYS 32
 static uint8_t g_keys[MAX_KEYS][IOSPEC_RAW_KEY_SIZE];
@@ -1088,6 +1104,9 @@ static void op_pread(const struct req *r)
 		ans_error("cannot allocate buffer");
 		return;
 	}
+	/* Touch the buffer first: btrfs does its direct reads with page faults
+	 * disabled and falls back to a buffered read for pages not faulted in. */
+	memset(buf, 0, (size_t)len);
 	struct iovec iov = { buf, (size_t)len };
 	long long rc = sys_preadv2(e->fd, &iov, 1, off, (int)fl);
 	if (rc < 0) {
@@ -1168,6 +1187,29 @@ static void op_clone(const struct req *r)
 	NEED_FD(s, "src");
 	struct iospec_file_clone_range arg = { s->fd, so, l, d };
 	int rc = ioctl(e->fd, FICLONERANGE, &arg);
+	ans_result(rc, errno);
+}
+
+/* FS_IOC_SETFLAGS as chattr does it: read the flags, set the FS_*_FL bits
+ * given and clear the other bits this helper knows, write them back. */
+static void op_setflags(const struct req *r)
+{
+	char bad[128];
+	uint64_t want;
+	if (parse_flags(req_get(r, "flags"), fs_flags, &want, bad, sizeof(bad))) {
+		ans_error(bad);
+		return;
+	}
+	NEED_FD(e, "fd");
+	int fl = 0;
+	if (ioctl(e->fd, FS_IOC_GETFLAGS, &fl) != 0) {
+		ans_errno(errno);
+		return;
+	}
+	for (const struct flagname *f = fs_flags; f->name; f++)
+		fl &= ~(int)f->val;
+	fl |= (int)want;
+	int rc = ioctl(e->fd, FS_IOC_SETFLAGS, &fl);
 	ans_result(rc, errno);
 }
 
@@ -1327,10 +1369,78 @@ static void op_fiemap(const struct req *r)
 	free(fm);
 }
 
+/* Copy file `src` onto `dst` (same size, holes kept), from offset 0. */
+static int copy_sparse(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	struct stat st;
+	int rc = fstat(in, &st);
+	if (rc == 0)
+		rc = ftruncate(out, 0);
+	if (rc == 0)
+		rc = ftruncate(out, st.st_size);
+	static char block[1 << 20];
+	off_t pos = 0;
+	while (rc == 0) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: no data past pos */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0) {
+			rc = -1;
+			break;
+		}
+		for (off_t p = data; p < hole && rc == 0;) {
+			size_t want = (size_t)(hole - p) < sizeof(block) ? (size_t)(hole - p) : sizeof(block);
+			ssize_t got = pread(in, block, want, p);
+			if (got <= 0 || pwrite(out, block, (size_t)got, p) != got)
+				rc = -1;
+			else
+				p += got;
+		}
+		pos = hole;
+	}
+	if (rc == 0)
+		rc = fsync(out);
+	int err = errno;
+	close(in);
+	close(out);
+	errno = err;
+	return rc;
+}
+
+/*
+ * A power cut without a shutdown ioctl (btrfs on 6.18): the backing image
+ * as the loop device has written it so far is copied now, and the next
+ * remount mounts that copy.  The live file system goes on meanwhile; what it
+ * answers until the remount is not what a dead machine would, so those
+ * steps are answered "unsupported".
+ */
+static void op_crash_copy(void)
+{
+	if (copy_sparse(g_image, g_crashcopy) != 0) {
+		ans_errno(errno);
+		return;
+	}
+	g_crashed = 1;
+	ans_ret(0);
+}
+
 static void op_crash(const struct req *r)
 {
 	(void)r;
 	NEED_MOUNTED();
+	if (g_crashcopy) {
+		op_crash_copy();
+		return;
+	}
 	int rfd = open(g_mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0) {
 		ans_errno(errno);
@@ -1368,6 +1478,20 @@ static void op_remount(const struct req *r)
 			return;
 		}
 		g_mounted = 0;
+	}
+	if (g_crashed) {
+		/* The image as it was at the crash goes back under the loop device;
+		 * the block device's cache of the old contents is dropped. */
+		int dfd = -1;
+		if (copy_sparse(g_crashcopy, g_image) != 0 || (dfd = open(g_dev, O_RDONLY | O_CLOEXEC)) < 0 || ioctl(dfd, BLKFLSBUF, 0) != 0) {
+			int err = errno;
+			if (dfd >= 0)
+				close(dfd);
+			ans_errno(err);
+			return;
+		}
+		close(dfd);
+		g_crashed = 0;
 	}
 	char data[4096];
 	unsigned long mfl = split_mntopts(g_mntopts, data, sizeof(data));
@@ -1518,6 +1642,15 @@ static void handle_line(char *line)
 		return;
 	}
 
+	/* After a crash taken by copying the image, the live file system is not the dead one. */
+	if (g_crashed && strcmp(op, "remount") != 0 && strcmp(op, "close") != 0) {
+		ans_begin(r->step, op);
+		sb_puts(&out, ",\"unsupported\":");
+		sb_json_str(&out, op);
+		ans_end();
+		return;
+	}
+
 	ans_begin(r->step, op);
 	if (strcmp(op, "open") == 0)
 		op_open(r);
@@ -1545,6 +1678,8 @@ static void handle_line(char *line)
 		op_statx(r);
 	else if (strcmp(op, "fiemap") == 0)
 		op_fiemap(r);
+	else if (strcmp(op, "setflags") == 0)
+		op_setflags(r);
 	else if (strcmp(op, "sync") == 0) {
 		sync();
 		ans_ret(0);
@@ -1561,7 +1696,8 @@ static void handle_line(char *line)
 
 static void usage(void)
 {
-	fputs("usage: iospec-helper --mnt DIR --dev /dev/loopN --fstype xfs|ext4 [--mntopts OPTS]\n",
+	fputs("usage: iospec-helper --mnt DIR --dev /dev/loopN --fstype TYPE [--mntopts OPTS]\n"
+	      "                     [--image FILE --crash-copy FILE]\n",
 	      stderr);
 	exit(2);
 }
@@ -1581,10 +1717,14 @@ int main(int argc, char **argv)
 			g_fstype = argv[++i];
 		else if (strcmp(a, "--mntopts") == 0)
 			g_mntopts = argv[++i];
+		else if (strcmp(a, "--image") == 0)
+			g_image = argv[++i];
+		else if (strcmp(a, "--crash-copy") == 0)
+			g_crashcopy = argv[++i];
 		else
 			usage();
 	}
-	if (!mnt || !g_dev || !g_fstype)
+	if (!mnt || !g_dev || !g_fstype || (!g_image != !g_crashcopy))
 		usage();
 	if (g_mntopts && !*g_mntopts)
 		g_mntopts = NULL;

@@ -96,6 +96,15 @@ export class Bio {
    * generated (bio_integrity_prep).
    */
   live: ((relOff: number, len: number) => Span[]) | null = null;
+  /**
+   * `live` reads a user's buffer (a zero-copy direct write), not a folio.
+   * When the device transfers is not specified; the model picks, per kind,
+   * the timing that exposes more: a user buffer is read at completion
+   * (after a racing store: a checksum computed at submission no longer
+   * matches what is stored), a folio at submission (a store after it is
+   * not on disk, while the folio may be marked clean).
+   */
+  liveIsUserMemory = false;
   /** The device found the data it transferred different from the checksum (a guard tag error). */
   piMismatch = false;
   /**

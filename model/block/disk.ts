@@ -46,7 +46,8 @@ export interface PendingWrite {
   readonly bio: Bio;
   readonly addr: number;
   readonly len: number;
-  readonly data: Span[];
+  /** What the device stores: the bytes at submission, replaced by the bytes transferred at completion. */
+  data: readonly Span[];
   readonly atomic: boolean;
   readonly origin: BioOrigin;
   state: 'inflight' | 'cached';
@@ -142,10 +143,10 @@ export class Disk {
   private readonly rqStart = new WeakMap<Bio, number>();
 
   /** What the device stores for a write: the inline engine or the file system encrypted it. */
-  private storedData(bio: Bio): Span[] {
-    if (bio.crypt !== null) return encryptData(bio.data, inlineScheme(bio));
-    if (bio.fsCrypto !== null) return encryptData(bio.data, bio.fsCrypto);
-    return bio.data;
+  private storedData(bio: Bio, data: readonly Span[] = bio.data): readonly Span[] {
+    if (bio.crypt !== null) return encryptData(data, inlineScheme(bio));
+    if (bio.fsCrypto !== null) return encryptData(data, bio.fsCrypto);
+    return data;
   }
 
   /** Accept a bio that passed the block layer; it stays in flight until completed. */
@@ -279,7 +280,9 @@ export class Disk {
       bio.sink?.(bio.relOff, bio.readData);
     } else if (bio.op === 'write') {
       const p = this.pending.find((x) => x.bio === bio);
-      const stored = p?.data ?? this.storedData(bio);
+      // A zero-copy direct write transfers the user's pages as they are now (Bio.liveIsUserMemory).
+      const stored = bio.live !== null && bio.liveIsUserMemory ? this.storedData(bio, bio.live(bio.relOff, bio.size)) : p?.data ?? this.storedData(bio);
+      if (p !== undefined) p.data = stored;
       if ((bio.opf & REQ_FUA) !== 0 || !this.limits.write_cache) {
         this.put(this.medium, addr, stored);
         this.cache.remove(addr, end);

@@ -33,6 +33,19 @@ const FINDINGS: readonly KnownFinding[] = [
     },
   },
   {
+    id: 'ext4-truncate-ignores-zeroing-error',
+    summary:
+      'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); needs a failing device, model only here.',
+    scenario: 'test/scenarios/ext4-truncate-zeroing-read-error.json',
+    confirmed: false,
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
+    matches(system, steps, _results, v) {
+      const bs = system.blockSize ?? 4096;
+      const err = steps.findIndex((s) => s.op === 'device_error');
+      return breaks(this, v) && err >= 0 && steps.slice(err + 1, v.step).some((s) => s.op === 'ftruncate' && s.length % bs !== 0);
+    },
+  },
+  {
     id: 'ext4-dio-no-bounce',
     summary:
       'ext4 sends direct I/O straight from the user\'s pages even when the device needs stable pages (it checksums what it receives, T10 PI style): XFS bounce buffers direct I/O there (IOMAP_DIO_BOUNCE when mapping_stable_writes), ext4 does not. A thread that changes its buffer while its direct write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Read from the source (ext4 never passes IOMAP_DIO_BOUNCE); this machine has no device with protection information.',

@@ -9,8 +9,8 @@ import { makeAops } from '../fs/aops.ts';
 import { iomap_fiemap } from '../fs/fiemap.ts';
 import { iomap_page_mkwrite } from '../iomap/buffered-io.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
-import { EIO, ENOENT } from '../lib/errno.ts';
-import { FOP_DONTCACHE } from '../vfs/fcntl.ts';
+import { EIO, ENOENT, EOPNOTSUPP } from '../lib/errno.ts';
+import { FOP_DONTCACHE, FS_NOCOW_FL } from '../vfs/fcntl.ts';
 import { Ext4SbInfo } from './ext4.ts';
 import { ext4_journal_submit_inode_data_buffers } from './ext4_jbd2.ts';
 import { ext4_fallocate } from './extents.ts';
@@ -72,6 +72,9 @@ export const ext4_ops: FsOps = {
   read_iter: ext4_file_read_iter,
   fsync: ext4_sync_file,
   fallocate: ext4_fallocate,
+  // ext4_fileattr_set: a flag outside EXT4_FL_USER_VISIBLE (FS_NOCOW_FL) is EOPNOTSUPP, checked before
+  // ext4_ioctl_setflags sees a shut-down file system (EIO).  Observed on Linux 6.18.
+  fileattr_set: (file, flags) => ((flags & FS_NOCOW_FL) !== 0 ? -EOPNOTSUPP : file.inode.sb.shutdown ? -EIO : 0),
   setattr_size(file, size) {
     if (file.inode.sb.shutdown) return -EIO;
     return ext4_setattr_size(file, size);

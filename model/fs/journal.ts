@@ -82,6 +82,8 @@ export class Journal {
    * journal_submit_data_buffers).
    */
   readonly beforeCommit: Array<() => void> = [];
+  /** Run once a commit is durable, for the file system (btrfs drops its log tree). */
+  readonly afterCommit: Array<() => void> = [];
 
   constructor(
     readonly image: DiskImage,
@@ -114,6 +116,7 @@ export class Journal {
     this.committedTid = committing;
     this.commits += 1;
     this.hooks.committed();
+    for (const f of this.afterCommit) f();
   }
 
   /** Commit if transaction `tid` is not durable yet (jbd2_complete_transaction / xfs_log_force_seq). */

@@ -8,6 +8,7 @@
  * blocks (model/xfs/).
  */
 import type { Kernel } from '../kernel.ts';
+import type { Span } from '../lib/content.ts';
 import type { Folio } from '../mm/folio.ts';
 import type { AddressSpaceOps } from '../mm/filemap.ts';
 import type { File, Kiocb } from '../vfs/file.ts';
@@ -90,8 +91,16 @@ export interface FiemapExtent {
  * iomap hooks, as far as the modelled paths go.
  */
 export interface FsOps {
+  /**
+   * Mount-time recovery on the on-disk image, before the in-core state is
+   * built from it (btrfs replays its log tree, XFS frees the CoW staging a
+   * crash left).  The journal's committed transactions are already in it.
+   */
+  replay?(image: DiskImage, dataBlocks: { readonly first: number; readonly total: number }): void;
   /** Set up the file system's private state on a fresh or re-mounted super block (s_fs_info, s_maxbytes). */
   fill_super(sb: SuperBlock): void;
+  /** A new or loaded in-core inode (btrfs inherits NODATACOW from its directory and sets stable writes for checksummed files). */
+  inode_init?(inode: Inode, parent: Inode | undefined): void;
   /** May regular files use large folios (mapping_set_large_folios)? */
   large_folios(sb: SuperBlock): boolean;
   /** Log recovery extras after the journal replay (orphan processing, ...). */
@@ -108,11 +117,13 @@ export interface FsOps {
   read_iter(iocb: Kiocb, to: IovIter): number;
   fsync(file: File, start: number, end: number, datasync: boolean): number;
   fallocate(file: File, mode: number, offset: number, len: number): number;
-  /** ->remap_file_range (FICLONERANGE): the file system's own checks, then the sharing; absent: EOPNOTSUPP. */
+  /** ->remap_file_range (FICLONERANGE): the file system's own checks (before the generic range checks), then the sharing; absent: EOPNOTSUPP. */
   readonly remap_file_range?: {
-    checks(sb: SuperBlock): number;
+    checks(r: RemapRequest): number;
     remap(r: RemapRequest): number;
   };
+  /** ->fileattr_set for FS_IOC_SETFLAGS (the FS_*_FL flags); absent: the ioctl is not the file system's (ENOTTY). */
+  fileattr_set?(file: File, flags: number): number;
   /** ->setattr with ATTR_SIZE. */
   setattr_size(file: File, size: number): number;
   /** ->getattr: what statx reports, or -errno. */
@@ -144,6 +155,8 @@ export interface FsOps {
    * to them makes iomap mappings stale (the validity cookie).
    */
   extra_forks?(inode: Inode): ReadonlyArray<{ readonly name: string; readonly map: ExtentMap }>;
+  /** File data kept in metadata rather than in a data block (a btrfs inline extent, always at offset 0), or null. */
+  inline_data?(inode: Inode): readonly Span[] | null;
 }
 
 export class SuperBlock {
@@ -181,6 +194,7 @@ export class SuperBlock {
     this.blkbits = Math.log2(cfg.blockSize);
     this.clusterRatio = type.allocUnit(cfg);
     this.image = image;
+    type.ops.replay?.(image, { first: firstDataBlock, total: totalBlocks });
     this.journal = new Journal(
       image,
       { flushDevice: () => this.k.disk.flush(), committed: () => this.releaseBusy() },
@@ -201,6 +215,7 @@ export class SuperBlock {
     for (const [p, ino] of image.names) this.names.set(p, ino);
     this.nextIno = maxIno + 1;
     this.ops.fill_super(this);
+    for (const inode of this.inodes.values()) this.ops.inode_init?.(inode, undefined);
   }
 
   /** The mapping's folio size: 0 is the kernel's policy (sized per write); a fixed size is at least the block size. */
@@ -236,6 +251,9 @@ export class SuperBlock {
       img.createInode(ino, kind);
       img.names.set(path, ino);
     });
+    // After the creation is logged: what the file system sets up (inherited flags) is logged after it.
+    const slash = path.lastIndexOf('/');
+    this.ops.inode_init?.(inode, slash < 0 ? undefined : this.lookup(path.slice(0, slash)));
     return inode;
   }
 

@@ -50,6 +50,12 @@ const IOMAP_DIO_WRITE_THROUGH = 1 << 18;
 export interface IomapDioOps {
   /** ->end_io(iocb, size, error, flags): file system completion (conversion, size). */
   end_io(iocb: Kiocb, size: number, error: number, flags: number): number;
+  /**
+   * ->submit_io: the file system submits the bio itself (btrfs: data
+   * checksums of a write computed from the bio's bytes, a read's verified at
+   * its completion).
+   */
+  submit_io?(bio: Bio, write: boolean): void;
 }
 
 /** What the file system does for generic_write_sync (O_DSYNC completion). */
@@ -72,6 +78,7 @@ interface IomapDio {
   onLastRef: (() => void) | null;
   /** IOMAP_DIO_BOUNCE reads: what each bio brought into its bounce buffer, [iterator offset, length, data]. */
   bounced: Array<{ readonly off: number; data: Span[] }>;
+  readonly dops: IomapDioOps | null;
 }
 
 /** What an asynchronous caller (a kiocb with ->ki_complete) gives iomap_dio_rw. */
@@ -97,10 +104,11 @@ function dioEndio(dio: IomapDio) {
   };
 }
 
-/** iomap_dio_submit_bio: the bio holds a reference on the dio until it completes. */
+/** iomap_dio_submit_bio: the bio holds a reference on the dio until it completes; a file system with ->submit_io submits it. */
 function dioSubmit(k: Kernel, dio: IomapDio, bio: Bio): void {
   dio.ref += 1;
   bio.endio = dioEndio(dio);
+  if (dio.dops?.submit_io !== undefined) dio.dops.submit_io(bio, (dio.flags & IOMAP_DIO_WRITE) !== 0);
   k.submit_bio(bio);
 }
 
@@ -220,6 +228,7 @@ function iomap_dio_bio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIte
       // Zero copy: the device reads the user's pages when it transfers them.
       const iter = dio.iter;
       bio.live = (rel: number, len: number) => iter.live(iterBase + rel, len);
+      bio.liveIsUserMemory = iter.liveReader === null;
     }
     if (!write && bounce) {
       // A bounce page no device read fills holds whatever kernel memory it held.
@@ -298,6 +307,7 @@ export function iomap_dio_rw(
     ref: 1,
     onLastRef: null,
     bounced: [],
+    dops,
   };
   const bufWritethrough = (dio.flags & IOMAP_DIO_BUF_WRITETHROUGH) !== 0;
   let iflags = IOMAP_DIRECT;

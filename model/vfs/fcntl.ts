@@ -118,6 +118,10 @@ export const STATX_DIOALIGN = 0x2000;
 export const STATX_WRITE_ATOMIC = 0x10000;
 export const STATX_DIO_READ_ALIGN = 0x20000;
 
+/** FS_IOC_GETFLAGS/SETFLAGS inode flags (include/uapi/linux/fs.h), as far as the model knows them. */
+export const FS_NOCOW_FL = 0x00800000;
+export const FS_FLAGS: Readonly<Record<string, number>> = { FS_NOCOW_FL };
+
 export const STATX_FLAGS: Readonly<Record<string, number>> = {
   STATX_TYPE, STATX_MODE, STATX_NLINK, STATX_UID, STATX_GID, STATX_ATIME, STATX_MTIME, STATX_CTIME, STATX_INO,
   STATX_SIZE, STATX_BLOCKS, STATX_BASIC_STATS, STATX_BTIME, STATX_DIOALIGN, STATX_WRITE_ATOMIC, STATX_DIO_READ_ALIGN,

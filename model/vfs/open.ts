@@ -4,7 +4,7 @@
  */
 import type { SuperBlock } from '../fs/super.ts';
 import type { Inode } from '../fs/inode.ts';
-import { EBADF, EEXIST, EFBIG, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP } from '../lib/errno.ts';
+import { EBADF, EEXIST, EFBIG, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, ENOTTY, EOPNOTSUPP } from '../lib/errno.ts';
 import { File } from './file.ts';
 import type { FscryptPolicy } from '../crypto/policy.ts';
 import { fscrypt_inherit, fscrypt_ioctl_set_policy } from '../crypto/policy.ts';
@@ -113,6 +113,16 @@ export function do_sys_ftruncate(file: File, length: number): number {
   if ((file.f_mode & FMODE_WRITE) === 0) return -EINVAL;
   if (file.inode.kind !== 'reg') return -EINVAL;
   return file.inode.sb.ops.setattr_size(file, length);
+}
+
+/**
+ * fs/file_attr.c: ioctl_setflags -> vfs_fileattr_set (FS_IOC_SETFLAGS): the
+ * file system's ->fileattr_set; one without it does not know the ioctl.
+ */
+export function vfs_fileattr_set(file: File, flags: number): number {
+  const set = file.inode.sb.ops.fileattr_set;
+  if (set === undefined) return -ENOTTY;
+  return set(file, flags);
 }
 
 /** fs/open.c: vfs_fallocate — the generic checks, in the kernel's order. */

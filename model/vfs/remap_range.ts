@@ -21,8 +21,10 @@ export interface RemapRequest {
 /**
  * ioctl_file_clone -> vfs_clone_file_range -> ->remap_file_range, with the
  * checks of generic_file_rw_checks, __generic_remap_file_range_prep and
- * generic_remap_checks.  `fsChecks` runs the file system's checks that come
- * before the range checks (xfs_file_remap_range: reflink support, shutdown).
+ * generic_remap_checks.  The file system's `checks` come before the range
+ * checks (xfs_file_remap_range: reflink support, shutdown;
+ * btrfs_remap_file_range_prep: NODATASUM on both sides, then writeback of
+ * both ranges).
  * Returns 0 or -errno.
  */
 export function vfs_clone_file_range(
@@ -31,7 +33,7 @@ export function vfs_clone_file_range(
   dst: File,
   posOut: number,
   length: number,
-  fs: { checks(): number; remap(r: RemapRequest): number } | null,
+  fs: { checks(r: RemapRequest): number; remap(r: RemapRequest): number } | null,
 ): number {
   const si = src.inode;
   const di = dst.inode;
@@ -41,7 +43,8 @@ export function vfs_clone_file_range(
   if (si.kind === 'dir' || di.kind === 'dir') return -EISDIR;
   if ((src.f_mode & FMODE_READ) === 0 || (dst.f_mode & FMODE_WRITE) === 0 || (dst.f_flags & O_APPEND) !== 0) return -EBADF;
   if (fs === null) return -EOPNOTSUPP;
-  const c = fs.checks();
+  // The request as the caller made it (len 0: to the source's EOF).
+  const c = fs.checks({ src, posIn, dst, posOut, len: length });
   if (c < 0) return c;
   // __generic_remap_file_range_prep: a length of 0 means "to EOF".
   let len = length;

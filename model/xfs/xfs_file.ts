@@ -52,7 +52,6 @@ import {
 } from './xfs_iomap.ts';
 import { xfs_atomic_limits, xfs_setattr_size } from './xfs_iops.ts';
 import { xfs_is_cow_inode, xfs_reflink_cancel_cow_range, xfs_reflink_end_atomic_cow, xfs_reflink_end_cow, xfs_reflink_remap, xfs_reflink_unshare } from './xfs_reflink.ts';
-import type { SuperBlock } from '../fs/super.ts';
 import type { RemapRequest } from '../vfs/remap_range.ts';
 import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
 import { XFS_I } from './xfs_inode.ts';
@@ -382,7 +381,8 @@ export { IOCB_DIRECT };
  * file is O_(D)SYNC.
  */
 export const xfs_remap_file_range = {
-  checks(sb: SuperBlock): number {
+  checks(r: RemapRequest): number {
+    const sb = r.src.inode.sb;
     if (!sb.hasFeature('reflink')) return -EOPNOTSUPP;
     if (sb.shutdown) return -EIO;
     return 0;

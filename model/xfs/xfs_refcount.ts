@@ -6,7 +6,6 @@
  * the generic reference count map (model/fs/refcount.ts).
  */
 import type { DiskImage } from '../fs/journal.ts';
-import type { SuperBlock } from '../fs/super.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 
 /** What XFS keeps on disk beyond the generic image. */
@@ -28,11 +27,8 @@ export function xfs_refcount_cow_records(image: DiskImage): IntervalMap<true> {
  * xfs_reflink_recover_cow (xfs_mountfs, after log recovery): CoW staging
  * blocks a crash left behind are freed; the COW forks were in-core only.
  */
-export function xfs_refcount_recover_cow_leftovers(sb: SuperBlock): void {
-  const rec = xfs_refcount_cow_records(sb.image);
-  for (const e of rec.entries()) {
-    sb.image.free.set(e.start, e.end, true);
-    sb.alloc.release(e.start, e.end - e.start);
-  }
+export function xfs_refcount_recover_cow_leftovers(image: DiskImage): void {
+  const rec = xfs_refcount_cow_records(image);
+  for (const e of rec.entries()) image.free.set(e.start, e.end, true);
   rec.clear();
 }

@@ -7,8 +7,8 @@ import type { FileSystemType } from '../fs/registry.ts';
 import { makeAops } from '../fs/aops.ts';
 import { iomap_fiemap } from '../fs/fiemap.ts';
 import { iomap_page_mkwrite } from '../iomap/buffered-io.ts';
-import { EIO, ENOENT } from '../lib/errno.ts';
-import { FOP_DONTCACHE, FOP_WRITETHROUGH } from '../vfs/fcntl.ts';
+import { EIO, ENOENT, EOPNOTSUPP } from '../lib/errno.ts';
+import { FOP_DONTCACHE, FOP_WRITETHROUGH, FS_NOCOW_FL } from '../vfs/fcntl.ts';
 import { xfs_harness } from './harness.ts';
 import { xfs_cow_fork } from './xfs_inode.ts';
 import { XfsMount } from './xfs_mount.ts';
@@ -39,18 +39,18 @@ function xfs_awu_max_blocks(sb: SuperBlock, sizeMiB: number): number {
   return sizeMiB >= 4096 ? 512 : 256;
 }
 
-/** xfs_fs_fill_super: the mount structure, the atomic write limit, and the CoW staging a crash left (xfs_mountfs). */
+/** xfs_fs_fill_super: the mount structure and the atomic write limit. */
 function xfs_fs_fill_super(sb: SuperBlock): void {
   const mp = new XfsMount();
   sb.s_fs_info = mp;
   sb.s_maxbytes = Number.MAX_SAFE_INTEGER;
   const sizeMiB = sb.k.disk.sizeBytes / (1024 * 1024);
   mp.awu_max = xfs_awu_max_blocks(sb, sizeMiB) * sb.blockSize;
-  xfs_refcount_recover_cow_leftovers(sb);
 }
 
 export const xfs_ops: FsOps = {
   large_folios: () => true,
+  replay: xfs_refcount_recover_cow_leftovers,
   fill_super: xfs_fs_fill_super,
   recover() {},
   open: xfs_file_open,
@@ -65,6 +65,9 @@ export const xfs_ops: FsOps = {
   fsync: xfs_file_fsync,
   fallocate: xfs_file_fallocate,
   remap_file_range: xfs_remap_file_range,
+  // xfs_fileattr_set: FS_IOC_SETFLAGS knows no FS_NOCOW_FL (EOPNOTSUPP) before it starts a transaction
+  // on a shut-down file system (EIO).  Observed on Linux 6.18.
+  fileattr_set: (file, flags) => ((flags & FS_NOCOW_FL) !== 0 ? -EOPNOTSUPP : file.inode.sb.shutdown ? -EIO : 0),
   setattr_size(file, size) {
     if (file.inode.sb.shutdown) return -EIO;
     return xfs_setattr_size(file.inode, size);

@@ -1,0 +1,83 @@
+/**
+ * The tools' side of btrfs (model/fs/registry.ts: FsHarness): generated
+ * systems and scopes, how this machine's kernel makes one and crashes it,
+ * what is known about it.
+ *
+ * btrfs on 6.18 has no shutdown ioctl: a crash copies the loop device's
+ * backing file at that moment (with commit=3600 and nodiscard nothing runs
+ * in the background) and the next remount mounts that copy, which replays
+ * the log tree — a crash that keeps every write the device completed, as
+ * the shutdown crash of ext4 and XFS does.
+ */
+import type { FsHarness } from '../fs/registry.ts';
+import type { KnownFinding } from '../../checker/finding.ts';
+import { breaks } from '../../checker/finding.ts';
+import type { Step } from '../../scenario/schema.ts';
+import { diffSystems } from '../../kernel/diff-target.ts';
+import { agreesWithExtraSteps } from '../../kernel/limitation.ts';
+
+/** Steps after which btrfs_sync_file runs: fsync, fdatasync, and O_DSYNC/RWF_DSYNC writes through generic_write_sync. */
+function syncsFile(s: Step, dsyncFds: ReadonlySet<string>): boolean {
+  if (s.op === 'fsync' || s.op === 'fdatasync') return true;
+  return s.op === 'pwrite' && (dsyncFds.has(s.fd) || (s.flags ?? []).some((f) => f === 'RWF_DSYNC' || f === 'RWF_SYNC'));
+}
+
+/** A directory d made NODATACOW (chattr +C): files created in it are NODATACOW and NODATASUM. */
+const NOCOW_DIR: Step[] = [
+  { op: 'mkdir', path: 'd' },
+  { op: 'open', path: 'd', fd: 'X', flags: ['O_RDONLY', 'O_DIRECTORY'] },
+  { op: 'setflags', fd: 'X', flags: ['FS_NOCOW_FL'] },
+  { op: 'close', fd: 'X' },
+];
+
+/** Kernel bugs the checker runs into on btrfs (counted, not reported again). */
+const FINDINGS: readonly KnownFinding[] = [
+  {
+    id: 'btrfs-nocow-dio-no-bounce',
+    summary:
+      "btrfs sends a direct write to a NODATACOW (chattr +C) file straight from the user's pages even when the device needs stable pages (it checksums what it receives, T10 PI style): btrfs_dio_write passes no IOMAP_DIO_BOUNCE (XFS bounce buffers there), and a NODATASUM file has no btrfs checksum that would have made it fall back to a buffered write. A thread that changes its buffer while the write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Found by the checker; read from the source (fs/btrfs/direct-io.c); this machine has no device with protection information.",
+    scenario: 'test/scenarios/btrfs-nocow-dio-no-bounce-stable.json',
+    confirmed: false,
+    invariants: ['integrity/checksum-matches-data'],
+    matches(system, _steps, _results, v) {
+      return breaks(this, v) && system.device?.stableWrites === true;
+    },
+  },
+];
+
+export const btrfs_harness: FsHarness = {
+  // No fscrypt, no clustered allocation, no atomic writes here.
+  supports: (hint) => hint === undefined || hint === 'stable-writes',
+  // Sector size 4096 only; mkfs.btrfs needs 109 MiB.
+  generate: () => ({ sizeMiB: 512, blockSize: 4096 }),
+  scopes: [
+    { name: 'btrfs', system: { fs: 'btrfs', blockSize: 4096 }, dir: '', setup: [] },
+    { name: 'btrfs nodatacow', system: { fs: 'btrfs', blockSize: 4096 }, dir: 'd/', setup: NOCOW_DIR },
+  ],
+  diffTargets: [
+    { name: 'btrfs', label: 'btrfs', systems: diffSystems('btrfs', { blockSizes: [4096] }) },
+    { name: 'btrfs-nocow', label: 'btrfs (NODATACOW files)', systems: diffSystems('btrfs', { blockSizes: [4096] }), paths: ['d/f', 'd/g', 'd/h'], prefix: NOCOW_DIR },
+  ],
+  kernel: {
+    mkfs: () => ['mkfs.btrfs', ['-f', '-q']],
+    tools: [{ cmd: 'mkfs.btrfs', pkg: 'btrfs-progs' }],
+    crash: 'image-copy',
+    mountOptions: ['commit=3600', 'nodiscard'],
+  },
+  findings: FINDINGS,
+  limitations: [
+    {
+      name: 'btrfs-fsync-full-commit',
+      reason:
+        'btrfs_sync_file commits the whole transaction instead of syncing the log tree when btrfs_need_log_full_commit() holds — observed on Linux 6.18 when the transaction allocated a new data block group (the first allocation of another size class: up to 128 KiB, up to 8 MiB, larger; or the block group filling up), which the model does not track (it allocates from one flat data area). Then every metadata change of the transaction is durable, not only the synced file: after a crash, files created or sized since the last commit exist. Matched only when the model agrees with the kernel once such an fsync is followed by a transaction commit (journal_commit).',
+      matches: (c) => {
+        if (!c.steps.slice(0, c.index).some((s) => s.op === 'crash')) return false;
+        const dsync = new Set<string>();
+        return agreesWithExtraSteps(c, (s) => {
+          if (s.op === 'open' && (s.flags.includes('O_DSYNC') || s.flags.includes('O_SYNC'))) dsync.add(s.fd);
+          return syncsFile(s, dsync) ? [{ op: 'journal_commit' }] : [];
+        });
+      },
+    },
+  ],
+};
