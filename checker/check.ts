@@ -77,6 +77,19 @@ export interface CheckReport {
   readonly reached: Record<string, number>;
   /** Sequences that ran into a known upstream finding (checker/findings.ts), by id. */
   readonly findings: Record<string, number>;
+  /**
+   * With a variant: the sequences in which the variant's changed code ran
+   * (its knob was consulted, Knobs.reached); null on upstream.  Zero means
+   * the run checked nothing of the variant.
+   */
+  readonly variantSequences: number | null;
+  /**
+   * The number of generated sequences that `--seed` and `--runs` repeat
+   * exactly (fast-check's numRuns: the search, without shrinking).
+   */
+  readonly repeatRuns: number;
+  /** Sequences the time budget cut short (soak; not part of repeatRuns). */
+  readonly cutShort?: number;
   readonly counterexample: Counterexample | null;
 }
 
@@ -107,14 +120,14 @@ function recipesToSources(system: SystemDoc, recipes: readonly Recipe[], policy:
 }
 
 /** Run an input; a geometry the resolver refuses counts as passing. */
-function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], onStep?: (s: Step, r: StepResult) => void, keep = false, stateEvery = 1): CheckedRun | null {
+function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], onStep?: (s: Step, r: StepResult) => void, keep = false, stateEvery = 1, stopAt?: number): CheckedRun | null {
   let sys: ResolvedSystem;
   try {
     sys = resolveSystem(input.system);
   } catch {
     return null;
   }
-  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep, stateEvery });
+  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep, stateEvery, ...(stopAt !== undefined ? { stopAt } : {}) });
 }
 
 /**
@@ -205,7 +218,8 @@ export function noteReached(reached: Record<string, number>, s: Step, r: StepRes
   };
   const ok = r.errno === undefined && r.internal === undefined;
   if (s.op === 'open') for (const f of s.flags) if (f !== 'O_RDWR' && f !== 'O_CREAT') bump(f);
-  if (s.op === 'pwrite' || s.op === 'pread') for (const f of s.flags ?? []) bump(`${f} ${s.op}${ok ? '' : ' (refused)'}`);
+  // A number among the flags is one no kernel defines (the generator asks with 0x400 whether it is refused).
+  if (s.op === 'pwrite' || s.op === 'pread') for (const f of s.flags ?? []) bump(`${/^0x/.test(f) ? `undefined RWF ${f}` : f} ${s.op}${ok ? '' : ' (refused)'}`);
   if (s.op === 'pwrite' && ok && (s.flags ?? []).includes('RWF_ATOMIC')) bump('atomic write done');
   if (s.op === 'pwrite' && s.storeDuringIo !== undefined) bump('buffer changed during a write');
   if (s.op === 'crash' && r.crash !== undefined) bump(r.crash.pending > 0 ? 'crash with writes not durable' : 'crash with nothing pending');
@@ -263,11 +277,17 @@ export function check(opts: CheckOptions): CheckReport {
     noteReached(reached, s, r, crashedBefore);
     if (s.op === 'crash') crashedBefore = true;
   };
+  let variantSequences = 0;
+  let cutShort = 0;
   const prop = fc.property(arb, (input) => {
     runs++;
     crashedBefore = false;
+    const reachedBefore = knobs.reached;
     // Long sequences (a soak): the whole-state invariants every 16 steps (and at crashes, remounts, syncs).
-    const r = runInput(input, knobs, opts.invariants, onStep, false, opts.maxSteps > 1000 ? 16 : 1);
+    // A long sequence is cut at the budget (the summary says so; the repeat command leaves it out).
+    const r = runInput(input, knobs, opts.invariants, onStep, false, opts.maxSteps > 1000 ? 16 : 1, opts.maxSteps > 1000 ? t0 + opts.timeMs : undefined);
+    if (r?.cut === true) cutShort++;
+    if (knobs.reached > reachedBefore) variantSequences++;
     const now = Date.now();
     if (opts.onProgress !== undefined && now - lastProgress >= every) {
       lastProgress = now;
@@ -308,5 +328,8 @@ export function check(opts: CheckOptions): CheckReport {
       };
     }
   }
-  return { seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample };
+  return {
+    seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
+    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: details.numRuns - cutShort, cutShort, counterexample,
+  };
 }

@@ -4,7 +4,7 @@
  * become explicit `keep` lists) so that replay does not depend on the
  * generator.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioDoc, Step, SystemDoc } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
@@ -51,10 +51,18 @@ export function counterexampleFileName(doc: ScenarioDoc): string {
   return `${variant}.${inv}.${doc.seed ?? 0}.json`;
 }
 
-/** Write a counterexample into `dir`; returns the path. */
+/** Where runs write what they find: never the tracked corpus (counterexamples/*.json), which is changed only by moving a file there on purpose. */
+export const NEW_COUNTEREXAMPLES = 'counterexamples/new';
+
+/**
+ * Write a counterexample into `dir`; returns the path.  An existing file is
+ * never replaced: the name gets the next free number (NAME.2.json, NAME.3.json, ...).
+ */
 export function writeCounterexample(dir: string, doc: ScenarioDoc): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, counterexampleFileName(doc));
+  const name = counterexampleFileName(doc);
+  let file = join(dir, name);
+  for (let k = 2; existsSync(file); k++) file = join(dir, name.replace(/\.json$/, `.${k}.json`));
   writeFileSync(file, formatScenario(doc));
   return file;
 }

@@ -26,6 +26,8 @@ export interface CheckedRun {
   readonly outcomes: StepOutcome[];
   readonly violation: Violation | null;
   readonly sys: System;
+  /** Stopped at ExecOptions.stopAt before the input ran out. */
+  readonly cut?: boolean;
 }
 
 /** A step, or a generator's recipe resolved against the current model state (possibly into more recipes). */
@@ -44,6 +46,8 @@ export interface ExecOptions {
    * step; a violation found late is shrunk with every step checked.
    */
   stateEvery?: number;
+  /** Stop (without a verdict on the rest) once the clock passes this time (Date.now() ms): a soak's budget. */
+  stopAt?: number;
 }
 
 /** Steps after which the whole state is checked whatever the cadence. */
@@ -75,6 +79,7 @@ export function runChecked(
   const results: StepResult[] = [];
   const outcomes: StepOutcome[] = [];
   let violation: Violation | null = null;
+  let cut = false;
   const stack: StepSource[] = [];
   const it = input[Symbol.iterator]();
   outer: for (;;) {
@@ -93,6 +98,10 @@ export function runChecked(
     {
       const step = src;
       const n = steps.length + 1;
+      if (opts.stopAt !== undefined && n % 64 === 0 && Date.now() > opts.stopAt) {
+        cut = true;
+        break;
+      }
       const before = sys.sources.count;
       let out: StepOutcome;
       try {
@@ -132,5 +141,5 @@ export function runChecked(
       }
     }
   }
-  return { steps, results, outcomes, violation, sys };
+  return { steps, results, outcomes, violation, sys, cut };
 }

@@ -105,12 +105,18 @@ export interface ExhaustiveOptions {
   /** Only this file system (a registered type's name). */
   readonly fs?: string | undefined;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Stop after this long (the report then says it is incomplete and how far it got). */
+  readonly timeMs?: number;
 }
 
 export interface ExhaustiveReport extends CheckReport {
   readonly sequences: number;
   readonly skippedBySymmetry: number;
   readonly depth: number;
+  /** Every sequence of the scope ran (false: the time budget ran out first). */
+  readonly complete: boolean;
+  /** All the sequences of the scopes, run or not. */
+  readonly total: number;
 }
 
 /** Every sequence of length 0..depth over the alphabet (letter indices), in order. */
@@ -147,11 +153,17 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   let runs = 0;
   let steps = 0;
   let skipped = 0;
+  let variantSequences = 0;
   const t0 = Date.now();
-  for (const scope of scopes) {
+  let complete = true;
+  search: for (const scope of scopes) {
     const system = scope.system;
     const cfg = resolveSystem(system);
     for (const seq of sequences(opts.depth)) {
+      if (opts.timeMs !== undefined && runs % 64 === 0 && Date.now() - t0 > opts.timeMs) {
+        complete = false;
+        break search;
+      }
       runs++;
       if (runs % 2000 === 0) opts.onProgress?.(runs, total);
       if (redundant(seq)) {
@@ -162,6 +174,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       // Start from two durable empty files: the sequence is what happens to them.
       const input: Step[] = [...scope.setup, ...OPEN(scope.dir), { op: 'sync' }, ...body, ...verify(scope.dir)];
       let crashed = false;
+      const reachedBefore = knobs.reached;
       const r = runChecked(cfg, knobs, input, opts.invariants, {
         onStep: (s, res) => {
           steps++;
@@ -171,6 +184,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
           if (s.op === 'crash') crashed = true;
         },
       });
+      if (knobs.reached > reachedBefore) variantSequences++;
       if (r.violation === null) continue;
       const known = knownFinding(system, r.steps, r.results, r.violation);
       if (known !== null) {
@@ -183,8 +197,13 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
         seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
         counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${scope.name}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
         sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
+        variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete: true, total,
       };
     }
   }
-  return { seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample: null, sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth };
+  return {
+    seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample: null,
+    sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
+    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete, total,
+  };
 }

@@ -8,6 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { INVARIANTS } from '../properties/index.ts';
+type Invariant = (typeof INVARIANTS)[number];
 import { VARIANTS } from '../model/variants.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { describeResult, describeStep, replay } from './replay.ts';
@@ -45,18 +46,26 @@ export function invariantsMarkdown(root: string): string {
     'Each witness is a saved counterexample: the checker finds it on the variant and never on upstream with the same seed and budget (`test/variants.test.ts`, `test/invariants.test.ts`); replay it with `npx iospec replay counterexamples/FILE`, export it with `npx iospec export counterexamples/FILE`.',
     '',
   ];
-  for (const inv of INVARIANTS) {
-    out.push(`## \`${inv.id}\``, '', inv.statement, '', `Source: ${inv.source}`, '');
-    const breakers = VARIANTS.filter((v) => v.breaks.includes(inv.id)).map((v) => v.name);
-    const known = knownFindings().filter((x) => x.invariants.includes(inv.id));
-    out.push(`Upstream: never${known.length > 0 ? ', apart from the known upstream findings below' : ''}. Variants that break it: ${breakers.map((b) => `\`${b}\``).join(', ')}.`, '');
-    const mine = ws.filter((w) => w.detail.startsWith(`${inv.id}:`));
-    for (const w of mine) {
-      out.push(`Witness, variant \`${w.variant}\`: observed (\`counterexamples/${w.file}\`, ${w.system}, ${w.lines.length} steps)`, '', '```', ...w.lines, '```', '', `> ${w.detail}`, '');
-    }
-    for (const k of known) {
-      out.push(`Known upstream finding \`${k.id}\` (${k.confirmed ? 'confirmed on Linux 6.18' : 'from the source, not confirmed'}): ${k.summary} Shown by \`${k.scenario}\`.`, '');
-    }
-  }
+  for (const inv of INVARIANTS) out.push(...section(inv, ws));
   return out.join('\n') + '\n';
+}
+
+/** One invariant's section: statement, source, the variants that break it with their witnesses, known findings. */
+function section(inv: Invariant, ws: readonly Witness[]): string[] {
+  const out = [`## \`${inv.id}\``, '', inv.statement, '', `Source: ${inv.source}`, ''];
+  const breakers = VARIANTS.filter((v) => v.breaks.includes(inv.id)).map((v) => v.name);
+  const known = knownFindings().filter((x) => x.invariants.includes(inv.id));
+  out.push(`Upstream: never${known.length > 0 ? ', apart from the known upstream findings below' : ''}. Variants that break it: ${breakers.map((b) => `\`${b}\``).join(', ')}.`, '');
+  for (const w of ws.filter((x) => x.detail.startsWith(`${inv.id}:`))) {
+    out.push(`Witness, variant \`${w.variant}\`: observed (\`counterexamples/${w.file}\`, ${w.system}, ${w.lines.length} steps)`, '', '```', ...w.lines, '```', '', `> ${w.detail}`, '');
+  }
+  for (const k of known) {
+    out.push(`Known upstream finding \`${k.id}\` (${k.confirmed ? 'confirmed on Linux 6.18' : 'from the source, not confirmed'}): ${k.summary} Shown by \`${k.scenario}\`.`, '');
+  }
+  return out;
+}
+
+/** One invariant as INVARIANTS.md has it, to paste into a review (`iospec invariants ID`). */
+export function invariantMarkdown(root: string, inv: Invariant): string {
+  return section(inv, witnesses(join(root, 'counterexamples'))).join('\n');
 }

@@ -7,7 +7,7 @@ import type { Invariant } from '../properties/index.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
-import type { CheckedRun } from './execute.ts';
+import type { CheckedRun, Violation } from './execute.ts';
 import { runChecked } from './execute.ts';
 
 export interface ReplayReport {
@@ -16,6 +16,11 @@ export interface ReplayReport {
   readonly expected: { invariant: string; step: number } | null;
   /** Reproduced the same invariant at the same step. */
   readonly reproduced: boolean;
+  /**
+   * With every invariant watching: the first violation, when it is not the
+   * recorded one (another invariant, or another step); null otherwise.
+   */
+  readonly other: Violation | null;
 }
 
 export function replay(sc: LoadedScenario): ReplayReport {
@@ -28,7 +33,11 @@ export function replay(sc: LoadedScenario): ReplayReport {
   const run = runChecked(sc.system, sc.knobs, sc.doc.steps, invs, { keepOutcomes: true });
   const expected = v === undefined ? null : { invariant: v.invariant, step: v.step };
   const reproduced = expected !== null && run.violation !== null && run.violation.invariant === expected.invariant && run.violation.step === expected.step;
-  return { run, expected, reproduced };
+  // The recorded invariant alone decides `reproduced`; every other one is watched too.
+  const all = invs === INVARIANTS ? run : runChecked(sc.system, sc.knobs, sc.doc.steps, INVARIANTS);
+  const first = all.violation;
+  const other = first !== null && (expected === null || first.invariant !== expected.invariant || first.step !== expected.step) && (first.invariant !== run.violation?.invariant || first.step !== run.violation.step) ? first : null;
+  return { run, expected, reproduced, other };
 }
 
 function fmtFlags(f: readonly string[] | undefined): string {

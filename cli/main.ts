@@ -2,7 +2,7 @@
  * iospec command line.
  */
 import { ALPHABET, exhaustive } from '../checker/exhaustive.ts';
-import { invariantsMarkdown } from '../checker/invariants-doc.ts';
+import { invariantMarkdown, invariantsMarkdown } from '../checker/invariants-doc.ts';
 import { toXfsIo } from '../kernel/export.ts';
 import { toFsxOps } from '../kernel/export-fsx.ts';
 import { toC } from '../kernel/export-c.ts';
@@ -10,10 +10,11 @@ import { toVitest } from '../kernel/regression.ts';
 import { knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
+import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
 import { check } from '../checker/check.ts';
 import type { CheckReport, Progress } from '../checker/check.ts';
-import { counterexampleDoc, writeCounterexample } from '../checker/counterexample.ts';
+import { counterexampleDoc, NEW_COUNTEREXAMPLES, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
 import { TRACE_LEGEND, traceHtml, traceSteps } from '../checker/trace.ts';
 import { findInvariant, INVARIANTS } from '../properties/index.ts';
@@ -27,13 +28,21 @@ import { fs_types, fsNames, get_fs_type } from '../model/filesystems.ts';
 import type { DiffTarget } from '../kernel/diff-target.ts';
 import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 
 /** Every file system's differential targets, with the file system they run on. */
 function diffTargets(): Array<{ readonly fs: string; readonly target: DiffTarget; readonly name: string }> {
   return fs_types().flatMap((t) => t.harness.diffTargets.map((target) => ({ fs: t.name, target, name: target.name })));
+}
+
+/** The kernel release the upstream model follows (what the conformance corpus was recorded on). */
+const MODELLED_KERNEL = '6.18';
+
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 function out(line: string): void {
@@ -50,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('iospec')
     .description('Executable specification of the Linux file I/O paths, and a property-based checker for it')
+    .version(`iospec ${packageVersion()}, upstream model: Linux ${MODELLED_KERNEL}`, '-V, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -61,9 +71,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('-k, --kernel', "run on this machine's kernel (root, loop devices) instead of the model")
     .option('--record', "with --kernel: store the kernel's answers in the file's \"expect\" field (conformance corpus)")
     .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean; record?: boolean }) => {
+      if (opts.record === true && opts.kernel !== true) throw new UsageError('--record stores the kernel\'s answers: it needs --kernel');
       const sc = loadScenario(file);
       if (opts.verbose === true) out(JSON.stringify({ system: sc.system, variant: sc.doc.variant ?? {} }));
       if (opts.kernel === true) {
+        for (const c of kernelCaveats(sc)) err(`note: ${c}`);
         try {
           const results = await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(r)) });
           if (opts.record === true) {
@@ -95,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'with --fuzz: seed', '1')
     .option('--time <seconds>', 'with --fuzz: time budget per file system', '600')
     .option('--max-steps <n>', 'with --fuzz: steps per scenario', '30')
-    .option('--out <dir>', 'with --fuzz: where disagreements are saved', 'counterexamples/diff')
+    .option('--out <dir>', 'with --fuzz: where disagreements are saved', `${NEW_COUNTEREXAMPLES}/diff`)
     .option('--json', 'with --fuzz: print the report as JSON')
     .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; json?: boolean }) => {
       if (opts.fuzz === true) {
@@ -120,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
           const label = t.target.label;
           const r = await diffFuzz({
             target: t.target,
-            count: intArg('--count', opts.count),
+            count: positiveIntArg('--count', opts.count),
             seed: intArg('--seed', opts.seed),
             timeMs: numArg('--time', opts.time) * 1000,
             maxSteps: intArg('--max-steps', opts.maxSteps),
@@ -146,7 +158,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       if (file === undefined) throw new UsageError('diff: give a scenario file, or --fuzz');
       const sc = loadScenario(file);
-      const model = runOnModel(sc).results;
+      for (const c of kernelCaveats(sc)) err(`note: ${c}`);
+      // The kernel is upstream: that is what it is compared with, whatever variant the file names.
+      const model = runOnModel({ ...sc, knobs: UPSTREAM }).results;
       let kernel;
       try {
         kernel = await runOnKernel(sc.system, sc.doc.steps);
@@ -170,7 +184,9 @@ export async function main(argv: string[]): Promise<number> {
         code = lim !== null ? 0 : 1;
         return;
       }
-      out(`model and kernel agree on all ${sc.doc.steps.length} steps`);
+      const skipped = kernel.filter((r) => r.unsupported !== undefined).length;
+      if (skipped > 0) for (let j = 0; j < sc.doc.steps.length; j++) out(`   ${String(j + 1).padStart(3)}  ${describeStep(sc.doc.steps[j]!).padEnd(48)} -> ${describeResult(kernel[j]!)}`);
+      out(`model (upstream) and kernel agree on all ${sc.doc.steps.length} steps${skipped > 0 ? ` (${sc.doc.steps.length - skipped} compared, ${skipped} model-only steps not)` : ''}`);
     });
 
   program
@@ -185,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-steps <n>', 'maximum steps per sequence', '40')
     .option('--soak', 'long sequences (--max-steps 10000 unless given, at least half of it each), until --time runs out or something fails')
     .option('--time <seconds>', 'time budget', '60')
-    .option('--out <dir>', 'where counterexamples are written', 'counterexamples')
+    .option('--out <dir>', 'where counterexamples are written (never over an existing file; the tracked corpus counterexamples/*.json changes only when you move a file there)', NEW_COUNTEREXAMPLES)
     .option('--json', 'print the summary as JSON')
     .option('--exhaustive', 'instead of random sequences, every sequence of up to --depth operations over a small alphabet')
     .option('--depth <k>', 'with --exhaustive: the sequence length', '3')
@@ -200,23 +216,39 @@ export async function main(argv: string[]): Promise<number> {
       if (opts.fs !== undefined && get_fs_type(opts.fs) === undefined) throw new UsageError(`--fs: ${fsNames()}, not "${opts.fs}"`);
       const systems = SYSTEM_HINTS.find((h) => h === opts.systems);
       if (opts.systems !== undefined && systems === undefined) throw new UsageError(`--systems: one of ${SYSTEM_HINTS.join(', ')}, not "${opts.systems}"`);
+      // Combinations that would check nothing of what they name.
+      if (variant !== null && variant.fs !== undefined && opts.fs !== undefined && !variant.fs.includes(opts.fs)) {
+        throw new UsageError(`--variant ${variant.name} changes ${variant.fs.join(' and ')} code only: on --fs ${opts.fs} nothing it changes would run (use ${variant.fs.map((f) => `--fs ${f}`).join(' or ')}, or leave out --fs)`);
+      }
+      const hint = systems ?? variant?.systems;
+      if (hint !== undefined) {
+        const fss = opts.fs !== undefined ? [opts.fs] : (variant?.fs ?? fs_types().map((t) => t.name));
+        const able = fss.filter((f) => get_fs_type(f)?.harness.supports(hint) === true);
+        if (able.length === 0) {
+          const any = fs_types().filter((t) => t.harness.supports(hint)).map((t) => t.name);
+          throw new UsageError(`systems of kind ${hint}${systems === undefined ? ` (what --variant ${variant!.name} needs)` : ''}: ${fss.join(', ')} make${fss.length === 1 ? 's' : ''} none (${any.join(', ') || 'no file system'} do${any.length === 1 ? 'es' : ''})`);
+        }
+      }
       if (opts.exhaustive === true) {
-        const depth = intArg('--depth', opts.depth);
+        const depth = positiveIntArg('--depth', opts.depth);
         if (depth > 4) throw new UsageError(`--depth: at most 4 (${ALPHABET.length}^depth sequences per file system)`);
         if (opts.json !== true) err(`iospec check --exhaustive: depth ${depth}, ${ALPHABET.length} operations, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants`);
-        const r = exhaustive({ depth, invariants, variant, fs: opts.fs, onProgress: (done, total) => { if (opts.json !== true) err(`exhaustive: ${done} of ${total} sequences`); } });
+        const timeMs = Math.round(numArg('--time', opts.time) * 1000);
+        const r = exhaustive({ depth, invariants, variant, fs: opts.fs, timeMs, onProgress: (done, total) => { if (opts.json !== true) err(`exhaustive: ${done} of ${total} sequences`); } });
         const file = r.counterexample === null ? null : writeCounterexample(opts.out, counterexampleDoc(r.counterexample.system, variant?.name ?? null, r.counterexample.steps, r.counterexample.results, r.counterexample.violation, 0, r.counterexample.path));
-        if (opts.json === true) out(JSON.stringify({ ...summaryJson(r, variant?.name ?? null, file), depth: r.depth, sequences: r.sequences, skippedBySymmetry: r.skippedBySymmetry }));
+        const covered = r.complete ? '' : `; the --time budget ran out after ${r.runs} of the ${r.total} sequences: NOT the whole scope`;
+        if (opts.json === true) out(JSON.stringify({ ...summaryJson(r, variant?.name ?? null, file, null), depth: r.depth, sequences: r.sequences, skippedBySymmetry: r.skippedBySymmetry, complete: r.complete, total: r.total }));
         else {
-          out(`exhaustive, depth ${r.depth}: ${r.sequences} sequences run, ${r.skippedBySymmetry} skipped by symmetry (an idempotent operation repeated), alphabet: ${ALPHABET.map((l) => l.name).join('; ')}`);
-          printSummary(r, variant?.name ?? null, file);
+          out(`exhaustive, depth ${r.depth}: ${r.sequences} sequences run, ${r.skippedBySymmetry} skipped by symmetry (an idempotent operation repeated)${covered}, alphabet: ${ALPHABET.map((l) => l.name).join('; ')}`);
+          printSummary(r, variant?.name ?? null, file, null, !r.complete);
         }
-        code = r.counterexample === null ? 0 : 1;
+        code = verdictCode(r, !r.complete);
         return;
       }
       const seed = opts.seed === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : intArg('--seed', opts.seed);
       const timeMs = Math.round(numArg('--time', opts.time) * 1000);
-      const maxSteps = opts.soak === true && cmd.getOptionValueSource('maxSteps') === 'default' ? 10_000 : intArg('--max-steps', opts.maxSteps);
+      const maxSteps = opts.soak === true && cmd.getOptionValueSource('maxSteps') === 'default' ? 10_000 : positiveIntArg('--max-steps', opts.maxSteps);
+      const runs = positiveIntArg('--runs', opts.runs);
       const minSteps = opts.soak === true ? Math.floor(maxSteps / 2) : 0;
       const tty = process.stderr.isTTY === true && opts.json !== true;
       const progress = (p: Progress): void => {
@@ -232,7 +264,7 @@ export async function main(argv: string[]): Promise<number> {
         invariants,
         variant,
         seed,
-        runs: intArg('--runs', opts.runs),
+        runs,
         maxSteps,
         minSteps,
         timeMs,
@@ -248,9 +280,13 @@ export async function main(argv: string[]): Promise<number> {
         const doc = counterexampleDoc(c.system, variant?.name ?? null, c.steps, c.results, c.violation, seed, c.path);
         file = writeCounterexample(opts.out, doc);
       }
-      if (opts.json === true) out(JSON.stringify(summaryJson(report, variant?.name ?? null, file)));
-      else printSummary(report, variant?.name ?? null, file);
-      code = report.counterexample === null ? 0 : 1;
+      // The command that repeats this run exactly, on any machine: the same seed and number of sequences.
+      const repeat = ['npx iospec check', opts.soak === true ? '--soak' : '', `--seed ${seed}`, `--runs ${report.repeatRuns}`, cmd.getOptionValueSource('maxSteps') === 'default' ? '' : `--max-steps ${maxSteps}`,
+        variant !== null ? `--variant ${variant.name}` : '', opts.fs !== undefined ? `--fs ${opts.fs}` : '', systems !== undefined ? `--systems ${systems}` : '',
+        opts.invariant !== undefined ? `--invariant ${opts.invariant.join(' ')}` : '', `--time ${Math.max(600, Math.ceil(timeMs / 1000) * 10)}`].filter((x) => x !== '').join(' ');
+      if (opts.json === true) out(JSON.stringify(summaryJson(report, variant?.name ?? null, file, repeat)));
+      else printSummary(report, variant?.name ?? null, file, repeat);
+      code = verdictCode(report, false);
     });
 
   program
@@ -280,6 +316,7 @@ export async function main(argv: string[]): Promise<number> {
       } else {
         lines.push('\nno invariant violated');
       }
+      if (r.other !== null) lines.push(`\nalso violated, with every invariant watching: ${r.other.invariant} at step ${r.other.step}:\n  ${r.other.detail}`);
       if (r.expected !== null) {
         lines.push(r.reproduced ? `\nreproduced: ${r.expected.invariant} at step ${r.expected.step}, as recorded` : `\nNOT reproduced: the file records ${r.expected.invariant} at step ${r.expected.step}`);
         code = r.reproduced ? 1 : 3;
@@ -318,11 +355,20 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('invariants')
-    .description('list the invariants (id, statement, source)')
+    .description('list the invariants (id, statement, source), or one of them with its witnesses (to paste into a review)')
+    .argument('[id]', 'one invariant, e.g. atomic/no-torn-write')
     .option('--json', 'as JSON')
     .option('--markdown', 'as INVARIANTS.md, with witnesses from counterexamples/')
-    .action((opts: { json?: boolean; markdown?: boolean }) => {
+    .action((id: string | undefined, opts: { json?: boolean; markdown?: boolean }) => {
       if (opts.markdown === true && opts.json === true) throw new UsageError('--markdown and --json: choose one');
+      if (id !== undefined) {
+        const inv = findInvariant(id);
+        if (inv === undefined) throw new UsageError(`unknown invariant "${id}" (see \`iospec invariants\`)`);
+        if (opts.markdown === true) throw new UsageError('--markdown writes all of INVARIANTS.md: leave out the id');
+        if (opts.json === true) out(JSON.stringify({ id: inv.id, statement: inv.statement, source: inv.source, brokenBy: VARIANTS.filter((v) => v.breaks.includes(inv.id)).map((v) => v.name) }, null, 2));
+        else out(invariantMarkdown(join(import.meta.dirname, '..'), inv));
+        return;
+      }
       if (opts.markdown === true) {
         process.stdout.write(invariantsMarkdown(join(import.meta.dirname, '..')));
         return;
@@ -406,6 +452,26 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+/** What the kernel runner cannot do of a scenario, said before it runs. */
+function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
+  const out: string[] = [];
+  const variants = Object.keys(sc.doc.variant ?? {}).filter((k) => sc.doc.variant?.[k] === true);
+  if (variants.length > 0) out.push(`the file's variant ${variants.join(', ')} is not run: the kernel is upstream, and the model side is upstream too`);
+  sc.doc.steps.forEach((s, i) => {
+    if (s.op === 'crash' && ((s.keep !== undefined && s.keep !== 'all') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps only part of the writes not yet durable; a crash on this machine keeps every write the device completed`);
+  });
+  const modelOnly = sc.doc.steps.filter((s) => MODEL_ONLY_OPS.has(s.op) || (s.op === 'pwrite' && s.storeDuringIo !== undefined)).length;
+  if (modelOnly > 0) out.push(`${modelOnly} model-only step(s): the kernel answers them "unsupported" and they are not compared`);
+  return out;
+}
+
+/** An integer of at least 1: a count of 0 would check nothing and still look like a verdict. */
+function positiveIntArg(name: string, v: string): number {
+  const n = intArg(name, v);
+  if (n < 1) throw new UsageError(`${name}: at least 1 (0 would check nothing), got "${v}"`);
+  return n;
+}
+
 function intArg(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name}: expected a non-negative integer, got "${v}"`);
@@ -418,10 +484,31 @@ function numArg(name: string, v: string): number {
   return n;
 }
 
-function summaryJson(r: CheckReport, variant: string | null, file: string | null) {
+/**
+ * The exit status of a check: 1 with a counterexample; 5 when nothing was
+ * checked that the verdict would be about (no sequence ran, or none reached
+ * the variant's changed code, or the budget cut an exhaustive scope short);
+ * 0 only for a clean run that checked what it names.
+ */
+function verdictCode(r: CheckReport, incomplete: boolean): number {
+  if (r.counterexample !== null) return 1;
+  return noVerdict(r, incomplete) !== null ? 5 : 0;
+}
+
+function noVerdict(r: CheckReport, incomplete: boolean): string | null {
+  if (r.runs === 0) return 'no sequence ran';
+  if (r.variantSequences === 0) return `the variant's changed code ran in none of the ${r.runs} sequences`;
+  if (incomplete) return 'the time budget ran out before the scope was covered';
+  return null;
+}
+
+function summaryJson(r: CheckReport, variant: string | null, file: string | null, repeat: string | null) {
   return {
     seed: r.seed,
     variant: variant ?? 'upstream',
+    ...(r.variantSequences !== null ? { variantSequences: r.variantSequences } : {}),
+    ...(repeat !== null ? { repeat, repeatRuns: r.repeatRuns } : {}),
+    ...(r.cutShort !== undefined && r.cutShort > 0 ? { cutShort: r.cutShort } : {}),
     runs: r.runs,
     steps: r.steps,
     elapsedMs: r.elapsedMs,
@@ -437,21 +524,30 @@ function summaryJson(r: CheckReport, variant: string | null, file: string | null
   };
 }
 
-function printSummary(r: CheckReport, variant: string | null, file: string | null): void {
+function printSummary(r: CheckReport, variant: string | null, file: string | null, repeat: string | null, incomplete = false): void {
   const secs = r.elapsedMs / 1000;
   out(`${r.runs} sequences, ${r.steps} steps in ${secs.toFixed(1)}s (${Math.round(r.steps / Math.max(0.001, secs))} steps/s) on ${variant ?? 'upstream'}, seed ${r.seed}`);
+  if (r.variantSequences !== null) out(`variant ${variant}: its changed code ran in ${r.variantSequences} of ${r.runs} sequences`);
+  if (r.cutShort !== undefined && r.cutShort > 0) out(`the time budget cut ${r.cutShort} sequence short (checked as far as it ran; the repeat command leaves it out)`);
+  if (repeat !== null) out(`repeat: ${repeat}`);
   const ops = Object.entries(r.ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   out(`ops: ${ops}`);
   const errs = Object.entries(r.errnos).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   if (errs !== '') out(`errors returned: ${errs}`);
-  const reached = Object.entries(r.reached).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  // The top of each count on a screen; all of it in --json.
+  const top = (m: Record<string, number>, n: number): string => {
+    const all = Object.entries(m).sort((a, b) => b[1] - a[1]);
+    return all.slice(0, n).map(([k, v]) => `${k} ${v}`).join(', ') + (all.length > n ? `, ... (${all.length - n} more in --json)` : '');
+  };
+  const reached = top(r.reached, 12);
   if (reached !== '') out(`reached: ${reached}`);
   for (const [id, n] of Object.entries(r.findings)) {
     const f = knownFindings().find((x) => x.id === id);
     out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f?.scenario ?? ''}), not reported again`);
   }
   if (r.counterexample === null) {
-    out('no invariant violated');
+    const why = noVerdict(r, incomplete);
+    out(why === null ? 'no invariant violated' : `NO VERDICT: ${why} (exit 5)`);
     return;
   }
   const c = r.counterexample;

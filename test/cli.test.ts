@@ -142,6 +142,89 @@ describe('check and replay', () => {
   });
 });
 
+describe('a verdict is a promise', () => {
+  it('refuses option combinations that would check nothing of what they name', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['check', '--variant', 'dio-no-cow', '--fs', 'ext4'], /dio-no-cow changes xfs code only: on --fs ext4 nothing it changes would run/],
+      [['check', '--fs', 'xfs', '--systems', 'inline-crypto'], /systems of kind inline-crypto: xfs makes none \(ext4 does\)/],
+      [['check', '--max-steps', '0'], /--max-steps: at least 1/],
+      [['check', '--runs', '0'], /--runs: at least 1/],
+      [['check', '--exhaustive', '--depth', '0'], /--depth: at least 1/],
+      [['run', '--record', join(import.meta.dirname, 'conformance', 'xfs-statx.json')], /--record .* needs --kernel/],
+      [['diff', '--fuzz', '--count', '0'], /--count: at least 1/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = iospec(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
+  });
+
+  it('prints a command that repeats the run exactly, and it does', () => {
+    const first = JSON.parse(iospec('check', '--seed', '11', '--time', '2', '--json', '--out', join(tmp, 'rep')).out) as { repeat: string; repeatRuns: number; steps: number; counterexample: unknown };
+    expect(first.repeat).toMatch(/^npx iospec check --seed 11 --runs \d+ /);
+    const args = first.repeat.replace(/^npx iospec /, '').split(' ');
+    const again = JSON.parse(iospec(...args, '--json', '--out', join(tmp, 'rep')).out) as { runs: number; steps: number; counterexample: unknown };
+    expect(again.runs).toBe(first.repeatRuns);
+    expect(again.steps).toBe(first.steps);
+    expect(again.counterexample).toEqual(first.counterexample);
+  });
+
+  it('says how often a variant\'s changed code ran, and gives no verdict when it never did', () => {
+    const r = JSON.parse(iospec('check', '--variant', 'write-end-no-dirty-bits', '--seed', '5', '--runs', '50', '--json', '--out', join(tmp, 'v')).out) as { variantSequences: number };
+    expect(r.variantSequences).toBeGreaterThan(0);
+    // Two short sequences on XFS rarely reach a direct write over a clone.
+    const none = iospec('check', '--variant', 'dio-no-cow', '--seed', '1', '--runs', '2', '--out', join(tmp, 'v'));
+    expect(none.out).toMatch(/variant dio-no-cow: its changed code ran in 0 of 2 sequences/);
+    expect(none.out).toMatch(/NO VERDICT: the variant's changed code ran in none of the 2 sequences \(exit 5\)/);
+    expect(none.code).toBe(5);
+  });
+
+  it('keeps its time budget in exhaustive and soak mode, and says what it covered', () => {
+    const ex = iospec('check', '--exhaustive', '--depth', '4', '--time', '0.5');
+    expect(ex.code).toBe(5);
+    expect(ex.out).toMatch(/the --time budget ran out after \d+ of the \d+ sequences: NOT the whole scope/);
+    expect(ex.out).toMatch(/NO VERDICT: the time budget ran out before the scope was covered/);
+    const soak = iospec('check', '--soak', '--fs', 'ext4', '--seed', '1', '--time', '0.3', '--out', join(tmp, 'soak'));
+    expect(soak.out).toMatch(/the time budget cut 1 sequence short/);
+    expect(soak.out).toMatch(/repeat: npx iospec check --soak --seed 1 --runs 0 /);
+  });
+
+  it('never writes over a counterexample: runs go to counterexamples/new, a second one gets the next number', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iospec-corpus-'));
+    try {
+      const run = () => spawnSync(process.execPath, [BIN, 'check', '--variant', 'write-end-no-dirty-bits', '--seed', '1', '--time', '60'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      expect(run().status).toBe(1);
+      expect(run().status).toBe(1);
+      const files = readdirSync(join(dir, 'counterexamples', 'new'));
+      expect(files).toHaveLength(2);
+      expect(files.filter((f) => /\.\d+\.2\.json$/.test(f))).toHaveLength(1);
+      expect(readdirSync(join(dir, 'counterexamples')).filter((f) => f.endsWith('.json'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replay watches every invariant, and says when another one breaks', () => {
+    const cx = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'counterexamples', 'fsync-no-flush.sync--dsync-durable.1.json'), 'utf8')) as { violates: { invariant: string } };
+    cx.violates.invariant = 'data/read-your-writes';
+    const r = iospec('replay', file('edited.json', JSON.stringify(cx)));
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/also violated, with every invariant watching: sync\/dsync-durable at step 7/);
+    cx.violates.invariant = 'nope/nope';
+    expect(iospec('replay', file('unknown.json', JSON.stringify(cx))).code).toBe(2);
+  });
+
+  it('prints one invariant to cite, and the version', () => {
+    const r = iospec('invariants', 'atomic/no-torn-write');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^## `atomic\/no-torn-write`/);
+    expect(r.out).toMatch(/Witness, variant `/);
+    expect(iospec('invariants', 'nope/nope').code).toBe(2);
+    expect(iospec('--version').out).toMatch(/^iospec \d+\.\d+\.\d+, upstream model: Linux 6\.18/);
+  });
+});
+
 describe('INVARIANTS.md', () => {
   it('is current (regenerate with: npx iospec invariants --markdown > INVARIANTS.md)', () => {
     const root = join(import.meta.dirname, '..');

@@ -4,7 +4,7 @@
  * README).  Skipped, with the reason in the test name, where the kernel
  * cannot be used (no root, no loop devices, no mkfs, no compiler).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,19 @@ describe('kernel runner cleanup', () => {
     const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
     expect(code).toBe(143);
     expect(leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('diff and run --kernel on a counterexample of a variant', () => {
+  it.skipIf(why !== null)(skip('say what the kernel cannot do of the file, and compare the kernel with upstream'), () => {
+    const cx = join(import.meta.dirname, '..', 'counterexamples', 'fsync-no-flush.sync--dsync-durable.1.json');
+    const r = spawnSync(process.execPath, [BIN, 'diff', cx], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toMatch(/note: the file's variant fsync-no-flush is not run: the kernel is upstream/);
+    expect(r.stderr).toMatch(/note: step 4: this crash keeps only part of the writes not yet durable/);
+    expect(r.stdout).toMatch(/model \(upstream\) and kernel agree on all 7 steps/);
+    expect(r.status).toBe(0);
+    const k = spawnSync(process.execPath, [BIN, 'run', '--kernel', cx], { encoding: 'utf8', timeout: 120_000 });
+    expect(k.stderr).toMatch(/note: the file's variant fsync-no-flush is not run/);
   });
 });
 
