@@ -18,9 +18,12 @@ import { loadScenario } from '../scenario/load.ts';
 import { runOnModel } from '../scenario/run.ts';
 import { KernelUnavailable, kernelUnsupportedReason, runOnKernel } from '../kernel/runner.ts';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { bundleIsFresh } from '../scripts/bundle.mjs';
 import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
+import { defaultJobs, NO_SHARD, runJobs, splitRuns } from '../checker/jobs.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
 
@@ -172,8 +175,42 @@ const SHRINK_CASES: ReadonlyArray<readonly [string, string]> = [
   ['wt-partial-folio-clean', 'counterexamples/wt-partial-folio-clean.folio--dirty-iff-dirty-blocks.1.json'],
 ];
 
+/** Median wall time of `iospec --version` in a new process (node's own start included), with the bundle and through tsx. */
+function startupMs(tsx: boolean, times = 5): number {
+  const bin = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, [bin, '--version'], { env: { ...process.env, IOSPEC_TSX: tsx ? '1' : '0' }, stdio: 'ignore' });
+    ms.push(performance.now() - t0);
+  }
+  return Math.round(ms.sort((a, b) => a - b)[Math.floor(times / 2)]!);
+}
+
+/**
+ * `iospec check --jobs N` for `ms` on upstream (all invariants, sequences
+ * of up to 40 steps): the workers' steps per second of checking (over the
+ * longest worker's time, which the budget sets; the start of a worker
+ * process is the startup.ms figure), and the wall time of the whole run.
+ */
+export async function jobsSpeed(jobs: number, ms: number, seed: number): Promise<{ stepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
+  const t0 = performance.now();
+  const j = await runJobs({ seed, shard: NO_SHARD, jobRuns: splitRuns(1_000_000_000, jobs), timeMs: ms, args: ['--max-steps', '40'] });
+  const wall = performance.now() - t0;
+  const checkMs = Math.max(1, ...j.workers.map((w) => w.report?.elapsedMs ?? 0));
+  // The CPU the workers' processes used over the wall time: more than one core per worker is V8's own threads (compiler, garbage collector).
+  const cores = Math.round((j.workers.reduce((n, w) => n + (w.cpuMs ?? 0), 0) / wall) * 100) / 100;
+  return { stepsPerSecond: Math.round(j.report.steps / (checkMs / 1000)), steps: j.report.steps, runs: j.report.runs, checkMs, wallMs: Math.round(wall), cores };
+}
+
+/** How long each of the two `check --jobs` figures runs. */
+const JOBS_BENCH_MS = 10_000;
+
 export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
+  const fresh = bundleIsFresh();
+  out.push({ name: 'startup.ms', value: startupMs(false), unit: 'ms', detail: fresh ? '`iospec --version` in a new process, from the bundle dist/iospec.mjs (median of 5)' : 'dist/iospec.mjs is missing or older than the sources (run `npm run build`): this is the tsx start' });
+  out.push({ name: 'startup.tsx.ms', value: startupMs(true), unit: 'ms', detail: 'the same through tsx (IOSPEC_TSX=1: the TypeScript compiled at every start)' });
   const ex0 = performance.now();
   const ex = exhaustive({ depth: 3, invariants: INVARIANTS, variant: null });
   const exMs = Math.round(performance.now() - ex0);
@@ -204,6 +241,13 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       out.push({ name: `soak.${fs}.ms`, value: s.ms, unit: 'ms', detail: `${s.steps} model steps on one system (20,000 generated recipes, cycled): ${Math.round(s.steps / (s.ms / 1000))} steps/s` });
     }
   }
+  // One worker against one per core, in the same run: what --jobs buys on this machine.
+  const cores = defaultJobs();
+  const j1 = await jobsSpeed(1, JOBS_BENCH_MS, opts.seed);
+  const jn = await jobsSpeed(cores, JOBS_BENCH_MS, opts.seed);
+  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1.stepsPerSecond, unit: 'steps/s', detail: `check --jobs 1 for ${JOBS_BENCH_MS / 1000} s: ${j1.runs} sequences, ${j1.steps} steps in ${j1.checkMs} ms of checking (${j1.wallMs} ms of wall time, the worker's start included); its process kept ${j1.cores} cores busy` });
+  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jn.stepsPerSecond, unit: 'steps/s', detail: `check --jobs ${cores} (the cores here) for ${JOBS_BENCH_MS / 1000} s: ${jn.runs} sequences, ${jn.steps} steps in ${jn.checkMs} ms of checking (${jn.wallMs} ms of wall time); the workers kept ${jn.cores} cores busy` });
+  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jn.stepsPerSecond / Math.max(1, j1.stepsPerSecond)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, measured one after the other in this run${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
   if (opts.kernel) {
     const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
     out.push(k === null

@@ -38,6 +38,20 @@ export interface CheckOptions {
   /** Called at most every `progressMs` with running totals. */
   readonly onProgress?: (p: Progress) => void;
   readonly progressMs?: number;
+  /**
+   * Polled before each generated sequence while nothing has failed (several
+   * workers, checker/jobs.ts): true ends the search there, as the time
+   * budget does; the sequences run so far stay repeatable.
+   */
+  readonly shouldStop?: () => boolean;
+  /**
+   * Called at the first failing sequence: false (another worker failed
+   * first) ends the search there without a counterexample and without
+   * shrinking.
+   */
+  readonly claimFailure?: () => boolean;
+  /** Called with each generated input of the search (not of shrinking), as it runs. */
+  readonly onInput?: (input: Input) => void;
 }
 
 export interface Progress {
@@ -93,7 +107,7 @@ export interface CheckReport {
   readonly counterexample: Counterexample | null;
 }
 
-interface Input {
+export interface Input {
   readonly system: SystemDoc;
   readonly recipes: readonly Recipe[];
   /** The fscrypt policy flags of directory d (encrypted ext4 only; the IV_INO_LBLK ones need stable_inodes). */
@@ -280,6 +294,9 @@ export function check(opts: CheckOptions): CheckReport {
   let variantSequences = 0;
   let cutShort = 0;
   const prop = fc.property(arb, (input) => {
+    // Another worker's counterexample ends this search (fast-check counts the run as not made).
+    if (failures === 0 && opts.shouldStop?.() === true) throw new fc.PreconditionFailure(true);
+    if (failures === 0) opts.onInput?.(input);
     runs++;
     crashedBefore = false;
     const reachedBefore = knobs.reached;
@@ -299,6 +316,7 @@ export function check(opts: CheckOptions): CheckReport {
       findings[known.id] = (findings[known.id] ?? 0) + 1;
       return true;
     }
+    if (failures === 0 && opts.claimFailure?.() === false) throw new fc.PreconditionFailure(true);
     failures++;
     if (failures === 1) firstFailSteps = r.steps.length;
     return false;
@@ -329,7 +347,7 @@ export function check(opts: CheckOptions): CheckReport {
     }
   }
   return {
-    seed: opts.seed, runs, runsToFailure: details.failed ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
+    seed: opts.seed, runs, runsToFailure: details.failed && details.counterexample !== null ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
     variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: details.numRuns - cutShort, cutShort, counterexample,
   };
 }

@@ -9,6 +9,7 @@ import type { Step } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
 import type { CheckedRun, Violation } from './execute.ts';
 import { runChecked } from './execute.ts';
+import { hexByte } from '../model/lib/content.ts';
 
 export interface ReplayReport {
   readonly run: CheckedRun;
@@ -57,8 +58,8 @@ export function describeStep(s: Step): string {
       return `encrypt_dir ${s.path}${fmtFlags(s.flags)}${s.log2DataUnitSize ? ` du=${2 ** s.log2DataUnitSize}` : ''}`;
     case 'pwrite': {
       const iov = s.iov ?? [{ length: s.length ?? 0, fill: s.fill ?? 0, bufOffset: s.bufOffset }];
-      const segs = iov.map((v) => `${v.length}x0x${v.fill.toString(16).padStart(2, '0')}${v.bufOffset ? `@buf+${v.bufOffset}` : ''}`).join(' + ');
-      const race = s.storeDuringIo === undefined ? '' : ` (while in flight, the buffer's bytes ${s.storeDuringIo.offset}..${s.storeDuringIo.offset + s.storeDuringIo.length} change to 0x${s.storeDuringIo.fill.toString(16).padStart(2, '0')})`;
+      const segs = iov.map((v) => `${v.length}x${hexByte(v.fill)}${v.bufOffset ? `@buf+${v.bufOffset}` : ''}`).join(' + ');
+      const race = s.storeDuringIo === undefined ? '' : ` (while in flight, the buffer's bytes ${s.storeDuringIo.offset}..${s.storeDuringIo.offset + s.storeDuringIo.length} change to ${hexByte(s.storeDuringIo.fill)})`;
       return `pwrite ${s.fd} ${s.offset} ${segs}${fmtFlags(s.flags)}${race}`;
     }
     case 'pread':
@@ -73,7 +74,7 @@ export function describeStep(s: Step): string {
     case 'clone':
       return `clone ${s.src} ${s.srcOffset} -> ${s.fd} ${s.offset} ${s.length === 0 ? 'to EOF' : s.length}`;
     case 'mmap_write':
-      return `mmap_write ${s.fd} ${s.offset} ${s.length}x0x${s.fill.toString(16).padStart(2, '0')}`;
+      return `mmap_write ${s.fd} ${s.offset} ${s.length}x${hexByte(s.fill)}`;
     case 'statx':
       return `statx ${s.fd}${fmtFlags(s.mask)}`;
     case 'fiemap':
@@ -106,10 +107,10 @@ export function describeResult(r: StepResult): string {
   if (r.signal !== undefined) return r.signal;
   if (r.errno !== undefined) return r.errno;
   let out = `${r.ret ?? 0}`;
-  if (r.data !== undefined) out += ` data ${r.data.map(([v, n]) => `${n}x0x${v.toString(16).padStart(2, '0')}`).join(' ')}`;
+  if (r.data !== undefined) out += ` data ${r.data.map(([v, n]) => `${n}x${hexByte(v)}`).join(' ')}`;
   if (r.statx !== undefined) out += ` ${Object.entries(r.statx).map(([k, v]) => `${k}=${v}`).join(' ')}`;
   if (r.extents !== undefined) out += ` ${r.extents.map((e) => `[${e.logical}+${e.length}${e.flags.filter((f) => f !== 'FIEMAP_EXTENT_LAST').map((f) => ' ' + f.replace('FIEMAP_EXTENT_', '')).join('')}]`).join(' ')}`;
-  if (r.crash !== undefined) out += ` (${r.crash.pending} writes not durable; kept ${JSON.stringify(r.crash.kept)})`;
+  if (r.crash !== undefined) out += ` (${r.crash.pending} write${r.crash.pending === 1 ? '' : 's'} not durable; kept ${JSON.stringify(r.crash.kept)})`;
   if (r.completed !== undefined) out += ` bios ${r.completed.join(',')}`;
   return out;
 }

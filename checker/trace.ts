@@ -177,44 +177,9 @@ export function traceSteps(sc: LoadedScenario, steps: readonly Step[]): StepTrac
 export const TRACE_LEGEND =
   'map: W written, u unwritten, d delayed, S shared, . hole; cow: c staging; cache: D dirty, U up to date, w writeback, . not up to date, - not cached; phys: file blocks@first disk block';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Colour the block characters of a map/cow/cache line. */
-function colourRow(line: string): string {
-  const m = /^(\s*)(map|cow|cache)(\s+)(.*)$/.exec(line);
-  if (m === null) return esc(line);
-  const cls: Record<string, string> = { W: 'w', u: 'u', d: 'd', S: 's', c: 'c', D: 'dd', U: 'uu', w: 'wb' };
-  const body = m[4]!.replace(/[WudScDUw]/g, (ch) => `<span class="${cls[ch]}">${ch}</span>`);
-  return `${m[1]}<b>${m[2]}</b>${m[3]}${body}`;
-}
-
 /**
  * The same trace as a self-contained HTML page (no scripts, no external
- * files): the step lines, the state under each, the violation, coloured.
+ * files); given the replay, with each step's block grids drawn
+ * (checker/trace-html.ts).
  */
-export function traceHtml(title: string, lines: readonly string[]): string {
-  const body = lines
-    .map((l) => {
-      if (l.startsWith('!!')) return `<span class="bad">${esc(l)}</span>`;
-      if (/^\s{7}\S/.test(l)) return colourRow(l);
-      if (l.startsWith('violation of')) return `<span class="bad">${esc(l)}</span>`;
-      return esc(l);
-    })
-    .join('\n');
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>
-body { font: 13px/1.35 ui-monospace, SFMono-Regular, Menlo, monospace; margin: 1.5em; background: #fff; color: #111; }
-pre { white-space: pre-wrap; }
-.bad { color: #b00; font-weight: bold; }
-.w { background: #cfe8cf; } .u { background: #e8e8cf; } .d { background: #dfe3f7; } .s { background: #f3d4f3; } .c { background: #f7dcc4; }
-.dd { background: #f7c4c4; } .uu { background: #dde; } .wb { background: #ffe08a; }
-</style></head>
-<body><h3>${esc(title)}</h3>
-<pre>${body}</pre>
-<p>${esc(TRACE_LEGEND)}</p>
-</body></html>
-`;
-}
+export { traceHtml } from './trace-html.ts';

@@ -12,8 +12,11 @@ import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError } from '../scenario/load.ts';
 import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
+import { runHelpText } from '../scenario/help.ts';
 import { check } from '../checker/check.ts';
 import type { CheckReport, Progress } from '../checker/check.ts';
+import { defaultJobs, NO_SHARD, parseShard, runJobs, splitRuns, workerHooks, workerOutput, workerSeed } from '../checker/jobs.ts';
+import type { Shard } from '../checker/jobs.ts';
 import { counterexampleDoc, NEW_COUNTEREXAMPLES, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
 import { TRACE_LEGEND, traceHtml, traceSteps } from '../checker/trace.ts';
@@ -70,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'print the resolved system first, and model-only details of each step')
     .option('-k, --kernel', "run on this machine's kernel (root, loop devices) instead of the model")
     .option('--record', "with --kernel: store the kernel's answers in the file's \"expect\" field (conformance corpus)")
+    .addHelpText('after', () => runHelpText())
     .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean; record?: boolean }) => {
       if (opts.record === true && opts.kernel !== true) throw new UsageError('--record stores the kernel\'s answers: it needs --kernel');
       const sc = loadScenario(file);
@@ -77,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       if (opts.kernel === true) {
         for (const c of kernelCaveats(sc)) err(`note: ${c}`);
         try {
-          const results = await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(r)) });
+          const results = await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(printable(r, false))) });
           if (opts.record === true) {
             const { expect: _old, ...rest } = sc.doc;
             const uname = osRelease();
@@ -197,15 +201,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('--fs <fs>', `only this file system (${fsNames()})`)
     .option('--systems <kind>', `only systems of this kind: ${SYSTEM_HINTS.join(', ')} (default: the variant's own, if any)`)
     .option('--seed <n>', 'random seed (default: from the clock, printed)')
-    .option('--runs <n>', 'maximum number of generated sequences', '1000000000')
+    .option('--runs <n>', 'maximum number of generated sequences (with --jobs: in all, split evenly between the workers)', '1000000000')
     .option('--max-steps <n>', 'maximum steps per sequence', '40')
     .option('--soak', 'long sequences (--max-steps 10000 unless given, at least half of it each), until --time runs out or something fails')
-    .option('--time <seconds>', 'time budget', '60')
+    .option('--time <seconds>', 'time budget (with --jobs: every worker checks for this long, all at once)', '60')
+    .option('--jobs <n>', `worker processes, each with its own seed derived from --seed (default: the number of cores, ${defaultJobs()} here; --exhaustive runs one)`)
+    .option('--shard <i/n>', 'make this run shard I (1 to N) of a campaign of N runs: the same settings, seeds distinct from every other shard\'s')
+    .option('--job-runs <list>', 'exactly this many sequences for each worker, comma-separated (what a repeat line gives); sets --jobs, and --runs is their sum')
     .option('--out <dir>', 'where counterexamples are written (never over an existing file; the tracked corpus counterexamples/*.json changes only when you move a file there)', NEW_COUNTEREXAMPLES)
     .option('--json', 'print the summary as JSON')
     .option('--exhaustive', 'instead of random sequences, every sequence of up to --depth operations over a small alphabet')
     .option('--depth <k>', 'with --exhaustive: the sequence length', '3')
-    .action((opts: { invariant?: string[]; variant?: string; fs?: string; systems?: string; seed?: string; runs: string; maxSteps: string; soak?: boolean; time: string; out: string; json?: boolean; exhaustive?: boolean; depth: string }, cmd: Command) => {
+    // A worker of a --jobs run (checker/jobs.ts): its protocol, not for users.
+    .addOption(program.createOption('--worker <dir>').hideHelp())
+    .action(async (opts: CheckOpts, cmd: Command) => {
       const invariants = (opts.invariant ?? INVARIANTS.map((i) => i.id)).map((id) => {
         const inv = findInvariant(id);
         if (inv === undefined) throw new UsageError(`--invariant: unknown invariant "${id}" (see \`iospec invariants\`)`);
@@ -229,7 +238,12 @@ export async function main(argv: string[]): Promise<number> {
           throw new UsageError(`systems of kind ${hint}${systems === undefined ? ` (what --variant ${variant!.name} needs)` : ''}: ${fss.join(', ')} make${fss.length === 1 ? 's' : ''} none (${any.join(', ') || 'no file system'} do${any.length === 1 ? 'es' : ''})`);
         }
       }
+      const jobRuns = jobRunsArg(opts, cmd);
+      const shard = opts.shard === undefined ? NO_SHARD : parseShard(opts.shard);
+      if (shard === null) throw new UsageError(`--shard: I/N, this run being shard I of N (1 <= I <= N), got "${opts.shard}"`);
       if (opts.exhaustive === true) {
+        if (opts.jobRuns !== undefined || (jobRuns !== null && jobRuns.length > 1)) throw new UsageError('--exhaustive runs in one process: --jobs 1, or leave out --jobs');
+        if (opts.shard !== undefined) throw new UsageError('--exhaustive covers its whole scope in one run: leave out --shard');
         const depth = positiveIntArg('--depth', opts.depth);
         if (depth > 4) throw new UsageError(`--depth: at most 4 (${ALPHABET.length}^depth sequences per file system)`);
         if (opts.json !== true) err(`iospec check --exhaustive: depth ${depth}, ${ALPHABET.length} operations, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants`);
@@ -248,44 +262,68 @@ export async function main(argv: string[]): Promise<number> {
       const seed = opts.seed === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : intArg('--seed', opts.seed);
       const timeMs = Math.round(numArg('--time', opts.time) * 1000);
       const maxSteps = opts.soak === true && cmd.getOptionValueSource('maxSteps') === 'default' ? 10_000 : positiveIntArg('--max-steps', opts.maxSteps);
-      const runs = positiveIntArg('--runs', opts.runs);
+      const perJob = jobRuns ?? splitRuns(positiveIntArg('--runs', opts.runs), defaultJobs());
+      const jobs = perJob.length;
       const minSteps = opts.soak === true ? Math.floor(maxSteps / 2) : 0;
       const tty = process.stderr.isTTY === true && opts.json !== true;
-      const progress = (p: Progress): void => {
-        const line = `${p.phase === 'search' ? 'checking' : 'shrinking'}: ${p.runs} sequences, ${p.steps} steps, ${Math.round(p.steps / Math.max(1, p.elapsedMs / 1000))} steps/s, ${Math.round(p.elapsedMs / 1000)}s of ${Math.round(timeMs / 1000)}s`;
+      const progress = (p: Progress & { running?: number }): void => {
+        const line = `${p.phase === 'search' ? 'checking' : 'shrinking'}: ${p.runs} sequences, ${p.steps} steps, ${Math.round(p.steps / Math.max(1, p.elapsedMs / 1000))} steps/s, ${Math.round(p.elapsedMs / 1000)}s of ${Math.round(timeMs / 1000)}s${p.running !== undefined ? `, ${p.running} of ${jobs} workers running` : ''}`;
         // On a terminal: a bar of the time budget and the time left; elsewhere, plain lines.
         const frac = Math.min(1, p.elapsedMs / Math.max(1, timeMs));
         const bar = `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '.')}] ${Math.max(0, Math.round((timeMs - p.elapsedMs) / 1000))}s left`;
         if (tty) process.stderr.write(`\r\x1b[K${bar} ${line}`);
         else if (opts.json !== true) err(line);
       };
-      if (opts.json !== true) err(`iospec check${opts.soak === true ? ' --soak' : ''}: seed ${seed}, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants, ${minSteps > 0 ? `${minSteps} to ` : 'up to '}${maxSteps} steps per sequence, ${timeMs / 1000}s`);
-      const report = check({
-        invariants,
-        variant,
-        seed,
-        runs,
-        maxSteps,
-        minSteps,
-        timeMs,
-        fs: opts.fs,
-        systems,
-        onProgress: progress,
-        progressMs: tty ? 250 : 10000,
-      });
+      const shardText = shard.count > 1 ? `, shard ${shard.index} of ${shard.count}` : '';
+      if (opts.json !== true) err(`iospec check${opts.soak === true ? ' --soak' : ''}: seed ${seed}${shardText}, ${jobs === 1 ? '1 worker' : `${jobs} workers`}, ${variant === null ? 'upstream' : `variant ${variant.name}`}, ${invariants.length} invariants, ${minSteps > 0 ? `${minSteps} to ` : 'up to '}${maxSteps} steps per sequence, ${timeMs / 1000}s`);
+      let report: CheckReport;
+      let workers: Array<{ worker: number; seed: number; runs: number; steps: number; repeatRuns: number; killed?: true }>;
+      let failing: { worker: number; seed: number } | null = null;
+      if (jobs === 1) {
+        // One worker: in this process, with seed --seed itself unless this is a shard.
+        const own = workerSeed(seed, shard, 0);
+        const hooks = opts.worker !== undefined ? workerHooks(opts.worker) : null;
+        report = check({
+          invariants, variant, seed: own, runs: perJob[0]!, maxSteps, minSteps, timeMs, fs: opts.fs, systems,
+          onProgress: hooks?.onProgress ?? progress,
+          progressMs: hooks !== null ? 200 : tty ? 250 : 10000,
+          ...(hooks !== null ? { shouldStop: hooks.shouldStop, claimFailure: hooks.claimFailure } : {}),
+        });
+        if (hooks !== null) {
+          out(workerOutput(report));
+          code = verdictCode(report, false);
+          return;
+        }
+        workers = [{ worker: 0, seed: own, runs: report.runs, steps: report.steps, repeatRuns: report.repeatRuns }];
+        if (report.counterexample !== null) failing = { worker: 0, seed: own };
+        // The summary names the run's seed; the worker's own (a shard's) is in its line.
+        report = { ...report, seed };
+      } else {
+        const args = [opts.soak === true ? ['--soak'] : [], ['--max-steps', String(maxSteps)], variant !== null ? ['--variant', variant.name] : [], opts.fs !== undefined ? ['--fs', opts.fs] : [],
+          systems !== undefined ? ['--systems', systems] : [], opts.invariant !== undefined ? ['--invariant', ...opts.invariant] : []].flat();
+        const j = await runJobs({ seed, shard, jobRuns: perJob, timeMs, args, onProgress: progress, progressMs: tty ? 250 : 10000, onWorkerOutput: (w, line) => err(`worker ${w}: ${line}`) });
+        report = j.report;
+        workers = j.workers.map((w) => ({ worker: w.worker, seed: w.seed, runs: w.runs, steps: w.steps, repeatRuns: w.report?.repeatRuns ?? 0, ...(w.killed ? { killed: true as const } : {}) }));
+        if (j.failing !== null) failing = { worker: j.failing, seed: workers[j.failing]!.seed };
+      }
       if (tty) process.stderr.write('\r\x1b[K');
       let file: string | null = null;
       if (report.counterexample !== null) {
         const c = report.counterexample;
-        const doc = counterexampleDoc(c.system, variant?.name ?? null, c.steps, c.results, c.violation, seed, c.path);
+        // The seed of the worker that found it: the file says how to find it again on its own.
+        const doc = counterexampleDoc(c.system, variant?.name ?? null, c.steps, c.results, c.violation, failing?.seed ?? seed, c.path);
         file = writeCounterexample(opts.out, doc);
       }
-      // The command that repeats this run exactly, on any machine: the same seed and number of sequences.
-      const repeat = ['npx iospec check', opts.soak === true ? '--soak' : '', `--seed ${seed}`, `--runs ${report.repeatRuns}`, cmd.getOptionValueSource('maxSteps') === 'default' ? '' : `--max-steps ${maxSteps}`,
+      // The command that repeats this run exactly, on any machine: with a counterexample, the failing
+      // worker alone (its seed and sequences); otherwise every worker, with the sequences each ran.
+      const head = failing !== null ? [`--seed ${failing.seed}`, `--runs ${report.repeatRuns}`, '--jobs 1']
+        : [`--seed ${seed}`, `--runs ${report.repeatRuns}`, `--jobs ${jobs}`, jobs > 1 ? `--job-runs ${workers.map((w) => w.repeatRuns).join(',')}` : '', shard.count > 1 ? `--shard ${shard.index}/${shard.count}` : ''];
+      const repeat = ['npx iospec check', opts.soak === true ? '--soak' : '', ...head, cmd.getOptionValueSource('maxSteps') === 'default' ? '' : `--max-steps ${maxSteps}`,
         variant !== null ? `--variant ${variant.name}` : '', opts.fs !== undefined ? `--fs ${opts.fs}` : '', systems !== undefined ? `--systems ${systems}` : '',
         opts.invariant !== undefined ? `--invariant ${opts.invariant.join(' ')}` : '', `--time ${Math.max(600, Math.ceil(timeMs / 1000) * 10)}`].filter((x) => x !== '').join(' ');
-      if (opts.json === true) out(JSON.stringify(summaryJson(report, variant?.name ?? null, file, repeat)));
-      else printSummary(report, variant?.name ?? null, file, repeat);
+      const jobsJson = { jobs, ...(shard.count > 1 ? { shard: `${shard.index}/${shard.count}` } : {}), workers, failingWorker: failing };
+      if (opts.json === true) out(JSON.stringify({ ...summaryJson(report, variant?.name ?? null, file, repeat), ...jobsJson }));
+      else printSummary(report, variant?.name ?? null, file, repeat, false, workerLines(seed, shard, jobs, workers, failing, report));
       code = verdictCode(report, false);
     });
 
@@ -325,7 +363,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       for (const l of lines) out(l);
       if (opts.html !== undefined) {
-        writeFileSync(opts.html, traceHtml(title, lines.flatMap((l) => l.split('\n'))));
+        writeFileSync(opts.html, traceHtml(title, lines.flatMap((l) => l.split('\n')), { sc, report: r }));
         err(`trace written to ${opts.html}`);
       }
     });
@@ -484,6 +522,41 @@ function numArg(name: string, v: string): number {
   return n;
 }
 
+/** The options of `iospec check`, as commander gives them. */
+interface CheckOpts {
+  invariant?: string[]; variant?: string; fs?: string; systems?: string; seed?: string; runs: string; maxSteps: string; soak?: boolean; time: string; out: string; json?: boolean;
+  exhaustive?: boolean; depth: string; jobs?: string; shard?: string; jobRuns?: string; worker?: string;
+}
+
+/**
+ * The sequences of each worker, from --job-runs (exact, as a repeat line
+ * gives them) or --runs split between --jobs workers; null when neither
+ * --jobs nor --job-runs is given (the default: --runs over the cores).
+ */
+function jobRunsArg(opts: CheckOpts, cmd: Command): number[] | null {
+  const jobs = opts.jobs === undefined ? undefined : positiveIntArg('--jobs', opts.jobs);
+  if (opts.jobRuns === undefined) return jobs === undefined ? null : splitRuns(positiveIntArg('--runs', opts.runs), jobs);
+  const list = opts.jobRuns.split(',').map((x) => {
+    if (!/^\d+$/.test(x.trim())) throw new UsageError(`--job-runs: comma-separated numbers of sequences, one per worker, got "${opts.jobRuns}"`);
+    return Number(x);
+  });
+  if (jobs !== undefined && jobs !== list.length) throw new UsageError(`--job-runs: ${list.length} number${list.length === 1 ? '' : 's'} for --jobs ${jobs}: give one per worker`);
+  const sum = list.reduce((a, b) => a + b, 0);
+  if (sum === 0) throw new UsageError('--job-runs: at least 1 sequence in all (0 would check nothing)');
+  if (cmd.getOptionValueSource('runs') !== 'default' && intArg('--runs', opts.runs) !== sum) throw new UsageError(`--runs ${opts.runs} with --job-runs ${opts.jobRuns}: --runs must be their sum, ${sum} (or leave it out)`);
+  return list;
+}
+
+/** What the summary says of the workers and the shard. */
+function workerLines(seed: number, shard: Shard, jobs: number, workers: ReadonlyArray<{ worker: number; seed: number; runs: number; steps: number; killed?: true }>, failing: { worker: number; seed: number } | null, r: CheckReport): string[] {
+  const lines: string[] = [];
+  if (shard.count > 1) lines.push(`shard ${shard.index} of ${shard.count}: the seeds of its workers are derived from ${seed} and the shard, distinct from every other shard's`);
+  if (jobs > 1) lines.push(`${jobs} workers: ${workers.map((w) => `worker ${w.worker} (seed ${w.seed}) ${w.runs} sequence${w.runs === 1 ? '' : 's'}, ${w.steps} steps${w.killed === true ? ' (stopped by force: counts from its last progress report)' : ''}`).join('; ')}`);
+  else if (shard.count > 1) lines.push(`1 worker: seed ${workers[0]?.seed ?? seed}`);
+  if (failing !== null && jobs > 1) lines.push(`worker ${failing.worker} (seed ${failing.seed}) failed at its sequence ${r.repeatRuns} (its other sequences were shrinking); the other workers stopped there`);
+  return lines;
+}
+
 /**
  * The exit status of a check: 1 with a counterexample; 5 when nothing was
  * checked that the verdict would be about (no sequence ran, or none reached
@@ -524,11 +597,16 @@ function summaryJson(r: CheckReport, variant: string | null, file: string | null
   };
 }
 
-function printSummary(r: CheckReport, variant: string | null, file: string | null, repeat: string | null, incomplete = false): void {
+function printSummary(r: CheckReport, variant: string | null, file: string | null, repeat: string | null, incomplete = false, workers: readonly string[] = []): void {
   const secs = r.elapsedMs / 1000;
   out(`${r.runs} sequences, ${r.steps} steps in ${secs.toFixed(1)}s (${Math.round(r.steps / Math.max(0.001, secs))} steps/s) on ${variant ?? 'upstream'}, seed ${r.seed}`);
+  for (const l of workers) out(l);
   if (r.variantSequences !== null) out(`variant ${variant}: its changed code ran in ${r.variantSequences} of ${r.runs} sequences`);
-  if (r.cutShort !== undefined && r.cutShort > 0) out(`the time budget cut ${r.cutShort} sequence short (checked as far as it ran; the repeat command leaves it out)`);
+  if (r.cutShort !== undefined && r.cutShort > 0) {
+    // Each worker has at most one sequence running when the budget ends.
+    out(r.cutShort === 1 ? 'the time budget cut 1 sequence short (checked as far as it ran; the repeat command leaves it out)'
+      : `the time budget cut 1 sequence short in each of ${r.cutShort} workers (checked as far as they ran; the repeat command leaves them out)`);
+  }
   if (repeat !== null) out(`repeat: ${repeat}`);
   const ops = Object.entries(r.ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   out(`ops: ${ops}`);

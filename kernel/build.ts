@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const HELPER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'helper', 'iospec-helper.c');
+// From kernel/ and from the bundle in dist/ alike.
+export const HELPER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'kernel', 'helper', 'iospec-helper.c');
 
 export function ensureHelper(): string {
   const src = readFileSync(HELPER_SOURCE);

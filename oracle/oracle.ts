@@ -20,7 +20,7 @@
  * checked against the real kernel (`iospec diff`).
  */
 import type { Span } from '../model/lib/content.ts';
-import { SRC_GARBAGE, SRC_UNINIT, SRC_USERBUF, SRC_ZERO, cutSpan, dataLen, sliceData, span } from '../model/lib/content.ts';
+import { SRC_GARBAGE, SRC_UNINIT, SRC_USERBUF, SRC_ZERO, cutSpan, dataLen, hexByte, sliceData, span } from '../model/lib/content.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
@@ -462,7 +462,7 @@ function describeSpan(s: Span, sources: (id: number) => Source | undefined): str
   if (s.src === SRC_USERBUF) return "the caller's untouched buffer";
   const src = sources(s.src);
   const where = src === undefined ? '' : ` (${src.kind} at step ${src.step})`;
-  return `bytes ${s.off}.. of source #${s.src}${where}, value 0x${s.val.toString(16).padStart(2, '0')}`;
+  return `bytes ${s.off}.. of source #${s.src}${where}, value ${hexByte(s.val)}`;
 }
 
 function describeCands(c: Cands, sources: (id: number) => Source | undefined): string {

@@ -41,22 +41,35 @@ function where(raw: unknown, path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? '(document)' : out;
 }
 
+/**
+ * The issue to report.  A union none of whose options fits says what the
+ * field takes (its own message); but when the value has the shape of one
+ * option (an object for `inlineCrypto`, a list for a crash's `keep`) and
+ * only that option's content is wrong, that option's first issue is the
+ * one to report, at its full path.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const shaped = issue.errors.filter((errs) => errs.length > 0 && !errs.every((e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value')));
+  const first = shaped.length === 1 ? preferred(shaped[0]!) : undefined;
+  return first === undefined ? issue : innermost({ ...first, path: [...issue.path, ...first.path] });
+}
+
+/** The issue to report of several: an unknown field first (a misspelt name also makes the real one "missing"). */
+function preferred(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
+  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
+}
+
 function describe(issue: z.core.$ZodIssue, raw: unknown): string {
-  const at = where(raw, issue.path);
-  if (issue.code === 'invalid_union' && issue.path.length === 2 && issue.path[0] === 'steps') {
-    return `${at}: unknown or malformed step`;
-  }
-  if (issue.code === 'invalid_union' && issue.path[issue.path.length - 1] === 'op') {
-    return `${at}: unknown op`;
-  }
-  return `${at}: ${issue.message}`;
+  const iss = innermost(issue);
+  return `${where(raw, iss.path)}: ${iss.message}`;
 }
 
 /** Validate a parsed JSON document as a scenario. */
 export function parseScenario(raw: unknown): LoadedScenario {
   const r = ScenarioSchema.safeParse(raw);
   if (!r.success) {
-    const first = r.error.issues[0];
+    const first = preferred(r.error.issues);
     throw new ScenarioError(first === undefined ? 'invalid scenario' : describe(first, raw));
   }
   const doc = r.data;

@@ -4,6 +4,7 @@
 import type { StepOutcome, StepResult } from '../model/system.ts';
 import { System } from '../model/system.ts';
 import type { LoadedScenario } from './load.ts';
+import { hexByte } from '../model/lib/content.ts';
 
 export interface ModelRun {
   readonly results: StepResult[];
@@ -25,9 +26,16 @@ export function runOnModel(sc: LoadedScenario, onResult?: (r: StepResult) => voi
   return { results, outcomes, system: sys };
 }
 
-/** The result as printed: model-only extras dropped unless asked for. */
-export function printable(r: StepResult, extras: boolean): StepResult {
-  if (extras) return r;
-  const { crash: _c, completed: _d, ...rest } = r;
-  return rest;
+/** A result as `iospec run` prints it: the bytes read as [value, length] runs with the value in hex, as traces and xfs_io -S write it. */
+export type PrintedResult = Omit<StepResult, 'data'> & { data?: Array<[string, number]> };
+
+/** The result as printed: data runs in hex; model-only extras dropped unless asked for. */
+export function printable(r: StepResult, extras: boolean): PrintedResult {
+  const { data, crash, completed, ...rest } = r;
+  return {
+    ...rest,
+    ...(data !== undefined ? { data: data.map(([v, n]): [string, number] => [hexByte(v), n]) } : {}),
+    ...(extras && crash !== undefined ? { crash } : {}),
+    ...(extras && completed !== undefined ? { completed } : {}),
+  };
 }

@@ -9,6 +9,9 @@ import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
 import { System } from '../model/system.ts';
 
+/** The small scope: the variant, invariant and upstream tests run every sequence of up to this many operations. */
+export const SMALL_SCOPE = 3;
+
 export function scenario(system: SystemDoc, steps: Step[], variant: Record<string, boolean> = {}): LoadedScenario {
   return parseScenario({ format: 'iospec-scenario/1', system, variant, steps });
 }

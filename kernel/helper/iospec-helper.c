@@ -1175,17 +1175,19 @@ static void op_fallocate(const struct req *r)
 
 static void op_clone(const struct req *r)
 {
-	uint64_t so, d, l;
+	int64_t so, d, l;
 	NEED(sos, "srcoffset");
 	NEED(ds, "offset");
 	NEED(ls, "length");
-	if (parse_u64(sos, &so) || parse_u64(ds, &d) || parse_u64(ls, &l)) {
+	if (parse_i64(sos, &so) || parse_i64(ds, &d) || parse_i64(ls, &l)) {
 		ans_error("bad srcoffset/offset/length");
 		return;
 	}
 	NEED_FD(e, "fd");
 	NEED_FD(s, "src");
-	struct iospec_file_clone_range arg = { s->fd, so, l, d };
+	/* The ioctl's fields are __u64: a negative offset reaches the kernel as
+	 * the same bits, as from a C program (remap_verify_area: EINVAL). */
+	struct iospec_file_clone_range arg = { s->fd, (uint64_t)so, (uint64_t)l, (uint64_t)d };
 	int rc = ioctl(e->fd, FICLONERANGE, &arg);
 	ans_result(rc, errno);
 }

@@ -143,6 +143,9 @@ function encContinuesEq(a: Enc | null, b: Enc | null): boolean {
 }
 
 /** Byte values as run-length pairs `[value, count]` (the result format's `data`). */
+/** A byte value as traces, exports and printed results write it: 0x11. */
+export const hexByte = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
+
 export function dataRuns(d: Data): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const s of d) {

@@ -1,0 +1,4 @@
+/** Part 1 of the variant tests (test/variants-teeth.ts): every variant is caught, upstream is not. */
+import { describeVariants } from './variants-teeth.ts';
+
+describeVariants(0, 2);
