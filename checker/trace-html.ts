@@ -44,6 +44,7 @@ import { findInvariant } from '../properties/index.ts';
 import type { Violation } from './execute.ts';
 import type { ReplayReport } from './replay.ts';
 import { describeResult, describeStep } from './replay.ts';
+import { extentBlocks } from './trace.ts';
 
 // ---- the structured snapshot ----------------------------------------------
 
@@ -206,20 +207,6 @@ function cacheKind(inode: Inode, lblk: number): CacheKind {
   const dirty = f.ifs !== null ? f.ifs.dirty[i] === 1 : f.dirty;
   if (dirty) return 'dirty';
   return blockUptodate(f, pos, bs) ? 'uptodate' : 'stale';
-}
-
-/** Blocks worth drawing: up to the last extent (of any fork), cached folio or EOF. */
-function extentBlocks(inode: Inode): number {
-  const bs = inode.blockSize;
-  let n = Math.ceil(inode.i_size / bs);
-  const es = inode.extents.entries();
-  if (es.length > 0) n = Math.max(n, es[es.length - 1]!.end);
-  for (const fork of inode.sb.ops.extra_forks?.(inode) ?? []) {
-    const cs = fork.map.entries();
-    if (cs.length > 0) n = Math.max(n, cs[cs.length - 1]!.end);
-  }
-  for (const f of inode.mapping.allFolios()) n = Math.max(n, Math.ceil(f.end / bs));
-  return n;
 }
 
 /** The state of the blocks of one file, as runs (a stretch with nothing in it is one run). */

@@ -71,8 +71,8 @@ function row(n: number, at: (lblk: number) => string): string {
   return runs.join(' ');
 }
 
-/** Blocks worth drawing: up to the last extent, cached folio or EOF. */
-function extentBlocks(inode: Inode): number {
+/** Blocks worth drawing: up to the last extent (of any fork), cached folio or EOF. */
+export function extentBlocks(inode: Inode): number {
   const bs = inode.blockSize;
   let n = Math.ceil(inode.i_size / bs);
   const es = inode.extents.entries();
@@ -176,10 +176,3 @@ export function traceSteps(sc: LoadedScenario, steps: readonly Step[]): StepTrac
 /** The legend printed once under a detailed trace. */
 export const TRACE_LEGEND =
   'map: W written, u unwritten, d delayed, S shared, . hole; cow: c staging; cache: D dirty, U up to date, w writeback, . not up to date, - not cached; phys: file blocks@first disk block';
-
-/**
- * The same trace as a self-contained HTML page (no scripts, no external
- * files); given the replay, with each step's block grids drawn
- * (checker/trace-html.ts).
- */
-export { traceHtml } from './trace-html.ts';

@@ -5,6 +5,7 @@ import { ALPHABET, exhaustive } from '../checker/exhaustive.ts';
 import { invariantMarkdown, invariantsMarkdown } from '../checker/invariants-doc.ts';
 import { toXfsIo } from '../kernel/export.ts';
 import { toFsxOps } from '../kernel/export-fsx.ts';
+import { fstestsFor } from '../kernel/export-fstests.ts';
 import { toC } from '../kernel/export-c.ts';
 import { toVitest } from '../kernel/regression.ts';
 import { knownFindings } from '../checker/findings.ts';
@@ -19,7 +20,8 @@ import { defaultJobs, NO_SHARD, parseShard, runJobs, splitRuns, workerHooks, wor
 import type { Shard } from '../checker/jobs.ts';
 import { counterexampleDoc, NEW_COUNTEREXAMPLES, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
-import { TRACE_LEGEND, traceHtml, traceSteps } from '../checker/trace.ts';
+import { TRACE_LEGEND, traceSteps } from '../checker/trace.ts';
+import { traceHtml } from '../checker/trace-html.ts';
 import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
@@ -376,12 +378,26 @@ export async function main(argv: string[]): Promise<number> {
     .option('--fsx', 'as an fsx operations file for fsx --replay-ops (the first file\'s operations)')
     .option('--c', 'as a small C program making the same system calls and checking every read')
     .option('--vitest', 'as a vitest regression test (for test/regressions/): the recorded violation must still happen, and not on upstream')
-    .action((file: string, opts: { xfsIo?: boolean; fsx?: boolean; c?: boolean; vitest?: boolean }) => {
-      const chosen = [opts.xfsIo, opts.fsx, opts.c, opts.vitest].filter((x) => x === true).length;
-      if (chosen > 1) throw new UsageError('--xfs-io, --fsx, --c and --vitest: choose one');
+    .option('--fstests', 'as an fstests test (for tests/<fs>/ of fstests): prints the test script, its golden output as comments after _exit; with --dir, writes DIR/SEQ and DIR/SEQ.out')
+    .option('--dir <dir>', 'with --fstests: the directory to write the test SEQ and its golden output SEQ.out into')
+    .option('--seq <n>', 'with --fstests: the test number', '999')
+    .action((file: string, opts: { xfsIo?: boolean; fsx?: boolean; c?: boolean; vitest?: boolean; fstests?: boolean; dir?: string; seq: string }) => {
+      const chosen = [opts.xfsIo, opts.fsx, opts.c, opts.vitest, opts.fstests].filter((x) => x === true).length;
+      if (chosen > 1) throw new UsageError('--xfs-io, --fsx, --c, --vitest and --fstests: choose one');
+      if (opts.fstests !== true && opts.dir !== undefined) throw new UsageError('--dir goes with --fstests');
+      if (!/^[0-9]+$/.test(opts.seq)) throw new UsageError(`--seq: a test number, not "${opts.seq}"`);
       const sc = loadScenario(file);
       if (opts.vitest === true) {
         process.stdout.write(toVitest(sc.doc, file));
+        return;
+      }
+      if (opts.fstests === true) {
+        const t = fstestsFor(sc, opts.seq);
+        if (opts.dir !== undefined) {
+          writeFileSync(join(opts.dir, t.seq), t.script, { mode: 0o755 });
+          writeFileSync(join(opts.dir, `${t.seq}.out`), t.golden);
+          err(`wrote ${join(opts.dir, t.seq)} and ${t.seq}.out (for ${t.dir}/ of fstests)`);
+        } else process.stdout.write(`${t.script}\n# The golden output, ${t.dir}/${t.seq}.out:\n${t.golden.split('\n').filter((l) => l !== '').map((l) => `# ${l}`).join('\n')}\n`);
         return;
       }
       // The comments give what upstream answers: the kernel the reproducer runs on.

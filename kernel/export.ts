@@ -40,7 +40,9 @@ function rwfOptions(flags: readonly string[]): { opts: string; missing: string[]
     if (o !== undefined) opts += ` -${o}`;
     else missing.push(f);
   }
-  return { opts, missing };
+  // xfs_io hands the RWF flags only to pwritev2, which it calls with -V (vectored I/O) alone;
+  // without -V it calls pwrite64 and the flags are lost (io/pwrite.c).
+  return { opts: opts === '' ? '' : `${opts} -V 1`, missing };
 }
 
 /** An xfs_io command for one step, or null with the reason it has none. */
@@ -162,6 +164,56 @@ BEGIN {
 END { exit bad > 0 ? 1 : 0 }
 `;
 
+/**
+ * One xfs_io session's commands and xfs_io's file table as they run: an
+ * open appends and becomes current, a close removes the current file and
+ * makes the next one (or the new last one) current, `file N` switches
+ * (xfsprogs io/open.c, io/file.c).
+ */
+export class XfsIoSession {
+  lines: string[] = [];
+  files: Array<{ readonly fd: string; readonly path: string; readonly flags: readonly string[] }> = [];
+  current = -1;
+
+  find(fd: string): number {
+    return this.files.findIndex((t) => t.fd === fd);
+  }
+
+  path(fd: string): string | undefined {
+    return this.files.find((t) => t.fd === fd)?.path;
+  }
+
+  /** Make file `idx` current (a `file N` command when it is not). */
+  use(idx: number): void {
+    if (idx !== this.current) this.lines.push(`  -C "file ${idx}"`);
+    this.current = idx;
+  }
+
+  close(idx: number, comment = ''): void {
+    this.use(idx);
+    this.lines.push(`  -C "close"${comment}`);
+    this.closed(idx);
+  }
+
+  /** The current file, `idx`, was closed (its command already in the session). */
+  closed(idx: number): void {
+    this.files.splice(idx, 1);
+    this.current = this.files.length === 0 ? -1 : Math.min(idx, this.files.length - 1);
+  }
+
+  opened(fd: string, path: string, flags: readonly string[]): void {
+    this.files.push({ fd, path, flags });
+    this.current = this.files.length - 1;
+  }
+
+  /** A new session: no commands, no open files. */
+  reset(): void {
+    this.lines = [];
+    this.files = [];
+    this.current = -1;
+  }
+}
+
 /** The model's answer to a read, as check_reads expects it; null when there is none to compare with. */
 function readWant(step: number, r: StepResult | undefined): string | null {
   if (r === undefined || r.unsupported !== undefined || r.internal !== undefined || r.signal !== undefined) return null;
@@ -202,33 +254,17 @@ export function toXfsIo(doc: ScenarioDoc, system: ResolvedSystem, results: reado
     `mount ${system.mount.length > 0 ? `-o ${system.mount.join(',')} ` : ''}"$DEV" "$MNT"`,
   ];
   if (verdicts) out.push("# check_reads WANT: a session's output, each pread judged against the model's answer in WANT", `check_reads() { awk -v want="$1" '${CHECK_READS_AWK.trim()}'; }`, 'BAD=0');
-  // One xfs_io session per stretch of steps between remounts. The file table
-  // mirrors xfs_io's: an open appends and becomes current, a close removes the
-  // current file and makes the next one (or the new last one) current.
-  let table: Array<{ fd: string; path: string }> = [];
-  let current = -1;
-  let session: string[] = [];
+  // One xfs_io session per stretch of steps between remounts.
+  const xs = new XfsIoSession();
   let want: string[] = [];
   const flush = (): void => {
-    if (session.length > 0) {
-      out.push('cmds=(', ...session, ')');
+    if (xs.lines.length > 0) {
+      out.push('cmds=(', ...xs.lines, ')');
       if (verdicts) out.push(`stdbuf -oL xfs_io -x "\${cmds[@]}" 2>&1 | check_reads '${want.join(';')}' || BAD=1`);
       else out.push('xfs_io -x "${cmds[@]}"');
     }
-    session = [];
+    xs.reset();
     want = [];
-    table = [];
-    current = -1;
-  };
-  const use = (idx: number): void => {
-    if (idx !== current) session.push(`  -C "file ${idx}"`);
-    current = idx;
-  };
-  const close = (idx: number, comment = ''): void => {
-    use(idx);
-    session.push(`  -C "close"${comment}`);
-    table.splice(idx, 1);
-    current = table.length === 0 ? -1 : Math.min(idx, table.length - 1);
   };
   doc.steps.forEach((s, i) => {
     const r = results?.[i];
@@ -247,22 +283,21 @@ export function toXfsIo(doc: ScenarioDoc, system: ResolvedSystem, results: reado
       out.push(`# ${what}: not exported (set an fscrypt v2 policy with fscryptctl or xfs_io add_enckey/set_encpolicy)`);
       return;
     }
-    const { cmds, note } = command(s, (fd) => table.find((t) => t.fd === fd)?.path);
+    const { cmds, note } = command(s, (fd) => xs.path(fd));
     const comment = `  # ${what}${note !== null ? ` [${note}]` : ''}`;
-    const emit = (): void => cmds.forEach((c, j) => session.push(`  -C "${c}"${j === cmds.length - 1 ? comment : ''}`));
+    const emit = (): void => cmds.forEach((c, j) => xs.lines.push(`  -C "${c}"${j === cmds.length - 1 ? comment : ''}`));
     if (cmds.length === 0) {
-      session.push(`  ${comment.trim()}`);
+      xs.lines.push(`  ${comment.trim()}`);
       return;
     }
     if (s.op === 'open') {
       // Opening a name already open closes the old file first, as the model and the kernel runner do.
-      const prev = table.findIndex((t) => t.fd === s.fd);
-      if (prev >= 0) close(prev, `  # (step ${i + 1} reopens ${s.fd}: its old file is closed first)`);
+      const prev = xs.find(s.fd);
+      if (prev >= 0) xs.close(prev, `  # (step ${i + 1} reopens ${s.fd}: its old file is closed first)`);
       emit();
       // A failed open adds nothing to xfs_io's file table and leaves the current file as it was.
       if (r === undefined || r.errno === undefined) {
-        table.push({ fd: s.fd, path: s.path });
-        current = table.length - 1;
+        xs.opened(s.fd, s.path, s.flags);
       }
       return;
     }
@@ -270,20 +305,20 @@ export function toXfsIo(doc: ScenarioDoc, system: ResolvedSystem, results: reado
       emit();
       return;
     }
-    const idx = table.findIndex((t) => t.fd === ('fd' in s ? s.fd : ''));
+    const idx = xs.find('fd' in s ? s.fd : '');
     if (idx < 0) {
-      session.push(`  ${comment.trim()} [fd not open: the kernel returns EBADF; nothing to run]`);
+      xs.lines.push(`  ${comment.trim()} [fd not open: the kernel returns EBADF; nothing to run]`);
       return;
     }
     if (s.op === 'close') {
-      close(idx, comment);
+      xs.close(idx, comment);
       return;
     }
-    use(idx);
+    xs.use(idx);
     emit();
     const w = s.op === 'pread' && results !== null ? readWant(i + 1, r) : null;
     if (w !== null) {
-      session.push('  -C "help quit"  # (ends the read for check_reads)');
+      xs.lines.push('  -C "help quit"  # (ends the read for check_reads)');
       want.push(w);
     }
   });

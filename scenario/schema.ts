@@ -135,9 +135,9 @@ export const DeviceSchema = object('device', 'the device: an object such as {"lo
   completion: field(z.enum(['explicit', 'step-end']), { expect: '"explicit" or "step-end"' }).optional(),
 });
 
-export const SystemSchema = object('system', 'the system: an object such as {"fs": "xfs"}', {
+export const SystemSchema = object('system', 'the system: an object such as {"fs": NAME, "blockSize": 4096}, NAME a file system type (see `iospec filesystems`)', {
   /** A registered file system type (model/filesystems.ts); checked when the system is resolved. */
-  fs: field(z.string().regex(/^[a-z0-9_-]+$/), { expect: 'a file system type name such as "xfs" (see `iospec filesystems`)', kind: 'fs type' }),
+  fs: field(z.string().regex(/^[a-z0-9_-]+$/), { expect: 'the name of a registered file system type (`iospec filesystems` lists them)', kind: 'fs type' }),
   blockSize: pow2(1024, 65536, 4096).optional(),
   clusterSize: pow2(1024, 1 << 30, 65536).optional(),
   device: DeviceSchema.optional(),
@@ -273,7 +273,7 @@ export const StepSchema = z.discriminatedUnion('op', STEPS, {
   },
 });
 
-export const ScenarioSchema = object('a scenario', 'a scenario: an object such as {"format": "iospec-scenario/1", "system": {"fs": "xfs"}, "steps": []}', {
+export const ScenarioSchema = object('a scenario', 'a scenario: an object such as {"format": "iospec-scenario/1", "system": {"fs": NAME}, "steps": []}', {
   format: field(z.literal('iospec-scenario/1'), { expect: '"iospec-scenario/1" (the only format there is)' }),
   name: text(200).optional(),
   description: text(20000).optional(),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { invariantsMarkdown } from '../checker/invariants-doc.ts';
-import { main } from '../cli/main.ts';
+import { iospec } from './cli-helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 
@@ -18,33 +18,6 @@ function spawnIospec(...args: string[]): { code: number; out: string; err: strin
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
-/**
- * The command's main function in this process, its output captured: the
- * same code as the binary runs (bin/iospec.mjs calls main with argv), without
- * a Node start per call.
- */
-async function iospec(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = process.stdout.write;
-  const stderr = process.stderr.write;
-  const capture = (sink: (s: string) => void): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-      sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const done = rest.find((x): x is () => void => typeof x === 'function');
-      done?.();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture((x) => (out += x));
-  process.stderr.write = capture((x) => (err += x));
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'iospec-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

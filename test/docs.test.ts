@@ -204,7 +204,7 @@ describe('validation messages say what is expected', () => {
     ['a crash keep of the wrong shape', { ...ok, steps: [{ op: 'crash', keep: 'some' }] }, 'steps[0] (step 1, crash).keep: expected "all", "none" or a list of [pending write, first sector, sector count] triples'],
     ['a keep triple too short', { ...ok, steps: [{ op: 'crash', keep: [[0, 1]] }] }, 'steps[0] (step 1, crash).keep[0]: expected a [pending write, first sector, sector count] triple such as [0, 2048, 8], got [0,1]'],
     ['an unknown field of the inline encryption engine', { ...ok, system: { fs: 'ext4', device: { inlineCrypto: { sizes: [4096] } } } }, 'system.device.inlineCrypto: unknown field "sizes" (inlineCrypto takes: dataUnitSizes, maxDunBytes)'],
-    ['a missing system', { format: 'iospec-scenario/1', steps: [] }, 'system: missing: the system: an object such as {"fs": "xfs"}'],
+    ['a missing system', { format: 'iospec-scenario/1', steps: [] }, 'system: missing: the system: an object such as {"fs": NAME, "blockSize": 4096}'],
     ['an unknown top-level field', { ...ok, sytem: {} }, '(document): unknown field "sytem" (did you mean "system"? a scenario takes: format, name, description, system,'],
   ];
   for (const [what, doc, want] of cases) {

@@ -92,7 +92,7 @@ describe('xfs_io export', () => {
     const script = toXfsIo(sc.doc, sc.system, runOnModel(sc).results);
     expect(script).toContain('pwrite -A (xfsprogs 6.12 or later');
     expect(script).toContain('npx iospec export --c');
-    expect(script).toContain('-C "pwrite -q -S 0x01 -b 4096 -A 0 4096"');
+    expect(script).toContain('-C "pwrite -q -S 0x01 -b 4096 -A -V 1 0 4096"');
   });
   it('marks what xfs_io cannot do', () => {
     const sc = loadScenario(join(import.meta.dirname, 'conformance', 'xfs-clone-checks.json'));

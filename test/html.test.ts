@@ -15,7 +15,8 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadScenario } from '../scenario/load.ts';
 import { replay } from '../checker/replay.ts';
-import { traceHtml, traceSteps } from '../checker/trace.ts';
+import { traceSteps } from '../checker/trace.ts';
+import { traceHtml } from '../checker/trace-html.ts';
 
 const DIR = join(import.meta.dirname, '..', 'counterexamples');
 

@@ -12,33 +12,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../checker/check.ts';
 import { NO_SHARD, parseShard, splitRuns, workerSeed } from '../checker/jobs.ts';
 import type { Shard } from '../checker/jobs.ts';
-import { main } from '../cli/main.ts';
+import { iospec } from './cli-helpers.ts';
 import { INVARIANTS } from '../properties/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iospec-jobs-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The command's main function in this process, its output captured. */
-async function iospec(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = process.stdout.write;
-  const stderr = process.stderr.write;
-  const capture = (sink: (s: string) => void): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-      sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      rest.find((x): x is () => void => typeof x === 'function')?.();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture((x) => (out += x));
-  process.stderr.write = capture((x) => (err += x));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
-}
 
 interface Summary {
   seed: number;
