@@ -1,4 +1,5 @@
-/** Part 1 of the variant tests (test/variants-teeth.ts): every variant is caught, upstream is not. */
-import { describeVariants } from './variants-teeth.ts';
+/** Part 1 of the teeth tests (test/variants-teeth.ts): every variant is caught and upstream is not, every invariant catches a variant. */
+import { describeInvariants, describeVariants } from './variants-teeth.ts';
 
-describeVariants(0, 2);
+describeVariants(0, 3);
+describeInvariants(0, 3);

@@ -1,4 +1,5 @@
-/** Part 2 of the variant tests (test/variants-teeth.ts): every variant is caught, upstream is not. */
-import { describeVariants } from './variants-teeth.ts';
+/** Part 2 of the teeth tests (test/variants-teeth.ts): every variant is caught and upstream is not, every invariant catches a variant. */
+import { describeInvariants, describeVariants } from './variants-teeth.ts';
 
-describeVariants(1, 2);
+describeVariants(1, 3);
+describeInvariants(1, 3);

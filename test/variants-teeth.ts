@@ -1,10 +1,22 @@
 /**
- * Every variant breaks an invariant it claims to break: the checker finds a
- * counterexample on the variant, shrunk to a short sequence, and finds none
- * on upstream over the same space: every sequence of up to 3 operations
- * (exhaustive small scope; upstream's side is test/upstream.test.ts, run once
- * for all variants) or, when that is not enough, the same seed and the same
- * number of random sequences.
+ * Teeth, both ways, in one search per variant:
+ *
+ * - every variant breaks an invariant it claims to break: the checker finds
+ *   a counterexample on the variant, shrunk to a short sequence, and finds
+ *   none on upstream over the same space: every sequence of up to 3
+ *   operations (exhaustive small scope; upstream's side is
+ *   test/upstream.test.ts, run once for all variants) or, when that is not
+ *   enough, the same seed and the same number of random sequences;
+ * - every invariant catches a variant, watching that invariant alone.  Where
+ *   a variant's counterexample above violates it, that counterexample run
+ *   watching the invariant alone is the proof (the generated sequences do not
+ *   depend on the invariants watched, and the shrunk steps were shrunk
+ *   watching the violated invariant alone), so the search is not made twice;
+ *   otherwise the invariant gets its own search, as for a variant.
+ *
+ * The tests are split over files (test/variants-1.test.ts, ...) so that
+ * vitest runs them on every worker at once; an invariant is tested in the
+ * file of its first claimant, after that file's variants.
  */
 import { describe, expect, it } from 'vitest';
 import { check } from '../checker/check.ts';
@@ -15,6 +27,14 @@ import { parseScenario } from '../scenario/load.ts';
 import { counterexampleDoc } from '../checker/counterexample.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { SMALL_SCOPE } from './helpers.ts';
+import { knobsOf } from '../checker/check.ts';
+import { runChecked } from '../checker/execute.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
+import type { Step, SystemDoc } from '../scenario/schema.ts';
+import type { SystemHint } from '../model/variants.ts';
+
+/** The counterexample each variant's test found in this file (the invariant tests reuse them). */
+const found = new Map<string, { readonly system: SystemDoc; readonly steps: Step[]; readonly invariant: string }>();
 
 /** Seeds tried in order; the run budget per seed. */
 const SEEDS = [1, 2, 3, 4, 5];
@@ -47,9 +67,10 @@ export function describeVariants(part: number, parts: number): void {
           expect(c.steps.length).toBeLessThanOrEqual(12);
           const doc = counterexampleDoc(c.system, v.name, c.steps, c.results, c.violation, 0, c.path);
           expect(replay(parseScenario(JSON.parse(JSON.stringify(doc)))).reproduced).toBe(true);
+          found.set(v.name, { system: c.system, steps: c.steps, invariant: c.violation.invariant });
           return;
         }
-        let found = null;
+        let hit = null;
         let seed = 0;
         let runs = 0;
         // Cheap attempts first: every seed with a small budget, then the full one.
@@ -57,14 +78,14 @@ export function describeVariants(part: number, parts: number): void {
           for (seed of SEEDS) {
             const r = check({ invariants: INVARIANTS, variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
             if (r.counterexample !== null) {
-              found = r.counterexample;
+              hit = r.counterexample;
               runs = r.runsToFailure ?? budget;
               break search;
             }
           }
         }
-        expect(found, `${v.name}: no counterexample with seeds ${SEEDS.join(',')}`).not.toBeNull();
-        const c = found!;
+        expect(hit, `${v.name}: no counterexample with seeds ${SEEDS.join(',')}`).not.toBeNull();
+        const c = hit!;
         expect(v.breaks).toContain(c.violation.invariant);
         expect(c.steps.length).toBeLessThanOrEqual(12);
         // The saved counterexample replays to the same violation at the same step.
@@ -73,6 +94,61 @@ export function describeVariants(part: number, parts: number): void {
         expect(rep.reproduced).toBe(true);
         // Upstream, same seed, same budget, same kind of systems: nothing.
         const up = check({ invariants: INVARIANTS, variant: null, seed, runs, maxSteps: 40, timeMs: 600_000, systems: v.systems });
+        expect(up.counterexample?.violation ?? null).toBeNull();
+        found.set(v.name, { system: c.system, steps: c.steps, invariant: c.violation.invariant });
+      });
+    }
+  });
+}
+
+/** Seeds and budgets of an invariant's own search (when no variant counterexample of this file violates it). */
+const INV_SEEDS = [1, 2, 3];
+const INV_BUDGETS = [20_000, 150_000];
+
+/**
+ * The tests of the invariants whose first claimant is a variant of this
+ * part; call after describeVariants(part, parts) in the same file.
+ */
+export function describeInvariants(part: number, parts: number): void {
+  const mine = INVARIANTS.filter((inv) => {
+    const first = VARIANTS.findIndex((v) => v.breaks.includes(inv.id));
+    return first < 0 ? part === 0 : first % parts === part;
+  });
+  describe(`every invariant catches a variant, watching it alone (part ${part + 1} of ${parts})`, () => {
+    for (const inv of mine) {
+      it(inv.id, () => {
+        const claimants = VARIANTS.filter((v) => v.breaks.includes(inv.id));
+        expect(claimants.map((v) => v.name), `${inv.id}: no variant claims to break it`).not.toEqual([]);
+        // A claimant's counterexample from the variant tests, run watching this invariant alone.
+        for (const v of claimants) {
+          const c = found.get(v.name);
+          if (c === undefined || c.invariant !== inv.id) continue;
+          const r = runChecked(resolveSystem(c.system), knobsOf(v), c.steps, [inv]);
+          expect(r.violation?.invariant).toBe(inv.id);
+          return;
+        }
+        // Exhaustive small scope: a claimant caught there (upstream is clean over the same space: test/upstream.test.ts).
+        for (const v of claimants) {
+          const ex = exhaustive({ depth: SMALL_SCOPE, invariants: [inv], variant: v });
+          if (ex.counterexample === null) continue;
+          expect(ex.counterexample.violation.invariant).toBe(inv.id);
+          return;
+        }
+        let caught: { variant: string; seed: number; runs: number; fs: string | undefined; systems: SystemHint | undefined } | null = null;
+        // Cheap attempts first: every claimant and seed with a small budget, then the full one.
+        search: for (const budget of INV_BUDGETS) {
+          for (const seed of INV_SEEDS) for (const v of claimants) {
+            const r = check({ invariants: [inv], variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
+            if (r.counterexample !== null) {
+              expect(r.counterexample.violation.invariant).toBe(inv.id);
+              caught = { variant: v.name, seed, runs: r.runsToFailure ?? budget, fs: v.fs?.length === 1 ? v.fs[0] : undefined, systems: v.systems };
+              break search;
+            }
+          }
+        }
+        expect(caught, `${inv.id}: none of ${claimants.map((v) => v.name).join(', ')} was caught`).not.toBeNull();
+        // Upstream, on the same file systems, same seed and budget: nothing.
+        const up = check({ invariants: [inv], variant: null, seed: caught!.seed, runs: caught!.runs, maxSteps: 40, timeMs: 600_000, fs: caught!.fs, systems: caught!.systems });
         expect(up.counterexample?.violation ?? null).toBeNull();
       });
     }
