@@ -35,7 +35,6 @@ import { SECTOR_SIZE } from '../model/block/blk-settings.ts';
 import type { CrashReport } from '../model/block/disk.ts';
 import type { ExtentMap } from '../model/fs/extent.ts';
 import type { Inode } from '../model/fs/inode.ts';
-import type { Folio } from '../model/mm/folio.ts';
 import { System } from '../model/system.ts';
 import type { StepResult } from '../model/system.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
@@ -44,12 +43,12 @@ import { findInvariant } from '../properties/index.ts';
 import type { Violation } from './execute.ts';
 import type { ReplayReport } from './replay.ts';
 import { describeResult, describeStep } from './replay.ts';
-import { extentBlocks } from './trace.ts';
+import { blockUptodate, cacheKind, extentBlocks } from './trace.ts';
+import type { CacheKind } from './trace.ts';
 
 // ---- the structured snapshot ----------------------------------------------
 
 export type MapKind = 'written' | 'unwritten' | 'delayed' | 'shared' | 'hole';
-export type CacheKind = 'dirty' | 'writeback' | 'uptodate' | 'stale' | 'none';
 
 /** A run of bytes of one source inside a block (adjacent spans of one source merged). */
 export interface Piece {
@@ -192,22 +191,6 @@ function toPieces(d: readonly Span[]): Piece[] {
   return out;
 }
 
-function blockUptodate(f: Folio, pos: number, bs: number): boolean {
-  const i = Math.floor((pos - f.pos) / bs);
-  return f.ifs !== null ? f.ifs.uptodate[i] === 1 : f.uptodate;
-}
-
-function cacheKind(inode: Inode, lblk: number): CacheKind {
-  const bs = inode.blockSize;
-  const pos = lblk * bs;
-  const f = inode.mapping.folioAt(pos);
-  if (f === undefined) return 'none';
-  if (f.writeback) return 'writeback';
-  const i = Math.floor((pos - f.pos) / bs);
-  const dirty = f.ifs !== null ? f.ifs.dirty[i] === 1 : f.dirty;
-  if (dirty) return 'dirty';
-  return blockUptodate(f, pos, bs) ? 'uptodate' : 'stale';
-}
 
 /** The state of the blocks of one file, as runs (a stretch with nothing in it is one run). */
 function fileRuns(sys: System, inode: Inode, n: number): { runs: CellRun[]; drawnTo: number } {

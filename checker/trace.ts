@@ -12,6 +12,7 @@
  */
 import { match } from 'ts-pattern';
 import type { Inode } from '../model/fs/inode.ts';
+import type { Folio } from '../model/mm/folio.ts';
 import type { ModelEvent } from '../model/kernel.ts';
 import type { Bio } from '../model/block/bio.ts';
 import { REQ_ATOMIC, REQ_FUA, REQ_PREFLUSH } from '../model/block/bio.ts';
@@ -37,17 +38,35 @@ function mapChar(inode: Inode, lblk: number): string {
     .exhaustive();
 }
 
-function cacheChar(inode: Inode, lblk: number): string {
+/** What the page cache holds of one file block. */
+export type CacheKind = 'dirty' | 'writeback' | 'uptodate' | 'stale' | 'none';
+
+/** Whether the block at `pos` of folio `f` is up to date (per block with an iomap_folio_state, else the folio's flag). */
+export function blockUptodate(f: Folio, pos: number, bs: number): boolean {
+  const i = Math.floor((pos - f.pos) / bs);
+  return f.ifs !== null ? f.ifs.uptodate[i] === 1 : f.uptodate;
+}
+
+export function cacheKind(inode: Inode, lblk: number): CacheKind {
   const bs = inode.blockSize;
   const pos = lblk * bs;
   const f = inode.mapping.folioAt(pos);
-  if (f === undefined) return '-';
-  if (f.writeback) return 'w';
+  if (f === undefined) return 'none';
+  if (f.writeback) return 'writeback';
   const i = Math.floor((pos - f.pos) / bs);
   const dirty = f.ifs !== null ? f.ifs.dirty[i] === 1 : f.dirty;
-  const uptodate = f.ifs !== null ? f.ifs.uptodate[i] === 1 : f.uptodate;
-  if (dirty) return 'D';
-  return uptodate ? 'U' : '.';
+  if (dirty) return 'dirty';
+  return blockUptodate(f, pos, bs) ? 'uptodate' : 'stale';
+}
+
+function cacheChar(inode: Inode, lblk: number): string {
+  return match(cacheKind(inode, lblk))
+    .with('none', () => '-')
+    .with('writeback', () => 'w')
+    .with('dirty', () => 'D')
+    .with('uptodate', () => 'U')
+    .with('stale', () => '.')
+    .exhaustive();
 }
 
 /** A row of characters, one per block, as a strip (small files) or as runs. */
