@@ -5,10 +5,13 @@
  * object or `iospec check --variant NAME` switches one on.  Each variant is
  * declared once, below: its name (which is also its knob: model code asks
  * `k.v.on('dio-no-invalidate')` where the variant diverges), where it comes
- * from, the file systems and systems it needs, and the invariants it is
- * known to break — the tests prove that claim.
+ * from, the systems it needs, and the invariants it is known to break — the
+ * tests prove that claim.  A file system names the variants its code runs
+ * (FsHarness.variants, in its folder); generic code never names a file
+ * system.
  */
 import type { InvariantId } from '../properties/ids.ts';
+import { fs_types } from './fs/registry.ts';
 
 /**
  * A restriction of generated systems: ext4 with an inline encryption engine,
@@ -24,8 +27,6 @@ interface VariantDecl {
   readonly source: string;
   /** Invariants the checker is proven (by tests) to catch on this variant; none for a design found clean. */
   readonly breaks: readonly InvariantId[];
-  /** The file systems (registered type names) where the variant exists: generated scenarios use only those. */
-  readonly fs?: readonly string[];
   /** Further variants it needs (a bug in the RFC needs the RFC itself). */
   readonly implies?: readonly string[];
   /** Generate only systems where the variant can matter (the upstream comparison uses the same). */
@@ -74,7 +75,6 @@ const DECLARED = [
       'ext4 buffered writeback allocates written (not unwritten) extents and commits them without waiting for the data, as data=writeback does: a crash after the commit and before the data lands exposes stale block contents.',
     source: 'fs/ext4/inode.c: mpage_map_one_extent (EXT4_GET_BLOCKS_IO_CREATE_EXT with dioread_nolock); Documentation/filesystems/ext4.rst (data=writeback)',
     breaks: ['data/no-stale-exposure'],
-    fs: ['ext4'],
   },
   {
     name: 'writeback-end-at-submit',
@@ -103,7 +103,6 @@ const DECLARED = [
       'The buffered write ->iomap_begin decides on copy-on-write for a shared block but returns the mapping as plain DELALLOC, without IOMAP_F_SHARED and without the source map: the partial head and tail blocks of the write are zeroed instead of read from the shared block, and the copy written out loses those bytes.',
     source: 'seed 002: [PATCH 05/13] btrfs: Add CoW in iomap based writes, review by Dave Chinner ("The iomap->type is overwritten here and so IOMAP_COW will never be seen by the iomap infrastructure"); modelled in xfs_buffered_write_iomap_begin (found_cow) and in btrfs\'s buffered write mapping (model/btrfs/inode.ts: btrfs_buffered_write_iomap_ops), where every overwrite is copy-on-write',
     breaks: ['iomap/valid-mapping', 'cow/partial-block-preserved', 'data/read-your-writes'],
-    fs: ['xfs', 'btrfs'],
   },
   {
     name: 'srcmap-ignored-new-cow',
@@ -111,7 +110,6 @@ const DECLARED = [
       'The iomap core decides read-or-zero for a partial block from the destination map when it is a fresh COW block (IOMAP_F_SHARED|IOMAP_F_NEW) instead of from the source map: the mapping is right, but the untouched bytes of a partly written shared block are zeroed.',
     source: 'fs/iomap/buffered-io.c: __iomap_write_begin, iomap_block_needs_zeroing (iomap_iter_srcmap); include/linux/iomap.h: iomap_iter_srcmap; seed 002 (patch 02: read the page from the srcmap for COW)',
     breaks: ['cow/partial-block-preserved', 'data/read-your-writes'],
-    fs: ['xfs', 'btrfs'],
   },
   {
     name: 'buffered-write-no-dsync',
@@ -126,7 +124,6 @@ const DECLARED = [
       'Copy-on-write remaps the new blocks into the file when the I/O is submitted (writeback mapping, direct write mapping) instead of when it completes: a log force before the data reaches the disk makes the file point at a staging block that still holds whatever it held before.',
     source: 'fs/xfs/xfs_aops.c: xfs_end_ioend and fs/xfs/xfs_file.c: xfs_dio_write_end_io call xfs_reflink_end_cow only after the I/O completed; fs/xfs/xfs_reflink.c: xfs_reflink_end_cow',
     breaks: ['data/no-stale-exposure'],
-    fs: ['xfs'],
   },
   {
     name: 'dio-no-cow',
@@ -134,7 +131,6 @@ const DECLARED = [
       'Direct writes do not consult the COW fork or the reference counts (imap_needs_cow is skipped for direct I/O): an aligned direct write to a shared block overwrites it in place, and the other file of the clone pair sees the new data.',
     source: 'fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (imap_needs_cow -> xfs_reflink_allocate_cow); fs/xfs/xfs_reflink.c: xfs_reflink_allocate_cow',
     breaks: ['iomap/valid-mapping', 'cow/source-unchanged'],
-    fs: ['xfs'],
   },
   {
     name: 'dio-read-no-fallback',
@@ -142,7 +138,6 @@ const DECLARED = [
       'A direct read the file system cannot do as direct I/O (here: an ext4 file encrypted without inline crypto) returns short, with nothing read, instead of falling back to a buffered read.',
     source: 'seed 002: [PATCH 07/13] btrfs: basic direct read operation, review by Ritesh Harjani ("No provision to fallback to bufferedIO read?"); fs/ext4/file.c: ext4_file_read_iter (ext4_should_use_dio false -> generic_file_read_iter); fs/btrfs/file.c: btrfs_file_read_iter (a direct read not aligned to the sector size, or of an inline extent, is finished through the page cache)',
     breaks: ['data/read-your-writes'],
-    fs: ['ext4', 'btrfs'],
   },
   {
     name: 'xfs-atomic-end-cow',
@@ -150,7 +145,6 @@ const DECLARED = [
       'A software (out-of-place) atomic write is remapped at completion the way ordinary copy-on-write is, one transaction per data fork extent (xfs_reflink_end_cow), and the log checkpoints between them: an atomic write over a written block and a hole, then a crash, leaves half the range new and half old.',
     source: 'fs/xfs/xfs_reflink.c: xfs_reflink_end_atomic_cow (one transaction for the whole range, "xfs: commit CoW-based atomic writes atomically") versus xfs_reflink_end_cow_extent; fs/xfs/xfs_file.c: xfs_dio_write_end_io',
     breaks: ['atomic/no-torn-write'],
-    fs: ['xfs'],
   },
   {
     name: 'atomic-buffered-fallback',
@@ -158,7 +152,6 @@ const DECLARED = [
       'An RWF_ATOMIC direct write that the direct path cannot do falls back to a buffered write like any other direct write (-ENOTBLK): on XFS when the REQ_ATOMIC path is not possible, instead of the software COW path; on ext4 when a mapping wrote nothing. The data goes through the page cache and is written back in whatever pieces writeback makes.',
     source: 'fs/iomap/direct-io.c: __iomap_dio_rw, "iomap: Don\'t fall back to buffered write if the write is atomic" (6.15); fs/ext4/inode.c: ext4_want_directio_fallback; fs/xfs/xfs_file.c: xfs_file_dio_write_atomic (-ENOPROTOOPT retry); seed 004',
     breaks: ['atomic/no-buffered-fallback', 'atomic/no-torn-write'],
-    fs: ['xfs'],
   },
   {
     name: 'xfs-atomic-hw-misaligned',
@@ -166,7 +159,6 @@ const DECLARED = [
       'The XFS hardware atomic path accepts an extent whose disk blocks are not naturally aligned to the write: the REQ_ATOMIC bio may straddle the device\'s atomic boundary or break its alignment rules (the block layer then fails it, or a device tears it).',
     source: 'fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible ("atomic writes are required to be naturally aligned for disk blocks", "xfs: add large atomic writes checks", 6.16); seed 004 (aligned allocation)',
     breaks: ['atomic/single-unsplit-bio'],
-    fs: ['xfs'],
   },
   {
     name: 'ext4-atomic-no-force-commit',
@@ -174,7 +166,6 @@ const DECLARED = [
       'ext4 bigalloc: an atomic write over a mixed mapping (written blocks next to holes or unwritten blocks inside one cluster) zeroes the holes and unwritten blocks into one written extent, but does not commit that change before writing the data: a crash after the REQ_ATOMIC bio landed and before the commit recovers the old mapping, where the written part reads new and the rest reads zeroes.',
     source: 'fs/ext4/inode.c: ext4_iomap_alloc (force_commit after ext4_map_blocks_atomic_write_slow, "ext4: Add multi-fsblock atomic write support with bigalloc", 6.16); Documentation/filesystems/ext4/atomic_writes.rst',
     breaks: ['atomic/no-torn-write'],
-    fs: ['ext4'],
     systems: 'atomic-bigalloc',
   },
   {
@@ -183,7 +174,6 @@ const DECLARED = [
       'The RFC of seed 004: ext4 without bigalloc does atomic writes of several blocks (up to the device\'s unit) by allocating one naturally aligned, power-of-two extent in mballoc (EXT4_MB_HINT_ALIGNED: the goal rounded down to the alignment, else the buddy of that order), and fails the write — ENOSPC when no aligned extent is free, EINVAL over a range already mapped otherwise (misaligned, mixed, or partly delayed) — rather than tear it. Checked clean.',
     source: 'seed 004: [RFC] ext4: atomic direct writes with aligned allocation in mballoc (patches 3 "add aligned allocation support in mballoc", 6 "Add aligned allocation support for atomic direct io", 7 "Support atomic write for statx")',
     breaks: [],
-    fs: ['ext4'],
     systems: 'atomic-hw',
   },
   {
@@ -193,7 +183,6 @@ const DECLARED = [
       'The RFC\'s atomic writes with an mballoc that has no aligned allocation: the request is served by the ordinary goal-directed search (at least the write\'s length, contiguous), which may start anywhere, so the REQ_ATOMIC bio is not naturally aligned on the device.',
     source: 'seed 004 (step 1 of the series: "Enable aligned allocation in ext4 mballoc ... needed for atomic writes"); fs/ext4/mballoc.c: ext4_mb_regular_allocator',
     breaks: ['alloc/aligned-when-required', 'atomic/single-unsplit-bio'],
-    fs: ['ext4'],
     systems: 'atomic-hw',
   },
   {
@@ -203,7 +192,6 @@ const DECLARED = [
       'The RFC\'s aligned allocation is served first from a preallocation — the locality group\'s, whose next free block follows the last small allocation — without checking that the block the write gets there is aligned (the RFC\'s first TODO: normalized and preallocated requests for aligned allocations).',
     source: 'seed 004 (TODO 1: "Fallback to original request size when normalized request size (due to preallocation) allocation is not possible"; patch 4 "allow inode preallocation for aligned alloc"); fs/ext4/mballoc.c: ext4_mb_use_preallocated, ext4_mb_normalize_request',
     breaks: ['alloc/aligned-when-required', 'atomic/single-unsplit-bio'],
-    fs: ['ext4'],
     systems: 'atomic-hw',
   },
   {
@@ -220,7 +208,6 @@ const DECLARED = [
       'Direct I/O on an inline-encrypted file accepts user memory aligned only to the logical block size (file position and length still block aligned): a data unit then spans two bvecs, and a bio split at a bvec boundary (segment limits) cuts it.',
     source: 'seed 000: fscrypt direct I/O cover letter ("memory aligned only to the logical block size" is rejected: a crypto data unit could span bvecs, and the block layer may split a bio at any bvec boundary); fs/ext4/file.c: ext4_should_use_dio',
     breaks: ['crypto/dio-alignment-enforced'],
-    fs: ['ext4'],
   },
   {
     name: 'crypto-split-ignores-du',
@@ -228,7 +215,6 @@ const DECLARED = [
       'The block layer splits a bio with a crypt context at any logical block, as it splits other bios, instead of between data units: with max_sectors_kb not a multiple of the data unit size, a data unit is cut in two.',
     source: 'block/blk-merge.c: bio_split_alignment ("if (bio_has_crypt_ctx(bio)) return data_unit_size"); seed 000',
     breaks: ['crypto/no-split-data-unit'],
-    fs: ['ext4'],
   },
   {
     name: 'crypto-dun-not-advanced',
@@ -236,7 +222,6 @@ const DECLARED = [
       'When the block layer splits a bio with a crypt context, the remainder keeps the DUN of the original first data unit instead of advancing it by the data units split off: the second part is encrypted with the wrong DUNs.',
     source: 'block/blk-crypto.c: bio_crypt_advance (called from bio_split / bio_advance); seed 000',
     breaks: ['crypto/dun-matches-position'],
-    fs: ['ext4'],
   },
   {
     name: 'crypto-dio-without-engine',
@@ -244,7 +229,6 @@ const DECLARED = [
       'Direct I/O is allowed on an encrypted file that has no inline encryption (no -o inlinecrypt, or an engine without its data unit size): the bios carry no crypt context and the file system cannot encrypt user memory in place, so the plaintext goes to the disk.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_dio_supported ("direct I/O is only supported with inline encryption"); fs/ext4/inode.c: ext4_dio_alignment; seed 000',
     breaks: ['crypto/no-plaintext-on-disk'],
-    fs: ['ext4'],
   },
   {
     name: 'crypto-no-dun-wrap-limit',
@@ -252,7 +236,6 @@ const DECLARED = [
       'ext4 maps a direct I/O on an IV_INO_LBLK_32 file without fscrypt_limit_io_blocks: a bio may span the point where the 32-bit DUN (hashed inode number plus block number) wraps from 0xffffffff to 0. blk-crypto counts DUNs on within a bio, so the data units after the wrap are encrypted under DUN 2^32, 2^32+1, ... while every later read of them uses 0, 1, ...: they decrypt to garbage.',
     source: 'fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks ("the DUN wraps around ... blk-crypto requires that the DUN be contiguous within a bio"); fs/ext4/inode.c: ext4_iomap_begin; block/blk-crypto.c: bio_crypt_dun_increment',
     breaks: ['crypto/no-dun-wrap-in-bio', 'data/no-stale-exposure'],
-    fs: ['ext4'],
     systems: 'inline-crypto',
   },
   {
@@ -261,7 +244,6 @@ const DECLARED = [
       'The block layer merges a bio into the request before it when the two are contiguous on disk and use the same key, without checking that their DUNs are contiguous: the engine encrypts the whole request from the first bio\'s DUN on, so the second bio\'s data units get the wrong DUNs (two blocks of one file, or of two IV_INO_LBLK_64 files, that lie side by side on disk).',
     source: 'block/blk-crypto.c: bio_crypt_ctx_mergeable, bio_crypt_dun_is_contiguous; block/blk-merge.c: blk_rq_merge_ok (blk_crypto_rq_bio_mergeable); fs/crypto/inline_crypt.c: fscrypt_mergeable_bio',
     breaks: ['crypto/dun-matches-position'],
-    fs: ['ext4'],
     systems: 'inline-crypto',
   },
   {
@@ -270,7 +252,6 @@ const DECLARED = [
       'The newer design in which fscrypt always encrypts file contents through blk-crypto: without an inline engine (or without -o inlinecrypt) blk-crypto-fallback encrypts each bio in software, into bounce pages, with the same crypt context an engine would get. Direct I/O is then possible on every encrypted file (block-aligned, as with an engine), and writeback no longer encrypts in the file system. The checker finds no invariant this design breaks.',
     source: 'block/blk-crypto-fallback.c: blk_crypto_fallback_bio_prep, blk_crypto_fallback_encrypt_bio; fs/crypto/inline_crypt.c: fscrypt_select_encryption_impl; seed 000 (direct I/O on encrypted files through blk-crypto)',
     breaks: [],
-    fs: ['ext4'],
   },
   {
     name: 'writethrough-rfc',
@@ -278,7 +259,6 @@ const DECLARED = [
       'Buffered RWF_WRITETHROUGH (flag 0x200) as the RFC designs it, wired up in XFS: each folio\'s part of the write is copied in and dirtied, writeback is waited for, folio_mkclean write-protects it (re-dirtying the folio if a mapping had dirtied it), the dirty bits of the written-through blocks are cleared and the folio\'s dirty flag only if no dirty block is left, writeback starts and an asynchronous direct write from the folio is sent; its completion records any error on the mapping and ends writeback. Other file systems answer EOPNOTSUPP; with RWF_NOWAIT or RWF_DONTCACHE it is EINVAL. The checker finds no invariant this design breaks.',
     source: 'seed 003: [RFC 1/3] iomap: Support buffered RWF_WRITETHROUGH via async dio backend (iomap_file_writethrough_write, iomap_writethrough_iter, iomap_writethrough_begin, folio_prepare_writethrough, iomap_writethrough_endio)',
     breaks: [],
-    fs: ['xfs'],
   },
   {
     name: 'wt-partial-folio-clean',
@@ -287,7 +267,6 @@ const DECLARED = [
       'RWF_WRITETHROUGH clears the folio\'s dirty flag after writing through part of it, without looking for other dirty blocks: a block dirtied by an earlier buffered write elsewhere in the folio is left dirty in a clean folio, so neither writeback nor fsync ever writes it, and reclaim drops it.',
     source: 'seed 003: RFC 1/3 design note 1 ("We might be writing through a partial folio so we need to be careful to not clear the folio dirty bit unless there are no dirty blocks in the folio after the writethrough"); iomap_writethrough_begin (iomap_find_dirty_range)',
     breaks: ['folio/dirty-iff-dirty-blocks', 'folio/no-clean-while-block-dirty', 'data/no-lost-write'],
-    fs: ['xfs'],
   },
   {
     name: 'wt-no-mkclean',
@@ -296,7 +275,6 @@ const DECLARED = [
       'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again: fsync does not write the stored bytes (only the unmap at exit finds the dirty PTE), and a crash loses them (durability/fsync; a 10-step sequence the random search does not reach within its budget, so not claimed).',
     source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
     breaks: ['folio/no-clean-while-block-dirty', 'folio/stable-under-writeback'],
-    fs: ['xfs'],
     systems: 'stable-writes',
   },
   {
@@ -306,7 +284,6 @@ const DECLARED = [
       'RWF_WRITETHROUGH on XFS uses the direct-write ->iomap_begin as it is for the buffered copy as well as for the direct write (the RFC calls it twice, design note 2: "the second call should just return whatever the first call allocated"). Where a COW fork preallocation covers a hole, that mapping is a written, shared extent with a hole as source, so iomap_write_begin reads the partial block from the never-written staging extent instead of zeroing it, and the write-through sends those stale bytes to disk.',
     source: 'seed 003: RFC 1/3 design note 2 and iomap_writethrough_iter (iomap_write_begin with the allocating mapping); fs/xfs/xfs_iomap.c: xfs_direct_write_iomap_begin (out_found_cow), fs/xfs/xfs_reflink.c: xfs_find_trim_cow; fs/iomap/buffered-io.c: iomap_block_needs_zeroing (iomap_iter_srcmap)',
     breaks: ['data/no-stale-exposure'],
-    fs: ['xfs'],
   },
   {
     name: 'wt-endio-drops-error',
@@ -315,7 +292,6 @@ const DECLARED = [
       'The completion of a RWF_WRITETHROUGH write ends writeback on the folio but does not record a failed write on the mapping (no mapping_set_error): the write(2) already returned success, the folio is clean, and fsync returns 0 for data that never reached the disk.',
     source: 'seed 003: RFC 1/3 iomap_writethrough_endio ("record any errors and clear writeback on folio"; mapping_set_error); include/linux/pagemap.h: mapping_set_error',
     breaks: ['errors/fsync-reports-writeback-error', 'folio/no-clean-while-block-dirty'],
-    fs: ['xfs'],
   },
   {
     name: 'dio-no-bounce',
@@ -323,7 +299,6 @@ const DECLARED = [
       'On a device that needs stable pages (it checksums each sector, T10 PI style) XFS sends direct I/O from the user\'s pages instead of a bounce buffer: a user thread changing its buffer while the write is in flight changes the data after the protection checksum was computed, and the device rejects the write (a guard tag error, EILSEQ) — or, without verification, stores data its checksum does not match.',
     source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("needed to provide the stable pages requirement requested by devices that need to calculate checksums or parity over the data"); fs/xfs/xfs_file.c (IOMAP_DIO_BOUNCE when mapping_stable_writes)',
     breaks: ['integrity/checksum-matches-data'],
-    fs: ['xfs'],
     systems: 'stable-writes',
   },
   {
@@ -332,7 +307,6 @@ const DECLARED = [
       'A bounced direct read copies the bounce buffer back to the user even when the read failed: the buffer\'s pages were never filled by the device, so the user receives whatever kernel memory they held.',
     source: 'seed 001: __iomap_dio_bio_end_io -> bio_iov_iter_unbounce(bio, !!dio->error, ...) (copy back only on success); block/bio.c: bio_iov_iter_unbounce',
     breaks: ['data/no-stale-exposure'],
-    fs: ['xfs'],
     systems: 'stable-writes',
   },
   {
@@ -348,7 +322,6 @@ const DECLARED = [
       'btrfs before v6.14: a direct write to a file with data checksums is done as direct I/O from the user\'s pages, its checksums computed from the bytes at submission. A thread that changes its buffer while the write is in flight makes the device store bytes the checksum was not computed over: a later read of the block fails with EIO (a checksum error) although nothing went wrong on the device.',
     source: 'fs/btrfs/direct-io.c: btrfs_direct_write ("btrfs: always fallback to buffered write if the inode requires checksum", 968f19c5b1b7, v6.14: the fallback this variant removes); fs/btrfs/bio.c: btrfs_csum_one_bio; seed 001 (stable pages for checksums)',
     breaks: ['integrity/no-false-checksum-error', 'integrity/checksum-matches-data', 'data/read-your-writes'],
-    fs: ['btrfs'],
   },
   {
     name: 'btrfs-dio-bounce',
@@ -356,7 +329,6 @@ const DECLARED = [
       'The seed 001 design for btrfs: a direct write to a file with data checksums goes through bounce buffers (IOMAP_DIO_BOUNCE) instead of falling back to a buffered write; the checksum and the device see the same bytes, copied at submission, whatever the user does with the buffer meanwhile.',
     source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("btrfs uses it instead of falling back to buffered I/O"); fs/btrfs/direct-io.c: btrfs_direct_write',
     breaks: [],
-    fs: ['btrfs'],
   },
 ] as const satisfies readonly VariantDecl[];
 
@@ -366,9 +338,27 @@ export type VariantName = (typeof DECLARED)[number]['name'];
 export interface VariantInfo extends VariantDecl {
   readonly name: VariantName;
   readonly implies?: readonly VariantName[];
+  /**
+   * The file systems (registered type names) whose harness lists the
+   * variant (FsHarness.variants): generated scenarios use only those;
+   * undefined when none does (generic code every file system runs).
+   */
+  readonly fs: readonly string[] | undefined;
 }
 
-export const VARIANTS: readonly VariantInfo[] = DECLARED;
+/** The registered file systems that run a variant's changed code, by their own declaration. */
+function variantFs(name: VariantName): readonly string[] | undefined {
+  const fss = fs_types().filter((t) => t.harness.variants.includes(name)).map((t) => t.name);
+  return fss.length > 0 ? fss : undefined;
+}
+
+export const VARIANTS: readonly VariantInfo[] = DECLARED.map((d): VariantInfo => ({
+  ...d,
+  // Read from the registry when asked (file systems register after this module loads).
+  get fs() {
+    return variantFs(d.name);
+  },
+}));
 
 /**
  * The variants switched on for a run, as model code consults them: `on(name)`

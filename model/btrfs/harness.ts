@@ -65,6 +65,14 @@ export const btrfs_harness: FsHarness = {
     mountOptions: ['commit=3600', 'nodiscard'],
   },
   findings: FINDINGS,
+  // The variants whose changed code btrfs runs: its own, the iomap copy-on-write ones (every overwrite is copy-on-write) and the direct read fallback (btrfs_file_read_iter).
+  variants: [
+    'btrfs-dio-zero-copy-csum',
+    'btrfs-dio-bounce',
+    'cow-type-overwritten',
+    'srcmap-ignored-new-cow',
+    'dio-read-no-fallback',
+  ],
   limitations: [
     {
       name: 'btrfs-fsync-full-commit',

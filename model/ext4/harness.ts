@@ -122,5 +122,21 @@ export const ext4_harness: FsHarness = {
     crash: 'shutdown',
   },
   findings: FINDINGS,
+  // The variants whose changed code ext4 runs: its own, and the generic ones only ext4 reaches: a direct read it cannot do as direct I/O (an encrypted file), and blk-crypto (the only file system here that encrypts).
+  variants: [
+    'ext4-no-dioread-nolock',
+    'ext4-atomic-no-force-commit',
+    'ext4-atomic-aligned-alloc-rfc',
+    'ext4-rfc-mballoc-unaligned',
+    'ext4-rfc-prealloc-unaligned',
+    'dio-read-no-fallback',
+    'crypto-dio-lbs-memory',
+    'crypto-split-ignores-du',
+    'crypto-dun-not-advanced',
+    'crypto-dio-without-engine',
+    'crypto-no-dun-wrap-limit',
+    'crypto-merge-ignores-dun',
+    'crypto-all-blk-crypto',
+  ],
   limitations: LIMITATIONS,
 };

@@ -10,7 +10,7 @@
  */
 import type { FsConfig, FsOps } from './super.ts';
 import type { DeviceConfig } from '../block/blk-settings.ts';
-import type { SystemHint } from '../variants.ts';
+import type { SystemHint, VariantName } from '../variants.ts';
 import type { FsSystemPart, SystemDraw } from '../../checker/draw.ts';
 import type { ExhaustiveScope } from '../../checker/exhaustive.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
@@ -65,6 +65,13 @@ export interface FsHarness {
   readonly findings: readonly KnownFinding[];
   /** Known, explained differences between the model and this kernel on this file system. */
   readonly limitations: readonly Limitation[];
+  /**
+   * The variants whose changed code this file system runs: its own, and the
+   * generic ones only some file systems reach (iomap copy-on-write, ...).
+   * A variant is generated and checked on the file systems that list it;
+   * one no file system lists changes code every file system runs.
+   */
+  readonly variants: readonly VariantName[];
 }
 
 export interface FileSystemType {

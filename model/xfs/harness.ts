@@ -61,5 +61,22 @@ export const xfs_harness: FsHarness = {
     crash: 'shutdown',
   },
   findings: FINDINGS,
+  // The variants whose changed code xfs runs: its own, and the iomap copy-on-write ones (xfs_buffered_write_iomap_begin with the COW fork).
+  variants: [
+    'cow-remap-before-io',
+    'dio-no-cow',
+    'xfs-atomic-end-cow',
+    'atomic-buffered-fallback',
+    'xfs-atomic-hw-misaligned',
+    'writethrough-rfc',
+    'wt-partial-folio-clean',
+    'wt-no-mkclean',
+    'wt-direct-iomap-ops',
+    'wt-endio-drops-error',
+    'dio-no-bounce',
+    'bounce-read-copyback-on-error',
+    'cow-type-overwritten',
+    'srcmap-ignored-new-cow',
+  ],
   limitations: LIMITATIONS,
 };
