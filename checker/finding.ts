@@ -7,13 +7,19 @@
 import type { StepResult } from '../model/system.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { InvariantId } from '../properties/ids.ts';
+import type { VariantName } from '../model/variants.ts';
 import type { Violation } from './execute.ts';
 
 export interface KnownFinding {
   readonly id: string;
   readonly summary: string;
-  /** The scenario that shows it (test/conformance/ when confirmed on this machine's kernel). */
-  readonly scenario: string;
+  /**
+   * The scenarios that show it (test/conformance/ when confirmed on this
+   * machine's kernel): the first as found, then the wider triggers.
+   */
+  readonly scenarios: readonly [string, ...string[]];
+  /** The variant that is the proposed fix (checked clean; docs/findings/<id>.md explains it). */
+  readonly fix?: VariantName;
   /** Confirmed on the kernel (Linux 6.18 here), or read from the source only. */
   readonly confirmed: boolean;
   /** The invariants it breaks. */
@@ -25,14 +31,15 @@ export interface KnownFinding {
 /**
  * Did a step up to the violation write through an O_APPEND file (or with
  * RWF_APPEND) — atomically (an attempt is enough: ext4 allocates before it
- * fails), or directly (O_DIRECT) and successfully, as asked?
+ * fails), or directly (O_DIRECT) and successfully, as asked?  Only writes
+ * after step index `after` count (after a clone, say).
  */
-export function appendingWrite(steps: readonly Step[], results: readonly StepResult[], upTo: number, kind: 'atomic' | 'direct'): boolean {
+export function appendingWrite(steps: readonly Step[], results: readonly StepResult[], upTo: number, kind: 'atomic' | 'direct', after = -1): boolean {
   const files = new Map<string, readonly string[]>();
   for (let i = 0; i < upTo && i < steps.length; i++) {
     const s = steps[i]!;
     if (s.op === 'open') files.set(s.fd, s.flags);
-    if (s.op !== 'pwrite' || (kind === 'direct' && (results[i]?.ret ?? 0) <= 0)) continue;
+    if (s.op !== 'pwrite' || i <= after || (kind === 'direct' && (results[i]?.ret ?? 0) <= 0)) continue;
     // A file system without atomic writes refuses the flag before anything happens.
     if (kind === 'atomic' && results[i]?.errno === 'EOPNOTSUPP') continue;
     const rwf = s.flags ?? [];
@@ -55,6 +62,63 @@ export function directWriteAfterCrash(steps: readonly Step[], results: readonly 
     if (s.op === 'pwrite' && (results[i]?.ret ?? 0) > 0 && (files.get(s.fd) ?? []).includes('O_DIRECT')) return true;
   }
   return false;
+}
+
+/**
+ * Did a store through mmap (whole or cut short by SIGBUS: the bytes before
+ * the fault land in the EOF page) come before a direct write to the same
+ * file that succeeded, before the violation?  The direct write may extend
+ * the file over the stored bytes without zeroing them.
+ */
+export function directExtendAfterMmapPastEof(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const files = new Map<string, { readonly path: string; readonly flags: readonly string[] }>();
+  const stored = new Set<string>();
+  for (let i = 0; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') files.set(s.fd, { path: s.path, flags: s.flags });
+    const f = 'fd' in s ? files.get(s.fd) : undefined;
+    if (f === undefined) continue;
+    if (s.op === 'mmap_write' && (results[i]?.errno === undefined)) stored.add(f.path);
+    if (s.op === 'pwrite' && stored.has(f.path) && (results[i]?.ret ?? 0) > 0 && f.flags.includes('O_DIRECT')) return true;
+  }
+  return false;
+}
+
+/** The index of the first clone that succeeded (blocks shared from then on), or steps.length. */
+export function firstClone(steps: readonly Step[], results: readonly StepResult[]): number {
+  const i = steps.findIndex((s, j) => s.op === 'clone' && results[j]?.errno === undefined);
+  return i < 0 ? steps.length : i;
+}
+
+/** Did a direct write (an O_DIRECT file) succeed after a clone succeeded, before the violation? (It may have been written out of place, through the COW fork.) */
+export function directWriteAfterClone(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const clone = firstClone(steps, results);
+  if (clone >= upTo) return false;
+  const files = new Map<string, readonly string[]>();
+  for (let i = 0; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') files.set(s.fd, s.flags);
+    if (i > clone && s.op === 'pwrite' && (results[i]?.ret ?? 0) > 0 && (files.get(s.fd) ?? []).includes('O_DIRECT')) return true;
+  }
+  return false;
+}
+
+/** Is step `at` (1-based, as violations count) a read through an O_DIRECT file? */
+export function directReadAt(steps: readonly Step[], at: number): boolean {
+  const s = steps[at - 1];
+  if (s?.op !== 'pread') return false;
+  for (let i = at - 2; i >= 0; i--) {
+    const o = steps[i]!;
+    if (o.op === 'open' && o.fd === s.fd) return o.flags.includes('O_DIRECT');
+  }
+  return false;
+}
+
+/** Did a hole punch come after a device_error (a failing sector), before the violation? */
+export function punchAfterDeviceError(steps: readonly Step[], upTo: number): boolean {
+  const failed = steps.findIndex((s) => s.op === 'device_error');
+  if (failed < 0 || failed >= upTo) return false;
+  return steps.some((s, i) => i > failed && i < upTo && s.op === 'fallocate' && Array.isArray(s.mode) && s.mode.includes('FALLOC_FL_PUNCH_HOLE'));
 }
 
 /** Is the violation one of the invariants the finding breaks? */

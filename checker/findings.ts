@@ -22,7 +22,8 @@ const GENERIC_FINDINGS: readonly KnownFinding[] = [
     id: 'atomic-append-unaligned',
     summary:
       'An RWF_ATOMIC direct write through O_APPEND (or with RWF_APPEND) is validated at the offset the caller passed (generic_atomic_write_valid, the file systems\' alignment checks), then moved to EOF (generic_write_checks_count), which need not be aligned. On XFS the software atomic path then writes the whole EOF block out of place without the bytes before the write, which read back as zeroes: data loss, fsynced data included (confirmed on Linux 6.18). On ext4 with hardware atomic writes the REQ_ATOMIC bio is not naturally aligned to its size, and with bigalloc the write\'s blocks straddle two clusters, so they are allocated misaligned (and the write fails with ENOSPC after allocating) (model only: this machine has no such device).',
-    scenario: 'test/conformance/xfs-atomic-append-unaligned.json',
+    scenarios: ['test/conformance/xfs-atomic-append-unaligned.json', 'test/conformance/xfs-atomic-append-unaligned-used-disk.json'],
+    fix: 'fix-atomic-append-revalidate',
     confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'atomic/single-unsplit-bio', 'alloc/aligned-when-required'],
     matches(_system, steps, results, v) {

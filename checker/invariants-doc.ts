@@ -60,7 +60,7 @@ function section(inv: Invariant, ws: readonly Witness[]): string[] {
     out.push(`Witness, variant \`${w.variant}\`: observed (\`counterexamples/${w.file}\`, ${w.system}, ${w.lines.length} steps)`, '', '```', ...w.lines, '```', '', `> ${w.detail}`, '');
   }
   for (const k of known) {
-    out.push(`Known upstream finding \`${k.id}\` (${k.confirmed ? 'confirmed on Linux 6.18' : 'from the source, not confirmed'}): ${k.summary} Shown by \`${k.scenario}\`.`, '');
+    out.push(`Known upstream finding \`${k.id}\` (${k.confirmed ? 'confirmed on Linux 6.18' : 'from the source, not confirmed'}): ${k.summary} Shown by ${k.scenarios.map((s) => `\`${s}\``).join(', ')}.${k.confirmed ? ` Report: \`docs/findings/${k.id}.md\`.` : ''}${k.fix !== undefined ? ` Proposed fix, checked clean: variant \`${k.fix}\`.` : ''}`, '');
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { toC } from '../kernel/export-c.ts';
 import { toVitest } from '../kernel/regression.ts';
 import { knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
-import { loadScenario, ScenarioError } from '../scenario/load.ts';
+import { loadScenario, ScenarioError, withVariant } from '../scenario/load.ts';
 import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
 import { runHelpText } from '../scenario/help.ts';
@@ -75,10 +75,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'print the resolved system first, and model-only details of each step')
     .option('-k, --kernel', "run on this machine's kernel (root, loop devices) instead of the model")
     .option('--record', "with --kernel: store the kernel's answers in the file's \"expect\" field (conformance corpus)")
+    .option('--variant <name>', 'switch this design variant on as well (a finding\'s fix, say); model only')
     .addHelpText('after', () => runHelpText())
-    .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean; record?: boolean }) => {
+    .action(async (file: string, opts: { verbose?: boolean; kernel?: boolean; record?: boolean; variant?: string }) => {
       if (opts.record === true && opts.kernel !== true) throw new UsageError('--record stores the kernel\'s answers: it needs --kernel');
-      const sc = loadScenario(file);
+      if (opts.variant !== undefined && opts.kernel === true) throw new UsageError('--variant changes the model: the kernel runs as it is (leave out --kernel)');
+      const sc = opts.variant === undefined ? loadScenario(file) : withVariant(loadScenario(file), opts.variant);
       if (opts.verbose === true) out(JSON.stringify({ system: sc.system, variant: sc.doc.variant ?? {} }));
       if (opts.kernel === true) {
         for (const c of kernelCaveats(sc)) err(`note: ${c}`);
@@ -335,8 +337,9 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'scenario or counterexample file')
     .option('--brief', 'only the step lines (the form to paste into a mail)')
     .option('--html <out>', 'also write the trace as a self-contained HTML page')
-    .action((file: string, opts: { brief?: boolean; html?: string }) => {
-      const sc = loadScenario(file);
+    .option('--variant <name>', 'switch this design variant on as well: a finding\'s scenario with its fix says "no invariant violated"')
+    .action((file: string, opts: { brief?: boolean; html?: string; variant?: string }) => {
+      const sc = opts.variant === undefined ? loadScenario(file) : withVariant(loadScenario(file), opts.variant);
       const r = replay(sc);
       const lines: string[] = [];
       const title = `${sc.doc.name ?? file} — ${sc.system.fs}, ${sc.system.blockSize}-byte blocks, ${sc.doc.variant !== undefined && Object.keys(sc.doc.variant).length > 0 ? `variant ${Object.keys(sc.doc.variant).join(',')}` : 'upstream'}`;
@@ -440,6 +443,33 @@ export async function main(argv: string[]): Promise<number> {
       const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? fs_types().map((t) => t.name) }));
       if (opts.json === true) out(JSON.stringify(rows, null, 2));
       else for (const r of rows) out(`${r.name}\n  ${r.description}\n  source: ${r.source}\n  breaks: ${r.breaks.join(', ')}\n`);
+    });
+
+  program
+    .command('findings')
+    .description('list the known upstream findings: kernel bugs the model mirrors, with their scenarios, report and proposed fix')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = knownFindings().map((f) => ({
+        id: f.id,
+        fs: loadScenario(join(import.meta.dirname, '..', f.scenarios[0])).system.fs,
+        confirmed: f.confirmed,
+        invariants: f.invariants,
+        scenarios: f.scenarios,
+        report: f.confirmed ? `docs/findings/${f.id}.md` : null,
+        fix: f.fix ?? null,
+        summary: f.summary,
+      }));
+      if (opts.json === true) out(JSON.stringify(rows, null, 2));
+      else {
+        for (const r of rows) {
+          out(`${r.id} (${r.fs}; ${r.confirmed ? 'confirmed on Linux 6.18' : 'from the source, not confirmed on hardware'})\n  ${r.summary}\n  breaks: ${r.invariants.join(', ')}`);
+          for (const s of r.scenarios) out(`  scenario: ${s}`);
+          if (r.report !== null) out(`  report: ${r.report}`);
+          if (r.fix !== null) out(`  proposed fix (checked clean): iospec check --variant ${r.fix}`);
+          out('');
+        }
+      }
     });
 
   program
@@ -637,7 +667,7 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   if (reached !== '') out(`reached: ${reached}`);
   for (const [id, n] of Object.entries(r.findings)) {
     const f = knownFindings().find((x) => x.id === id);
-    out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f?.scenario ?? ''}), not reported again`);
+    out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f === undefined ? '' : f.scenarios[0]}${f?.confirmed === true ? `; report docs/findings/${id}.md` : ''}), not reported again`);
   }
   if (r.counterexample === null) {
     const why = noVerdict(r, incomplete);

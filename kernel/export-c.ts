@@ -236,7 +236,7 @@ export function toC(doc: ScenarioDoc, system: ResolvedSystem, results: readonly 
     ' * what the upstream model predicts; every read is checked byte for byte.',
     ' * Build and run as root on a scratch file system:',
     ' *   cc -o repro repro.c',
-    ` *   truncate -s ${system.device.sizeMiB}M /tmp/img; DEV=$(losetup -f --show -b ${system.device.logicalBlockSize} /tmp/img)`,
+    ` *   ${system.device.fill === 0 ? `truncate -s ${system.device.sizeMiB}M /tmp/img` : `head -c ${system.device.sizeMiB}M /dev/zero | tr '\\0' '\\${system.device.fill.toString(8)}' > /tmp/img`}; DEV=$(losetup -f --show -b ${system.device.logicalBlockSize} /tmp/img)`,
     ...sysfsSettings(system).map(([k, v]) => ` *   echo "${v}" > /sys/block/$(basename $DEV)/queue/${k}`),
     ` *   ${mkfs} ${args.join(' ')} $DEV && mkdir -p /mnt/t && mount ${system.mount.length > 0 ? `-o ${system.mount.join(',')} ` : ''}$DEV /mnt/t`,
     ' *   ./repro /mnt/t $DEV; umount /mnt/t; losetup -d $DEV',

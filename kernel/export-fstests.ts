@@ -442,6 +442,17 @@ function judge(s,   f, nf, i, r, ab, nr, wv, j, q, vn, nnew, nold, lim, x, y) {
 }
 `;
 
+/** A shell variable name for an fscrypt key name. */
+function keyVar(name: string): string {
+  return `key_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/** The FSCRYPT_POLICY_FLAG_* bits of an encrypt_dir step (include/uapi/linux/fscrypt.h). */
+function policyFlags(flags: readonly string[] | undefined): number {
+  const bit: Record<string, number> = { DIRECT_KEY: 0x04, IV_INO_LBLK_64: 0x08, IV_INO_LBLK_32: 0x10 };
+  return (flags ?? []).reduce((a, f) => a | (bit[f] ?? 0), 0);
+}
+
 /** One step of the golden output, as the filter prints it for `spec`. */
 function goldenFor(n: number, r: StepResult | undefined, want: ReadExpect | null, isRead: boolean): { spec: string; lines: string[] } {
   if (!isRead) return { spec: `${n}|-`, lines: r?.errno !== undefined ? [`step ${n}: fails: ${errText(r.errno)}`] : [] };
@@ -548,6 +559,9 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
   let godown = false;
   /** Steps xfs_io does not run exactly as the scenario says (marked [..] in their comment). */
   const inexact: number[] = [];
+  /** The shell variables of the fscrypt keys added so far (encrypt_dir), re-added after each mount. */
+  const keys = new Set<string>();
+  const readdKeys = (): string[] => [...keys].map((k) => `_add_enckey $SCRATCH_MNT "$${k}" >> $seqres.full  # the key again: a mount starts with none`);
   /**
    * The first step after which the files differ from the scenario's: a write xfs_io ran
    * otherwise (per-iovec fills as one), or a model-only device error.  No read after it is judged.
@@ -574,13 +588,14 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
         godown = true;
       }
       body.push(`_scratch_cycle_mount${cycleArg}`);
+      body.push(...readdKeys());
       afterCrash = true;
       return;
     }
     if (s.op === 'remount') {
       flush();
       if (afterCrash && steps[i - 1]?.op === 'crash') body.push(`# ${what}: done by the _scratch_cycle_mount above`);
-      else body.push(`_scratch_cycle_mount${cycleArg}  # ${what}`);
+      else body.push(`_scratch_cycle_mount${cycleArg}  # ${what}`, ...readdKeys());
       return;
     }
     if (s.op === 'mkdir') {
@@ -590,7 +605,16 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
     }
     if (s.op === 'device_error' && tainted === null) tainted = n;
     if (s.op === 'encrypt_dir') {
-      body.push(`# ${what}: not exported (set an fscrypt v2 policy with xfs_io add_enckey/set_encpolicy; see common/encrypt)`);
+      // An fscrypt v2 policy: the key (one random key per key name, added to the file system's
+      // keyring, again after each mount), then the policy on the empty directory (common/encrypt).
+      flush();
+      const key = keyVar(s.key ?? 'default');
+      if (!keys.has(key)) {
+        keys.add(key);
+        body.push(`${key}=$(_generate_raw_encryption_key)`, `${key}_id=$(_add_enckey $SCRATCH_MNT "$${key}" | awk '/identifier/ { print $NF }')`);
+      }
+      const opts = [...(s.log2DataUnitSize !== undefined ? [`-s ${s.log2DataUnitSize}`] : []), ...(policyFlags(s.flags) !== 0 ? [`-f ${policyFlags(s.flags)}`] : [])];
+      body.push(`_set_encpolicy $SCRATCH_MNT/${s.path} $${key}_id${opts.length > 0 ? ` ${opts.join(' ')}` : ''} >> $seqres.full 2>&1 || _fail "set_encpolicy failed"  # ${what}`);
       return;
     }
     if (r?.signal !== undefined) {
@@ -670,6 +694,13 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
       if (want !== null && want.known.length === 0 && want.atomic.length === 0 && want.min === 0 && ex.crashed) unjudged.add(n);
       const judged = (finding !== null && n >= finding.step) || ex.crashed;
       const g = judged && want !== null ? want : null;
+      if (finding !== null && n === finding.step && r?.errno !== undefined && g !== null) {
+        // The damage is the failure itself (a read that must succeed, integrity/no-false-checksum-error):
+        // the golden output is the read a correct kernel returns.
+        differs.push(n);
+        mark(n, undefined, g, true);
+        return;
+      }
       if (finding !== null && n >= finding.step && r?.errno === undefined && g !== null && !sameRead(g, model) && !consistent(g, model)) differs.push(n);
       else if (g !== null && r?.errno === undefined && consistent(g, model)) ex.pin(s, model);
       mark(n, r, g, true);
@@ -685,7 +716,18 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
   if (direct) req.push('_require_odirect');
   if (clone) req.push('_require_scratch_reflink');
   if (crash) req.push('_require_scratch_shutdown');
-  if (atomic) req.push(multiBlockAtomic ? '_require_scratch_write_atomic_multi_fsblock' : '_require_scratch_write_atomic');
+  // A device without atomic write units: the file system does them in software (XFS's COW path),
+  // which the multi-block check finds (common/atomicwrites); the plain one asks the block device.
+  const swAtomic = multiBlockAtomic || system.device.atomicWriteUnitMax === 0;
+  if (atomic) req.push(swAtomic ? '_require_scratch_write_atomic_multi_fsblock' : '_require_scratch_write_atomic');
+  // fscrypt v2 policies, one requirement per kind the scenario sets (common/encrypt).
+  const policies = new Set<string>();
+  for (const s of steps) {
+    if (s.op !== 'encrypt_dir') continue;
+    policies.add(['-v 2', ...(policyFlags(s.flags) !== 0 ? [`-f ${policyFlags(s.flags)}`] : []), ...(s.log2DataUnitSize !== undefined ? [`-s ${s.log2DataUnitSize}`] : [])].join(' '));
+  }
+  for (const p of policies) req.push(`_require_scratch_encryption ${p}`);
+  if (policies.size > 0) for (const h of ['_add_enckey', '_set_encpolicy', '_generate_raw_encryption_key']) helpers.add(h);
   for (const c of [...ioCmds].filter((c) => !['open', 'close', 'file', 'help'].includes(c)).sort()) req.push(`_require_xfs_io_command ${c.includes(' ') ? c.split(' ').map((x) => `"${x}"`).join(' ') : `"${c}"`}`);
   req.push('_require_command "$(type -P stdbuf)" stdbuf');
   for (const r of req) helpers.add(r.split(' ')[0]!);
@@ -700,7 +742,7 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
   if (finding !== null) {
     about.push(`Upstream finding: the upstream model (as the kernel it mirrors) breaks ${finding.invariant} at step ${finding.step}:`, `  ${finding.detail}`);
     about.push(differs.length > 0
-      ? `A kernel with this bug prints other bytes than the golden output for the read${differs.length > 1 ? 's' : ''} of step ${differs.join(', ')} (the golden output is what the invariant demands).`
+      ? `A kernel with this bug prints other output than the golden output for the read${differs.length > 1 ? 's' : ''} of step ${differs.join(', ')} (the golden output is what the invariant demands).`
       : `The damage is not in the bytes this test reads (statx, bio or allocation properties): this test passes on a kernel with the bug.`);
   } else if (variant !== null) about.push(`The kernel is upstream, where the model predicts the golden output: a kernel with the bug of ${variant} differs.`);
   const fs = system.fs;
@@ -730,14 +772,17 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
     '. ./common/filter',
     ...(clone ? ['. ./common/reflink'] : []),
     ...(atomic ? ['. ./common/atomicwrites'] : []),
+    ...(has((s) => s.op === 'encrypt_dir') ? ['. ./common/encrypt'] : []),
     '',
     `[ "$FSTYP" = "${fs}" ] || _notrun "an iospec scenario for ${fs}"`,
-    ...(has((s) => s.op === 'encrypt_dir') ? ['_notrun "iospec: the fscrypt policy of the scenario (encrypt_dir) is not exported yet"'] : []),
     ...req,
     '',
     '# _iospec_filter SPEC: judge a session\'s output step by step (see iospec kernel/export-fstests.ts)',
     `_iospec_filter() { awk -v spec="$1" -v errs='${Object.values(STRERROR).join('|')}' -v full="$seqres.full" '${FILTER_AWK.trim()}'; }`,
     '',
+    ...(system.device.fill === 0
+      ? []
+      : [`# A used disk: every byte ${hexByte(system.device.fill)} before mkfs (which must not discard it).`, `$XFS_IO_PROG -d -c "pwrite -q -S ${hexByte(system.device.fill)} -b 1m 0 $(blockdev --getsize64 $SCRATCH_DEV)" $SCRATCH_DEV >> $seqres.full 2>&1`]),
     `_scratch_mkfs${mkfsArgs.length > 0 ? ` ${mkfsArgs.join(' ')}` : ''} >> $seqres.full 2>&1 || _fail "mkfs failed"`,
     `_scratch_mount${mountArg} >> $seqres.full 2>&1`,
     '',

@@ -246,7 +246,7 @@ export function toXfsIo(doc: ScenarioDoc, system: ResolvedSystem, results: reado
         ]
       : []),
     'IMG=$(mktemp /tmp/iospec.XXXXXX.img); MNT=$(mktemp -d /tmp/iospec.XXXXXX)',
-    `truncate -s ${system.device.sizeMiB}M "$IMG"`,
+    system.device.fill === 0 ? `truncate -s ${system.device.sizeMiB}M "$IMG"` : `head -c ${system.device.sizeMiB}M /dev/zero | tr '\\0' '\\${system.device.fill.toString(8)}' > "$IMG"  # a used disk: every byte ${hexByte(system.device.fill)}`,
     `DEV=$(losetup -f --show -b ${system.device.logicalBlockSize} "$IMG")`,
     'trap \'umount "$MNT" 2>/dev/null; losetup -d "$DEV"; rm -f "$IMG"; rmdir "$MNT"\' EXIT',
     ...sysfsSettings(system).map(([k, v]) => `echo "${v}" > /sys/block/$(basename "$DEV")/queue/${k}`),

@@ -76,7 +76,7 @@ export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[]
   try {
     const kfs = kernelFs(system)!;
     const mountOpts = [...system.mount, ...(kfs.mountOptions ?? [])].join(',');
-    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, mountOpts, sysfsSettings(system));
+    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, mountOpts, sysfsSettings(system), system.device.fill);
     const args = ['--mnt', ws.mnt, '--dev', ws.dev!, '--fstype', system.fs];
     if (mountOpts !== '') args.push('--mntopts', mountOpts);
     // Without a shutdown ioctl a crash copies the backing image; the remount mounts the copy.

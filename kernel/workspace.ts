@@ -6,7 +6,7 @@
  * the directory of a run whose process is gone (SIGKILL) removes it first.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -140,9 +140,14 @@ export class Workspace {
     active.add(this);
   }
 
-  /** Make the image, bind a loop device, mkfs, mount. */
-  setUp(sizeMiB: number, sectorSize: number, mkfs: [string, string[]], fstype: string, mountOpts: string, sysfs: Array<[string, string]>): void {
-    sh('truncate', ['-s', `${sizeMiB}M`, this.image]);
+  /**
+   * Make the image (sparse, or every byte `fill`: a used disk's old
+   * contents, which mkfs must then not discard), bind a loop device, mkfs,
+   * mount.
+   */
+  setUp(sizeMiB: number, sectorSize: number, mkfs: [string, string[]], fstype: string, mountOpts: string, sysfs: Array<[string, string]>, fill = 0): void {
+    if (fill === 0) sh('truncate', ['-s', `${sizeMiB}M`, this.image]);
+    else fillImage(this.image, sizeMiB, fill);
     const args = ['-f', '--show'];
     if (sectorSize !== 512) args.push('--sector-size', String(sectorSize));
     args.push(this.image);
@@ -167,5 +172,16 @@ export class Workspace {
     }
     removeRunDir(this.dir);
     active.delete(this);
+  }
+}
+
+/** An image of `sizeMiB` MiB with every byte `fill`. */
+function fillImage(path: string, sizeMiB: number, fill: number): void {
+  const mib = Buffer.alloc(1 << 20, fill);
+  const fd = openSync(path, 'w');
+  try {
+    for (let i = 0; i < sizeMiB; i++) writeSync(fd, mib);
+  } finally {
+    closeSync(fd);
   }
 }

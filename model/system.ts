@@ -102,7 +102,7 @@ export class System implements Kernel {
     this.v = knobs;
     this.recording = opts.recording;
     const limits = queueLimitsFromConfig(cfg.device);
-    this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs);
+    this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs, cfg.device.fill);
     if (this.recording) {
       this.disk.observer = {
         onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),

@@ -330,6 +330,41 @@ const DECLARED = [
     source: 'seed 001: [PATCH] iomap: add a flag to bounce buffer direct I/O ("btrfs uses it instead of falling back to buffered I/O"); fs/btrfs/direct-io.c: btrfs_direct_write',
     breaks: [],
   },
+  {
+    name: 'fix-atomic-append-revalidate',
+    description:
+      'Proposed fix for the finding atomic-append-unaligned: when an appending write (O_APPEND or RWF_APPEND) is moved to EOF, an RWF_ATOMIC write is validated again at that position (generic_atomic_write_valid: naturally aligned to its length) and fails with EINVAL if EOF is not aligned, before the file system maps or allocates anything. An atomic append at an aligned EOF still works. Checked clean.',
+    source: 'fs/read_write.c: generic_write_checks_count (iocb->ki_pos = i_size_read(inode) for IOCB_APPEND, no atomic check after it); fs/read_write.c: generic_atomic_write_valid; docs/findings/atomic-append-unaligned.md',
+    breaks: [],
+  },
+  {
+    name: 'fix-xfs-dio-append-unaligned',
+    description:
+      'Proposed fix for the finding xfs-dio-append-unaligned-cow: xfs_file_dio_write judges whether a direct write is aligned to the file system block at the position it will land — EOF for an appending write — so that an unaligned append to a reflinked file falls back to the page cache (-ENOTBLK), as the same write at an explicit offset does, instead of writing part of a fresh COW block. Checked clean.',
+    source: 'fs/xfs/xfs_file.c: xfs_file_dio_write (xfs_is_falloc_aligned / the unaligned check on iocb->ki_pos before xfs_file_write_checks moves it); docs/findings/xfs-dio-append-unaligned-cow.md',
+    breaks: [],
+  },
+  {
+    name: 'fix-xfs-cow-ondisk-size',
+    description:
+      'Proposed fix for the finding xfs-atomic-cow-ondisk-size: the completion of a direct write done through the COW fork (xfs_reflink_end_cow and xfs_reflink_end_atomic_cow) moves the on-disk size up to the end of the write (xfs_setfilesize, capped at the in-core size by xfs_new_eof) when the write ends past it, as buffered writeback\'s ioend completion does (xfs_ioend_is_append), not only when it ends past the in-core size. Checked clean.',
+    source: 'fs/xfs/xfs_file.c: xfs_dio_write_end_io (xfs_setfilesize only when offset + size > i_size_read); fs/xfs/xfs_aops.c: xfs_end_ioend (xfs_ioend_is_append); docs/findings/xfs-atomic-cow-ondisk-size.md',
+    breaks: [],
+  },
+  {
+    name: 'fix-dio-read-stop-at-eof',
+    description:
+      'Proposed fix for the finding xfs-dio-read-delalloc-eio: iomap_dio_rw stops a direct read at the end of the block holding EOF (the completion already cuts what it returns at i_size), so the read never maps the speculative preallocation past EOF, which may still be delalloc after a flush that wrote the EOF block through the COW fork. Checked clean.',
+    source: 'fs/iomap/direct-io.c: __iomap_dio_rw (a read iterates over the whole request past i_size), iomap_dio_iter (IOMAP_DELALLOC: "Direct I/O collision with buffered writes!", -EIO); fs/xfs/xfs_aops.c: xfs_map_blocks (the COW fork first); docs/findings/xfs-dio-read-delalloc-eio.md',
+    breaks: [],
+  },
+  {
+    name: 'fix-ext4-dio-extend-zero-tail',
+    description:
+      'Proposed fix for the finding ext4-dio-extend-stale-tail: a direct write that starts beyond EOF first zeroes the tail of the old EOF block (ext4_zero_partial_blocks from the old size to the write or the end of that block), as ext4_da_do_write_end does for a buffered write and xfs_file_write_zero_eof for XFS, so that neither a store through mmap past EOF nor bytes a crash left beyond the recovered EOF become file data. Checked clean.',
+    source: 'fs/ext4/file.c: ext4_dio_write_iter / ext4_dio_write_checks (no zeroing of the old EOF block); fs/ext4/inode.c: ext4_da_do_write_end (pagecache_isize_extended + ext4_zero_partial_blocks); mm/truncate.c: pagecache_isize_extended (returns at once when the block size is the page size); docs/findings/ext4-dio-extend-stale-tail.md',
+    breaks: [],
+  },
 ] as const satisfies readonly VariantDecl[];
 
 /** A variant's name, which is also the name of its knob. */

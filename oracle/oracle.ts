@@ -29,7 +29,6 @@ import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RAN
 import { CandMap } from './candmap.ts';
 import type { OracleFact } from './facts.ts';
 import type { Cands } from './candmap.ts';
-import { roundUp } from '../model/lib/math.ts';
 
 export type Existence = 'yes' | 'no' | 'maybe';
 
@@ -65,10 +64,13 @@ export class OFile {
   /** At the last crash, the file was durably created. */
   existedDurably = false;
   /**
-   * Bytes stored through mmap beyond EOF in the EOF page.  They are not part
-   * of the file, but when the file is extended they may become visible
-   * instead of zeroes: this kernel does not zero them on every extending
-   * path (observed: ext4 extending by direct write, Linux 6.18).
+   * Bytes a failed direct write beyond EOF may have put in blocks the file
+   * maps there: not part of the file, but visible instead of zeroes if the
+   * file is extended over them without zeroing (observed: XFS, Linux 6.18).
+   * Bytes stored through mmap beyond EOF are not among them: every
+   * extension must read them as zeroes (pagecache_isize_extended,
+   * xfs_file_write_zero_eof); ext4's extending direct write does not zero
+   * them (the known finding ext4-dio-extend-stale-tail).
    */
   latent = new CandMap();
   /**
@@ -194,7 +196,8 @@ export class OFile {
 
   /**
    * A store through a shared mapping: it changes the bytes inside the file
-   * and never its size; bytes past EOF stay in the EOF page (latent).
+   * and never its size; bytes past EOF stay in the EOF page, outside the
+   * file, and an extension must not expose them.
    */
   mmapStore(pos: number, data: readonly Span[], certain: boolean): void {
     const end = pos + dataLen(data);
@@ -214,10 +217,6 @@ export class OFile {
       this.cur.addCandidate(a, d);
       this.since.addCandidate(a, d);
     }
-    const pageEnd = roundUp(this.size.max, 4096);
-    const b0 = Math.max(pos, this.size.max);
-    const b1 = Math.min(end, pageEnd);
-    if (b1 > b0) this.latent.setCertain(b0, sliceData(data, b0 - pos, b1 - b0));
   }
 
   /**
@@ -457,7 +456,7 @@ interface OFd {
 
 function describeSpan(s: Span, sources: (id: number) => Source | undefined): string {
   if (s.src === SRC_ZERO) return 'zeroes';
-  if (s.src === -1) return 'never-written device bytes';
+  if (s.src === -1) return s.val === 0 ? 'never-written device bytes' : `never-written device bytes (the device's old contents, ${hexByte(s.val)})`;
   if (s.src === SRC_GARBAGE) return 'garbage (bytes no write made: kernel memory nothing was read into, or a decryption with the wrong key or DUN)';
   if (s.src === SRC_USERBUF) return "the caller's untouched buffer";
   const src = sources(s.src);

@@ -87,6 +87,16 @@ export function parseScenario(raw: unknown): LoadedScenario {
   return { doc, system, knobs: knobsFor(doc.variant ?? {}) };
 }
 
+/**
+ * The scenario with one more design variant switched on (`run --variant`,
+ * `replay --variant`): a finding's scenario replayed with its fix, say.
+ */
+export function withVariant(sc: LoadedScenario, name: string): LoadedScenario {
+  if (findVariant(name) === undefined) throw new ScenarioError(`--variant ${name}: unknown variant (see \`iospec variants\`)`);
+  const variant = { ...(sc.doc.variant ?? {}), [name]: true };
+  return { ...sc, doc: { ...sc.doc, variant }, knobs: knobsFor(variant) };
+}
+
 /** Read and validate a scenario file. */
 export function loadScenario(file: string): LoadedScenario {
   let text: string;

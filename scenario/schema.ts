@@ -133,6 +133,7 @@ export const DeviceSchema = object('device', 'the device: an object such as {"lo
     { expect: 'false (no engine) or an object such as {"dataUnitSizes": [512, 4096], "maxDunBytes": 8}' },
   ).optional(),
   completion: field(z.enum(['explicit', 'step-end']), { expect: '"explicit" or "step-end"' }).optional(),
+  fill: whole(0, 255, 171, 'a byte value: a whole number').optional(),
 });
 
 export const SystemSchema = object('system', 'the system: an object such as {"fs": NAME, "blockSize": 4096}, NAME a file system type (see `iospec filesystems`)', {

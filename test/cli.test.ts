@@ -89,6 +89,25 @@ describe('registries', () => {
     const rows = JSON.parse((await iospec('variants', '--json')).out) as Array<{ name: string; breaks: string[] }>;
     expect(rows.find((x) => x.name === 'fsync-no-flush')?.breaks).toContain('durability/fsync');
   });
+  it('findings lists each known upstream finding with its scenarios, report and fix', async () => {
+    const rows = JSON.parse((await iospec('findings', '--json')).out) as Array<{ id: string; fs: string; scenarios: string[]; report: string | null; fix: string | null }>;
+    const f = rows.find((x) => x.id === 'xfs-dio-append-unaligned-cow');
+    expect(f).toMatchObject({ fs: 'xfs', report: 'docs/findings/xfs-dio-append-unaligned-cow.md', fix: 'fix-xfs-dio-append-unaligned' });
+    expect(f?.scenarios).toContain('test/conformance/xfs-dio-append-reflink-copy.json');
+    const text = (await iospec('findings')).out;
+    expect(text).toContain('proposed fix (checked clean): iospec check --variant fix-xfs-dio-append-unaligned');
+  });
+  it('replay --variant replays a finding with its fix; an unknown variant is refused', async () => {
+    const file = join(import.meta.dirname, 'conformance', 'xfs-dio-append-reflink-copy.json');
+    const up = await iospec('replay', '--brief', file);
+    expect([up.code, up.out]).toEqual([1, expect.stringContaining('violation of data/no-stale-exposure at step 12')]);
+    const fixed = await iospec('replay', '--brief', file, '--variant', 'fix-xfs-dio-append-unaligned');
+    expect([fixed.code, fixed.out]).toEqual([0, expect.stringContaining('no invariant violated')]);
+    const bad = await iospec('replay', file, '--variant', 'fix-nothing');
+    expect([bad.code, bad.err.trim()]).toEqual([2, 'error: --variant fix-nothing: unknown variant (see `iospec variants`)']);
+    const run = await iospec('run', '--kernel', file, '--variant', 'fix-xfs-dio-append-unaligned');
+    expect(run.code).toBe(2);
+  });
 });
 
 describe('check and replay', () => {

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { knownFindings } from '../checker/findings.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { fstestsFor } from '../kernel/export-fstests.ts';
 
@@ -42,7 +43,7 @@ describe('fstests export', () => {
         if (steps.some((x) => x.op === 'clone')) expect(s).toContain('\n_require_scratch_reflink\n');
         if (s.includes(' -A ')) expect(s).toMatch(/\. \.\/common\/atomicwrites[\s\S]*_require_xfs_io_command "pwrite" "-A"/);
         // Every helper it names is called, and every xfs_io command it runs is required.
-        for (const h of t.helpers) expect(s, h).toMatch(new RegExp(`(^|\\n|\\s)${h}\\b`));
+        for (const h of t.helpers) expect(s, h).toMatch(new RegExp(`(^|\\n|\\s|\\$\\()${h}\\b`));
         for (const c of new Set([...s.matchAll(/^ {2}-C "([a-z_]+)/gm)].map((m) => m[1]!))) {
           if (['open', 'close', 'file', 'help'].includes(c)) continue;
           expect(s, `xfs_io ${c} not required`).toContain(`_require_xfs_io_command "${c}"`);
@@ -68,11 +69,22 @@ describe('fstests export', () => {
     ['test/conformance/xfs-atomic-sync-ondisk-size.json', [8], 'step 8: bytes 0..4096: 0x03*4096'],
     ['test/conformance/xfs-dio-append-reflink-unaligned.json', [5, 10], 'step 10: bytes 0..11776: 0x01*3584 0x00*512 0x01*3584 0x02*4096'],
     ['test/conformance/ext4-dio-extend-after-crash-stale-tail.json', [10], 'step 10: bytes 0..8704: 0x02*512 0x00*4096 0x03*4096'],
+    ['test/conformance/ext4-mmap-beyond-eof-dio-extend.json', [6, 7, 9], 'step 9: bytes 0..8192: 0x01*4608 0x00*3584'],
+    ['test/conformance/xfs-dio-sync-cow-ondisk-size.json', [12], 'step 12: bytes 0..4096: 0x03*4096'],
+    ['test/conformance/xfs-dio-append-reflink-copy.json', [12], 'step 12: bytes 0..10240: 0x01*6144 0x02*4096'],
+    ['test/conformance/xfs-atomic-append-unaligned-used-disk.json', [10], 'step 10: bytes 0..4608: 0x02*512 0x03*4096'],
+    // The damage is the failure itself: the golden output is the read a correct kernel returns.
+    ['test/conformance/xfs-dio-read-past-eof-delalloc.json', [6], 'step 6: pread returns 65537 bytes'],
   ])('%s: the golden output differs from the buggy kernel at the damaged reads', (file, differs, line) => {
     const t = fstestsFor(loadScenario(join(ROOT, file)));
     expect(t.differs).toEqual(differs);
     expect(t.golden.split('\n')).toContain(line);
     expect(t.script).toContain('Upstream finding');
+  });
+
+  it('every confirmed finding\'s scenario exports to a test that fails on a kernel with the bug', () => {
+    const all = knownFindings().filter((f) => f.confirmed).flatMap((f) => f.scenarios);
+    for (const file of all) expect(fstestsFor(loadScenario(join(ROOT, file))).differs.length, file).toBeGreaterThan(0);
   });
 
   // A variant's counterexample: upstream is correct, so the golden output is the upstream model's.

@@ -65,7 +65,7 @@ function toy_zero_eof(inode: Inode, to: number): void {
 function toy_write_iter(iocb: Kiocb, from: IovIter): number {
   const inode = iocb.file.inode;
   if (inode.sb.shutdown) return -EIO;
-  const chk = generic_write_checks({ pos: iocb.ki_pos, count: from.count, append: (iocb.ki_flags & IOCB_APPEND) !== 0, nowait: (iocb.ki_flags & IOCB_NOWAIT) !== 0, direct: true, bufWasync: true, isize: inode.i_size, maxbytes: inode.sb.s_maxbytes });
+  const chk = generic_write_checks({ pos: iocb.ki_pos, count: from.count, append: (iocb.ki_flags & IOCB_APPEND) !== 0, nowait: (iocb.ki_flags & IOCB_NOWAIT) !== 0, direct: true, bufWasync: true, isize: inode.i_size, maxbytes: inode.sb.s_maxbytes, atomic: false, v: inode.sb.k.v });
   if (typeof chk === 'number') return chk;
   if (chk.count < from.count) from.truncate(chk.count);
   iocb.ki_pos = chk.pos;

@@ -77,6 +77,13 @@ export interface DeviceConfig {
    * sees of writeback the kernel starts without waiting for it).
    */
   completion: 'explicit' | 'step-end';
+  /**
+   * The byte every sector holds before mkfs (a used disk's old contents;
+   * 0 is a fresh loop file).  The kernel runner writes it into the image
+   * and runs mkfs without discard, so that what was never written since
+   * reads back as this byte.
+   */
+  fill: number;
 }
 
 /** A loop device on this kernel: what /sys/block/loop0/queue shows. */
@@ -98,6 +105,7 @@ export const LOOP_DEVICE_DEFAULTS: DeviceConfig = {
   atomicWriteBoundary: 0,
   inlineCrypto: false,
   completion: 'explicit',
+  fill: 0,
 };
 
 /**

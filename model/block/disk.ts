@@ -112,6 +112,8 @@ export class Disk {
     sizeBytes: number,
     /** The design variants in force (the block layer's are read where they diverge). */
     readonly v: Knobs = UPSTREAM,
+    /** What never-written sectors hold (DeviceConfig.fill). */
+    readonly fill = 0,
   ) {
     this.limits = limits;
     this.sizeBytes = sizeBytes;
@@ -194,11 +196,11 @@ export class Disk {
   private readMedium(start: number, end: number, out: Span[]): void {
     let pos = start;
     for (const e of this.medium.overlapping(start, end)) {
-      if (e.start > pos) for (const s of uninitData(pos, e.start - pos)) pushSpan(out, s);
+      if (e.start > pos) for (const s of uninitData(pos, e.start - pos, this.fill)) pushSpan(out, s);
       pushSpan(out, cutSpan(e.v, 0, e.end - e.start));
       pos = e.end;
     }
-    if (pos < end) for (const s of uninitData(pos, end - pos)) pushSpan(out, s);
+    if (pos < end) for (const s of uninitData(pos, end - pos, this.fill)) pushSpan(out, s);
   }
 
   /** Durable content only (what a crash with `none` would leave). */

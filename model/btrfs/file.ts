@@ -13,7 +13,7 @@ import { file_check_and_advance_wb_err, file_write_and_wait_range, filemap_fdata
 import { btrfs_wait_ordered_range } from './ordered-data.ts';
 import { truncate_pagecache_range } from '../mm/truncate.ts';
 import type { File, Kiocb } from '../vfs/file.ts';
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_NOWAIT, IOCB_APPEND, IOCB_DIRECT, IOCB_NOWAIT } from '../vfs/fcntl.ts';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_NOWAIT, IOCB_APPEND, IOCB_ATOMIC, IOCB_DIRECT, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import { generic_write_sync } from '../vfs/sync.ts';
 import type { IovIter } from '../vfs/uio.ts';
 import { BTRFS_I, btrfs_should_nocow } from './btrfs_inode.ts';
@@ -62,6 +62,8 @@ function btrfs_write_checks(iocb: Kiocb, from: IovIter): number {
     bufWasync: true,
     isize: inode.i_size,
     maxbytes: inode.sb.s_maxbytes,
+    atomic: (iocb.ki_flags & IOCB_ATOMIC) !== 0,
+    v: inode.sb.k.v,
   });
   if (typeof chk === 'number') return chk;
   iocb.ki_pos = chk.pos;

@@ -11,7 +11,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { breaks } from '../../checker/finding.ts';
+import { breaks, punchAfterDeviceError } from '../../checker/finding.ts';
 import type { Step } from '../../scenario/schema.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import { agreesWithExtraSteps } from '../../kernel/limitation.ts';
@@ -36,11 +36,22 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'btrfs-nocow-dio-no-bounce',
     summary:
       "btrfs sends a direct write to a NODATACOW (chattr +C) file straight from the user's pages even when the device needs stable pages (it checksums what it receives, T10 PI style): btrfs_dio_write passes no IOMAP_DIO_BOUNCE (XFS bounce buffers there), and a NODATASUM file has no btrfs checksum that would have made it fall back to a buffered write. A thread that changes its buffer while the write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Found by the checker; read from the source (fs/btrfs/direct-io.c); this machine has no device with protection information.",
-    scenario: 'test/scenarios/btrfs-nocow-dio-no-bounce-stable.json',
+    scenarios: ['test/scenarios/btrfs-nocow-dio-no-bounce-stable.json'],
     confirmed: false,
     invariants: ['integrity/checksum-matches-data'],
     matches(system, _steps, _results, v) {
       return breaks(this, v) && system.device?.stableWrites === true;
+    },
+  },
+  {
+    id: 'btrfs-punch-hole-after-writeback-error',
+    summary:
+      'btrfs: a hole punch over a block whose writeback failed succeeds but leaves the written bytes readable. The failed ordered extent never inserts its file extent, so on disk the block is a hole while the page cache still holds the bytes (uptodate, clean); btrfs_punch_hole asks find_first_non_hole first, finds a hole, and returns 0 without zeroing the partial block in the page cache (btrfs_truncate_block) or dropping it, so the punched range reads the old bytes until the cache is reclaimed. Found by the checker; read from the source (fs/btrfs/file.c: btrfs_punch_hole); needs a failing device, model only here.',
+    scenarios: ['test/scenarios/btrfs-punch-hole-after-writeback-error.json'],
+    confirmed: false,
+    invariants: ['data/read-your-writes'],
+    matches(_system, steps, _results, v) {
+      return breaks(this, v) && punchAfterDeviceError(steps, v.step);
     },
   },
 ];
@@ -59,7 +70,8 @@ export const btrfs_harness: FsHarness = {
     { name: 'btrfs-nocow', label: 'btrfs (NODATACOW files)', systems: diffSystems('btrfs', { blockSizes: [4096] }), paths: ['d/f', 'd/g', 'd/h'], prefix: NOCOW_DIR },
   ],
   kernel: {
-    mkfs: () => ['mkfs.btrfs', ['-f', '-q']],
+    // -K: no discard, when the device's old contents must stay (device.fill).
+    mkfs: (s) => ['mkfs.btrfs', ['-f', '-q', ...(s.device.fill !== 0 ? ['-K'] : [])]],
     tools: [{ cmd: 'mkfs.btrfs', pkg: 'btrfs-progs' }],
     crash: 'image-copy',
     mountOptions: ['commit=3600', 'nodiscard'],

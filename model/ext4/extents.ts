@@ -223,15 +223,27 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   const fullLast = Math.floor(end / bs);
   if (fullLast > fullFirst) inode.sb.convertToUnwritten(inode, fullFirst, fullLast);
   if (offset % bs === 0 && end % bs === 0) {
-    if (!keep && end > inode.i_size) setSizes(inode, end);
+    if (!keep && end > inode.i_size) zeroRangeExtend(inode, end);
     return 0;
   }
   // Partial edge blocks: a handle that marks the inode dirty (so an O_SYNC
   // commit has something to commit, with the zeroed blocks as ordered data).
   inode.sb.log(inode, () => {});
   ext4_zero_partial_blocks(inode, offset, len);
-  if (!keep && end > inode.i_size) setSizes(inode, end);
+  if (!keep && end > inode.i_size) zeroRangeExtend(inode, end);
   return 0;
+}
+
+/**
+ * ext4_alloc_file_blocks with new_size, as ext4_zero_range calls it: the
+ * sizes move to `end`, and the part of the old EOF block past the old size
+ * is zeroed (pagecache_isize_extended, ext4_zero_partial_blocks), so bytes
+ * stored through mmap past EOF do not become file data.
+ */
+function zeroRangeExtend(inode: Inode, end: number): void {
+  const old = inode.i_size;
+  setSizes(inode, end);
+  if (old % inode.blockSize !== 0) ext4_zero_partial_blocks(inode, old, Math.min(end, roundUp(old, inode.blockSize)) - old);
 }
 
 /** ext4_collapse_range */

@@ -61,6 +61,8 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     bufWasync: false,
     isize: inode.i_size,
     maxbytes: inode.sb.s_maxbytes,
+    atomic: (iocb.ki_flags & IOCB_ATOMIC) !== 0,
+    v: inode.sb.k.v,
   });
   if (typeof chk === 'number') return chk;
   if (chk.count === 0) return 0;
@@ -151,6 +153,8 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
     bufWasync: false,
     isize: inode.i_size,
     maxbytes: inode.sb.s_maxbytes,
+    atomic: (iocb.ki_flags & IOCB_ATOMIC) !== 0,
+    v: inode.sb.k.v,
   });
   if (typeof chk === 'number') return chk;
   if (chk.count === 0) return 0;
@@ -178,6 +182,12 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   // An extending write puts the inode on the orphan list first, so that blocks
   // it allocates past EOF are truncated by recovery if a crash loses the size.
   if (extend) ext4_orphan_add(inode);
+  // Variant fix-ext4-dio-extend-zero-tail: a write starting past EOF zeroes the old EOF block's
+  // tail first (ext4_zero_partial_blocks), as ext4_da_do_write_end does for a buffered write.
+  if (pos > inode.i_size && inode.i_size % bs !== 0 && k.v.on('fix-ext4-dio-extend-zero-tail')) {
+    const old = inode.i_size;
+    iomap_zero_range(k, inode, old, Math.min(pos, roundUp(old, bs)) - old, zeroOps(inode), undefined, 'buffer-head');
+  }
   const sub = truncated(from, count);
   let ret = iomap_dio_rw(k, inode, iocb, sub, ext4_iomap_ops(inode), ext4_dio_write_ops(inode), dioFlags, generic_write_sync, true);
   if (ret === -ENOTBLK) ret = 0;

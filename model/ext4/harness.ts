@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { breaks, directWriteAfterCrash } from '../../checker/finding.ts';
+import { breaks, directExtendAfterMmapPastEof, directWriteAfterCrash } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 
@@ -14,18 +14,19 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'ext4-dio-extend-stale-tail',
     summary:
       'ext4: a direct write that extends a file does not zero the tail of the old EOF block (XFS does, in xfs_file_write_checks). When a crash lost the size update of an earlier write whose data reached the disk, the bytes it wrote beyond the recovered EOF reappear inside the file, where the gap must read as zeroes. Found by the checker; confirmed on Linux 6.18 (XFS zeroes the gap in the same scenario).',
-    scenario: 'test/conformance/ext4-dio-extend-after-crash-stale-tail.json',
+    scenarios: ['test/conformance/ext4-dio-extend-after-crash-stale-tail.json', 'test/conformance/ext4-mmap-beyond-eof-dio-extend.json'],
+    fix: 'fix-ext4-dio-extend-zero-tail',
     confirmed: true,
     invariants: ['data/read-your-writes'],
     matches(_system, steps, results, v) {
-      return breaks(this, v) && directWriteAfterCrash(steps, results, v.step);
+      return breaks(this, v) && (directWriteAfterCrash(steps, results, v.step) || directExtendAfterMmapPastEof(steps, results, v.step));
     },
   },
   {
     id: 'ext4-atomic-encrypted-buffered',
     summary:
       'ext4: an RWF_ATOMIC direct write to an encrypted file that cannot do direct I/O (no inline encryption) falls back to a buffered write (ext4_dio_write_iter: !ext4_should_use_dio), because ext4_inode_can_atomic_write does not look at encryption; the atomic guarantee is lost. Needs a device with hardware atomic writes: read from the source, not confirmed on hardware.',
-    scenario: 'test/scenarios/ext4-atomic-encrypted-buffered.json',
+    scenarios: ['test/scenarios/ext4-atomic-encrypted-buffered.json'],
     confirmed: false,
     invariants: ['atomic/no-buffered-fallback', 'atomic/no-torn-write'],
     matches(system, _steps, _results, v) {
@@ -36,7 +37,7 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'ext4-truncate-ignores-zeroing-error',
     summary:
       'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); needs a failing device, model only here.',
-    scenario: 'test/scenarios/ext4-truncate-zeroing-read-error.json',
+    scenarios: ['test/scenarios/ext4-truncate-zeroing-read-error.json'],
     confirmed: false,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
     matches(system, steps, _results, v) {
@@ -49,7 +50,7 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'ext4-dio-no-bounce',
     summary:
       'ext4 sends direct I/O straight from the user\'s pages even when the device needs stable pages (it checksums what it receives, T10 PI style): XFS bounce buffers direct I/O there (IOMAP_DIO_BOUNCE when mapping_stable_writes), ext4 does not. A thread that changes its buffer while its direct write is in flight makes the protection information generated at submission stale, and the device fails the write with a guard tag error (EILSEQ). Read from the source (ext4 never passes IOMAP_DIO_BOUNCE); this machine has no device with protection information.',
-    scenario: 'test/scenarios/ext4-dio-no-bounce-stable.json',
+    scenarios: ['test/scenarios/ext4-dio-no-bounce-stable.json'],
     confirmed: false,
     invariants: ['integrity/checksum-matches-data'],
     matches(system, _steps, _results, v) {
@@ -116,6 +117,8 @@ export const ext4_harness: FsHarness = {
       const feats = ['encrypt', 'stable_inodes', 'bigalloc'].filter((f) => s.features.includes(f));
       if (feats.length > 0) args.push('-O', feats.join(','));
       if (s.features.includes('bigalloc')) args.push('-C', String(s.clusterSize));
+      // No discard, when the device's old contents must stay (device.fill).
+      if (s.device.fill !== 0) args.push('-E', 'nodiscard');
       return ['mkfs.ext4', args];
     },
     tools: [{ cmd: 'mkfs.ext4', pkg: 'e2fsprogs' }],
@@ -125,6 +128,8 @@ export const ext4_harness: FsHarness = {
   // The variants whose changed code ext4 runs: its own, and the generic ones only ext4 reaches: a direct read it cannot do as direct I/O (an encrypted file), and blk-crypto (the only file system here that encrypts).
   variants: [
     'ext4-no-dioread-nolock',
+    'fix-ext4-dio-extend-zero-tail',
+    'fix-atomic-append-revalidate',
     'ext4-atomic-no-force-commit',
     'ext4-atomic-aligned-alloc-rfc',
     'ext4-rfc-mballoc-unaligned',

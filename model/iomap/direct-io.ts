@@ -2,6 +2,7 @@
  * fs/iomap/direct-io.c: direct I/O through the iomap iterator.
  */
 import { fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
+import { roundUp } from '../lib/math.ts';
 import type { Span } from '../lib/content.ts';
 import { SRC_GARBAGE, overlayData, span, zeroData } from '../lib/content.ts';
 import { EAGAIN, EFAULT, EINVAL, EIO, ENOTBLK } from '../lib/errno.ts';
@@ -345,8 +346,11 @@ export function iomap_dio_rw(
       }
     }
   }
+  // Variant fix-dio-read-stop-at-eof: a read maps nothing past the block holding EOF.
+  const eofBlock = roundUp(dio.i_size, inode.blockSize);
+  const len = !write && pos + count > eofBlock && k.v.on('fix-dio-read-stop-at-eof') ? eofBlock - pos : count;
   inode.dioCount += 1;
-  const r = iomap_iterate(inode.ino, pos, count, iflags, ops, (it) => iomap_dio_iter(k, inode, dio, it), mappingObserver(k, inode));
+  const r = iomap_iterate(inode.ino, pos, len, iflags, ops, (it) => iomap_dio_iter(k, inode, dio, it), mappingObserver(k, inode));
   let ret = r.err;
   if (ret === -ENOTBLK) {
     // The file system asked to fall back to buffered I/O for the rest: a short DIO.

@@ -50,9 +50,9 @@ export function zeroData(len: number): Span[] {
   return len > 0 ? [span(len, SRC_ZERO, 0, 0)] : [];
 }
 
-/** Never-written device bytes at device byte address `addr`. */
-export function uninitData(addr: number, len: number): Span[] {
-  return len > 0 ? [span(len, SRC_UNINIT, addr, 0)] : [];
+/** Never-written device bytes at device byte address `addr`: the device's old contents, `fill`. */
+export function uninitData(addr: number, len: number, fill = 0): Span[] {
+  return len > 0 ? [span(len, SRC_UNINIT, addr, fill)] : [];
 }
 
 /** The part of `s` starting `delta` bytes in, `len` long. */

@@ -11,6 +11,7 @@ import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
+import type { Knobs } from '../variants.ts';
 import { Folio } from './folio.ts';
 
 export interface WritebackControl {
@@ -333,6 +334,10 @@ export interface WriteCheckInput {
   bufWasync: boolean;
   isize: number;
   maxbytes: number;
+  /** IOCB_ATOMIC */
+  atomic: boolean;
+  /** The run's variants (fix-atomic-append-revalidate). */
+  v: Knobs;
 }
 
 /**
@@ -342,7 +347,12 @@ export interface WriteCheckInput {
 export function generic_write_checks(w: WriteCheckInput): { pos: number; count: number } | number {
   if (w.count === 0) return { pos: w.pos, count: 0 };
   let pos = w.pos;
-  if (w.append) pos = w.isize;
+  if (w.append) {
+    pos = w.isize;
+    // Variant fix-atomic-append-revalidate: an RWF_ATOMIC write moved to EOF is
+    // validated again there (generic_atomic_write_valid: naturally aligned).
+    if (w.atomic && pos % w.count !== 0 && w.v.on('fix-atomic-append-revalidate')) return -EINVAL_;
+  }
   if (w.nowait && !(w.direct || w.bufWasync)) return -EINVAL_;
   if (pos >= w.maxbytes) return -EFBIG_;
   const count = Math.min(w.count, w.maxbytes - pos);

@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { appendingWrite, breaks } from '../../checker/finding.ts';
+import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { stepsBefore } from '../../kernel/limitation.ts';
@@ -15,22 +15,36 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'xfs-atomic-cow-ondisk-size',
     summary:
       'XFS: an RWF_ATOMIC direct write done by the software (COW) path that ends below the in-core size but past the on-disk size (a buffered write beyond it has not been written back yet) never moves the on-disk size: xfs_dio_write_end_io updates it only for a write past the in-core size or through unwritten conversion, and xfs_reflink_end_atomic_cow does not. With O_SYNC (or fsync of its range) the write returns success, and after a crash the file is shorter than the write: its bytes cannot be read. Found by the checker; confirmed on Linux 6.18.',
-    scenario: 'test/conformance/xfs-atomic-sync-ondisk-size.json',
+    scenarios: ['test/conformance/xfs-atomic-sync-ondisk-size.json', 'test/conformance/xfs-dio-sync-cow-ondisk-size.json'],
+    fix: 'fix-xfs-cow-ondisk-size',
     confirmed: true,
     invariants: ['sync/dsync-durable', 'durability/fsync'],
     matches(_system, steps, results, v) {
-      return breaks(this, v) && steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0);
+      return breaks(this, v) && (steps.some((s, i) => i < v.step && s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && (results[i]?.ret ?? 0) > 0) || directWriteAfterClone(steps, results, v.step));
     },
   },
   {
     id: 'xfs-dio-append-unaligned-cow',
     summary:
       'XFS: an appending direct write (O_APPEND or RWF_APPEND) to a reflinked file is checked for block alignment at the offset the caller passed (xfs_file_dio_write), then moved to EOF (xfs_file_write_checks -> generic_write_checks_count), which need not be block aligned. Taking the aligned path, it writes part of a fresh COW staging block without reading or zeroing the rest, and the completion remaps the whole block: the bytes the EOF block shared with the clone source are replaced by whatever the staging block held (zeroes on a fresh loop device, stale data on a used disk), durably. An unaligned write at the same explicit offset is bounced to the page cache (-ENOTBLK) and is fine. Found by the checker; confirmed on Linux 6.18.',
-    scenario: 'test/conformance/xfs-dio-append-reflink-unaligned.json',
+    scenarios: ['test/conformance/xfs-dio-append-reflink-unaligned.json', 'test/conformance/xfs-dio-append-reflink-copy.json'],
+    fix: 'fix-xfs-dio-append-unaligned',
     confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'cow/partial-block-preserved', 'durability/fsync'],
     matches(_system, steps, results, v) {
-      return breaks(this, v) && appendingWrite(steps, results, v.step, 'direct');
+      return breaks(this, v) && appendingWrite(steps, results, v.step, 'direct', firstClone(steps, results));
+    },
+  },
+  {
+    id: 'xfs-dio-read-delalloc-eio',
+    summary:
+      'XFS: a direct read that runs past EOF fails with EIO ("Direct I/O collision with buffered writes!" in the kernel log) with no device error and nothing running concurrently, when the speculative preallocation past EOF is still delalloc in the data fork: iomap_dio_rw does not stop a read at EOF, and the flush before the read wrote the EOF block through the COW fork (a cowextsize preallocation left by a software atomic write), so the data fork\'s delalloc extent was not converted. Found by the checker; confirmed on Linux 6.18.',
+    scenarios: ['test/conformance/xfs-dio-read-past-eof-delalloc.json'],
+    fix: 'fix-dio-read-stop-at-eof',
+    confirmed: true,
+    invariants: ['integrity/no-false-checksum-error'],
+    matches(_system, steps, _results, v) {
+      return breaks(this, v) && directReadAt(steps, v.step);
     },
   },
 ];
@@ -56,7 +70,8 @@ export const xfs_harness: FsHarness = {
   scopes: [{ name: 'xfs', system: { fs: 'xfs', blockSize: 4096 }, dir: '', setup: [] }],
   diffTargets: [{ name: 'xfs', label: 'xfs', systems: diffSystems('xfs') }],
   kernel: {
-    mkfs: (s) => ['mkfs.xfs', ['-f', '-q', '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`]],
+    // -K: no discard, when the device's old contents must stay (device.fill).
+    mkfs: (s) => ['mkfs.xfs', ['-f', '-q', ...(s.device.fill !== 0 ? ['-K'] : []), '-b', `size=${s.blockSize}`, '-m', `reflink=${s.features.includes('reflink') ? 1 : 0}`]],
     tools: [{ cmd: 'mkfs.xfs', pkg: 'xfsprogs' }],
     crash: 'shutdown',
   },
@@ -64,6 +79,10 @@ export const xfs_harness: FsHarness = {
   // The variants whose changed code xfs runs: its own, and the iomap copy-on-write ones (xfs_buffered_write_iomap_begin with the COW fork).
   variants: [
     'cow-remap-before-io',
+    'fix-xfs-dio-append-unaligned',
+    'fix-xfs-cow-ondisk-size',
+    'fix-atomic-append-revalidate',
+    'fix-dio-read-stop-at-eof',
     'dio-no-cow',
     'xfs-atomic-end-cow',
     'atomic-buffered-fallback',

@@ -80,6 +80,8 @@ function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): num
     bufWasync: true,
     isize: inode.i_size,
     maxbytes: inode.sb.s_maxbytes,
+    atomic: (iocb.ki_flags & IOCB_ATOMIC) !== 0,
+    v: inode.sb.k.v,
   });
   if (typeof chk === 'number') return chk;
   iocb.ki_pos = chk.pos;
@@ -138,6 +140,9 @@ function xfs_dio_write_ops(inode: Inode, writethrough: { readonly origPos: numbe
         if (end > inode.disksize) inode.sb.setDisksize(inode, end);
       } else if (pos + size > inode.i_size) {
         inode.i_size = pos + size;
+        inode.sb.setDisksize(inode, pos + size);
+      } else if ((flags & IOMAP_DIO_COW) !== 0 && pos + size > inode.disksize && inode.sb.k.v.on('fix-xfs-cow-ondisk-size')) {
+        // Variant fix-xfs-cow-ondisk-size: xfs_setfilesize after the COW remap, as xfs_end_ioend does (capped at i_size: xfs_new_eof).
         inode.sb.setDisksize(inode, pos + size);
       }
       return 0;
@@ -210,7 +215,10 @@ function xfs_file_dio_write(iocb: Kiocb, from: IovIter): number {
   const count = from.count;
   if (iocb.ki_pos % lbs !== 0 || count % lbs !== 0) return -EINVAL;
   const bs = inode.blockSize;
-  const unaligned = iocb.ki_pos % bs !== 0 || count % bs !== 0;
+  // Variant fix-xfs-dio-append-unaligned: an appending write is judged where it will land (EOF).
+  const append = (iocb.ki_flags & IOCB_APPEND) !== 0 && inode.i_size !== iocb.ki_pos;
+  const at = append && inode.sb.k.v.on('fix-xfs-dio-append-unaligned') ? inode.i_size : iocb.ki_pos;
+  const unaligned = at % bs !== 0 || count % bs !== 0;
   if (unaligned && xfs_is_cow_inode(inode)) return -ENOTBLK;
   if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) return xfs_file_dio_write_atomic(iocb, from);
   const r = xfs_file_write_checks(iocb, from, true);
