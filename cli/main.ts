@@ -542,7 +542,9 @@ function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
   const variants = Object.keys(sc.doc.variant ?? {}).filter((k) => sc.doc.variant?.[k] === true);
   if (variants.length > 0) out.push(`the file's variant ${variants.join(', ')} is not run: the kernel is upstream, and the model side is upstream too`);
   sc.doc.steps.forEach((s, i) => {
-    if (s.op === 'crash' && ((s.keep !== undefined && s.keep !== 'all') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps only part of the writes not yet durable; a crash on this machine keeps every write the device completed`);
+    // "all" and "none" mean the same on both sides; a subset names writes of the model's crash report,
+    // which the kernel runner applies to the recorder's own log of the kernel's writes.
+    if (s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's, so what survives may differ`);
   });
   const modelOnly = sc.doc.steps.filter((s) => MODEL_ONLY_OPS.has(s.op) || (s.op === 'pwrite' && s.storeDuringIo !== undefined)).length;
   if (modelOnly > 0) out.push(`${modelOnly} model-only step(s): the kernel answers them "unsupported" and they are not compared`);

@@ -47,8 +47,12 @@ export function requestLine(step: Step, n: number): string {
       return `${head} fd=${step.fd} flags=${flags(step.flags)}`;
     case 'fiemap':
       return `${head} fd=${step.fd}${step.length !== undefined && step.length > 0 ? ` length=${step.length}` : ''}`;
+    case 'crash': {
+      // What survives of the writes not yet durable (the FUSE recorder applies it).
+      const keep = step.keep === undefined || typeof step.keep === 'string' ? (step.keep ?? 'all') : step.keep.map(([i, s, c]) => `${i}:${s}:${c}`).join(',');
+      return `${head} keep=${keep}${step.pattern !== undefined ? ` pattern=${step.pattern.join(',')}` : ''}`;
+    }
     case 'sync':
-    case 'crash':
     case 'remount':
       return head;
     case 'writeback':

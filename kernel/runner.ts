@@ -8,7 +8,7 @@ import type { StepResult } from '../model/system.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 import type { Step } from '../scenario/schema.ts';
 import { LOOP_DEVICE_DEFAULTS } from '../model/block/blk-settings.ts';
-import { ensureHelper } from './build.ts';
+import { ensureHelper, ensureRecorder } from './build.ts';
 import { probeKernel } from './probe.ts';
 import { requestLine } from './protocol.ts';
 import { join } from 'node:path';
@@ -64,6 +64,27 @@ export interface KernelRunOptions {
   readonly onResult?: (r: StepResult) => void;
 }
 
+/**
+ * How a run crashes: through the FUSE recorder (a power cut under the loop
+ * device; what survives of the writes not yet flushed is the crash's keep)
+ * wherever it runs, unless IOSPEC_KERNEL_CRASH=fs asks for the file
+ * system's own method (the shutdown ioctl, or a copy of the image), which a
+ * crash keeping only part of the writes cannot use.
+ */
+export function crashMethod(system: ResolvedSystem, steps: readonly Step[]): { recorder: string | null; name: 'recorder' | 'shutdown' | 'image-copy' } {
+  const own = kernelFs(system)!.crash;
+  const partial = steps.some((s) => s.op === 'crash' && ((s.keep !== undefined && s.keep !== 'all') || s.pattern !== undefined));
+  if (!steps.some((s) => s.op === 'crash')) return { recorder: null, name: own };
+  if (process.env['IOSPEC_KERNEL_CRASH'] === 'fs') {
+    if (partial) throw new KernelUnavailable(`a crash that keeps only part of the writes needs the FUSE recorder (IOSPEC_KERNEL_CRASH=fs asks for ${own})`);
+    return { recorder: null, name: own };
+  }
+  const r = ensureRecorder();
+  if ('bin' in r) return { recorder: r.bin, name: 'recorder' };
+  if (partial) throw new KernelUnavailable(`a crash that keeps only part of the writes needs the FUSE recorder: ${r.missing}`);
+  return { recorder: null, name: own };
+}
+
 /** Run `steps` on the real kernel. Throws KernelUnavailable when it cannot. */
 export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[], opts: KernelRunOptions = {}): Promise<StepResult[]> {
   const reason = kernelUnsupportedReason(system);
@@ -76,11 +97,14 @@ export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[]
   try {
     const kfs = kernelFs(system)!;
     const mountOpts = [...system.mount, ...(kfs.mountOptions ?? [])].join(',');
-    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, mountOpts, sysfsSettings(system), system.device.fill);
+    const method = crashMethod(system, steps);
+    ws.setUp(system.device.sizeMiB, system.device.logicalBlockSize, mkfsCommand(system), system.fs, mountOpts, sysfsSettings(system), system.device.fill, method.recorder);
     const args = ['--mnt', ws.mnt, '--dev', ws.dev!, '--fstype', system.fs];
     if (mountOpts !== '') args.push('--mntopts', mountOpts);
-    // Without a shutdown ioctl a crash copies the backing image; the remount mounts the copy.
-    if (kfs.crash === 'image-copy') args.push('--image', ws.image, '--crash-copy', join(ws.dir, 'crash-image'));
+    // The recorder cuts the power and builds the crash image from its write log; without it, a file
+    // system with no shutdown ioctl crashes by a copy of the backing image, which the remount mounts.
+    if (ws.recorder !== null) args.push('--image', ws.image, '--recorder', String(ws.recorder.pid), '--log', ws.recorder.log);
+    else if (kfs.crash === 'image-copy') args.push('--image', ws.image, '--crash-copy', join(ws.dir, 'crash-image'));
     const child = spawn(helper, args, { cwd: ws.mnt, stdio: ['pipe', 'pipe', 'pipe'] });
     ws.children.push(child);
     const lines = createInterface({ input: child.stdout });

@@ -1,11 +1,12 @@
 /**
  * The kernel runner's footprint on the machine: one directory per run under
  * $TMPDIR/iospec-kernel holding the image and the mount point, the loop
- * device bound to that image, and nothing else.  Everything is removed on
+ * device bound to that image (or to the FUSE recorder's file serving it,
+ * with the recorder's mount and process), and nothing else.  Everything is removed on
  * success, on error, on SIGINT/SIGTERM and at process exit; a run that finds
  * the directory of a run whose process is gone (SIGKILL) removes it first.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,16 +35,21 @@ function isMounted(path: string): boolean {
   }
 }
 
-function loopsOf(image: string): string[] {
+/** The loop devices whose backing file is `file` (from sysfs: works when the file can no longer be stat'ed). */
+function loopsOf(file: string): string[] {
+  const out: string[] = [];
   try {
-    const out = sh('losetup', ['-j', image]);
-    return out
-      .split('\n')
-      .map((l) => l.split(':')[0] ?? '')
-      .filter((d) => d.startsWith('/dev/loop'));
+    for (const name of readdirSync('/sys/block').filter((n) => n.startsWith('loop'))) {
+      try {
+        if (readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim() === file) out.push(`/dev/${name}`);
+      } catch {
+        // not bound
+      }
+    }
   } catch {
-    return [];
+    // no sysfs
   }
+  return out;
 }
 
 function sleepMs(ms: number): void {
@@ -59,8 +65,25 @@ export function removeRunDir(dir: string): void {
   }
   if (isMounted(mnt)) tryRun('umount', ['-l', mnt]);
   const image = join(dir, 'image');
-  for (const dev of loopsOf(image)) tryRun('losetup', ['-d', dev]);
-  rmSync(dir, { recursive: true, force: true });
+  const fuse = join(dir, 'fuse');
+  for (const dev of [...loopsOf(image), ...loopsOf(join(fuse, 'disk'))]) tryRun('losetup', ['-d', dev]);
+  // The FUSE recorder: unmounting its file system ends it; a process that is still there is killed.
+  for (let i = 0; i < 10 && isMounted(fuse); i++) {
+    if (tryRun('umount', [fuse])) break;
+    sleepMs(100);
+  }
+  if (isMounted(fuse)) tryRun('umount', ['-l', fuse]);
+  try {
+    const pid = Number(readFileSync(join(dir, 'recorder.pid'), 'utf8'));
+    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // no recorder
+  }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Something in it is still busy (a mount that would not go): the next sweep removes it.
+  }
 }
 
 function alive(pid: number): boolean {
@@ -94,7 +117,7 @@ export function sweepLeftovers(): string[] {
       }
     }
     removeRunDir(dir);
-    removed.push(dir);
+    if (!existsSync(dir)) removed.push(dir);
   }
   return removed;
 }
@@ -124,6 +147,8 @@ export class Workspace {
   readonly image: string;
   readonly mnt: string;
   dev: string | null = null;
+  /** The FUSE recorder under the loop device, when the run uses it. */
+  recorder: { readonly pid: number; readonly log: string } | null = null;
   /** Processes to kill on dispose (the helper). */
   readonly children: Array<{ kill(sig?: NodeJS.Signals): boolean }> = [];
   private disposed = false;
@@ -145,12 +170,12 @@ export class Workspace {
    * contents, which mkfs must then not discard), bind a loop device, mkfs,
    * mount.
    */
-  setUp(sizeMiB: number, sectorSize: number, mkfs: [string, string[]], fstype: string, mountOpts: string, sysfs: Array<[string, string]>, fill = 0): void {
+  setUp(sizeMiB: number, sectorSize: number, mkfs: [string, string[]], fstype: string, mountOpts: string, sysfs: Array<[string, string]>, fill = 0, recorder: string | null = null): void {
     if (fill === 0) sh('truncate', ['-s', `${sizeMiB}M`, this.image]);
     else fillImage(this.image, sizeMiB, fill);
     const args = ['-f', '--show'];
     if (sectorSize !== 512) args.push('--sector-size', String(sectorSize));
-    args.push(this.image);
+    args.push(recorder === null ? this.image : this.startRecorder(recorder));
     this.dev = sh('losetup', args).trim();
     const name = this.dev.replace('/dev/', '');
     for (const [attr, value] of sysfs) writeFileSync(`/sys/block/${name}/queue/${attr}`, value);
@@ -158,6 +183,27 @@ export class Workspace {
     const margs = ['-t', fstype];
     if (mountOpts !== '') margs.push('-o', mountOpts);
     sh('mount', [...margs, this.dev, this.mnt]);
+  }
+
+  /**
+   * Start the FUSE recorder (kernel/helper/iospec-blkrec.c) serving the
+   * image as fuse/disk, which the loop device then uses: it logs every write
+   * since the last flush, and a crash cuts its power.  Returns the file.
+   */
+  private startRecorder(bin: string): string {
+    const fuse = join(this.dir, 'fuse');
+    const log = join(this.dir, 'writes.log');
+    mkdirSync(fuse);
+    const child = spawn(bin, [this.image, log, fuse], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (child.pid === undefined) throw new Error('the FUSE recorder did not start');
+    writeFileSync(join(this.dir, 'recorder.pid'), String(child.pid));
+    const disk = join(fuse, 'disk');
+    for (let i = 0; i < 500 && !isMounted(fuse); i++) sleepMs(10);
+    if (!isMounted(fuse) || !existsSync(disk)) throw new Error(`the FUSE recorder did not start: ${stderr.trim() || 'no mount after 5 s'}`);
+    this.recorder = { pid: child.pid, log };
+    return disk;
   }
 
   dispose(): void {

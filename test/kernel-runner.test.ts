@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { probeKernel } from '../kernel/probe.ts';
 import { sweepLeftovers, WORKSPACE_ROOT } from '../kernel/workspace.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
+import { ensureRecorder } from '../kernel/build.ts';
 import { fs_types } from '../model/filesystems.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
@@ -40,10 +41,11 @@ function loopBackingFiles(): string {
   }
 }
 
-/** A scenario that keeps the kernel busy for a few seconds. */
-function longScenario(): string {
+/** A scenario that keeps the kernel busy for a few seconds (ending with a crash: the run uses the FUSE recorder). */
+function longScenario(crash: boolean): string {
   const steps: unknown[] = [{ op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] }];
   for (let i = 0; i < 4000; i++) steps.push({ op: 'pwrite', fd: 'A', offset: (i % 64) * 4096, length: 4096, fill: (i % 255) + 1 }, { op: 'fsync', fd: 'A' });
+  if (crash) steps.push({ op: 'crash', keep: 'none' }, { op: 'remount' });
   const dir = mkdtempSync(join(tmpdir(), 'iospec-kr-'));
   const f = join(dir, 'long.json');
   writeFileSync(f, JSON.stringify({ format: 'iospec-scenario/1', system: { fs: 'ext4' }, steps }));
@@ -51,8 +53,8 @@ function longScenario(): string {
 }
 
 /** Start a kernel run and wait until its file system is mounted; returns the child and its run directory. */
-async function startRun(): Promise<{ child: ReturnType<typeof spawn>; dir: string }> {
-  const child = spawn(process.execPath, [BIN, 'run', '--kernel', longScenario()], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startRun(crash: boolean): Promise<{ child: ReturnType<typeof spawn>; dir: string }> {
+  const child = spawn(process.execPath, [BIN, 'run', '--kernel', longScenario(crash)], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.resume();
   const prefix = `run-${child.pid}-`;
   for (let i = 0; i < 400; i++) {
@@ -64,33 +66,61 @@ async function startRun(): Promise<{ child: ReturnType<typeof spawn>; dir: strin
   throw new Error('the kernel run did not mount its file system');
 }
 
-function leftovers(dir: string): string[] {
+function leftovers(dir: string, recorder: number | null = null): string[] {
   const out: string[] = [];
   if (existsSync(dir)) out.push(`directory ${dir}`);
   if (mounts().includes(dir)) out.push(`mount under ${dir}`);
   if (loopBackingFiles().includes(dir)) out.push(`loop device on ${dir}/image`);
+  if (recorder !== null && alive(recorder)) out.push(`FUSE recorder process ${recorder}`);
   return out;
 }
 
-describe('kernel runner cleanup', () => {
-  it.skipIf(why !== null)(skip('after SIGKILL mid-run, the next run removes the mount, the loop device and the directory'), async () => {
-    const { child, dir } = await startRun();
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
-    expect(leftovers(dir).length).toBeGreaterThan(0); // a killed run cannot clean up after itself
-    const removed = sweepLeftovers();
-    expect(removed).toContain(dir);
-    expect(leftovers(dir)).toEqual([]);
-  });
+/** A process that still runs (an exited one waiting to be reaped, a zombie, does not). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
-  it.skipIf(why !== null)(skip('on SIGTERM the run cleans up before it exits'), async () => {
-    const { child, dir } = await startRun();
-    child.kill('SIGTERM');
-    const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
-    expect(code).toBe(143);
-    expect(leftovers(dir)).toEqual([]);
-  });
+/** The FUSE recorder's pid, while its run directory says it has one. */
+function recorderOf(dir: string): number | null {
+  try {
+    return Number(readFileSync(join(dir, 'recorder.pid'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+describe('kernel runner cleanup', () => {
+  const recorderWhy = why ?? ('missing' in ensureRecorder() ? (ensureRecorder() as { missing: string }).missing : null);
+  for (const crash of [false, true]) {
+    const how = crash ? ' (through the FUSE recorder: its mount and process too)' : '';
+    const w = crash ? recorderWhy : why;
+    const name = (s: string) => `${s}${how}${w !== null ? ` — skipped: ${w}` : ''}`;
+    it.skipIf(w !== null)(name('after SIGKILL mid-run, the next run removes the mount, the loop device and the directory'), async () => {
+      const { child, dir } = await startRun(crash);
+      await new Promise((r) => setTimeout(r, 300));
+      const recorder = recorderOf(dir);
+      if (crash) expect(recorder).not.toBeNull();
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      expect(leftovers(dir, recorder).length).toBeGreaterThan(0); // a killed run cannot clean up after itself
+      const removed = sweepLeftovers();
+      expect(removed).toContain(dir);
+      expect(leftovers(dir, recorder)).toEqual([]);
+    });
+
+    it.skipIf(w !== null)(name('on SIGTERM the run cleans up before it exits'), async () => {
+      const { child, dir } = await startRun(crash);
+      const recorder = recorderOf(dir);
+      child.kill('SIGTERM');
+      const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
+      expect(code).toBe(143);
+      expect(leftovers(dir, recorder)).toEqual([]);
+    });
+  }
 });
 
 describe('diff and run --kernel on a counterexample of a variant', () => {

@@ -542,6 +542,11 @@ static int g_mounted = 1;
 static char *g_image;
 static char *g_crashcopy;
 static int g_crashed;    /* a copy was taken: until remount, the steps are not the dead system's */
+/* --recorder: the FUSE recorder (iospec-blkrec) under the loop device: its pid and write log */
+static pid_t g_recpid;
+static char *g_reclog;
+static char g_keep[4096];    /* the crash's keep: "all", "none", or i:sector:count,... */
+static char g_pattern[1024]; /* the crash's pattern: n,n,... (or empty) */
 
 #define MAX_KEYS 32
 static uint8_t g_keys[MAX_KEYS][IOSPEC_RAW_KEY_SIZE];
@@ -1435,10 +1440,169 @@ static void op_crash_copy(void)
 	ans_ret(0);
 }
 
+/* Wait up to 10 s for a file the recorder creates to acknowledge a signal. */
+static int rec_wait(const char *suffix)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s.%s", g_reclog, suffix);
+	for (int i = 0; i < 10000; i++) {
+		if (access(p, F_OK) == 0)
+			return 0;
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+/*
+ * A power cut by the recorder: every later write the loop device makes is
+ * dropped.  What survives of the writes since the last flush is decided at
+ * the remount (rec_build_image), by the crash's keep or pattern.
+ */
+static void op_crash_recorder(const struct req *r)
+{
+	const char *keep = req_get(r, "keep");
+	const char *pattern = req_get(r, "pattern");
+	snprintf(g_keep, sizeof(g_keep), "%s", keep ? keep : "all");
+	snprintf(g_pattern, sizeof(g_pattern), "%s", pattern ? pattern : "");
+	if (kill(g_recpid, SIGUSR1) != 0 || rec_wait("cut") != 0) {
+		ans_errno(errno);
+		return;
+	}
+	g_crashed = 1;
+	ans_ret(0);
+}
+
+struct recw {
+	uint64_t off, len;
+	long pos; /* where its old bytes start in the log */
+};
+
+/* Is sector `s` (absolute, 512 bytes) of volatile write `i` kept? */
+static int rec_kept(size_t i, uint64_t s)
+{
+	if (strcmp(g_keep, "all") == 0)
+		return 1;
+	if (strcmp(g_keep, "none") == 0)
+		return 0;
+	/* i:sector:count,... */
+	for (const char *p = g_keep; *p;) {
+		char *e;
+		unsigned long long wi = strtoull(p, &e, 10);
+		if (*e != ':')
+			break;
+		unsigned long long first = strtoull(e + 1, &e, 10);
+		if (*e != ':')
+			break;
+		unsigned long long cnt = strtoull(e + 1, &e, 10);
+		if (wi == i && s >= first && s < first + cnt)
+			return 1;
+		p = *e == ',' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/*
+ * The pattern's choice for sector j (0-based, within the write) of write i:
+ * the fuzzer's compact choice, cycled over the writes: 0 lost, 1 whole,
+ * n >= 2: sector j kept iff bit (j mod 16) of n.
+ */
+static int rec_pattern_kept(size_t i, uint64_t j)
+{
+	long v[64];
+	int nv = 0;
+	for (const char *p = g_pattern; *p && nv < 64;) {
+		char *e;
+		v[nv++] = strtol(p, &e, 10);
+		p = *e == ',' ? e + 1 : e;
+		if (e == p && *p != 0)
+			break;
+	}
+	if (nv == 0)
+		return 1;
+	long n = v[i % (size_t)nv];
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		return 1;
+	return (n >> (j % 16)) & 1;
+}
+
+/*
+ * The image as the crash leaves it: every volatile write undone, newest
+ * first (the durable image), then the kept sectors of each written again,
+ * oldest first.
+ */
+static int rec_build_image(void)
+{
+	FILE *lf = fopen(g_reclog, "rb");
+	if (!lf)
+		return -1;
+	struct recw *w = NULL;
+	size_t nw = 0, cap = 0;
+	for (;;) {
+		uint64_t hdr[2];
+		if (fread(hdr, sizeof(hdr), 1, lf) != 1)
+			break;
+		if (nw == cap) {
+			cap = cap ? cap * 2 : 64;
+			w = realloc(w, cap * sizeof(*w));
+			if (!w) {
+				fclose(lf);
+				return -1;
+			}
+		}
+		w[nw].off = hdr[0];
+		w[nw].len = hdr[1];
+		w[nw].pos = ftell(lf);
+		nw++;
+		if (fseek(lf, (long)(2 * hdr[1]), SEEK_CUR) != 0)
+			break;
+	}
+	int img = open(g_image, O_RDWR | O_CLOEXEC);
+	int rc = img < 0 ? -1 : 0;
+	char *buf = NULL;
+	for (size_t k = nw; rc == 0 && k-- > 0;) {
+		buf = realloc(buf, w[k].len ? w[k].len : 1);
+		if (!buf || fseek(lf, w[k].pos, SEEK_SET) != 0 || fread(buf, 1, w[k].len, lf) != w[k].len || pwrite(img, buf, w[k].len, (off_t)w[k].off) != (ssize_t)w[k].len)
+			rc = -1;
+	}
+	for (size_t k = 0; rc == 0 && k < nw; k++) {
+		buf = realloc(buf, w[k].len ? w[k].len : 1);
+		if (!buf || fseek(lf, w[k].pos + (long)w[k].len, SEEK_SET) != 0 || fread(buf, 1, w[k].len, lf) != w[k].len) {
+			rc = -1;
+			break;
+		}
+		for (uint64_t j = 0; j * 512 < w[k].len; j++) {
+			uint64_t s = w[k].off / 512 + j;
+			int kept = g_pattern[0] ? rec_pattern_kept(k, j) : rec_kept(k, s);
+			uint64_t n = w[k].len - j * 512 < 512 ? w[k].len - j * 512 : 512;
+			if (kept && pwrite(img, buf + j * 512, n, (off_t)(w[k].off + j * 512)) != (ssize_t)n)
+				rc = -1;
+		}
+	}
+	int err = errno;
+	free(buf);
+	free(w);
+	fclose(lf);
+	if (img >= 0) {
+		if (rc == 0 && fsync(img) != 0)
+			rc = -1;
+		close(img);
+	}
+	errno = err;
+	return rc;
+}
+
 static void op_crash(const struct req *r)
 {
 	(void)r;
 	NEED_MOUNTED();
+	if (g_recpid) {
+		op_crash_recorder(r);
+		return;
+	}
 	if (g_crashcopy) {
 		op_crash_copy();
 		return;
@@ -1482,10 +1646,14 @@ static void op_remount(const struct req *r)
 		g_mounted = 0;
 	}
 	if (g_crashed) {
-		/* The image as it was at the crash goes back under the loop device;
-		 * the block device's cache of the old contents is dropped. */
+		/* The image as it was at the crash goes back under the loop device
+		 * (the recorder's: built from its write log, then the power is on
+		 * again); the block device's cache of the old contents is dropped. */
 		int dfd = -1;
-		if (copy_sparse(g_crashcopy, g_image) != 0 || (dfd = open(g_dev, O_RDONLY | O_CLOEXEC)) < 0 || ioctl(dfd, BLKFLSBUF, 0) != 0) {
+		int built = g_recpid ? rec_build_image() : copy_sparse(g_crashcopy, g_image);
+		if (built == 0 && g_recpid && (kill(g_recpid, SIGUSR2) != 0 || rec_wait("on") != 0))
+			built = -1;
+		if (built != 0 || (dfd = open(g_dev, O_RDONLY | O_CLOEXEC)) < 0 || ioctl(dfd, BLKFLSBUF, 0) != 0) {
 			int err = errno;
 			if (dfd >= 0)
 				close(dfd);
@@ -1699,7 +1867,7 @@ static void handle_line(char *line)
 static void usage(void)
 {
 	fputs("usage: iospec-helper --mnt DIR --dev /dev/loopN --fstype TYPE [--mntopts OPTS]\n"
-	      "                     [--image FILE --crash-copy FILE]\n",
+	      "                     [--image FILE (--crash-copy FILE | --recorder PID --log FILE)]\n",
 	      stderr);
 	exit(2);
 }
@@ -1723,10 +1891,14 @@ int main(int argc, char **argv)
 			g_image = argv[++i];
 		else if (strcmp(a, "--crash-copy") == 0)
 			g_crashcopy = argv[++i];
+		else if (strcmp(a, "--recorder") == 0)
+			g_recpid = (pid_t)atoi(argv[++i]);
+		else if (strcmp(a, "--log") == 0)
+			g_reclog = argv[++i];
 		else
 			usage();
 	}
-	if (!mnt || !g_dev || !g_fstype || (!g_image != !g_crashcopy))
+	if (!mnt || !g_dev || !g_fstype || (!g_image != (!g_crashcopy && !g_recpid)) || (!g_recpid != !g_reclog))
 		usage();
 	if (g_mntopts && !*g_mntopts)
 		g_mntopts = NULL;
