@@ -54,7 +54,7 @@ export interface ExecOptions {
 const ALWAYS_CHECKED = new Set<Step['op']>(['crash', 'remount', 'sync', 'fsync', 'fdatasync']);
 
 /** Sources created by the last step (the model's source table grows monotonically). */
-function newSources(sys: System, before: number): Source[] {
+export function newSources(sys: System, before: number): Source[] {
   const out: Source[] = [];
   for (let id = before + 1; id <= sys.sources.count; id++) {
     const s = sys.sources.get(id);

@@ -98,8 +98,12 @@ export interface GenOptions {
   readonly weights?: Partial<Record<Recipe['k'], number>>;
   /** The files sequences open (default f, g and d/h; the first is the most likely). */
   readonly paths?: readonly string[];
-  /** Only crashes that keep every write the device accepted (what a loop device does). */
-  readonly crashKeepAll?: boolean;
+  /**
+   * Only the crashes the kernel runner reproduces exactly: keeping every
+   * write the device accepted (`all`: a loop device, the shutdown ioctl), or
+   * also none of those not flushed (`all-or-none`: the FUSE recorder).
+   */
+  readonly crashKeep?: 'all' | 'all-or-none';
   /** Half the writes use RWF_WRITETHROUGH (for the RFC's variants). */
   readonly writethrough?: boolean;
   /** Only what a real kernel can be asked to do (no store racing with a write's I/O). */
@@ -156,7 +160,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         crash: fc.oneof(
           { weight: 6, arbitrary: fc.constant(null) },
           { weight: 1, arbitrary: fc.constant('all' as const) },
-          { weight: opts.crashKeepAll === true ? 0 : 1, arbitrary: fc.array(fc.constantFrom(0, 1), { minLength: 2, maxLength: 3 }) },
+          { weight: opts.crashKeep !== undefined ? 0 : 1, arbitrary: fc.array(fc.constantFrom(0, 1), { minLength: 2, maxLength: 3 }) },
         ),
         flags: subset(['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT'], 6),
       }),
@@ -185,8 +189,10 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
       arbitrary: fc.record({
         k: fc.constant('crash' as const),
         keep:
-          opts.crashKeepAll === true
+          opts.crashKeep === 'all'
             ? fc.constant<'all'>('all')
+            : opts.crashKeep === 'all-or-none'
+            ? fc.constantFrom<'all' | 'none'>('all', 'none')
             : fc.oneof(
                 { weight: 3, arbitrary: fc.constant<'none'>('none') },
                 { weight: 2, arbitrary: fc.constant<'all'>('all') },

@@ -12,6 +12,7 @@ import { knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError, withVariant } from '../scenario/load.ts';
 import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
+import type { Step } from '../scenario/schema.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
 import { runHelpText } from '../scenario/help.ts';
 import { check } from '../checker/check.ts';
@@ -27,13 +28,14 @@ import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz } from '../kernel/difffuzz.ts';
+import { crashPoint, exploreCrashes } from '../kernel/crashes.ts';
 import { explain } from '../kernel/limitations.ts';
 import { probeKernel } from '../kernel/probe.ts';
 import { fs_types, fsNames, get_fs_type } from '../model/filesystems.ts';
 import type { DiffTarget } from '../kernel/diff-target.ts';
 import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 
@@ -443,6 +445,65 @@ export async function main(argv: string[]): Promise<number> {
       const rows = VARIANTS.map((v) => ({ name: v.name, description: v.description, source: v.source, breaks: v.breaks, fs: v.fs ?? fs_types().map((t) => t.name) }));
       if (opts.json === true) out(JSON.stringify(rows, null, 2));
       else for (const r of rows) out(`${r.name}\n  ${r.description}\n  source: ${r.source}\n  breaks: ${r.breaks.join(', ')}\n`);
+    });
+
+  program
+    .command('crashes')
+    .description('bounded crash exploration on this kernel (root, FUSE): the crash states of the first crash (none, all, in-order prefixes, subsets of the writes not flushed), each mounted and the rest of the scenario judged by the oracle')
+    .argument('<file>', 'a scenario with a crash step followed by a remount')
+    .option('--max <n>', 'crash states to try at most', '100')
+    .option('--seed <n>', 'seed of the random subsets', '1')
+    .option('--out <dir>', 'where a state that breaks an invariant is written, as a scenario `run --kernel` replays', `${NEW_COUNTEREXAMPLES}/crashes`)
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts: { max: string; seed: string; out: string; json?: boolean }) => {
+      const max = positiveIntArg('--max', opts.max);
+      const seed = intArg('--seed', opts.seed);
+      const sc = loadScenario(file);
+      const c = crashPoint(sc.doc.steps);
+      if (typeof c === 'string') throw new UsageError(`${file}: ${c}`);
+      const tty = process.stderr.isTTY === true && opts.json !== true;
+      let report;
+      try {
+        report = await exploreCrashes(sc, {
+          max,
+          seed,
+          onState: (d, t) => {
+            if (tty) process.stderr.write(`\r\x1b[Kcrash states: ${d} of ${t}`);
+            else if (d % 25 === 0 && opts.json !== true) err(`crash states: ${d} of ${t}`);
+          },
+        });
+      } catch (e) {
+        if (e instanceof KernelUnavailable) {
+          err(`skipped: cannot run on the kernel here: ${e.message}`);
+          code = 4;
+          return;
+        }
+        throw e;
+      }
+      if (tty) process.stderr.write('\r\x1b[K');
+      const broken = report.states.filter((s) => s.violation !== null && s.known === null);
+      const known = new Map<string, number>();
+      for (const s of report.states) if (s.known !== null) known.set(s.known, (known.get(s.known) ?? 0) + 1);
+      const written: string[] = [];
+      broken.forEach((s, k) => {
+        mkdirSync(opts.out, { recursive: true });
+        const at = join(opts.out, `crash-${sc.system.fs}-${seed}-${k + 1}.json`);
+        const keep = typeof s.state.keep === 'string' ? s.state.keep : s.state.keep.map(([a, b, n]): [number, number, number] => [a, b, n]);
+        const steps = sc.doc.steps.map((st, i): Step => (i === report.crashStep - 1 ? { op: 'crash', keep } : st));
+        const { expect: _e, violates: _v, ...rest } = sc.doc;
+        writeFileSync(at, formatScenario({ ...rest, name: `${sc.doc.name ?? file}: crash state "${s.state.name}"`, description: `Found by iospec crashes on Linux ${osRelease()}: at the crash of step ${report.crashStep}, this state of the ${report.writes.length} write(s) not flushed (the crash's keep names the FUSE recorder's log of this kernel's writes) breaks ${s.violation!.invariant}: ${s.violation!.detail}`, steps }));
+        written.push(at);
+      });
+      if (opts.json === true) {
+        out(JSON.stringify({ crashStep: report.crashStep, writes: report.writes, states: report.states.map((s) => ({ state: s.state, violation: s.violation, known: s.known })), written, elapsedMs: report.elapsedMs }, null, 2));
+      } else {
+        const sectors = report.writes.reduce((n, w) => n + Math.ceil(w.len / 512), 0);
+        out(`crash at step ${report.crashStep}: ${report.writes.length} write(s) not flushed (${sectors} sectors); ${report.states.length} crash states tried in ${(report.elapsedMs / 1000).toFixed(1)}s, each judged by the oracle's invariants`);
+        for (const [id, n] of known) out(`  known upstream finding ${id}: ${n} state(s) ran into it (docs/findings/${id}.md), not reported again`);
+        broken.forEach((s, k) => out(`  state "${s.state.name}": ${s.violation!.invariant} at step ${s.violation!.step}: ${s.violation!.detail}\n    written to ${written[k]}; replay on the kernel with: npx iospec run --kernel ${written[k]}`));
+        out(broken.length === 0 ? 'no crash state broke an invariant' : `${broken.length} crash state(s) broke an invariant`);
+      }
+      code = broken.length === 0 ? 0 : 1;
     });
 
   program

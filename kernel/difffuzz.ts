@@ -2,7 +2,8 @@
  * `iospec diff --fuzz`: differential fuzzing of the model against this
  * machine's kernel.  Scenarios come from the checker's generators,
  * constrained to what the kernel runner can express (no model-only steps,
- * crashes that keep what the device accepted, loop-device geometry); each
+ * crashes that keep all of what the device accepted or, through the FUSE
+ * recorder, none of what was not flushed; loop-device geometry); each
  * runs on both, and the first disagreement is minimised against both and
  * saved as a scenario file with the kernel's answers.
  */
@@ -13,6 +14,7 @@ import { runChecked } from '../checker/execute.ts';
 import type { StepSource } from '../checker/execute.ts';
 import type { Recipe } from '../checker/generate.ts';
 import { arbRecipes, resolve } from '../checker/generate.ts';
+import { ensureRecorder } from './build.ts';
 import type { System } from '../model/system.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
@@ -120,7 +122,8 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   const paths = t.paths ?? ['f', 'g', 'd/h'];
   const arb: fc.Arbitrary<Input> = fc.record({
     system: t.systems,
-    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeepAll: true, realKernel: true }, Math.ceil(o.maxSteps / 2)),
+    // With the FUSE recorder a crash may also keep none of the writes not flushed, exactly as the model does.
+    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? 'all-or-none' : 'all', realKernel: true }, Math.ceil(o.maxSteps / 2)),
   });
   const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
   const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number> } = {

@@ -87,6 +87,26 @@ export function crashMethod(system: ResolvedSystem, steps: readonly Step[]): { r
 
 /** Run `steps` on the real kernel. Throws KernelUnavailable when it cannot. */
 export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[], opts: KernelRunOptions = {}): Promise<StepResult[]> {
+  return withKernel(system, steps, async (send) => {
+    const results: StepResult[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      const r = await send(requestLine(steps[i]!, i + 1), opts.stepTimeoutMs);
+      results.push(r);
+      opts.onResult?.(r);
+    }
+    return results;
+  });
+}
+
+/** A request to the helper and its answer (kernel/helper/README.md). */
+export type KernelSend = (line: string, timeoutMs?: number) => Promise<StepResult>;
+
+/**
+ * A file system made on this kernel as the system says, mounted, with the
+ * helper ready for requests: `fn` sends them.  `steps` are the scenario's
+ * (they decide how it crashes).  Everything is removed afterwards.
+ */
+export async function withKernel<T>(system: ResolvedSystem, steps: readonly Step[], fn: (send: KernelSend, ws: Workspace) => Promise<T>): Promise<T> {
   const reason = kernelUnsupportedReason(system);
   if (reason !== null) throw new KernelUnavailable(reason);
   const probe = probeKernel(system.fs);
@@ -140,22 +160,23 @@ export async function runOnKernel(system: ResolvedSystem, steps: readonly Step[]
           resolve(l);
         };
       });
-    const results: StepResult[] = [];
-    for (let i = 0; i < steps.length; i++) {
-      child.stdin.write(`${requestLine(steps[i]!, i + 1)}\n`);
-      const line = await next(opts.stepTimeoutMs ?? 120000);
-      if (line === null) throw new Error(`the helper exited early: ${stderr.trim()}`);
-      const r = JSON.parse(line) as StepResult & { error?: string };
-      if (r.error !== undefined) throw new Error(`helper rejected step ${i + 1}: ${r.error}`);
-      results.push(r);
-      opts.onResult?.(r);
-    }
+    const send: KernelSend = async (line, timeoutMs) => {
+      child.stdin.write(`${line}\n`);
+      const answer = await next(timeoutMs ?? 120000);
+      if (answer === null) throw new Error(`the helper exited early: ${stderr.trim()}`);
+      const r = JSON.parse(answer) as StepResult & { error?: string };
+      // After a remount that failed (its own answer says how), nothing is mounted to run the steps on.
+      if (r.error !== undefined && r.error.startsWith('file system not mounted')) return { step: r.step, op: r.op, unsupported: 'the file system is not mounted (the remount failed)' };
+      if (r.error !== undefined) throw new Error(`helper rejected ${line.split(' ').slice(0, 2).join(' ')}: ${r.error}`);
+      return r;
+    };
+    const out = await fn(send, ws);
     child.stdin.end();
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) resolve();
       else child.on('exit', () => resolve());
     });
-    return results;
+    return out;
   } finally {
     ws.dispose();
   }

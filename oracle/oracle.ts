@@ -26,7 +26,7 @@ import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
 import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC } from '../model/vfs/fcntl.ts';
-import { CandMap } from './candmap.ts';
+import { CandMap, SRC_ANY } from './candmap.ts';
 import type { OracleFact } from './facts.ts';
 import type { Cands } from './candmap.ts';
 
@@ -623,6 +623,36 @@ export class Oracle {
     const d = [span(Math.min(racing.len, written - a), racing.id, 0, racing.fill)];
     f.maybeWrite(pos + a, d);
     this.place(f.path, pos + a, d);
+  }
+
+  /**
+   * A read on the real kernel returned these byte values (runs of
+   * [value, count]) at `pos` of the file `fd` names: the same bytes as the
+   * oracle's spans, each taken to be a candidate there with that value (a
+   * kernel answers bytes, not where they came from), or — when no candidate
+   * has it — bytes no write put there (never-written device bytes with that
+   * value; zero is a zero).  `iospec crashes` judges kernel runs so.
+   */
+  resolveRead(fd: string, pos: number, runs: ReadonlyArray<readonly [number, number]>): Span[] {
+    const f = this.fileOf(fd);
+    const out: Span[] = [];
+    let p = pos;
+    const unknown = (len: number, v: number): Span => (v === 0 ? span(len, SRC_ZERO, 0, 0) : span(len, SRC_UNINIT, 0, v));
+    for (const [v, n] of runs) {
+      const end = p + n;
+      let q = p;
+      for (const e of f?.cur.m.overlapping(p, end) ?? []) {
+        const a = Math.max(q, e.start);
+        const b = Math.min(end, e.end);
+        if (a > q) out.push(unknown(a - q, v));
+        const c = e.v.find((x) => x.src === SRC_ANY || x.val === v || (x.src === SRC_ZERO && v === 0));
+        out.push(c === undefined ? unknown(b - a, v) : cutSpan(c, a - e.start, b - a));
+        q = b;
+      }
+      if (q < end) out.push(unknown(end - q, v));
+      p = end;
+    }
+    return out;
   }
 
   /** Apply a step and its outcome; return what it breaks. */

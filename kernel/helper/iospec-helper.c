@@ -547,6 +547,8 @@ static pid_t g_recpid;
 static char *g_reclog;
 static char g_keep[4096];    /* the crash's keep: "all", "none", or i:sector:count,... */
 static char g_pattern[1024]; /* the crash's pattern: n,n,... (or empty) */
+static int g_crashlog;       /* LOG.crash holds the log as the power cut left it (for every crash state) */
+static int g_crashbase;      /* IMAGE.crash holds the image as the power cut left it */
 
 #define MAX_KEYS 32
 static uint8_t g_keys[MAX_KEYS][IOSPEC_RAW_KEY_SIZE];
@@ -1466,12 +1468,34 @@ static void op_crash_recorder(const struct req *r)
 	const char *pattern = req_get(r, "pattern");
 	snprintf(g_keep, sizeof(g_keep), "%s", keep ? keep : "all");
 	snprintf(g_pattern, sizeof(g_pattern), "%s", pattern ? pattern : "");
-	if (kill(g_recpid, SIGUSR1) != 0 || rec_wait("cut") != 0) {
+	char crashlog[4200];
+	snprintf(crashlog, sizeof(crashlog), "%s.crash", g_reclog);
+	if (kill(g_recpid, SIGUSR1) != 0 || rec_wait("cut") != 0 || copy_sparse(g_reclog, crashlog) != 0) {
 		ans_errno(errno);
 		return;
 	}
+	g_crashlog = 1;
+	g_crashbase = 0;
 	g_crashed = 1;
 	ans_ret(0);
+}
+
+/*
+ * The image a crash state starts from: the image as the power cut left it
+ * (every volatile write in it), saved at the first remount after the cut and
+ * put back under the loop device for each further state (`crash_state`).
+ */
+static int rec_crash_base(void)
+{
+	char base[4200];
+	snprintf(base, sizeof(base), "%s.crash", g_image);
+	if (!g_crashbase) {
+		if (copy_sparse(g_image, base) != 0)
+			return -1;
+		g_crashbase = 1;
+		return 0;
+	}
+	return copy_sparse(base, g_image);
 }
 
 struct recw {
@@ -1536,7 +1560,11 @@ static int rec_pattern_kept(size_t i, uint64_t j)
  */
 static int rec_build_image(void)
 {
-	FILE *lf = fopen(g_reclog, "rb");
+	char crashlog[4200];
+	snprintf(crashlog, sizeof(crashlog), "%s.crash", g_reclog);
+	if (rec_crash_base() != 0)
+		return -1;
+	FILE *lf = fopen(crashlog, "rb");
 	if (!lf)
 		return -1;
 	struct recw *w = NULL;
@@ -1617,6 +1645,27 @@ static void op_crash(const struct req *r)
 	int err = errno;
 	close(rfd);
 	ans_result(rc, err);
+}
+
+static void op_remount(const struct req *r);
+
+/*
+ * One more crash state of the last power cut (`iospec crashes`): the image
+ * as the cut left it, with what `keep`/`pattern` keep of its volatile
+ * writes, mounted as a remount does.
+ */
+static void op_crash_state(const struct req *r)
+{
+	if (!g_recpid || !g_crashlog) {
+		ans_error("crash_state needs a crash through the recorder first");
+		return;
+	}
+	const char *keep = req_get(r, "keep");
+	const char *pattern = req_get(r, "pattern");
+	snprintf(g_keep, sizeof(g_keep), "%s", keep ? keep : "all");
+	snprintf(g_pattern, sizeof(g_pattern), "%s", pattern ? pattern : "");
+	g_crashed = 1;
+	op_remount(r);
 }
 
 static void op_remount(const struct req *r)
@@ -1813,7 +1862,7 @@ static void handle_line(char *line)
 	}
 
 	/* After a crash taken by copying the image, the live file system is not the dead one. */
-	if (g_crashed && strcmp(op, "remount") != 0 && strcmp(op, "close") != 0) {
+	if (g_crashed && strcmp(op, "remount") != 0 && strcmp(op, "crash_state") != 0 && strcmp(op, "close") != 0) {
 		ans_begin(r->step, op);
 		sb_puts(&out, ",\"unsupported\":");
 		sb_json_str(&out, op);
@@ -1857,6 +1906,8 @@ static void handle_line(char *line)
 		op_crash(r);
 	else if (strcmp(op, "remount") == 0)
 		op_remount(r);
+	else if (strcmp(op, "crash_state") == 0)
+		op_crash_state(r);
 	else if (strcmp(op, "encrypt_dir") == 0)
 		op_encrypt_dir(r);
 	else
