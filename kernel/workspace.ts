@@ -175,7 +175,7 @@ export class Workspace {
     else fillImage(this.image, sizeMiB, fill);
     const args = ['-f', '--show'];
     if (sectorSize !== 512) args.push('--sector-size', String(sectorSize));
-    args.push(recorder === null ? this.image : this.startRecorder(recorder));
+    args.push(recorder === null ? this.image : this.startRecorder(recorder, sysfs.some(([k, v]) => k === 'write_cache' && v === 'write through')));
     this.dev = sh('losetup', args).trim();
     const name = this.dev.replace('/dev/', '');
     for (const [attr, value] of sysfs) writeFileSync(`/sys/block/${name}/queue/${attr}`, value);
@@ -190,11 +190,11 @@ export class Workspace {
    * image as fuse/disk, which the loop device then uses: it logs every write
    * since the last flush, and a crash cuts its power.  Returns the file.
    */
-  private startRecorder(bin: string): string {
+  private startRecorder(bin: string, writethrough: boolean): string {
     const fuse = join(this.dir, 'fuse');
     const log = join(this.dir, 'writes.log');
     mkdirSync(fuse);
-    const child = spawn(bin, [this.image, log, fuse], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, [this.image, log, fuse, ...(writethrough ? ['writethrough'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     if (child.pid === undefined) throw new Error('the FUSE recorder did not start');

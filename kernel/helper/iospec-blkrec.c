@@ -10,7 +10,11 @@
  * block-level write log with flush points: dm-log-writes for a machine
  * without device mapper.
  *
- *   iospec-blkrec IMAGE LOG MOUNTPOINT
+ *   iospec-blkrec IMAGE LOG MOUNTPOINT [writethrough]
+ *
+ * With "writethrough" the device has no volatile cache (queue/write_cache
+ * "write through": the block layer then sends no flushes at all): every
+ * write is durable when it completes, and LOG stays empty.
  *
  * IMAGE holds the disk's contents as the device has them, durable or not.
  * LOG records the writes since the last flush (the volatile ones), in order,
@@ -44,6 +48,7 @@ static int g_img = -1;
 static int g_log = -1;
 static off_t g_size;
 static volatile sig_atomic_t g_cut;
+static int g_writethrough;
 static char g_cutpath[4096];
 static char g_onpath[4096];
 
@@ -172,7 +177,7 @@ static int rec_write(const char *path, const char *buf, size_t size, off_t off, 
 	if ((size_t)n < size)
 		memset(old + n, 0, size - (size_t)n);
 	uint64_t hdr[2] = { (uint64_t)off, (uint64_t)size };
-	if (full_write(g_log, hdr, sizeof(hdr)) != 0 || full_write(g_log, old, size) != 0 || full_write(g_log, buf, size) != 0) {
+	if (!g_writethrough && (full_write(g_log, hdr, sizeof(hdr)) != 0 || full_write(g_log, old, size) != 0 || full_write(g_log, buf, size) != 0)) {
 		free(old);
 		return -EIO;
 	}
@@ -215,10 +220,11 @@ static const struct fuse_operations ops = {
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: iospec-blkrec IMAGE LOG MOUNTPOINT\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "writethrough") == 0)) {
+		fprintf(stderr, "usage: iospec-blkrec IMAGE LOG MOUNTPOINT [writethrough]\n");
 		return 2;
 	}
+	g_writethrough = argc == 5;
 	g_img = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (g_img < 0) {
 		perror(argv[1]);
