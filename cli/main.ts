@@ -62,6 +62,17 @@ function err(line: string): void {
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  /** Run on this kernel; where it cannot be used here, say why and exit 4 (null). */
+  const onKernel = async <T,>(fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof KernelUnavailable)) throw e;
+      err(`skipped: cannot run on the kernel here: ${e.message}`);
+      code = 4;
+      return null;
+    }
+  };
   const program = new Command();
   program
     .name('iospec')
@@ -86,21 +97,12 @@ export async function main(argv: string[]): Promise<number> {
       if (opts.verbose === true) out(JSON.stringify({ system: sc.system, variant: sc.doc.variant ?? {} }));
       if (opts.kernel === true) {
         for (const c of kernelCaveats(sc)) err(`note: ${c}`);
-        try {
-          const results = await runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(printable(r, false))) });
-          if (opts.record === true) {
-            const { expect: _old, ...rest } = sc.doc;
-            const uname = osRelease();
-            writeFileSync(file, formatScenario({ ...rest, expect: results as unknown as Array<Record<string, unknown>>, meta: { ...(sc.doc.meta ?? {}), recordedOn: `Linux ${uname}` } }));
-            err(`recorded ${results.length} kernel answers in ${file}`);
-          }
-        } catch (e) {
-          if (e instanceof KernelUnavailable) {
-            err(`skipped: cannot run on the kernel here: ${e.message}`);
-            code = 4;
-            return;
-          }
-          throw e;
+        const results = await onKernel(() => runOnKernel(sc.system, sc.doc.steps, { onResult: (r) => out(JSON.stringify(printable(r, false))) }));
+        if (results !== null && opts.record === true) {
+          const { expect: _old, ...rest } = sc.doc;
+          const uname = osRelease();
+          writeFileSync(file, formatScenario({ ...rest, expect: results as unknown as Array<Record<string, unknown>>, meta: { ...(sc.doc.meta ?? {}), recordedOn: `Linux ${uname}` } }));
+          err(`recorded ${results.length} kernel answers in ${file}`);
         }
         return;
       }
@@ -171,17 +173,8 @@ export async function main(argv: string[]): Promise<number> {
       for (const c of kernelCaveats(sc)) err(`note: ${c}`);
       // The kernel is upstream: that is what it is compared with, whatever variant the file names.
       const model = runOnModel({ ...sc, knobs: UPSTREAM }).results;
-      let kernel;
-      try {
-        kernel = await runOnKernel(sc.system, sc.doc.steps);
-      } catch (e) {
-        if (e instanceof KernelUnavailable) {
-          err(`skipped: cannot run on the kernel here: ${e.message}`);
-          code = 4;
-          return;
-        }
-        throw e;
-      }
+      const kernel = await onKernel(() => runOnKernel(sc.system, sc.doc.steps));
+      if (kernel === null) return;
       for (let i = 0; i < sc.doc.steps.length; i++) {
         const d = compareResults(model[i]!, kernel[i]!);
         if (d === null) continue;
@@ -462,24 +455,17 @@ export async function main(argv: string[]): Promise<number> {
       const c = crashPoint(sc.doc.steps);
       if (typeof c === 'string') throw new UsageError(`${file}: ${c}`);
       const tty = process.stderr.isTTY === true && opts.json !== true;
-      let report;
-      try {
-        report = await exploreCrashes(sc, {
+      const report = await onKernel(() =>
+        exploreCrashes(sc, {
           max,
           seed,
           onState: (d, t) => {
             if (tty) process.stderr.write(`\r\x1b[Kcrash states: ${d} of ${t}`);
             else if (d % 25 === 0 && opts.json !== true) err(`crash states: ${d} of ${t}`);
           },
-        });
-      } catch (e) {
-        if (e instanceof KernelUnavailable) {
-          err(`skipped: cannot run on the kernel here: ${e.message}`);
-          code = 4;
-          return;
-        }
-        throw e;
-      }
+        }),
+      );
+      if (report === null) return;
       if (tty) process.stderr.write('\r\x1b[K');
       const broken = report.states.filter((s) => s.violation !== null && s.known === null);
       const known = new Map<string, number>();
