@@ -1470,6 +1470,20 @@ static void op_crash_recorder(const struct req *r)
 	snprintf(g_pattern, sizeof(g_pattern), "%s", pattern ? pattern : "");
 	char crashlog[4200];
 	snprintf(crashlog, sizeof(crashlog), "%s.crash", g_reclog);
+	/* Writes already on their way to the device (writeback a write kicked
+	 * off, RWF_DONTCACHE) land first: the device has them, as the model's
+	 * crash has its bios in flight.  Settled when the log has not changed
+	 * for 50 ms (at most 2 s). */
+	struct stat prev = { 0 }, now;
+	int calm = 0;
+	for (int i = 0; i < 200 && calm < 5; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		if (stat(g_reclog, &now) != 0)
+			break;
+		calm = (now.st_size == prev.st_size && now.st_mtim.tv_sec == prev.st_mtim.tv_sec && now.st_mtim.tv_nsec == prev.st_mtim.tv_nsec) ? calm + 1 : 0;
+		prev = now;
+	}
 	if (kill(g_recpid, SIGUSR1) != 0 || rec_wait("cut") != 0 || copy_sparse(g_reclog, crashlog) != 0) {
 		ans_errno(errno);
 		return;

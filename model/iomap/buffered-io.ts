@@ -493,9 +493,14 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
       // __ext4_block_zero_page_range: the folio is looked up with
       // FGP_CREAT, so it is in the cache afterwards even when nothing is
       // zeroed (not uptodate).  A hole has nothing to zero; an unwritten
-      // block reads as zeroes, so only cached data over it (uptodate,
-      // typically not yet written back) is zeroed.
-      const cached = inode.mapping.folioRange(it.pos, it.pos + n).filter((f) => blockUptodate(f, Math.floor((Math.max(it.pos, f.pos) - f.pos) / inode.blockSize)));
+      // block reads as zeroes, so only data written over it and not yet
+      // written back (a dirty block) is zeroed: a clean cached copy is
+      // left clean, and the block stays unwritten (observed on Linux 6.18:
+      // FIEMAP after ZERO_RANGE over a block read while it was a hole).
+      const cached = inode.mapping.folioRange(it.pos, it.pos + n).filter((f) => {
+        const b = Math.floor((Math.max(it.pos, f.pos) - f.pos) / inode.blockSize);
+        return blockUptodate(f, b) && f.dirty && (f.ifs === null || f.ifs.dirty[b] === 1);
+      });
       for (let p = it.pos; p < it.pos + n; p = inode.mapping.getOrCreate(p).end);
       if (src.type === 'hole') return n;
       for (const folio of cached) {
