@@ -99,11 +99,10 @@ export interface GenOptions {
   /** The files sequences open (default f, g and d/h; the first is the most likely). */
   readonly paths?: readonly string[];
   /**
-   * Only the crashes the kernel runner reproduces exactly: keeping every
-   * write the device accepted (`all`: a loop device, the shutdown ioctl), or
-   * also none of those not flushed (`all-or-none`: the FUSE recorder).
+   * `all`: only crashes that keep every write the device accepted (what the
+   * kernel runner can do without its FUSE recorder).
    */
-  readonly crashKeep?: 'all' | 'all-or-none';
+  readonly crashKeep?: 'all';
   /** Half the writes use RWF_WRITETHROUGH (for the RFC's variants). */
   readonly writethrough?: boolean;
   /** Only what a real kernel can be asked to do (no store racing with a write's I/O). */
@@ -191,8 +190,6 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         keep:
           opts.crashKeep === 'all'
             ? fc.constant<'all'>('all')
-            : opts.crashKeep === 'all-or-none'
-            ? fc.constantFrom<'all' | 'none'>('all', 'none')
             : fc.oneof(
                 { weight: 3, arbitrary: fc.constant<'none'>('none') },
                 { weight: 2, arbitrary: fc.constant<'all'>('all') },

@@ -160,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
           reports.push(r);
           if (opts.json !== true) {
             out(`${label}: ${r.scenarios} scenarios, ${r.steps} steps, ${r.agreed} agree, ${r.disagreements.length} disagree, in ${(r.elapsedMs / 1000).toFixed(1)}s`);
+            if (r.crashSubsets > 0) out(`  ${r.crashSubsets} with a crash keeping a subset of the writes not flushed: compared up to it, judged by the oracle after it`);
             for (const [name, n] of Object.entries(r.limitations)) out(`  known limitation ${name}: ${n} scenario(s)`);
             for (const d of r.disagreements) out(`  DISAGREE at step ${d.step} (${d.op}) ${d.field}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)} — ${d.steps} steps${d.file !== null ? `, saved to ${d.file}` : ''}`);
           }

@@ -15,6 +15,10 @@ import type { StepSource } from '../checker/execute.ts';
 import type { Recipe } from '../checker/generate.ts';
 import { arbRecipes, resolve } from '../checker/generate.ts';
 import { ensureRecorder } from './build.ts';
+import { judgeKernelRun } from '../checker/kernel-judge.ts';
+import { knownFinding } from '../checker/findings.ts';
+import { INVARIANTS } from '../properties/index.ts';
+import type { Violation } from '../checker/execute.ts';
 import type { System } from '../model/system.ts';
 import { formatScenario } from '../checker/counterexample.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
@@ -59,6 +63,8 @@ export interface DiffFuzzReport {
   readonly agreed: number;
   readonly disagreements: FoundDisagreement[];
   readonly limitations: Record<string, number>;
+  /** Scenarios with a crash that keeps a subset: compared up to it, judged by the oracle after it. */
+  readonly crashSubsets: number;
   readonly elapsedMs: number;
 }
 
@@ -75,8 +81,16 @@ function onModel(cfg: ResolvedSystem, steps: readonly StepSource[]): { steps: St
   return { steps: r.steps, results: r.results };
 }
 
-function firstDiff(model: readonly StepResult[], kernel: readonly StepResult[]): { index: number; d: Disagreement } | null {
-  for (let i = 0; i < model.length; i++) {
+/**
+ * The first step where the answers differ, up to the first crash that keeps
+ * a subset of the writes not flushed: after it the kernel holds the
+ * recorder's subset of its own writes, not the model's, and its answers are
+ * judged by the oracle instead (partialCrashViolation).
+ */
+function firstDiff(steps: readonly Step[], model: readonly StepResult[], kernel: readonly StepResult[]): { index: number; d: Disagreement } | null {
+  const partial = partialCrash(steps);
+  const upTo = partial < 0 ? model.length : Math.min(model.length, partial + 1);
+  for (let i = 0; i < upTo; i++) {
     const k = kernel[i];
     if (k === undefined) return { index: i, d: { field: 'result', model: model[i], kernel: 'missing' } };
     const d = compareResults(model[i]!, k);
@@ -85,10 +99,27 @@ function firstDiff(model: readonly StepResult[], kernel: readonly StepResult[]):
   return null;
 }
 
+/** The first crash that keeps a subset of the writes not flushed (a keep list or a pattern), or -1. */
+function partialCrash(steps: readonly Step[]): number {
+  return steps.findIndex((s) => s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined));
+}
+
+/**
+ * After a crash that keeps a subset, the kernel's answers judged by the
+ * model's oracle (checker/kernel-judge.ts); a known upstream finding is not
+ * a disagreement.
+ */
+function partialCrashViolation(cfg: ResolvedSystem, doc: ScenarioDoc['system'], steps: readonly Step[], kernel: readonly StepResult[]): Violation | null {
+  const p = partialCrash(steps);
+  if (p < 0) return null;
+  const v = judgeKernelRun(cfg, steps, kernel, p + 2, INVARIANTS);
+  return v === null || knownFinding(doc, steps, kernel, v) !== null ? null : v;
+}
+
 async function both(cfg: ResolvedSystem, steps: readonly Step[]): Promise<{ model: StepResult[]; kernel: StepResult[]; diff: { index: number; d: Disagreement } | null }> {
   const model = onModel(cfg, steps).results;
   const kernel = await runOnKernel(cfg, steps);
-  return { model, kernel, diff: firstDiff(model, kernel) };
+  return { model, kernel, diff: firstDiff(steps, model, kernel) };
 }
 
 /** Delta debugging on the concrete steps, keeping the same kind of disagreement. */
@@ -122,11 +153,13 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   const paths = t.paths ?? ['f', 'g', 'd/h'];
   const arb: fc.Arbitrary<Input> = fc.record({
     system: t.systems,
-    // With the FUSE recorder a crash may also keep none of the writes not flushed, exactly as the model does.
-    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? 'all-or-none' : 'all', realKernel: true }, Math.ceil(o.maxSteps / 2)),
+    // With the FUSE recorder a crash may keep any subset of the writes not flushed: all and none exactly as
+    // the model does, a subset judged by the oracle afterwards (the kernel's writes are not the model's).
+    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? undefined : 'all', realKernel: true }, Math.ceil(o.maxSteps / 2)),
   });
   const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
-  const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number> } = {
+  const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number>; crashSubsets: number } = {
+    crashSubsets: 0,
     scenarios: 0,
     steps: 0,
     agreed: 0,
@@ -144,8 +177,19 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     const kernel = await runOnKernel(cfg, m.steps);
     report.scenarios++;
     report.steps += m.steps.length;
-    const diff = firstDiff(m.results, kernel);
-    if (diff === null) {
+    const diff = firstDiff(m.steps, m.results, kernel);
+    if (partialCrash(m.steps) >= 0) report.crashSubsets++;
+    const judged = diff === null ? partialCrashViolation(cfg, input.system, m.steps, kernel) : null;
+    if (judged !== null) {
+      // After a crash keeping a subset, the kernel's answers broke an invariant the oracle judges.
+      let file: string | null = null;
+      if (o.out !== null) {
+        mkdirSync(o.out, { recursive: true });
+        file = join(o.out, `crash-${t.name}-${o.seed}-${report.scenarios}.json`);
+        writeFileSync(file, formatScenario({ format: 'iospec-scenario/1', name: `${t.label} kernel breaks ${judged.invariant} after a crash that keeps a subset`, description: `Found by iospec diff --fuzz (seed ${o.seed}): after the crash at step ${partialCrash(m.steps) + 1}, which keeps a subset of the writes not flushed (the FUSE recorder applies it to its own log of the kernel's writes), the kernel's answers break ${judged.invariant} at step ${judged.step}: ${judged.detail}`, system: input.system, steps: m.steps, expect: kernel as unknown as Array<Record<string, unknown>> }));
+      }
+      report.disagreements.push({ step: judged.step, op: m.steps[judged.step - 1]!.op, field: `invariant ${judged.invariant}`, model: 'what the oracle allows after the crash', kernel: judged.detail, limitation: null, steps: m.steps.length, file });
+    } else if (diff === null) {
       report.agreed++;
     } else {
       let lim = explain({ system: cfg, steps: m.steps, index: diff.index, d: diff.d, model: m.results, kernel });
