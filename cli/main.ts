@@ -27,7 +27,7 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
-import { diffFuzz } from '../kernel/difffuzz.ts';
+import { diffFuzz, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
 import { crashPoint, exploreCrashes } from '../kernel/crashes.ts';
 import { explain } from '../kernel/limitations.ts';
 import { probeKernel } from '../kernel/probe.ts';
@@ -176,7 +176,11 @@ export async function main(argv: string[]): Promise<number> {
       const model = runOnModel({ ...sc, knobs: UPSTREAM }).results;
       const kernel = await onKernel(() => runOnKernel(sc.system, sc.doc.steps));
       if (kernel === null) return;
-      for (let i = 0; i < sc.doc.steps.length; i++) {
+      // Up to a crash that keeps a subset (of the kernel's own writes, not the model's): compared step by step;
+      // after it, the kernel's answers are judged by the model's oracle.
+      const partial = partialCrash(sc.doc.steps);
+      const compared = partial < 0 ? sc.doc.steps.length : partial + 1;
+      for (let i = 0; i < compared; i++) {
         const d = compareResults(model[i]!, kernel[i]!);
         if (d === null) continue;
         for (let j = 0; j <= i; j++) out(`${j === i ? '!!' : '  '} ${String(j + 1).padStart(3)}  ${describeStep(sc.doc.steps[j]!).padEnd(48)} -> ${describeResult(kernel[j]!)}`);
@@ -189,8 +193,15 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       const skipped = kernel.filter((r) => r.unsupported !== undefined).length;
-      if (skipped > 0) for (let j = 0; j < sc.doc.steps.length; j++) out(`   ${String(j + 1).padStart(3)}  ${describeStep(sc.doc.steps[j]!).padEnd(48)} -> ${describeResult(kernel[j]!)}`);
-      out(`model (upstream) and kernel agree on all ${sc.doc.steps.length} steps${skipped > 0 ? ` (${sc.doc.steps.length - skipped} compared, ${skipped} model-only steps not)` : ''}`);
+      if (skipped > 0 || partial >= 0) for (let j = 0; j < sc.doc.steps.length; j++) out(`   ${String(j + 1).padStart(3)}  ${describeStep(sc.doc.steps[j]!).padEnd(48)} -> ${describeResult(kernel[j]!)}`);
+      if (partial < 0) {
+        out(`model (upstream) and kernel agree on all ${sc.doc.steps.length} steps${skipped > 0 ? ` (${sc.doc.steps.length - skipped} compared, ${skipped} model-only steps not)` : ''}`);
+        return;
+      }
+      out(`model (upstream) and kernel agree on steps 1 to ${compared}; step ${compared} is a crash that keeps a subset, so the kernel's answers after it are judged by the oracle`);
+      const v = partialCrashViolation(sc.system, sc.doc.system, sc.doc.steps, kernel);
+      out(v === null ? 'no invariant violated after the crash' : `\nthe kernel breaks ${v.invariant} at step ${v.step}:\n  ${v.detail}`);
+      code = v === null ? 0 : 1;
     });
 
   program
@@ -592,7 +603,7 @@ function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
   sc.doc.steps.forEach((s, i) => {
     // "all" and "none" mean the same on both sides; a subset names writes of the model's crash report,
     // which the kernel runner applies to the recorder's own log of the kernel's writes.
-    if (s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's, so what survives may differ`);
+    if (s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's: diff compares the steps up to it, and judges the kernel's answers after it by the oracle`);
   });
   const modelOnly = sc.doc.steps.filter((s) => MODEL_ONLY_OPS.has(s.op) || (s.op === 'pwrite' && s.storeDuringIo !== undefined)).length;
   if (modelOnly > 0) out.push(`${modelOnly} model-only step(s): the kernel answers them "unsupported" and they are not compared`);

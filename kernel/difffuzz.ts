@@ -100,7 +100,7 @@ function firstDiff(steps: readonly Step[], model: readonly StepResult[], kernel:
 }
 
 /** The first crash that keeps a subset of the writes not flushed (a keep list or a pattern), or -1. */
-function partialCrash(steps: readonly Step[]): number {
+export function partialCrash(steps: readonly Step[]): number {
   return steps.findIndex((s) => s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined));
 }
 
@@ -109,7 +109,7 @@ function partialCrash(steps: readonly Step[]): number {
  * model's oracle (checker/kernel-judge.ts); a known upstream finding is not
  * a disagreement.
  */
-function partialCrashViolation(cfg: ResolvedSystem, doc: ScenarioDoc['system'], steps: readonly Step[], kernel: readonly StepResult[]): Violation | null {
+export function partialCrashViolation(cfg: ResolvedSystem, doc: ScenarioDoc['system'], steps: readonly Step[], kernel: readonly StepResult[]): Violation | null {
   const p = partialCrash(steps);
   if (p < 0) return null;
   const v = judgeKernelRun(cfg, steps, kernel, p + 2, INVARIANTS);
