@@ -170,3 +170,26 @@ describe('crash exploration on the kernel (iospec crashes)', () => {
     for (const s of r.states) expect([s.violation?.invariant, s.known]).toEqual(['sync/dsync-durable', 'xfs-atomic-cow-ondisk-size']);
   });
 });
+
+describe('diff with a crash that keeps a subset', () => {
+  const w = why ?? ('missing' in ensureRecorder() ? (ensureRecorder() as { missing: string }).missing : null);
+  it.skipIf(w !== null)(`compares up to that crash, then judges the kernel by the oracle${w !== null ? ` — skipped: ${w}` : ''}`, () => {
+    const steps = [
+      { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT', 'O_DIRECT'] },
+      { op: 'pwrite', fd: 'A', offset: 0, length: 16384, fill: 1 },
+      { op: 'fsync', fd: 'A' },
+      { op: 'pwrite', fd: 'A', offset: 0, length: 16384, fill: 2 },
+      { op: 'crash', pattern: [3] },
+      { op: 'remount' },
+      { op: 'open', path: 'f', fd: 'A', flags: ['O_RDONLY'] },
+      { op: 'pread', fd: 'A', offset: 0, length: 16384 },
+    ];
+    const f = join(mkdtempSync(join(tmpdir(), 'iospec-kr-')), 'subset.json');
+    writeFileSync(f, JSON.stringify({ format: 'iospec-scenario/1', system: { fs: 'xfs' }, steps }));
+    const r = spawnSync(process.execPath, [BIN, 'diff', f], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toMatch(/note: step 5: this crash keeps a subset/);
+    expect(r.stdout).toMatch(/agree on steps 1 to 5; step 5 is a crash that keeps a subset/);
+    expect(r.stdout).toMatch(/no invariant violated after the crash/);
+    expect(r.status).toBe(0);
+  });
+});
