@@ -62,6 +62,8 @@ export function kiocb_set_rw_flags(ki: Kiocb, flags: number, write: boolean): nu
   const fop = ki.file.inode.sb.ops.fop_flags(ki.file.inode.sb);
   const supported = (fop & FOP_WRITETHROUGH) !== 0 ? RWF_SUPPORTED | RWF_WRITETHROUGH : RWF_SUPPORTED;
   if ((flags & ~supported) !== 0) return -EOPNOTSUPP;
+  // Asking for both is a contradiction (include/linux/fs.h, 6.18).
+  if ((flags & RWF_APPEND) !== 0 && (flags & RWF_NOAPPEND) !== 0) return -EINVAL;
   let kf = 0;
   if ((flags & RWF_NOWAIT) !== 0) {
     if ((ki.file.f_mode & FMODE_NOWAIT) === 0) return -EOPNOTSUPP;
