@@ -45,8 +45,8 @@ export const LIMITATIONS: readonly Limitation[] = [
   {
     name: 'enospc-accounting',
     reason:
-      'Free space is modelled as data blocks minus a fixed metadata share; the real file systems reserve metadata, journal, per-AG and root-reserved space with their own rules, so the exact point where a nearly full device returns ENOSPC (or a short write) differs.',
-    matches: (c) => c.d.model === 'ENOSPC' || c.d.kernel === 'ENOSPC' || stepsBefore(c).some((s) => s.op === 'pwrite' && (s.length ?? 0) > 64 * 1024 * 1024),
+      'Free space is modelled as data blocks minus a fixed metadata share; the real file systems reserve metadata, journal, per-AG and root-reserved space with their own rules, so the exact point where a nearly full device returns ENOSPC (or a short write) differs, and so does how much a request that ran out of space had allocated (ext4 keeps it and moves the size over it).',
+    matches: (c) => c.d.model === 'ENOSPC' || c.d.kernel === 'ENOSPC' || stepsBefore(c).some((s) => s.op === 'pwrite' && (s.length ?? 0) > 64 * 1024 * 1024) || c.kernel.slice(0, c.index).some((r) => r.errno === 'ENOSPC'),
   },
   {
     name: 'dio-einval-prefix',

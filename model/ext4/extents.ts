@@ -175,18 +175,30 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
   const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first));
-  if (r < 0) return r;
-  // ext4_alloc_file_blocks -> ext4_update_inode_size: i_size and i_disksize each move up to `end`.
-  if (!keep && (end > inode.i_size || end > inode.disksize)) {
+  // ext4_alloc_file_blocks -> ext4_update_inode_size after each extent it
+  // allocates: out of space part way, the blocks allocated so far stay and
+  // the size covers them (observed on Linux 6.18).
+  const to = r < 0 ? Math.min(end, allocatedPrefix(inode, first, last) * bs) : end;
+  if (!keep && (to > inode.i_size || to > inode.disksize)) {
     const old = inode.i_size;
-    if (end > old && old % bs !== 0) ext4_block_truncate_page(inode, old);
-    if (end > old) {
-      inode.i_size = end;
-      pagecache_isize_extended(inode.mapping, bs, old, end);
+    if (to > old && old % bs !== 0) ext4_block_truncate_page(inode, old);
+    if (to > old) {
+      inode.i_size = to;
+      pagecache_isize_extended(inode.mapping, bs, old, to);
     }
-    if (end > inode.disksize) inode.sb.setDisksize(inode, end);
+    if (to > inode.disksize) inode.sb.setDisksize(inode, to);
   }
-  return 0;
+  return r < 0 ? r : 0;
+}
+
+/** The end of the run of allocated (written or unwritten) blocks from `first`, at most `last`. */
+function allocatedPrefix(inode: Inode, first: number, last: number): number {
+  let b = first;
+  for (;;) {
+    const e = inode.extents.find(b);
+    if (e === undefined || e.v.type === 'delalloc' || b >= last) return Math.min(b, last);
+    b = e.end;
+  }
 }
 
 /** ext4_punch_hole */
