@@ -23,6 +23,27 @@ const FSYNC_NOTE = 'fsx runs its fsync op only in integrity mode (-i LOGDEV -P D
 /** fsx's defaults: -l (the largest file) and -o (the largest operation; a read's buffer). */
 const FSX_MAXFILELEN = 256 * 1024;
 const FSX_MAXOPLEN = 64 * 1024;
+/**
+ * fsx keeps a copy of the whole file in memory (and its -l and -o are
+ * ints): operations past 64 MiB stay comments, so that a replay stays cheap.
+ */
+const FSX_LARGEST = 64 << 20;
+
+/** The byte range a step covers in fsx's terms (offset, length), or [0, 0]. */
+function extent(s: Step): [number, number] {
+  return match<Step, [number, number]>(s)
+    .with({ op: 'pwrite' }, (w) => [Math.max(0, w.offset), w.iov !== undefined ? w.iov.reduce((n, v) => n + v.length, 0) : w.length ?? 0])
+    .with({ op: 'pread' }, { op: 'mmap_write' }, { op: 'fallocate' }, (x) => [Math.max(0, x.offset), x.length])
+    .with({ op: 'ftruncate' }, (t) => [0, t.length])
+    .with({ op: 'clone' }, (c) => [c.offset, c.length])
+    .otherwise(() => [0, 0]);
+}
+
+/** Is the step beyond what fsx can hold (FSX_LARGEST)? */
+function tooLarge(s: Step): boolean {
+  const [off, len] = extent(s);
+  return off + len > FSX_LARGEST;
+}
 
 /**
  * The fsx options this scenario's operations file needs (before
@@ -40,12 +61,8 @@ export function fsxArgs(doc: ScenarioDoc): string[] {
   let end = 0;
   let op = 0;
   for (const s of doc.steps) {
-    const [off, len] = match<Step, [number, number]>(s)
-      .with({ op: 'pwrite' }, (w) => [Math.max(0, w.offset), w.iov !== undefined ? w.iov.reduce((n, v) => n + v.length, 0) : w.length ?? 0])
-      .with({ op: 'pread' }, { op: 'mmap_write' }, { op: 'fallocate' }, (x) => [Math.max(0, x.offset), x.length])
-      .with({ op: 'ftruncate' }, (t) => [0, t.length])
-      .with({ op: 'clone' }, (c) => [c.offset, c.length])
-      .otherwise(() => [0, 0]);
+    if (tooLarge(s)) continue;
+    const [off, len] = extent(s);
     end = Math.max(end, off + len);
     if (s.op !== 'ftruncate') op = Math.max(op, len);
   }
@@ -133,7 +150,8 @@ export function toFsxOps(doc: ScenarioDoc, results: readonly StepResult[] | null
       else out.push(`# ${what} (not in fsx: fsx clones within its one file, with an explicit length)`);
       return;
     }
-    const { line, note } = onFile ? fsxLine(s, size) : { line: null, note: null };
+    const big = onFile && tooLarge(s);
+    const { line, note } = big ? { line: null, note: `past ${FSX_LARGEST} bytes: fsx keeps a copy of the whole file in memory` } : onFile ? fsxLine(s, size) : { line: null, note: null };
     if (line === null) {
       const why = note ?? match(s.op)
         .with('crash', () => 'no power failure in fsx')
