@@ -129,6 +129,22 @@ class Expectation {
   private atomics: Atomic[] = [];
   crashed = false;
 
+  /**
+   * The open file a step that changes data acts on, when the step succeeded;
+   * one that failed with EIO may have changed it in part, so its contents
+   * are no longer known (lost).
+   */
+  private changing(fd: string, ok: boolean, r: StepResult | undefined): { d: { path: string; flags: readonly string[] }; f: XFile; r: StepResult } | null {
+    const d = this.fds.get(fd);
+    const f = this.file(fd);
+    if (d === undefined || f === undefined) return null;
+    if (!ok || r === undefined) {
+      if (r?.errno === 'EIO') f.lost = true;
+      return null;
+    }
+    return { d, f, r };
+  }
+
   private file(fd: string): XFile | undefined {
     const d = this.fds.get(fd);
     return d === undefined ? undefined : this.files.get(d.path);
@@ -205,16 +221,12 @@ class Expectation {
         if (ok) this.fds.delete(c.fd);
       })
       .with({ op: 'pwrite' }, (w) => {
-        const d = this.fds.get(w.fd);
-        const f = this.file(w.fd);
-        if (d === undefined || f === undefined) return;
-        if (!ok) {
-          if (r?.errno === 'EIO') f.lost = true;
-          return;
-        }
+        const c = this.changing(w.fd, ok, r);
+        if (c === null) return;
+        const { d, f, r: res } = c;
         const flags = w.flags ?? [];
         const all: Run[] = w.iov !== undefined ? norm(w.iov.map((v) => ({ v: v.fill, n: v.length }))) : [{ v: w.fill ?? 0, n: w.length ?? 0 }];
-        const data = slice(all, 0, r.ret ?? 0);
+        const data = slice(all, 0, res.ret ?? 0);
         const append = (d.flags.includes('O_APPEND') || flags.includes('RWF_APPEND')) && !flags.includes('RWF_NOAPPEND');
         if (w.offset === -1 || (append && f.size.min !== f.size.max)) {
           f.lost = true;
@@ -224,7 +236,7 @@ class Expectation {
         const wasDirty = JSON.stringify(f.disk) !== JSON.stringify(f.cur) || f.diskSize.min !== f.size.min || f.diskSize.max !== f.size.max;
         this.write(f, d.path, pos, data);
         const end = pos + runsLen(data);
-        if (flags.includes('RWF_ATOMIC') && data.length > 0) this.atomics.push({ path: d.path, pos, data, step: r.step, crashed: false });
+        if (flags.includes('RWF_ATOMIC') && data.length > 0) this.atomics.push({ path: d.path, pos, data, step: res.step, crashed: false });
         const dsync = d.flags.includes('O_SYNC') || d.flags.includes('O_DSYNC') || flags.includes('RWF_DSYNC') || flags.includes('RWF_SYNC');
         if (dsync) {
           // generic_write_sync: the written range and what is needed to read it back (the size up to its end).
@@ -250,13 +262,9 @@ class Expectation {
         this.touch(d.path, m.offset, m.offset + m.length);
       })
       .with({ op: 'ftruncate' }, (t) => {
-        const d = this.fds.get(t.fd);
-        const f = this.file(t.fd);
-        if (d === undefined || f === undefined) return;
-        if (!ok) {
-          if (r?.errno === 'EIO') f.lost = true;
-          return;
-        }
+        const c = this.changing(t.fd, ok, r);
+        if (c === null) return;
+        const { d, f } = c;
         this.setSize(f, t.length);
         this.touch(d.path, 0, Number.MAX_SAFE_INTEGER);
       })
