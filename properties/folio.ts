@@ -77,35 +77,41 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
 }
 
 /**
- * What a clean folio's comparison with the disk depends on: its data (the
- * span array is replaced, never mutated, when the folio changes), its
- * up-to-date bits, the file's block map and size; and the device bytes
- * behind its written blocks.
+ * What a clean folio's comparison with the disk depended on when it last
+ * matched: its data (the span array is replaced, never mutated, when the
+ * folio changes), its up-to-date bits, the file's block map and size, an
+ * inline item; and the device bytes behind its written blocks (the disk's
+ * change counter then, and the byte ranges its blocks map to).
  */
-const VERIFIED = new WeakMap<Folio, string>();
-const VERIFIED_GEN = new WeakMap<Folio, number>();
-const DATA_IDS = new WeakMap<object, number>();
-let nextDataId = 1;
+interface Verified {
+  readonly data: Span[];
+  readonly uptodate: boolean;
+  readonly bits: Uint8Array | null;
+  readonly extents: object;
+  readonly seq: number;
+  readonly isize: number;
+  readonly inline: readonly Span[] | null;
+  readonly gen: number;
+  readonly ranges: ReadonlyArray<readonly [number, number]>;
+}
+const VERIFIED = new WeakMap<Folio, Verified>();
 
-function folioStamp(inode: Inode, f: Folio): { key: string; ranges: Array<[number, number]> } {
-  let id = DATA_IDS.get(f.data);
-  if (id === undefined) {
-    id = nextDataId++;
-    DATA_IDS.set(f.data, id);
-  }
+function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {
+  const v = VERIFIED.get(f);
+  if (v === undefined || v.data !== f.data || v.uptodate !== f.uptodate || v.extents !== inode.extents || v.seq !== inode.extents.seq || v.isize !== inode.i_size || v.inline !== inline) return false;
+  const bits = f.ifs?.uptodate ?? null;
+  if ((v.bits === null) !== (bits === null) || (bits !== null && !bits.every((b, i) => b === v.bits![i]))) return false;
+  return v.gen === sys.disk.gen || !v.ranges.some(([a, n]) => sys.disk.changedSince(a, n, v.gen));
+}
+
+function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): void {
   const bs = inode.blockSize;
   const first = Math.floor(f.pos / bs);
-  const es = inode.extents.overlapping(first, first + Math.ceil(f.size / bs));
   const ranges: Array<[number, number]> = [];
-  for (const e of es) if (e.v.type === 'mapped') ranges.push([e.v.pblk * bs, (e.end - e.start) * bs]);
-  const bits = f.uptodate ? 'U' : f.ifs === null ? '-' : f.ifs.uptodate.join('');
-  const inline = inode.sb.ops.inline_data?.(inode) ?? null;
-  let inl = 0;
-  if (inline !== null) {
-    inl = DATA_IDS.get(inline) ?? nextDataId++;
-    DATA_IDS.set(inline, inl);
-  }
-  return { key: `${id}/${bits}/${inode.extents.seq}/${inode.i_size}/${inl}`, ranges };
+  for (const e of inode.extents.overlapping(first, first + Math.ceil(f.size / bs))) if (e.v.type === 'mapped') ranges.push([e.v.pblk * bs, (e.end - e.start) * bs]);
+  VERIFIED.set(f, {
+    data: f.data, uptodate: f.uptodate, bits: f.ifs === null ? null : f.ifs.uptodate.slice(), extents: inode.extents, seq: inode.extents.seq, isize: inode.i_size, inline, gen: sys.disk.gen, ranges,
+  });
 }
 
 /** The first block of [pos, pos+len) whose folio bytes differ from the disk's, described; or null. */
@@ -143,11 +149,11 @@ export const noCleanWhileBlockDirty = invariant({
       if (inode.kind !== 'reg' || inode.crypt !== null || inode.mapping.wb_err.value !== 0 || inode.mapping.nrFolios === 0) continue;
       const bs = inode.blockSize;
       const isize = inode.i_size;
+      const inline = sys.sb.ops.inline_data?.(inode) ?? null;
       for (const f of inode.mapping.allFolios()) {
         if (f.dirty || f.writeback || f.pos >= isize) continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
-        const stamp = folioStamp(inode, f);
-        if (VERIFIED.get(f) === stamp.key && !stamp.ranges.some(([a, n]) => sys.disk.changedSince(a, n, VERIFIED_GEN.get(f) ?? -1))) continue;
+        if (stillVerified(sys, inode, f, inline)) continue;
         // Runs of up-to-date blocks inside EOF, each compared with the disk in one piece.
         const nb = Math.ceil(f.size / bs);
         for (let b = 0; b < nb; ) {
@@ -165,8 +171,7 @@ export const noCleanWhileBlockDirty = invariant({
           if (bad !== null) return `step ${ctx.n}: the folio at ${f.pos} of inode ${inode.ino} is clean, but its block at ${bad.pos} holds ${bad.mem} and the disk ${bad.disk}: nothing will write it back`;
           b = e;
         }
-        VERIFIED.set(f, stamp.key);
-        VERIFIED_GEN.set(f, sys.disk.gen);
+        markVerified(sys, inode, f, inline);
       }
     }
     return null;
