@@ -12,7 +12,8 @@
  */
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { Invariant } from '../properties/invariant.ts';
-import type { VariantInfo } from '../model/variants.ts';
+import type { VariantInfo, VariantName } from '../model/variants.ts';
+import { ProbeKnobs } from '../model/variants.ts';
 import type { CheckReport } from './check.ts';
 import { knobsOf, minimizeSteps, noteReached } from './check.ts';
 import { runChecked } from './execute.ts';
@@ -78,6 +79,11 @@ function scopesOf(fss: readonly string[]): ExhaustiveScope[] {
   return out;
 }
 
+/** Every registered file system's scopes (what `exhaustive` runs when no file system is named). */
+export function allScopes(): ExhaustiveScope[] {
+  return scopesOf(fs_types().map((t) => t.name));
+}
+
 const OPEN = (dir: string): Step[] => [
   { op: 'open', path: `${dir}f`, fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
   { op: 'open', path: `${dir}f`, fd: 'D', flags: ['O_RDWR', 'O_DIRECT'] },
@@ -104,9 +110,36 @@ export interface ExhaustiveOptions {
   readonly variant: VariantInfo | null;
   /** Only this file system (a registered type's name). */
   readonly fs?: string | undefined;
+  /** Only the scope of this name (ExhaustiveScope.name). */
+  readonly scope?: string;
   readonly onProgress?: (done: number, total: number) => void;
   /** Stop after this long (the report then says it is incomplete and how far it got). */
   readonly timeMs?: number;
+  /**
+   * Upstream's runs of the same scopes and depth, watching these invariants
+   * or more (made with `probe`): a sequence whose upstream run consulted
+   * none of the variant's knobs runs the same on the variant and is not run
+   * again; its upstream verdict (clean, or a known finding) counts for it.
+   */
+  readonly upstream?: UpstreamIndex;
+  /** Run upstream noting, per sequence, the variants' knobs the model consulted (the report's `index`). */
+  readonly probe?: boolean;
+}
+
+/**
+ * What upstream did on one sequence of a scope: 0 when it ran clean and
+ * consulted no variant's knob (or was skipped by symmetry); otherwise the
+ * knobs it consulted (`c`), the known finding it met (`f`), or `u` when it
+ * violated an invariant no finding explains (never reused).
+ */
+export type SequenceRecord = 0 | { readonly c?: readonly VariantName[]; readonly f?: string; readonly u?: true };
+
+/** Upstream's exhaustive runs, by scope name, in the order the scope enumerates its sequences. */
+export interface UpstreamIndex {
+  readonly depth: number;
+  /** The invariants watched, in order: a search watching others cannot reuse these runs. */
+  readonly invariants: readonly string[];
+  readonly scopes: Readonly<Record<string, readonly SequenceRecord[]>>;
 }
 
 export interface ExhaustiveReport extends CheckReport {
@@ -117,6 +150,10 @@ export interface ExhaustiveReport extends CheckReport {
   readonly complete: boolean;
   /** All the sequences of the scopes, run or not. */
   readonly total: number;
+  /** Sequences not run again: their upstream run (ExhaustiveOptions.upstream) stands for them. */
+  readonly reused: number;
+  /** With `probe`: what upstream did on each sequence, by scope. */
+  readonly index?: Record<string, SequenceRecord[]>;
 }
 
 /** Every sequence of length 0..depth over the alphabet (letter indices), in order. */
@@ -140,9 +177,22 @@ function redundant(seq: readonly number[]): boolean {
 }
 
 export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
-  const knobs = knobsOf(opts.variant);
+  if (opts.probe === true && opts.variant !== null) throw new Error('exhaustive: a probe run is upstream\'s');
+  const up = opts.upstream;
+  if (up !== undefined && (up.depth !== opts.depth || !opts.invariants.every((i) => up.invariants.includes(i.id)))) {
+    throw new Error('exhaustive: the upstream index was made at another depth or watching fewer invariants');
+  }
+  // Watching some of the index's invariants: a sequence upstream ran clean watching them all is clean
+  // watching these, but one that stopped at a known finding might go on here, so it runs again.
+  const sameInvariants = up !== undefined && up.invariants.join(',') === opts.invariants.map((i) => i.id).join(',');
+  const probe = opts.probe === true ? new ProbeKnobs() : null;
+  const knobs = probe ?? knobsOf(opts.variant);
+  const mine: ReadonlySet<string> = new Set(knobs.names());
+  const index: Record<string, SequenceRecord[]> | undefined = probe !== null ? {} : undefined;
+  let reused = 0;
   const fss = opts.fs !== undefined ? [opts.fs] : (opts.variant?.fs ?? fs_types().map((t) => t.name));
-  const scopes = scopesOf(fss);
+  const scopes = scopesOf(fss).filter((s) => opts.scope === undefined || s.name === opts.scope);
+  if (scopes.length === 0) throw new Error(`exhaustive: no scope ${opts.scope ?? ''} on ${fss.join(', ')}`);
   let total = 0;
   for (let d = 0, n = 1; d <= opts.depth; d++, n *= ALPHABET.length) total += n;
   total *= scopes.length;
@@ -159,7 +209,12 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   search: for (const scope of scopes) {
     const system = scope.system;
     const cfg = resolveSystem(system);
+    const upstreamRuns = up?.scopes[scope.name];
+    const records: SequenceRecord[] = [];
+    if (index !== undefined) index[scope.name] = records;
+    let ordinal = -1;
     for (const seq of sequences(opts.depth)) {
+      ordinal++;
       if (opts.timeMs !== undefined && runs % 64 === 0 && Date.now() - t0 > opts.timeMs) {
         complete = false;
         break search;
@@ -168,8 +223,16 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       if (runs % 2000 === 0) opts.onProgress?.(runs, total);
       if (redundant(seq)) {
         skipped++;
+        records.push(0);
         continue;
       }
+      const was = upstreamRuns?.[ordinal];
+      if (was !== undefined && (was === 0 || (was.u !== true && (sameInvariants || was.f === undefined) && !(was.c ?? []).some((n) => mine.has(n))))) {
+        reused++;
+        if (was !== 0 && was.f !== undefined) findings[was.f] = (findings[was.f] ?? 0) + 1;
+        continue;
+      }
+      probe?.consulted.clear();
       const body = seq.flatMap((i, k) => ALPHABET[i]!.step(k + 1, scope.dir));
       // Start from two durable empty files: the sequence is what happens to them.
       const input: Step[] = [...scope.setup, ...OPEN(scope.dir), { op: 'sync' }, ...body, ...verify(scope.dir)];
@@ -185,25 +248,33 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
         },
       });
       if (knobs.reached > reachedBefore) variantSequences++;
-      if (r.violation === null) continue;
+      const consulted = probe !== null && probe.consulted.size > 0 ? { c: [...probe.consulted] } : null;
+      if (r.violation === null) {
+        records.push(consulted ?? 0);
+        continue;
+      }
       const known = knownFinding(system, r.steps, r.results, r.violation);
       if (known !== null) {
         findings[known.id] = (findings[known.id] ?? 0) + 1;
+        records.push({ ...consulted, f: known.id });
         continue;
       }
+      records.push({ ...consulted, u: true });
       const min = minimizeSteps(system, knobs, r.steps, opts.invariants, r.violation.invariant);
       const final = min.violation !== null ? min : r;
       return {
         seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
         counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${scope.name}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
         sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
-        variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete: true, total,
+        variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete: true, total, reused,
+        ...(index !== undefined ? { index } : {}),
       };
     }
   }
   return {
     seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample: null,
     sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
-    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete, total,
+    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete, total, reused,
+    ...(index !== undefined ? { index } : {}),
   };
 }

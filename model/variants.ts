@@ -428,6 +428,21 @@ export class Knobs {
 /** Upstream: no variant. */
 export const UPSTREAM = new Knobs();
 
+/**
+ * Upstream, noting every variant whose knob the model consulted: a run that
+ * consulted none of a variant's knobs runs the same on that variant, step
+ * for step (model code diverges only where it asks `on(name)`), which lets a
+ * search reuse upstream's runs for every variant (checker/shared.ts).
+ */
+export class ProbeKnobs extends Knobs {
+  readonly consulted = new Set<VariantName>();
+
+  override on(name: VariantName): boolean {
+    this.consulted.add(name);
+    return false;
+  }
+}
+
 export function findVariant(name: string): VariantInfo | undefined {
   return VARIANTS.find((v) => v.name === name);
 }

@@ -5,8 +5,15 @@
  *   a counterexample on the variant, shrunk to a short sequence, and finds
  *   none on upstream over the same space: every sequence of up to 3
  *   operations (exhaustive small scope; upstream's side is
- *   test/upstream.test.ts, run once for all variants) or, when that is not
- *   enough, the same seed and the same number of random sequences;
+ *   test/upstream.test.ts, run once for all variants, and the variant's
+ *   search runs again only the sequences where upstream consulted its
+ *   knobs: test/upstream-index.ts) or, when that is not enough, the same
+ *   seed and the same number of random sequences.  Where the small scope
+ *   misses a variant, test/variant-witnesses.json names the seed and the
+ *   number of random sequences that catch it (found by
+ *   test/find-witnesses.ts), so the test does not search for a seed;
+ *   a witness that no longer catches it (the model changed) falls back to
+ *   the search and says so;
  * - every invariant catches a variant, watching that invariant alone.  Where
  *   a variant's counterexample above violates it, that counterexample run
  *   watching the invariant alone is the proof (the generated sequences do not
@@ -32,7 +39,10 @@ import { knobsOf } from '../checker/check.ts';
 import { runChecked } from '../checker/execute.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
-import type { SystemHint } from '../model/variants.ts';
+import type { SystemHint, VariantInfo } from '../model/variants.ts';
+import type { Counterexample } from '../checker/check.ts';
+import { readFileSync } from 'node:fs';
+import { upstreamRuns } from './upstream-index.ts';
 
 /** The counterexample each variant's test found in this file (the invariant tests reuse them). */
 const found = new Map<string, { readonly system: SystemDoc; readonly steps: Step[]; readonly invariant: string }>();
@@ -40,6 +50,49 @@ const found = new Map<string, { readonly system: SystemDoc; readonly steps: Step
 /** Seeds tried in order; the run budget per seed. */
 const SEEDS = [1, 2, 3, 4, 5];
 const BUDGETS = [25_000, 250_000];
+
+/**
+ * Random sequences a design claimed clean must pass after its exhaustive
+ * small scope: 5,000 in the suite, more in a campaign
+ * (`npm run test:campaign` sets IOSPEC_TEETH_RUNS=150000).
+ */
+const CLEAN_RUNS = Number(process.env['IOSPEC_TEETH_RUNS'] ?? 5000);
+
+/** A seed and the number of random sequences after which the checker has caught a variant (or, for an invariant, a claimant). */
+interface Witness {
+  readonly seed: number;
+  readonly runs: number;
+  readonly variant?: string;
+}
+export const WITNESSES = JSON.parse(readFileSync(new URL('./variant-witnesses.json', import.meta.url), 'utf8')) as {
+  readonly variants: Readonly<Record<string, Witness>>;
+  readonly invariants: Readonly<Record<string, Witness>>;
+};
+
+/** Random sequences on variant v, at its witness's seed or searching seeds and budgets; the first counterexample and where. */
+function randomSearch(
+  key: string, witness: Witness | undefined, claimants: readonly VariantInfo[], invariants: Parameters<typeof check>[0]['invariants'], seeds: readonly number[], budgets: readonly number[],
+): { c: Counterexample; v: VariantInfo; seed: number; runs: number } | null {
+  if (witness !== undefined) {
+    const v = claimants.find((x) => x.name === (witness.variant ?? x.name));
+    if (v !== undefined) {
+      const r = check({ invariants, variant: v, seed: witness.seed, runs: witness.runs, maxSteps: 40, timeMs: 600_000 });
+      if (r.counterexample !== null) return { c: r.counterexample, v, seed: witness.seed, runs: r.runsToFailure ?? witness.runs };
+    }
+    console.warn(`${key}: its witness in test/variant-witnesses.json (${JSON.stringify(witness)}) no longer catches it; searching (npx tsx test/find-witnesses.ts finds a new one)`);
+  }
+  // Cheap attempts first: every seed (and claimant) with a small budget, then the full one.
+  for (const budget of budgets) {
+    for (const seed of seeds) for (const v of claimants) {
+      const r = check({ invariants, variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
+      if (r.counterexample === null) continue;
+      const runs = r.runsToFailure ?? budget;
+      console.warn(`${key}: caught with seed ${seed} after ${runs} sequences; record it in test/variant-witnesses.json (npx tsx test/find-witnesses.ts)`);
+      return { c: r.counterexample, v, seed, runs };
+    }
+  }
+  return null;
+}
 
 /**
  * The tests for the variants whose index in VARIANTS is `part` modulo
@@ -52,10 +105,12 @@ export function describeVariants(part: number, parts: number): void {
       if (v.breaks.length === 0) {
         // A design the checker finds no fault in (an RFC as posted): it must stay clean like upstream.
         it(`${v.name} (claims to break nothing)`, () => {
-          const ex = exhaustive({ depth: SMALL_SCOPE, invariants: INVARIANTS, variant: v });
+          const ex = exhaustive({ depth: SMALL_SCOPE, invariants: INVARIANTS, variant: v, upstream: upstreamRuns().index });
+          expect(ex.complete).toBe(true);
           expect(ex.counterexample?.violation ?? null).toBeNull();
-          const r = check({ invariants: INVARIANTS, variant: v, seed: 1, runs: 25_000, maxSteps: 40, timeMs: 600_000 });
+          const r = check({ invariants: INVARIANTS, variant: v, seed: 1, runs: CLEAN_RUNS, maxSteps: 40, timeMs: 600_000 });
           expect(r.counterexample?.violation ?? null).toBeNull();
+          expect(r.runs).toBe(CLEAN_RUNS);
           // A proposed fix: the sequences that run into its finding upstream no longer do.
           const fixed = knownFindings().find((f) => f.fix === v.name);
           if (fixed !== undefined) expect([ex.findings[fixed.id] ?? 0, r.findings[fixed.id] ?? 0]).toEqual([0, 0]);
@@ -65,8 +120,10 @@ export function describeVariants(part: number, parts: number): void {
       it(v.name, () => {
         // Exhaustive small scope first (every sequence of up to 3 operations): when it finds
         // the variant, upstream is clean over the same whole space (test/upstream.test.ts).
-        const ex = exhaustive({ depth: SMALL_SCOPE, invariants: INVARIANTS, variant: v });
-        if (ex.counterexample !== null) {
+        // A variant with a witness is one the small scope misses: straight to its random sequences.
+        const witness = WITNESSES.variants[v.name];
+        const ex = witness === undefined ? exhaustive({ depth: SMALL_SCOPE, invariants: INVARIANTS, variant: v, upstream: upstreamRuns().index }) : null;
+        if (ex !== null && ex.counterexample !== null) {
           const c = ex.counterexample;
           expect(v.breaks).toContain(c.violation.invariant);
           expect(c.steps.length).toBeLessThanOrEqual(12);
@@ -75,22 +132,9 @@ export function describeVariants(part: number, parts: number): void {
           found.set(v.name, { system: c.system, steps: c.steps, invariant: c.violation.invariant });
           return;
         }
-        let hit = null;
-        let seed = 0;
-        let runs = 0;
-        // Cheap attempts first: every seed with a small budget, then the full one.
-        search: for (const budget of BUDGETS) {
-          for (seed of SEEDS) {
-            const r = check({ invariants: INVARIANTS, variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
-            if (r.counterexample !== null) {
-              hit = r.counterexample;
-              runs = r.runsToFailure ?? budget;
-              break search;
-            }
-          }
-        }
+        const hit = randomSearch(v.name, witness, [v], INVARIANTS, SEEDS, BUDGETS);
         expect(hit, `${v.name}: no counterexample with seeds ${SEEDS.join(',')}`).not.toBeNull();
-        const c = hit!;
+        const { c, seed, runs } = hit!;
         expect(v.breaks).toContain(c.violation.invariant);
         expect(c.steps.length).toBeLessThanOrEqual(12);
         // The saved counterexample replays to the same violation at the same step.
@@ -133,27 +177,22 @@ export function describeInvariants(part: number, parts: number): void {
           return;
         }
         // Exhaustive small scope: a claimant caught there (upstream is clean over the same space: test/upstream.test.ts).
-        for (const v of claimants) {
-          const ex = exhaustive({ depth: SMALL_SCOPE, invariants: [inv], variant: v });
+        // An invariant with a witness is one the small scope misses: straight to its random sequences.
+        const witness = WITNESSES.invariants[inv.id];
+        for (const v of witness === undefined ? claimants : []) {
+          const ex = exhaustive({ depth: SMALL_SCOPE, invariants: [inv], variant: v, upstream: upstreamRuns().index });
           if (ex.counterexample === null) continue;
           expect(ex.counterexample.violation.invariant).toBe(inv.id);
           return;
         }
-        let caught: { variant: string; seed: number; runs: number; fs: string | undefined; systems: SystemHint | undefined } | null = null;
-        // Cheap attempts first: every claimant and seed with a small budget, then the full one.
-        search: for (const budget of INV_BUDGETS) {
-          for (const seed of INV_SEEDS) for (const v of claimants) {
-            const r = check({ invariants: [inv], variant: v, seed, runs: budget, maxSteps: 40, timeMs: 600_000 });
-            if (r.counterexample !== null) {
-              expect(r.counterexample.violation.invariant).toBe(inv.id);
-              caught = { variant: v.name, seed, runs: r.runsToFailure ?? budget, fs: v.fs?.length === 1 ? v.fs[0] : undefined, systems: v.systems };
-              break search;
-            }
-          }
-        }
-        expect(caught, `${inv.id}: none of ${claimants.map((v) => v.name).join(', ')} was caught`).not.toBeNull();
+        const hit = randomSearch(inv.id, witness, claimants, [inv], INV_SEEDS, INV_BUDGETS);
+        expect(hit, `${inv.id}: none of ${claimants.map((v) => v.name).join(', ')} was caught`).not.toBeNull();
+        expect(hit!.c.violation.invariant).toBe(inv.id);
+        const caught: { seed: number; runs: number; fs: string | undefined; systems: SystemHint | undefined } = {
+          seed: hit!.seed, runs: hit!.runs, fs: hit!.v.fs?.length === 1 ? hit!.v.fs[0] : undefined, systems: hit!.v.systems,
+        };
         // Upstream, on the same file systems, same seed and budget: nothing.
-        const up = check({ invariants: [inv], variant: null, seed: caught!.seed, runs: caught!.runs, maxSteps: 40, timeMs: 600_000, fs: caught!.fs, systems: caught!.systems });
+        const up = check({ invariants: [inv], variant: null, seed: caught.seed, runs: caught.runs, maxSteps: 40, timeMs: 600_000, fs: caught.fs, systems: caught.systems });
         expect(up.counterexample?.violation ?? null).toBeNull();
       });
     }
