@@ -1,7 +1,8 @@
 /**
- * The kernel runner on this machine: cleanup when a run is killed, and a
- * short differential fuzz (the long one is `iospec diff --fuzz`, see
- * README).  Skipped, with the reason in the test name, where the kernel
+ * The kernel runner on this machine: cleanup when a run is killed, crash
+ * exploration, diff with a partial crash (the short differential fuzz is
+ * test/kernel-diff.test.ts, a file of its own so that it runs beside
+ * these).  Skipped, with the reason in the test name, where the kernel
  * cannot be used (no root, no loop devices, no mkfs, no compiler).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,11 +12,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeKernel } from '../kernel/probe.ts';
 import { sweepLeftovers, WORKSPACE_ROOT } from '../kernel/workspace.ts';
-import { diffFuzz } from '../kernel/difffuzz.ts';
 import { ensureRecorder } from '../kernel/build.ts';
 import { exploreCrashes } from '../kernel/crashes.ts';
 import { loadScenario } from '../scenario/load.ts';
-import { fs_types } from '../model/filesystems.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 const probe = { xfs: probeKernel('xfs'), ext4: probeKernel('ext4') };
@@ -137,20 +136,6 @@ describe('diff and run --kernel on a counterexample of a variant', () => {
     const k = spawnSync(process.execPath, [BIN, 'run', '--kernel', cx], { encoding: 'utf8', timeout: 120_000 });
     expect(k.stderr).toMatch(/note: the file's variant fsync-no-flush is not run/);
   });
-});
-
-describe('differential fuzzing (short; the long run is `iospec diff --fuzz`)', () => {
-  for (const fs of fs_types()) for (const target of fs.harness.diffTargets) {
-    const p = probeKernel(fs.name);
-    const whyNot = p.ok ? null : p.missing.join('; ');
-    it.skipIf(whyNot !== null)(`${target.label}: model and kernel agree, or the difference is a listed limitation${whyNot !== null ? ` — skipped: ${whyNot}` : ''}`, async () => {
-      // Disagreements are saved (shrunk) for `iospec diff FILE`; the failure message names the files.
-      const out = join(tmpdir(), 'iospec-kernel-runner-test');
-      const r = await diffFuzz({ target, count: 25, seed: 20261121, timeMs: 600_000, maxSteps: 30, out, shrinkBudget: 60 });
-      expect(r.scenarios).toBe(25);
-      expect(r.disagreements.map((d) => `step ${d.step} ${d.op} ${d.field}: model ${JSON.stringify(d.model)} kernel ${JSON.stringify(d.kernel)} (${d.file})`)).toEqual([]);
-    });
-  }
 });
 
 describe('crash exploration on the kernel (iospec crashes)', () => {
