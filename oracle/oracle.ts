@@ -364,6 +364,25 @@ export class OFile {
   }
 
   /** Power cut: what may be there afterwards. */
+  /**
+   * After a crash, an open said the file is not there: the state the mount
+   * recovered, which later crashes start from, has no such file — nothing
+   * of its old bytes or size can come back.
+   */
+  observedMissing(): void {
+    this.exists = 'no';
+    this.baseExists = 'no';
+    this.existedDurably = false;
+    this.base = new CandMap();
+    this.cur = new CandMap();
+    this.since = new CandMap();
+    this.baseSize = { min: 0, max: 0 };
+    this.size = { min: 0, max: 0 };
+    this.sinceSizes = { min: 0, max: 0 };
+    this.mustMatch = null;
+    this.mustSize = null;
+  }
+
   crash(): void {
     this.crashedAt = this.step;
     this.errUnseen = null;
@@ -711,7 +730,7 @@ export class Oracle {
                 promise: f.existedDurably ? (f.existsByDsync ? 'dsync' : 'fsync') : 'none',
                 detail: `step ${n}: open of ${step.path} failed with ENOENT, but the file ${f.existedDurably ? `was made durable at step ${f.syncedAt}` : 'exists'}`,
               });
-            } else if (f.exists === 'maybe') f.exists = 'no';
+            } else if (f.exists === 'maybe') f.observedMissing();
           }
         }
         break;
