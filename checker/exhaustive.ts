@@ -137,7 +137,7 @@ export type SequenceRecord = 0 | { readonly c?: readonly VariantName[]; readonly
 /** Upstream's exhaustive runs, by scope name, in the order the scope enumerates its sequences. */
 export interface UpstreamIndex {
   readonly depth: number;
-  /** The invariants watched, in order: a search watching others cannot reuse these runs. */
+  /** The invariants watched, in order: a search watching one not among them cannot reuse these runs. */
   readonly invariants: readonly string[];
   readonly scopes: Readonly<Record<string, readonly SequenceRecord[]>>;
 }

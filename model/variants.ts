@@ -432,7 +432,8 @@ export const UPSTREAM = new Knobs();
  * Upstream, noting every variant whose knob the model consulted: a run that
  * consulted none of a variant's knobs runs the same on that variant, step
  * for step (model code diverges only where it asks `on(name)`), which lets a
- * search reuse upstream's runs for every variant (checker/shared.ts).
+ * search reuse upstream's runs for every variant (checker/exhaustive.ts:
+ * ExhaustiveOptions.upstream).
  */
 export class ProbeKnobs extends Knobs {
   readonly consulted = new Set<VariantName>();

@@ -64,7 +64,7 @@ interface Witness {
   readonly runs: number;
   readonly variant?: string;
 }
-export const WITNESSES = JSON.parse(readFileSync(new URL('./variant-witnesses.json', import.meta.url), 'utf8')) as {
+const WITNESSES = JSON.parse(readFileSync(new URL('./variant-witnesses.json', import.meta.url), 'utf8')) as {
   readonly variants: Readonly<Record<string, Witness>>;
   readonly invariants: Readonly<Record<string, Witness>>;
 };
