@@ -75,15 +75,27 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
       const end = Math.min(chk.pos, roundUp(oldSize, inode.blockSize));
       iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode), undefined, 'buffer-head');
     }
-    // ext4_da_should_update_i_disksize: i_disksize moves now only if the
-    // last written block's buffer is mapped, not delayed and not unwritten.
-    // Writeback clears the unwritten state of the buffers it submits
-    // (mpage_map_and_submit_buffers), so a block under writeback counts.
-    const lastPos = chk.pos + ret - 1;
-    const e = inode.extents.find(Math.floor(lastPos / inode.blockSize));
-    const underWb = inode.mapping.folioAt(lastPos)?.writeback === true;
-    const mapped = e !== undefined && (e.v.type === 'mapped' || (e.v.type === 'unwritten' && underWb));
-    if (mapped && chk.pos + ret > oldSize && inode.i_size > inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
+    // ext4_da_do_write_end, once per folio the write copied into: a copy
+    // that ends past i_size moves i_size there, and i_disksize too when the
+    // block holding its last byte is mapped, not delayed and not unwritten
+    // (ext4_da_should_update_i_disksize) — so an extending write whose first
+    // folio ends in an allocated block makes that much of the size durable
+    // at the next commit, though the rest is delayed.  Writeback clears the
+    // unwritten state of the buffers it submits (mpage_map_and_submit_buffers),
+    // so a block under writeback counts.
+    const end = chk.pos + ret;
+    let disksize = -1;
+    for (let p = chk.pos; p < end; ) {
+      const folio = inode.mapping.folioAt(p);
+      const copyEnd = Math.min(end, folio !== undefined ? folio.end : roundUp(p + 1, PAGE_SIZE));
+      if (copyEnd > oldSize) {
+        const e = inode.extents.find(Math.floor((copyEnd - 1) / inode.blockSize));
+        const mapped = e !== undefined && (e.v.type === 'mapped' || (e.v.type === 'unwritten' && folio?.writeback === true));
+        if (mapped) disksize = copyEnd;
+      }
+      p = copyEnd;
+    }
+    if (disksize > inode.disksize) inode.sb.setDisksize(inode, disksize);
     iocb.ki_pos = chk.pos + ret;
     // Variant buffered-write-no-dsync: the sync is forgotten.
     return k.v.on('buffered-write-no-dsync') ? ret : generic_write_sync(iocb, ret);
