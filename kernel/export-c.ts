@@ -165,12 +165,27 @@ __attribute__((unused)) static void check_data(int step, const unsigned char *p,
       }
 }
 
+/* One shared mapping per file, kept until the remount (as iospec's helper does): a page already
+ * mapped writable takes a later store without a fault, so ->page_mkwrite does not run again. */
+#define MAP_SPAN (1LL << 36)
+static struct { dev_t dev; ino_t ino; char *addr; } maps[16];
+static int nmaps;
+__attribute__((unused)) static void unmap_all(void) {
+  while (nmaps > 0) { nmaps--; munmap(maps[nmaps].addr, MAP_SPAN); }
+}
 __attribute__((unused)) static long mmap_write(int fd, long off, long len, int fill) {
-  long end = (off + len + 4095) / 4096 * 4096;
-  char *m = mmap(NULL, end, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) return -1;
+  struct stat st;
+  char *m = NULL;
+  if (fstat(fd, &st) < 0) return -1;
+  for (int i = 0; i < nmaps; i++) if (maps[i].dev == st.st_dev && maps[i].ino == st.st_ino) m = maps[i].addr;
+  if (m == NULL) {
+    if (nmaps == 16) { errno = ENOMEM; return -1; }
+    m = mmap(NULL, MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) return -1;
+    maps[nmaps].dev = st.st_dev; maps[nmaps].ino = st.st_ino; maps[nmaps++].addr = m;
+  }
   memset(m + off, fill, len);
-  return munmap(m, end);
+  return 0;
 }
 
 /* struct statx as the kernel lays it out (include/uapi/linux/stat.h), atomic write fields included. */
@@ -209,6 +224,7 @@ __attribute__((unused)) static long shutdown_fs(void) {
 
 __attribute__((unused)) static long remount(void) {
   for (int i = 0; i < FD_COUNT; i++) if (fds[i] >= 0) { close(fds[i]); fds[i] = -1; }
+  unmap_all();
   if (umount(mnt) < 0) return -1;
   return mount(dev, mnt, FSTYPE, 0, MOUNT_OPTS);
 }

@@ -361,8 +361,8 @@ const DECLARED = [
   {
     name: 'fix-ext4-dio-extend-zero-tail',
     description:
-      'Proposed fix for the finding ext4-dio-extend-stale-tail: a direct write that starts beyond EOF first zeroes the tail of the old EOF block (ext4_zero_partial_blocks from the old size to the write or the end of that block), as ext4_da_do_write_end does for a buffered write and xfs_file_write_zero_eof for XFS, so that neither a store through mmap past EOF nor bytes a crash left beyond the recovered EOF become file data. Checked clean.',
-    source: 'fs/ext4/file.c: ext4_dio_write_iter / ext4_dio_write_checks (no zeroing of the old EOF block); fs/ext4/inode.c: ext4_da_do_write_end (pagecache_isize_extended + ext4_zero_partial_blocks); mm/truncate.c: pagecache_isize_extended (returns at once when the block size is the page size); docs/findings/ext4-dio-extend-stale-tail.md',
+      'Proposed fix for the finding ext4-dio-extend-stale-tail: a direct write that starts beyond EOF first does what ext4_da_do_write_end does for a buffered write: write-protect the page straddling the old EOF and zero it from the old size to the write (pagecache_isize_extended, with blocks smaller than a page), and zero the tail of the old EOF block (ext4_zero_partial_blocks; xfs_file_write_zero_eof for XFS), so that neither a store through mmap past EOF nor bytes a crash left beyond the recovered EOF become file data, and a store through a kept mapping into the part the write brought inside EOF faults and is kept. Checked clean.',
+    source: 'fs/ext4/file.c: ext4_dio_write_iter / ext4_dio_write_checks (no zeroing of the old EOF block), ext4_handle_inode_extension (no pagecache_isize_extended); fs/ext4/inode.c: ext4_da_do_write_end (pagecache_isize_extended + ext4_zero_partial_blocks); mm/truncate.c: pagecache_isize_extended (returns at once when the block size is the page size); docs/findings/ext4-dio-extend-stale-tail.md',
     breaks: [],
   },
 ] as const satisfies readonly VariantDecl[];

@@ -601,10 +601,31 @@ static void fd_add(const char *name, int fd)
 	nfd++;
 }
 
+/*
+ * One shared writable mapping per file, made by its first mmap_write step
+ * and used by every later one, as a program keeps a mapping: a store to a
+ * page still mapped writable does not fault again (->page_mkwrite does not
+ * run again until writeback or a size change write-protects the page), as
+ * in the model.  Unmapped before the file system is unmounted.
+ */
+#define MAP_SPAN (1ULL << 36)
+struct kept_map {
+	dev_t dev;
+	ino_t ino;
+	unsigned char *addr;
+};
+#define MAX_MAPS 64
+static struct kept_map g_maps[MAX_MAPS];
+static size_t g_nmaps;
+
 static void fd_close_all(void)
 {
 	while (nfd > 0)
 		fd_remove(&fdtab[nfd - 1]);
+	while (g_nmaps > 0) {
+		g_nmaps--;
+		munmap(g_maps[g_nmaps].addr, MAP_SPAN);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1242,24 +1263,45 @@ static void op_mmap_write(const struct req *r)
 		return;
 	}
 	NEED_FD(e, "fd");
-	long ps = sysconf(_SC_PAGESIZE);
-	int64_t start = off & ~((int64_t)ps - 1);
-	size_t maplen = (size_t)((uint64_t)(off - start) + len);
-	unsigned char *map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, (off_t)start);
-	if (map == MAP_FAILED) {
+	if ((uint64_t)off + len > MAP_SPAN) {
+		ans_error("mmap_write past 64 GiB");
+		return;
+	}
+	/* do_mmap: a shared writable mapping needs the file open for reading and writing. */
+	int acc = fcntl(e->fd, F_GETFL);
+	if (acc < 0 || (acc & O_ACCMODE) != O_RDWR) {
+		ans_errno(acc < 0 ? errno : EACCES);
+		return;
+	}
+	struct stat st;
+	if (fstat(e->fd, &st) != 0) {
 		ans_errno(errno);
 		return;
 	}
-	unsigned char *volatile vmap = map;
+	unsigned char *map = NULL;
+	for (size_t i = 0; i < g_nmaps; i++)
+		if (g_maps[i].dev == st.st_dev && g_maps[i].ino == st.st_ino)
+			map = g_maps[i].addr;
+	if (!map) {
+		if (g_nmaps == MAX_MAPS) {
+			ans_error("too many mapped files");
+			return;
+		}
+		void *m = mmap(NULL, MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, 0);
+		if (m == MAP_FAILED) {
+			ans_errno(errno);
+			return;
+		}
+		map = m;
+		g_maps[g_nmaps++] = (struct kept_map){ st.st_dev, st.st_ino, map };
+	}
 	if (sigsetjmp(bus_env, 1) == 0) {
 		in_mmap_store = 1;
-		memset(map + (off - start), (int)fill, (size_t)len);
+		memset(map + off, (int)fill, (size_t)len);
 		in_mmap_store = 0;
-		munmap(map, maplen);
 		ans_ret(0);
 	} else {
 		in_mmap_store = 0;
-		munmap(vmap, maplen);
 		sb_puts(&out, ",\"signal\":\"SIGBUS\"");
 	}
 }

@@ -23,9 +23,9 @@ import type { IovIter } from '../vfs/uio.ts';
 import { generic_atomic_write_valid } from '../vfs/read_write.ts';
 import { ext4_orphan_add, ext4_orphan_del } from './orphan.ts';
 import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
-import { pagecache_isize_extended } from '../mm/truncate.ts';
 import { EXT4_I, EXT4_SB } from './ext4.ts';
 import { roundUp } from '../lib/math.ts';
+import { pagecache_isize_extended } from '../mm/truncate.ts';
 
 /** ext4_file_open: FMODE_CAN_ATOMIC_WRITE when ext4_inode_can_atomic_write. */
 export function ext4_file_open(inode: Inode, file: File): number {
@@ -70,7 +70,11 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
   const oldSize = inode.i_size;
   const ret = iomap_file_buffered_write(k, inode, chk.pos, truncated(from, chk.count), ext4_da_iomap_ops(inode), iocb.ki_flags);
   if (ret > 0) {
-    // ext4_da_do_write_end: a write starting past the old EOF zeroes the old EOF block's tail.
+    // ext4_da_do_write_end: a write starting past the old EOF write-protects the folio
+    // straddling it and zeroes that folio from the old EOF to the write
+    // (pagecache_isize_extended, when blocks are smaller than a page), then zeroes the
+    // old EOF block's tail (ext4_zero_partial_blocks).
+    if (chk.pos > oldSize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldSize, chk.pos);
     if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
       const end = Math.min(chk.pos, roundUp(oldSize, inode.blockSize));
       iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode), undefined, 'buffer-head');
@@ -133,14 +137,13 @@ function ext4_dio_write_ops(inode: Inode): IomapDioOps {
         sb.convertUnwritten(inode, first, Math.ceil((pos + size) / bs) - first);
       }
       if (pos + size > inode.disksize || pos + size > inode.i_size) {
-        // ext4_handle_inode_extension: i_size and i_disksize move together; the folio
-        // straddling the old EOF is write-protected and its exposed tail zeroed
-        // (pagecache_isize_extended), so a later store through mmap faults.
-        if (pos + size > inode.i_size) {
-          const old = inode.i_size;
-          inode.i_size = pos + size;
-          pagecache_isize_extended(inode.mapping, bs, old, inode.i_size);
-        }
+        // ext4_handle_inode_extension -> ext4_update_inode_size: i_size and i_disksize
+        // move together, and nothing more: no pagecache_isize_extended, so the folio
+        // straddling the old EOF keeps what a store through mmap put past it, and
+        // stays writable (the finding ext4-dio-extend-stale-tail; with 1 KiB blocks the
+        // stored bytes of the old EOF block become file data, those of the blocks
+        // after it stay holes that writeback never fills).
+        if (pos + size > inode.i_size) inode.i_size = pos + size;
         if (pos + size > inode.disksize) sb.setDisksize(inode, pos + size);
         ext4_orphan_del(inode);
       }
@@ -194,11 +197,13 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   // An extending write puts the inode on the orphan list first, so that blocks
   // it allocates past EOF are truncated by recovery if a crash loses the size.
   if (extend) ext4_orphan_add(inode);
-  // Variant fix-ext4-dio-extend-zero-tail: a write starting past EOF zeroes the old EOF block's
-  // tail first (ext4_zero_partial_blocks), as ext4_da_do_write_end does for a buffered write.
-  if (pos > inode.i_size && inode.i_size % bs !== 0 && k.v.on('fix-ext4-dio-extend-zero-tail')) {
+  // Variant fix-ext4-dio-extend-zero-tail: a write starting past EOF first does what
+  // ext4_da_do_write_end does for a buffered one: write-protect and zero the folio straddling
+  // the old EOF (pagecache_isize_extended), zero the old EOF block's tail (ext4_zero_partial_blocks).
+  if (pos > inode.i_size && k.v.on('fix-ext4-dio-extend-zero-tail')) {
     const old = inode.i_size;
-    iomap_zero_range(k, inode, old, Math.min(pos, roundUp(old, bs)) - old, zeroOps(inode), undefined, 'buffer-head');
+    pagecache_isize_extended(inode.mapping, bs, old, pos);
+    if (old % bs !== 0) iomap_zero_range(k, inode, old, Math.min(pos, roundUp(old, bs)) - old, zeroOps(inode), undefined, 'buffer-head');
   }
   const sub = truncated(from, count);
   let ret = iomap_dio_rw(k, inode, iocb, sub, ext4_iomap_ops(inode), ext4_dio_write_ops(inode), dioFlags, generic_write_sync, true);
