@@ -363,7 +363,6 @@ export class OFile {
     this.syncedAt = step;
   }
 
-  /** Power cut: what may be there afterwards. */
   /**
    * After a crash, an open said the file is not there: the state the mount
    * recovered, which later crashes start from, has no such file — nothing
@@ -383,6 +382,7 @@ export class OFile {
     this.mustSize = null;
   }
 
+  /** Power cut: what may be there afterwards. */
   crash(): void {
     this.crashedAt = this.step;
     this.errUnseen = null;
