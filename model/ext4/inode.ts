@@ -361,11 +361,13 @@ export function ext4_setattr_size(file: File, newsize: number): number {
     // Growing: zero the old EOF block's tail; no blocks are allocated.
     if (oldsize % inode.blockSize !== 0) ext4_block_truncate_page(inode, oldsize);
   }
-  if (newsize !== oldsize) {
-    inode.i_size = newsize;
-    sb.setDisksize(inode, newsize);
-    if (newsize > oldsize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldsize, newsize);
-  }
+  // i_disksize = ia_size in the handle, even when the size does not change: a truncate to
+  // the current size of a file whose tail is still delayed allocation logs that size, and
+  // the next commit makes it durable before the data (observed on Linux 6.18:
+  // test/conformance/ext4-truncate-same-size-logs-disksize.json).
+  inode.i_size = newsize;
+  if (newsize !== inode.disksize) sb.setDisksize(inode, newsize);
+  if (newsize > oldsize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldsize, newsize);
   truncate_pagecache(inode.mapping, newsize);
   if (newsize <= oldsize) ext4_truncate(inode);
   return 0;
