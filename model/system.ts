@@ -24,7 +24,7 @@ import type { FileSystemType } from './fs/registry.ts';
 import { fsTypeOf } from './filesystems.ts';
 import type { Kernel, ModelEvent } from './kernel.ts';
 import type { Knobs } from './variants.ts';
-import { filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
+import { do_sync_mmap_readahead, filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import { iomap_dirty_folio } from './iomap/buffered-io.ts';
 import type { File } from './vfs/file.ts';
 import type { Inode } from './fs/inode.ts';
@@ -548,6 +548,7 @@ export class System implements Kernel {
     while (pos < end) {
       const pageEnd = (Math.floor(pos / PAGE_SIZE) + 1) * PAGE_SIZE;
       if (pos >= roundUp(inode.i_size, PAGE_SIZE)) return 'SIGBUS';
+      if (inode.mapping.folioAt(pos) === undefined) do_sync_mmap_readahead(inode.mapping, pos);
       const folio = inode.mapping.getOrCreate(pos);
       // filemap_fault / do_page_mkwrite: a failed read or ->page_mkwrite is VM_FAULT_SIGBUS.
       if (!folio.uptodate && inode.mapping.a_ops.read_folio(inode.mapping, folio) < 0) return 'SIGBUS';

@@ -362,6 +362,30 @@ export function generic_write_checks(w: WriteCheckInput): { pos: number; count: 
 const EINVAL_ = 22;
 const EFBIG_ = 27;
 
+/** include/linux/mm.h: VM_READAHEAD_PAGES, the default readahead window (128 KiB). */
+export const VM_READAHEAD_PAGES = (128 * 1024) / PAGE_SIZE;
+
+/**
+ * mm/filemap.c: do_sync_mmap_readahead, mmap read-around: a fault on a page
+ * the cache does not hold first reads the pages around it, half the
+ * readahead window before it and half after, up to EOF (the faulting page
+ * itself is read by the fault).  A page that cannot be read is left out.
+ */
+export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void {
+  const idx = Math.floor(pos / PAGE_SIZE);
+  const last = Math.min(idx + VM_READAHEAD_PAGES / 2, Math.ceil(mapping.host.isize() / PAGE_SIZE));
+  for (let i = Math.max(0, idx - VM_READAHEAD_PAGES / 2); i < last; ) {
+    const have = mapping.folioAt(i * PAGE_SIZE);
+    if (have !== undefined || i === idx) {
+      i = have !== undefined ? Math.max(i + 1, Math.floor(have.end / PAGE_SIZE)) : i + 1;
+      continue;
+    }
+    const folio = mapping.getOrCreate(i * PAGE_SIZE);
+    if (mapping.a_ops.read_folio(mapping, folio) < 0 && !folio.uptodate && !folio.dirty && !folio.writeback) mapping.remove(folio);
+    i = Math.max(i + 1, Math.floor(folio.end / PAGE_SIZE));
+  }
+}
+
 /**
  * mm/filemap.c: filemap_read — copy from the page cache, reading folios in
  * as needed; stops at i_size (short read at EOF, 0 at or past it).
