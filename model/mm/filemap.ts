@@ -373,10 +373,15 @@ export const VM_READAHEAD_PAGES = (128 * 1024) / PAGE_SIZE;
  */
 export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void {
   const idx = Math.floor(pos / PAGE_SIZE);
-  const last = Math.min(idx + VM_READAHEAD_PAGES / 2, Math.ceil(mapping.host.isize() / PAGE_SIZE));
-  for (let i = Math.max(0, idx - VM_READAHEAD_PAGES / 2); i < last; ) {
+  readPagesAround(mapping, Math.max(0, idx - VM_READAHEAD_PAGES / 2), idx + VM_READAHEAD_PAGES / 2, idx);
+}
+
+/** Read into the cache the pages of [first, end) it does not hold, up to EOF, but `skip` (which the caller reads); a page that cannot be read is left out. */
+function readPagesAround(mapping: AddressSpace, first: number, end: number, skip: number): void {
+  const last = Math.min(end, Math.ceil(mapping.host.isize() / PAGE_SIZE));
+  for (let i = first; i < last; ) {
     const have = mapping.folioAt(i * PAGE_SIZE);
-    if (have !== undefined || i === idx) {
+    if (have !== undefined || i === skip) {
       i = have !== undefined ? Math.max(i + 1, Math.floor(have.end / PAGE_SIZE)) : i + 1;
       continue;
     }
@@ -384,6 +389,29 @@ export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void
     if (mapping.a_ops.read_folio(mapping, folio) < 0 && !folio.uptodate && !folio.dirty && !folio.writeback) mapping.remove(folio);
     i = Math.max(i + 1, Math.floor(folio.end / PAGE_SIZE));
   }
+}
+
+/** mm/readahead.c: get_init_ra_size — the first readahead window for a read of `size` pages. */
+function get_init_ra_size(size: number, max: number): number {
+  let n = 1;
+  while (n < size) n *= 2;
+  if (n <= max / 32) return n * 4;
+  if (n <= max / 4) return n * 2;
+  return max;
+}
+
+/**
+ * mm/readahead.c: page_cache_sync_ra on a cache miss of a read that may
+ * wait (page_cache_ra_unbounded through the initial window of
+ * ondemand_readahead): the pages from the missed one on, as many as
+ * get_init_ra_size gives for the request, up to EOF.  The model reads them
+ * at once (their I/O completes before anything else happens); the missed
+ * page itself is read by the caller.
+ */
+function page_cache_sync_ra(mapping: AddressSpace, pos: number, count: number): void {
+  const idx = Math.floor(pos / PAGE_SIZE);
+  const req = Math.ceil((pos + count) / PAGE_SIZE) - idx;
+  readPagesAround(mapping, idx, idx + get_init_ra_size(req, VM_READAHEAD_PAGES), idx);
 }
 
 /**
@@ -400,6 +428,7 @@ export function filemap_read(mapping: AddressSpace, pos: number, count: number, 
     const p = pos + done;
     if (p >= isize) break;
     let f = mapping.folioAt(p);
+    if (f === undefined && !nowait) page_cache_sync_ra(mapping, p, count - done);
     if (f === undefined) {
       // page_cache_sync_readahead / filemap_create_folio.  Under IOCB_NOWAIT
       // readahead still runs: it completes at once for holes, unwritten
