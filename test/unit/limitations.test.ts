@@ -1,0 +1,28 @@
+/**
+ * The named limitation ext4-extent-count: a statx block count off by the
+ * extent tree block, counted in blocks, or in clusters with bigalloc (a tree
+ * block takes a whole cluster there); never more than two.
+ */
+import { describe, expect, it } from 'vitest';
+import { get_fs_type } from '../../model/filesystems.ts';
+import { resolveSystem } from '../../scenario/resolve.ts';
+import type { SystemDoc } from '../../scenario/schema.ts';
+
+const extentCount = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-count')!;
+const matches = (doc: SystemDoc, model: number, kernel: number): boolean =>
+  extentCount.matches({ system: resolveSystem(doc), steps: [], index: 0, d: { field: 'statx.blocks', model, kernel }, model: [], kernel: [] });
+
+describe('ext4-extent-count', () => {
+  it('one or two blocks on ext4', () => {
+    expect(matches({ fs: 'ext4', blockSize: 4096 }, 16, 8)).toBe(true);
+    expect(matches({ fs: 'ext4', blockSize: 4096 }, 24, 8)).toBe(true);
+    expect(matches({ fs: 'ext4', blockSize: 4096 }, 32, 8)).toBe(false);
+    expect(matches({ fs: 'ext4', blockSize: 4096 }, 12, 8)).toBe(false);
+  });
+  it('one or two clusters with bigalloc (diff --fuzz --fs ext4-bigalloc --seed 7, scenario 49: 256 against 192)', () => {
+    const big: SystemDoc = { fs: 'ext4', blockSize: 2048, features: ['bigalloc'], clusterSize: 32768 };
+    expect(matches(big, 256, 192)).toBe(true);
+    expect(matches(big, 192 + 4, 192)).toBe(false);
+    expect(matches(big, 192 + 3 * 64, 192)).toBe(false);
+  });
+});
