@@ -27,7 +27,7 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
-import { diffFuzz, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
+import { diffFuzz, isSubsetCrash, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
 import { crashPoint, exploreCrashes } from '../kernel/crashes.ts';
 import { explain } from '../kernel/limitations.ts';
 import { probeKernel } from '../kernel/probe.ts';
@@ -603,7 +603,7 @@ function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
   sc.doc.steps.forEach((s, i) => {
     // "all" and "none" mean the same on both sides; a subset names writes of the model's crash report,
     // which the kernel runner applies to the recorder's own log of the kernel's writes.
-    if (s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's: diff compares the steps up to it, and judges the kernel's answers after it by the oracle`);
+    if (isSubsetCrash(s)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's: diff compares the steps up to it, and judges the kernel's answers after it by the oracle`);
   });
   const modelOnly = sc.doc.steps.filter((s) => MODEL_ONLY_OPS.has(s.op) || (s.op === 'pwrite' && s.storeDuringIo !== undefined)).length;
   if (modelOnly > 0) out.push(`${modelOnly} model-only step(s): the kernel answers them "unsupported" and they are not compared`);

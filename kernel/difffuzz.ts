@@ -99,9 +99,14 @@ function firstDiff(steps: readonly Step[], model: readonly StepResult[], kernel:
   return null;
 }
 
-/** The first crash that keeps a subset of the writes not flushed (a keep list or a pattern), or -1. */
+/** Does this step crash keeping a subset of the writes not flushed (a keep list or a pattern)? */
+export function isSubsetCrash(s: Step): boolean {
+  return s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined);
+}
+
+/** The first crash that keeps a subset of the writes not flushed, or -1. */
 export function partialCrash(steps: readonly Step[]): number {
-  return steps.findIndex((s) => s.op === 'crash' && ((s.keep !== undefined && typeof s.keep !== 'string') || s.pattern !== undefined));
+  return steps.findIndex(isSubsetCrash);
 }
 
 /**

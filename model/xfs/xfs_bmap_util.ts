@@ -6,8 +6,7 @@ import type { Inode } from '../fs/inode.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
 import { truncate_pagecache_range } from '../mm/truncate.ts';
-import { xfs_alloc_goal } from './xfs_iomap.ts';
-import { xfs_zero_range } from './xfs_iomap.ts';
+import { MAX_EXTLEN, xfs_alloc_goal, xfs_zero_range } from './xfs_iomap.ts';
 import { xfs_cow_blocks } from './xfs_inode.ts';
 import { xfs_reflink_cancel_cow_range } from './xfs_reflink.ts';
 import { roundDown } from '../lib/math.ts';
@@ -22,9 +21,6 @@ export function xfs_flush_unmap_range(inode: Inode, offset: number, len: number)
   truncate_pagecache_range(inode.mapping, start, end - 1);
 }
 
-/** The longest extent a bmap btree record holds (libxfs/xfs_format.h). */
-const XFS_MAX_BMBT_EXTLEN = 2 ** 21 - 1;
-
 /** xfs_alloc_file_space: unwritten blocks for the holes (and delalloc) of the range. */
 export function xfs_alloc_file_space(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
@@ -32,7 +28,7 @@ export function xfs_alloc_file_space(inode: Inode, offset: number, len: number):
   const last = Math.ceil((offset + len) / bs);
   // Each transaction reserves its chunk's blocks up front (up to XFS_MAX_BMBT_EXTLEN): a chunk
   // larger than the free space fails with ENOSPC before anything is allocated (observed on 6.18).
-  if (Math.min(last - first, XFS_MAX_BMBT_EXTLEN) > inode.sb.alloc.available()) return -ENOSPC;
+  if (Math.min(last - first, MAX_EXTLEN) > inode.sb.alloc.available()) return -ENOSPC;
   const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n, fromReservation) => inode.sb.allocBlocks(inode, l, n, 'unwritten', xfs_alloc_goal(inode, l), { fromReservation }));
   // The allocation transaction sets XFS_DIFLAG_PREALLOC: from now on post-EOF
   // blocks are not trimmed at close or eviction (xfs_can_free_eofblocks).
