@@ -11,7 +11,6 @@ import { toVitest } from '../kernel/regression.ts';
 import { knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError, withVariant } from '../scenario/load.ts';
-import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
 import type { Step } from '../scenario/schema.ts';
 import { printable, runOnModel } from '../scenario/run.ts';
 import { runHelpText } from '../scenario/help.ts';
@@ -28,6 +27,7 @@ import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz, isSubsetCrash, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
+import { modelOnlyStep } from '../kernel/protocol.ts';
 import { crashPoint, exploreCrashes } from '../kernel/crashes.ts';
 import { explain } from '../kernel/limitations.ts';
 import { probeKernel } from '../kernel/probe.ts';
@@ -605,7 +605,7 @@ function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
     // which the kernel runner applies to the recorder's own log of the kernel's writes.
     if (isSubsetCrash(s)) out.push(`step ${i + 1}: this crash keeps a subset of the writes not yet durable; on the kernel the FUSE recorder applies it to its own log of the kernel's writes, which are not the model's: diff compares the steps up to it, and judges the kernel's answers after it by the oracle`);
   });
-  const modelOnly = sc.doc.steps.filter((s) => MODEL_ONLY_OPS.has(s.op) || (s.op === 'pwrite' && s.storeDuringIo !== undefined)).length;
+  const modelOnly = sc.doc.steps.filter(modelOnlyStep).length;
   if (modelOnly > 0) out.push(`${modelOnly} model-only step(s): the kernel answers them "unsupported" and they are not compared`);
   return out;
 }

@@ -6,15 +6,26 @@
 import type { Step } from '../scenario/schema.ts';
 import { MODEL_ONLY_OPS } from '../scenario/schema.ts';
 
+/** The span of each file the helper's kept mapping covers (MAP_SPAN in iospec-helper.c). */
+export const HELPER_MAP_SPAN = 2 ** 36;
+
 function flags(list: readonly string[] | undefined): string {
   return list === undefined || list.length === 0 ? '0' : list.join('|');
 }
 
+/**
+ * A step the kernel runner does not send (the helper answers it
+ * "unsupported"): a model-only op; a store racing with a write's I/O, which
+ * cannot be timed on a real machine; a store through mmap past the span the
+ * helper keeps mapped.
+ */
+export function modelOnlyStep(step: Step): boolean {
+  return MODEL_ONLY_OPS.has(step.op) || (step.op === 'pwrite' && step.storeDuringIo !== undefined) || (step.op === 'mmap_write' && step.offset + step.length > HELPER_MAP_SPAN);
+}
+
 export function requestLine(step: Step, n: number): string {
   const head = `step=${n} op=${step.op}`;
-  if (MODEL_ONLY_OPS.has(step.op)) return `step=${n} op=unsupported name=${step.op}`;
-  // A store racing with the write's I/O cannot be timed on a real machine.
-  if (step.op === 'pwrite' && step.storeDuringIo !== undefined) return `step=${n} op=unsupported name=pwrite`;
+  if (modelOnlyStep(step)) return `step=${n} op=unsupported name=${step.op}`;
   switch (step.op) {
     case 'open':
       return `${head} path=${step.path} fd=${step.fd} flags=${flags(step.flags)}`;
