@@ -22,6 +22,10 @@ import { upstreamRuns } from './upstream-index.ts';
 
 const argSeeds = process.argv.indexOf('--seeds');
 const SEEDS = argSeeds > 0 ? Number(process.argv[argSeeds + 1]) : 20;
+if (!Number.isInteger(SEEDS) || SEEDS < 1) {
+  console.error(`find-witnesses: --seeds needs a positive whole number, not ${JSON.stringify(process.argv[argSeeds + 1] ?? '')}`);
+  process.exit(2);
+}
 const BUDGET = 250_000;
 
 interface Witness { seed: number; runs: number; variant?: string }

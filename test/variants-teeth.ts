@@ -56,7 +56,11 @@ const BUDGETS = [25_000, 250_000];
  * small scope: 5,000 in the suite, more in a campaign
  * (`npm run test:campaign` sets IOSPEC_TEETH_RUNS=150000).
  */
-const CLEAN_RUNS = Number(process.env['IOSPEC_TEETH_RUNS'] ?? 5000);
+const CLEAN_RUNS = ((): number => {
+  const v = process.env['IOSPEC_TEETH_RUNS'] ?? '5000';
+  if (!/^[1-9][0-9]*$/.test(v)) throw new Error(`IOSPEC_TEETH_RUNS must be a positive whole number of sequences, not ${JSON.stringify(v)}`);
+  return Number(v);
+})();
 
 /** A seed and the number of random sequences after which the checker has caught a variant (or, for an invariant, a claimant). */
 interface Witness {
