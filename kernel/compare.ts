@@ -1,7 +1,9 @@
 /**
  * Comparing a model result with the kernel's answer for the same step.
- * Physical block addresses (fiemap `physical`) are not compared: where the
- * allocator puts blocks is not part of the specification.
+ * Physical block addresses (fiemap `physical`) are not compared as they
+ * are: where the allocator puts blocks is not part of the specification.
+ * A fiemap step that asks for `placement` compares their shape (relative
+ * addresses, contiguity: scenario/placement.ts).
  */
 import type { StepResult } from '../model/system.ts';
 
@@ -40,5 +42,6 @@ export function compareResults(model: StepResult, kernel: StepResult): Disagreem
     const strip = (es: StepResult['extents']) => (es ?? []).map((e) => ({ logical: e.logical, length: e.length, flags: e.flags }));
     if (!same(strip(model.extents), strip(kernel.extents))) return { field: 'extents', model: strip(model.extents), kernel: strip(kernel.extents) };
   }
+  if (kernel.placement !== undefined && !same(model.placement, kernel.placement)) return { field: 'placement', model: model.placement, kernel: kernel.placement };
   return null;
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { StepResult } from '../model/system.ts';
+import { PlacementOrigin } from '../scenario/placement.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 import type { Step } from '../scenario/schema.ts';
 import { LOOP_DEVICE_DEFAULTS } from '../model/block/blk-settings.ts';
@@ -160,6 +161,7 @@ export async function withKernel<T>(system: ResolvedSystem, steps: readonly Step
           resolve(l);
         };
       });
+    const placement = new PlacementOrigin();
     const send: KernelSend = async (line, timeoutMs) => {
       child.stdin.write(`${line}\n`);
       const answer = await next(timeoutMs ?? 120000);
@@ -168,6 +170,8 @@ export async function withKernel<T>(system: ResolvedSystem, steps: readonly Step
       // After a remount that failed (its own answer says how), nothing is mounted to run the steps on.
       if (r.error !== undefined && r.error.startsWith('file system not mounted')) return { step: r.step, op: r.op, unsupported: 'the file system is not mounted (the remount failed)' };
       if (r.error !== undefined) throw new Error(`helper rejected ${line.split(' ').slice(0, 2).join(' ')}: ${r.error}`);
+      const st = steps[r.step - 1];
+      if (st?.op === 'fiemap' && st.placement === true && r.extents !== undefined) r.placement = placement.of(r.extents);
       return r;
     };
     const out = await fn(send, ws);

@@ -31,6 +31,20 @@ export type ModelEvent =
   | { readonly t: 'commit'; readonly tid: number }
   | { readonly t: 'alloc'; readonly ino: number; readonly lblk: number; readonly pblk: number; readonly len: number; readonly unwritten: boolean; readonly align?: AlignedWrite }
   | { readonly t: 'free'; readonly ino: number; readonly pblk: number; readonly len: number }
+  /** ext4_mb_normalize_request grew a request for file blocks [lblk, lblk+len) to [start, start+size). */
+  | {
+      readonly t: 'mb-normalize';
+      readonly ino: number;
+      readonly lblk: number;
+      readonly len: number;
+      readonly start: number;
+      readonly size: number;
+      readonly bpg: number;
+      /** File block ranges the file had mapped or preallocated at the time, with which. */
+      readonly taken: ReadonlyArray<readonly [number, number, string]>;
+    }
+  /** An allocation that had to be aligned (an atomic write's) failed with ENOSPC. */
+  | { readonly t: 'alloc-fail'; readonly ino: number; readonly lblk: number; readonly len: number; readonly align: boolean }
   | { readonly t: 'note'; readonly text: string };
 
 export interface Kernel {

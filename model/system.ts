@@ -36,6 +36,8 @@ import { vfs_preadv2, vfs_pwritev2 } from './vfs/read_write.ts';
 import { IovIter, userBufferBase } from './vfs/uio.ts';
 import type { UserSeg } from './vfs/uio.ts';
 import type { Step } from '../scenario/schema.ts';
+import { PlacementOrigin } from '../scenario/placement.ts';
+import type { Placement } from '../scenario/placement.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
 
 /** One line of `iospec run` output. */
@@ -47,6 +49,8 @@ export interface StepResult {
   data?: Array<[number, number]>;
   statx?: Record<string, number>;
   extents?: Array<{ logical: number; physical: number; length: number; flags: string[] }>;
+  /** A fiemap step with `placement`: the extents relative to the run's first one (scenario/placement.ts). */
+  placement?: Placement;
   unsupported?: string;
   signal?: string;
   /** Model extras (ignored when comparing with the kernel). */
@@ -95,6 +99,8 @@ export class System implements Kernel {
   readonly fsType: FileSystemType;
   /** Steps executed so far (statistics). */
   stepsRun = 0;
+  /** Where this run's placement steps measure from (scenario/placement.ts). */
+  private readonly placementOrigin = new PlacementOrigin();
 
   constructor(cfg: ResolvedSystem, knobs: Knobs, opts: SystemOptions = { recording: true }) {
     resetBioIds();
@@ -116,7 +122,9 @@ export class System implements Kernel {
     const first = roundUp(this.fsType.metadataBlocks(cfg, total), unit);
     const free = new IntervalMap<true>((v) => v, () => true);
     free.set(first, total, true);
-    const image = new DiskImage(free);
+    const used = (this.fsType.mkfsUsed?.(cfg, total) ?? []).filter(([a, b]) => b > first && a < total).map(([a, b]) => [Math.max(a, first), Math.min(b, total)] as const);
+    for (const [a, b] of used) free.remove(a, b);
+    const image = new DiskImage(free, used);
     this.sb = new SuperBlock(this, this.fsType, cfg, image, first, total);
   }
 
@@ -368,7 +376,7 @@ export class System implements Kernel {
         if (f === undefined) return this.fail(n, op, -EBADF);
         const r = this.sb.ops.fiemap(f.inode, 0, st.length ?? 0);
         if (typeof r === 'number') return this.fail(n, op, r);
-        return { step: n, op, ret: 0, extents: r };
+        return { step: n, op, ret: 0, extents: r, ...(st.placement === true ? { placement: this.placementOrigin.of(r) } : {}) };
       })
       .with({ op: 'sync' }, () => {
         if (!this.sb.shutdown) this.syncAll();

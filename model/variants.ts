@@ -195,6 +195,29 @@ const DECLARED = [
     systems: 'atomic-hw',
   },
   {
+    name: 'ext4-rfc-aligned-no-fallback',
+    implies: ['ext4-atomic-aligned-alloc-rfc'],
+    description:
+      'The RFC\'s aligned allocation as posted, without its first TODO: an aligned request is normalized to the file\'s predicted size (a power of two, aligned, for the inode preallocation patch 4 allows) and, when no free extent of that size is naturally aligned, fails with ENOSPC — although an aligned extent of the write\'s own length is free. An atomic write fails on a file system with room for it.',
+    source: 'seed 004 (TODO 1: "Fallback to original request size when normalized request size (due to preallocation) allocation is not possible"); fs/ext4/mballoc.c: ext4_mb_normalize_request, ext4_mb_regular_allocator',
+    breaks: ['alloc/aligned-fails-only-when-none-free'],
+    systems: 'atomic-hw',
+  },
+  {
+    name: 'ext4-mb-normalize-no-adjust',
+    description:
+      'ext4_mb_normalize_request grows a request to the predicted size without trimming it to the blocks the file already has on either side or to its other preallocations (ext4_mb_pa_adjust_overlap): the new preallocation covers file blocks that are already mapped or preallocated, which the kernel guards with BUG_ON (ext4_mb_pa_assert_overlap).',
+    source: 'fs/ext4/mballoc.c: ext4_mb_normalize_request ("don\'t cover already allocated blocks in selected range"), ext4_mb_pa_adjust_overlap, ext4_mb_pa_assert_overlap (the rb-tree rework of 6.4 and its fixes)',
+    breaks: ['alloc/mb-normalize-bounds'],
+  },
+  {
+    name: 'ext4-mb-discard-leak',
+    description:
+      'Discarding an inode preallocation gives back pa_free blocks from its start instead of the blocks no file took (ext4_mb_release_inode_pa walks the bitmap for them): blocks the file uses become free while it maps them, and the unused ones are lost until the next mount.',
+    source: 'fs/ext4/mballoc.c: ext4_mb_release_inode_pa (the "free %u, pa_free %u" consistency message), ext4_discard_preallocations',
+    breaks: ['alloc/prealloc-accounted', 'alloc/no-double-allocation'],
+  },
+  {
     name: 'atomic-split-max-sectors',
     description:
       'The block layer sizes a REQ_ATOMIC bio against the soft max_sectors (max_sectors_kb, which an administrator may set below the atomic unit) instead of atomic_write_max_sectors, and splits it like any other bio instead of failing it: the two halves are separate writes to the device, and a crash can keep one without the other.',

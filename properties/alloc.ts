@@ -62,7 +62,7 @@ function allocFingerprint(sys: System): number[] {
     out.push(mapId(inode.extents), inode.extents.seq);
     for (const fork of sb.ops.extra_forks?.(inode) ?? []) out.push(mapId(fork.map), fork.map.seq);
   }
-  out.push(-1, mapId(sb.refcount), sb.refcount.seq, mapId(sb.alloc.free), sb.alloc.free.seq, -1);
+  out.push(-1, mapId(sb.refcount), sb.refcount.seq, mapId(sb.alloc.free), sb.alloc.free.seq, sb.alloc.preallocated, -1);
   for (const [p, n] of sb.busyBlocks()) out.push(p, n);
   return out;
 }
@@ -75,6 +75,7 @@ function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System): { sam
   return { same, passed: () => seen.set(sys, fp) };
 }
 const DOUBLE_PASSED = new WeakMap<System, number[]>();
+const HELD_PASSED = new WeakMap<System, number[]>();
 const REFCOUNT_PASSED = new WeakMap<System, number[]>();
 
 /** Physical runs with the owners that map them (a sweep over the owner intervals, sorted by block). */
@@ -201,9 +202,11 @@ export const noLeakAfterRemount = invariant({
     const inUse = cr === 1 ? owners : owners.map((o) => ({ ...o, pblk: o.pblk - (o.pblk % cr), len: Math.ceil((o.pblk + o.len) / cr) * cr - (o.pblk - (o.pblk % cr)) }));
     const used = ownedRuns(inUse).reduce((a, r) => a + (r.end - r.start), 0);
     const free = img.free.covered(first, total);
-    if (used + free !== total - first) {
+    const meta = img.metadata.reduce((a, [s, e]) => a + (e - s), 0);
+    if (used + free + meta !== total - first) {
       // Find the first leaked block.
       const all = inUse.map((o) => [o.pblk, o.pblk + o.len] as [number, number]);
+      for (const [s, e] of img.metadata) all.push([s, e]);
       for (const e of img.free.entries()) all.push([e.start, e.end]);
       all.sort((a, b) => a[0] - b[0]);
       let pos = first;
@@ -231,6 +234,100 @@ export const alignedWhenRequired = invariant({
       const start = e.pblk - (e.lblk - e.align.lblk);
       if (start % e.align.len !== 0) {
         return `step ${ctx.n}: file blocks ${e.lblk}..${e.lblk + e.len - 1} of inode ${e.ino}, allocated for an atomic write of ${e.align.len} blocks at file block ${e.align.lblk}, got physical block ${e.pblk}: the write starts at physical block ${start}, not a multiple of ${e.align.len}`;
+      }
+    }
+    return null;
+  },
+});
+
+export const preallocAccounted = invariant({
+  id: 'alloc/prealloc-accounted',
+  statement:
+    'Where the allocator preallocates (ext4\'s mballoc), every data block is exactly one of: free, used by a file, being freed until the journal commits, held in a preallocation, or file-system metadata. A preallocation never holds a block that is free or that a file uses, and discarding one returns every block it held and no other.',
+  source: 'fs/ext4/mballoc.c: "in-core buddy = on-disk bitmap + preallocation descriptors", ext4_mb_release_inode_pa, ext4_mb_release_group_pa, ext4_discard_preallocations',
+  kind: 'state',
+  events: false,
+  check(ctx: CheckContext): string | null {
+    const sb = ctx.sys.sb;
+    if (sb.ops.held === undefined) return null;
+    const since = unchangedSincePass(HELD_PASSED, ctx.sys);
+    if (since.same) return null;
+    const held = sb.ops.held(sb);
+    const runs = new IntervalMap<string>((v) => v, (a, b) => (a.v === b.v ? a.v : null));
+    const claim = (a: number, b: number, who: string): string | null => {
+      const o = runs.overlapping(a, b)[0];
+      if (o !== undefined) return `step ${ctx.n}: block ${Math.max(a, o.start)} is ${o.v} and also ${who}`;
+      runs.set(a, b, who);
+      return null;
+    };
+    const r = sb.clusterRatio;
+    for (const e of sb.alloc.free.entries()) claim(e.start, e.end, 'free');
+    for (const [a, b] of sb.image.metadata) {
+      const p = claim(a, b, 'file-system metadata');
+      if (p !== null) return p;
+    }
+    for (const [p, n] of sb.busyBlocks()) {
+      const q = claim(p, p + n, 'being freed');
+      if (q !== null) return q;
+    }
+    for (const h of held) {
+      const q = claim(h.pblk, h.pblk + h.len, `held in ${h.who}`);
+      if (q !== null) return q;
+    }
+    // Files' blocks (whole clusters with bigalloc), shared ones once.
+    const owned = new IntervalMap<true>((v) => v, () => true);
+    for (const o of inMemoryOwners(ctx.sys)) owned.set(o.pblk - (o.pblk % r), Math.ceil((o.pblk + o.len) / r) * r, true);
+    for (const e of owned.entries()) {
+      const o = runs.overlapping(e.start, e.end)[0];
+      if (o !== undefined) return `step ${ctx.n}: block ${Math.max(e.start, o.start)} is used by a file and also ${o.v}`;
+    }
+    const first = sb.alloc.firstDataBlock;
+    const gaps = runs.gaps(first, sb.alloc.totalBlocks);
+    for (const [a, b] of gaps) {
+      if (owned.covered(a, b) !== b - a) {
+        const hole = owned.gaps(a, b)[0]!;
+        return `step ${ctx.n}: blocks ${hole[0]}..${hole[1] - 1} are neither free, used, being freed, preallocated nor metadata (lost)`;
+      }
+    }
+    since.passed();
+    return null;
+  },
+});
+
+export const mbNormalizeBounds = invariant({
+  id: 'alloc/mb-normalize-bounds',
+  statement:
+    'A normalized allocation request (ext4_mb_normalize_request) contains the first block of the original request, is at most one block group long, and reaches neither into the blocks the file already has on either side nor into another of its preallocations: preallocation only reserves blocks the file can still use, at the offsets it would use them.',
+  source: 'fs/ext4/mballoc.c: ext4_mb_normalize_request (its BUG_ON on a range that misses the request), ext4_mb_pa_adjust_overlap, ext4_mb_pa_assert_overlap',
+  kind: 'state',
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const e of ctx.sys.events) {
+      if (e.t !== 'mb-normalize') continue;
+      const where = `step ${ctx.n}: inode ${e.ino}'s request for file blocks ${e.lblk}..${e.lblk + e.len - 1} was normalized to ${e.start}..${e.start + e.size - 1}`;
+      if (e.start > e.lblk || e.start + e.size <= e.lblk) return `${where}, which does not contain its first block`;
+      if (e.size > e.bpg) return `${where}, longer than a block group (${e.bpg} blocks)`;
+      for (const [a, b, what] of e.taken) {
+        if (a < e.start + e.size && b > e.start) return `${where}, over file blocks ${Math.max(a, e.start)}..${Math.min(b, e.start + e.size) - 1}, which the file ${what}`;
+      }
+    }
+    return null;
+  },
+});
+
+export const alignedFailsOnlyWhenNoneFree = invariant({
+  id: 'alloc/aligned-fails-only-when-none-free',
+  statement:
+    "An allocation that must be naturally aligned (the RFC's EXT4_MB_HINT_ALIGNED, for an atomic write) fails with ENOSPC only when the file system has no free, naturally aligned extent of the write's length: a request grown for preallocation falls back to the write's own size before the write is failed.",
+  source: 'seed 004 (TODO 1: "Fallback to original request size when normalized request size (due to preallocation) allocation is not possible"); fs/ext4/mballoc.c: ext4_mb_new_blocks',
+  kind: 'state',
+  events: true,
+  check(ctx: CheckContext): string | null {
+    for (const e of ctx.sys.events) {
+      if (e.t !== 'alloc-fail' || !e.align) continue;
+      for (const f of ctx.sys.sb.alloc.free.entries()) {
+        const s = Math.ceil(f.start / e.len) * e.len;
+        if (s + e.len <= f.end) return `step ${ctx.n}: the aligned allocation of ${e.len} blocks for file block ${e.lblk} of inode ${e.ino} failed with ENOSPC, but blocks ${s}..${s + e.len - 1} are free and aligned`;
       }
     }
     return null;

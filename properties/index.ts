@@ -5,7 +5,7 @@
 import type { Invariant } from './invariant.ts';
 import { invariant } from './invariant.ts';
 import { cowPartialBlockPreserved, cowSourceUnchanged, dsyncDurable, durabilityFsync, noLostWrite, noStaleExposure, readYourWrites } from './data.ts';
-import { alignedWhenRequired, noDoubleAllocation, noLeakAfterRemount, refcountConsistent } from './alloc.ts';
+import { alignedFailsOnlyWhenNoneFree, alignedWhenRequired, mbNormalizeBounds, noDoubleAllocation, noLeakAfterRemount, preallocAccounted, refcountConsistent } from './alloc.ts';
 import { validMapping } from './iomap.ts';
 import { noBufferedFallback, noTornWrite, singleUnsplitBio } from './atomic.ts';
 import { dioAlignmentEnforced, dunMatchesPosition, noDunWrapInBio, noPlaintextOnDisk, noSplitDataUnit } from './crypto.ts';
@@ -34,6 +34,9 @@ export const DECLARED_INVARIANTS = [
   noLeakAfterRemount,
   refcountConsistent,
   alignedWhenRequired,
+  preallocAccounted,
+  mbNormalizeBounds,
+  alignedFailsOnlyWhenNoneFree,
   validMapping,
   dirtyIffDirtyBlocks,
   noCleanWhileBlockDirty,

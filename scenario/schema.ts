@@ -238,7 +238,13 @@ const STEPS = [
   object('clone', 'a clone step', { op: z.literal('clone'), fd, src: fd, srcOffset: count, offset: count, length: count }),
   object('mmap_write', 'an mmap_write step', { op: z.literal('mmap_write'), fd, offset: nonneg, length: whole(1, 1 << 30, 4096, 'a byte count: a whole number'), fill: byte }),
   object('statx', 'a statx step', { op: z.literal('statx'), fd, mask: flagList(STATX_FLAGS, 'STATX', 'STATX_*', '["STATX_BASIC_STATS", "STATX_DIOALIGN"]').optional() }),
-  object('fiemap', 'a fiemap step', { op: z.literal('fiemap'), fd, length: length.optional() }),
+  object('fiemap', 'a fiemap step', {
+    op: z.literal('fiemap'),
+    fd,
+    length: length.optional(),
+    /** Compare block placement too (relative physical addresses, scenario/placement.ts). */
+    placement: z.boolean({ message: 'placement: true or false' }).optional(),
+  }),
   /** FS_IOC_SETFLAGS: the inode flags become exactly these ([] clears them); chattr +C is ["FS_NOCOW_FL"]. */
   object('setflags', 'a setflags step', { op: z.literal('setflags'), fd, flags: flagList(FS_FLAGS, 'FS_*_FL', 'FS_*_FL', '["FS_NOCOW_FL"]') }),
   object('sync', 'a sync step', { op: z.literal('sync') }),

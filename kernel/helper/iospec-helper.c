@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -2025,6 +2026,19 @@ int main(int argc, char **argv)
 	if (!g_mnt || chdir(g_mnt) != 0) {
 		fprintf(stderr, "iospec-helper: cannot use mount point %s: %s\n", mnt, strerror(errno));
 		return 2;
+	}
+
+	/*
+	 * Stay on the CPU we start on: ext4 serves small files from a per-CPU
+	 * locality group (ext4_mb_group_or_file, raw_cpu_ptr), and block
+	 * placement is compared with the model, which has one.
+	 */
+	int cpu = sched_getcpu();
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
 	}
 
 	signal(SIGPIPE, SIG_IGN);

@@ -5,15 +5,17 @@
  */
 import type { Inode } from '../fs/inode.ts';
 import type { SuperBlock } from '../fs/super.ts';
+import type { Ext4MbState, Ext4PreallocSpace, Geometry } from './mballoc.ts';
 
 /** struct ext4_sb_info */
 export class Ext4SbInfo {
   /** s_awu_min / s_awu_max: the atomic write unit limits (ext4_atomic_write_init). */
   awu_min = 0;
   awu_max = 0;
-  /** The locality group's current preallocation (its first block) and its next free block (mballoc). */
-  lgStart: number | null = null;
-  lgCursor: number | null = null;
+  /** mballoc: the preallocations, the locality group, the last stream allocation (model/ext4/mballoc.ts). */
+  mb: Ext4MbState | null = null;
+  /** The block groups mballoc scans. */
+  mbGeometry: Geometry | null = null;
   /**
    * data=ordered: byte ranges zeroed through the page cache in the running
    * transaction (ext4_jbd2_inode_add_write), written out before it commits.
@@ -27,6 +29,10 @@ export class Ext4InodeInfo {
   daAllocClose = false;
   /** On the orphan list (i_orphan). */
   orphan = false;
+  /** The file's preallocations by logical start (i_prealloc_node, an rb-tree in the kernel). */
+  readonly prealloc: Ext4PreallocSpace[] = [];
+  /** Open files that may write it (i_writecount, counted from ext4_file_open to the last close). */
+  writers = 0;
 }
 
 /** EXT4_SB(sb) */

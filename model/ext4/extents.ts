@@ -5,7 +5,6 @@
 import type { Inode } from '../fs/inode.ts';
 import type { AllocOpts } from '../fs/super.ts';
 import type { ExtType } from '../fs/extent.ts';
-import { ENOSPC } from '../lib/errno.ts';
 import { roundDown, roundUp } from '../lib/math.ts';
 import { ext4_jbd2_inode_add_write } from './ext4_jbd2.ts';
 import { iomap_zero_range } from '../iomap/buffered-io.ts';
@@ -24,8 +23,10 @@ import {
   FALLOC_FL_ZERO_RANGE,
   O_DSYNC,
 } from '../vfs/fcntl.ts';
-import { ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
-import { ext4_mb_allocated, ext4_mb_goal } from './mballoc.ts';
+import { EXT_UNWRITTEN_MAX_LEN, ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
+import type { Ext4AllocationRequest } from './mballoc.ts';
+import { EXT4_MB_DELALLOC_RESERVED, EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
+import { adjacentGoal } from '../fs/alloc.ts';
 
 /**
  * get_implied_cluster_alloc (bigalloc): the physical cluster (its first
@@ -44,38 +45,72 @@ export function get_implied_cluster_alloc(inode: Inode, lblk: number): number | 
 }
 
 /**
- * ext4_ext_map_blocks, the allocation: blocks for file blocks
- * [lblk, lblk+len) as `type`, near `goal`, inserted in the same
- * transaction.  With bigalloc a block whose logical cluster already has a
- * physical one goes into it at the same offset (get_implied_cluster_alloc);
- * otherwise whole clusters are allocated, stopping before a logical cluster
- * the file already has blocks in.  May allocate less than asked.
+ * ext4_ext_find_goal: the physical block continuing the extent nearest to
+ * `lblk` at the same distance (from the one before, else back from the one
+ * after), else the inode's goal (ext4_inode_to_goal_block).
  */
-export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: AllocOpts = {}): { pblk: number; len: number } | number {
+export function ext4_ext_find_goal(inode: Inode, lblk: number): number {
+  return adjacentGoal(inode.extents, lblk, inode.sb.alloc.firstDataBlock) ?? ext4_inode_to_goal_block(inode);
+}
+
+/** ext4_ext_search_left / ext4_ext_search_right: the allocated blocks next to `lblk` (delayed ones are not in the tree). */
+function ext4_ext_search(inode: Inode, lblk: number): Pick<Ext4AllocationRequest, 'left' | 'right'> {
+  let left: Ext4AllocationRequest['left'] = null;
+  let right: Ext4AllocationRequest['right'] = null;
+  for (const e of inode.extents.entries()) {
+    if (e.v.pblk < 0) continue;
+    if (e.end <= lblk) left = { lblk: e.end - 1, pblk: e.v.pblk + (e.end - 1 - e.start) };
+    else if (e.start > lblk) {
+      right = { lblk: e.start, pblk: e.v.pblk };
+      break;
+    }
+  }
+  return { left, right };
+}
+
+/** How ext4_map_blocks was asked to allocate (its EXT4_GET_BLOCKS_* flags, as they reach mballoc). */
+export interface Ext4MapOpts extends AllocOpts {
+  /** EXT4_GET_BLOCKS_NO_NORMALIZE (fallocate of a range that fits one extent): EXT4_MB_HINT_NOPREALLOC. */
+  readonly noNormalize?: boolean;
+  /** The RFC's aligned allocation (EXT4_MB_HINT_ALIGNED): `len` is the atomic write's, a power of two. */
+  readonly alignedHint?: boolean;
+}
+
+/**
+ * ext4_ext_map_blocks, the allocation: blocks for file blocks
+ * [lblk, lblk+len) as `type`, from mballoc (ext4_mb_new_blocks with the
+ * goal and the neighbours of ext4_ext_find_goal and ext4_ext_search_*),
+ * inserted in the same transaction.  With bigalloc a block whose logical
+ * cluster already has a physical one goes into it at the same offset
+ * (get_implied_cluster_alloc); otherwise whole clusters are allocated,
+ * stopping before a logical cluster the file already has blocks in.  May
+ * allocate less than asked.
+ */
+export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number, type: ExtType, opts: Ext4MapOpts = {}): { pblk: number; len: number } | number {
   const sb = inode.sb;
   const r = sb.clusterRatio;
-  if (r === 1) return sb.allocBlocks(inode, lblk, len, type, goal, opts);
-  const implied = get_implied_cluster_alloc(inode, lblk);
-  if (implied !== null) {
-    const n = Math.min(len, roundDown(lblk, r) + r - lblk);
-    if (opts.fromReservation === true) sb.alloc.unreserve(n);
-    return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
+  if (r > 1) {
+    const implied = get_implied_cluster_alloc(inode, lblk);
+    if (implied !== null) {
+      const n = Math.min(len, roundDown(lblk, r) + r - lblk);
+      if (opts.fromReservation === true) sb.alloc.unreserve(n);
+      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
+    }
   }
   let want = len;
   const lastLc = Math.floor((lblk + len - 1) / r);
-  if (lastLc > Math.floor(lblk / r) && get_implied_cluster_alloc(inode, lastLc * r) !== null) want = lastLc * r - lblk;
+  if (r > 1 && lastLc > Math.floor(lblk / r) && get_implied_cluster_alloc(inode, lastLc * r) !== null) want = lastLc * r - lblk;
   const off = lblk % r;
-  const got = sb.allocRun({ goal: roundDown(goal, r), len: roundUp(off + want, r), align: r, minLen: r });
-  if (got === null) return -ENOSPC;
-  let run = got;
-  if (got.len % r !== 0) {
-    const whole = roundDown(got.len, r);
-    sb.alloc.release(got.pblk + whole, got.len - whole);
-    run = { pblk: got.pblk, len: whole };
-  }
-  const n = Math.min(want, run.len - off);
+  const flags =
+    (inode.kind === 'reg' ? EXT4_MB_HINT_DATA : 0) |
+    (opts.noNormalize === true ? EXT4_MB_HINT_NOPREALLOC : 0) |
+    (opts.fromReservation === true ? EXT4_MB_DELALLOC_RESERVED : 0) |
+    (opts.alignedHint === true ? EXT4_MB_HINT_ALIGNED : 0);
+  const got = ext4_mb_new_blocks(inode, { logical: lblk - off, len: roundUp(off + want, r), goal: ext4_ext_find_goal(inode, lblk) - off, ...ext4_ext_search(inode, lblk), flags });
+  if (typeof got === 'number') return got;
+  const n = Math.min(want, got.len - off);
   if (opts.fromReservation === true) sb.alloc.unreserve(n);
-  return sb.mapAllocated(inode, lblk, n, type, run.pblk + off, run, opts.requiredAlign);
+  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign);
 }
 
 /**
@@ -117,13 +152,14 @@ export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, w
   return runs.length * r;
 }
 
-/** The allocator ext4's preallocation uses for a range (ext4_alloc_file_blocks -> ext4_map_blocks). */
-function ext4_prealloc_alloc(inode: Inode, first: number) {
-  return (l: number, n: number, fromReservation: boolean) => {
-    const got = ext4_ext_map_new_blocks(inode, l, n, 'unwritten', ext4_mb_goal(inode, l, n), { fromReservation });
-    if (typeof got !== 'number') ext4_mb_allocated(inode, first, got.pblk, got.len);
-    return got;
-  };
+/**
+ * The allocator ext4's preallocation uses for a range (ext4_alloc_file_blocks
+ * -> ext4_map_blocks): a range that fits one unwritten extent is not
+ * normalized (EXT4_GET_BLOCKS_NO_NORMALIZE).
+ */
+function ext4_prealloc_alloc(inode: Inode, first: number, last: number) {
+  const noNormalize = last - first <= EXT_UNWRITTEN_MAX_LEN;
+  return (l: number, n: number, fromReservation: boolean) => ext4_ext_map_new_blocks(inode, l, n, 'unwritten', { fromReservation, noNormalize });
 }
 
 function zeroOps(inode: Inode): IomapOps {
@@ -174,7 +210,7 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const end = offset + len;
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first, last));
   // ext4_alloc_file_blocks -> ext4_update_inode_size after each extent it
   // allocates: out of space part way, the blocks allocated so far stay and
   // the size covers them (observed on Linux 6.18).
@@ -213,7 +249,10 @@ function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
   ext4_zero_partial_blocks(inode, offset, end - offset);
   const first = Math.ceil(offset / bs);
   const last = Math.floor(end / bs);
-  if (last > first) ext4_ext_remove_space(inode, first, last - first);
+  if (last > first) {
+    ext4_discard_preallocations(inode);
+    ext4_ext_remove_space(inode, first, last - first);
+  }
   return 0;
 }
 
@@ -229,7 +268,7 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   // range (dirty data there is being zeroed); in data=ordered mode nothing
   // is written back first.
   truncate_pagecache_range(inode.mapping, offset, end - 1);
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first, last));
   if (r < 0) return r;
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
@@ -271,6 +310,7 @@ function ext4_collapse_range(inode: Inode, offset: number, len: number): number 
   truncate_pagecache(inode.mapping, ioffset);
   const first = offset / bs;
   const n = len / bs;
+  ext4_discard_preallocations(inode);
   ext4_ext_remove_space(inode, first, n);
   inode.sb.shiftExtents(inode, first + n, -n);
   setSizes(inode, inode.i_size - len);
@@ -289,6 +329,7 @@ function ext4_insert_range(inode: Inode, offset: number, len: number): number {
   const ioffset = roundDown(offset, PAGE_SIZE);
   filemap_write_and_wait_range(inode.mapping, ioffset, Number.MAX_SAFE_INTEGER);
   truncate_pagecache(inode.mapping, ioffset);
+  ext4_discard_preallocations(inode);
   setSizes(inode, inode.i_size + len);
   inode.sb.shiftExtents(inode, offset / bs, len / bs);
   return 0;

@@ -13,6 +13,7 @@ import type { File, Kiocb } from '../vfs/file.ts';
 import {
   FMODE_CAN_ATOMIC_WRITE,
   FMODE_NOWAIT,
+  FMODE_WRITE,
   IOCB_APPEND,
   IOCB_ATOMIC,
   IOCB_DIRECT,
@@ -24,12 +25,15 @@ import { generic_atomic_write_valid } from '../vfs/read_write.ts';
 import { ext4_orphan_add, ext4_orphan_del } from './orphan.ts';
 import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
 import { EXT4_I, EXT4_SB } from './ext4.ts';
+import { ext4_discard_preallocations } from './mballoc.ts';
 import { roundUp } from '../lib/math.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 
 /** ext4_file_open: FMODE_CAN_ATOMIC_WRITE when ext4_inode_can_atomic_write. */
 export function ext4_file_open(inode: Inode, file: File): number {
   file.f_mode |= FMODE_NOWAIT;
+  // i_writecount: do_dentry_open counts a writer before ->open.
+  if ((file.f_mode & FMODE_WRITE) !== 0) EXT4_I(inode).writers++;
   if (inode.kind === 'reg' && EXT4_SB(inode.sb).awu_min > 0) file.f_mode |= FMODE_CAN_ATOMIC_WRITE;
   return 0;
 }
@@ -268,7 +272,13 @@ export function ext4_file_read_iter(iocb: Kiocb, to: IovIter): number {
 export function ext4_release_file(file: File): void {
   const inode = file.inode;
   const ei = EXT4_I(inode);
-  if (!ei.daAllocClose) return;
-  ei.daAllocClose = false;
-  if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
+  if (ei.daAllocClose) {
+    ei.daAllocClose = false;
+    if (inode.delayed > 0) filemap_fdatawrite_range(inode.mapping, 0, Number.MAX_SAFE_INTEGER, 'none');
+  }
+  // The last writer gone and no delayed blocks reserved: the file's preallocations go.
+  if ((file.f_mode & FMODE_WRITE) !== 0) {
+    if (ei.writers === 1 && inode.delayed === 0) ext4_discard_preallocations(inode);
+    ei.writers--;
+  }
 }

@@ -12,9 +12,9 @@ import { IOMAP_ATOMIC, IOMAP_F_ATOMIC_BIO, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_NUL
 import type { Ioend } from '../iomap/ioend.ts';
 import { iomap_truncate_page } from '../iomap/buffered-io.ts';
 import { blkdev_issue_zeroout } from '../block/blk-lib.ts';
-import { ext4_mb_allocated, ext4_mb_goal, ext4_mb_new_blocks_aligned } from './mballoc.ts';
 import { EFBIG, EINVAL, ENOSPC, ENOTBLK } from '../lib/errno.ts';
 import { pagecache_isize_extended, truncate_pagecache } from '../mm/truncate.ts';
+import { ext4_discard_preallocations } from './mballoc.ts';
 import {
   STATX_BASIC_STATS,
   STATX_DIOALIGN,
@@ -30,7 +30,7 @@ import { ext4_ext_map_new_blocks, ext4_ext_remove_space } from './extents.ts';
 const DIO_MAX_BLOCKS = 4096;
 /** EXT_INIT_MAX_LEN / EXT_UNWRITTEN_MAX_LEN */
 const EXT_INIT_MAX_LEN = 32768;
-const EXT_UNWRITTEN_MAX_LEN = 32767;
+export const EXT_UNWRITTEN_MAX_LEN = 32767;
 /** Extents that fit in the inode's i_block (no extent tree block needed). */
 const EXT4_INODE_EXTENTS = 4;
 /** Extents per 4 KiB leaf block: (4096 - 12) / 12. */
@@ -77,15 +77,13 @@ function ext4_map_blocks_create(inode: Inode, lblk: number, max: number, unwritt
   const n = Math.min(look.n, unwritten ? EXT_UNWRITTEN_MAX_LEN : EXT_INIT_MAX_LEN);
   if (look.e !== undefined && look.e.type === 'delalloc') {
     // Delalloc blocks are already reserved: allocation consumes the reservation.
-    const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), { fromReservation: true, ...(aligned !== undefined ? { requiredAlign: aligned } : {}) });
+    const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', { fromReservation: true, ...(aligned !== undefined ? { requiredAlign: aligned } : {}) });
     if (typeof got === 'number') return got;
-    ext4_mb_allocated(inode, lblk, got.pblk, got.len);
     inode.delayed = Math.max(0, inode.delayed - got.len);
     return ext4_map_new(inode, lblk, got, unwritten);
   }
-  const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', ext4_mb_goal(inode, lblk, n), aligned !== undefined ? { requiredAlign: aligned } : {});
+  const got = ext4_ext_map_new_blocks(inode, lblk, n, unwritten ? 'unwritten' : 'mapped', aligned !== undefined ? { requiredAlign: aligned } : {});
   if (typeof got === 'number') return got;
-  ext4_mb_allocated(inode, lblk, got.pblk, got.len);
   return ext4_map_new(inode, lblk, got, unwritten);
 }
 
@@ -167,7 +165,7 @@ function ext4_iomap_alloc(inode: Inode, lblk: number, want: number, flags: numbe
  * allocation support for atomic direct io"): an atomic write without
  * bigalloc gets one naturally aligned extent.  Blocks already there must be
  * one extent whose first block is aligned to the write; a hole is allocated
- * aligned (ext4_mb_new_blocks_aligned); anything else — a mixed or
+ * aligned (ext4_mb_new_blocks with EXT4_MB_HINT_ALIGNED); anything else — a mixed or
  * misaligned range — fails with EINVAL rather than being written torn.
  */
 function ext4_iomap_alloc_aligned(inode: Inode, lblk: number, len: number): { e: Extent; n: number; isNew: boolean } | number {
@@ -178,7 +176,8 @@ function ext4_iomap_alloc_aligned(inode: Inode, lblk: number, len: number): { e:
     return ext4_map_blocks_create(inode, lblk, len, unwritten);
   }
   if (look.n < len) return -EINVAL;
-  const got = ext4_mb_new_blocks_aligned(inode, lblk, len, unwritten ? 'unwritten' : 'mapped');
+  // ext4_map_blocks with the RFC's aligned hint: one extent of exactly `len` blocks, naturally aligned, or ENOSPC.
+  const got = ext4_ext_map_new_blocks(inode, lblk, len, unwritten ? 'unwritten' : 'mapped', { alignedHint: true, requiredAlign: { lblk, len } });
   if (typeof got === 'number') return got;
   return ext4_map_new(inode, lblk, got, unwritten);
 }
@@ -348,6 +347,7 @@ export function ext4_truncate(inode: Inode): void {
   if (inode.i_size === 0 && !inode.sb.hasMountOpt('noauto_da_alloc')) EXT4_I(inode).daAllocClose = true;
   if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
   const first = Math.ceil(inode.i_size / bs);
+  ext4_discard_preallocations(inode);
   ext4_ext_remove_space(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
 }
 

@@ -18,6 +18,8 @@ import { ext4_file_open, ext4_file_read_iter, ext4_file_write_iter, ext4_release
 import { ext4_sync_file } from './fsync.ts';
 import { ext4_orphan_cleanup } from './orphan.ts';
 import { ext4_harness } from './harness.ts';
+import { mke2fs_layout } from './mke2fs.ts';
+import { ext4_preallocations } from './mballoc.ts';
 import {
   ext4_da_iomap_ops,
   ext4_end_io_end,
@@ -107,6 +109,7 @@ export const ext4_ops: FsOps = {
   read_iomap_begin: (inode, pos, len) => ext4_read_iomap_begin(inode, pos, len),
   fop_flags: () => FOP_DONTCACHE,
   s_cop: true,
+  held: ext4_preallocations,
 };
 
 /** ext4_fs_type */
@@ -130,8 +133,9 @@ export const ext4_fs_type: FileSystemType = {
     }
     return null;
   },
-  // Superblocks, group descriptors, bitmaps, inode tables and the journal.
-  metadataBlocks: (_g, total) => Math.max(64, Math.floor(total / 25)),
+  // s_first_data_block; the superblocks, group descriptors, bitmaps, inode tables and the journal are where mke2fs puts them.
+  metadataBlocks: (g, total) => mke2fs_layout(total, g.blockSize, ext4_fs_type.allocUnit(g)).firstDataBlock,
+  mkfsUsed: (g, total) => mke2fs_layout(total, g.blockSize, ext4_fs_type.allocUnit(g)).used,
   allocUnit: (g) => (g.features.includes('bigalloc') ? g.clusterSize / g.blockSize : 1),
   harness: ext4_harness,
 };

@@ -56,6 +56,11 @@ export class BlockAllocator {
   readonly free: IntervalMap<true>;
   /** Blocks promised to delayed allocations (ext4 s_dirtyclusters_counter, XFS m_fdblocks reservation). */
   reserved = 0;
+  /**
+   * Blocks out of the free map but held for later by the allocator (ext4's
+   * preallocations): free as far as the free-space counters go.
+   */
+  preallocated = 0;
 
   constructor(
     readonly firstDataBlock: number,
@@ -72,7 +77,7 @@ export class BlockAllocator {
 
   /** Blocks available for new reservations or allocations. */
   available(): number {
-    return this.freeBlocks() - this.reserved;
+    return this.freeBlocks() + this.preallocated - this.reserved;
   }
 
   /** Reserve `n` blocks for delalloc; false on ENOSPC. */
@@ -134,6 +139,7 @@ export class BlockAllocator {
   clone(): BlockAllocator {
     const a = new BlockAllocator(this.firstDataBlock, this.totalBlocks, this.free.clone());
     a.reserved = this.reserved;
+    a.preallocated = this.preallocated;
     return a;
   }
 }

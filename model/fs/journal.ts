@@ -43,8 +43,12 @@ export class DiskImage {
   /** Durable state only one file system has (XFS: the CoW staging records), owned by that file system. */
   s_priv: object | null = null;
 
-  constructor(free: IntervalMap<true>) {
+  /** Blocks mkfs put in use past the first data block (FileSystemType.mkfsUsed): neither free nor a file's. */
+  readonly metadata: ReadonlyArray<readonly [number, number]>;
+
+  constructor(free: IntervalMap<true>, metadata: ReadonlyArray<readonly [number, number]> = []) {
     this.free = free;
+    this.metadata = metadata;
   }
 
   inode(ino: number): DiskInode {

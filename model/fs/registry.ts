@@ -93,6 +93,13 @@ export interface FileSystemType {
   checkGeometry(g: FsGeometry): GeometryProblem | null;
   /** Blocks at the start of the device that hold metadata (superblocks, inode tables, the log). */
   metadataBlocks(g: FsConfig, totalBlocks: number): number;
+  /**
+   * Blocks past those that a fresh file system also has in use (ext4: the
+   * superblock backups, flex_bg tables, root directory and journal of
+   * mke2fs), when they are not all at the start: where the allocator
+   * finds free space depends on them.
+   */
+  mkfsUsed?(g: FsConfig, totalBlocks: number): ReadonlyArray<readonly [number, number]>;
   /** Blocks per allocation unit: EXT4_C2B(sbi, 1) with ext4 bigalloc, 1 elsewhere. */
   allocUnit(g: FsConfig): number;
   readonly harness: FsHarness;

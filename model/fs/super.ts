@@ -157,6 +157,12 @@ export interface FsOps {
   extra_forks?(inode: Inode): ReadonlyArray<{ readonly name: string; readonly map: ExtentMap }>;
   /** File data kept in metadata rather than in a data block (a btrfs inline extent, always at offset 0), or null. */
   inline_data?(inode: Inode): readonly Span[] | null;
+  /**
+   * Blocks the allocator holds out of the free map for later, owned by no
+   * file yet (ext4's preallocations): the allocation invariants account
+   * for them.
+   */
+  held?(sb: SuperBlock): ReadonlyArray<{ readonly pblk: number; readonly len: number; readonly who: string }>;
 }
 
 export class SuperBlock {
