@@ -48,6 +48,7 @@ import { roundDown, roundUp } from '../lib/math.ts';
 import { EXT4_I, EXT4_SB } from './ext4.ts';
 import type { Ext4SbInfo } from './ext4.ts';
 import { mke2fs_layout } from './mke2fs.ts';
+import { IntervalMap } from '../lib/interval-map.ts';
 
 // ---- mballoc.h / ext4.h ------------------------------------------------------
 
@@ -107,8 +108,8 @@ export interface Ext4AllocationRequest {
 
 /** struct ext4_prealloc_space: a run of clusters mballoc holds for later. */
 export class Ext4PreallocSpace {
-  /** Blocks not yet handed out (runs, in blocks). */
-  readonly unused: Array<[number, number]>;
+  /** Blocks not yet handed out. */
+  readonly unused = new IntervalMap<true>((v) => v, () => true);
   deleted = false;
   constructor(
     readonly type: 'inode' | 'group',
@@ -117,25 +118,17 @@ export class Ext4PreallocSpace {
     public len: number,
     readonly inode: Inode | null,
   ) {
-    this.unused = [[pstart, pstart + len]];
+    this.unused.set(pstart, pstart + len, true);
   }
   /** pa_free, in blocks. */
   free(): number {
-    return this.unused.reduce((a, [s, e]) => a + (e - s), 0);
+    return this.unused.total();
   }
   /** Hand out [a, b): no longer held.  Returns the blocks that were. */
   take(a: number, b: number): number {
-    const before = this.free();
-    const out: Array<[number, number]> = [];
-    for (const [s, e] of this.unused) {
-      if (e <= a || s >= b) out.push([s, e]);
-      else {
-        if (s < a) out.push([s, a]);
-        if (e > b) out.push([b, e]);
-      }
-    }
-    this.unused.splice(0, this.unused.length, ...out);
-    return before - this.free();
+    const n = this.unused.covered(a, b);
+    this.unused.remove(a, b);
+    return n;
   }
 }
 
@@ -362,7 +355,7 @@ function paAlignedFor(ac: AllocationContext, pa: Ext4PreallocSpace): boolean {
   const lenBlocks = ac.o.len * ac.geo.ratio;
   const start = pa.pstart + (ac.o.logical - pa.lstart);
   if (start % lenBlocks !== 0 || ac.o.logical + lenBlocks > paLogicalEnd(pa)) return false;
-  return pa.unused.some(([s, e]) => s <= start && e >= start + lenBlocks);
+  return pa.unused.covered(start, start + lenBlocks) === lenBlocks;
 }
 
 /** ext4_mb_use_inode_pa: the request's blocks from the file's preallocation, at the same offset. */
@@ -845,7 +838,7 @@ function ext4_mb_release_pa(sb: SuperBlock, pa: Ext4PreallocSpace): number {
   if (pa.type === 'inode' && sb.k.v.on('ext4-mb-discard-leak')) {
     if (free > 0) sb.alloc.free.set(pa.pstart, pa.pstart + free, true);
   } else {
-    for (const [s, e] of pa.unused) sb.alloc.free.set(s, e, true);
+    for (const e of pa.unused.entries()) sb.alloc.free.set(e.start, e.end, true);
   }
   sb.alloc.preallocated -= pa.take(pa.pstart, pa.pstart + pa.len);
   return free;
@@ -994,7 +987,7 @@ export function ext4_preallocations(sb: SuperBlock): Array<{ readonly pblk: numb
   const out: Array<{ pblk: number; len: number; who: string }> = [];
   for (const pa of mbState(sb).pas) {
     const who = pa.type === 'inode' ? `inode ${pa.inode?.ino ?? '?'}'s preallocation at file block ${pa.lstart}` : `the locality group's preallocation at block ${pa.pstart}`;
-    for (const [s, e] of pa.unused) out.push({ pblk: s, len: e - s, who });
+    for (const e of pa.unused.entries()) out.push({ pblk: e.start, len: e.end - e.start, who });
   }
   return out;
 }
