@@ -38,7 +38,7 @@ export type Recipe =
   | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
   | { readonly k: 'statx'; readonly fd: number }
-  | { readonly k: 'fiemap'; readonly fd: number }
+  | { readonly k: 'fiemap'; readonly fd: number; readonly placement: boolean }
   | { readonly k: 'setflags'; readonly fd: number; readonly nocow: boolean }
   | { readonly k: 'clone'; readonly fd: number; readonly src: number; readonly srcOff: Span3; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'sync' }
@@ -107,6 +107,8 @@ export interface GenOptions {
   readonly writethrough?: boolean;
   /** Only what a real kernel can be asked to do (no store racing with a write's I/O). */
   readonly realKernel?: boolean;
+  /** fiemap steps compare block placement too (docs/scenario-format.md, `fiemap`). */
+  readonly placement?: boolean;
 }
 
 const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
@@ -170,7 +172,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.fallocate, arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16) }) },
     { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
-    { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx }) },
+    { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx, placement: fc.constant(opts.placement === true) }) },
     { weight: w.setflags, arbitrary: fc.record({ k: fc.constant('setflags' as const), fd: fdIdx, nocow: likely }) },
     {
       weight: w.clone,
@@ -426,7 +428,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'statx':
       return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };
     case 'fiemap':
-      return { op: 'fiemap', fd: fdName(sys, r.fd, true) };
+      return { op: 'fiemap', fd: fdName(sys, r.fd, true), ...(r.placement ? { placement: true } : {}) };
     case 'setflags':
       return { op: 'setflags', fd: fdName(sys, r.fd, true), flags: r.nocow ? ['FS_NOCOW_FL'] : [] };
     case 'clone': {

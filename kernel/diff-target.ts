@@ -17,6 +17,8 @@ export interface DiffTarget {
   readonly paths?: readonly string[];
   /** Steps before the generated ones (encrypting the directory the files are in). */
   readonly prefix?: readonly Step[];
+  /** The generated fiemap steps compare block placement too (a file system whose allocator the model follows: ext4). */
+  readonly placement?: boolean;
 }
 
 /** The geometry a differential run draws for a loop device. */

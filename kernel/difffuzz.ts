@@ -160,7 +160,7 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     system: t.systems,
     // With the FUSE recorder a crash may keep any subset of the writes not flushed: all and none exactly as
     // the model does, a subset judged by the oracle afterwards (the kernel's writes are not the model's).
-    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? undefined : 'all', realKernel: true }, Math.ceil(o.maxSteps / 2)),
+    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? undefined : 'all', realKernel: true, placement: t.placement === true }, Math.ceil(o.maxSteps / 2)),
   });
   const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
   const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number>; crashSubsets: number } = {

@@ -96,7 +96,8 @@ export const ext4_harness: FsHarness = {
     },
   ],
   diffTargets: [
-    { name: 'ext4', label: 'ext4', systems: diffSystems('ext4') },
+    // fiemap steps compare block placement: the model follows mballoc (docs/kernel/ext4.md, section 10).
+    { name: 'ext4', label: 'ext4', systems: diffSystems('ext4'), placement: true },
     {
       name: 'ext4-encrypt',
       label: 'ext4 (encrypted directory)',
@@ -104,12 +105,14 @@ export const ext4_harness: FsHarness = {
       systems: diffSystems('ext4', { blockSizes: [4096], extra: () => ({ features: ['encrypt', 'stable_inodes'] }) }),
       paths: ['d/f', 'd/g', 'd/h'],
       prefix: [{ op: 'encrypt_dir', path: 'd', flags: [] }],
+      placement: true,
     },
     {
       name: 'ext4-bigalloc',
       label: 'ext4 (bigalloc)',
       // -O bigalloc with a cluster of 4 or 16 blocks.
       systems: diffSystems('ext4', { extra: (g) => ({ features: ['bigalloc'], clusterSize: g.blockSize * g.ratio }) }),
+      placement: true,
     },
   ],
   kernel: {
