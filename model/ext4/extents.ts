@@ -174,20 +174,33 @@ function zeroOps(inode: Inode): IomapOps {
 }
 
 /** ext4_zero_partial_blocks: zero the partial first and last blocks of [offset, offset+len) in the page cache. */
-function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
+export function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
   const bs = inode.blockSize;
-  ext4_jbd2_inode_add_write(inode, offset, offset + len);
   const end = offset + len;
-  const k = inode.sb.k;
   const firstFull = roundUp(offset, bs);
   const lastFull = roundDown(end, bs);
   if (firstFull > lastFull) {
     // Inside one block.
-    iomap_zero_range(k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
+    ext4_block_zero_page_range(inode, offset, len);
     return;
   }
-  if (offset < firstFull) iomap_zero_range(k, inode, offset, firstFull - offset, zeroOps(inode), undefined, 'buffer-head');
-  if (end > lastFull && lastFull >= firstFull) iomap_zero_range(k, inode, lastFull, end - lastFull, zeroOps(inode), undefined, 'buffer-head');
+  if (offset < firstFull) ext4_block_zero_page_range(inode, offset, firstFull - offset);
+  if (end > lastFull && lastFull >= firstFull) ext4_block_zero_page_range(inode, lastFull, end - lastFull);
+}
+
+/**
+ * __ext4_block_zero_page_range: zero [offset, offset+len) of one block in
+ * the page cache; in data=ordered mode the block joins the running
+ * transaction's ordered data (ext4_jbd2_inode_add_write), so the commit
+ * writes its folio out first, with whatever else is dirty in it.  Only an
+ * allocated block counts: the commit's writeback does not allocate
+ * (ext4_normal_submit_inode_data_buffers: can_map = 0), so a delayed block
+ * is not written by it, and a hole is not zeroed at all.
+ */
+function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): void {
+  const e = inode.extents.find(Math.floor(offset / inode.blockSize));
+  if (e !== undefined && e.v.pblk >= 0) ext4_jbd2_inode_add_write(inode, offset, offset + len);
+  iomap_zero_range(inode.sb.k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
 }
 
 /** ext4_update_disksize_before_punch */

@@ -3,7 +3,7 @@
  * completion, open.
  */
 import type { Inode } from '../fs/inode.ts';
-import { iomap_file_buffered_write, iomap_zero_range } from '../iomap/buffered-io.ts';
+import { iomap_file_buffered_write } from '../iomap/buffered-io.ts';
 import { IOMAP_DIO_FORCE_WAIT, IOMAP_DIO_UNWRITTEN, iomap_dio_rw } from '../iomap/direct-io.ts';
 import type { IomapDioOps } from '../iomap/direct-io.ts';
 import { EAGAIN, EINVAL, ENOTBLK, EOPNOTSUPP, EIO } from '../lib/errno.ts';
@@ -23,9 +23,10 @@ import { generic_write_sync } from '../vfs/sync.ts';
 import type { IovIter } from '../vfs/uio.ts';
 import { generic_atomic_write_valid } from '../vfs/read_write.ts';
 import { ext4_orphan_add, ext4_orphan_del } from './orphan.ts';
-import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_read_iomap_begin, ext4_truncate } from './inode.ts';
+import { ext4_da_iomap_ops, ext4_dio_alignment, ext4_iomap_ops, ext4_truncate } from './inode.ts';
 import { EXT4_I, EXT4_SB } from './ext4.ts';
 import { ext4_discard_preallocations } from './mballoc.ts';
+import { ext4_zero_partial_blocks } from './extents.ts';
 import { roundUp } from '../lib/math.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
 
@@ -79,10 +80,7 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     // (pagecache_isize_extended, when blocks are smaller than a page), then zeroes the
     // old EOF block's tail (ext4_zero_partial_blocks).
     if (chk.pos > oldSize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldSize, chk.pos);
-    if (chk.pos > oldSize && oldSize % inode.blockSize !== 0) {
-      const end = Math.min(chk.pos, roundUp(oldSize, inode.blockSize));
-      iomap_zero_range(k, inode, oldSize, end - oldSize, zeroOps(inode), undefined, 'buffer-head');
-    }
+    if (chk.pos > oldSize) ext4_zero_partial_blocks(inode, oldSize, chk.pos - oldSize);
     // ext4_da_do_write_end, once per folio the write copied into: a copy
     // that ends past i_size moves i_size there, and i_disksize too when the
     // block holding its last byte is mapped, not delayed and not unwritten
@@ -109,17 +107,6 @@ export function ext4_buffered_write_iter(iocb: Kiocb, from: IovIter): number {
     return k.v.on('buffered-write-no-dsync') ? ret : generic_write_sync(iocb, ret);
   }
   return ret;
-}
-
-function zeroOps(inode: Inode) {
-  return {
-    name: 'ext4_zero_partial_blocks',
-    begin(pos: number, length: number) {
-      const m = ext4_read_iomap_begin(inode, pos, length);
-      if (typeof m === 'number') return m;
-      return { iomap: m, srcmap: { ...m, type: 'hole' as const } };
-    },
-  };
 }
 
 /** iov_iter_truncate the iterator to `count` bytes (generic_write_checks may shorten a write). */
@@ -207,7 +194,7 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   if (pos > inode.i_size && k.v.on('fix-ext4-dio-extend-zero-tail')) {
     const old = inode.i_size;
     pagecache_isize_extended(inode.mapping, bs, old, pos);
-    if (old % bs !== 0) iomap_zero_range(k, inode, old, Math.min(pos, roundUp(old, bs)) - old, zeroOps(inode), undefined, 'buffer-head');
+    ext4_zero_partial_blocks(inode, old, pos - old);
   }
   const sub = truncated(from, count);
   let ret = iomap_dio_rw(k, inode, iocb, sub, ext4_iomap_ops(inode), ext4_dio_write_ops(inode), dioFlags, generic_write_sync, true);

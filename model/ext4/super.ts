@@ -13,7 +13,7 @@ import { EIO, ENOENT, EOPNOTSUPP } from '../lib/errno.ts';
 import { FOP_DONTCACHE, FS_NOCOW_FL } from '../vfs/fcntl.ts';
 import { Ext4SbInfo } from './ext4.ts';
 import { ext4_journal_submit_inode_data_buffers } from './ext4_jbd2.ts';
-import { ext4_fallocate } from './extents.ts';
+import { ext4_ext_map_new_blocks, ext4_fallocate } from './extents.ts';
 import { ext4_file_open, ext4_file_read_iter, ext4_file_write_iter, ext4_release_file } from './file.ts';
 import { ext4_sync_file } from './fsync.ts';
 import { ext4_orphan_cleanup } from './orphan.ts';
@@ -110,6 +110,12 @@ export const ext4_ops: FsOps = {
   fop_flags: () => FOP_DONTCACHE,
   s_cop: true,
   held: ext4_preallocations,
+  // ext4_init_new_dir -> ext4_append: the directory's first block, from mballoc without the data
+  // hints (no preallocation, goal: the inode's flex group's first group, where directories go).
+  mkdir(dir) {
+    const got = ext4_ext_map_new_blocks(dir, 0, 1, 'mapped');
+    return typeof got === 'number' ? got : 0;
+  },
 };
 
 /** ext4_fs_type */

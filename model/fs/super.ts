@@ -101,6 +101,8 @@ export interface FsOps {
   fill_super(sb: SuperBlock): void;
   /** A new or loaded in-core inode (btrfs inherits NODATACOW from its directory and sets stable writes for checksummed files). */
   inode_init?(inode: Inode, parent: Inode | undefined): void;
+  /** A new directory's own blocks (ext4_init_new_dir allocates its first block); a negative errno fails the mkdir. */
+  mkdir?(dir: Inode): number;
   /** May regular files use large folios (mapping_set_large_folios)? */
   large_folios(sb: SuperBlock): boolean;
   /** Log recovery extras after the journal replay (orphan processing, ...). */

@@ -529,14 +529,15 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
       folio_wait_stable(inode.mapping, folio);
       const bytes = Math.min(folio.end - p, n - done);
       // __ext4_block_zero_page_range makes the buffer uptodate and dirty (mark_buffer_dirty),
-      // never the folio: a folio with a block never read stays not uptodate, and a NOWAIT read
-      // of it from its start still fails (filemap_range_uptodate).
+      // never the folio: a folio of several blocks, one never read, stays not uptodate, and a
+      // NOWAIT read of it from its start still fails (filemap_range_uptodate).  (A folio of one
+      // block has no per-block state here: its flag stands for its buffer's.)
       const folioWasUptodate = folio.uptodate;
       const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);
       if (st < 0) return done > 0 ? done : st;
       folioWrite(folio, p, zeroData(bytes));
       __iomap_write_end(inode, p, bytes, bytes, folio);
-      if (mode === 'buffer-head') folio.uptodate = folioWasUptodate;
+      if (mode === 'buffer-head' && folio.ifs !== null) folio.uptodate = folioWasUptodate;
       if (didZero !== undefined) didZero.v = true;
       done += bytes;
     }

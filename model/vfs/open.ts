@@ -93,6 +93,8 @@ export function do_mkdir(sb: SuperBlock, path: string): number {
     }
     const d = sb.createInode(cur, 'dir');
     fscrypt_inherit(sb, sb.lookup(parentOf(cur)), d);
+    const err = sb.ops.mkdir?.(d) ?? 0;
+    if (err < 0) return err;
   }
   return 0;
 }
