@@ -35,10 +35,10 @@
  *
  * Not modelled: mb_optimize_scan's order lists (on by default from 16
  * groups: 2 GiB with 4 KiB blocks; the model scans groups linearly, as the
- * kernel does below that), stripes, groups whose buddy is not loaded yet
- * (ext4_mb_good_group_nolock skips them at the cheap criteria), the
- * per-CPU locality groups (one: the kernel runner pins its helper to one
- * CPU), non-extent files.
+ * kernel does below that), stripes, the lazyinit thread's background
+ * prefetch of the groups after a mount, the extent tree block's own
+ * allocation, the per-CPU locality groups (one: the kernel runner pins its
+ * helper to one CPU), non-extent files.
  */
 import type { Inode } from '../fs/inode.ts';
 import type { Allocation } from '../fs/alloc.ts';
@@ -141,6 +141,10 @@ export class Ext4MbState {
   /** s_mb_last_group / s_mb_last_start: where the last stream allocation ended. */
   lastGroup = 0;
   lastStart = 0;
+  /** Groups whose buddy is loaded (EXT4_MB_GRP_NEED_INIT clear): none at mount. */
+  readonly loaded = new Set<number>();
+  /** Groups allocated from since the mount (their EXT4_BG_BLOCK_UNINIT is cleared). */
+  readonly allocated = new Set<number>();
 }
 
 /** The geometry mballoc works with (ext4_sb_info's group fields). */
@@ -153,6 +157,9 @@ export interface Geometry {
   readonly total: number;
   /** MB_NUM_ORDERS(sb) - 1: the largest buddy order. */
   readonly maxOrder: number;
+  /** Per group: mkfs made it EXT4_BG_BLOCK_UNINIT, and the clusters mkfs left in use in it. */
+  readonly blockUninit: readonly boolean[];
+  readonly mkfsUsed: readonly number[];
 }
 
 function geometry(sb: SuperBlock): Geometry {
@@ -160,7 +167,12 @@ function geometry(sb: SuperBlock): Geometry {
   if (sbi.mbGeometry !== null) return sbi.mbGeometry;
   const ratio = sb.clusterRatio;
   const l = mke2fs_layout(sb.alloc.totalBlocks, sb.blockSize, ratio);
-  const g: Geometry = { first: l.firstDataBlock, ratio, cpg: 8 * sb.blockSize, bpg: l.blocksPerGroup, ngroups: l.ngroups, total: sb.alloc.totalBlocks, maxOrder: sb.blkbits + 1 };
+  const mkfsUsed = Array.from({ length: l.ngroups }, (_, group) => {
+    const start = l.firstDataBlock + group * l.blocksPerGroup;
+    const end = Math.min(sb.alloc.totalBlocks, start + l.blocksPerGroup);
+    return l.used.reduce((a, [s, e]) => a + Math.max(0, Math.min(e, end) - Math.max(s, start)), 0) / ratio;
+  });
+  const g: Geometry = { first: l.firstDataBlock, ratio, cpg: 8 * sb.blockSize, bpg: l.blocksPerGroup, ngroups: l.ngroups, total: sb.alloc.totalBlocks, maxOrder: sb.blkbits + 1, blockUninit: l.blockUninit, mkfsUsed };
   sbi.mbGeometry = g;
   return g;
 }
@@ -553,6 +565,7 @@ function ext4_mb_use_best_found(ac: AllocationContext): void {
   ac.sb.alloc.free.remove(p, p + ac.b.len * geo.ratio);
   ac.f = { ...ac.b };
   ac.status = 'found';
+  mbState(ac.sb).allocated.add(ac.b.group);
   if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) {
     const mb = mbState(ac.sb);
     mb.lastGroup = ac.f.group;
@@ -593,6 +606,8 @@ function ext4_mb_find_by_goal(ac: AllocationContext): void {
   if (ac.g.group >= ac.geo.ngroups) return;
   const gi = groupInfo(ac.sb, ac.geo, ac.g.group);
   if (gi.free === 0) return;
+  // ext4_mb_load_buddy
+  mbState(ac.sb).loaded.add(ac.g.group);
   const max = mb_find_extent(gi, ac.geo, ac.g.start, ac.g.len);
   if (max >= ac.g.len && alignedOk(ac, { group: ac.g.group, start: ac.g.start })) {
     ac.found++;
@@ -696,10 +711,29 @@ function ext4_mb_good_group(ac: AllocationContext, gi: GroupInfo, group: number,
   return true;
 }
 
+/**
+ * ext4_mb_good_group_nolock, for a group whose buddy is not loaded yet
+ * (every group after a mount, until an allocation loads it): the cheap
+ * criteria pass it by, unless it is the first group of its flex group or
+ * still EXT4_BG_BLOCK_UNINIT (nothing ever allocated in it, its bitmap is
+ * computed); otherwise it is loaded (ext4_mb_init_group).  The kernel's
+ * background prefetch (the lazyinit thread, a random delay of up to 5 s
+ * after the mount) may load groups sooner; the model assumes it has not.
+ */
+function ext4_mb_need_init_skips(ac: AllocationContext, gi: GroupInfo, group: number): boolean {
+  const mb = mbState(ac.sb);
+  if (mb.loaded.has(group)) return false;
+  const uninit = ac.geo.blockUninit[group] === true && !mb.allocated.has(group) && gi.free === clustersIn(ac.geo, group) - ac.geo.mkfsUsed[group]!;
+  if (ac.criteria < CR_GOAL_LEN_SLOW && group % FLEX_BG_SIZE !== 0 && !uninit) return true;
+  mb.loaded.add(group);
+  return false;
+}
+
 /** ext4_mb_scan_group: one group at the current criterion. */
 function ext4_mb_scan_group(ac: AllocationContext, group: number): void {
   const gi = groupInfo(ac.sb, ac.geo, group);
   if (gi.free === 0 || (ac.criteria < CR_ANY_FREE && gi.free < ac.g.len)) return;
+  if (ext4_mb_need_init_skips(ac, gi, group)) return;
   if (!ext4_mb_good_group(ac, gi, group, ac.criteria)) return;
   if ((ac.flags & EXT4_MB_HINT_ALIGNED) !== 0 && !ac.sb.k.v.on('ext4-rfc-mballoc-unaligned')) ext4_mb_scan_aligned(ac, gi, group);
   else if (ac.criteria === CR_POWER2_ALIGNED) ext4_mb_simple_scan_group(ac, gi, group);
@@ -742,6 +776,18 @@ function ext4_mb_regular_allocator(ac: AllocationContext): void {
   }
   const alignedOnly = (ac.flags & EXT4_MB_HINT_ALIGNED) !== 0 && !ac.sb.k.v.on('ext4-rfc-mballoc-unaligned');
   ac.criteria = ac.order2 > 0 || alignedOnly ? CR_POWER2_ALIGNED : CR_GOAL_LEN_FAST;
+  // ext4_mb_might_prefetch / ext4_mb_prefetch_fini: the groups from the first one scanned, up to the
+  // end of its flex group and at most s_mb_prefetch, are loaded once this search is over.
+  const first = ac.g.group >= geo.ngroups ? 0 : ac.g.group;
+  const prefetch = Math.min(FLEX_BG_SIZE - (first % FLEX_BG_SIZE), 8 * FLEX_BG_SIZE, geo.ngroups);
+  ext4_mb_scan_criteria(ac, alignedOnly);
+  const mb = mbState(ac.sb);
+  for (let k = 0; k < prefetch; k++) mb.loaded.add((first + k) % geo.ngroups);
+}
+
+/** The criteria passes of ext4_mb_regular_allocator, then its last resorts. */
+function ext4_mb_scan_criteria(ac: AllocationContext, alignedOnly: boolean): void {
+  const geo = ac.geo;
   if (alignedOnly) {
     ext4_mb_scan_groups(ac);
     return;

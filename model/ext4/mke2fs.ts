@@ -28,6 +28,11 @@ export interface Ext4Layout {
   readonly totalBlocks: number;
   /** Runs of blocks mkfs left in use: metadata, the root directory, lost+found, the journal. */
   readonly used: ReadonlyArray<readonly [number, number]>;
+  /**
+   * Groups mkfs marks EXT4_BG_BLOCK_UNINIT: neither the first nor the last,
+   * holding nothing but a superblock backup (no flex_bg tables, no journal).
+   */
+  readonly blockUninit: readonly boolean[];
 }
 
 /** ext2fs_bg_has_super with sparse_super: groups 0, 1 and the powers of 3, 5 and 7. */
@@ -128,5 +133,12 @@ export function mke2fs_layout(totalBlocks: number, bs: number, ratio: number): E
   let best = start;
   for (let g = start + 1; g <= end; g++) if (freeIn(g) > freeIn(best)) best = g;
   firstFit(groupStart(best), ext2fs_default_journal_size(totalBlocks));
-  return { firstDataBlock: first, blocksPerGroup: bpg, ngroups, totalBlocks, used: used.entries().map((e) => [e.start, e.end] as const) };
+  const blockUninit: boolean[] = [];
+  for (let g = 0; g < ngroups; g++) {
+    const start = groupStart(g);
+    const inUse = used.covered(start, Math.min(totalBlocks, start + bpg));
+    const backup = ext2fs_bg_has_super(g) ? Math.ceil(superEnd(g) / ratio) * ratio - start : 0;
+    blockUninit.push(g !== 0 && g !== ngroups - 1 && inUse === backup);
+  }
+  return { firstDataBlock: first, blocksPerGroup: bpg, ngroups, totalBlocks, used: used.entries().map((e) => [e.start, e.end] as const), blockUninit };
 }
