@@ -44,7 +44,7 @@ import type { Inode } from '../fs/inode.ts';
 import type { Allocation } from '../fs/alloc.ts';
 import type { SuperBlock } from '../fs/super.ts';
 import { ENOSPC } from '../lib/errno.ts';
-import { roundDown, roundUp } from '../lib/math.ts';
+import { roundDown } from '../lib/math.ts';
 import { EXT4_I, EXT4_SB } from './ext4.ts';
 import type { Ext4SbInfo } from './ext4.ts';
 import { mke2fs_layout } from './mke2fs.ts';
@@ -370,9 +370,14 @@ function paAlignedFor(ac: AllocationContext, pa: Ext4PreallocSpace): boolean {
   return pa.unused.covered(start, start + lenBlocks) === lenBlocks;
 }
 
-/** ext4_mb_use_inode_pa: the request's blocks from the file's preallocation, at the same offset. */
+/**
+ * ext4_mb_use_inode_pa: the request's blocks from the file's preallocation,
+ * at the same offset (with bigalloc, the cluster that offset falls in:
+ * ext4_get_group_no_and_offset counts in clusters, and the preallocation
+ * may start inside one).
+ */
 function ext4_mb_use_inode_pa(ac: AllocationContext, pa: Ext4PreallocSpace): void {
-  const start = pa.pstart + (ac.o.logical - pa.lstart);
+  const start = roundDown(pa.pstart + (ac.o.logical - pa.lstart) - ac.geo.first, ac.geo.ratio) + ac.geo.first;
   const end = Math.min(pa.pstart + pa.len, start + ac.o.len * ac.geo.ratio);
   const at = groupOf(ac.geo, start);
   ac.b = { group: at.group, start: at.start, len: Math.ceil((end - start) / ac.geo.ratio), logical: ac.o.logical };
@@ -499,9 +504,9 @@ function ext4_mb_normalize_request(ac: AllocationContext): void {
   if (size > geo.bpg) size = geo.bpg;
   let end = start + size;
   if (!noAdjust) [start, end] = ext4_mb_pa_adjust_overlap(ac, start, end);
-  // With bigalloc the window is whole clusters (a neighbour's last block may end inside one).
-  start = roundUp(start, geo.ratio);
-  end = roundDown(end, geo.ratio);
+  // With bigalloc the window may start inside a cluster (after a neighbour's last block): its
+  // length is rounded up to clusters (EXT4_NUM_B2C), and ext4_mb_use_inode_pa finds the
+  // cluster a file block falls in.
   size = end - start;
   if (size <= 0) {
     // Nothing left around the request (the kernel BUG_ONs here; the model keeps the request).
