@@ -72,6 +72,6 @@ export const btrfs_aops: AddressSpaceOps = {
   },
   read_folio: btrfs_read_folio,
   release_folio: iomap_release_folio,
-  invalidate_folio: iomap_invalidate_folio,
+  invalidate_folio: (_mapping, folio, offset, len) => iomap_invalidate_folio(folio, offset, len),
   is_partially_uptodate: (mapping, folio, from, count) => iomap_is_partially_uptodate(inodeOf(mapping), folio, from, count),
 };

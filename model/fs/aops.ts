@@ -7,6 +7,7 @@ import type { AddressSpaceOps } from '../mm/filemap.ts';
 import type { Inode } from './inode.ts';
 import type { FsOps } from './super.ts';
 import {
+  block_invalidate_folio,
   block_is_partially_uptodate,
   iomap_invalidate_folio,
   iomap_is_partially_uptodate,
@@ -37,7 +38,10 @@ export function makeAops(ops: () => FsOps, bufferHeads: boolean): AddressSpaceOp
       return iomap_read_folio(inode.sb.k, inode, folio, (pos, len) => fs.read_iomap_begin(inode, pos, len, 0), noio);
     },
     release_folio: iomap_release_folio,
-    invalidate_folio: iomap_invalidate_folio,
+    invalidate_folio(mapping, folio, offset, len) {
+      if (bufferHeads) block_invalidate_folio(mapping.host as Inode, folio, offset, len);
+      else iomap_invalidate_folio(folio, offset, len);
+    },
     is_partially_uptodate(mapping, folio, from, count) {
       const inode = mapping.host as Inode;
       return bufferHeads ? block_is_partially_uptodate(inode, folio, from, count) : iomap_is_partially_uptodate(inode, folio, from, count);

@@ -149,6 +149,24 @@ export function iomap_invalidate_folio(folio: Folio, offset: number, len: number
   }
 }
 
+/**
+ * block_invalidate_folio (ext4's buffer heads): the buffers wholly inside
+ * the range are discarded (discard_buffer: no longer dirty), so writeback
+ * will not write them; the folio stays dirty only for the dirty buffers
+ * left.  (iomap keeps a partly invalidated folio's dirty bits.)
+ */
+export function block_invalidate_folio(inode: Inode, folio: Folio, offset: number, len: number): void {
+  if (offset === 0 && len === folio.size) {
+    iomap_invalidate_folio(folio, offset, len);
+    return;
+  }
+  const ifs = folio.ifs;
+  if (ifs === null) return;
+  const bs = inode.blockSize;
+  for (let b = Math.ceil(offset / bs); (b + 1) * bs <= offset + len; b++) ifs.dirty[b] = 0;
+  if (!ifs.dirty.some((d) => d === 1)) folio.dirty = false;
+}
+
 // ---------------------------------------------------------------------------
 // reading
 

@@ -34,7 +34,7 @@ export interface AddressSpaceOps {
   /** ->release_folio: may the clean folio be dropped? */
   release_folio(folio: Folio): boolean;
   /** ->invalidate_folio: part or all of the folio is being truncated away. */
-  invalidate_folio(folio: Folio, offset: number, len: number): void;
+  invalidate_folio(mapping: AddressSpace, folio: Folio, offset: number, len: number): void;
   /**
    * ->is_partially_uptodate: are the blocks of [from, from+count) (offsets
    * in the folio; count may run past its end) uptodate?

@@ -48,7 +48,7 @@ function truncate_inode_partial_folio(mapping: AddressSpace, f: Folio, start: nu
   const e = Math.min(end, f.end);
   if (e <= s) return [];
   folioWrite(f, s, zeroData(e - s));
-  mapping.a_ops.invalidate_folio(f, s - f.pos, e - s);
+  mapping.a_ops.invalidate_folio(mapping, f, s - f.pos, e - s);
   const pieces = split_folio(mapping, f, Math.max(PAGE_SIZE, mapping.host.blockSize));
   return pieces ?? [];
 }
@@ -64,7 +64,7 @@ export function truncate_inode_pages_range(mapping: AddressSpace, lstart: number
   const drop = (f: Folio): void => {
     if (f.writeback) mapping.host.waitWriteback(f);
     f.dirty = false; // folio_cancel_dirty
-    mapping.a_ops.invalidate_folio(f, 0, f.size);
+    mapping.a_ops.invalidate_folio(mapping, f, 0, f.size);
     f.mkclean();
     mapping.remove(f);
   };
