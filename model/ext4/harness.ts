@@ -8,6 +8,7 @@ import type { KnownFinding } from '../../checker/finding.ts';
 import { breaks, directExtendAfterMmapPastEof, directWriteAfterCrash } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
+import { stepsBefore } from '../../kernel/limitation.ts';
 
 const FINDINGS: readonly KnownFinding[] = [
   {
@@ -61,6 +62,12 @@ const FINDINGS: readonly KnownFinding[] = [
 ];
 
 const LIMITATIONS: readonly Limitation[] = [
+  {
+    name: 'ext4-placement-writeback-thread',
+    reason:
+      'Blocks allocated by writeback that a kernel thread does (the flusher works for sync and for the unmount of a remount, on any CPU) come from that CPU\'s locality group, which is not the helper\'s (the kernel runner keeps the helper on one CPU for its own writes and fsyncs); the model has one locality group. Where such an allocation lands is then not the model\'s, and differs from run to run on the kernel (seen with diff --fuzz --fs ext4 --count 1000 --seed 97, scenario 125: the same scenario agreed once in three kernel runs).',
+    matches: (c) => c.d.field === 'placement' && stepsBefore(c).some((s) => s.op === 'sync' || s.op === 'remount'),
+  },
   {
     name: 'ext4-extent-count',
     reason:

@@ -1,12 +1,14 @@
 /**
- * The named limitation ext4-extent-count: a statx block count off by the
+ * The named limitations of ext4.  ext4-extent-count: a statx block count off by the
  * extent tree block, counted in blocks, or in clusters with bigalloc (a tree
  * block takes a whole cluster there); never more than two.
+ * ext4-placement-writeback-thread: a placement difference once a sync or a
+ * remount has had a kernel thread allocate.
  */
 import { describe, expect, it } from 'vitest';
 import { get_fs_type } from '../../model/filesystems.ts';
 import { resolveSystem } from '../../scenario/resolve.ts';
-import type { SystemDoc } from '../../scenario/schema.ts';
+import type { Step, SystemDoc } from '../../scenario/schema.ts';
 
 const extentCount = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-count')!;
 const matches = (doc: SystemDoc, model: number, kernel: number): boolean =>
@@ -24,5 +26,19 @@ describe('ext4-extent-count', () => {
     expect(matches(big, 256, 192)).toBe(true);
     expect(matches(big, 192 + 4, 192)).toBe(false);
     expect(matches(big, 192 + 3 * 64, 192)).toBe(false);
+  });
+});
+
+describe('ext4-placement-writeback-thread', () => {
+  const wb = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-placement-writeback-thread')!;
+  const ctx = (steps: Step[], field: string) =>
+    wb.matches({ system: resolveSystem({ fs: 'ext4' }), steps, index: steps.length - 1, d: { field, model: [], kernel: [] }, model: [], kernel: [] });
+  it('explains a placement difference after a sync or a remount, and nothing else', () => {
+    const open: Step = { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] };
+    const fiemap: Step = { op: 'fiemap', fd: 'A', placement: true };
+    expect(ctx([open, { op: 'remount' }, fiemap], 'placement')).toBe(true);
+    expect(ctx([open, { op: 'sync' }, fiemap], 'placement')).toBe(true);
+    expect(ctx([open, { op: 'fsync', fd: 'A' }, fiemap], 'placement')).toBe(false);
+    expect(ctx([open, { op: 'sync' }, fiemap], 'extents')).toBe(false);
   });
 });
