@@ -512,7 +512,7 @@ export class Oracle {
    * crash each reads all old or all new (atomic/no-torn-write); `seen` pins
    * which one the first read after a crash showed.
    */
-  private atomics: Array<{ path: string; pos: number; len: number; src: number; step: number; crashed: boolean; seen: 'old' | 'new' | null }> = [];
+  private atomics: Array<{ path: string; pos: number; len: number; src: number; racing: number | null; step: number; crashed: boolean; seen: 'old' | 'new' | null }> = [];
 
   /** Bytes [a, b) of `path` changed: atomic writes there no longer define its contents. */
   private touchAtomics(path: string, a: number, b: number): void {
@@ -534,7 +534,9 @@ export class Oracle {
         const x = Math.max(q, a);
         const y = Math.min(q + sp.len, b);
         if (x < y) {
-          if (sp.src === w.src && q - sp.off === w.pos) nNew += y - x;
+          // A byte the application stored into the buffer while the write was in flight is the
+          // write's too: the device took the buffer as it was when it transferred it.
+          if ((sp.src === w.src && q - sp.off === w.pos) || (w.racing !== null && sp.src === w.racing)) nNew += y - x;
           else nOld += y - x;
         }
         q += sp.len;
@@ -759,7 +761,8 @@ export class Oracle {
         // A write past EOF also zero-fills the gap from the old size (which after a crash may cut an atomic write).
         if ((ok && r.ret !== undefined && r.ret > 0) || !ok) this.touchAtomics(f.path, Math.min(pos, f.size.min), pos + (ok ? r.ret ?? 0 : dataLen(content)));
         if (ok && r.ret !== undefined && r.ret > 0 && (rwf & RWF_ATOMIC) !== 0 && stepSources[0] !== undefined) {
-          this.atomics.push({ path: f.path, pos, len: r.ret, src: stepSources[0].id, step: n, crashed: false, seen: null });
+          const racing = step.storeDuringIo !== undefined ? (stepSources.find((s) => s.kind === 'store')?.id ?? null) : null;
+          this.atomics.push({ path: f.path, pos, len: r.ret, src: stepSources[0].id, racing, step: n, crashed: false, seen: null });
         }
         if (ok && r.ret !== undefined && r.ret > 0) {
           const d0 = sliceData(content, 0, r.ret);
