@@ -43,8 +43,8 @@ export type ModelEvent =
       /** File block ranges the file had mapped or preallocated at the time, with which. */
       readonly taken: ReadonlyArray<readonly [number, number, string]>;
     }
-  /** An allocation that had to be aligned (an atomic write's) failed with ENOSPC. */
-  | { readonly t: 'alloc-fail'; readonly ino: number; readonly lblk: number; readonly len: number; readonly align: boolean }
+  /** An allocation that had to be aligned (an atomic write's, the RFC's EXT4_MB_HINT_ALIGNED) failed with ENOSPC. */
+  | { readonly t: 'aligned-alloc-fail'; readonly ino: number; readonly lblk: number; readonly len: number }
   | { readonly t: 'note'; readonly text: string };
 
 export interface Kernel {

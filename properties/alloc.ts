@@ -96,6 +96,12 @@ function ownedRuns(owners: readonly Owner[]): Array<{ start: number; end: number
   return out;
 }
 
+/** With bigalloc a cluster is in use as a whole when any of its blocks is mapped: the clusters a run touches. */
+function wholeClusters(o: { readonly pblk: number; readonly len: number }, ratio: number): { pblk: number; len: number } {
+  const pblk = o.pblk - (o.pblk % ratio);
+  return { pblk, len: Math.ceil((o.pblk + o.len) / ratio) * ratio - pblk };
+}
+
 /** The owner count a refcount map records for block `pblk` (1 where there is no record). */
 function recorded(map: RefcountMap, pblk: number): number {
   return refcountRuns(map, pblk, 1)[0]![2];
@@ -197,9 +203,8 @@ export const noLeakAfterRemount = invariant({
     }
     const first = sb.alloc.firstDataBlock;
     const total = sb.alloc.totalBlocks;
-    // With bigalloc a cluster is in use as a whole when any of its blocks is mapped.
     const cr = sb.clusterRatio;
-    const inUse = cr === 1 ? owners : owners.map((o) => ({ ...o, pblk: o.pblk - (o.pblk % cr), len: Math.ceil((o.pblk + o.len) / cr) * cr - (o.pblk - (o.pblk % cr)) }));
+    const inUse = cr === 1 ? owners : owners.map((o) => ({ ...o, ...wholeClusters(o, cr) }));
     const used = ownedRuns(inUse).reduce((a, r) => a + (r.end - r.start), 0);
     const free = img.free.covered(first, total);
     const meta = img.metadata.reduce((a, [s, e]) => a + (e - s), 0);
@@ -276,7 +281,10 @@ export const preallocAccounted = invariant({
     }
     // Files' blocks (whole clusters with bigalloc), shared ones once.
     const owned = new IntervalMap<true>((v) => v, () => true);
-    for (const o of inMemoryOwners(ctx.sys)) owned.set(o.pblk - (o.pblk % r), Math.ceil((o.pblk + o.len) / r) * r, true);
+    for (const o of inMemoryOwners(ctx.sys)) {
+      const c = wholeClusters(o, r);
+      owned.set(c.pblk, c.pblk + c.len, true);
+    }
     for (const e of owned.entries()) {
       const o = runs.overlapping(e.start, e.end)[0];
       if (o !== undefined) return `step ${ctx.n}: block ${Math.max(e.start, o.start)} is used by a file and also ${o.v}`;
@@ -324,7 +332,7 @@ export const alignedFailsOnlyWhenNoneFree = invariant({
   events: true,
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
-      if (e.t !== 'alloc-fail' || !e.align) continue;
+      if (e.t !== 'aligned-alloc-fail') continue;
       for (const f of ctx.sys.sb.alloc.free.entries()) {
         const s = Math.ceil(f.start / e.len) * e.len;
         if (s + e.len <= f.end) return `step ${ctx.n}: the aligned allocation of ${e.len} blocks for file block ${e.lblk} of inode ${e.ino} failed with ENOSPC, but blocks ${s}..${s + e.len - 1} are free and aligned`;

@@ -243,7 +243,7 @@ const STEPS = [
     fd,
     length: length.optional(),
     /** Compare block placement too (relative physical addresses, scenario/placement.ts). */
-    placement: z.boolean({ message: 'placement: true or false' }).optional(),
+    placement: bool.optional(),
   }),
   /** FS_IOC_SETFLAGS: the inode flags become exactly these ([] clears them); chattr +C is ["FS_NOCOW_FL"]. */
   object('setflags', 'a setflags step', { op: z.literal('setflags'), fd, flags: flagList(FS_FLAGS, 'FS_*_FL', 'FS_*_FL', '["FS_NOCOW_FL"]') }),

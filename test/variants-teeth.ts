@@ -77,6 +77,14 @@ const WITNESSES = JSON.parse(readFileSync(new URL('./variant-witnesses.json', im
   readonly invariants: Readonly<Record<string, Witness>>;
 };
 
+/** A variant's hand-written counterexample (variant-witnesses.json names the file), loaded; null when it has none. */
+function writtenWitness(v: VariantInfo): { readonly system: SystemDoc; readonly steps: Step[] } | null {
+  const w = WITNESSES.variants[v.name];
+  if (w === undefined || !('counterexample' in w)) return null;
+  const sc = parseScenario(JSON.parse(readFileSync(new URL(`../${w.counterexample}`, import.meta.url), 'utf8')));
+  return { system: sc.doc.system, steps: sc.doc.steps };
+}
+
 /** Random sequences on variant v, at its witness's seed or searching seeds and budgets; the first counterexample and where. */
 function randomSearch(
   key: string, witness: Witness | undefined, claimants: readonly VariantInfo[], invariants: Parameters<typeof check>[0]['invariants'], seeds: readonly number[], budgets: readonly number[],
@@ -126,25 +134,24 @@ export function describeVariants(part: number, parts: number): void {
         continue;
       }
       it(v.name, () => {
-        const w = WITNESSES.variants[v.name];
-        if (w !== undefined && 'counterexample' in w) {
-          const written = w.counterexample;
+        const written = writtenWitness(v);
+        if (written !== null) {
           // Replayed on the variant it breaks a claimed invariant; on upstream and on the design it refines, nothing.
-          const sc = parseScenario(JSON.parse(readFileSync(new URL(`../${written}`, import.meta.url), 'utf8')));
-          const sys = resolveSystem(sc.doc.system);
-          const r = runChecked(sys, knobsOf(v), sc.doc.steps, INVARIANTS);
+          const sys = resolveSystem(written.system);
+          const r = runChecked(sys, knobsOf(v), written.steps, INVARIANTS);
           expect(v.breaks).toContain(r.violation?.invariant);
-          expect(sc.doc.steps.length).toBeLessThanOrEqual(12);
+          expect(written.steps.length).toBeLessThanOrEqual(12);
           for (const base of [null, ...(v.implies ?? []).map((n) => VARIANTS.find((x) => x.name === n)!)]) {
-            expect(runChecked(sys, knobsOf(base), sc.doc.steps, INVARIANTS).violation ?? null).toBeNull();
+            expect(runChecked(sys, knobsOf(base), written.steps, INVARIANTS).violation ?? null).toBeNull();
           }
-          found.set(v.name, { system: sc.doc.system, steps: sc.doc.steps, invariant: r.violation!.invariant });
+          found.set(v.name, { system: written.system, steps: written.steps, invariant: r.violation!.invariant });
           return;
         }
         // Exhaustive small scope first (every sequence of up to 3 operations): when it finds
         // the variant, upstream is clean over the same whole space (test/upstream.test.ts).
         // A variant with a witness is one the small scope misses: straight to its random sequences.
-        const witness = w;
+        const w = WITNESSES.variants[v.name];
+        const witness = w !== undefined && !('counterexample' in w) ? w : undefined;
         const ex = witness === undefined ? exhaustive({ depth: SMALL_SCOPE, invariants: INVARIANTS, variant: v, upstream: upstreamRuns().index }) : null;
         if (ex !== null && ex.counterexample !== null) {
           const c = ex.counterexample;
@@ -191,13 +198,16 @@ export function describeInvariants(part: number, parts: number): void {
       it(inv.id, () => {
         const claimants = VARIANTS.filter((v) => v.breaks.includes(inv.id));
         expect(claimants.map((v) => v.name), `${inv.id}: no variant claims to break it`).not.toEqual([]);
-        // A claimant's counterexample from the variant tests, run watching this invariant alone.
+        // A claimant's counterexample from the variant tests (or its hand-written one), run watching this invariant alone.
         for (const v of claimants) {
           const c = found.get(v.name);
-          if (c === undefined || c.invariant !== inv.id) continue;
-          const r = runChecked(resolveSystem(c.system), knobsOf(v), c.steps, [inv]);
-          expect(r.violation?.invariant).toBe(inv.id);
-          return;
+          if (c !== undefined && c.invariant === inv.id) {
+            const r = runChecked(resolveSystem(c.system), knobsOf(v), c.steps, [inv]);
+            expect(r.violation?.invariant).toBe(inv.id);
+            return;
+          }
+          const written = writtenWitness(v);
+          if (written !== null && runChecked(resolveSystem(written.system), knobsOf(v), written.steps, [inv]).violation?.invariant === inv.id) return;
         }
         // Exhaustive small scope: a claimant caught there (upstream is clean over the same space: test/upstream.test.ts).
         // An invariant with a witness is one the small scope misses: straight to its random sequences.

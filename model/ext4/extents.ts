@@ -25,7 +25,7 @@ import {
 } from '../vfs/fcntl.ts';
 import { EXT_UNWRITTEN_MAX_LEN, ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
 import type { Ext4AllocationRequest } from './mballoc.ts';
-import { EXT4_MB_DELALLOC_RESERVED, EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
+import { EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
 import { adjacentGoal } from '../fs/alloc.ts';
 
 /**
@@ -104,7 +104,6 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
   const flags =
     (inode.kind === 'reg' ? EXT4_MB_HINT_DATA : 0) |
     (opts.noNormalize === true ? EXT4_MB_HINT_NOPREALLOC : 0) |
-    (opts.fromReservation === true ? EXT4_MB_DELALLOC_RESERVED : 0) |
     (opts.alignedHint === true ? EXT4_MB_HINT_ALIGNED : 0);
   const got = ext4_mb_new_blocks(inode, { logical: lblk - off, len: roundUp(off + want, r), goal: ext4_ext_find_goal(inode, lblk) - off, ...ext4_ext_search(inode, lblk), flags });
   if (typeof got === 'number') return got;

@@ -58,7 +58,6 @@ export const EXT4_MB_HINT_NOPREALLOC = 0x0040;
 const EXT4_MB_HINT_GROUP_ALLOC = 0x0080;
 const EXT4_MB_HINT_GOAL_ONLY = 0x0100;
 const EXT4_MB_HINT_TRY_GOAL = 0x0200;
-export const EXT4_MB_DELALLOC_RESERVED = 0x0400;
 const EXT4_MB_STREAM_ALLOC = 0x0800;
 const EXT4_MB_HINT_FIRST = 0x0008;
 /** The RFC's flag (seed 004, "ext4: add aligned allocation support in mballoc"): a naturally aligned extent of exactly the request, or nothing. */
@@ -138,9 +137,8 @@ export class Ext4MbState {
   readonly pas = new Set<Ext4PreallocSpace>();
   /** The locality group's preallocations by order of their free blocks (lg_prealloc_list). */
   readonly lg: Ext4PreallocSpace[][] = Array.from({ length: PREALLOC_TB_SIZE }, () => []);
-  /** s_mb_last_group / s_mb_last_start: where the last stream allocation ended. */
+  /** s_mb_last_group: the group of the last stream allocation (its scans start there). */
   lastGroup = 0;
-  lastStart = 0;
   /** Groups whose buddy is loaded (EXT4_MB_GRP_NEED_INIT clear): none at mount. */
   readonly loaded = new Set<number>();
   /** Groups allocated from since the mount (their EXT4_BG_BLOCK_UNINIT is cleared). */
@@ -149,11 +147,15 @@ export class Ext4MbState {
 
 /** The geometry mballoc works with (ext4_sb_info's group fields). */
 export interface Geometry {
+  /** s_first_data_block */
   readonly first: number;
+  /** Blocks per cluster (EXT4_C2B(sbi, 1)). */
   readonly ratio: number;
+  /** EXT4_CLUSTERS_PER_GROUP and EXT4_BLOCKS_PER_GROUP */
   readonly cpg: number;
   readonly bpg: number;
   readonly ngroups: number;
+  /** Blocks on the file system. */
   readonly total: number;
   /** MB_NUM_ORDERS(sb) - 1: the largest buddy order. */
   readonly maxOrder: number;
@@ -409,9 +411,8 @@ function ext4_mb_use_preallocated(ac: AllocationContext): boolean {
     ext4_mb_use_inode_pa(ac, left);
     return true;
   }
+  // (An aligned request of the RFC is never a locality-group one: ext4_mb_group_or_file.)
   if ((ac.flags & EXT4_MB_HINT_GROUP_ALLOC) === 0) return false;
-  // RFC: the locality group's preallocation is not for aligned requests (unless the review-point variant).
-  if ((ac.flags & EXT4_MB_HINT_ALIGNED) !== 0 && !ac.sb.k.v.on('ext4-rfc-prealloc-unaligned')) return false;
   const mb = mbState(ac.sb);
   const goal = toBlock(ac.geo, ac.g);
   let cpa: Ext4PreallocSpace | null = null;
@@ -571,11 +572,7 @@ function ext4_mb_use_best_found(ac: AllocationContext): void {
   ac.f = { ...ac.b };
   ac.status = 'found';
   mbState(ac.sb).allocated.add(ac.b.group);
-  if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) {
-    const mb = mbState(ac.sb);
-    mb.lastGroup = ac.f.group;
-    mb.lastStart = ac.f.start;
-  }
+  if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) mbState(ac.sb).lastGroup = ac.f.group;
   if (ac.o.len < ac.b.len) ext4_mb_new_preallocation(ac);
 }
 
@@ -774,11 +771,8 @@ function ext4_mb_regular_allocator(ac: AllocationContext): void {
   const i = Math.floor(Math.log2(ac.g.len)) + 1;
   ac.order2 = 0;
   if (i >= MB_ORDER2_REQS && i <= geo.maxOrder + 1 && (ac.g.len & (ac.g.len - 1)) === 0) ac.order2 = i - 1;
-  if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) {
-    const mb = mbState(ac.sb);
-    ac.g.group = mb.lastGroup;
-    ac.g.start = mb.lastStart;
-  }
+  // The start in the group does not matter: the scans begin at the group's first free cluster.
+  if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) ac.g.group = mbState(ac.sb).lastGroup;
   const alignedOnly = (ac.flags & EXT4_MB_HINT_ALIGNED) !== 0 && !ac.sb.k.v.on('ext4-rfc-mballoc-unaligned');
   ac.criteria = ac.order2 > 0 || alignedOnly ? CR_POWER2_ALIGNED : CR_GOAL_LEN_FAST;
   // ext4_mb_might_prefetch / ext4_mb_prefetch_fini: the groups from the first one scanned, up to the
@@ -861,20 +855,19 @@ function ext4_mb_new_preallocation(ac: AllocationContext): void {
   ext4_mb_use_inode_pa(ac, pa);
 }
 
+/** Take `pa` off `list` if it is there. */
+function dropFrom(list: Ext4PreallocSpace[], pa: Ext4PreallocSpace): void {
+  const i = list.indexOf(pa);
+  if (i >= 0) list.splice(i, 1);
+}
+
 /** Drop a preallocation from every list it is on (ext4_mb_mark_pa_deleted and the list and tree removals). */
 function unlinkPa(sb: SuperBlock, pa: Ext4PreallocSpace): void {
   const mb = mbState(sb);
   pa.deleted = true;
   mb.pas.delete(pa);
-  if (pa.inode !== null) {
-    const list = inodePas(pa.inode);
-    const i = list.indexOf(pa);
-    if (i >= 0) list.splice(i, 1);
-  }
-  for (const l of mb.lg) {
-    const i = l.indexOf(pa);
-    if (i >= 0) l.splice(i, 1);
-  }
+  if (pa.inode !== null) dropFrom(inodePas(pa.inode), pa);
+  for (const l of mb.lg) dropFrom(l, pa);
 }
 
 /**
@@ -954,11 +947,7 @@ function ext4_mb_release_context(ac: AllocationContext): void {
   const sb = ac.sb;
   if (pa.type === 'group') {
     const used = ac.b.len * ac.geo.ratio;
-    const mb = mbState(sb);
-    for (const l of mb.lg) {
-      const i = l.indexOf(pa);
-      if (i >= 0) l.splice(i, 1);
-    }
+    for (const l of mbState(sb).lg) dropFrom(l, pa);
     pa.pstart += used;
     pa.lstart += used;
     pa.len -= used;
@@ -971,7 +960,7 @@ function ext4_mb_release_context(ac: AllocationContext): void {
 /** A failed aligned allocation, for alloc/aligned-fails-only-when-none-free. */
 function reportAlignedFailure(inode: Inode, ar: Ext4AllocationRequest): void {
   const k = inode.sb.k;
-  if (k.recording) k.emit({ t: 'alloc-fail', ino: inode.ino, lblk: ar.logical, len: ar.len, align: true });
+  if (k.recording) k.emit({ t: 'aligned-alloc-fail', ino: inode.ino, lblk: ar.logical, len: ar.len });
 }
 
 /**
@@ -1026,7 +1015,9 @@ export function ext4_mb_new_blocks(inode: Inode, ar: Ext4AllocationRequest): All
  * the group after the first of the inode's flex group (regular files leave
  * the first group to directories).  Every inode of a file system of at
  * most 16 groups is in flex group 0 (find_group_orlov spreads directories
- * over flex groups, of which there is one), so that is group 1.
+ * over flex groups, of which there is one), so that is group 1.  (With
+ * more flex groups, orlov picks a directory's at random; the model keeps
+ * every inode in flex group 0.)
  */
 export function ext4_inode_to_goal_block(inode: Inode): number {
   const geo = geometry(inode.sb);

@@ -59,11 +59,21 @@ function ext2fs_default_journal_size(blocks: number): number {
   return 262144;
 }
 
+/** Layouts computed so far: every mount of a geometry asks again (they are read-only). */
+const LAYOUTS = new Map<string, Ext4Layout>();
+
 /**
  * The layout of a fresh ext4 of `totalBlocks` blocks (already a whole
  * number of clusters) with block size `bs` and `ratio` blocks per cluster.
  */
 export function mke2fs_layout(totalBlocks: number, bs: number, ratio: number): Ext4Layout {
+  const key = `${totalBlocks}:${bs}:${ratio}`;
+  let l = LAYOUTS.get(key);
+  if (l === undefined) LAYOUTS.set(key, (l = compute_layout(totalBlocks, bs, ratio)));
+  return l;
+}
+
+function compute_layout(totalBlocks: number, bs: number, ratio: number): Ext4Layout {
   const first = bs === 1024 && ratio === 1 ? 1 : 0;
   const bpg = 8 * bs * ratio;
   const ngroups = Math.max(1, Math.ceil((totalBlocks - first) / bpg));
