@@ -73,6 +73,7 @@ export function mke2fs_layout(totalBlocks: number, bs: number, ratio: number): E
   return l;
 }
 
+/** ext2fs_initialize, ext2fs_allocate_tables, create_root_dir/create_lost_and_found, ext2fs_create_resize_inode, ext2fs_add_journal_inode, in that order. */
 function compute_layout(totalBlocks: number, bs: number, ratio: number): Ext4Layout {
   const first = bs === 1024 && ratio === 1 ? 1 : 0;
   const bpg = 8 * bs * ratio;

@@ -1,7 +1,8 @@
 /**
  * model/ext4/mke2fs.ts against this machine's mkfs.ext4: for each geometry,
  * the blocks dumpe2fs lists as not free on a fresh image are the ones the
- * model's layout puts in use.  Needs e2fsprogs (mkfs.ext4, dumpe2fs), not
+ * model's layout puts in use, and the groups it flags BLOCK_UNINIT are the
+ * model's.  Needs e2fsprogs (mkfs.ext4, dumpe2fs), not
  * root: the images are plain files.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,9 +24,14 @@ const GEOMETRIES: ReadonlyArray<readonly [number, number, number]> = [
   [512, 1024, 1], [64, 1024, 1], [32, 1024, 1], [512, 2048, 1], [512, 4096, 4], [512, 4096, 16], [256, 4096, 16],
 ];
 
-/** The blocks dumpe2fs does not list as free, as runs (with bigalloc it lists the first block of a free run's last cluster). */
-function usedRuns(img: string, ratio: number): { total: number; used: Array<[number, number]> } {
+/**
+ * The blocks dumpe2fs does not list as free, as runs (with bigalloc it lists
+ * the first block of a free run's last cluster), and which groups it flags
+ * BLOCK_UNINIT.
+ */
+function usedRuns(img: string, ratio: number): { total: number; used: Array<[number, number]>; blockUninit: boolean[] } {
   const out = execFileSync('dumpe2fs', [img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const blockUninit = [...out.matchAll(/^Group \d+: .*$/gm)].map((m) => m[0].includes('BLOCK_UNINIT'));
   const total = Number(/Block count:\s+(\d+)/.exec(out)![1]);
   let pos = Number(/First block:\s+(\d+)/.exec(out)![1]);
   const used: Array<[number, number]> = [];
@@ -38,7 +44,7 @@ function usedRuns(img: string, ratio: number): { total: number; used: Array<[num
     }
   }
   if (pos < total) used.push([pos, total]);
-  return { total, used };
+  return { total, used, blockUninit };
 }
 
 describe.skipIf(missing.length > 0)(`mke2fs layout matches mkfs.ext4 and dumpe2fs${missing.length > 0 ? ` (skipped: ${missing.join(', ')} not installed)` : ''}`, () => {
@@ -49,7 +55,9 @@ describe.skipIf(missing.length > 0)(`mke2fs layout matches mkfs.ext4 and dumpe2f
       execFileSync('mkfs.ext4', ['-F', '-q', '-b', String(bs), ...(ratio > 1 ? ['-O', 'bigalloc', '-C', String(bs * ratio)] : []), '-E', 'lazy_itable_init=0', img], { stdio: 'ignore' });
       const k = usedRuns(img, ratio);
       rmSync(img);
-      expect(mke2fs_layout(k.total, bs, ratio).used).toEqual(k.used);
+      const l = mke2fs_layout(k.total, bs, ratio);
+      expect(l.used).toEqual(k.used);
+      expect(l.blockUninit).toEqual(k.blockUninit);
     });
   }
 });
