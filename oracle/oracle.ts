@@ -434,8 +434,12 @@ export class OFile {
     for (const [a, b] of piece.m.gaps(dstOff, end)) piece.setZero(a, b);
     this.since.union(piece, dstOff, end);
     if (!certain) {
-      // How much was cloned depends on a size the oracle does not know: old or new contents.
+      // How much was cloned depends on a size the oracle does not know, or the clone failed part
+      // way: old or new contents.  Past the old EOF a clone not done leaves no bytes: zeroes once
+      // something extends the file over them.
+      const oldMax = this.size.max;
       this.cur.union(piece, dstOff, end);
+      if (end > oldMax) this.cur.addZeroCandidate(Math.max(dstOff, oldMax), end);
       if (end > this.size.max) this.noteSizeRange(this.size.min, end);
       return;
     }
