@@ -12,6 +12,7 @@ import { IOMAP_ATOMIC, IOMAP_F_ATOMIC_BIO, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_NUL
 import type { Ioend } from '../iomap/ioend.ts';
 import { iomap_truncate_page } from '../iomap/buffered-io.ts';
 import { blkdev_issue_zeroout } from '../block/blk-lib.ts';
+import { fscrypt_zeroout_range } from '../crypto/bio.ts';
 import { EFBIG, EINVAL, ENOSPC, ENOTBLK } from '../lib/errno.ts';
 import { pagecache_isize_extended, truncate_pagecache } from '../mm/truncate.ts';
 import { ext4_discard_preallocations } from './mballoc.ts';
@@ -112,8 +113,14 @@ function ext4_inode_datasync_dirty(inode: Inode): boolean {
  * device (EXT4_GET_BLOCKS_CREATE_ZERO -> ext4_issue_zeroout); then the whole
  * range must be one extent, or EINVAL.
  */
-function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: number): { e: Extent; n: number } | number {
+/** ext4_issue_zeroout: zero blocks on the device; an encrypted file's through fscrypt (encrypted zeroes). */
+function ext4_issue_zeroout(inode: Inode, lblk: number, pblk: number, len: number): void {
   const bs = inode.blockSize;
+  if (inode.crypt !== null) fscrypt_zeroout_range(inode, lblk * bs, pblk * bs, len * bs);
+  else blkdev_issue_zeroout(inode.sb.k, pblk * bs, len * bs, inode.ino, lblk * bs);
+}
+
+function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: number): { e: Extent; n: number } | number {
   let done = 0;
   let nextPblk = -1;
   while (done < len) {
@@ -121,7 +128,7 @@ function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: numb
     if (typeof r === 'number') return r;
     // With bigalloc a discontiguous result "should never happen": ENOSPC.
     if (nextPblk >= 0 && r.e.pblk !== nextPblk) return -ENOSPC;
-    if (r.isNew) blkdev_issue_zeroout(inode.sb.k, r.e.pblk * bs, r.n * bs, inode.ino, (lblk + done) * bs);
+    if (r.isNew) ext4_issue_zeroout(inode, lblk + done, r.e.pblk, r.n);
     nextPblk = r.e.pblk + r.n;
     done += r.n;
   }
