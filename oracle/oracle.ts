@@ -423,7 +423,8 @@ export class OFile {
    */
   cloneFrom(src: CandMap, srcOff: number, dstOff: number, len: number, certain: boolean): void {
     const end = dstOff + len;
-    this.touched(dstOff, end);
+    // A clone that may not have been done leaves the bytes as unstable as they were.
+    this.touched(dstOff, end, !certain);
     if (dstOff > this.size.max) this.extendGap(this.size.max, dstOff);
     const piece = new CandMap();
     for (const e of src.m.overlapping(srcOff, srcOff + len)) {
