@@ -59,6 +59,18 @@ const FINDINGS: readonly KnownFinding[] = [
       return breaks(this, v) && system.device?.stableWrites === true;
     },
   },
+  {
+    id: 'ext4-zeroout-error-stale',
+    summary:
+      'ext4_map_create_blocks inserts the new extent as written (ext4_ext_map_blocks) before it zeroes the blocks for EXT4_GET_BLOCKS_ZERO (ext4_issue_zeroout), and when the zeroing fails returns the error without taking the extent back: the blocks are mapped, written, and hold whatever the device had. An RWF_ATOMIC direct write whose range is part mapped, part hole (bigalloc) zeroes its new blocks this way (ext4_map_blocks_atomic_write_slow); if a sector of the zeroing fails, the write returns EIO and the other blocks read back stale device contents. Read from the source (fs/ext4/inode.c, 6.18); this machine cannot fail a sector, so not confirmed.',
+    scenarios: ['test/scenarios/ext4-atomic-zeroout-error-stale.json'],
+    confirmed: false,
+    invariants: ['data/no-stale-exposure'],
+    matches(_system, steps, results, v) {
+      // An atomic write that failed with EIO (its zeroing did) before the stale read.
+      return breaks(this, v) && steps.slice(0, v.step).some((s, i) => s.op === 'pwrite' && (s.flags ?? []).includes('RWF_ATOMIC') && results[i]?.errno === 'EIO');
+    },
+  },
 ];
 
 const LIMITATIONS: readonly Limitation[] = [
