@@ -18,8 +18,9 @@ import type { StepResult } from '../model/system.ts';
 import type { CheckedRun, StepSource, Violation } from './execute.ts';
 import type { System } from '../model/system.ts';
 import { runChecked } from './execute.ts';
+import { coverageCounts, freshPoints, resetCoverage } from '../model/lib/coverage.ts';
 import type { GenOptions, Recipe } from './generate.ts';
-import { arbRecipes, arbSystem, resolve, verifySteps } from './generate.ts';
+import { arbRecipe, arbRecipes, arbSystem, resolve, verifySteps } from './generate.ts';
 
 export interface CheckOptions {
   readonly invariants: readonly Invariant[];
@@ -89,6 +90,11 @@ export interface CheckReport {
    * clones, ...  A run that never reaches an interesting state shows here.
    */
   readonly reached: Record<string, number>;
+  /**
+   * Every coverage point the model declares (model/lib/coverage.ts) and how
+   * many times the run passed it; zero: never reached.
+   */
+  readonly coverage: Record<string, number>;
   /** Sequences that ran into a known upstream finding (checker/findings.ts), by id. */
   readonly findings: Record<string, number>;
   /**
@@ -126,7 +132,7 @@ export function knobsOf(v: VariantInfo | null): Knobs {
  * made with the encrypt feature, directory d is encrypted first (fscrypt
  * v2), so that files under it are encrypted.
  */
-function recipesToSources(system: SystemDoc, recipes: readonly Recipe[], policy: readonly PolicyFlag[]): StepSource[] {
+export function recipesToSources(system: SystemDoc, recipes: readonly Recipe[], policy: readonly PolicyFlag[]): StepSource[] {
   const out: StepSource[] = recipes.map((r) => (sys: System) => resolve(r, sys) as StepSource | StepSource[]);
   if ((system.features ?? []).includes('encrypt')) out.unshift(policy.length > 0 ? { op: 'encrypt_dir', path: 'd', flags: [...policy] } : { op: 'encrypt_dir', path: 'd' });
   out.push((sys: System) => verifySteps(sys));
@@ -249,29 +255,87 @@ export function noteReached(reached: Record<string, number>, s: Step, r: StepRes
  * What sequences look like for a variant: the RWF_WRITETHROUGH RFC's use the
  * flag often, with many stores through a mapping (what the RFC's folio
  * handling must survive); on systems chosen for atomic writes, many
- * RWF_ATOMIC writes.
+ * RWF_ATOMIC writes; on systems chosen for inline encryption, the file in
+ * the encrypted directory first.
  */
 function genFor(knobs: Knobs, hint: SystemHint | undefined, gen: GenOptions | undefined): GenOptions | undefined {
-  if (knobs.on('writethrough-rfc')) return { ...gen, writethrough: true, weights: { mmap_write: 10, ...gen?.weights } };
+  if (knobs.has('writethrough-rfc')) return { ...gen, writethrough: true, weights: { mmap_write: 10, ...gen?.weights } };
   if (hint === 'atomic-bigalloc' || hint === 'atomic-hw') return { ...gen, weights: { awrite: 12, ...gen?.weights } };
+  // Systems chosen for inline encryption: mostly the file in the encrypted directory.
+  if (hint === 'inline-crypto') return { ...gen, paths: gen?.paths ?? ['d/h', 'f', 'g'] };
   return gen;
 }
 
+/** Inputs kept for the generator's feedback (at most, per run). */
+const CORPUS_MAX = 512;
+
+/**
+ * Coverage feedback: a quarter of the inputs extend one that reached a
+ * coverage point for the first time (model/lib/coverage.ts) with fresh
+ * random steps, the rest are drawn as usual.  The corpus grows while the
+ * search runs, in the order fast-check asks for inputs, so a seed and a
+ * count still repeat a run.  An extended input shrinks its new steps
+ * (fast-check), then every step (minimizeSteps).
+ */
+class FeedbackArbitrary extends fc.Arbitrary<Input> {
+  constructor(
+    private readonly fresh: fc.Arbitrary<Input>,
+    private readonly tail: fc.Arbitrary<Recipe[]>,
+    private readonly corpus: readonly Input[],
+    private readonly maxSteps: number,
+  ) {
+    super();
+  }
+
+  generate(mrng: fc.Random, bias: number | undefined): fc.Value<Input> {
+    if (this.corpus.length > 0 && mrng.nextInt(0, 3) === 0) {
+      const base = this.corpus[mrng.nextInt(0, this.corpus.length - 1)]!;
+      if (base.recipes.length < this.maxSteps) {
+        const t = this.tail.generate(mrng, bias);
+        return new fc.Value(this.extend(base, t.value_), { base, t });
+      }
+    }
+    const v = this.fresh.generate(mrng, bias);
+    return new fc.Value(v.value_, { v });
+  }
+
+  private extend(base: Input, tail: readonly Recipe[]): Input {
+    return { ...base, recipes: [...base.recipes, ...tail.slice(0, this.maxSteps - base.recipes.length)] };
+  }
+
+  canShrinkWithoutContext(_value: unknown): _value is Input {
+    return false;
+  }
+
+  shrink(_value: Input, context: unknown): fc.Stream<fc.Value<Input>> {
+    const c = context as { base: Input; t: fc.Value<Recipe[]> } | { v: fc.Value<Input> } | undefined;
+    if (c === undefined) return fc.Stream.nil();
+    if ('v' in c) return this.fresh.shrink(c.v.value_, c.v.context).map((v) => new fc.Value(v.value_, { v }));
+    return this.tail.shrink(c.t.value_, c.t.context).map((t) => new fc.Value(this.extend(c.base, t.value_), { base: c.base, t }));
+  }
+}
+
 export function check(opts: CheckOptions): CheckReport {
+  resetCoverage();
   const knobs = knobsOf(opts.variant);
   const hint = opts.systems ?? opts.variant?.systems;
   const fsOnly = opts.fs ?? (opts.variant?.fs !== undefined && opts.variant.fs.length === 1 ? opts.variant.fs[0] : undefined);
   // Encrypted systems: a quarter each with IV_INO_LBLK_64 and IV_INO_LBLK_32 policies (made with stable_inodes).
   const policyArb = fc.constantFrom<readonly PolicyFlag[]>([], [], ['IV_INO_LBLK_64'], ['IV_INO_LBLK_32']);
-  const arb: fc.Arbitrary<Input> = fc.record({
+  const gen = genFor(knobs, hint, opts.gen);
+  const freshArb: fc.Arbitrary<Input> = fc.record({
     system: arbSystem({ fs: fsOnly, hint }),
     policy: policyArb,
-    recipes: arbRecipes(opts.maxSteps, genFor(knobs, hint, opts.gen), opts.minSteps ?? 0),
+    recipes: arbRecipes(opts.maxSteps, gen, opts.minSteps ?? 0),
   }).map((i) => {
     const features = i.system.features ?? [];
     if (!features.includes('encrypt')) return { ...i, policy: [] };
     return i.policy.length === 0 ? i : { ...i, system: { ...i.system, features: [...features, 'stable_inodes' as const] } };
   });
+  // Feedback only for ordinary sequences (a soak's long ones are not extended).
+  const corpus: Input[] = [];
+  const feedback = opts.maxSteps <= 200 && (opts.minSteps ?? 0) === 0;
+  const arb = feedback ? new FeedbackArbitrary(freshArb, fc.array(arbRecipe(gen ?? {}), { minLength: 1, maxLength: Math.max(1, Math.floor(opts.maxSteps / 2)) }), corpus, opts.maxSteps) : freshArb;
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};
   let runs = 0;
@@ -300,11 +364,13 @@ export function check(opts: CheckOptions): CheckReport {
     runs++;
     crashedBefore = false;
     const reachedBefore = knobs.reached;
+    const freshBefore = freshPoints();
     // Long sequences (a soak): the whole-state invariants every 16 steps (and at crashes, remounts, syncs).
     // A long sequence is cut at the budget (the summary says so; the repeat command leaves it out).
     const r = runInput(input, knobs, opts.invariants, onStep, false, opts.maxSteps > 1000 ? 16 : 1, opts.maxSteps > 1000 ? t0 + opts.timeMs : undefined);
     if (r?.cut === true) cutShort++;
     if (knobs.reached > reachedBefore) variantSequences++;
+    if (feedback && failures === 0 && freshPoints() > freshBefore && corpus.length < CORPUS_MAX) corpus.push(input);
     const now = Date.now();
     if (opts.onProgress !== undefined && now - lastProgress >= every) {
       lastProgress = now;
@@ -329,6 +395,7 @@ export function check(opts: CheckOptions): CheckReport {
     // Long sequences: fast-check's shrinking of the recipe arrays is slow there; ddmin on the steps is not.
     endOnFailure: opts.maxSteps > 200,
   });
+  const coverage = coverageCounts();
   let counterexample: Counterexample | null = null;
   if (details.failed && details.counterexample !== null) {
     const input = details.counterexample[0];
@@ -347,7 +414,7 @@ export function check(opts: CheckOptions): CheckReport {
     }
   }
   return {
-    seed: opts.seed, runs, runsToFailure: details.failed && details.counterexample !== null ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
+    seed: opts.seed, runs, runsToFailure: details.failed && details.counterexample !== null ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, coverage, findings,
     variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: details.numRuns - cutShort, cutShort, counterexample,
   };
 }

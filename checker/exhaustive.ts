@@ -20,6 +20,7 @@ import { runChecked } from './execute.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import { knownFinding } from './findings.ts';
 import { fs_types, fsTypeOf } from '../model/filesystems.ts';
+import { coverageCounts, resetCoverage } from '../model/lib/coverage.ts';
 
 /** One letter of the alphabet: a step, given the fill value its data gets. */
 interface Letter {
@@ -204,6 +205,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
   let steps = 0;
   let skipped = 0;
   let variantSequences = 0;
+  resetCoverage();
   const t0 = Date.now();
   let complete = true;
   search: for (const scope of scopes) {
@@ -263,7 +265,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
       const min = minimizeSteps(system, knobs, r.steps, opts.invariants, r.violation.invariant);
       const final = min.violation !== null ? min : r;
       return {
-        seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings,
+        seed: 0, runs, runsToFailure: runs, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, coverage: coverageCounts(), findings,
         counterexample: { system, steps: final.steps, results: final.results, violation: final.violation!, path: `exhaustive:${scope.name}:${seq.map((i) => ALPHABET[i]!.name).join(' | ')}`, originalSteps: r.steps.length },
         sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
         variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete: true, total, reused,
@@ -272,7 +274,7 @@ export function exhaustive(opts: ExhaustiveOptions): ExhaustiveReport {
     }
   }
   return {
-    seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, findings, counterexample: null,
+    seed: 0, runs, runsToFailure: null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, coverage: coverageCounts(), findings, counterexample: null,
     sequences: runs - skipped, skippedBySymmetry: skipped, depth: opts.depth,
     variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: runs, complete, total, reused,
     ...(index !== undefined ? { index } : {}),

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { System } from '../model/system.ts';
 import type { SystemHint } from '../model/variants.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
-import { OPEN_FLAGS } from '../model/vfs/fcntl.ts';
+import { FMODE_WRITE, OPEN_FLAGS } from '../model/vfs/fcntl.ts';
 import { fs_types, fsTypeOf } from '../model/filesystems.ts';
 import type { SystemDraw } from './draw.ts';
 import { roundUp } from '../model/lib/math.ts';
@@ -25,6 +25,15 @@ export interface Span3 {
   readonly gran: 0 | 1 | 2 | 3;
   readonly d: number;
 }
+
+/**
+ * What a generated crash does first when the device holds nothing that is
+ * not yet durable (a crash then tests nothing): `inflight` starts writeback
+ * of the dirty files (bios in flight), `cached` also lets the device
+ * complete them into its volatile cache; with nothing dirty, one block is
+ * written first.  `none`: the crash as drawn.
+ */
+export type CrashPrep = 'none' | 'inflight' | 'cached';
 
 export type Recipe =
   | { readonly k: 'open'; readonly fd: number; readonly path: string; readonly acc: number; readonly flags: readonly string[] }
@@ -42,7 +51,7 @@ export type Recipe =
   | { readonly k: 'setflags'; readonly fd: number; readonly nocow: boolean }
   | { readonly k: 'clone'; readonly fd: number; readonly src: number; readonly srcOff: Span3; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'sync' }
-  | { readonly k: 'crash'; readonly keep: 'none' | 'all' | readonly number[]; readonly remount: boolean; readonly reopen: boolean }
+  | { readonly k: 'crash'; readonly keep: 'none' | 'all' | readonly number[]; readonly remount: boolean; readonly reopen: boolean; readonly prep: CrashPrep }
   | { readonly k: 'remount'; readonly reopen: boolean }
   | { readonly k: 'writeback'; readonly fd: number; readonly off: Span3; readonly len: Span3 }
   | { readonly k: 'complete'; readonly count: number }
@@ -132,7 +141,85 @@ export function arbRecipes(maxSteps: number, opts: GenOptions = {}, minSteps = 0
     for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = k === 'pwrite' || k === 'pread' || enabled.includes(k) ? base[k] : 0;
     return fc.array(arbRecipe({ ...opts, weights: w }), { minLength: Math.max(0, Math.min(minSteps, maxSteps) - 1), maxLength: Math.max(0, maxSteps - 1) });
   };
-  return fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);
+  const random = fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);
+  // Templates need their kinds enabled, and the model's own steps (writeback, complete, device_error).
+  if (opts.realKernel === true || maxSteps < 8 || Object.values(opts.weights ?? {}).some((w) => w === 0)) return random;
+  const templated = fc.tuple(first, arbTemplate(opts), swarm.chain(rest)).map(([a, t, r]): Recipe[] => [a, ...t, ...r].slice(0, maxSteps));
+  return fc.oneof({ weight: 4, arbitrary: random }, { weight: 1, arbitrary: templated });
+}
+
+const wholeBlocks = (maxK: number): fc.Arbitrary<Span3> => fc.record({ anchor: fc.constant<0>(0), k: fc.integer({ min: 1, max: maxK }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.constant(0) });
+const at0 = (k: number): Span3 => ({ anchor: 0, k, gran: 1, d: 0 });
+const plainWrite = (fd: number, off: Span3, len: Span3, flags: readonly string[] = []): fc.Arbitrary<Recipe> =>
+  fill.map((f): Recipe => ({ k: 'pwrite', fd, valid: true, off, len, fill: f, buf: 0, iov2: null, flags, race: null }));
+
+/**
+ * Sequence templates: shapes known to matter that random steps rarely put
+ * together, each with its parameters still drawn, then random steps
+ * (issue: reach).  Each is at most 8 recipes.
+ *
+ * - write, fsync, overwrite, crash with the overwrite in flight or in the
+ *   device cache (what fsync and the journal must survive);
+ * - clone the same range twice (a block with three owners), then write
+ *   over it (COW of a multiply shared block);
+ * - a device error under written-back data, then writeback, completion and
+ *   fsync (the error reported, the folio kept dirty or not);
+ * - stores through a mapping, writeback, a store while the folio is under
+ *   writeback, completion, fsync (stable pages, re-dirtying);
+ * - an O_DIRECT write over data still in the page cache, then a crash;
+ * - a store through a mapping, a write over it (RWF_WRITETHROUGH for the
+ *   RFC's variants), another store, fsync, a crash (what the store after
+ *   the write must not lose).
+ */
+function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
+  const crash = (prep: CrashPrep) => fc.record({
+    k: fc.constant('crash' as const),
+    keep: fc.oneof<fc.Arbitrary<'none' | 'all' | readonly number[]>[]>(fc.constant('none'), fc.constant('all'), fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 4 })),
+    remount: fc.constant(true), reopen: fc.constant(true), prep: fc.constant(prep),
+  });
+  const n = wholeBlocks(4);
+  const overwriteCrash = fc.tuple(n, n, fc.boolean(), fc.constantFrom<CrashPrep>('inflight', 'cached')).chain(([off, len, data, prep]) =>
+    fc.tuple(plainWrite(0, off, len), fc.constant<Recipe>({ k: 'fsync', fd: 0, data }), plainWrite(0, off, len), crash(prep)));
+  const cloneTwice = fc.tuple(n, fc.integer({ min: 1, max: 4 })).chain(([len, gap]) =>
+    fc.tuple(
+      plainWrite(0, at0(0), len),
+      fc.constant<Recipe>({ k: 'open', fd: 1, path: 'g', acc: 2, flags: [] }),
+      fc.constant<Recipe>({ k: 'clone', fd: 1, src: 0, srcOff: at0(0), off: at0(0), len }),
+      fc.constant<Recipe>({ k: 'clone', fd: 1, src: 0, srcOff: at0(0), off: { ...len, k: len.k + gap }, len }),
+      plainWrite(0, at0(0), at0(1)),
+    ));
+  const errorWriteback = fc.tuple(n, n).chain(([off, len]) =>
+    fc.tuple(
+      plainWrite(0, off, len),
+      fc.constant<Recipe>({ k: 'device_error', fd: 0, off, len: at0(1) }),
+      fc.constant<Recipe>({ k: 'writeback', fd: 0, off: at0(0), len: at0(0) }),
+      fc.constant<Recipe>({ k: 'complete', count: 4 }),
+      fc.constant<Recipe>({ k: 'fsync', fd: 0, data: false }),
+    ));
+  const storeUnderWriteback = fc.tuple(n, fill, fill).map(([off, a, b]): Recipe[] => [
+    { k: 'mmap_write', fd: 0, off: { ...off, anchor: 0 }, len: at0(1), fill: a },
+    { k: 'writeback', fd: 0, off: at0(0), len: at0(0) },
+    { k: 'mmap_write', fd: 0, off: { ...off, anchor: 0 }, len: { anchor: 0, k: 1, gran: 0, d: 0 }, fill: b },
+    { k: 'complete', count: 4 },
+    { k: 'fsync', fd: 0, data: false },
+  ]);
+  const directOverCached = fc.tuple(n, n, fc.constantFrom<CrashPrep>('none', 'cached')).chain(([off, len, prep]) =>
+    fc.tuple(
+      plainWrite(0, off, len),
+      fc.constant<Recipe>({ k: 'open', fd: 1, path: 'f', acc: 2, flags: ['O_DIRECT'] }),
+      plainWrite(1, off, len),
+      crash(prep),
+    ));
+  const storeWriteStore = fc.tuple(n, fill, fill, fc.boolean()).chain(([len, a, b, data]) =>
+    fc.tuple(
+      plainWrite(0, at0(0), len),
+      fc.constant<Recipe>({ k: 'mmap_write', fd: 0, off: at0(0), len: at0(1), fill: a }),
+      plainWrite(0, at0(0), at0(1), opts.writethrough === true ? ['RWF_WRITETHROUGH'] : []),
+      fc.constant<Recipe>({ k: 'mmap_write', fd: 0, off: at0(0), len: { anchor: 0, k: 1, gran: 0, d: 0 }, fill: b }),
+      fc.constant<Recipe>({ k: 'fsync', fd: 0, data }),
+      crash('none'),
+    ));
+  return fc.oneof(overwriteCrash, cloneTwice, errorWriteback, storeUnderWriteback, directOverCached, storeWriteStore).map((t) => [...t]);
 }
 
 export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
@@ -199,6 +286,8 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
               ),
         remount: likely,
         reopen: likely,
+        // Model only: the kernel runner has no way to hold writes in flight (writeback and complete are model-only steps).
+        prep: opts.realKernel === true || opts.crashKeep !== undefined ? fc.constant<CrashPrep>('none') : fc.constantFrom<CrashPrep>('none', 'inflight', 'inflight', 'cached', 'cached', 'cached'),
       }),
     },
     { weight: w.remount, arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
@@ -361,8 +450,44 @@ function reopenSteps(sys: System): Array<Step | ((s: System) => Step[])> {
   return out;
 }
 
+/**
+ * Steps that leave writes not yet durable on the device before a crash
+ * (CrashPrep), or none when some already are, the file system is down, or
+ * no file is open for writing.
+ */
+function pendingSteps(sys: System, prep: CrashPrep): Step[] {
+  if (prep === 'none' || sys.crashed || sys.sb.shutdown || sys.disk.hasPending()) return [];
+  const out: Step[] = [];
+  const writable = [...sys.files].filter(([, f]) => (f.f_mode & FMODE_WRITE) !== 0);
+  // One writeback per dirty file (a file open twice is written back once).
+  const seen = new Set<number>();
+  const targets: string[] = [];
+  for (const [fd, f] of writable) {
+    if (!f.inode.mapping.hasDirty() || seen.has(f.inode.ino)) continue;
+    seen.add(f.inode.ino);
+    targets.push(fd);
+  }
+  if (targets.length === 0) {
+    // Nothing dirty: one block written at the EOF block of a file open for writing without O_DSYNC (which would
+    // make it durable at once), or else of a file opened again for that (the same file, or after a crash lost the files, the first).
+    const open = writable.find(([, f]) => (f.f_flags & OPEN_FLAGS['O_DSYNC']!) === 0);
+    const fd = open?.[0] ?? FD_NAMES.find((n) => !sys.files.has(n));
+    if (fd === undefined) return [];
+    if (open === undefined) out.push({ op: 'open', path: writable[0]?.[1].path ?? PATHS[0], fd, flags: ['O_RDWR', 'O_CREAT'] });
+    const bs = sys.cfg.blockSize;
+    out.push({ op: 'pwrite', fd, offset: open === undefined ? 0 : Math.floor(open[1].inode.i_size / bs) * bs, length: bs, fill: nextFill(sys), bufOffset: 0, flags: [] });
+    targets.push(fd);
+  }
+  for (const fd of targets) out.push({ op: 'writeback', fd, offset: 0, length: 0 });
+  // Without a volatile cache a completed write is durable: leave them in flight.
+  if (prep === 'cached' && sys.disk.limits.write_cache) out.push({ op: 'complete', count: 64 });
+  return out;
+}
+
 /** Concrete steps, or (after a remount) steps that depend on the state the remount leaves. */
-export type Resolved = Step | Array<Step | ((s: System) => Step[])>;
+export type Resolved = Step | Array<Step | Deferred>;
+/** Steps resolved when the steps before them have run. */
+type Deferred = (s: System) => Array<Step | Deferred>;
 
 /** Turn a recipe into concrete steps for the current model state. */
 export function resolve(r: Recipe, sys: System): Resolved {
@@ -402,7 +527,8 @@ export function resolve(r: Recipe, sys: System): Resolved {
       const write: Step = { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags: ['RWF_ATOMIC', ...r.flags.filter((f, i, a) => a.indexOf(f) === i)] };
       if (r.crash === null) return write;
       const crash: Step = r.crash === 'all' ? { op: 'crash', keep: 'all' } : { op: 'crash', pattern: [...r.crash] };
-      return [write, crash, { op: 'remount' }, ...reopenSteps(sys)];
+      // A refused or synchronous atomic write leaves nothing pending: other writes are then left in flight (CrashPrep).
+      return [write, (s: System) => [...pendingSteps(s, 'inflight'), crash, { op: 'remount' }, ...reopenSteps(s)]];
     }
     case 'pread': {
       const fd = fdName(sys, r.fd, r.valid);
@@ -447,8 +573,9 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return { op: 'sync' };
     case 'crash': {
       const crash: Step = typeof r.keep === 'string' ? { op: 'crash', keep: r.keep } : { op: 'crash', pattern: [...r.keep] };
-      if (!r.remount) return crash;
-      return [crash, { op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
+      const pre = pendingSteps(sys, r.prep);
+      if (!r.remount) return pre.length === 0 ? crash : [...pre, crash];
+      return [...pre, crash, { op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
     }
     case 'remount':
       return [{ op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];

@@ -312,6 +312,7 @@ function merge(seed: number, workers: readonly Running[], winner: Running | null
   const ops: Record<string, number> = {};
   const errnos: Record<string, number> = {};
   const reached: Record<string, number> = {};
+  const coverage: Record<string, number> = {};
   const findings: Record<string, number> = {};
   let runs = 0;
   let steps = 0;
@@ -326,6 +327,7 @@ function merge(seed: number, workers: readonly Running[], winner: Running | null
     add(ops, r.ops);
     add(errnos, r.errnos);
     add(reached, r.reached);
+    add(coverage, r.coverage);
     add(findings, r.findings);
     repeatRuns += r.repeatRuns;
     cutShort += r.cutShort ?? 0;
@@ -341,6 +343,7 @@ function merge(seed: number, workers: readonly Running[], winner: Running | null
     ops,
     errnos,
     reached,
+    coverage,
     findings,
     variantSequences,
     // With a counterexample, the repeat command is the failing worker's alone.

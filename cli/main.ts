@@ -696,12 +696,23 @@ function summaryJson(r: CheckReport, variant: string | null, file: string | null
     ops: r.ops,
     errnos: r.errnos,
     reached: r.reached,
+    coverage: r.coverage,
     findings: r.findings,
     counterexample:
       r.counterexample === null
         ? null
         : { file, invariant: r.counterexample.violation.invariant, step: r.counterexample.violation.step, detail: r.counterexample.violation.detail, steps: r.counterexample.steps.length, shrunkFrom: r.counterexample.originalSteps },
   };
+}
+
+/** The coverage points a run reached, and the first of those it never did (every count in --json). */
+export function coverageLine(coverage: Readonly<Record<string, number>>): string {
+  const all = Object.entries(coverage);
+  const never = all.filter(([, n]) => n === 0).map(([p]) => p);
+  const head = `coverage: ${all.length - never.length} of ${all.length} points reached`;
+  if (never.length === 0) return head;
+  const shown = never.slice(0, 6);
+  return `${head}; never: ${shown.join('; ')}${never.length > shown.length ? `; ... (${never.length - shown.length} more in --json)` : ''}`;
 }
 
 function printSummary(r: CheckReport, variant: string | null, file: string | null, repeat: string | null, incomplete = false, workers: readonly string[] = []): void {
@@ -726,6 +737,7 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   };
   const reached = top(r.reached, 12);
   if (reached !== '') out(`reached: ${reached}`);
+  out(coverageLine(r.coverage));
   for (const [id, n] of Object.entries(r.findings)) {
     const f = knownFindings().find((x) => x.id === id);
     out(`known upstream finding ${id}: ${n} sequence(s) ran into it (${f === undefined ? '' : f.scenarios[0]}${f?.confirmed === true ? `; report docs/findings/${id}.md` : ''}), not reported again`);

@@ -7,7 +7,7 @@
 import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
 import { SRC_USERBUF, dataRuns, span } from './lib/content.ts';
-import { EACCES, EBADF, EEXIST, EINVAL, EIO, ENOENT, errnoName } from './lib/errno.ts';
+import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, EIO, ENOENT, ENOSPC, errnoName } from './lib/errno.ts';
 import { SourceTable } from './lib/sources.ts';
 import { IntervalMap } from './lib/interval-map.ts';
 import { roundDown, roundUp } from './lib/math.ts';
@@ -39,6 +39,7 @@ import type { Step } from '../scenario/schema.ts';
 import { PlacementOrigin } from '../scenario/placement.ts';
 import type { Placement } from '../scenario/placement.ts';
 import type { ResolvedSystem } from '../scenario/resolve.ts';
+import { cover } from './lib/coverage.ts';
 
 /** One line of `iospec run` output. */
 export interface StepResult {
@@ -150,6 +151,8 @@ export class System implements Kernel {
   // ---- helpers ------------------------------------------------------------
 
   private fail(n: number, op: string, err: number): StepResult {
+    if (err === -ENOSPC) cover('alloc: ENOSPC');
+    else if (err === -EAGAIN && (op === 'pwrite' || op === 'pread')) cover('rw: EAGAIN');
     return { step: n, op, errno: errnoName(err) };
   }
 

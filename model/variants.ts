@@ -12,6 +12,7 @@
  */
 import type { InvariantId } from '../properties/ids.ts';
 import { fs_types } from './fs/registry.ts';
+import { cover, declareVariantPoints } from './lib/coverage.ts';
 
 /**
  * A restriction of generated systems: ext4 with an inline encryption engine,
@@ -231,6 +232,8 @@ const DECLARED = [
       'Direct I/O on an inline-encrypted file accepts user memory aligned only to the logical block size (file position and length still block aligned): a data unit then spans two bvecs, and a bio split at a bvec boundary (segment limits) cuts it.',
     source: 'seed 000: fscrypt direct I/O cover letter ("memory aligned only to the logical block size" is rejected: a crypto data unit could span bvecs, and the block layer may split a bio at any bvec boundary); fs/ext4/file.c: ext4_should_use_dio',
     breaks: ['crypto/dio-alignment-enforced'],
+    // Direct I/O on an encrypted file needs an inline engine.
+    systems: 'inline-crypto',
   },
   {
     name: 'crypto-split-ignores-du',
@@ -238,6 +241,8 @@ const DECLARED = [
       'The block layer splits a bio with a crypt context at any logical block, as it splits other bios, instead of between data units: with max_sectors_kb not a multiple of the data unit size, a data unit is cut in two.',
     source: 'block/blk-merge.c: bio_split_alignment ("if (bio_has_crypt_ctx(bio)) return data_unit_size"); seed 000',
     breaks: ['crypto/no-split-data-unit'],
+    // Only a bio with a crypt context (an inline engine) is split differently.
+    systems: 'inline-crypto',
   },
   {
     name: 'crypto-dun-not-advanced',
@@ -245,6 +250,7 @@ const DECLARED = [
       'When the block layer splits a bio with a crypt context, the remainder keeps the DUN of the original first data unit instead of advancing it by the data units split off: the second part is encrypted with the wrong DUNs.',
     source: 'block/blk-crypto.c: bio_crypt_advance (called from bio_split / bio_advance); seed 000',
     breaks: ['crypto/dun-matches-position'],
+    systems: 'inline-crypto',
   },
   {
     name: 'crypto-dio-without-engine',
@@ -295,9 +301,9 @@ const DECLARED = [
     name: 'wt-no-mkclean',
     implies: ['writethrough-rfc'],
     description:
-      'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again: fsync does not write the stored bytes (only the unmap at exit finds the dirty PTE), and a crash loses them (durability/fsync; a 10-step sequence the random search does not reach within its budget, so not claimed).',
+      'RWF_WRITETHROUGH starts writeback of a folio without folio_mkclean: a page mapped writable by an earlier store stays writable, so the next store through the mapping changes the folio under writeback without a fault — nothing marks the folio dirty again: fsync does not write the stored bytes (only the unmap at exit finds the dirty PTE), and a crash loses them (durability/fsync: store, write-through, store, fsync, crash, a shape among the templates the checker draws).',
     source: 'seed 003: RFC 1/3 folio_prepare_writethrough ("We are trying to avoid folio_mkclean() usages but we need it here to serialize against mmap writes"); mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean)',
-    breaks: ['folio/no-clean-while-block-dirty', 'folio/stable-under-writeback'],
+    breaks: ['folio/no-clean-while-block-dirty', 'folio/stable-under-writeback', 'durability/fsync'],
     systems: 'stable-writes',
   },
   {
@@ -418,6 +424,9 @@ export const VARIANTS: readonly VariantInfo[] = DECLARED.map((d): VariantInfo =>
   },
 }));
 
+/** Each variant's coverage point (model/lib/coverage.ts), by name: the code the variant changes ran. */
+const VARIANT_POINTS: ReadonlyMap<string, string> = new Map(declareVariantPoints(VARIANTS.map((v) => v.name)).map((p, i) => [VARIANTS[i]!.name, p]));
+
 /**
  * The variants switched on for a run, as model code consults them: `on(name)`
  * at the point where the variant diverges from upstream.  `reached` counts
@@ -433,9 +442,15 @@ export class Knobs {
   }
 
   on(name: VariantName): boolean {
+    cover(VARIANT_POINTS.get(name)!);
     if (this.set.size === 0 || !this.set.has(name)) return false;
     this.reached++;
     return true;
+  }
+
+  /** Whether a variant is switched on, for a caller outside the model (not counted as reached). */
+  has(name: VariantName): boolean {
+    return this.set.has(name);
   }
 
   /** The variants switched on, in declaration order. */

@@ -8,6 +8,7 @@ import { REQ_ATOMIC, REQ_NOWAIT } from './bio.ts';
 import type { QueueLimits } from './blk-settings.ts';
 import { PAGE_SIZE, SECTOR_SHIFT } from './blk-settings.ts';
 import { EAGAIN, EINVAL } from '../lib/errno.ts';
+import { cover } from '../lib/coverage.ts';
 
 /** block/blk-merge.c: blk_boundary_sectors */
 function blk_boundary_sectors(lim: QueueLimits, isAtomic: boolean): number {
@@ -126,5 +127,7 @@ export function bio_split_rw_at(bio: Bio, lim: QueueLimits, maxBytes: number, ig
 export function bio_split_rw(bio: Bio, lim: QueueLimits, v: Knobs = UPSTREAM): SplitResult {
   // Variants crypto-split-ignores-du and atomic-split-max-sectors.
   const atomicAsAny = v.on('atomic-split-max-sectors');
-  return bio_split_rw_at(bio, lim, get_max_io_size(bio, lim, atomicAsAny) << SECTOR_SHIFT, v.on('crypto-split-ignores-du'), atomicAsAny);
+  const r = bio_split_rw_at(bio, lim, get_max_io_size(bio, lim, atomicAsAny) << SECTOR_SHIFT, v.on('crypto-split-ignores-du'), atomicAsAny);
+  if (r.bytes > 0) cover('bio: split');
+  return r;
 }

@@ -25,6 +25,7 @@ import { REQ_ATOMIC, REQ_FUA, REQ_PREFLUSH } from './bio.ts';
 import type { QueueLimits } from './blk-settings.ts';
 import { SECTOR_SIZE } from './blk-settings.ts';
 import { EILSEQ, EIO } from '../lib/errno.ts';
+import { cover } from '../lib/coverage.ts';
 
 /** The inline engine's numbering of a bio's data units: from its (request's) DUN on, counting past any wrap (bio_crypt_dun_increment). */
 function inlineScheme(bio: Bio): DunScheme {
@@ -88,6 +89,17 @@ export interface CrashReport {
 export interface DiskObserver {
   onQueue(bio: Bio): void;
   onComplete(bio: Bio): void;
+}
+
+/** The coverage points of a crash: what was pending, and what of each pending write survived. */
+function coverCrash(report: CrashReport): void {
+  for (const p of report.pending) {
+    cover(p.state === 'inflight' ? 'crash: write in flight' : 'crash: write in the device cache');
+    if (p.atomic) cover('crash: atomic write pending');
+    let kept = 0;
+    for (const k of report.kept) if (k[0] === p.i) kept += k[2];
+    cover(kept === 0 ? 'crash: pending write lost' : kept >= p.sectors ? 'crash: pending write kept whole' : 'crash: part of a pending write kept');
+  }
 }
 
 export class Disk {
@@ -301,6 +313,7 @@ export class Disk {
       this.pending = this.pending.filter((x) => x.bio !== bio);
       this.failedWrites.push(bio);
     }
+    if (bio.status !== 0) cover(bio.op === 'write' ? 'bio: write failed' : 'bio: read failed');
     this.observer?.onComplete(bio);
   }
 
@@ -369,6 +382,7 @@ export class Disk {
     this.cache.clear();
     this.pending = [];
     this.inflight = [];
+    coverCrash(report);
     return report;
   }
 

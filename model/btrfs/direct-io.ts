@@ -32,6 +32,7 @@ import { btrfs_data_csum_ok } from './file-item.ts';
 import { btrfs_cancel_ordered, btrfs_csum_bio_blocks, btrfs_finish_ordered, btrfs_get_extent, btrfs_reserve_extent } from './inode.ts';
 import { btrfs_cross_ref_exist } from './backref.ts';
 import { sliceData } from '../lib/content.ts';
+import { cover } from '../lib/coverage.ts';
 
 /** check_direct_IO: the position and every segment's address and length aligned to the sector size. */
 function check_direct_IO(inode: Inode, pos: number, iter: IovIter): boolean {
@@ -203,6 +204,7 @@ export function btrfs_direct_write(iocb: Kiocb, from: IovIter, buffered: (iocb: 
     done = Math.max(0, r);
     if (from.count === 0) return done;
   }
+  cover('dio: write fell back to buffered');
   // The buffered fallback: written, written back and dropped from the page cache.
   if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return done > 0 ? done : -EAGAIN;
   const pos = iocb.ki_pos;

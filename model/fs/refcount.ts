@@ -6,6 +6,7 @@
  * logged transaction, the on-disk one.
  */
 import { IntervalMap } from '../lib/interval-map.ts';
+import { cover } from '../lib/coverage.ts';
 
 export type RefcountMap = IntervalMap<number>;
 
@@ -31,7 +32,10 @@ export function refcountRuns(map: RefcountMap, pblk: number, n: number): Array<[
 
 /** xfs_refcount_increase_extent: every block of [pblk, pblk+n) gains an owner. */
 export function refcountIncrease(map: RefcountMap, pblk: number, n: number): void {
-  for (const [a, b, c] of refcountRuns(map, pblk, n)) map.set(a, b, c + 1);
+  for (const [a, b, c] of refcountRuns(map, pblk, n)) {
+    map.set(a, b, c + 1);
+    if (c + 1 === 3) cover('block: third owner');
+  }
 }
 
 /**

@@ -8,7 +8,19 @@
  */
 import { EIO } from '../lib/errno.ts';
 import type { IomapOps, IomapPair } from './iomap.ts';
-import { IOMAP_F_STALE } from './iomap.ts';
+import { IOMAP_ATOMIC, IOMAP_DIRECT, IOMAP_F_SHARED, IOMAP_F_STALE, IOMAP_FAULT, IOMAP_UNSHARE, IOMAP_WRITE, IOMAP_WRITETHROUGH, IOMAP_ZERO } from './iomap.ts';
+import type { IomapOpName } from '../lib/coverage.ts';
+import { coverIomap } from '../lib/coverage.ts';
+
+/** The operation an iteration's IOMAP_* flags say it is (a coverage point's first half). */
+function iomapOpName(flags: number): IomapOpName {
+  if ((flags & IOMAP_ZERO) !== 0) return 'zeroing';
+  if ((flags & IOMAP_UNSHARE) !== 0) return 'unshare';
+  if ((flags & IOMAP_FAULT) !== 0) return 'page fault';
+  if ((flags & IOMAP_WRITETHROUGH) !== 0) return 'writethrough';
+  if ((flags & IOMAP_DIRECT) !== 0) return (flags & IOMAP_WRITE) === 0 ? 'direct read' : (flags & IOMAP_ATOMIC) !== 0 ? 'atomic direct write' : 'direct write';
+  return 'buffered write';
+}
 
 export interface IomapIter {
   readonly ino: number;
@@ -59,6 +71,7 @@ export function iomap_iterate(
     it.pair = r;
     observe?.(ops.name, it.pos, it.len, it.flags, r);
     const m = r.iomap;
+    coverIomap(iomapOpName(it.flags), m.type, (m.flags & IOMAP_F_SHARED) !== 0 || r.srcmap.type !== 'hole');
     // iomap_iter_done: WARN_ON_ONCE on a mapping that does not cover pos.
     if (m.offset > it.pos || m.length === 0 || m.offset + m.length <= it.pos) {
       err = -EIO;

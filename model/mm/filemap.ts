@@ -13,6 +13,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import type { Knobs } from '../variants.ts';
 import { Folio } from './folio.ts';
+import { cover } from '../lib/coverage.ts';
 
 export interface WritebackControl {
   readonly syncMode: 'none' | 'all';
@@ -188,6 +189,7 @@ export function filemap_check_errors(mapping: AddressSpace): number {
 /** include/linux/pagemap.h: mapping_set_error */
 export function mapping_set_error(mapping: AddressSpace, err: number): void {
   if (err === 0) return;
+  cover('writeback: error recorded');
   mapping.wb_err.set(err);
   mapping.flags |= err === -ENOSPC ? AS_ENOSPC : AS_EIO;
 }
@@ -224,6 +226,7 @@ export function filemap_write_and_wait_range(mapping: AddressSpace, start: numbe
 export function file_check_and_advance_wb_err(mapping: AddressSpace, fWbErr: number): [number, number] {
   const r = mapping.wb_err.checkAndAdvance(fWbErr);
   mapping.flags &= ~(AS_EIO | AS_ENOSPC);
+  if (r[0] !== 0) cover('fsync: reported a writeback error');
   return r;
 }
 

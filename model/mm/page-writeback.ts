@@ -4,6 +4,7 @@
  */
 import type { AddressSpace, WritebackControl } from './filemap.ts';
 import type { Folio } from './folio.ts';
+import { cover } from '../lib/coverage.ts';
 
 /**
  * folio_clear_dirty_for_io: write-protect the folio's user mappings
@@ -14,6 +15,7 @@ export function folio_clear_dirty_for_io(folio: Folio): boolean {
   folio.mkclean(); // folio_mkclean: the next store faults (page_mkwrite)
   const was = folio.dirty;
   folio.dirty = false;
+  if (was) cover('folio: dirty -> clean');
   return was;
 }
 
@@ -21,6 +23,7 @@ export function folio_clear_dirty_for_io(folio: Folio): boolean {
 export function folio_start_writeback(folio: Folio): void {
   if (folio.writeback) throw new Error('model bug: folio_start_writeback on a folio under writeback');
   folio.writeback = true;
+  cover('folio: writeback start');
 }
 
 /**
@@ -30,6 +33,7 @@ export function folio_start_writeback(folio: Folio): void {
 export function folio_end_writeback(mapping: AddressSpace, folio: Folio): void {
   if (!folio.writeback) throw new Error('model bug: folio_end_writeback on a folio not under writeback');
   folio.writeback = false;
+  cover('folio: writeback end');
   if (folio.dropbehind && !folio.dirty && mapping.lookup(folio.index) === folio) mapping.remove(folio);
 }
 
@@ -37,6 +41,8 @@ export function folio_end_writeback(mapping: AddressSpace, folio: Folio): void {
 export function filemap_dirty_folio(mapping: AddressSpace, folio: Folio): boolean {
   const was = folio.dirty;
   folio.dirty = true;
+  if (!was) cover('folio: clean -> dirty');
+  if (folio.writeback) cover('folio: dirtied under writeback');
   // __mark_inode_dirty(I_DIRTY_PAGES)
   mapping.dirtyPagesInode = true;
   return !was;

@@ -56,6 +56,7 @@ import type { RemapRequest } from '../vfs/remap_range.ts';
 import { xfs_alloc_file_space, xfs_can_free_eofblocks, xfs_free_eofblocks, xfs_free_file_space } from './xfs_bmap_util.ts';
 import { XFS_I } from './xfs_inode.ts';
 import { roundDown, roundUp } from '../lib/math.ts';
+import { cover } from '../lib/coverage.ts';
 
 /** xfs_file_open */
 export function xfs_file_open(inode: Inode, file: File): number {
@@ -245,6 +246,7 @@ export function xfs_file_write_iter(iocb: Kiocb, from: IovIter): number {
     const ret = xfs_file_dio_write(iocb, from);
     if (ret !== -ENOTBLK) return ret;
     // Fall back to buffered I/O (xfs_file_write_iter).
+    cover('dio: write fell back to buffered');
     iocb.ki_flags &= ~IOCB_DIRECT;
   }
   return xfs_file_buffered_write(iocb, from);
