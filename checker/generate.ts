@@ -44,7 +44,7 @@ export type Recipe =
   | { readonly k: 'pread'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'fsync'; readonly fd: number; readonly data: boolean }
   | { readonly k: 'ftruncate'; readonly fd: number; readonly len: Span3 }
-  | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3 }
+  | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3; readonly huge: boolean }
   | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
   | { readonly k: 'statx'; readonly fd: number }
   | { readonly k: 'fiemap'; readonly fd: number; readonly placement: boolean }
@@ -256,7 +256,11 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     { weight: w.pread, arbitrary: fc.record({ k: fc.constant('pread' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), buf, flags: subset(['RWF_NOWAIT', 'RWF_HIPRI', 'RWF_ATOMIC', 'RWF_DONTCACHE'], 20) }) },
     { weight: w.fsync, arbitrary: fc.record({ k: fc.constant('fsync' as const), fd: fdIdx, data: fc.boolean() }) },
     { weight: w.ftruncate, arbitrary: fc.record({ k: fc.constant('ftruncate' as const), fd: fdIdx, len: span3(32) }) },
-    { weight: w.fallocate, arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16) }) },
+    {
+      weight: w.fallocate,
+      // Now and then a preallocation larger than the device: ENOSPC, and a file system left (nearly) full after it.
+      arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16), huge: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) }),
+    },
     { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
     { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx, placement: fc.constant(opts.placement === true) }) },
@@ -544,7 +548,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'fallocate': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: r.huge ? sys.disk.sizeBytes : value(sys, { ...r.len, anchor: 0 }, 0, 1) };
     }
     case 'mmap_write': {
       const fd = fdName(sys, r.fd, true);

@@ -263,6 +263,30 @@ export class OFile {
     this.since.addZeroCandidate(start, end);
   }
 
+  /**
+   * A preallocation or zeroing that failed part way (ENOSPC): [start, end)
+   * may read as before or as zeroes (XFS frees the range of a ZERO_RANGE
+   * before it allocates, xfs_falloc_zero_range), and without KEEP_SIZE the
+   * size may have grown as far as `grow` (ext4_alloc_file_blocks moves
+   * i_size after each allocated chunk).
+   */
+  failedPrealloc(start: number, end: number, zeroes: boolean, grow: number): void {
+    const old = this.size.max;
+    if (zeroes && Math.min(end, old) > start) {
+      this.touched(start, Math.min(end, old), true);
+      this.cur.addZeroCandidate(start, Math.min(end, old));
+      this.since.addZeroCandidate(start, Math.min(end, old));
+      this.unstable.setZero(start, Math.min(end, old));
+    }
+    if (grow > old) {
+      this.touched(old, grow, true);
+      this.cur.addZeroCandidate(old, grow);
+      this.since.addZeroCandidate(old, grow);
+      this.unstable.setZero(old, grow);
+      this.noteSizeRange(this.size.min, grow);
+    }
+  }
+
   truncate(len: number): void {
     const old = this.size.max;
     this.touched(len, Number.MAX_SAFE_INTEGER);
@@ -858,10 +882,14 @@ export class Oracle {
       }
       case 'fallocate': {
         const f = this.fileOf(step.fd);
-        if (f === undefined || !ok) break;
         const mode = step.mode === 0 ? 0 : flagsFrom(step.mode, FALLOC_FLAGS).value;
         const end = step.offset + step.length;
         const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+        // Out of space part way: what was allocated (or freed first) may stay.
+        if (f !== undefined && !ok && r.errno === 'ENOSPC' && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) === 0) {
+          f.failedPrealloc(step.offset, end, (mode & (FALLOC_FL_ZERO_RANGE | FALLOC_FL_PUNCH_HOLE)) !== 0, keep || (mode & FALLOC_FL_PUNCH_HOLE) !== 0 ? 0 : end);
+        }
+        if (f === undefined || !ok) break;
         if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) f.zero(step.offset, Math.min(end, f.size.max));
         else if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) {
           f.collapse(step.offset, step.length);
