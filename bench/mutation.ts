@@ -110,14 +110,30 @@ function makeCopy(dir: string): void {
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
 }
 
+/** A judge still running this long after its budget is stopped: the mutant made the model loop. */
+const HANG_MS = 60_000;
+
 function judgeIn(dir: string, time: number, seed: number): Promise<Verdict> {
   return new Promise((resolve) => {
-    const p = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bench/mutant-judge.ts', String(time), String(seed)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const t0 = Date.now();
+    // One process (tsx as a loader), in its own group, so that a hung judge is killed whole.
+    const p = spawn(process.execPath, ['--import', 'tsx', 'bench/mutant-judge.ts', String(time), String(seed)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+    }, time * 1000 + HANG_MS);
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('close', () => {
+      clearTimeout(timer);
+      if (hung) {
+        // The checker never came back to its time budget: a sequence that does not end (any run of it shows that).
+        resolve({ caught: 'check', detail: `the run did not end (stopped ${HANG_MS / 1000} s past its budget): the mutant makes the model loop`, ms: Date.now() - t0 });
+        return;
+      }
       const line = out.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(line) as Verdict);

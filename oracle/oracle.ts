@@ -208,6 +208,8 @@ export class OFile {
       if (certain) this.cur.setCertain(pos, d);
       else this.cur.addCandidate(pos, d);
       this.since.addCandidate(pos, d);
+      // Written back in place, the store lands where the durable mapping may still place those blocks (preShift).
+      if (this.shifts.length > 0) for (const [p, s] of this.preShift(pos, d)) this.since.addCandidate(p, s);
     }
     const maybeEnd = Math.min(end, this.size.max);
     if (maybeEnd > Math.max(pos, inside)) {
@@ -833,6 +835,7 @@ export class Oracle {
         if (src === undefined) break;
         if (ok || r.signal === 'SIGBUS') {
           const d0 = [span(step.length, src.id, 0, src.fill)];
+          for (const [p, d] of f.preShift(step.offset, d0)) this.place(f.path, p, d);
           f.mmapStore(step.offset, d0, ok);
           this.place(f.path, step.offset, d0);
         }

@@ -25,7 +25,7 @@ import {
 } from '../vfs/fcntl.ts';
 import { EXT_UNWRITTEN_MAX_LEN, ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
 import type { Ext4AllocationRequest } from './mballoc.ts';
-import { EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
+import { EXT4_MB_DELALLOC_RESERVED, EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
 import { adjacentGoal } from '../fs/alloc.ts';
 
 /**
@@ -104,7 +104,8 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
   const flags =
     (inode.kind === 'reg' ? EXT4_MB_HINT_DATA : 0) |
     (opts.noNormalize === true ? EXT4_MB_HINT_NOPREALLOC : 0) |
-    (opts.alignedHint === true ? EXT4_MB_HINT_ALIGNED : 0);
+    (opts.alignedHint === true ? EXT4_MB_HINT_ALIGNED : 0) |
+    (opts.fromReservation === true ? EXT4_MB_DELALLOC_RESERVED : 0);
   const got = ext4_mb_new_blocks(inode, { logical: lblk - off, len: roundUp(off + want, r), goal: ext4_ext_find_goal(inode, lblk) - off, ...ext4_ext_search(inode, lblk), flags });
   if (typeof got === 'number') return got;
   const n = Math.min(want, got.len - off);
@@ -223,11 +224,20 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
   const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first, last));
-  // ext4_alloc_file_blocks -> ext4_update_inode_size after each extent it
-  // allocates: out of space part way, the blocks allocated so far stay and
-  // the size covers them (observed on Linux 6.18).
-  const to = r < 0 ? Math.min(end, allocatedPrefix(inode, first, last) * bs) : end;
-  if (!keep && (to > inode.i_size || to > inode.disksize)) {
+  if (!keep) ext4_alloc_file_blocks_size(inode, first, last, end, r < 0);
+  return r < 0 ? r : 0;
+}
+
+/**
+ * ext4_alloc_file_blocks with new_size: ext4_update_inode_size after each
+ * extent it allocates, so out of space part way the blocks allocated so far
+ * stay and the size covers them (observed on Linux 6.18, fallocate and
+ * ZERO_RANGE alike).
+ */
+function ext4_alloc_file_blocks_size(inode: Inode, first: number, last: number, end: number, failed: boolean): void {
+  const bs = inode.blockSize;
+  const to = failed ? Math.min(end, allocatedPrefix(inode, first, last) * bs) : end;
+  if (to > inode.i_size || to > inode.disksize) {
     const old = inode.i_size;
     if (to > old && old % bs !== 0) ext4_block_truncate_page(inode, old);
     if (to > old) {
@@ -236,7 +246,6 @@ function ext4_do_fallocate(inode: Inode, offset: number, len: number, keep: bool
     }
     if (to > inode.disksize) inode.sb.setDisksize(inode, to);
   }
-  return r < 0 ? r : 0;
 }
 
 /** The end of the run of allocated (written or unwritten) blocks from `first`, at most `last`. */
@@ -281,7 +290,10 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   // is written back first.
   truncate_pagecache_range(inode.mapping, offset, end - 1);
   const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first, last));
-  if (r < 0) return r;
+  if (r < 0) {
+    if (!keep) ext4_alloc_file_blocks_size(inode, first, last, end, true);
+    return r;
+  }
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
   if (fullLast > fullFirst) inode.sb.convertToUnwritten(inode, fullFirst, fullLast);

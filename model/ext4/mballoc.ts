@@ -60,6 +60,8 @@ const EXT4_MB_HINT_GOAL_ONLY = 0x0100;
 const EXT4_MB_HINT_TRY_GOAL = 0x0200;
 const EXT4_MB_STREAM_ALLOC = 0x0800;
 const EXT4_MB_HINT_FIRST = 0x0008;
+/** The blocks were reserved by a delayed allocation (ext4_da_map_blocks): no claim on the free clusters. */
+export const EXT4_MB_DELALLOC_RESERVED = 0x0400;
 /** The RFC's flag (seed 004, "ext4: add aligned allocation support in mballoc"): a naturally aligned extent of exactly the request, or nothing. */
 export const EXT4_MB_HINT_ALIGNED = 0x10000;
 
@@ -976,9 +978,18 @@ function reportAlignedFailure(inode: Inode, ar: Ext4AllocationRequest): void {
  * extent is retried at its own size.  Variant
  * ext4-rfc-aligned-no-fallback: as posted, without the fallback.
  */
-export function ext4_mb_new_blocks(inode: Inode, ar: Ext4AllocationRequest): Allocation | number {
+export function ext4_mb_new_blocks(inode: Inode, ar0: Ext4AllocationRequest): Allocation | number {
   const sb = inode.sb;
   const geo = geometry(sb);
+  let ar = ar0;
+  if ((ar.flags & EXT4_MB_DELALLOC_RESERVED) === 0) {
+    // ext4_claim_free_clusters: only clusters not promised to delayed allocations
+    // (s_dirtyclusters_counter); the request halves until it fits, ENOSPC at none.
+    let clusters = Math.ceil(ar.len / geo.ratio);
+    while (clusters > 0 && sb.alloc.available() < clusters * geo.ratio) clusters >>= 1;
+    if (clusters === 0) return -ENOSPC;
+    if (clusters * geo.ratio < ar.len) ar = { ...ar, len: clusters * geo.ratio };
+  }
   for (let retries = 0; ; retries++) {
     const ac = new AllocationContext(sb, geo, inode, ar);
     if (!ext4_mb_use_preallocated(ac)) {
