@@ -1,10 +1,11 @@
 /**
  * The judge of one model mutant (bench/mutation.ts runs it in a copy of the
- * repository whose model/ holds the mutant): the conformance corpus and the
- * model-only scenarios first (the model must give the recorded answers, no
- * invariant may fire except a scenario's known finding), then `check` on
- * upstream for the given time.  Prints one JSON line: what caught the
- * mutant, or that nothing did.
+ * repository whose model/ holds the mutant): the corpus first — the
+ * conformance scenarios and the model-only ones (the model must give the
+ * recorded answers, no invariant may fire except a scenario's known
+ * finding) and the saved counterexamples (each must still fail as it
+ * records, with its variant) — then `check` on upstream for the given
+ * time.  Prints one JSON line: what caught the mutant, or that nothing did.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,14 @@ function corpusFailure(): string | null {
       } catch (e) {
         return `test/${sub}/${f}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
       }
+    }
+  }
+  const cx = join(import.meta.dirname, '..', 'counterexamples');
+  for (const f of readdirSync(cx).filter((x) => x.endsWith('.json')).sort()) {
+    try {
+      if (!replay(loadScenario(join(cx, f))).reproduced) return `counterexamples/${f} no longer fails as it records`;
+    } catch (e) {
+      return `counterexamples/${f}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     }
   }
   return null;

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { dirname, join, relative } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import type { Verdict } from './mutant-judge.ts';
+import { rng } from '../kernel/crashes.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -42,6 +43,10 @@ export function mutationSites(file: string, text: string): Mutant[] {
     out.push({ file, line: sf.getLineAndCharacterOfPosition(start).line + 1, start, end, from: text.slice(start, end), to });
   };
   const visit = (n: ts.Node): void => {
+    // Coverage counting changes no behaviour: its calls, and the functions that only feed them.
+    if (ts.isExpressionStatement(n) && ts.isCallExpression(n.expression) && /^cover/.test(n.expression.expression.getText(sf))) return;
+    if (ts.isIfStatement(n) && n.elseStatement === undefined && ts.isExpressionStatement(n.thenStatement) && /^cover/.test(n.thenStatement.getText(sf))) return;
+    if (ts.isFunctionDeclaration(n) && n.name !== undefined && COVERAGE_ONLY.has(n.name.text)) return;
     if (ts.isBinaryExpression(n)) {
       const op = n.operatorToken.getText(sf);
       const to = SWAP[op];
@@ -67,21 +72,17 @@ function walk(dir: string): string[] {
   });
 }
 
-/** The model's files that are mutated: all of model/ but the coverage counters (counting changes no behaviour). */
-export function modelFiles(): string[] {
-  return walk(join(ROOT, 'model')).map((p) => relative(ROOT, p)).filter((p) => p !== 'model/lib/coverage.ts').sort();
-}
+/** Functions that only compute what a coverage point is called. */
+const COVERAGE_ONLY: ReadonlySet<string> = new Set(['iomapOpName', 'coverCrash']);
 
-/** mulberry32: a small seeded generator, so a seed repeats the sample anywhere. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/**
+ * The model's files that are mutated: all of model/ but the coverage
+ * counters and the harnesses (what the checker generates for a file system
+ * and how the kernel runner judges it: scaffolding, not the model's
+ * behaviour).
+ */
+export function modelFiles(): string[] {
+  return walk(join(ROOT, 'model')).map((p) => relative(ROOT, p)).filter((p) => p !== 'model/lib/coverage.ts' && !p.endsWith('/harness.ts')).sort();
 }
 
 export function sample(all: readonly Mutant[], n: number, seed: number): Mutant[] {
@@ -164,11 +165,16 @@ async function main(): Promise<void> {
   const oi = process.argv.indexOf('--out');
   const outFile = oi > 0 ? process.argv[oi + 1]! : '/tmp/iospec-mutation.json';
   const files = modelFiles();
-  const all = files.flatMap((f) => mutationSites(f, readFileSync(join(ROOT, f), 'utf8')));
+  // The sources as they are now: the copies are made from them, and each mutant is applied to them (edits made while it runs do not count).
+  const texts = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]));
+  const all = files.flatMap((f) => mutationSites(f, texts.get(f)!));
   const chosen = sample(all, n, seed);
   console.log(`mutation: ${all.length} sites in ${files.length} files of model/; ${chosen.length} mutants (seed ${seed}), each judged by the corpus and check --time ${time} (seed 1), ${jobs} at a time`);
   const dirs = Array.from({ length: jobs }, (_, i) => join('/tmp', `iospec-mutant-${process.pid}-${i}`));
-  dirs.forEach(makeCopy);
+  for (const d of dirs) {
+    makeCopy(d);
+    for (const [f, t] of texts) writeFileSync(join(d, f), t);
+  }
   const results: Array<Mutant & Verdict> = [];
   let next = 0;
   const t0 = Date.now();
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
       const i = next++;
       const m = chosen[i];
       if (m === undefined) return;
-      const orig = readFileSync(join(ROOT, m.file), 'utf8');
+      const orig = texts.get(m.file)!;
       writeFileSync(join(dir, m.file), orig.slice(0, m.start) + m.to + orig.slice(m.end));
       const v = await judgeIn(dir, time, 1);
       writeFileSync(join(dir, m.file), orig);

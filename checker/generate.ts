@@ -156,7 +156,7 @@ const plainWrite = (fd: number, off: Span3, len: Span3, flags: readonly string[]
 /**
  * Sequence templates: shapes known to matter that random steps rarely put
  * together, each with its parameters still drawn, then random steps
- * (issue: reach).  Each is at most 8 recipes.
+ * (README: Coverage and reach).  Each is at most 8 recipes.
  *
  * - write, fsync, overwrite, crash with the overwrite in flight or in the
  *   device cache (what fsync and the journal must survive);

@@ -62,8 +62,8 @@ export function readVolatileLog(file: string): VolatileWrite[] {
   return out;
 }
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
+/** A small deterministic generator (mulberry32): a seed repeats its numbers anywhere. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
