@@ -270,9 +270,9 @@ function genFor(knobs: Knobs, hint: SystemHint | undefined, gen: GenOptions | un
 const CORPUS_MAX = 512;
 
 /**
- * Coverage feedback: a quarter of the inputs extend one that reached a
- * coverage point for the first time (model/lib/coverage.ts) with fresh
- * random steps, the rest are drawn as usual.  The corpus grows while the
+ * Coverage feedback: a quarter of the inputs extend one that passed a rare
+ * coverage point (its 1st, 2nd, 4th, 8th or 16th pass: model/lib/coverage.ts)
+ * with fresh random steps, the rest are drawn as usual.  The corpus grows while the
  * search runs, in the order fast-check asks for inputs, so a seed and a
  * count still repeat a run.  An extended input shrinks its new steps
  * (fast-check), then every step (minimizeSteps).

@@ -285,15 +285,17 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   ext4_update_disksize_before_punch(inode, offset, len);
   const first = Math.floor(offset / bs);
   const last = Math.ceil(end / bs);
-  // ext4_truncate_page_cache_block_range: drop the page cache over the
-  // range (dirty data there is being zeroed); in data=ordered mode nothing
-  // is written back first.
-  truncate_pagecache_range(inode.mapping, offset, end - 1);
+  // "Preallocate the range including the unaligned edges" first: out of
+  // space there, the page cache is left as it is.
   const r = inode.sb.allocUnwrittenRange(inode, first, last, ext4_prealloc_alloc(inode, first, last));
   if (r < 0) {
     if (!keep) ext4_alloc_file_blocks_size(inode, first, last, end, true);
     return r;
   }
+  // ext4_truncate_page_cache_block_range: drop the page cache over the
+  // range (dirty data there is being zeroed); in data=ordered mode nothing
+  // is written back first.
+  truncate_pagecache_range(inode.mapping, offset, end - 1);
   const fullFirst = Math.ceil(offset / bs);
   const fullLast = Math.floor(end / bs);
   if (fullLast > fullFirst) inode.sb.convertToUnwritten(inode, fullFirst, fullLast);
