@@ -106,13 +106,6 @@ function ext4_inode_datasync_dirty(inode: Inode): boolean {
   return inode.datasyncTid > inode.sb.journal.committedTid;
 }
 
-/**
- * ext4_map_blocks_atomic_write_slow: a mixed mapping under an atomic write
- * (bigalloc) becomes one written extent: holes are allocated inside the
- * clusters already there and unwritten blocks converted, each zeroed on the
- * device (EXT4_GET_BLOCKS_CREATE_ZERO -> ext4_issue_zeroout); then the whole
- * range must be one extent, or EINVAL.
- */
 /** ext4_issue_zeroout: zero blocks on the device; an encrypted file's through fscrypt (encrypted zeroes). */
 function ext4_issue_zeroout(inode: Inode, lblk: number, pblk: number, len: number): void {
   const bs = inode.blockSize;
@@ -120,6 +113,13 @@ function ext4_issue_zeroout(inode: Inode, lblk: number, pblk: number, len: numbe
   else blkdev_issue_zeroout(inode.sb.k, pblk * bs, len * bs, inode.ino, lblk * bs);
 }
 
+/**
+ * ext4_map_blocks_atomic_write_slow: a mixed mapping under an atomic write
+ * (bigalloc) becomes one written extent: holes are allocated inside the
+ * clusters already there and unwritten blocks converted, each zeroed on the
+ * device (EXT4_GET_BLOCKS_CREATE_ZERO -> ext4_issue_zeroout); then the whole
+ * range must be one extent, or EINVAL.
+ */
 function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: number): { e: Extent; n: number } | number {
   let done = 0;
   let nextPblk = -1;

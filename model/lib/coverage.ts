@@ -5,7 +5,7 @@
  * to buffered I/O, a variant's changed code).  The model counts each time
  * it passes one; `iospec check` reports which were reached and which never
  * were (`--json` gives every count), and the generator prefers extending
- * sequences that reached a point for the first time (checker/check.ts).
+ * sequences that passed a rare point (checker/check.ts: FeedbackArbitrary).
  *
  * Counting is one property increment on a preallocated record, cheap
  * enough for the hot paths; the counts are per process (the checker's
