@@ -30,10 +30,11 @@ export interface Span3 {
  * What a generated crash does first when the device holds nothing that is
  * not yet durable (a crash then tests nothing): `inflight` starts writeback
  * of the dirty files (bios in flight), `cached` also lets the device
- * complete them into its volatile cache; with nothing dirty, one block is
- * written first.  `none`: the crash as drawn.
+ * complete them into its volatile cache, `committed` commits the journal
+ * while they are in flight (what ordered data must survive); with nothing
+ * dirty, one block is written first.  `none`: the crash as drawn.
  */
-export type CrashPrep = 'none' | 'inflight' | 'cached';
+export type CrashPrep = 'none' | 'inflight' | 'cached' | 'committed';
 
 export type Recipe =
   | { readonly k: 'open'; readonly fd: number; readonly path: string; readonly acc: number; readonly flags: readonly string[] }
@@ -291,7 +292,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         remount: likely,
         reopen: likely,
         // Model only: the kernel runner has no way to hold writes in flight (writeback and complete are model-only steps).
-        prep: opts.realKernel === true || opts.crashKeep !== undefined ? fc.constant<CrashPrep>('none') : fc.constantFrom<CrashPrep>('none', 'inflight', 'inflight', 'cached', 'cached', 'cached'),
+        prep: opts.realKernel === true || opts.crashKeep !== undefined ? fc.constant<CrashPrep>('none') : fc.constantFrom<CrashPrep>('none', 'inflight', 'inflight', 'cached', 'cached', 'cached', 'committed', 'committed'),
       }),
     },
     { weight: w.remount, arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
@@ -485,6 +486,7 @@ function pendingSteps(sys: System, prep: CrashPrep): Step[] {
   for (const fd of targets) out.push({ op: 'writeback', fd, offset: 0, length: 0 });
   // Without a volatile cache a completed write is durable: leave them in flight.
   if (prep === 'cached' && sys.disk.limits.write_cache) out.push({ op: 'complete', count: 64 });
+  if (prep === 'committed') out.push({ op: 'journal_commit' });
   return out;
 }
 
