@@ -171,6 +171,13 @@ async function main(): Promise<void> {
   const chosen = sample(all, n, seed);
   console.log(`mutation: ${all.length} sites in ${files.length} files of model/; ${chosen.length} mutants (seed ${seed}), each judged by the corpus and check --time ${time} (seed 1), ${jobs} at a time`);
   const dirs = Array.from({ length: jobs }, (_, i) => join('/tmp', `iospec-mutant-${process.pid}-${i}`));
+  // Interrupted: the copies go too (a running judge is in its own process group and ends with its budget).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+      process.exit(130);
+    });
+  }
   for (const d of dirs) {
     makeCopy(d);
     for (const [f, t] of texts) writeFileSync(join(d, f), t);
