@@ -114,11 +114,15 @@ function makeCopy(dir: string): void {
 /** A judge still running this long after its budget is stopped: the mutant made the model loop. */
 const HANG_MS = 60_000;
 
+/** The process groups of the judges running now (killed with the run). */
+const running = new Set<number>();
+
 function judgeIn(dir: string, time: number, seed: number): Promise<Verdict> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     // One process (tsx as a loader), in its own group, so that a hung judge is killed whole.
     const p = spawn(process.execPath, ['--import', 'tsx', 'bench/mutant-judge.ts', String(time), String(seed)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (p.pid !== undefined) running.add(p.pid);
     let out = '';
     let err = '';
     let hung = false;
@@ -130,6 +134,7 @@ function judgeIn(dir: string, time: number, seed: number): Promise<Verdict> {
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('close', () => {
       clearTimeout(timer);
+      if (p.pid !== undefined) running.delete(p.pid);
       if (hung) {
         // The checker never came back to its time budget: a sequence that does not end (any run of it shows that).
         resolve({ caught: 'check', detail: `the run did not end (stopped ${HANG_MS / 1000} s past its budget): the mutant makes the model loop`, ms: Date.now() - t0 });
@@ -171,9 +176,16 @@ async function main(): Promise<void> {
   const chosen = sample(all, n, seed);
   console.log(`mutation: ${all.length} sites in ${files.length} files of model/; ${chosen.length} mutants (seed ${seed}), each judged by the corpus and check --time ${time} (seed 1), ${jobs} at a time`);
   const dirs = Array.from({ length: jobs }, (_, i) => join('/tmp', `iospec-mutant-${process.pid}-${i}`));
-  // Interrupted: the copies go too (a running judge is in its own process group and ends with its budget).
+  // Interrupted: the running judges (each in its own process group, which a terminal's ^C does not reach) and the copies go too.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
+      for (const pid of running) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
       process.exit(130);
     });
