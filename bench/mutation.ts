@@ -13,6 +13,7 @@ import ts from 'typescript';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import type { Verdict } from './mutant-judge.ts';
 import { rng } from '../kernel/crashes.ts';
 
@@ -151,24 +152,32 @@ function judgeIn(dir: string, time: number, seed: number): Promise<Verdict> {
   });
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`mutation: ${name} needs a positive whole number, not ${JSON.stringify(process.argv[i + 1] ?? '')}`);
-    process.exit(2);
+function usage(msg: string): never {
+  console.error(`mutation: ${msg} (usage: npm run mutation -- [--sample N] [--seed S] [--time T] [--jobs J] [--out FILE])`);
+  process.exit(2);
+}
+
+/** The options, each checked: unknown flags and bad values are refused with one line naming them. */
+function options(): { n: number; seed: number; time: number; jobs: number; outFile: string } {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({ options: { sample: { type: 'string' }, seed: { type: 'string' }, time: { type: 'string' }, jobs: { type: 'string' }, out: { type: 'string' } }, strict: true }).values;
+  } catch (e) {
+    usage(e instanceof Error ? e.message : String(e));
   }
-  return v;
+  const whole = (name: string, def: number): number => {
+    const s = values[name];
+    if (s === undefined) return def;
+    if (!/^[1-9][0-9]*$/.test(s)) usage(`--${name} needs a positive whole number, not ${JSON.stringify(s)}`);
+    return Number(s);
+  };
+  const outFile = values['out'] ?? '/tmp/iospec-mutation.json';
+  if (outFile === '') usage('--out needs a file name');
+  return { n: whole('sample', 150), seed: whole('seed', 1), time: whole('time', 15), jobs: whole('jobs', 2), outFile };
 }
 
 async function main(): Promise<void> {
-  const n = arg('--sample', 150);
-  const seed = arg('--seed', 1);
-  const time = arg('--time', 15);
-  const jobs = arg('--jobs', 2);
-  const oi = process.argv.indexOf('--out');
-  const outFile = oi > 0 ? process.argv[oi + 1]! : '/tmp/iospec-mutation.json';
+  const { n, seed, time, jobs, outFile } = options();
   const files = modelFiles();
   // The sources as they are now: the copies are made from them, and each mutant is applied to them (edits made while it runs do not count).
   const texts = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]));

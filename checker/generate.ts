@@ -151,6 +151,8 @@ export function arbRecipes(maxSteps: number, opts: GenOptions = {}, minSteps = 0
 
 const wholeBlocks = (maxK: number): fc.Arbitrary<Span3> => fc.record({ anchor: fc.constant<0>(0), k: fc.integer({ min: 1, max: maxK }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.constant(0) });
 const at0 = (k: number): Span3 => ({ anchor: 0, k, gran: 1, d: 0 });
+/** One sector (512 bytes): a store smaller than a block. */
+const SECTOR: Span3 = { anchor: 0, k: 1, gran: 0, d: 0 };
 const plainWrite = (fd: number, off: Span3, len: Span3, flags: readonly string[] = []): fc.Arbitrary<Recipe> =>
   fill.map((f): Recipe => ({ k: 'pwrite', fd, valid: true, off, len, fill: f, buf: 0, iov2: null, flags, race: null }));
 
@@ -200,7 +202,7 @@ function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
   const storeUnderWriteback = fc.tuple(n, fill, fill).map(([off, a, b]): Recipe[] => [
     { k: 'mmap_write', fd: 0, off: { ...off, anchor: 0 }, len: at0(1), fill: a },
     { k: 'writeback', fd: 0, off: at0(0), len: at0(0) },
-    { k: 'mmap_write', fd: 0, off: { ...off, anchor: 0 }, len: { anchor: 0, k: 1, gran: 0, d: 0 }, fill: b },
+    { k: 'mmap_write', fd: 0, off: { ...off, anchor: 0 }, len: SECTOR, fill: b },
     { k: 'complete', count: 4 },
     { k: 'fsync', fd: 0, data: false },
   ]);
@@ -216,7 +218,7 @@ function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
       plainWrite(0, at0(0), len),
       fc.constant<Recipe>({ k: 'mmap_write', fd: 0, off: at0(0), len: at0(1), fill: a }),
       plainWrite(0, at0(0), at0(1), opts.writethrough === true ? ['RWF_WRITETHROUGH'] : []),
-      fc.constant<Recipe>({ k: 'mmap_write', fd: 0, off: at0(0), len: { anchor: 0, k: 1, gran: 0, d: 0 }, fill: b }),
+      fc.constant<Recipe>({ k: 'mmap_write', fd: 0, off: at0(0), len: SECTOR, fill: b }),
       fc.constant<Recipe>({ k: 'fsync', fd: 0, data }),
       crash('none'),
     ));

@@ -274,19 +274,20 @@ export class OFile {
    */
   failedPrealloc(start: number, end: number, zeroes: boolean, grow: number): void {
     const old = this.size.max;
-    if (zeroes && Math.min(end, old) > start) {
-      this.touched(start, Math.min(end, old), true);
-      this.cur.addZeroCandidate(start, Math.min(end, old));
-      this.since.addZeroCandidate(start, Math.min(end, old));
-      this.unstable.setZero(start, Math.min(end, old));
-    }
+    if (zeroes) this.maybeZeroes(start, Math.min(end, old));
     if (grow > old) {
-      this.touched(old, grow, true);
-      this.cur.addZeroCandidate(old, grow);
-      this.since.addZeroCandidate(old, grow);
-      this.unstable.setZero(old, grow);
+      this.maybeZeroes(old, grow);
       this.noteSizeRange(this.size.min, grow);
     }
+  }
+
+  /** [a, b) may now read as zeroes, or as before (a change that may not have happened). */
+  private maybeZeroes(a: number, b: number): void {
+    if (b <= a) return;
+    this.touched(a, b, true);
+    this.cur.addZeroCandidate(a, b);
+    this.since.addZeroCandidate(a, b);
+    this.unstable.setZero(a, b);
   }
 
   truncate(len: number): void {
