@@ -43,9 +43,23 @@ export interface DiffFuzzOptions {
   /** Kernel runs allowed for minimising one disagreement. */
   readonly shrinkBudget: number;
   readonly onProgress?: (done: number, total: number, found: number) => void;
+  /**
+   * Run only the scenarios whose number n (1 to count) has n - 1 = index
+   * mod count: one worker's share of `diff --fuzz --jobs N` (every worker
+   * draws the same inputs from the seed).  Default: all of them.
+   */
+  readonly slice?: Slice;
+}
+
+/** Worker `index` (0-based) of `count`. */
+export interface Slice {
+  readonly index: number;
+  readonly count: number;
 }
 
 export interface FoundDisagreement {
+  /** The scenario's number in the run (1 to --count): the same for every --jobs. */
+  readonly scenario: number;
   readonly step: number;
   readonly op: string;
   readonly field: string;
@@ -70,15 +84,19 @@ export interface DiffFuzzReport {
 
 const KERNEL_WEIGHTS = { writeback: 0, complete: 0, journal_commit: 0, reclaim: 0, device_error: 0 } as const;
 
-interface Input {
+export interface Input {
   readonly system: SystemDoc;
   readonly recipes: Recipe[];
 }
 
-/** Concrete steps and model results for a generated input. */
-function onModel(cfg: ResolvedSystem, steps: readonly StepSource[]): { steps: Step[]; results: StepResult[] } {
-  const r = runChecked(cfg, UPSTREAM, steps, [], {});
-  return { steps: r.steps, results: r.results };
+/** A generated input's system (its writeback done at each step's end, as the loop device does), concrete steps and model results. */
+export function onModel(t: DiffTarget, input: Input): { cfg: ResolvedSystem; steps: Step[]; results: StepResult[] } {
+  // The kernel's loop device completes background writeback long before the next step.
+  input.system.device = { ...input.system.device, completion: 'step-end' };
+  const cfg = resolveSystem(input.system);
+  const sources: StepSource[] = [...(t.prefix ?? []), ...input.recipes.map((r) => (s: System) => resolve(r, s) as StepSource | StepSource[])];
+  const r = runChecked(cfg, UPSTREAM, sources, [], {});
+  return { cfg, steps: r.steps, results: r.results };
 }
 
 /**
@@ -122,7 +140,7 @@ export function partialCrashViolation(cfg: ResolvedSystem, doc: ScenarioDoc['sys
 }
 
 async function both(cfg: ResolvedSystem, steps: readonly Step[]): Promise<{ model: StepResult[]; kernel: StepResult[]; diff: { index: number; d: Disagreement } | null }> {
-  const model = onModel(cfg, steps).results;
+  const model = runChecked(cfg, UPSTREAM, steps, [], {}).results;
   const kernel = await runOnKernel(cfg, steps);
   return { model, kernel, diff: firstDiff(steps, model, kernel) };
 }
@@ -152,17 +170,26 @@ async function minimise(cfg: ResolvedSystem, steps: Step[], first: { index: numb
   return { steps: cur, model: best.model, kernel: best.kernel, diff: best.diff! };
 }
 
+/**
+ * The differential generator of a target: the checker's, without the
+ * model-only steps (writeback, complete, journal_commit, reclaim,
+ * device_error and the crash preparations that use them).  With the FUSE
+ * recorder (`recorder`) a crash may keep any subset of the writes not
+ * flushed: all and none exactly as the model does, a subset judged by the
+ * oracle afterwards (the kernel's writes are not the model's).
+ */
+export function diffArbitrary(t: DiffTarget, maxSteps: number, recorder: boolean): fc.Arbitrary<Input> {
+  const paths = t.paths ?? ['f', 'g', 'd/h'];
+  return fc.record({
+    system: t.systems,
+    recipes: arbRecipes(maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: recorder ? undefined : 'all', realKernel: true, placement: t.placement === true }, Math.ceil(maxSteps / 2)),
+  });
+}
+
 export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   const t0 = Date.now();
   const t = o.target;
-  const paths = t.paths ?? ['f', 'g', 'd/h'];
-  const arb: fc.Arbitrary<Input> = fc.record({
-    system: t.systems,
-    // With the FUSE recorder a crash may keep any subset of the writes not flushed: all and none exactly as
-    // the model does, a subset judged by the oracle afterwards (the kernel's writes are not the model's).
-    recipes: arbRecipes(o.maxSteps, { weights: KERNEL_WEIGHTS, paths, crashKeep: 'bin' in ensureRecorder() ? undefined : 'all', realKernel: true, placement: t.placement === true }, Math.ceil(o.maxSteps / 2)),
-  });
-  const inputs = fc.sample(arb, { numRuns: o.count, seed: o.seed });
+  const inputs = fc.sample(diffArbitrary(t, o.maxSteps, 'bin' in ensureRecorder()), { numRuns: o.count, seed: o.seed });
   const report: { scenarios: number; steps: number; agreed: number; disagreements: FoundDisagreement[]; limitations: Record<string, number>; crashSubsets: number } = {
     crashSubsets: 0,
     scenarios: 0,
@@ -171,14 +198,12 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
     disagreements: [],
     limitations: {},
   };
-  for (const input of inputs) {
+  const slice = o.slice ?? { index: 0, count: 1 };
+  for (let n = 1; n <= inputs.length; n++) {
+    if ((n - 1) % slice.count !== slice.index) continue;
+    const input = inputs[n - 1]!;
     if (Date.now() - t0 > o.timeMs) break;
-    // The kernel's loop device completes background writeback long before the next step.
-    input.system.device = { ...input.system.device, completion: 'step-end' };
-    const cfg = resolveSystem(input.system);
-    const prefix: Step[] = [...(t.prefix ?? [])];
-    const sources: StepSource[] = [...prefix, ...input.recipes.map((r) => (s: System) => resolve(r, s) as StepSource | StepSource[])];
-    const m = onModel(cfg, sources);
+    const { cfg, ...m } = onModel(t, input);
     const kernel = await runOnKernel(cfg, m.steps);
     report.scenarios++;
     report.steps += m.steps.length;
@@ -190,10 +215,10 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
       let file: string | null = null;
       if (o.out !== null) {
         mkdirSync(o.out, { recursive: true });
-        file = join(o.out, `crash-${t.name}-${o.seed}-${report.scenarios}.json`);
+        file = join(o.out, `crash-${t.name}-${o.seed}-${n}.json`);
         writeFileSync(file, formatScenario({ format: 'iospec-scenario/1', name: `${t.label} kernel breaks ${judged.invariant} after a crash that keeps a subset`, description: `Found by iospec diff --fuzz (seed ${o.seed}): after the crash at step ${partialCrash(m.steps) + 1}, which keeps a subset of the writes not flushed (the FUSE recorder applies it to its own log of the kernel's writes), the kernel's answers break ${judged.invariant} at step ${judged.step}: ${judged.detail}`, system: input.system, steps: m.steps, expect: kernel as unknown as Array<Record<string, unknown>> }));
       }
-      report.disagreements.push({ step: judged.step, op: m.steps[judged.step - 1]!.op, field: `invariant ${judged.invariant}`, model: 'what the oracle allows after the crash', kernel: judged.detail, limitation: null, steps: m.steps.length, file });
+      report.disagreements.push({ scenario: n, step: judged.step, op: m.steps[judged.step - 1]!.op, field: `invariant ${judged.invariant}`, model: 'what the oracle allows after the crash', kernel: judged.detail, limitation: null, steps: m.steps.length, file });
     } else if (diff === null) {
       report.agreed++;
     } else {
@@ -215,10 +240,11 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
             expect: min.kernel as unknown as Array<Record<string, unknown>>,
             meta: { disagreement: { step: min.diff.index + 1, field: min.diff.d.field, model: min.diff.d.model, kernel: min.diff.d.kernel }, seed: o.seed },
           };
-          file = join(o.out, `diff-${t.name}-${o.seed}-${report.scenarios}.json`);
+          file = join(o.out, `diff-${t.name}-${o.seed}-${n}.json`);
           writeFileSync(file, formatScenario(doc));
         }
         report.disagreements.push({
+          scenario: n,
           step: min.diff.index + 1,
           op: min.steps[min.diff.index]!.op,
           field: min.diff.d.field,
