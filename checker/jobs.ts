@@ -181,7 +181,8 @@ export interface JobsReport {
   readonly failing: number | null;
 }
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
+/** The command line entry (bin/iospec.mjs: the bundle when fresh, tsx otherwise): what a worker process runs. */
+export const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 /** How long the others may take to end their sequence once the counterexample is shrunk (a soak sequence can be long). */
 const GRACE_MS = 3000;
 

@@ -16,7 +16,7 @@ import { printable, runOnModel } from '../scenario/run.ts';
 import { runHelpText } from '../scenario/help.ts';
 import { check } from '../checker/check.ts';
 import type { CheckReport, Progress } from '../checker/check.ts';
-import { defaultJobs, NO_SHARD, parseShard, runJobs, splitRuns, workerHooks, workerOutput, workerSeed } from '../checker/jobs.ts';
+import { defaultJobs, NO_SHARD, parseShard, PROGRESS_TAG, runJobs, splitRuns, workerHooks, workerOutput, workerSeed } from '../checker/jobs.ts';
 import type { Shard } from '../checker/jobs.ts';
 import { counterexampleDoc, NEW_COUNTEREXAMPLES, writeCounterexample } from '../checker/counterexample.ts';
 import { describeResult, describeStep, replay } from '../checker/replay.ts';
@@ -27,6 +27,9 @@ import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
 import { diffFuzz, isSubsetCrash, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
+import type { DiffFuzzOptions, DiffFuzzReport, FoundDisagreement } from '../kernel/difffuzz.ts';
+import { diffFuzzJobs } from '../kernel/difffuzz-jobs.ts';
+import type { SliceProgress } from '../kernel/difffuzz-jobs.ts';
 import { modelOnlyStep } from '../kernel/protocol.ts';
 import { crashPoint, exploreCrashes } from '../kernel/crashes.ts';
 import { explain } from '../kernel/limitations.ts';
@@ -35,7 +38,7 @@ import { fs_types, fsNames, get_fs_type } from '../model/filesystems.ts';
 import type { DiffTarget } from '../kernel/diff-target.ts';
 import { runBench } from '../bench/bench.ts';
 import { formatScenario } from '../checker/counterexample.ts';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 
@@ -120,10 +123,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--time <seconds>', 'with --fuzz: time budget per file system', '600')
     .option('--max-steps <n>', 'with --fuzz: steps per scenario', '30')
     .option('--out <dir>', 'with --fuzz: where disagreements are saved', `${NEW_COUNTEREXAMPLES}/diff`)
+    .option('--jobs <n>', `with --fuzz: worker processes sharing each file system's scenarios (default: the number of cores, ${defaultJobs()} here)`)
     .option('--json', 'with --fuzz: print the report as JSON')
-    .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; json?: boolean }) => {
+    // A worker of a --jobs run (kernel/difffuzz-jobs.ts): its protocol, not for users.
+    .addOption(program.createOption('--worker-slice <i/n>').hideHelp())
+    .action(async (file: string | undefined, opts: { fuzz?: boolean; fs: string; count: string; seed: string; time: string; maxSteps: string; out: string; jobs?: string; json?: boolean; workerSlice?: string }) => {
+      if (opts.fuzz !== true) {
+        for (const o of ['jobs', 'workerSlice'] as const) if (opts[o] !== undefined) throw new UsageError(`--${o === 'jobs' ? 'jobs' : 'worker-slice'} goes with --fuzz`);
+      }
       if (opts.fuzz === true) {
         if (file !== undefined) throw new UsageError('diff --fuzz takes no file');
+        const jobs = opts.jobs === undefined ? defaultJobs() : positiveIntArg('--jobs', opts.jobs);
+        let slice: Shard | null = null;
+        if (opts.workerSlice !== undefined) {
+          slice = parseShard(opts.workerSlice);
+          if (slice === null) throw new UsageError(`--worker-slice: I/N with 1 <= I <= N, not "${opts.workerSlice}"`);
+        }
         const all = diffTargets();
         const targets = opts.fs === 'all' ? all : opts.fs.split(',').map((name) => {
           const t = all.find((x) => x.target.name === name);
@@ -138,34 +153,42 @@ export async function main(argv: string[]): Promise<number> {
             return;
           }
         }
+        if (slice !== null && targets.length !== 1) throw new UsageError('--worker-slice: one file system in --fs');
         const tty = process.stderr.isTTY === true && opts.json !== true;
         const reports = [];
         for (const t of targets) {
           const label = t.target.label;
-          const r = await diffFuzz({
+          let lastLine = 0;
+          const o: DiffFuzzOptions = {
             target: t.target,
             count: positiveIntArg('--count', opts.count),
             seed: intArg('--seed', opts.seed),
             timeMs: numArg('--time', opts.time) * 1000,
             maxSteps: intArg('--max-steps', opts.maxSteps),
-            out: opts.out,
+            // A worker of a run that saves nothing gets --out '' (kernel/difffuzz-jobs.ts).
+            out: opts.out === '' ? null : opts.out,
             shrinkBudget: 150,
             onProgress: (done, total, found) => {
+              if (slice !== null) {
+                writeSync(2, `${PROGRESS_TAG}${JSON.stringify({ done, found } satisfies SliceProgress)}\n`);
+                return;
+              }
               const line = `diff ${label}: ${done}/${total} scenarios, ${found} disagreements`;
               if (tty) process.stderr.write(`\r\x1b[K${line}`);
-              else if (done % 50 === 0 && opts.json !== true) err(line);
+              else if (done >= lastLine + 50 && opts.json !== true) {
+                lastLine = done - (done % 50);
+                err(line);
+              }
             },
-          });
+          };
+          const r = slice !== null ? await diffFuzz({ ...o, slice: { index: slice.index - 1, count: slice.count } })
+            : jobs > 1 ? await diffFuzzJobs(o, jobs) : await diffFuzz(o);
           if (tty) process.stderr.write('\r\x1b[K');
           reports.push(r);
-          if (opts.json !== true) {
-            out(`${label}: ${r.scenarios} scenarios, ${r.steps} steps, ${r.agreed} agree, ${r.disagreements.length} disagree, in ${(r.elapsedMs / 1000).toFixed(1)}s`);
-            if (r.crashSubsets > 0) out(`  ${r.crashSubsets} with a crash keeping a subset of the writes not flushed: compared up to it, judged by the oracle after it`);
-            for (const [name, n] of Object.entries(r.limitations)) out(`  known limitation ${name}: ${n} scenario(s)`);
-            for (const d of r.disagreements) out(`  DISAGREE at step ${d.step} (${d.op}) ${d.field}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)} — ${d.steps} steps${d.file !== null ? `, saved to ${d.file}` : ''}`);
-          }
+          if (opts.json !== true) printDiffReport(r, jobs);
         }
-        if (opts.json === true) out(JSON.stringify(reports, null, 2));
+        if (slice !== null) out(JSON.stringify(reports));
+        else if (opts.json === true) out(JSON.stringify(reports, null, 2));
         code = reports.some((r) => r.disagreements.length > 0) ? 1 : 0;
         return;
       }
@@ -611,6 +634,27 @@ function kernelCaveats(sc: ReturnType<typeof loadScenario>): string[] {
 }
 
 /** An integer of at least 1: a count of 0 would check nothing and still look like a verdict. */
+/**
+ * One file system's part of a `diff --fuzz` report: the totals, the named
+ * limitations met, and the disagreements grouped by the operation (and the
+ * field) of their first differing step, so that 30 scenarios that are one
+ * model bug read as one line with their files.
+ */
+function printDiffReport(r: DiffFuzzReport, jobs: number): void {
+  out(`${r.fs}: ${r.scenarios} scenarios, ${r.steps} steps, ${r.agreed} agree, ${r.disagreements.length} disagree, in ${(r.elapsedMs / 1000).toFixed(1)}s${jobs > 1 ? ` (${jobs} workers)` : ''}`);
+  if (r.crashSubsets > 0) out(`  ${r.crashSubsets} with a crash keeping a subset of the writes not flushed: compared up to it, judged by the oracle after it`);
+  for (const [name, n] of Object.entries(r.limitations)) out(`  known limitation ${name}: ${n} scenario(s)`);
+  const groups = new Map<string, FoundDisagreement[]>();
+  for (const d of r.disagreements) {
+    const key = `${d.op}, ${d.field}`;
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  for (const [key, ds] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
+    out(`  DISAGREE first at ${key}: ${ds.length} scenario(s)`);
+    for (const d of ds) out(`    scenario ${d.scenario}, step ${d.step} of ${d.steps}: model ${JSON.stringify(d.model)}, kernel ${JSON.stringify(d.kernel)}${d.file !== null ? ` — ${d.file}` : ''}`);
+  }
+}
+
 function positiveIntArg(name: string, v: string): number {
   const n = intArg(name, v);
   if (n < 1) throw new UsageError(`${name}: at least 1 (0 would check nothing), got "${v}"`);

@@ -1,17 +1,44 @@
 /**
  * The kernel runner's footprint on the machine: one directory per run under
- * $TMPDIR/iospec-kernel holding the image and the mount point, the loop
+ * iospec-kernel in /dev/shm (or $TMPDIR, see workspaceBase) holding the image and the mount point, the loop
  * device bound to that image (or to the FUSE recorder's file serving it,
  * with the recorder's mount and process), and nothing else.  Everything is removed on
  * success, on error, on SIGINT/SIGTERM and at process exit; a run that finds
  * the directory of a run whose process is gone (SIGKILL) removes it first.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const WORKSPACE_ROOT = join(tmpdir(), 'iospec-kernel');
+/**
+ * Where the run directories go: $IOSPEC_KERNEL_TMPDIR when set, else
+ * /dev/shm when it is a writable tmpfs, else $TMPDIR.  On tmpfs the loop
+ * device's writes stay in memory: a scenario runs about a fifth faster
+ * than over a disk-backed /tmp (measured with `diff --fuzz`), and runs in
+ * parallel stop waiting on the disk.  The file system under test does not
+ * see the difference (the loop driver does buffered I/O on its backing
+ * file either way, a flush being an fsync of that file).
+ */
+function workspaceBase(): string {
+  const env = process.env['IOSPEC_KERNEL_TMPDIR'];
+  if (env !== undefined && env !== '') return env;
+  try {
+    const tmpfs = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => {
+      const [, at, type] = l.split(' ');
+      return at === '/dev/shm' && type === 'tmpfs';
+    });
+    if (tmpfs) {
+      accessSync('/dev/shm', constants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // no /proc, or /dev/shm not writable
+  }
+  return tmpdir();
+}
+
+export const WORKSPACE_ROOT = join(workspaceBase(), 'iospec-kernel');
 
 function sh(cmd: string, args: string[], timeout = 60000): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout });
