@@ -33,12 +33,17 @@
  * misaligned extent.  The seed holds the cover letter only; what the model
  * does for each patch is said where it does it.
  *
- * Not modelled: mb_optimize_scan's order lists (on by default from 16
- * groups: 2 GiB with 4 KiB blocks; the model scans groups linearly, as the
- * kernel does below that), stripes, the lazyinit thread's background
- * prefetch of the groups after a mount, the extent tree block's own
- * allocation, the per-CPU locality groups (one: the kernel runner pins its
- * helper to one CPU), non-extent files.
+ * mb_optimize_scan (on by default from 16 groups: 512 MiB with 2 KiB
+ * blocks, 2 GiB with 4 KiB ones): the cheap criteria look only at groups
+ * whose buddy is loaded, through the s_mb_largest_free_orders and
+ * s_mb_avg_fragment_size xarrays (ext4_mb_scan_groups_p2_aligned,
+ * _goal_fast, _best_avail, which trims the goal); below 16 groups, or from
+ * CR_GOAL_LEN_SLOW on, the groups are scanned linearly from the goal's.
+ *
+ * Not modelled: stripes, the lazyinit thread's background prefetch of the
+ * groups after a mount, the extent tree block's own allocation, the
+ * per-CPU locality groups (one: the kernel runner pins its helper to one
+ * CPU), non-extent files.
  */
 import type { Inode } from '../fs/inode.ts';
 import type { Allocation } from '../fs/alloc.ts';
@@ -49,6 +54,7 @@ import { EXT4_I, EXT4_SB } from './ext4.ts';
 import type { Ext4SbInfo } from './ext4.ts';
 import { mke2fs_layout } from './mke2fs.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
+import { match } from 'ts-pattern';
 
 // ---- mballoc.h / ext4.h ------------------------------------------------------
 
@@ -73,8 +79,14 @@ const CR_GOAL_LEN_SLOW = 3;
 const CR_ANY_FREE = 4;
 const EXT4_MB_NUM_CRS = 5;
 
-/** Tunables, /sys/fs/ext4/<dev>/: defaults (MB_DEFAULT_*). */
+/** Tunables, /sys/fs/ext4/<dev>/: defaults (MB_DEFAULT_*; read on this machine's 6.18). */
 const MB_STREAM_REQ = 16;
+/** MB_DEFAULT_LINEAR_SCAN_THRESHOLD: mb_optimize_scan is on from this many groups (ext4_fill_super); s_mb_max_linear_groups is 0. */
+const MB_LINEAR_SCAN_THRESHOLD = 16;
+/** s_mb_best_avail_max_trim_order (MB_DEFAULT_BEST_AVAIL_TRIM_ORDER) */
+const MB_BEST_AVAIL_TRIM_ORDER = 3;
+/** s_mb_prefetch (a flex group's worth) and s_mb_prefetch_limit */
+const MB_PREFETCH = 16;
 const MB_GROUP_PREALLOC = 512;
 const MB_MIN_TO_SCAN = 10;
 const MB_MAX_TO_SCAN = 200;
@@ -143,6 +155,8 @@ export class Ext4MbState {
   lastGroup = 0;
   /** Groups whose buddy is loaded (EXT4_MB_GRP_NEED_INIT clear): none at mount. */
   readonly loaded = new Set<number>();
+  /** Groups whose block bitmap a prefetch has read (EXT4_GROUP_INFO_BBITMAP_READ). */
+  readonly bitmapRead = new Set<number>();
   /** Groups allocated from since the mount (their EXT4_BG_BLOCK_UNINIT is cleared). */
   readonly allocated = new Set<number>();
 }
@@ -164,6 +178,8 @@ export interface Geometry {
   /** Per group: mkfs made it EXT4_BG_BLOCK_UNINIT, and the clusters mkfs left in use in it. */
   readonly blockUninit: readonly boolean[];
   readonly mkfsUsed: readonly number[];
+  /** test_opt2(sb, MB_OPTIMIZE_SCAN): the default from MB_LINEAR_SCAN_THRESHOLD groups. */
+  readonly optimizeScan: boolean;
 }
 
 function geometry(sb: SuperBlock): Geometry {
@@ -176,7 +192,7 @@ function geometry(sb: SuperBlock): Geometry {
     const end = Math.min(sb.alloc.totalBlocks, start + l.blocksPerGroup);
     return l.used.reduce((a, [s, e]) => a + Math.max(0, Math.min(e, end) - Math.max(s, start)), 0) / ratio;
   });
-  const g: Geometry = { first: l.firstDataBlock, ratio, cpg: 8 * sb.blockSize, bpg: l.blocksPerGroup, ngroups: l.ngroups, total: sb.alloc.totalBlocks, maxOrder: sb.blkbits + 1, blockUninit: l.blockUninit, mkfsUsed };
+  const g: Geometry = { first: l.firstDataBlock, ratio, cpg: 8 * sb.blockSize, bpg: l.blocksPerGroup, ngroups: l.ngroups, total: sb.alloc.totalBlocks, maxOrder: sb.blkbits + 1, blockUninit: l.blockUninit, mkfsUsed, optimizeScan: l.ngroups >= MB_LINEAR_SCAN_THRESHOLD };
   sbi.mbGeometry = g;
   return g;
 }
@@ -291,6 +307,10 @@ class AllocationContext {
   found = 0;
   order2 = 0;
   pa: Ext4PreallocSpace | null = null;
+  /** ac_prefetch_grp, ac_prefetch_nr, ac_prefetch_ios: the bitmaps read ahead during the scans (ext4_mb_might_prefetch). */
+  prefetchGrp = 0;
+  prefetchNr = 0;
+  prefetchIos = 0;
   constructor(
     readonly sb: SuperBlock,
     readonly geo: Geometry,
@@ -481,8 +501,8 @@ function ext4_mb_normalize_request(ac: AllocationContext): void {
   if ((ac.flags & EXT4_MB_HINT_GROUP_ALLOC) !== 0) {
     // ext4_mb_normalize_group_request
     // s_mb_group_prealloc: 512 blocks in clusters, at least 32 (ext4_mb_init).
+    // ac_orig_goal_len stays the request's: a best-available pass that fails puts that back as the goal.
     ac.g.len = Math.max(32, Math.floor(MB_GROUP_PREALLOC / geo.ratio));
-    ac.origGoalLen = ac.g.len;
     return;
   }
   const ar = ac.ar;
@@ -733,8 +753,45 @@ function ext4_mb_need_init_skips(ac: AllocationContext, gi: GroupInfo, group: nu
   return false;
 }
 
+/**
+ * ext4_mb_might_prefetch: scanning the group the last read-ahead stopped
+ * at (at first the goal's) reads the bitmaps of the groups from there to
+ * the end of its flex group (ext4_mb_prefetch: each group once per mount,
+ * if not loaded and not full), unless the cheap criteria already issued
+ * s_mb_prefetch_limit reads; ext4_mb_prefetch_fini loads them once the
+ * search is over.
+ */
+function ext4_mb_might_prefetch(ac: AllocationContext, group: number): void {
+  if (ac.prefetchGrp !== group) return;
+  const geo = ac.geo;
+  if (ac.criteria < CR_GOAL_LEN_SLOW && ac.prefetchIos >= Math.min(MB_PREFETCH, geo.ngroups)) return;
+  const nr = Math.min(FLEX_BG_SIZE - (group % FLEX_BG_SIZE), MB_PREFETCH);
+  const mb = mbState(ac.sb);
+  let g = group;
+  for (let i = 0; i < nr; i++, g = g + 1 >= geo.ngroups ? 0 : g + 1) {
+    if (mb.bitmapRead.has(g) || mb.loaded.has(g) || groupInfo(ac.sb, geo, g).free === 0) continue;
+    mb.bitmapRead.add(g);
+    ac.prefetchIos++;
+  }
+  ac.prefetchNr = nr;
+  ac.prefetchGrp = g;
+}
+
+/** ext4_mb_prefetch_fini: the `nr` groups before the read-ahead's end are loaded (ext4_mb_init_group). */
+function ext4_mb_prefetch_fini(ac: AllocationContext): void {
+  const geo = ac.geo;
+  const mb = mbState(ac.sb);
+  let group = ac.prefetchGrp;
+  for (let nr = ac.prefetchNr; nr > 0; nr--) {
+    if (group === 0) group = geo.ngroups;
+    group--;
+    if (!mb.loaded.has(group) && groupInfo(ac.sb, geo, group).free > 0) mb.loaded.add(group);
+  }
+}
+
 /** ext4_mb_scan_group: one group at the current criterion. */
 function ext4_mb_scan_group(ac: AllocationContext, group: number): void {
+  ext4_mb_might_prefetch(ac, group);
   const gi = groupInfo(ac.sb, ac.geo, group);
   if (gi.free === 0 || (ac.criteria < CR_ANY_FREE && gi.free < ac.g.len)) return;
   if (ext4_mb_need_init_skips(ac, gi, group)) return;
@@ -745,14 +802,128 @@ function ext4_mb_scan_group(ac: AllocationContext, group: number): void {
 }
 
 /** ext4_mb_scan_groups_linear: every group from the goal's, wrapping; none served the request: the next criterion. */
-function ext4_mb_scan_groups(ac: AllocationContext): void {
+function ext4_mb_scan_groups_linear(ac: AllocationContext, start: number): void {
   const n = ac.geo.ngroups;
-  let group = ac.g.group >= n ? 0 : ac.g.group;
+  let group = start;
   for (let i = 0; i < n; i++, group = group + 1 >= n ? 0 : group + 1) {
     ext4_mb_scan_group(ac, group);
     if (ac.status !== 'continue') return;
   }
   ac.criteria++;
+}
+
+/** mb_avg_fragment_size_order: the s_mb_avg_fragment_size list of an average free extent of `len` clusters. */
+function mb_avg_fragment_size_order(geo: Geometry, len: number): number {
+  let order = fls(len) - 2;
+  if (order < 0) return 0;
+  if (order === geo.maxOrder + 1) order--;
+  return order;
+}
+
+/** fls: the 1-based index of the highest set bit, 0 for 0. */
+function fls(x: number): number {
+  return x <= 0 ? 0 : Math.floor(Math.log2(x)) + 1;
+}
+
+/**
+ * The loaded groups' list orders for one optimized pass, by group number
+ * (-1: in no list): bb_largest_free_order (s_mb_largest_free_orders) or
+ * the average fragment's order (s_mb_avg_fragment_size, from
+ * mb_update_avg_fragment_size).  Nothing changes during a pass until it
+ * finds its extent.
+ */
+function xaOrders(ac: AllocationContext, list: 'largest' | 'avg'): number[] {
+  const mb = mbState(ac.sb);
+  return Array.from({ length: ac.geo.ngroups }, (_, group) => {
+    if (!mb.loaded.has(group)) return -1;
+    const gi = groupInfo(ac.sb, ac.geo, group);
+    if (list === 'largest') return gi.free > 0 ? gi.largestOrder : -1;
+    return gi.fragments === 0 ? -1 : mb_avg_fragment_size_order(ac.geo, Math.floor(gi.free / gi.fragments));
+  });
+}
+
+/** ext4_mb_scan_groups_xa_range: the groups in [start, end) on the list of `order`, by group number. */
+function ext4_mb_scan_groups_xa_range(ac: AllocationContext, orders: readonly number[], order: number, start: number, end: number): void {
+  for (let group = start; group < end; group++) {
+    if (orders[group] !== order) continue;
+    ext4_mb_scan_group(ac, group);
+    if (ac.status !== 'continue') return;
+  }
+}
+
+/** The optimized passes go over [start, ngroups) then wrap around to [0, start): `pass(start, end)` for each range until one finds. */
+function wrapAround(ac: AllocationContext, start: number, pass: (start: number, end: number) => void): void {
+  pass(start, ac.geo.ngroups);
+  if (ac.status === 'continue' && start > 0) pass(0, start);
+}
+
+/** ext4_mb_scan_groups_p2_aligned: groups by their largest free order, from the request's up. */
+function ext4_mb_scan_groups_p2_aligned(ac: AllocationContext, start: number): void {
+  const orders = xaOrders(ac, 'largest');
+  wrapAround(ac, start, (s, e) => {
+    for (let i = ac.order2; i <= ac.geo.maxOrder && ac.status === 'continue'; i++) ext4_mb_scan_groups_xa_range(ac, orders, i, s, e);
+  });
+  if (ac.status === 'continue') ac.criteria = CR_GOAL_LEN_FAST;
+}
+
+/** ext4_mb_scan_groups_goal_fast: groups by their average free extent, from the goal's order up. */
+function ext4_mb_scan_groups_goal_fast(ac: AllocationContext, start: number): void {
+  const orders = xaOrders(ac, 'avg');
+  wrapAround(ac, start, (s, e) => {
+    for (let i = mb_avg_fragment_size_order(ac.geo, ac.g.len); i <= ac.geo.maxOrder && ac.status === 'continue'; i++) ext4_mb_scan_groups_xa_range(ac, orders, i, s, e);
+  });
+  if (ac.status === 'continue') ac.criteria = (ac.flags & EXT4_MB_HINT_DATA) !== 0 ? CR_BEST_AVAIL_LEN : CR_GOAL_LEN_SLOW;
+}
+
+/**
+ * ext4_mb_scan_groups_best_avail: the goal trimmed to a power of two, down
+ * by up to s_mb_best_avail_max_trim_order orders (not below the request,
+ * as the kernel reckons it: fls, one order above), each on the groups
+ * whose average free extent is of its order.  Found: the trimmed goal is
+ * what is allocated.  None: the goal becomes ac_orig_goal_len again, which
+ * for a locality-group request is the request itself (its normalization
+ * to s_mb_group_prealloc does not set it), so CR_GOAL_LEN_SLOW then looks
+ * for the request alone and no group preallocation is made.
+ */
+function ext4_mb_scan_groups_best_avail(ac: AllocationContext, start: number): void {
+  const orders = xaOrders(ac, 'avg');
+  let order = fls(ac.g.len) - 1;
+  if (order - 1 > ac.geo.maxOrder + 1) order = ac.geo.maxOrder + 1;
+  let minOrder = Math.max(0, order - MB_BEST_AVAIL_TRIM_ORDER);
+  if (2 ** minOrder < ac.o.len) minOrder = fls(ac.o.len);
+  wrapAround(ac, start, (s, e) => {
+    for (let i = order; i >= minOrder && ac.status === 'continue'; i--) {
+      ac.g.len = 2 ** i;
+      ext4_mb_scan_groups_xa_range(ac, orders, mb_avg_fragment_size_order(ac.geo, ac.g.len), s, e);
+    }
+  });
+  if (ac.status !== 'continue') return;
+  ac.g.len = ac.origGoalLen;
+  ac.criteria = CR_GOAL_LEN_SLOW;
+}
+
+/**
+ * ext4_mb_scan_groups: one criterion's pass over the groups, from the
+ * goal's.  With mb_optimize_scan and a cheap criterion, the loaded groups
+ * on the criterion's lists; else every group in turn.  (The RFC's aligned
+ * search, model: every group in turn.)
+ */
+function ext4_mb_scan_groups(ac: AllocationContext, alignedOnly = false): void {
+  const start = ac.g.group >= ac.geo.ngroups ? 0 : ac.g.group;
+  ac.prefetchGrp = start;
+  ac.prefetchNr = 0;
+  // should_optimize_scan
+  if (!ac.geo.optimizeScan || alignedOnly || ac.criteria >= CR_GOAL_LEN_SLOW) {
+    ext4_mb_scan_groups_linear(ac, start);
+    return;
+  }
+  match(ac.criteria)
+    .with(CR_POWER2_ALIGNED, () => ext4_mb_scan_groups_p2_aligned(ac, start))
+    .with(CR_GOAL_LEN_FAST, () => ext4_mb_scan_groups_goal_fast(ac, start))
+    .with(CR_BEST_AVAIL_LEN, () => ext4_mb_scan_groups_best_avail(ac, start))
+    .otherwise(() => {
+      throw new Error(`ext4_mb_scan_groups: criterion ${ac.criteria} is never optimized`);
+    });
 }
 
 /**
@@ -777,20 +948,16 @@ function ext4_mb_regular_allocator(ac: AllocationContext): void {
   if ((ac.flags & EXT4_MB_STREAM_ALLOC) !== 0) ac.g.group = mbState(ac.sb).lastGroup;
   const alignedOnly = (ac.flags & EXT4_MB_HINT_ALIGNED) !== 0 && !ac.sb.k.v.on('ext4-rfc-mballoc-unaligned');
   ac.criteria = ac.order2 > 0 || alignedOnly ? CR_POWER2_ALIGNED : CR_GOAL_LEN_FAST;
-  // ext4_mb_might_prefetch / ext4_mb_prefetch_fini: the groups from the first one scanned, up to the
-  // end of its flex group and at most s_mb_prefetch, are loaded once this search is over.
-  const first = ac.g.group >= geo.ngroups ? 0 : ac.g.group;
-  const prefetch = Math.min(FLEX_BG_SIZE - (first % FLEX_BG_SIZE), 8 * FLEX_BG_SIZE, geo.ngroups);
+  ac.prefetchIos = 0;
   ext4_mb_scan_criteria(ac, alignedOnly);
-  const mb = mbState(ac.sb);
-  for (let k = 0; k < prefetch; k++) mb.loaded.add((first + k) % geo.ngroups);
+  if (ac.prefetchNr > 0) ext4_mb_prefetch_fini(ac);
 }
 
 /** The criteria passes of ext4_mb_regular_allocator, then its last resorts. */
 function ext4_mb_scan_criteria(ac: AllocationContext, alignedOnly: boolean): void {
   const geo = ac.geo;
   if (alignedOnly) {
-    ext4_mb_scan_groups(ac);
+    ext4_mb_scan_groups(ac, true);
     return;
   }
   for (;;) {
