@@ -81,6 +81,23 @@ const LIMITATIONS: readonly Limitation[] = [
     matches: (c) => c.d.field === 'placement' && stepsBefore(c).some((s) => s.op === 'sync' || s.op === 'remount'),
   },
   {
+    name: 'ext4-extent-tree-block',
+    reason:
+      'An inode holds four extents in i_block; the fifth makes ext4_ext_grow_indepth allocate an extent tree block (ext4_ext_new_meta_block: a metadata request to mballoc, goal from ext4_ext_find_goal, no preallocation). The model counts that block in st_blocks (ext4_tree_blocks) but does not allocate it, so data allocated after it lands one or two blocks (clusters with bigalloc) away from where the kernel puts it: the same extents, the later ones shifted by the tree block. Seen once in 5,000 generated ext4 scenarios (diff --fuzz --fs ext4 --count 5000 --seed 2041, scenario 3976: the sixth extent one block later on the kernel).',
+    matches: (c) => {
+      if (c.d.field !== 'placement' || !Array.isArray(c.d.model) || !Array.isArray(c.d.kernel)) return false;
+      const m = c.d.model as ReadonlyArray<readonly [number, number, number]>;
+      const k = c.d.kernel as ReadonlyArray<readonly [number, number, number]>;
+      if (k.length <= 4 || m.length !== k.length) return false;
+      const unit = c.system.features.includes('bigalloc') ? c.system.clusterSize : c.system.blockSize;
+      // The same extents; from the first that differs on, all shifted by the same one or two tree blocks.
+      const first = k.findIndex((e, i) => e[1] !== m[i]![1]);
+      if (first < 4 || k.some((e, i) => e[0] !== m[i]![0] || e[2] !== m[i]![2])) return false;
+      const shift = k[first]![1] - m[first]![1];
+      return Math.abs(shift) <= 2 * unit && shift % unit === 0 && k.slice(first).every((e, i) => e[1] - m[first + i]![1] === shift);
+    },
+  },
+  {
     name: 'ext4-extent-count',
     reason:
       'ext4 places blocks with mballoc, which the model follows (docs/kernel/ext4.md, section 10; the ext4-mballoc-*.json conformance scenarios compare the placement), but not in everything: the extent tree block\'s own placement, a writeback thread on another CPU with its locality group, directories spread over flex groups. Where they differ, the same writes can end up in more or fewer physical extents than in the model; with more than four extents the inode needs an extent tree block, which st_blocks counts, so the statx block count differs by one or two blocks (clusters with bigalloc). Seen once in 300 generated ext4 scenarios with the allocator modelled (diff --fuzz --fs ext4 --count 300 --seed 91), where before it was the usual explanation of a st_blocks difference.',

@@ -289,7 +289,7 @@ export function ext4_read_iomap_begin(inode: Inode, pos: number, len: number): I
  * push i_disksize to the end of the mapped range in the same handle
  * (mpage_map_and_submit_extent).
  */
-export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iomap | number {
+export function ext4_writepages_map(inode: Inode, pos: number, len: number, rangeEnd = Number.MAX_SAFE_INTEGER): Iomap | number {
   const bs = inode.blockSize;
   const lblk = Math.floor(pos / bs);
   const want = Math.max(1, Math.ceil((pos + len) / bs) - lblk);
@@ -299,7 +299,7 @@ export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iom
   let n = look.n;
   if (look.e.type === 'delalloc') {
     const unwritten = !inode.sb.k.v.on('ext4-no-dioread-nolock');
-    const r = ext4_map_blocks_create(inode, lblk, look.n, unwritten);
+    const r = ext4_map_blocks_create(inode, lblk, mpage_delayed_extent(inode, lblk, look.n, rangeEnd), unwritten);
     if (typeof r === 'number') return r;
     n = r.n;
     m = toIomap(inode, lblk, r.n, r.e);
@@ -312,6 +312,32 @@ export function ext4_writepages_map(inode: Inode, pos: number, len: number): Iom
   const newDisksize = Math.min(inode.mapping.folioAt(lastByte)?.end ?? lastByte + 1, inode.i_size);
   if (newDisksize > inode.disksize) inode.sb.setDisksize(inode, newDisksize);
   return m;
+}
+
+/** MAX_WRITEPAGES_EXTENT_LEN: the most blocks ext4_writepages maps at once. */
+const MAX_WRITEPAGES_EXTENT_LEN = 2048;
+
+/**
+ * mpage_prepare_extent_to_map / mpage_add_bh_to_extent: the extent
+ * ext4_writepages maps at once is the run of dirty delayed blocks from
+ * `lblk` across the following folios (not only the folio at hand), up to
+ * MAX_WRITEPAGES_EXTENT_LEN, the EOF block and the end of wbc's range: one
+ * allocation request, so mballoc places the run as one extent.
+ */
+function mpage_delayed_extent(inode: Inode, lblk: number, n0: number, rangeEnd: number): number {
+  const bs = inode.blockSize;
+  const last = Math.min(Math.ceil(inode.i_size / bs), Math.floor(rangeEnd / bs) + 1, lblk + MAX_WRITEPAGES_EXTENT_LEN);
+  let n = n0;
+  while (lblk + n < last) {
+    const b = lblk + n;
+    if (ext4_lookup(inode, b, 1).e?.type !== 'delalloc') break;
+    const folio = inode.mapping.folioAt(b * bs);
+    if (folio === undefined) break;
+    const dirty = folio.ifs !== null ? folio.ifs.dirty[Math.floor((b * bs - folio.pos) / bs)] === 1 : folio.dirty;
+    if (!dirty) break;
+    n++;
+  }
+  return n;
 }
 
 /** ext4_end_io_end -> ext4_convert_unwritten_io_end_vec: convert what the I/O wrote. */

@@ -623,7 +623,7 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
     let pos = folio.pos + i * bs;
     const runEnd = folio.pos + j * bs;
     while (pos < runEnd) {
-      const m = wb.map_blocks(pos, runEnd - pos);
+      const m = wb.map_blocks(pos, runEnd - pos, wbc.end);
       if (typeof m === 'number') {
         err = m;
         break;

@@ -44,8 +44,12 @@ export interface Ioend {
 
 /** The file system's writeback hooks. */
 export interface WritebackOps {
-  /** Map (allocating delalloc) file byte `pos` for writeback; the mapping may cover up to `len` bytes. */
-  map_blocks(pos: number, len: number): Iomap | number;
+  /**
+   * Map (allocating delalloc) file byte `pos` for writeback; the mapping may
+   * cover up to `len` bytes (or, for a file system that gathers dirty blocks
+   * across folios, up to `rangeEnd`, wbc->range_end).
+   */
+  map_blocks(pos: number, len: number, rangeEnd: number): Iomap | number;
   /** ioend completion: unwritten conversion, on-disk size update. */
   end_ioend(ioend: Ioend): number;
   /**

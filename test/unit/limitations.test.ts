@@ -29,6 +29,23 @@ describe('ext4-extent-count', () => {
   });
 });
 
+describe('ext4-extent-tree-block', () => {
+  const tree = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-tree-block')!;
+  const ctx = (model: unknown, kernel: unknown, field = 'placement') =>
+    tree.matches({ system: resolveSystem({ fs: 'ext4', blockSize: 4096 }), steps: [], index: 0, d: { field, model, kernel }, model: [], kernel: [] });
+  const head = [[0, 0, 36864], [36864, -258048, 98304], [143360, -151552, 24576], [176128, -118784, 8192], [237568, -57344, 24576]];
+  it('explains the extents after the fifth shifted by a tree block (diff --fuzz --fs ext4 --seed 2041, scenario 3976)', () => {
+    expect(ctx([...head, [262144, -1826816, 307200]], [...head, [262144, -1822720, 307200]])).toBe(true);
+  });
+  it('and nothing else: a shift in the first four, of three blocks, uneven, other lengths, or another field', () => {
+    expect(ctx(head.slice(0, 4), [[0, 0, 36864], [36864, -254048, 98304], ...head.slice(2, 4)])).toBe(false);
+    expect(ctx([...head, [262144, -1826816, 307200]], [...head, [262144, -1826816 + 3 * 4096, 307200]])).toBe(false);
+    expect(ctx([...head, [262144, 0, 4096], [266240, 4096, 4096]], [...head, [262144, 4096, 4096], [266240, 12288, 4096]])).toBe(false);
+    expect(ctx([...head, [262144, 0, 4096]], [...head, [262144, 4096, 8192]])).toBe(false);
+    expect(ctx([...head, [262144, 0, 4096]], [...head, [262144, 4096, 4096]], 'extents')).toBe(false);
+  });
+});
+
 describe('ext4-placement-writeback-thread', () => {
   const wb = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-placement-writeback-thread')!;
   const ctx = (steps: Step[], field: string) =>
