@@ -593,6 +593,21 @@ export class Oracle {
 
   constructor(private readonly sources: (id: number) => Source | undefined) {}
 
+  /**
+   * Where an appending write through `fd` lands is not known: the file's
+   * size is uncertain (after a crash) and the caller cannot say the write's
+   * position (a kernel run: the helper reports the bytes written, not
+   * where).
+   */
+  appendPositionUnknown(step: Step, writePos: number | null): boolean {
+    if (step.op !== 'pwrite' || writePos !== null) return false;
+    const f = this.fileOf(step.fd);
+    const d = this.fds.get(step.fd);
+    if (f === undefined || d === undefined || f.size.min === f.size.max) return false;
+    const rwf = flagsFrom(step.flags ?? [], RWF_FLAGS).value;
+    return ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
+  }
+
   private fileOf(fd: string): OFile | undefined {
     const d = this.fds.get(fd);
     return d === undefined ? undefined : this.files.get(d.path);
