@@ -381,6 +381,10 @@ export function ext4_truncate(inode: Inode): void {
   if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
   const first = Math.ceil(inode.i_size / bs);
   ext4_discard_preallocations(inode);
+  // ext4_ext_truncate: "we have to know where to truncate from in crash case": i_disksize = i_size,
+  // logged (ext4_mark_inode_dirty). A failed extending direct write truncates this way, so the size
+  // of data still delayed in the page cache becomes durable at the next commit.
+  inode.sb.setDisksize(inode, inode.i_size);
   ext4_ext_remove_space(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
 }
 
