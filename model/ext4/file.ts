@@ -29,6 +29,7 @@ import { ext4_discard_preallocations } from './mballoc.ts';
 import { ext4_zero_partial_blocks } from './extents.ts';
 import { roundUp } from '../lib/math.ts';
 import { pagecache_isize_extended } from '../mm/truncate.ts';
+import { cover } from '../lib/coverage.ts';
 
 /** ext4_file_open: FMODE_CAN_ATOMIC_WRITE when ext4_inode_can_atomic_write. */
 export function ext4_file_open(inode: Inode, file: File): number {
@@ -148,6 +149,7 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   const inode = iocb.file.inode;
   const k = inode.sb.k;
   if (!ext4_should_use_dio(iocb, from)) {
+    cover('dio: write fell back to buffered');
     return ext4_buffered_write_iter(iocb, from);
   }
   const chk = generic_write_checks({
@@ -206,6 +208,7 @@ export function ext4_dio_write_iter(iocb: Kiocb, from: IovIter): number {
   }
   if (ret >= 0 && sub.count > 0) {
     // Short DIO: the rest goes through the page cache, then is written back and dropped.
+    cover('dio: write fell back to buffered');
     const bpos = iocb.ki_pos;
     const b = ext4_buffered_write_iter({ file: iocb.file, ki_pos: bpos, ki_flags: iocb.ki_flags & ~IOCB_DIRECT }, sub);
     if (b < 0) return ret > 0 ? ret : b;

@@ -30,7 +30,6 @@ import {
 import type { IomapIter } from './iter.ts';
 import { iomap_iterate, iomap_length } from './iter.ts';
 import { mappingObserver } from './buffered-io.ts';
-import { cover } from '../lib/coverage.ts';
 
 /** Caller flags (dio_flags). */
 export const IOMAP_DIO_FORCE_WAIT = 1 << 0;
@@ -343,9 +342,7 @@ export function iomap_dio_rw(
       const r = kiocb_invalidate_pages(inode.mapping, pos, count, (iocb.ki_flags & IOCB_NOWAIT) !== 0);
       if (r !== 0) {
         if (r === -EAGAIN) return r;
-        if ((iocb.ki_flags & IOCB_ATOMIC) !== 0) return -EAGAIN;
-        cover('dio: write fell back to buffered');
-        return -ENOTBLK;
+        return (iocb.ki_flags & IOCB_ATOMIC) !== 0 ? -EAGAIN : -ENOTBLK;
       }
     }
   }
@@ -357,7 +354,6 @@ export function iomap_dio_rw(
   let ret = r.err;
   if (ret === -ENOTBLK) {
     // The file system asked to fall back to buffered I/O for the rest: a short DIO.
-    if (write) cover('dio: write fell back to buffered');
     ret = 0;
   }
   if (ret < 0) iomap_dio_set_error(dio, ret);

@@ -72,7 +72,7 @@ const STATIC_POINTS: Readonly<Record<string, string>> = {
   'writeback: error recorded': 'a writeback error recorded on the mapping (mapping_set_error)',
   'fsync: reported a writeback error': 'fsync or fdatasync returned an error recorded by writeback (file_check_and_advance_wb_err)',
   'alloc: ENOSPC': 'a call failed with -ENOSPC (no space left for it)',
-  'dio: write fell back to buffered': 'a direct write left (part of) its range to the page cache (-ENOTBLK)',
+  'dio: write fell back to buffered': 'the file system wrote (part of) a direct write through the page cache: ext4_dio_write_iter, xfs_file_write_iter, btrfs_direct_write (counted once, where the fallback is taken)',
   'rw: EAGAIN': 'a read or write answered -EAGAIN (RWF_NOWAIT would have blocked, or an atomic write could not drop the page cache)',
 };
 
