@@ -34,7 +34,7 @@ export function judgeKernelRun(system: ResolvedSystem, steps: readonly Step[], k
       if (k === undefined || k.unsupported !== undefined) continue;
       // An append whose position the oracle cannot know (the size is uncertain after the crash, and the kernel
       // does not say where it wrote): the oracle could only guess, so the judging ends here, with no violation.
-      if (k.errno === undefined && (k.ret ?? 0) > 0 && oracle.appendPositionUnknown(step, null)) return null;
+      if (k.errno === undefined && (k.ret ?? 0) > 0 && oracle.appendPositionUnknown(step)) return null;
       const read = step.op === 'pread' && k.errno === undefined && k.data !== undefined ? oracle.resolveRead(step.fd, step.offset, k.data) : null;
       out = { result: k, read, writePos: null, crashReport: null, ioErrors: [] };
     }

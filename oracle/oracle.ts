@@ -505,6 +505,11 @@ interface OFd {
   wbErr: { step: number; pos: number; len: number; maybeReported?: boolean } | null;
 }
 
+/** Does a write through `d` with these RWF_* flags append (O_APPEND or RWF_APPEND, not RWF_NOAPPEND)? */
+function appends(d: OFd, rwf: number): boolean {
+  return ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
+}
+
 function describeSpan(s: Span, sources: (id: number) => Source | undefined): string {
   if (s.src === SRC_ZERO) return 'zeroes';
   if (s.src === -1) return s.val === 0 ? 'never-written device bytes' : `never-written device bytes (the device's old contents, ${hexByte(s.val)})`;
@@ -594,18 +599,17 @@ export class Oracle {
   constructor(private readonly sources: (id: number) => Source | undefined) {}
 
   /**
-   * Where an appending write through `fd` lands is not known: the file's
-   * size is uncertain (after a crash) and the caller cannot say the write's
-   * position (a kernel run: the helper reports the bytes written, not
-   * where).
+   * Is `step` an appending write to a file whose size is uncertain (after a
+   * crash)?  Then where it lands is the size the file really has, which
+   * only the caller can say: the model does (StepOutcome.writePos), a
+   * kernel run does not (the helper reports the bytes written, not where).
    */
-  appendPositionUnknown(step: Step, writePos: number | null): boolean {
-    if (step.op !== 'pwrite' || writePos !== null) return false;
+  appendPositionUnknown(step: Step): boolean {
+    if (step.op !== 'pwrite') return false;
     const f = this.fileOf(step.fd);
     const d = this.fds.get(step.fd);
     if (f === undefined || d === undefined || f.size.min === f.size.max) return false;
-    const rwf = flagsFrom(step.flags ?? [], RWF_FLAGS).value;
-    return ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
+    return appends(d, flagsFrom(step.flags ?? [], RWF_FLAGS).value);
   }
 
   private fileOf(fd: string): OFile | undefined {
@@ -794,7 +798,7 @@ export class Oracle {
         const rwf = flagsFrom(step.flags ?? [], RWF_FLAGS).value;
         const content: Span[] = [];
         for (const s of stepSources) if (s.kind === 'pwrite') content.push(span(s.len, s.id, 0, s.fill));
-        const append = ((d.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0) && (rwf & RWF_NOAPPEND) === 0;
+        const append = appends(d, rwf);
         let pos = append ? f.size.max : (stepSources[0]?.pos ?? step.offset);
         if (append && f.size.min !== f.size.max && out.writePos !== null) {
           // The size is uncertain (after a crash): the append landed at the size the file really has.

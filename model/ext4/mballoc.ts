@@ -85,7 +85,10 @@ const MB_STREAM_REQ = 16;
 const MB_LINEAR_SCAN_THRESHOLD = 16;
 /** s_mb_best_avail_max_trim_order (MB_DEFAULT_BEST_AVAIL_TRIM_ORDER) */
 const MB_BEST_AVAIL_TRIM_ORDER = 3;
-/** s_mb_prefetch (a flex group's worth) and s_mb_prefetch_limit */
+/**
+ * s_mb_prefetch_limit, and the floor of s_mb_prefetch (sysfs on 6.18: 16 and 16 with 2 KiB blocks,
+ * s_mb_prefetch 64 with 1 KiB): a read-ahead is bounded by the end of the flex group (16) first.
+ */
 const MB_PREFETCH = 16;
 const MB_GROUP_PREALLOC = 512;
 const MB_MIN_TO_SCAN = 10;
