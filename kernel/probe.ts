@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { get_fs_type } from '../model/filesystems.ts';
+import { workspaceProblem } from './workspace.ts';
 
 export interface Probe {
   readonly ok: boolean;
@@ -39,6 +40,8 @@ export function probeKernel(fs: string): Probe {
   if (!which('losetup')) missing.push('no losetup: apt-get install -y mount');
   if (!which('mount') || !which('umount')) missing.push('no mount/umount: apt-get install -y mount');
   if (!which('cc') && !which('gcc')) missing.push('no C compiler for the helper: apt-get install -y gcc libc6-dev');
+  const ws = workspaceProblem();
+  if (ws !== null) missing.push(ws);
   const k = get_fs_type(fs)?.harness.kernel ?? null;
   if (k === null) missing.push(`${fs} is modelled only (no kernel runner for it)`);
   for (const t of k?.tools ?? []) if (!which(t.cmd)) missing.push(`no ${t.cmd}: apt-get install -y ${t.pkg}`);

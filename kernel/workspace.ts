@@ -23,6 +23,23 @@ import { join } from 'node:path';
 function workspaceBase(): string {
   const env = process.env['IOSPEC_KERNEL_TMPDIR'];
   if (env !== undefined && env !== '') return env;
+  return defaultBase();
+}
+
+/** Why $IOSPEC_KERNEL_TMPDIR cannot hold the run directories (it must be a writable directory), or null. */
+export function workspaceProblem(): string | null {
+  const env = process.env['IOSPEC_KERNEL_TMPDIR'];
+  if (env === undefined || env === '') return null;
+  try {
+    if (!statSync(env).isDirectory()) return `IOSPEC_KERNEL_TMPDIR=${env} is not a directory`;
+    accessSync(env, constants.W_OK);
+    return null;
+  } catch (e) {
+    return `IOSPEC_KERNEL_TMPDIR=${env}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (it must be a writable directory)`;
+  }
+}
+
+function defaultBase(): string {
   try {
     const tmpfs = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => {
       const [, at, type] = l.split(' ');
