@@ -496,12 +496,61 @@ export function mappingObserver(k: Kernel, inode: Inode) {
 export type ZeroMode = 'flush' | 'buffer-head';
 
 /**
+ * iomap_zero_iter: zero `n` bytes from the iteration's position in the page
+ * cache (the folios read or zero-filled first, then dirtied).  Returns the
+ * bytes zeroed, or an error when none were.
+ */
+function iomap_zero_iter(k: Kernel, inode: Inode, it: IomapIter, pair: IomapPair, n: number, mode: ZeroMode, didZero?: { v: boolean }): number {
+  let done = 0;
+  while (done < n) {
+    const p = it.pos + done;
+    const folio = inode.mapping.getOrCreate(p, Math.min(MAX_FOLIO_SIZE - (p % MAX_FOLIO_SIZE), n - done));
+    folio_wait_stable(inode.mapping, folio);
+    const bytes = Math.min(folio.end - p, n - done);
+    // __ext4_block_zero_page_range makes the buffer uptodate and dirty (mark_buffer_dirty),
+    // never the folio: a folio of several blocks, one never read, stays not uptodate, and a
+    // NOWAIT read of it from its start still fails (filemap_range_uptodate).  (A folio of one
+    // block has no per-block state here: its flag stands for its buffer's.)
+    const folioWasUptodate = folio.uptodate;
+    const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);
+    if (st < 0) return done > 0 ? done : st;
+    folioWrite(folio, p, zeroData(bytes));
+    __iomap_write_end(inode, p, bytes, bytes, folio);
+    if (mode === 'buffer-head' && folio.ifs !== null) folio.uptodate = folioWasUptodate;
+    if (didZero !== undefined) didZero.v = true;
+    done += bytes;
+  }
+  return n;
+}
+
+/**
  * iomap_zero_range: zero [pos, pos+len) of the file through the page cache.
- * Holes and unwritten extents already read as zeroes and are skipped unless
- * they have dirty or writeback page cache over them.
+ * Holes and unwritten extents already read as zeroes and are skipped
+ * unless the page cache over the range was dirty (or under writeback)
+ * before the zeroing began (`range_dirty`): then, at the first such
+ * mapping, the rest of the range is written back once and mapped again
+ * (iomap_zero_iter_flush_and_stale).  Page cache the zeroing itself
+ * dirtied (the EOF block's tail) is not written back.  A partial first
+ * block already dirty is zeroed in the page cache whatever its mapping
+ * ("to avoid excessive flushing on partial eof zeroing").  Not modelled:
+ * the later folio batch (iomap_fill_dirty_folios: XFS zeroes dirty folios
+ * over unwritten extents below EOF in place instead of flushing).
  */
 export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: number, ops: IomapOps, didZero?: { v: boolean }, mode: ZeroMode = 'flush'): number {
   if (len <= 0) return 0;
+  const zeroAll = (it: IomapIter): number => (it.pair === null ? -EIO : iomap_zero_iter(k, inode, it, it.pair, iomap_length(it), mode, didZero));
+  if (mode === 'flush') {
+    const off = pos % inode.blockSize;
+    const plen = Math.min(len, inode.blockSize - off);
+    if (off !== 0 && inode.mapping.hasDirtyOrWriteback(pos, pos + plen)) {
+      const r0 = iomap_iterate(inode.ino, pos, plen, IOMAP_ZERO, ops, zeroAll, mappingObserver(k, inode));
+      if (r0.err < 0 || plen === len) return r0.err < 0 && r0.done === 0 ? r0.err : 0;
+      pos += plen;
+      len -= plen;
+    }
+  }
+  const end = pos + len;
+  let rangeDirty = mode === 'flush' && inode.mapping.hasDirtyOrWriteback(pos, end);
   const r = iomap_iterate(inode.ino, pos, len, IOMAP_ZERO, ops, (it) => {
     const n = iomap_length(it);
     const pair = it.pair;
@@ -533,33 +582,14 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
       return n;
     }
     if (src.type === 'hole' || (src.type === 'unwritten' && mode === 'flush')) {
-      // Already zeroes on disk: only dirty (or writeback) page cache over the
-      // range matters; it is written back and the range mapped again.
-      if (!inode.mapping.hasDirtyOrWriteback(it.pos, it.pos + n)) return n;
-      filemap_write_and_wait_range(inode.mapping, it.pos, it.pos + n - 1);
+      // Already zeroes on disk: skipped, unless the range was dirty when the zeroing began.
+      if (!rangeDirty) return n;
+      rangeDirty = false;
+      filemap_write_and_wait_range(inode.mapping, it.pos, end - 1);
       pair.iomap.flags |= IOMAP_F_STALE;
       return 0;
     }
-    let done = 0;
-    while (done < n) {
-      const p = it.pos + done;
-      const folio = inode.mapping.getOrCreate(p, Math.min(MAX_FOLIO_SIZE - (p % MAX_FOLIO_SIZE), n - done));
-      folio_wait_stable(inode.mapping, folio);
-      const bytes = Math.min(folio.end - p, n - done);
-      // __ext4_block_zero_page_range makes the buffer uptodate and dirty (mark_buffer_dirty),
-      // never the folio: a folio of several blocks, one never read, stays not uptodate, and a
-      // NOWAIT read of it from its start still fails (filemap_range_uptodate).  (A folio of one
-      // block has no per-block state here: its flag stands for its buffer's.)
-      const folioWasUptodate = folio.uptodate;
-      const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);
-      if (st < 0) return done > 0 ? done : st;
-      folioWrite(folio, p, zeroData(bytes));
-      __iomap_write_end(inode, p, bytes, bytes, folio);
-      if (mode === 'buffer-head' && folio.ifs !== null) folio.uptodate = folioWasUptodate;
-      if (didZero !== undefined) didZero.v = true;
-      done += bytes;
-    }
-    return n;
+    return zeroAll(it);
   }, mappingObserver(k, inode));
   return r.err < 0 && r.done === 0 ? r.err : 0;
 }
