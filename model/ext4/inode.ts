@@ -289,7 +289,7 @@ export function ext4_read_iomap_begin(inode: Inode, pos: number, len: number): I
  * push i_disksize to the end of the mapped range in the same handle
  * (mpage_map_and_submit_extent).
  */
-export function ext4_writepages_map(inode: Inode, pos: number, len: number, rangeEnd = Number.MAX_SAFE_INTEGER): Iomap | number {
+export function ext4_writepages_map(inode: Inode, pos: number, len: number, rangeEnd: number): Iomap | number {
   const bs = inode.blockSize;
   const lblk = Math.floor(pos / bs);
   const want = Math.max(1, Math.ceil((pos + len) / bs) - lblk);

@@ -27,7 +27,7 @@ export function makeAops(ops: () => FsOps, bufferHeads: boolean): AddressSpaceOp
       const inode = mapping.host as Inode;
       const fs = ops();
       return iomap_writepages(inode.sb.k, inode, wbc, {
-        map_blocks: (pos, len) => fs.map_blocks(inode, pos, len),
+        map_blocks: (pos, len, rangeEnd) => fs.map_blocks(inode, pos, len, rangeEnd),
         end_ioend: (io) => fs.end_ioend(inode, io),
         bufferHeads,
       });

@@ -140,8 +140,12 @@ export interface FsOps {
   /** Inode eviction at unmount (XFS frees post-EOF blocks). */
   evict(inode: Inode): void;
   readonly aops: AddressSpaceOps;
-  /** Writeback: map (allocating delalloc) the block at `pos` for an ioend (->map_blocks / ext4 mpage mapping). */
-  map_blocks(inode: Inode, pos: number, len: number): Iomap | number;
+  /**
+   * Writeback: map (allocating delalloc) the block at `pos` for an ioend
+   * (->map_blocks / ext4 mpage mapping); `rangeEnd` is wbc->range_end (ext4
+   * gathers dirty delayed blocks up to it).
+   */
+  map_blocks(inode: Inode, pos: number, len: number, rangeEnd: number): Iomap | number;
   /** ioend completion in process context (xfs_end_ioend, ext4_end_io_end). */
   end_ioend(inode: Inode, ioend: Ioend): number;
   /** The mapping ops used to read folios (readahead / read_folio). */
