@@ -205,7 +205,8 @@ function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): 
 
 /** ext4_update_disksize_before_punch */
 function ext4_update_disksize_before_punch(inode: Inode, offset: number, len: number): void {
-  if (offset + len < inode.i_size && offset + len !== 0) return;
+  // Only a range over the EOF: "if (offset > size || offset + len < size) return 0".
+  if (offset > inode.i_size || offset + len < inode.i_size) return;
   if (inode.disksize >= inode.i_size) return;
   inode.sb.setDisksize(inode, inode.i_size);
 }
