@@ -361,9 +361,15 @@ export function xfs_reflink_remap(src: Inode, posIn: number, dst: Inode, posOut:
     if (look.e !== undefined && look.e.type === 'mapped') {
       dst.sb.remapShared(dst, d, cnt, look.e.pblk);
     } else {
-      // A hole or unwritten extent of the source leaves a hole.
+      // xfs_reflink_remap_extent, a source without written storage: what the destination has is unmapped
+      // (a hole is left), except where both are unwritten ("leave them alone").
       if (look.e !== undefined && look.e.type === 'delalloc') return -EINVAL;
-      dst.sb.unmapBlocks(dst, d, cnt);
+      const srcUnwritten = look.e?.type === 'unwritten';
+      for (let b = d; b < d + cnt; ) {
+        const dm = xfs_bmapi_read(dst, b, d + cnt);
+        if (!(srcUnwritten && dm.e?.type === 'unwritten')) dst.sb.unmapBlocks(dst, b, dm.end - b);
+        b = dm.end;
+      }
     }
     // Each extent transaction moves the size up to the end of what it mapped.
     const newSize = Math.min((d + cnt) * bs, posOut + len);
