@@ -90,6 +90,15 @@ export class System implements Kernel {
   step = 0;
   sb: SuperBlock;
   readonly files = new Map<string, File>();
+  /**
+   * Per inode, the open file description its mapping was made through: an
+   * `mmap_write` keeps one shared mapping per file until the remount
+   * (docs/scenario-format.md, kernel/helper), and the vma holds a reference
+   * to that file (vma->vm_file), so closing its descriptor does not release
+   * it (no ->release: XFS keeps its post-EOF preallocation); the munmap at
+   * the remount does.
+   */
+  private readonly mappedThrough = new Map<number, File>();
   readonly recording: boolean;
   events: ModelEvent[] = [];
   /** The power was cut; the file system is shut down until remount. */
@@ -166,8 +175,8 @@ export class System implements Kernel {
 
   private closeFile(f: File): void {
     this.files.delete(f.fd);
-    // ->release runs on the last close of the open file description.
-    this.sb.ops.release(f);
+    // ->release runs on the last close of the open file description (fput): not while a mapping holds it.
+    if (this.mappedThrough.get(f.inode.ino) !== f) this.sb.ops.release(f);
   }
 
   /**
@@ -210,14 +219,17 @@ export class System implements Kernel {
   private remount(): void {
     if (!this.crashed) {
       for (const f of [...this.files.values()]) this.closeFile(f);
-      // The mappings go away first (munmap, zap_pte_range): a dirty PTE dirties its folio.
+      // The mappings go away first (munmap, zap_pte_range): a dirty PTE dirties its folio; the last
+      // reference to a file a mapping held goes with it.
       for (const inode of this.sb.inodes.values()) for (const f of inode.mapping.allFolios()) if (f.mkclean()) iomap_dirty_folio(inode, f);
+      for (const f of this.mappedThrough.values()) this.sb.ops.release(f);
       this.syncAll();
       for (const inode of this.sb.inodes.values()) this.sb.ops.evict(inode);
       this.sb.journal.commit();
       blkdev_issue_flush(this);
     }
     this.files.clear();
+    this.mappedThrough.clear();
     this.negDentries.clear();
     const total = this.sb.alloc.totalBlocks;
     const first = this.sb.alloc.firstDataBlock;
@@ -344,6 +356,8 @@ export class System implements Kernel {
         const f = this.file(st.fd);
         if (f === undefined) return this.fail(n, op, -EBADF);
         const r = this.mmapWrite(f, st.offset, st.length, st.fill);
+        // The mapping was made (a store past EOF faults after it): the first through this file holds it.
+        if ((r === 'SIGBUS' || r >= 0) && !this.mappedThrough.has(f.inode.ino)) this.mappedThrough.set(f.inode.ino, f);
         if (r === 'SIGBUS') return { step: n, op, signal: 'SIGBUS' };
         return this.retOrErr(n, op, r);
       })
