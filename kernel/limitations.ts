@@ -43,6 +43,16 @@ export const LIMITATIONS: readonly Limitation[] = [
     },
   },
   {
+    name: 'dontcache-drop-timing',
+    reason:
+      'Folios written with RWF_DONTCACHE leave the page cache when their writeback completes (folio_end_dropbehind, from the bio completion, which may defer it to a workqueue); how much of a range a later RWF_NOWAIT read still finds cached, and so how many bytes it returns before EAGAIN would block it, depends on when those completions ran. The model drops them when the writeback completes at the step\'s end. Seen with diff --fuzz --fs ext4-bigalloc --count 5000 --seed 2061, scenario 1927: the kernel answered 16384 bytes in one run and 24577 in two others.',
+    matches: (c) => {
+      const s = c.steps[c.index];
+      if (s === undefined || s.op !== 'pread' || !(s.flags ?? []).includes('RWF_NOWAIT') || c.d.field !== 'result') return false;
+      return stepsBefore(c).some((p) => p.op === 'pwrite' && (p.flags ?? []).includes('RWF_DONTCACHE'));
+    },
+  },
+  {
     name: 'enospc-accounting',
     reason:
       'Free space is modelled as data blocks minus a fixed metadata share; the real file systems reserve metadata, journal, per-AG and root-reserved space with their own rules, so the exact point where a nearly full device returns ENOSPC (or a short write) differs, and so does how much a request that ran out of space had allocated (ext4 keeps it and moves the size over it).',

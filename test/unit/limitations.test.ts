@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { get_fs_type } from '../../model/filesystems.ts';
+import { LIMITATIONS } from '../../kernel/limitations.ts';
 import { resolveSystem } from '../../scenario/resolve.ts';
 import type { Step, SystemDoc } from '../../scenario/schema.ts';
 
@@ -57,5 +58,22 @@ describe('ext4-placement-writeback-thread', () => {
     expect(ctx([open, { op: 'sync' }, fiemap], 'placement')).toBe(true);
     expect(ctx([open, { op: 'fsync', fd: 'A' }, fiemap], 'placement')).toBe(false);
     expect(ctx([open, { op: 'sync' }, fiemap], 'extents')).toBe(false);
+  });
+});
+
+describe('dontcache-drop-timing', () => {
+  const lim = LIMITATIONS.find((l) => l.name === 'dontcache-drop-timing')!;
+  const open: Step = { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] };
+  const write = (flags: string[]): Step => ({ op: 'pwrite', fd: 'A', offset: 8704, length: 131072, fill: 1, flags });
+  const read = (flags: string[]): Step => ({ op: 'pread', fd: 'A', offset: 0, length: 24577, flags });
+  const ctx = (steps: Step[], field = 'result') =>
+    lim.matches({ system: resolveSystem({ fs: 'ext4' }), steps, index: steps.length - 1, d: { field, model: 'ret 8192', kernel: 'ret 24577' }, model: [], kernel: [] });
+  it('explains how much a RWF_NOWAIT read returns after a RWF_DONTCACHE write (ext4-bigalloc seed 2061, scenario 1927)', () => {
+    expect(ctx([open, write(['RWF_DONTCACHE']), read(['RWF_NOWAIT'])])).toBe(true);
+  });
+  it('and nothing else: no DONTCACHE write before, a read without RWF_NOWAIT, another field', () => {
+    expect(ctx([open, write([]), read(['RWF_NOWAIT'])])).toBe(false);
+    expect(ctx([open, write(['RWF_DONTCACHE']), read([])])).toBe(false);
+    expect(ctx([open, write(['RWF_DONTCACHE']), read(['RWF_NOWAIT'])], 'data')).toBe(false);
   });
 });
