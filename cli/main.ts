@@ -656,8 +656,9 @@ function printDiffReport(r: DiffFuzzReport, jobs: number): void {
 }
 
 function positiveIntArg(name: string, v: string): number {
-  const n = intArg(name, v);
-  if (n < 1) throw new UsageError(`${name}: at least 1 (0 would check nothing), got "${v}"`);
+  const n = Number(v);
+  if (n === 0) throw new UsageError(`${name}: at least 1 (0 would check nothing), got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name}: expected a positive integer, got "${v}"`);
   return n;
 }
 

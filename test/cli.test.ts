@@ -174,6 +174,10 @@ describe('a verdict is a promise', () => {
       [['check', '--exhaustive', '--depth', '0'], /--depth: at least 1/],
       [['run', '--record', join(import.meta.dirname, 'conformance', 'xfs-statx.json')], /--record .* needs --kernel/],
       [['diff', '--fuzz', '--count', '0'], /--count: at least 1/],
+      [['diff', '--fuzz', '--jobs', '0'], /--jobs: at least 1/],
+      [['diff', '--fuzz', '--jobs', 'two'], /--jobs: expected a positive integer, got "two"/],
+      [['diff', '--jobs', '2', join(import.meta.dirname, 'conformance', 'xfs-statx.json')], /--jobs goes with --fuzz/],
+      [['diff', '--fuzz', '--worker-slice', '3/2', '--fs', 'xfs'], /--worker-slice: I\/N with 1 <= I <= N, not "3\/2"/],
     ];
     for (const [args, msg] of cases) {
       const r = await iospec(...args);
