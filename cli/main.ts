@@ -181,7 +181,9 @@ export async function main(argv: string[]): Promise<number> {
               }
             },
           };
-          const r = slice !== null ? await diffFuzz({ ...o, slice: { index: slice.index - 1, count: slice.count } })
+          // A worker ends when the run that started it is gone (its parent changed), as check's workers do.
+          const parent = process.ppid;
+          const r = slice !== null ? await diffFuzz({ ...o, slice: { index: slice.index - 1, count: slice.count }, shouldStop: () => process.ppid !== parent })
             : jobs > 1 ? await diffFuzzJobs(o, jobs) : await diffFuzz(o);
           if (tty) process.stderr.write('\r\x1b[K');
           reports.push(r);

@@ -49,6 +49,8 @@ export interface DiffFuzzOptions {
    * draws the same inputs from the seed).  Default: all of them.
    */
   readonly slice?: Slice;
+  /** Asked before each scenario: true ends the run there (a worker whose parent is gone). */
+  readonly shouldStop?: () => boolean;
 }
 
 /** Worker `index` (0-based) of `count`. */
@@ -202,7 +204,7 @@ export async function diffFuzz(o: DiffFuzzOptions): Promise<DiffFuzzReport> {
   for (let n = 1; n <= inputs.length; n++) {
     if ((n - 1) % slice.count !== slice.index) continue;
     const input = inputs[n - 1]!;
-    if (Date.now() - t0 > o.timeMs) break;
+    if (Date.now() - t0 > o.timeMs || o.shouldStop?.() === true) break;
     const { cfg, ...m } = onModel(t, input);
     const kernel = await runOnKernel(cfg, m.steps);
     report.scenarios++;
