@@ -94,7 +94,7 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
     if (implied !== null) {
       const n = Math.min(len, roundDown(lblk, r) + r - lblk);
       if (opts.fromReservation === true) sb.alloc.unreserve(n);
-      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign);
+      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign, type !== 'unwritten');
     }
   }
   let want = len;
@@ -110,7 +110,9 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
   if (typeof got === 'number') return got;
   const n = Math.min(want, got.len - off);
   if (opts.fromReservation === true) sb.alloc.unreserve(n);
-  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign);
+  // ext4_ext_map_blocks: "update transaction to commit on fdatasync only when it is _not_ an unwritten
+  // extent" (ext4_update_inode_fsync_trans(handle, inode, 0) for EXT4_GET_BLOCKS_UNWRIT_EXT).
+  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign, type !== 'unwritten');
 }
 
 /**

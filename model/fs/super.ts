@@ -338,9 +338,11 @@ export class SuperBlock {
   /**
    * Map [lblk, lblk+n) to pblk.. as `type` in one transaction with the
    * free-space update of `run` (the blocks the allocator handed out; null
-   * when they were allocated before, as part of a cluster).
+   * when they were allocated before, as part of a cluster).  `datasync`:
+   * an fdatasync must commit the transaction (the inode's datasync tid
+   * moves), as for any allocation unless the file system says otherwise.
    */
-  mapAllocated(inode: Inode, lblk: number, n: number, type: ExtType, pblk: number, run: Allocation | null, requiredAlign: AlignedWrite | undefined): { pblk: number; len: number } {
+  mapAllocated(inode: Inode, lblk: number, n: number, type: ExtType, pblk: number, run: Allocation | null, requiredAlign: AlignedWrite | undefined, datasync = true): { pblk: number; len: number } {
     const ext: Extent = { type, pblk };
     inode.extents.set(lblk, lblk + n, ext);
     const ino = inode.ino;
@@ -348,14 +350,14 @@ export class SuperBlock {
     const freeEnd = run === null ? 0 : run.pblk + run.len;
     if (this.k.v.on('alloc-split-transactions') && run !== null) {
       // Variant: the free-space update and the extent insertion go in separate transactions.
-      this.log(inode, (img) => img.free.remove(freeStart, freeEnd));
+      this.log(inode, (img) => img.free.remove(freeStart, freeEnd), datasync);
       this.journal.commit();
-      this.log(inode, (img) => img.inode(ino).extents.set(lblk, lblk + n, ext));
+      this.log(inode, (img) => img.inode(ino).extents.set(lblk, lblk + n, ext), datasync);
     } else {
       this.log(inode, (img) => {
         if (freeEnd > freeStart) img.free.remove(freeStart, freeEnd);
         img.inode(ino).extents.set(lblk, lblk + n, ext);
-      });
+      }, datasync);
     }
     if (this.k.recording) this.k.emit({ t: 'alloc', ino, lblk, pblk, len: n, unwritten: type === 'unwritten', ...(requiredAlign !== undefined ? { align: requiredAlign } : {}) });
     return { pblk, len: n };
