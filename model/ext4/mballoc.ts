@@ -55,6 +55,7 @@ import type { Ext4SbInfo } from './ext4.ts';
 import { mke2fs_layout } from './mke2fs.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import { match } from 'ts-pattern';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
 
 // ---- mballoc.h / ext4.h ------------------------------------------------------
 
@@ -634,7 +635,7 @@ function ext4_mb_find_by_goal(ac: AllocationContext): void {
   const gi = groupInfo(ac.sb, ac.geo, ac.g.group);
   if (gi.free === 0) return;
   // ext4_mb_load_buddy
-  mbState(ac.sb).loaded.add(ac.g.group);
+  ext4_mb_init_group(ac.sb, ac.geo, ac.g.group);
   const max = mb_find_extent(gi, ac.geo, ac.g.start, ac.g.len);
   if (max >= ac.g.len && alignedOk(ac, { group: ac.g.group, start: ac.g.start })) {
     ac.found++;
@@ -752,7 +753,7 @@ function ext4_mb_need_init_skips(ac: AllocationContext, gi: GroupInfo, group: nu
   if (mb.loaded.has(group)) return false;
   const uninit = ac.geo.blockUninit[group] === true && !mb.allocated.has(group) && gi.free === clustersIn(ac.geo, group) - ac.geo.mkfsUsed[group]!;
   if (ac.criteria < CR_GOAL_LEN_SLOW && group % FLEX_BG_SIZE !== 0 && !uninit) return true;
-  mb.loaded.add(group);
+  ext4_mb_init_group(ac.sb, ac.geo, group);
   return false;
 }
 
@@ -788,8 +789,21 @@ function ext4_mb_prefetch_fini(ac: AllocationContext): void {
   for (let nr = ac.prefetchNr; nr > 0; nr--) {
     if (group === 0) group = geo.ngroups;
     group--;
-    if (!mb.loaded.has(group) && groupInfo(ac.sb, geo, group).free > 0) mb.loaded.add(group);
+    if (!mb.loaded.has(group) && groupInfo(ac.sb, geo, group).free > 0) ext4_mb_init_group(ac.sb, geo, group);
   }
+}
+
+/**
+ * ext4_mb_init_group -> ext4_mb_init_cache: a group's bitmap and buddy
+ * live in the buddy cache's pages, two blocks per group; initializing one
+ * generates every group of its page (groups_per_page = blocks_per_page /
+ * 2: two groups with 1 KiB blocks on 4 KiB pages, one otherwise).
+ */
+function ext4_mb_init_group(sb: SuperBlock, geo: Geometry, group: number): void {
+  const perPage = Math.max(1, Math.floor(PAGE_SIZE / sb.blockSize / 2));
+  const first = group - (group % perPage);
+  const mb = mbState(sb);
+  for (let g = first; g < Math.min(first + perPage, geo.ngroups); g++) mb.loaded.add(g);
 }
 
 /** ext4_mb_scan_group: one group at the current criterion. */
