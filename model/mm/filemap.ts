@@ -301,13 +301,22 @@ export function folioBytes(f: Folio, pos: number, len: number): Span[] {
   return sliceData(f.data, pos - f.pos, len);
 }
 
-/** Does [off, off+len) of the folio touch an uptodate block? */
-function touchesUptodate(f: Folio, off: number, len: number): boolean {
-  if (f.uptodate) return true;
+/**
+ * Does writing `data` at [off, off+len) of the folio change the bytes of
+ * an uptodate block?  Filling blocks that are not uptodate (a read, or
+ * pagecache_isize_extended zeroing a hole block past the old EOF), or
+ * writing the bytes already there, changes nothing writeback is writing.
+ */
+function changesUptodate(f: Folio, off: number, len: number, data: readonly Span[]): boolean {
+  if (f.uptodate || f.ifs === null) return f.uptodate && !dataEqual(sliceData(f.data, off, len), data);
   const ifs = f.ifs;
-  if (ifs === null) return false;
   const bs = f.size / ifs.uptodate.length;
-  for (let b = Math.floor(off / bs); b * bs < off + len && b < ifs.uptodate.length; b++) if (ifs.uptodate[b] === 1) return true;
+  for (let b = Math.floor(off / bs); b * bs < off + len && b < ifs.uptodate.length; b++) {
+    if (ifs.uptodate[b] !== 1) continue;
+    const a = Math.max(off, b * bs);
+    const e = Math.min(off + len, (b + 1) * bs);
+    if (!dataEqual(sliceData(f.data, a, e - a), sliceData(data, a - off, e - a))) return true;
+  }
   return false;
 }
 
@@ -316,9 +325,7 @@ export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   const off = pos - f.pos;
   let len = 0;
   for (const s of data) len += s.len;
-  // Filling blocks that are not uptodate (a read), or writing the bytes already there (zeroing the
-  // zeroes beyond EOF), changes nothing writeback is writing.
-  if (f.writeback && touchesUptodate(f, off, len) && !dataEqual(sliceData(f.data, off, len), data)) f.changedUnderWriteback = true;
+  if (f.writeback && changesUptodate(f, off, len, data)) f.changedUnderWriteback = true;
   const out: Span[] = [];
   for (const s of sliceData(f.data, 0, off)) pushSpan(out, s);
   for (const s of data) pushSpan(out, s);
