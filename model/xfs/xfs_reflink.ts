@@ -393,10 +393,13 @@ export function xfs_reflink_remap(src: Inode, posIn: number, dst: Inode, posOut:
  */
 export function xfs_reflink_unshare(inode: Inode, offset: number, len: number, unshare: (pos: number, len: number) => number): number {
   if (!xfs_is_cow_inode(inode)) return 0;
+  // iomap_file_unshare clamps to i_size and does nothing past it; the
+  // write-back and the attempt to clear the reflink flag happen regardless.
   const end = Math.min(offset + len, inode.i_size);
-  if (offset >= end) return 0;
-  const r = unshare(offset, end - offset);
-  if (r < 0) return r;
+  if (offset < end) {
+    const r = unshare(offset, end - offset);
+    if (r < 0) return r;
+  }
   const e = filemap_write_and_wait_range(inode.mapping, offset, offset + len - 1);
   if (e < 0) return e;
   xfs_reflink_try_clear_inode_flag(inode);

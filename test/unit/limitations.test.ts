@@ -77,3 +77,22 @@ describe('dontcache-drop-timing', () => {
     expect(ctx([open, write(['RWF_DONTCACHE']), read(['RWF_NOWAIT'])], 'data')).toBe(false);
   });
 });
+
+describe('xfs-prealloc-placement', () => {
+  const lim = get_fs_type('xfs')!.harness.limitations.find((l) => l.name === 'xfs-prealloc-placement')!;
+  const U = ['FIEMAP_EXTENT_UNWRITTEN'];
+  const ext = (logical: number, physical: number, length: number, flags: string[] = []) => ({ logical, physical, length, flags });
+  const ctx = (model: ReturnType<typeof ext>[], kernel: ReturnType<typeof ext>[]) =>
+    lim.matches({ system: resolveSystem({ fs: 'xfs', blockSize: 4096 }), steps: [], index: 0, d: { field: 'extents', model, kernel }, model: [{ step: 1, op: 'fiemap', ret: 0, extents: model }], kernel: [{ step: 1, op: 'fiemap', ret: 0, extents: kernel }] });
+  // diff --fuzz --fs xfs --count 5000 --seed 2062, scenario 1016 (in blocks of 4096).
+  const k = [ext(1, 10, 1, U), ext(2, 11, 1), ext(3, 24, 30, U), ext(33, 54, 1), ext(34, 55, 30, U)];
+  const m = [ext(1, 100, 1, U), ext(2, 101, 1), ext(3, 102, 30, U), ext(33, 132, 1), ext(34, 133, 62, U)];
+  it('explains a longer post-EOF preallocation where the kernel placed the extents before it apart', () => {
+    expect(ctx(m, k)).toBe(true);
+  });
+  it('not when the kernel placed them contiguously too, nor when anything but the last length differs', () => {
+    expect(ctx(m, k.map((e, i) => (i === 2 ? { ...e, physical: 12 } : e)).map((e, i) => (i > 2 ? { ...e, physical: e.physical - 12 } : e)))).toBe(false);
+    expect(ctx(m.map((e, i) => (i === 1 ? { ...e, flags: U } : e)), k)).toBe(false);
+    expect(ctx(m.map((e, i) => (i === 4 ? { ...e, flags: [] } : e)), k.map((e, i) => (i === 4 ? { ...e, flags: [] } : e)))).toBe(false);
+  });
+});
