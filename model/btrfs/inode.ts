@@ -54,6 +54,20 @@ function sharedRun(inode: Inode, lblk: number, pblk: number, n: number): { share
   return { shared: x.shared, n: Math.min(n, x.n) };
 }
 
+/**
+ * One step of run_delalloc_nocow from file block `lblk` (not past `max`):
+ * can the extent there be written in place (a PREALLOC extent, or any
+ * extent of a NODATACOW file, that nothing else references), and where does
+ * the piece the answer holds for end?
+ */
+function nocowPiece(inode: Inode, lblk: number, max: number): { inPlace: false; end: number } | { inPlace: true; end: number; pblk: number; type: Extent['type'] } {
+  const look = btrfs_get_extent(inode, lblk, max);
+  if (look.e === undefined || look.e.pblk < 0) return { inPlace: false, end: look.end };
+  const s = sharedRun(inode, lblk, look.e.pblk, look.end - lblk);
+  if (s.shared || !(look.e.type === 'unwritten' || btrfs_is_nodatacow(inode))) return { inPlace: false, end: lblk + s.n };
+  return { inPlace: true, end: lblk + s.n, pblk: look.e.pblk, type: look.e.type };
+}
+
 /** The allocation hint: the extent's own block (rewrites land nearby), else next to the file's neighbours, else the data area's start. */
 function allocHint(inode: Inode, lblk: number): number {
   const at = inode.extents.find(lblk);
@@ -271,20 +285,26 @@ export function btrfs_writepages_map(inode: Inode, pos: number, len: number): Io
     if (inode.i_size > inode.disksize) sb.setDisksize(inode, inode.i_size);
     return iomapHole(0, bs);
   }
-  const look = btrfs_get_extent(inode, lblk, want);
-  want = look.end;
-  if (btrfs_should_nocow(inode) && look.e !== undefined && look.e.pblk >= 0) {
-    const s = sharedRun(inode, lblk, look.e.pblk, want - lblk);
-    const inPlace = !s.shared && (look.e.type === 'unwritten' || btrfs_is_nodatacow(inode));
-    if (inPlace) {
+  if (btrfs_should_nocow(inode)) {
+    // run_delalloc_nocow: extent by extent; a piece that can be written in place is.
+    const first = nocowPiece(inode, lblk, want);
+    if (first.inPlace) {
       // nocow_one_range: written where it is (PREALLOC or NOCOW ordered extent).
-      const n = Math.min(s.n, runEnd - lblk);
+      const n = Math.min(first.end, runEnd) - lblk;
       btrfs_clear_delalloc(inode, lblk, lblk + n);
-      btrfsCsumBlocks(inode, lblk, n, look.e.pblk);
-      return { addr: look.e.pblk * bs, offset: lblk * bs, length: n * bs, type: look.e.type, flags: 0 };
+      btrfsCsumBlocks(inode, lblk, n, first.pblk);
+      return { addr: first.pblk * bs, offset: lblk * bs, length: n * bs, type: first.type, flags: 0 };
     }
+    // fallback_to_cow: one COW range over the pieces up to the next that can be written in place.
+    let end = first.end;
+    while (end < want) {
+      const p = nocowPiece(inode, end, want);
+      if (p.inPlace) break;
+      end = p.end;
+    }
+    want = end;
   }
-  // cow_file_range: a new extent (no inline here for files written in place).
+  // cow_file_range: a new extent over the whole delalloc range, whatever was under it (no inline here for files written in place).
   const got = btrfs_reserve_extent(inode, lblk, want - lblk);
   if (got === null) return -ENOSPC;
   bi.ordered.set(lblk, lblk + got.len, { type: 'mapped', pblk: got.pblk });

@@ -96,3 +96,19 @@ describe('xfs-prealloc-placement', () => {
     expect(ctx(m.map((e, i) => (i === 4 ? { ...e, flags: [] } : e)), k.map((e, i) => (i === 4 ? { ...e, flags: [] } : e)))).toBe(false);
   });
 });
+
+describe('nowait-read-io-timing', () => {
+  const lim = LIMITATIONS.find((l) => l.name === 'nowait-read-io-timing')!;
+  // diff --fuzz --fs btrfs-nocow --count 5000 --seed 2061, scenario 2427: pread A 8292 65536 [RWF_NOWAIT|RWF_HIPRI].
+  const steps: Step[] = [{ op: 'pread', fd: 'A', offset: 8292, length: 65536, flags: ['RWF_NOWAIT', 'RWF_HIPRI'] }];
+  const ctx = (m: number, mData: Array<[number, number]>, k: number, kData: Array<[number, number]>, st = steps) =>
+    lim.matches({ system: resolveSystem({ fs: 'btrfs', blockSize: 4096 }), steps: st, index: 0, d: { field: 'result', model: `ret ${m}`, kernel: `ret ${k}` }, model: [{ step: 1, op: 'pread', ret: m, data: mData }], kernel: [{ step: 1, op: 'pread', ret: k, data: kData }] });
+  it('explains a kernel that read on into blocks whose read completed in time', () => {
+    expect(ctx(57244, [[0, 57244]], 65536, [[0, 57244], [1, 8292]])).toBe(true);
+  });
+  it('not when the bytes both read differ, the model read less than nothing or more, or without RWF_NOWAIT', () => {
+    expect(ctx(57244, [[2, 57244]], 65536, [[0, 57244], [1, 8292]])).toBe(false);
+    expect(ctx(65536, [[0, 57244], [1, 8292]], 57244, [[0, 57244]])).toBe(false);
+    expect(ctx(57244, [[0, 57244]], 65536, [[0, 57244], [1, 8292]], [{ op: 'pread', fd: 'A', offset: 8292, length: 65536 }])).toBe(false);
+  });
+});
