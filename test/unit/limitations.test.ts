@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { get_fs_type } from '../../model/filesystems.ts';
 import { LIMITATIONS } from '../../kernel/limitations.ts';
 import { resolveSystem } from '../../scenario/resolve.ts';
+import { System } from '../../model/system.ts';
+import { Knobs } from '../../model/variants.ts';
 import type { Step, SystemDoc } from '../../scenario/schema.ts';
 
 const extentCount = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-count')!;
@@ -110,5 +112,42 @@ describe('nowait-read-io-timing', () => {
     expect(ctx(57244, [[2, 57244]], 65536, [[0, 57244], [1, 8292]])).toBe(false);
     expect(ctx(65536, [[0, 57244], [1, 8292]], 57244, [[0, 57244]])).toBe(false);
     expect(ctx(57244, [[0, 57244]], 65536, [[0, 57244], [1, 8292]], [{ op: 'pread', fd: 'A', offset: 8292, length: 65536 }])).toBe(false);
+  });
+});
+
+describe('xfs-busy-extent-log-force', () => {
+  const lim = get_fs_type('xfs')!.harness.limitations.find((l) => l.name === 'xfs-busy-extent-log-force')!;
+  // diff --fuzz --fs xfs --count 5000 --seed 2061, scenario 1270: the kernel keeps the never-synced file.
+  const steps: Step[] = [
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
+    { op: 'pwrite', fd: 'A', offset: 512, length: 512, fill: 1 },
+    { op: 'fallocate', fd: 'A', mode: ['FALLOC_FL_UNSHARE_RANGE'], offset: 393216, length: 65536 },
+    { op: 'fallocate', fd: 'A', mode: ['FALLOC_FL_ZERO_RANGE'], offset: 467456, length: 32768 },
+    { op: 'pwrite', fd: 'A', offset: 508416, length: 4097, fill: 4 },
+    { op: 'pwrite', fd: 'A', offset: 532993, length: 511, fill: 5 },
+    { op: 'open', path: 'f', fd: 'B', flags: ['O_WRONLY', 'O_CREAT', 'O_DIRECT', 'O_APPEND'] },
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT', 'O_TRUNC'] },
+    { op: 'pwrite', fd: 'B', offset: 8192, length: 12288, fill: 9 },
+    { op: 'crash', keep: 'all' },
+    { op: 'remount' },
+    { op: 'open', path: 'f', fd: 'B', flags: ['O_WRONLY', 'O_APPEND', 'O_DIRECT'] },
+  ];
+  const system = resolveSystem({ fs: 'xfs', blockSize: 4096, device: { sizeMiB: 512, logicalBlockSize: 4096, writeCache: true } });
+  const ctx = (st: Step[]) => {
+    const sys = new System(system, new Knobs(), { recording: false });
+    const model = st.map((s, i) => sys.exec(s, i + 1).result);
+    const kernel = [...model.slice(0, -1), { step: st.length, op: 'open', ret: 0 }];
+    return lim.matches({ system, steps: st, index: st.length - 1, d: { field: 'result', model: model[model.length - 1]!.errno, kernel: 'ret 0' }, model, kernel });
+  };
+  it('explains a file that survives because an allocation after a truncate forced the log', () => {
+    expect(ctx(steps)).toBe(true);
+  });
+  it('not when nothing was freed before the crash', () => {
+    const noFree = steps.map((s): Step => {
+      if (s.op === 'open' && s.fd === 'A') return { ...s, flags: ['O_RDWR', 'O_CREAT'] };
+      if (s.op === 'fallocate') return { ...s, mode: [] };
+      return s;
+    });
+    expect(ctx(noFree)).toBe(false);
   });
 });
