@@ -4,6 +4,7 @@
  * generic ones are in kernel/limitations.ts, each file system's in its
  * harness (model/fs/registry.ts).
  */
+import type { SuperBlock } from '../model/fs/super.ts';
 import type { StepResult } from '../model/system.ts';
 import { System } from '../model/system.ts';
 import { Knobs } from '../model/variants.ts';
@@ -31,6 +32,24 @@ export interface Limitation {
 /** The steps before the one that disagrees. */
 export function stepsBefore(c: DisagreementContext): readonly Step[] {
   return c.steps.slice(0, c.index);
+}
+
+/**
+ * Did the model's state satisfy `reached` after some step before the one
+ * that disagrees?  For a limitation about something the kernel does in a
+ * state the model enters without doing it (allocating a tree block).
+ */
+export function modelReachedBefore(c: DisagreementContext, reached: (sb: SuperBlock) => boolean): boolean {
+  const sys = new System(c.system, new Knobs(), { recording: false });
+  try {
+    for (let i = 0; i < c.index; i++) {
+      sys.exec(c.steps[i]!, i + 1);
+      if (reached(sys.sb)) return true;
+    }
+  } catch {
+    // A model error explains nothing.
+  }
+  return false;
 }
 
 /**

@@ -8,7 +8,8 @@ import type { KnownFinding } from '../../checker/finding.ts';
 import { breaks, directExtendAfterMmapPastEof, directWriteAfterCrash } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
-import { stepsBefore } from '../../kernel/limitation.ts';
+import { modelReachedBefore, stepsBefore } from '../../kernel/limitation.ts';
+import { ext4_tree_blocks } from './inode.ts';
 
 const FINDINGS: readonly KnownFinding[] = [
   {
@@ -83,12 +84,15 @@ const LIMITATIONS: readonly Limitation[] = [
   {
     name: 'ext4-extent-tree-block',
     reason:
-      'An inode holds four extents in i_block; the fifth makes ext4_ext_grow_indepth allocate an extent tree block (ext4_ext_new_meta_block: a metadata request to mballoc, goal from ext4_ext_find_goal, no preallocation). The model counts that block in st_blocks (ext4_tree_blocks) but does not allocate it, so data allocated after it lands one or two blocks (clusters with bigalloc) away from where the kernel puts it: the same extents, the later ones shifted by the tree block. Seen once in 5,000 generated ext4 scenarios (diff --fuzz --fs ext4 --count 5000 --seed 2041, scenario 3976: the sixth extent one block later on the kernel).',
+      'An inode holds four extents in i_block; the fifth makes ext4_ext_grow_indepth allocate an extent tree block (ext4_new_meta_blocks: a metadata request to mballoc without the data hints, goal ext4_inode_to_goal_block: the first block of group 1, or of the file system when it has one group, as with bigalloc on the 512 MiB device), and when the extents fit in the inode again ext4_ext_try_to_merge_up frees it (busy until the commit), so the next fifth extent takes another. An unwritten extent (a direct write, before its completion converts it) counts as one more. The model counts the block in st_blocks (ext4_tree_blocks) but does not allocate it, so data allocated after it can land elsewhere: when the goal block is taken, mballoc\'s search or a new preallocation starts after the tree block, or the tree block takes the cluster data would have had. The kernel\'s trace events show it (ext4_request_blocks with no HINT_DATA flag, lblk 0, goal the group start). Seen in diff --fuzz --fs ext4 --count 5000 --seed 2041, scenario 3976 (the sixth extent one block later) and --seed 2051, scenario 1484 (a direct write\'s unwritten extent was the fifth). Matched when the extents are the same but for their physical placement and the model gave a file a fifth extent record before the step. Not matched, and reported: a fifth record the model never has because it merges extents the kernel keeps apart while unwritten I/O is in flight (ext4_can_extents_be_merged refuses unwritten extents while i_unwritten is raised), as in --fs ext4-bigalloc --seed 2061, scenarios 3121 and 3193.',
     matches: (c) => {
       if (c.d.field !== 'placement' || !Array.isArray(c.d.model) || !Array.isArray(c.d.kernel)) return false;
       const m = c.d.model as ReadonlyArray<readonly [number, number, number]>;
       const k = c.d.kernel as ReadonlyArray<readonly [number, number, number]>;
-      if (k.length <= 4 || m.length !== k.length) return false;
+      if (m.length !== k.length || k.some((e, i) => e[0] !== m[i]![0] || e[2] !== m[i]![2])) return false;
+      // Some file needed an extent tree block in the model (ext4_tree_blocks) before the step.
+      if (modelReachedBefore(c, (sb) => [...sb.inodes.values()].some((inode) => ext4_tree_blocks(inode) > 0))) return true;
+      if (k.length <= 4) return false;
       const unit = c.system.features.includes('bigalloc') ? c.system.clusterSize : c.system.blockSize;
       // The same extents; from the first that differs on, all shifted by the same one or two tree blocks.
       const first = k.findIndex((e, i) => e[1] !== m[i]![1]);

@@ -32,6 +32,28 @@ describe('ext4-extent-count', () => {
   });
 });
 
+describe('ext4-extent-tree-block after a fifth extent record in the model', () => {
+  const tree = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-tree-block')!;
+  // diff --fuzz --fs ext4 --count 5000 --seed 2051, scenario 1484: the direct write at 0 makes a fifth (unwritten) record.
+  const w = (offset: number, length: number, fill: number): Step => ({ op: 'pwrite', fd: 'A', offset, length, fill });
+  const steps: Step[] = [
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT', 'O_DIRECT'] },
+    w(4096, 4096, 1), w(32768, 1024, 3), w(33792, 589824, 4), w(640000, 524288, 6), w(0, 4096, 10), w(8192, 8192, 11),
+    { op: 'fiemap', fd: 'A', placement: true },
+  ];
+  const model = [[0, 0, 8192], [8192, -28672, 8192], [32768, 8192, 4096], [36864, -127598592, 589824], [638976, -126996480, 528384]];
+  const kernel = [[0, 0, 8192], [8192, -1822720, 8192], [32768, 8192, 4096], [36864, -127598592, 589824], [638976, -126996480, 528384]];
+  const ctx = (st: Step[], k: unknown) =>
+    tree.matches({ system: resolveSystem({ fs: 'ext4', blockSize: 4096 }), steps: st, index: st.length - 1, d: { field: 'placement', model, kernel: k }, model: [], kernel: [] });
+  it('explains an extent placed elsewhere once the model needed a tree block', () => {
+    expect(ctx(steps, kernel)).toBe(true);
+  });
+  it('not without the fifth record, nor when the extents themselves differ', () => {
+    expect(ctx([steps[0]!, ...steps.slice(5)], kernel)).toBe(false);
+    expect(ctx(steps, kernel.map((e, i) => (i === 1 ? [e[0], e[1], 4096] : e)))).toBe(false);
+  });
+});
+
 describe('ext4-extent-tree-block', () => {
   const tree = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-tree-block')!;
   const ctx = (model: unknown, kernel: unknown, field = 'placement') =>
