@@ -103,6 +103,31 @@ export function directWriteAfterClone(steps: readonly Step[], results: readonly 
   return false;
 }
 
+/**
+ * Between a successful clone and a crash before the violation, did a step
+ * drop references to blocks (a truncate, a punch, zero or collapse, a
+ * clone onto mapped blocks, a write that went through the COW fork) and a
+ * successful write come after it?  (That write may have overwritten in
+ * place a block still shared on disk.)
+ */
+export function overwriteAfterUnshareBeforeCrash(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const clone = firstClone(steps, results);
+  let dropped = false;
+  for (let i = clone + 1; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (results[i]?.errno !== undefined) continue;
+    if (s.op === 'crash') {
+      dropped = false;
+      continue;
+    }
+    const writes = (s.op === 'pwrite' && (results[i]?.ret ?? 0) > 0) || s.op === 'mmap_write';
+    if (dropped && writes && steps.some((c, j) => j > i && j < upTo && c.op === 'crash')) return true;
+    if (writes || s.op === 'ftruncate' || s.op === 'clone' || (s.op === 'open' && s.flags.includes('O_TRUNC'))) dropped = true;
+    if (s.op === 'fallocate' && s.mode !== 0 && s.mode.some((m) => m === 'FALLOC_FL_PUNCH_HOLE' || m === 'FALLOC_FL_ZERO_RANGE' || m === 'FALLOC_FL_COLLAPSE_RANGE')) dropped = true;
+  }
+  return false;
+}
+
 /** Is step `at` (1-based, as violations count) a read through an O_DIRECT file? */
 export function directReadAt(steps: readonly Step[], at: number): boolean {
   const s = steps[at - 1];

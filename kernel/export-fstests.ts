@@ -116,8 +116,12 @@ interface Atomic { path: string; pos: number; data: Run[]; step: number; crashed
 interface ReadExpect {
   readonly min: number;
   readonly max: number;
-  /** [a, b) within the buffer with the bytes there. */
-  readonly known: Array<{ a: number; b: number; data: Run[] }>;
+  /**
+   * [a, b) within the buffer with the bytes there; `partial`: past the
+   * length the read must reach, judged as far as it went (a truncate a
+   * crash may have undone: the old bytes or none).
+   */
+  readonly known: Array<{ a: number; b: number; data: Run[]; partial?: true }>;
   readonly atomic: Array<{ a: number; b: number; data: Run[]; step: number }>;
 }
 
@@ -176,6 +180,11 @@ class Expectation {
     if (n < f.size.max) f.cur = slice(f.cur, 0, n);
     this.gap(f, n);
     f.size = { min: n, max: n };
+    if (n <= f.diskSize.min) {
+      // Cut short: a crash leaves the old size with the durable bytes, or the new one.
+      f.diskSize = { min: n, max: f.diskSize.max };
+      return;
+    }
     const a = Math.min(n, f.diskSize.min);
     const b = Math.max(n, f.diskSize.max);
     f.disk = fillRange(f.disk, a, b, null);
@@ -368,15 +377,19 @@ class Expectation {
     const max = f.lost ? s.length : clamp(f.size.max);
     const known: ReadExpect['known'] = [];
     let at = 0;
-    for (const r of f.lost ? [] : slice(f.cur, s.offset, s.offset + min, null)) {
-      if (r.v !== null) {
-        const last = known[known.length - 1];
-        if (last !== undefined && last.b === at) {
-          last.data = norm([...last.data, r]);
-          last.b = at + r.n;
-        } else known.push({ a: at, b: at + r.n, data: [r] });
+    // The bytes up to the length the read must reach, then those it may reach (judged as far as it went).
+    for (const [from, to, partial] of [[0, min, false], [min, max, true]] as const) {
+      at = from;
+      for (const r of f.lost ? [] : slice(f.cur, s.offset + from, s.offset + to, null)) {
+        if (r.v !== null) {
+          const last = known[known.length - 1];
+          if (last !== undefined && last.b === at && (last.partial ?? false) === partial) {
+            last.data = norm([...last.data, r]);
+            last.b = at + r.n;
+          } else known.push({ a: at, b: at + r.n, data: [r], ...(partial ? { partial: true as const } : {}) });
+        }
+        at += r.n;
       }
-      at += r.n;
     }
     const atomic: ReadExpect['atomic'] = [];
     for (const w of this.atomics) {
@@ -417,7 +430,7 @@ function runs(a, b,   i, out, v, c) {
   if (c > 0) out = out (out == "" ? "" : " ") "0x" v "*" c
   return out == "" ? "(none)" : out
 }
-function judge(s,   f, nf, i, r, ab, nr, wv, j, q, vn, nnew, nold, lim, x, y) {
+function judge(s,   f, nf, i, r, ab, nr, wv, j, q, vn, nnew, nold, lim, x, y, part, bad, xp) {
   nf = split(s, f, "|")
   if (f[2] == "x") return
   if (f[2] == "-" ) { if (err != "") print "step " f[1] ": fails: " err; return }
@@ -428,8 +441,17 @@ function judge(s,   f, nf, i, r, ab, nr, wv, j, q, vn, nnew, nold, lim, x, y) {
   else print "step " f[1] ": pread returns " readn " bytes (not " f[3] ".." f[4] ")"
   for (i = 5; i <= nf; i++) {
     if (f[i] == "") continue
+    part = substr(f[i], 1, 1) == "~"; if (part) f[i] = substr(f[i], 2)
     split(f[i], r, ":"); split(r[1], ab, "-")
     lim = ab[2] + 0; if (lim > readn) lim = readn
+    if (part) {
+      # Bytes the read may not reach: the expected ones, as far as it went.
+      nr = split(r[2], q, ","); j = ab[1] + 0; bad = 0; xp = ""
+      for (x = 1; x <= nr; x++) { split(q[x], vn, "*"); xp = xp (x > 1 ? " " : "") "0x" vn[1] "*" vn[2]; for (y = 0; y < vn[2] + 0; y++) { if (j < lim && got[j] != vn[1]) bad = 1; j++ } }
+      if (bad) print "step " f[1] ": bytes " ab[1] ".." ab[2] ": " runs(ab[1] + 0, lim)
+      else print "step " f[1] ": bytes " ab[1] ".." ab[2] ": " xp ", as far as read"
+      continue
+    }
     if (index(r[2], "@") == 0) { print "step " f[1] ": bytes " ab[1] ".." ab[2] ": " runs(ab[1] + 0, lim); continue }
     split(r[2], wv, "@"); nr = split(wv[1], q, ","); nnew = 0; nold = 0; j = ab[1] + 0
     for (x = 1; x <= nr; x++) { split(q[x], vn, "*"); for (y = 0; y < vn[2] + 0; y++) { if (j < lim) { if (got[j] == vn[1]) nnew++; else nold++ } j++ } }
@@ -467,12 +489,12 @@ function goldenFor(n: number, r: StepResult | undefined, want: ReadExpect | null
   if (r?.errno !== undefined) return { spec: `${n}|E`, lines: [`step ${n}: pread fails: ${errText(r.errno)}`] };
   const w = want ?? modelRead(r);
   const fields = [
-    ...w.known.map((k) => `${k.a}-${k.b}:${k.data.map((x) => `${hexByte(x.v ?? 0).slice(2)}*${x.n}`).join(',')}`),
+    ...w.known.map((k) => `${k.partial === true ? '~' : ''}${k.a}-${k.b}:${k.data.map((x) => `${hexByte(x.v ?? 0).slice(2)}*${x.n}`).join(',')}`),
     ...w.atomic.map((k) => `${k.a}-${k.b}:${k.data.map((x) => `${hexByte(x.v ?? 0).slice(2)}*${x.n}`).join(',')}@${k.step}`),
   ];
   const lines = [
     w.min === w.max ? `step ${n}: pread returns ${w.min} bytes` : `step ${n}: pread returns ${w.min}..${w.max} bytes`,
-    ...w.known.map((k) => `step ${n}: bytes ${k.a}..${k.b}: ${runsText(k.data)}`),
+    ...w.known.map((k) => `step ${n}: bytes ${k.a}..${k.b}: ${runsText(k.data)}${k.partial === true ? ', as far as read' : ''}`),
     ...w.atomic.map((k) => `step ${n}: bytes ${k.a}..${k.b} (the RWF_ATOMIC write of step ${k.step}): all old or all new`),
   ];
   return { spec: [n, 'R', w.min, w.max, ...fields].join('|'), lines };

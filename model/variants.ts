@@ -374,6 +374,13 @@ const DECLARED = [
     breaks: [],
   },
   {
+    name: 'fix-xfs-unshare-before-commit',
+    description:
+      'Proposed fix for the finding xfs-unshared-overwrite-before-commit: a block whose other owners were dropped (a truncate, punch, unlink or overwrite of a reflink copy decreased its reference count to one) in a transaction that is not in the log yet is still shared on disk, so an overwrite of the remaining owner goes through the COW fork until that transaction commits (or the log is forced first), as a freed block stays busy until then. Checked clean.',
+    source: 'fs/xfs/xfs_reflink.c: xfs_reflink_trim_around_shared, xfs_reflink_find_shared (the in-core refcount btree); fs/xfs/libxfs/xfs_refcount.c: xfs_refcount_decrease_extent; fs/xfs/xfs_extent_busy.c (the same rule for freed extents); docs/findings/xfs-unshared-overwrite-before-commit.md',
+    breaks: [],
+  },
+  {
     name: 'fix-xfs-cow-ondisk-size',
     description:
       'Proposed fix for the finding xfs-atomic-cow-ondisk-size: the completion of a direct write done through the COW fork (xfs_reflink_end_cow and xfs_reflink_end_atomic_cow) moves the on-disk size up to the end of the write (xfs_setfilesize, capped at the in-core size by xfs_new_eof) when the write ends past it, as buffered writeback\'s ioend completion does (xfs_ioend_is_append), not only when it ends past the in-core size. Checked clean.',

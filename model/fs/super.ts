@@ -385,10 +385,25 @@ export class SuperBlock {
     this.busy.push([pblk, n]);
   }
 
+  /**
+   * Blocks that lost an owner but not the last one in the running
+   * transaction: shared on disk until it commits, whatever the in-core
+   * reference count says now.
+   */
+  private unsharedUncommitted: Array<[number, number]> = [];
+
+  /** The blocks of [pblk, pblk+n) that lost an owner, not the last, in a transaction that has not committed. */
+  unsharedSinceCommit(pblk: number, n: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [p, m] of this.unsharedUncommitted) if (p < pblk + n && pblk < p + m) out.push([Math.max(p, pblk), Math.min(p + m, pblk + n)]);
+    return out;
+  }
+
   /** The journal committed: busy blocks become free for reuse. */
   releaseBusy(): void {
     for (const [p, n] of this.busy) this.alloc.release(p, n);
     this.busy = [];
+    this.unsharedUncommitted = [];
   }
 
   hasBusy(): boolean {
@@ -414,6 +429,12 @@ export class SuperBlock {
    */
   dropOwner(inode: Inode, pblk: number, n: number): Array<[number, number]> {
     const freed = refcountDecrease(this.refcount, pblk, n);
+    // The blocks still owned were shared: on disk they stay shared until the transaction commits.
+    let at = pblk;
+    for (const [a, b] of [...freed, [pblk + n, pblk + n] as [number, number]]) {
+      if (a > at) this.unsharedUncommitted.push([at, a - at]);
+      at = b;
+    }
     for (const [a, b] of freed) {
       this.freeBusy(a, b - a);
       if (this.k.recording) this.k.emit({ t: 'free', ino: inode.ino, pblk: a, len: b - a });

@@ -37,7 +37,10 @@ export function xfs_is_cow_inode(inode: Inode): boolean {
  * blocks like it (all shared or all not) end?
  */
 export function xfs_reflink_trim_around_shared(inode: Inode, lblk: number, end: number, pblk: number): { shared: boolean; end: number } {
-  const runs = refcountRuns(inode.sb.refcount, pblk, end - lblk);
+  let runs = refcountRuns(inode.sb.refcount, pblk, end - lblk);
+  // Variant fix-xfs-unshare-before-commit: a block whose other owners went in a transaction
+  // that is not in the log yet is still shared on disk, and is not overwritten in place.
+  if (inode.sb.k.v.on('fix-xfs-unshare-before-commit')) runs = withUncommittedShares(runs, inode.sb.unsharedSinceCommit(pblk, end - lblk));
   const first = runs[0]!;
   const shared = first[2] > 1;
   let last = first[1];
@@ -46,6 +49,27 @@ export function xfs_reflink_trim_around_shared(inode: Inode, lblk: number, end: 
     last = r[1];
   }
   return { shared, end: lblk + (last - pblk) };
+}
+
+/** Refcount runs [start, end, count] with the blocks in `uncommitted` counted as shared (2) where they have one owner. */
+function withUncommittedShares(runs: Array<[number, number, number]>, uncommitted: ReadonlyArray<readonly [number, number]>): Array<[number, number, number]> {
+  if (uncommitted.length === 0) return runs;
+  const out: Array<[number, number, number]> = [];
+  for (const [a, b, c] of runs) {
+    if (c > 1) {
+      out.push([a, b, c]);
+      continue;
+    }
+    let at = a;
+    for (const [x, y] of [...uncommitted].sort((p, q) => p[0] - q[0])) {
+      if (y <= at || x >= b) continue;
+      if (x > at) out.push([at, x, c]);
+      out.push([Math.max(x, at), Math.min(y, b), 2]);
+      at = Math.min(y, b);
+    }
+    if (at < b) out.push([at, b, c]);
+  }
+  return out;
 }
 
 /** xfs_bmap_trim_cow: only written extents can be shared. */
