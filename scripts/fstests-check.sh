@@ -109,7 +109,7 @@ EOF
     [ -f "$src/results/$t.out.bad" ] && bad="$src/results/$t.out.bad"
     failed=0
     grep -Eq "^Failures:.*\b$t\b" "$work/check-$fs.log" && failed=1
-    notrun=$(grep -E "^$t +\[not run\]" "$work/check-$fs.log" | sed 's/.*\[not run\] *//' || true)
+    notrun=$(grep -E "^$t +([0-9]+s \.\.\. +)?\[not run\]" "$work/check-$fs.log" | sed 's/.*\[not run\] *//' || true)
     if [ -n "$notrun" ]; then
       echo "fstests: $t NOT RUN on this machine: $notrun${expect_fail[$t]:+ (it shows ${expect_fail[$t]})}"
       nnot=$((nnot + 1))

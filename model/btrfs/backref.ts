@@ -47,12 +47,16 @@ export function btrfs_is_data_extent_shared(inode: Inode, start: number, ino: nu
 /**
  * btrfs_cross_ref_exist (can_nocow_extent's check): is the disk extent
  * behind file block `lblk`, mapped at `pblk`, referenced by anything but
- * this file extent item?  Also how many blocks from `pblk` stay in that
- * disk extent (the run the answer holds for).
+ * this file extent item — now, or in the last committed transaction
+ * (check_committed_ref reads the commit root: a reference dropped since
+ * still counts, so a crash cannot bring it back over data written in
+ * place)?  Also how many blocks from `pblk` stay in that disk extent (the
+ * run the answer holds for).
  */
 export function btrfs_cross_ref_exist(inode: Inode, lblk: number, pblk: number): { shared: boolean; n: number } {
   const d = btrfs_sb(inode.sb).extents.find(pblk);
   const start = d?.v ?? pblk;
   const n = d === undefined ? 1 : d.end - pblk;
-  return { shared: btrfs_is_data_extent_shared(inode, start, inode.ino, lblk - (pblk - start)), n };
+  const committed = d !== undefined && inode.sb.unsharedSinceCommit(d.start, d.end - d.start).length > 0;
+  return { shared: committed || btrfs_is_data_extent_shared(inode, start, inode.ino, lblk - (pblk - start)), n };
 }
