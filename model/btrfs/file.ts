@@ -163,6 +163,14 @@ export function btrfs_release_file(file: File): void {
 // fallocate
 
 /** Does [first, last) hold nothing (no extent, no dirty data, no inline item)? */
+/** The first block at or after `lblk` that is not a hole (isHole), or MAX_SAFE_INTEGER. */
+function holeEnd(inode: Inode, lblk: number): number {
+  const bi = BTRFS_I(inode);
+  if (!isHole(inode, lblk, lblk + 1)) return lblk;
+  const starts = [inode.extents.next(lblk)?.start, bi.delalloc.next(lblk)?.start, bi.ordered.next(lblk)?.start];
+  return Math.min(...starts.map((s) => s ?? Number.MAX_SAFE_INTEGER));
+}
+
 function isHole(inode: Inode, first: number, last: number): boolean {
   const bi = BTRFS_I(inode);
   return !inode.extents.intersects(first, last) && !bi.delalloc.intersects(first, last) && !bi.ordered.intersects(first, last) && !(first === 0 && bi.inline !== null);
@@ -219,12 +227,17 @@ function btrfs_fallocate_update_isize(inode: Inode, end: number): void {
  * rounded-up size are zeroed in the page cache and rewritten; whole blocks
  * lose their extents.
  */
-function btrfs_punch_hole(inode: Inode, offset: number, len: number): number {
+function btrfs_punch_hole(inode: Inode, offset0: number, len: number): number {
   const bs = inode.blockSize;
-  const end = offset + len;
-  const werr = btrfs_wait_ordered_range(inode, offset, end - 1);
+  const end = offset0 + len;
+  const werr = btrfs_wait_ordered_range(inode, offset0, end - 1);
   if (werr < 0) return werr;
-  if (isHole(inode, Math.floor(offset / bs), Math.ceil(end / bs))) return 0;
+  // find_first_non_hole: a hole at the start moves the range to the hole's end (its blocks are not
+  // zeroed); a range all in a hole does nothing ("Already in a large hole").
+  const hole = holeEnd(inode, Math.floor(offset0 / bs));
+  if (hole * bs >= end) return 0;
+  const offset = hole > Math.floor(offset0 / bs) ? hole * bs : offset0;
+  len = end - offset;
   const inoSize = roundUp(inode.i_size, bs);
   if (Math.floor(offset / bs) === Math.floor((end - 1) / bs) && len < bs) {
     if (offset < inoSize) return btrfs_truncate_block(inode, offset, offset, end);
