@@ -24,6 +24,12 @@ export interface KnownFinding {
   readonly confirmed: boolean;
   /** The invariants it breaks. */
   readonly invariants: readonly InvariantId[];
+  /**
+   * `matches` is a loose pattern: the violation counts as this finding only
+   * when its steps break the same invariant on upstream and nothing with the
+   * fix (knownFinding replays them both).
+   */
+  readonly confirmByFix?: boolean;
   /** Does this violation, on a system of the finding's file system, come from it? */
   matches(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], violation: Violation): boolean;
 }

@@ -13,6 +13,10 @@ import type { Violation } from './execute.ts';
 import type { KnownFinding } from './finding.ts';
 import { appendingWrite, breaks } from './finding.ts';
 import { fs_types, get_fs_type } from '../model/filesystems.ts';
+import { runChecked } from './execute.ts';
+import { UPSTREAM, findVariant, variantKnobs } from '../model/variants.ts';
+import { INVARIANTS } from '../properties/index.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
 
 export type { KnownFinding } from './finding.ts';
 
@@ -39,7 +43,17 @@ export function knownFindings(): KnownFinding[] {
 
 /** The known finding a violation on this system comes from, or null. */
 export function knownFinding(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], v: Violation): KnownFinding | null {
+  const is = (f: KnownFinding): boolean => f.matches(system, steps, results, v) && (f.confirmByFix !== true || confirmedByFix(f, system, steps, v));
   const own = get_fs_type(system.fs)?.harness.findings ?? [];
-  for (const f of own) if (f.matches(system, steps, results, v)) return f;
-  return GENERIC_FINDINGS.find((f) => f.matches(system, steps, results, v)) ?? null;
+  for (const f of own) if (is(f)) return f;
+  return GENERIC_FINDINGS.find(is) ?? null;
+}
+
+/** Do the steps break the violation's invariant on upstream, and nothing with the finding's fix? */
+function confirmedByFix(f: KnownFinding, system: SystemDoc, steps: readonly Step[], v: Violation): boolean {
+  const fix = f.fix === undefined ? undefined : findVariant(f.fix);
+  if (fix === undefined) return false;
+  const sys = resolveSystem(system);
+  if (runChecked(sys, UPSTREAM, steps, INVARIANTS).violation?.invariant !== v.invariant) return false;
+  return runChecked(sys, variantKnobs(fix), steps, INVARIANTS).violation === null;
 }

@@ -293,6 +293,12 @@ export class OFile {
   truncate(len: number): void {
     const old = this.size.max;
     this.touched(len, Number.MAX_SAFE_INTEGER);
+    // The size is uncertain (after a crash): if it was below len, this truncate extended the file,
+    // and the bytes from that size up to len read as zeroes.
+    if (this.size.min < len && len < old) {
+      this.cur.addZeroCandidate(this.size.min, len);
+      this.since.addZeroCandidate(this.size.min, len);
+    }
     if (len < old) {
       this.cur.remove(len, Number.MAX_SAFE_INTEGER);
       this.since.addZeroCandidate(len, old);
