@@ -362,10 +362,9 @@ function xfs_collapse_range(inode: Inode, offset: number, len: number): number {
   truncate_pagecache(inode.mapping, start);
   inode.sb.unmapBlocks(inode, offset / bs, len / bs);
   inode.sb.shiftExtents(inode, (offset + len) / bs, -(len / bs));
-  const size = inode.i_size - len;
-  inode.i_size = size;
-  inode.sb.setDisksize(inode, size);
-  return 0;
+  // xfs_falloc_collapse_range -> xfs_falloc_setsize: a truncate to the new size, which frees
+  // every block past it (a preallocation beyond EOF shifted down with the rest included).
+  return xfs_setattr_size(inode, inode.i_size - len);
 }
 
 /** xfs_insert_range */
