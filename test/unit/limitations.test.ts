@@ -177,3 +177,31 @@ describe('xfs-busy-extent-log-force', () => {
     expect(ctx(noFree)).toBe(false);
   });
 });
+
+describe('timestamp-tick', () => {
+  const lim = LIMITATIONS.find((l) => l.name === 'timestamp-tick')!;
+  // diff --fuzz --fs ext4 --count 5000 --seed 2063, scenario 3092: the read dirtied f's atime, the fsync of f committed g's creation.
+  const steps: Step[] = [
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
+    { op: 'fdatasync', fd: 'A' },
+    { op: 'pread', fd: 'A', offset: 4096, length: 2048 },
+    { op: 'open', path: 'g', fd: 'C', flags: ['O_RDWR', 'O_CREAT'] },
+    { op: 'fsync', fd: 'A' },
+    { op: 'crash', keep: 'all' },
+    { op: 'remount' },
+    { op: 'open', path: 'g', fd: 'C', flags: ['O_RDWR'] },
+  ];
+  const system = resolveSystem({ fs: 'ext4', blockSize: 2048 });
+  const ctx = (st: Step[]) => {
+    const sys = new System(system, new Knobs(), { recording: false });
+    const model = st.map((s, i) => sys.exec(s, i + 1).result);
+    const kernel = [...model.slice(0, -1), { step: st.length, op: 'open', ret: 0 }];
+    return lim.matches({ system, steps: st, index: st.length - 1, d: { field: 'result', model: model[model.length - 1]!.errno, kernel: 'ret 0' }, model, kernel });
+  };
+  it('explains a file that survives because an fsync committed a timestamp update with its creation', () => {
+    expect(ctx(steps)).toBe(true);
+  });
+  it('not without an fsync to commit it', () => {
+    expect(ctx(steps.map((s): Step => (s.op === 'fsync' ? { op: 'fdatasync', fd: 'A' } : s)))).toBe(false);
+  });
+});
