@@ -160,7 +160,8 @@ export function block_invalidate_folio(inode: Inode, folio: Folio, offset: numbe
     iomap_invalidate_folio(folio, offset, len);
     return;
   }
-  const ifs = folio.ifs;
+  // The folio's buffer heads: per-block state even where the folio was dirtied whole.
+  const ifs = ifs_alloc(inode, folio);
   if (ifs === null) return;
   const bs = inode.blockSize;
   for (let b = Math.ceil(offset / bs); (b + 1) * bs <= offset + len; b++) ifs.dirty[b] = 0;
