@@ -52,7 +52,7 @@ const FINDINGS: readonly KnownFinding[] = [
     id: 'xfs-unshared-overwrite-before-commit',
     summary:
       'XFS: when the other owners of a shared block go (a truncate, punch or unlink of a reflink copy, or a copy-on-write that remapped the other side), its reference count drops to one in a transaction that is only in the log\'s memory, yet the next overwrite of the remaining owner goes in place: xfs_reflink_trim_around_shared reads the in-core refcount btree. A crash before that transaction reaches the log brings the dropped references back, and the copy reads bytes that were written to the other file: an O_DIRECT|O_DSYNC write that returned is enough (its FUA write needs no log force), and a deleted reflink copy comes back holding the other file\'s new data. Found by the checker; confirmed on Linux 6.18.',
-    scenarios: ['test/conformance/xfs-unshared-overwrite-dsync-crash.json', 'test/conformance/xfs-unshared-overwrite-truncate-crash.json', 'test/conformance/xfs-unshared-overwrite-fdatasync-crash.json', 'test/conformance/xfs-unshared-overwrite-cow-remap-crash.json'],
+    scenarios: ['test/conformance/xfs-unshared-overwrite-dsync-crash.json', 'test/conformance/xfs-unshared-overwrite-truncate-crash.json', 'test/conformance/xfs-unshared-overwrite-fdatasync-crash.json'],
     fix: 'fix-xfs-unshare-before-commit',
     confirmed: true,
     // Within one file (a block cloned to two offsets), the bytes show at the other offset.

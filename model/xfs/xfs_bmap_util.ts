@@ -47,8 +47,9 @@ export function xfs_free_file_space(inode: Inode, offset: number, len: number): 
   const first = Math.ceil(offset / bs);
   const last = Math.floor((offset + len) / bs);
   if (last > first) inode.sb.unmapBlocks(inode, first, last - first);
-  // Zero the partial blocks that remain, inside EOF only.
+  // Zero the partial blocks that remain, inside EOF only: a range that starts at or past EOF is done.
   const isize = inode.i_size;
+  if (offset >= isize) return 0;
   const zeroPart = (s: number, e: number): void => {
     const ee = Math.min(e, isize);
     if (ee > s) xfs_zero_range(inode, s, ee - s);
