@@ -11,11 +11,25 @@ import { LIMITATIONS } from '../../kernel/limitations.ts';
 import { resolveSystem } from '../../scenario/resolve.ts';
 import { System } from '../../model/system.ts';
 import { Knobs } from '../../model/variants.ts';
+import type { Limitation } from '../../kernel/limitation.ts';
+import type { ResolvedSystem } from '../../scenario/resolve.ts';
 import type { Step, SystemDoc } from '../../scenario/schema.ts';
 
 const extentCount = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-count')!;
 const matches = (doc: SystemDoc, model: number, kernel: number): boolean =>
   extentCount.matches({ system: resolveSystem(doc), steps: [], index: 0, d: { field: 'statx.blocks', model, kernel }, model: [], kernel: [] });
+
+/**
+ * The context of a disagreement at the last step, an open after a crash:
+ * the model's answers (ENOENT there), and the kernel's, the same but for
+ * that open, which found the file.
+ */
+function fileBackAfterCrash(lim: Limitation, system: ResolvedSystem, st: Step[]): boolean {
+  const sys = new System(system, new Knobs(), { recording: false });
+  const model = st.map((s, i) => sys.exec(s, i + 1).result);
+  const kernel = [...model.slice(0, -1), { step: st.length, op: 'open', ret: 0 }];
+  return lim.matches({ system, steps: st, index: st.length - 1, d: { field: 'result', model: model[model.length - 1]!.errno, kernel: 'ret 0' }, model, kernel });
+}
 
 describe('ext4-extent-count', () => {
   it('one or two blocks on ext4', () => {
@@ -159,12 +173,7 @@ describe('xfs-busy-extent-log-force', () => {
     { op: 'open', path: 'f', fd: 'B', flags: ['O_WRONLY', 'O_APPEND', 'O_DIRECT'] },
   ];
   const system = resolveSystem({ fs: 'xfs', blockSize: 4096, device: { sizeMiB: 512, logicalBlockSize: 4096, writeCache: true } });
-  const ctx = (st: Step[]) => {
-    const sys = new System(system, new Knobs(), { recording: false });
-    const model = st.map((s, i) => sys.exec(s, i + 1).result);
-    const kernel = [...model.slice(0, -1), { step: st.length, op: 'open', ret: 0 }];
-    return lim.matches({ system, steps: st, index: st.length - 1, d: { field: 'result', model: model[model.length - 1]!.errno, kernel: 'ret 0' }, model, kernel });
-  };
+  const ctx = (st: Step[]) => fileBackAfterCrash(lim, system, st);
   it('explains a file that survives because an allocation after a truncate forced the log', () => {
     expect(ctx(steps)).toBe(true);
   });
@@ -192,12 +201,7 @@ describe('timestamp-tick', () => {
     { op: 'open', path: 'g', fd: 'C', flags: ['O_RDWR'] },
   ];
   const system = resolveSystem({ fs: 'ext4', blockSize: 2048 });
-  const ctx = (st: Step[]) => {
-    const sys = new System(system, new Knobs(), { recording: false });
-    const model = st.map((s, i) => sys.exec(s, i + 1).result);
-    const kernel = [...model.slice(0, -1), { step: st.length, op: 'open', ret: 0 }];
-    return lim.matches({ system, steps: st, index: st.length - 1, d: { field: 'result', model: model[model.length - 1]!.errno, kernel: 'ret 0' }, model, kernel });
-  };
+  const ctx = (st: Step[]) => fileBackAfterCrash(lim, system, st);
   it('explains a file that survives because an fsync committed a timestamp update with its creation', () => {
     expect(ctx(steps)).toBe(true);
   });
