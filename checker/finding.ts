@@ -128,9 +128,16 @@ export function overwriteAfterUnshareBeforeCrash(steps: readonly Step[], results
     }
     const writes = (s.op === 'pwrite' && (results[i]?.ret ?? 0) > 0) || s.op === 'mmap_write';
     if (dropped && writes && steps.some((c, j) => j > i && j < upTo && c.op === 'crash')) return true;
-    if (writes || s.op === 'ftruncate' || s.op === 'clone' || (s.op === 'open' && s.flags.includes('O_TRUNC'))) dropped = true;
-    if (s.op === 'fallocate' && s.mode !== 0 && s.mode.some((m) => m === 'FALLOC_FL_PUNCH_HOLE' || m === 'FALLOC_FL_ZERO_RANGE' || m === 'FALLOC_FL_COLLAPSE_RANGE')) dropped = true;
+    if (writes || s.op === 'clone' || freesBlocks(s)) dropped = true;
   }
+  return false;
+}
+
+/** Can the step free or unshare blocks (a truncate, a punch, zero or collapse)? */
+export function freesBlocks(s: Step): boolean {
+  if (s.op === 'ftruncate') return true;
+  if (s.op === 'open') return s.flags.includes('O_TRUNC');
+  if (s.op === 'fallocate') return s.mode !== 0 && s.mode.some((m) => m === 'FALLOC_FL_PUNCH_HOLE' || m === 'FALLOC_FL_ZERO_RANGE' || m === 'FALLOC_FL_COLLAPSE_RANGE');
   return false;
 }
 

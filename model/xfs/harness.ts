@@ -5,11 +5,10 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, overwriteAfterUnshareBeforeCrash } from '../../checker/finding.ts';
+import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { agreesWithExtraSteps, stepsBefore } from '../../kernel/limitation.ts';
-import type { Step } from '../../scenario/schema.ts';
 
 const FINDINGS: readonly KnownFinding[] = [
   {
@@ -92,14 +91,6 @@ const LIMITATIONS: readonly Limitation[] = [
     },
   },
 ];
-
-/** Can the step free blocks (in a transaction that then stays in the log until a commit)? */
-function freesBlocks(s: Step): boolean {
-  if (s.op === 'ftruncate') return true;
-  if (s.op === 'open') return s.flags.includes('O_TRUNC');
-  if (s.op === 'fallocate') return s.mode !== 0 && s.mode.some((m) => m === 'FALLOC_FL_PUNCH_HOLE' || m === 'FALLOC_FL_ZERO_RANGE' || m === 'FALLOC_FL_COLLAPSE_RANGE');
-  return false;
-}
 
 interface FiemapExtent {
   readonly logical: number;
