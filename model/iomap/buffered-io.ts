@@ -641,6 +641,10 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   if (ifs !== null) ifs.writeBytesPending = 0;
   let err = 0;
   const lastBlock = Math.ceil((endPos - folio.pos) / bs);
+  // wbc.noMap: a block that would need mapping (delalloc, unwritten, a hole) is left dirty.
+  const first = folio.pos / bs;
+  const kept: number[] = [];
+  const unmapped = (b: number): boolean => wbc.noMap === true && inode.extents.find(first + b)?.v.type !== 'mapped';
   let i = 0;
   while (i < lastBlock) {
     // Variant writeback-range-clears-folio: only the dirty blocks inside wbc's range are written.
@@ -649,8 +653,13 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
       i++;
       continue;
     }
+    if (unmapped(i)) {
+      kept.push(i);
+      i++;
+      continue;
+    }
     let j = i;
-    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1) && !(k.v.on('writeback-range-clears-folio') && folio.pos + j * bs > wbc.end)) j++;
+    while (j < lastBlock && (ifs === null || ifs.dirty[j] === 1) && !unmapped(j) && !(k.v.on('writeback-range-clears-folio') && folio.pos + j * bs > wbc.end)) j++;
     let pos = folio.pos + i * bs;
     const runEnd = folio.pos + j * bs;
     while (pos < runEnd) {
@@ -674,6 +683,11 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
     i = j;
   }
   if (ifs !== null) iomap_clear_range_dirty(inode, folio, 0, folio.size);
+  if (kept.length > 0) {
+    // folio_redirty_for_writepage: the blocks left for later stay dirty.
+    for (const b of kept) if (ifs !== null) ifs.dirty[b] = 1;
+    filemap_dirty_folio(inode.mapping, folio);
+  }
   const submitted = folio.wbReqs.length > 0;
   if (!submitted || k.v.on('writeback-end-at-submit')) folio_end_writeback(inode.mapping, folio);
   if (err !== 0) mapping_set_error(inode.mapping, err);

@@ -20,6 +20,12 @@ export interface WritebackControl {
   readonly start: number;
   /** Inclusive last byte, as wbc->range_end. */
   readonly end: number;
+  /**
+   * Write only blocks already mapped and written, keeping the others dirty
+   * (ext4's ordered-data flush at a journal commit: mpd.can_map = 0, and
+   * ext4_bio_write_folio skips delayed and unwritten buffers).
+   */
+  readonly noMap?: boolean;
 }
 
 /** struct address_space_operations: what the file system provides to the page cache. */
