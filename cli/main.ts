@@ -26,7 +26,7 @@ import { findInvariant, INVARIANTS } from '../properties/index.ts';
 import { findVariant, SYSTEM_HINTS, UPSTREAM, VARIANTS } from '../model/variants.ts';
 import { KernelUnavailable, runOnKernel } from '../kernel/runner.ts';
 import { compareResults } from '../kernel/compare.ts';
-import { diffFuzz, isSubsetCrash, partialCrash, partialCrashViolation } from '../kernel/difffuzz.ts';
+import { diffFuzz, isSubsetCrash, partialCrash, partialCrashJudgement } from '../kernel/difffuzz.ts';
 import type { DiffFuzzOptions, DiffFuzzReport, FoundDisagreement } from '../kernel/difffuzz.ts';
 import { diffFuzzJobs } from '../kernel/difffuzz-jobs.ts';
 import type { SliceProgress } from '../kernel/difffuzz-jobs.ts';
@@ -224,9 +224,10 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       out(`model (upstream) and kernel agree on steps 1 to ${compared}; step ${compared} is a crash that keeps a subset, so the kernel's answers after it are judged by the oracle`);
-      const v = partialCrashViolation(sc.system, sc.doc.system, sc.doc.steps, kernel);
-      out(v === null ? 'no invariant violated after the crash' : `\nthe kernel breaks ${v.invariant} at step ${v.step}:\n  ${v.detail}`);
-      code = v === null ? 0 : 1;
+      const j = partialCrashJudgement(sc.system, sc.doc.system, sc.doc.steps, kernel);
+      if (j === null) out('no invariant violated after the crash');
+      else out(`\nthe kernel breaks ${j.violation.invariant} at step ${j.violation.step}${j.finding !== null ? `: the known upstream finding ${j.finding.id} (${j.finding.scenarios[0]})` : ''}:\n  ${j.violation.detail}`);
+      code = j === null || j.finding !== null ? 0 : 1;
     });
 
   program

@@ -17,6 +17,7 @@ import { arbRecipes, resolve } from '../checker/generate.ts';
 import { ensureRecorder } from './build.ts';
 import { judgeKernelRun } from '../checker/kernel-judge.ts';
 import { knownFinding } from '../checker/findings.ts';
+import type { KnownFinding } from '../checker/findings.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import type { Violation } from '../checker/execute.ts';
 import type { System } from '../model/system.ts';
@@ -135,10 +136,16 @@ export function partialCrash(steps: readonly Step[]): number {
  * a disagreement.
  */
 export function partialCrashViolation(cfg: ResolvedSystem, doc: ScenarioDoc['system'], steps: readonly Step[], kernel: readonly StepResult[]): Violation | null {
+  const j = partialCrashJudgement(cfg, doc, steps, kernel);
+  return j === null || j.finding !== null ? null : j.violation;
+}
+
+/** The same judgement, with the known upstream finding a violation comes from (or null). */
+export function partialCrashJudgement(cfg: ResolvedSystem, doc: ScenarioDoc['system'], steps: readonly Step[], kernel: readonly StepResult[]): { violation: Violation; finding: KnownFinding | null } | null {
   const p = partialCrash(steps);
   if (p < 0) return null;
   const v = judgeKernelRun(cfg, steps, kernel, p + 2, INVARIANTS);
-  return v === null || knownFinding(doc, steps, kernel, v) !== null ? null : v;
+  return v === null ? null : { violation: v, finding: knownFinding(doc, steps, kernel, v) };
 }
 
 async function both(cfg: ResolvedSystem, steps: readonly Step[]): Promise<{ model: StepResult[]; kernel: StepResult[]; diff: { index: number; d: Disagreement } | null }> {

@@ -16,6 +16,7 @@ import { runChecked } from '../checker/execute.ts';
 import { knobsOf } from '../checker/check.ts';
 import { findVariant } from '../model/variants.ts';
 import { INVARIANTS } from '../properties/index.ts';
+import type { Step } from '../scenario/schema.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -60,4 +61,25 @@ describe('every finding: its scenarios show it, and its fix makes each one clean
       });
     });
   }
+});
+
+describe('ext4-dio-extend-stale-tail through a recovered EOF (diff --fuzz --fs ext4 --seed 2063, scenario 3809)', () => {
+  const f = knownFindings().find((x) => x.id === 'ext4-dio-extend-stale-tail')!;
+  const steps = [
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT', 'O_DIRECT'] },
+    { op: 'crash', keep: 'all' },
+    { op: 'remount' },
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_DIRECT'] },
+    { op: 'pread', fd: 'A', offset: 0, length: 266752 },
+    { op: 'pwrite', fd: 'A', offset: 1053184, length: 1024, fill: 5 },
+    { op: 'pread', fd: 'A', offset: 0, length: 1048576 },
+  ] as const satisfies readonly Step[];
+  const results = (eof: number) => [{ step: 1, op: 'open', ret: 0 }, { step: 2, op: 'crash', ret: 0 }, { step: 3, op: 'remount', ret: 0 }, { step: 4, op: 'open', ret: 0 }, { step: 5, op: 'pread', ret: eof }, { step: 6, op: 'pwrite', ret: 1024 }, { step: 7, op: 'pread', ret: 1048576 }];
+  const v = { invariant: 'data/no-stale-exposure' as const, step: 7, detail: '' };
+  it('a stale-exposure after a direct write past an EOF inside a block is the finding', () => {
+    expect(f.matches({ fs: 'ext4', blockSize: 1024 }, steps, results(201216), v)).toBe(true);
+  });
+  it('not when the recovered EOF is block aligned', () => {
+    expect(f.matches({ fs: 'ext4', blockSize: 1024 }, steps, results(201728), v)).toBe(false);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { breaks, directExtendAfterMmapPastEof, directWriteAfterCrash } from '../../checker/finding.ts';
+import { breaks, directExtendAfterMmapPastEof, directExtendPastRecoveredEof, directWriteAfterCrash } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { modelReachedBefore, stepsBefore } from '../../kernel/limitation.ts';
@@ -19,9 +19,11 @@ const FINDINGS: readonly KnownFinding[] = [
     scenarios: ['test/conformance/ext4-dio-extend-after-crash-stale-tail.json', 'test/conformance/ext4-mmap-beyond-eof-dio-extend.json', 'test/conformance/ext4-mmap-store-after-dio-extend.json'],
     fix: 'fix-ext4-dio-extend-zero-tail',
     confirmed: true,
-    // The lost store is a folio left clean over data only in memory before it is a wrong read.
-    invariants: ['data/read-your-writes', 'folio/no-clean-while-block-dirty'],
-    matches(_system, steps, results, v) {
+    // The lost store is a folio left clean over data only in memory before it is a wrong read; bytes
+    // past a recovered EOF that the oracle does not know as the file's are stale data.
+    invariants: ['data/read-your-writes', 'folio/no-clean-while-block-dirty', 'data/no-stale-exposure'],
+    matches(system, steps, results, v) {
+      if (v.invariant === 'data/no-stale-exposure') return directExtendPastRecoveredEof(system, steps, results, v.step);
       return breaks(this, v) && (directWriteAfterCrash(steps, results, v.step) || directExtendAfterMmapPastEof(steps, results, v.step));
     },
   },
