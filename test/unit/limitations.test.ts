@@ -209,3 +209,18 @@ describe('timestamp-tick', () => {
     expect(ctx(steps.map((s): Step => (s.op === 'fsync' ? { op: 'fdatasync', fd: 'A' } : s)))).toBe(false);
   });
 });
+
+describe('ext4-extent-tree-block with bigalloc: extents one cluster further', () => {
+  const tree = get_fs_type('ext4')!.harness.limitations.find((l) => l.name === 'ext4-extent-tree-block')!;
+  const big: SystemDoc = { fs: 'ext4', blockSize: 4096, features: ['bigalloc'], clusterSize: 65536 };
+  const ctx = (model: unknown, kernel: unknown) => tree.matches({ system: resolveSystem(big), steps: [], index: 0, d: { field: 'placement', model, kernel }, model: [], kernel: [] });
+  // diff --fuzz --fs ext4-bigalloc --count 5000 --seed 2064, scenario 3144.
+  const m = [[4096, 0, 61440], [65536, 126976, 69632], [1073152, 86016, 28672]];
+  it('explains an extent allocated one cluster further on the kernel', () => {
+    expect(ctx(m, [[4096, 0, 61440], [65536, 192512, 69632], [1073152, 86016, 28672]])).toBe(true);
+  });
+  it('not two clusters further, nor one cluster nearer', () => {
+    expect(ctx(m, [[4096, 0, 61440], [65536, 258048, 69632], [1073152, 86016, 28672]])).toBe(false);
+    expect(ctx(m, [[4096, 0, 61440], [65536, 61440, 69632], [1073152, 86016, 28672]])).toBe(false);
+  });
+});
