@@ -136,7 +136,7 @@ function failedDirectWrites(c: DisagreementContext, path: string): Array<[number
   return out;
 }
 
-/** The limitation that explains a disagreement: a generic one, or one of the file system's. */
+/** The limitation that explains a disagreement: one of the file system's (the more specific), or a generic one. */
 export function explain(c: DisagreementContext): Limitation | null {
-  return LIMITATIONS.find((l) => l.matches(c)) ?? get_fs_type(c.system.fs)?.harness.limitations.find((l) => l.matches(c)) ?? null;
+  return get_fs_type(c.system.fs)?.harness.limitations.find((l) => l.matches(c)) ?? LIMITATIONS.find((l) => l.matches(c)) ?? null;
 }
