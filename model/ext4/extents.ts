@@ -161,7 +161,13 @@ export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, w
  */
 function ext4_prealloc_alloc(inode: Inode, first: number, last: number) {
   const noNormalize = last - first <= EXT_UNWRITTEN_MAX_LEN;
-  return (l: number, n: number, fromReservation: boolean) => ext4_ext_map_new_blocks(inode, l, n, 'unwritten', { fromReservation, noNormalize });
+  return (l: number, n: number, fromReservation: boolean) => {
+    const got = ext4_ext_map_new_blocks(inode, l, n, 'unwritten', { fromReservation, noNormalize });
+    // ext4_alloc_file_blocks: ext4_update_inode_fsync_trans(handle, inode, 1) after each extent, so
+    // fdatasync commits a preallocation (an unwritten allocation by a write does not move it).
+    if (typeof got !== 'number') inode.datasyncTid = Math.max(inode.datasyncTid, inode.syncTid);
+    return got;
+  };
 }
 
 function zeroOps(inode: Inode): IomapOps {
