@@ -200,14 +200,15 @@ export function ext4_zero_partial_blocks(inode: Inode, offset: number, len: numb
  * __ext4_block_zero_page_range: zero [offset, offset+len) of one block in
  * the page cache; in data=ordered mode the block joins the running
  * transaction's ordered data (ext4_jbd2_inode_add_write), so the commit
- * writes its folio out first, with whatever else is dirty in it.  Only an
- * allocated block counts: the commit's writeback does not allocate
- * (ext4_normal_submit_inode_data_buffers: can_map = 0), so a delayed block
- * is not written by it, and a hole is not zeroed at all.
+ * writes its folio out first, with whatever else is dirty in it.  A delayed
+ * block counts too (its buffer is mapped): the commit's writeback does not
+ * allocate (ext4_normal_submit_inode_data_buffers: can_map = 0), so it
+ * writes the folio's blocks that are allocated by then.  A hole is not
+ * zeroed at all.
  */
 function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): void {
   const e = inode.extents.find(Math.floor(offset / inode.blockSize));
-  if (e !== undefined && e.v.pblk >= 0) ext4_jbd2_inode_add_write(inode, offset, offset + len);
+  if (e !== undefined) ext4_jbd2_inode_add_write(inode, offset, offset + len);
   iomap_zero_range(inode.sb.k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
 }
 
