@@ -163,7 +163,7 @@ export function btrfs_release_file(file: File): void {
 // fallocate
 
 /** Does [first, last) hold nothing (no extent, no dirty data, no inline item)? */
-/** The first block at or after `lblk` that is not a hole (isHole), or MAX_SAFE_INTEGER. */
+/** find_first_non_hole: the first block at or after `lblk` that is not a hole (isHole), or MAX_SAFE_INTEGER. */
 function holeEnd(inode: Inode, lblk: number): number {
   const bi = BTRFS_I(inode);
   if (!isHole(inode, lblk, lblk + 1)) return lblk;

@@ -74,6 +74,12 @@ export interface Ext4MapOpts extends AllocOpts {
   readonly noNormalize?: boolean;
   /** The RFC's aligned allocation (EXT4_MB_HINT_ALIGNED): `len` is the atomic write's, a power of two. */
   readonly alignedHint?: boolean;
+  /**
+   * The allocation is for fdatasync (ext4_update_inode_fsync_trans with
+   * datasync): by default written allocations are and unwritten ones not
+   * (ext4_ext_map_blocks); ext4_alloc_file_blocks says yes for both.
+   */
+  readonly datasync?: boolean;
 }
 
 /**
@@ -94,7 +100,7 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
     if (implied !== null) {
       const n = Math.min(len, roundDown(lblk, r) + r - lblk);
       if (opts.fromReservation === true) sb.alloc.unreserve(n);
-      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign, type !== 'unwritten');
+      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
     }
   }
   let want = len;
@@ -112,7 +118,7 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
   if (opts.fromReservation === true) sb.alloc.unreserve(n);
   // ext4_ext_map_blocks: "update transaction to commit on fdatasync only when it is _not_ an unwritten
   // extent" (ext4_update_inode_fsync_trans(handle, inode, 0) for EXT4_GET_BLOCKS_UNWRIT_EXT).
-  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign, type !== 'unwritten');
+  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
 }
 
 /**
@@ -161,13 +167,9 @@ export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, w
  */
 function ext4_prealloc_alloc(inode: Inode, first: number, last: number) {
   const noNormalize = last - first <= EXT_UNWRITTEN_MAX_LEN;
-  return (l: number, n: number, fromReservation: boolean) => {
-    const got = ext4_ext_map_new_blocks(inode, l, n, 'unwritten', { fromReservation, noNormalize });
-    // ext4_alloc_file_blocks: ext4_update_inode_fsync_trans(handle, inode, 1) after each extent, so
-    // fdatasync commits a preallocation (an unwritten allocation by a write does not move it).
-    if (typeof got !== 'number') inode.datasyncTid = Math.max(inode.datasyncTid, inode.syncTid);
-    return got;
-  };
+  // ext4_alloc_file_blocks: ext4_update_inode_fsync_trans(handle, inode, 1) after each extent, so
+  // fdatasync commits a preallocation (an unwritten allocation by a write does not move it).
+  return (l: number, n: number, fromReservation: boolean) => ext4_ext_map_new_blocks(inode, l, n, 'unwritten', { fromReservation, noNormalize, datasync: true });
 }
 
 function zeroOps(inode: Inode): IomapOps {
