@@ -96,6 +96,18 @@ export function firstClone(steps: readonly Step[], results: readonly StepResult[
   return i < 0 ? steps.length : i;
 }
 
+/** Did a clone through an O_DSYNC or O_SYNC file (on either side) succeed before the violation? */
+export function syncClone(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const files = new Map<string, readonly string[]>();
+  const sync = (fd: string) => (files.get(fd) ?? []).some((f) => f === 'O_DSYNC' || f === 'O_SYNC');
+  for (let i = 0; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') files.set(s.fd, s.flags);
+    if (s.op === 'clone' && results[i]?.ret === 0 && (sync(s.fd) || sync(s.src))) return true;
+  }
+  return false;
+}
+
 /** Did a direct write (an O_DIRECT file) succeed after a clone succeeded, before the violation? (It may have been written out of place, through the COW fork.) */
 export function directWriteAfterClone(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
   const clone = firstClone(steps, results);

@@ -125,6 +125,7 @@ interface ReadExpect {
   readonly atomic: Array<{ a: number; b: number; data: Run[]; step: number }>;
 }
 
+const syncFlags = (flags: readonly string[]): boolean => flags.includes('O_SYNC') || flags.includes('O_DSYNC');
 const newFile = (): XFile => ({ cur: [], size: { min: 0, max: 0 }, disk: [], diskSize: { min: 0, max: 0 }, durable: false, lost: false });
 
 class Expectation {
@@ -156,6 +157,19 @@ class Expectation {
 
   private touch(path: string, a: number, b: number): void {
     this.atomics = this.atomics.filter((w) => w.path !== path || w.pos + runsLen(w.data) <= a || b <= w.pos);
+  }
+
+  /** Does a crash now have a choice for the file (something not durable)? */
+  private dirty(f: XFile): boolean {
+    return JSON.stringify(f.disk) !== JSON.stringify(f.cur) || f.diskSize.min !== f.size.min || f.diskSize.max !== f.size.max;
+  }
+
+  /** `data` at `pos` was made durable with what is needed to read it back (the size up to its end). */
+  private syncedRange(f: XFile, pos: number, data: Run[], wasDirty: boolean): void {
+    if (!wasDirty) return this.durableNow(f);
+    f.disk = put(f.disk, pos, data, null);
+    f.diskSize = { min: Math.max(f.diskSize.min, pos + runsLen(data)), max: Math.max(f.diskSize.max, f.size.max) };
+    f.durable = true;
   }
 
   private durableNow(f: XFile): void {
@@ -242,20 +256,11 @@ class Expectation {
           return;
         }
         const pos = append ? f.size.max : w.offset;
-        const wasDirty = JSON.stringify(f.disk) !== JSON.stringify(f.cur) || f.diskSize.min !== f.size.min || f.diskSize.max !== f.size.max;
+        const wasDirty = this.dirty(f);
         this.write(f, d.path, pos, data);
-        const end = pos + runsLen(data);
         if (flags.includes('RWF_ATOMIC') && data.length > 0) this.atomics.push({ path: d.path, pos, data, step: res.step, crashed: false });
-        const dsync = d.flags.includes('O_SYNC') || d.flags.includes('O_DSYNC') || flags.includes('RWF_DSYNC') || flags.includes('RWF_SYNC');
-        if (dsync) {
-          // generic_write_sync: the written range and what is needed to read it back (the size up to its end).
-          if (!wasDirty) this.durableNow(f);
-          else {
-            f.disk = put(f.disk, pos, data, null);
-            f.diskSize = { min: Math.max(f.diskSize.min, end), max: Math.max(f.diskSize.max, f.size.max) };
-            f.durable = true;
-          }
-        }
+        // generic_write_sync: the written range and what is needed to read it back (the size up to its end).
+        if (syncFlags(d.flags) || flags.includes('RWF_DSYNC') || flags.includes('RWF_SYNC')) this.syncedRange(f, pos, data, wasDirty);
       })
       .with({ op: 'mmap_write' }, (m) => {
         const d = this.fds.get(m.fd);
@@ -317,7 +322,10 @@ class Expectation {
         const len = c.length === 0 ? Math.max(0, src.size.max - c.srcOffset) : c.length;
         // A clone to EOF of a file whose end is not block aligned takes the tail up to EOF only.
         const data = slice(src.cur, c.srcOffset, Math.min(c.srcOffset + len, src.size.max));
+        const wasDirty = this.dirty(f);
         this.write(f, d.path, c.offset, data);
+        // xfs_file_remap_range and btrfs_remap_file_range make a clone through an O_(D)SYNC file on either side durable.
+        if (syncFlags(d.flags) || syncFlags(this.fds.get(c.src)?.flags ?? [])) this.syncedRange(f, c.offset, data, wasDirty);
       })
       .with({ op: 'fsync' }, { op: 'fdatasync' }, (x) => {
         const f = this.file(x.fd);

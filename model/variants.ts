@@ -388,6 +388,13 @@ const DECLARED = [
     breaks: [],
   },
   {
+    name: 'fix-xfs-clone-ondisk-size',
+    description:
+      'Proposed fix for the finding xfs-sync-clone-ondisk-size: each remap transaction (xfs_reflink_remap_extent) moves the on-disk size up to the end of what it mapped, capped at the in-core size, when it ends past the on-disk size, not only when it ends past the in-core size; the log force of an O_(D)SYNC clone then makes the cloned range readable after a crash. Checked clean.',
+    source: 'fs/xfs/xfs_reflink.c: xfs_reflink_remap_extent ("Update dest isize if needed": newlen > i_size_read only), xfs_file_remap_range (xfs_log_force_inode when either file is O_(D)SYNC, commit 5ffce3cc22a0); docs/findings/xfs-sync-clone-ondisk-size.md',
+    breaks: [],
+  },
+  {
     name: 'fix-dio-read-stop-at-eof',
     description:
       'Proposed fix for the finding xfs-dio-read-delalloc-eio: iomap_dio_rw stops a direct read at the end of the block holding EOF (the completion already cuts what it returns at i_size), so the read never maps the speculative preallocation past EOF, which may still be delalloc after a flush that wrote the EOF block through the COW fork. Checked clean.',

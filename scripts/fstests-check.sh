@@ -29,7 +29,7 @@ losetup -f >/dev/null 2>&1 || skip "no free loop device"
 
 # Control tests per file system: conformance scenarios the kernel handles correctly.
 declare -A CONTROL=(
-  [xfs]="test/conformance/xfs-clone-dio-cow.json"
+  [xfs]="test/conformance/xfs-clone-dio-cow.json test/conformance/xfs-sync-clone-extends-ondisk-size.json"
   [ext4]="test/conformance/ext4-punch-truncate.json"
 )
 

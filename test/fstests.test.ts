@@ -73,6 +73,8 @@ describe('fstests export', () => {
     ['test/conformance/xfs-dio-sync-cow-ondisk-size.json', [12], 'step 12: bytes 0..4096: 0x03*4096'],
     ['test/conformance/xfs-dio-append-reflink-copy.json', [12], 'step 12: bytes 0..10240: 0x01*6144 0x02*4096'],
     ['test/conformance/xfs-atomic-append-unaligned-used-disk.json', [10], 'step 10: bytes 0..4608: 0x02*512 0x03*4096'],
+    // A clone through an O_DSYNC file is durable: the size covers it and its bytes read back.
+    ['test/conformance/xfs-sync-clone-ondisk-size.json', [12], 'step 12: bytes 1024..2048: 0x02*1024'],
     // The damage is the failure itself: the golden output is the read a correct kernel returns.
     ['test/conformance/xfs-dio-read-past-eof-delalloc.json', [6], 'step 6: pread returns 65537 bytes'],
   ])('%s: the golden output differs from the buggy kernel at the damaged reads', (file, differs, line) => {

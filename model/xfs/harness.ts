@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash } from '../../checker/finding.ts';
+import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash, syncClone } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { agreesWithExtraSteps, stepsBefore } from '../../kernel/limitation.ts';
@@ -59,6 +59,19 @@ const FINDINGS: readonly KnownFinding[] = [
     confirmByFix: true,
     matches(_system, steps, results, v) {
       return breaks(this, v) && overwriteAfterUnshareBeforeCrash(steps, results, v.step);
+    },
+  },
+  {
+    id: 'xfs-sync-clone-ondisk-size',
+    summary:
+      'XFS: a clone (FICLONERANGE) through an O_DSYNC or O_SYNC file forces the log so that the shared data survives a crash (xfs_file_remap_range, commit 5ffce3cc22a0, fstests xfs/628), but the remap moves the on-disk size only when the cloned range ends past the in-core size (xfs_reflink_remap_extent). When a buffered write beyond the range has moved the in-core size and is not written back yet, the on-disk size stays where it was: after a crash the file ends before the cloned range, and the bytes the synchronous clone returned for cannot be read. Found by the checker; confirmed on Linux 6.18.',
+    scenarios: ['test/conformance/xfs-sync-clone-ondisk-size.json', 'test/conformance/xfs-sync-clone-src-dsync-ondisk-size.json'],
+    fix: 'fix-xfs-clone-ondisk-size',
+    confirmed: true,
+    invariants: ['sync/dsync-durable'],
+    confirmByFix: true,
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && syncClone(steps, results, v.step);
     },
   },
 ];
@@ -144,6 +157,7 @@ export const xfs_harness: FsHarness = {
     'cow-remap-before-io',
     'fix-xfs-dio-append-unaligned',
     'fix-xfs-cow-ondisk-size',
+    'fix-xfs-clone-ondisk-size',
     'fix-atomic-append-revalidate',
     'fix-dio-read-stop-at-eof',
     'dio-no-cow',

@@ -395,10 +395,14 @@ export function xfs_reflink_remap(src: Inode, posIn: number, dst: Inode, posOut:
         b = dm.end;
       }
     }
-    // Each extent transaction moves the size up to the end of what it mapped.
+    // Each extent transaction moves the size up to the end of what it mapped (xfs_reflink_remap_extent:
+    // only past the in-core size, so a clone below it never moves an on-disk size left behind it).
     const newSize = Math.min((d + cnt) * bs, posOut + len);
     if (newSize > dst.i_size) {
       dst.i_size = newSize;
+      dst.sb.setDisksize(dst, newSize);
+    } else if (newSize > dst.disksize && dst.sb.k.v.on('fix-xfs-clone-ondisk-size')) {
+      // Variant fix-xfs-clone-ondisk-size: past the on-disk size, up to the in-core one (xfs_new_eof).
       dst.sb.setDisksize(dst, newSize);
     }
     lblk = look.end;
