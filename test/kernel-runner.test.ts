@@ -113,14 +113,17 @@ describe('kernel runner cleanup', () => {
       expect(leftovers(dir, recorder)).toEqual([]);
     });
 
-    it.skipIf(w !== null)(name('on SIGTERM the run cleans up before it exits'), async () => {
-      const { child, dir } = await startRun(crash);
-      const recorder = recorderOf(dir);
-      child.kill('SIGTERM');
-      const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
-      expect(code).toBe(143);
-      expect(leftovers(dir, recorder)).toEqual([]);
-    });
+    // SIGINT (Ctrl-C) too where the FUSE recorder runs: its daemon and mount go with the run.
+    for (const [sig, status] of crash ? ([['SIGTERM', 143], ['SIGINT', 130]] as const) : ([['SIGTERM', 143]] as const)) {
+      it.skipIf(w !== null)(name(`on ${sig} the run cleans up before it exits`), async () => {
+        const { child, dir } = await startRun(crash);
+        const recorder = recorderOf(dir);
+        child.kill(sig);
+        const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
+        expect(code).toBe(status);
+        expect(leftovers(dir, recorder)).toEqual([]);
+      });
+    }
   }
 });
 
