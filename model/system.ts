@@ -4,7 +4,6 @@
  * calls.  `exec` performs one scenario step and returns its result in the
  * scenario format's result shape.
  */
-import { match } from 'ts-pattern';
 import type { Span } from './lib/content.ts';
 import { SRC_USERBUF, dataRuns, span } from './lib/content.ts';
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, EIO, ENOENT, ENOSPC, errnoName } from './lib/errno.ts';
@@ -62,6 +61,19 @@ export interface StepResult {
 }
 
 /** What the checker sees of a step besides its printed result. */
+/** A step of one op, and what its handler in System's table gets besides it. */
+type OpStep<K extends Step['op']> = Extract<Step, { op: K }>;
+interface ExecCtx {
+  readonly n: number;
+  readonly op: Step['op'];
+  /** The bytes a read returned (or left in the buffer when it failed). */
+  read: Span[] | null;
+  crashReport: CrashReport | null;
+  /** Where a write landed (an O_APPEND write's position), -1 until known. */
+  readonly writePos: { v: number };
+}
+type OpHandler<K extends Step['op']> = (this: System, st: OpStep<K>, c: ExecCtx) => StepResult;
+
 export interface StepOutcome {
   readonly result: StepResult;
   /** pread: the symbolic bytes returned. */
@@ -260,200 +272,232 @@ export class System implements Kernel {
 
   // ---- steps --------------------------------------------------------------
 
+  /** fsync and fdatasync (the file system's ->fsync, datasync or not). */
+  private static fsyncOp(this: System, st: OpStep<'fsync' | 'fdatasync'>, c: ExecCtx): StepResult {
+    const f = this.file(st.fd);
+    if (f === undefined) return this.fail(c.n, c.op, -EBADF);
+    return this.retOrErr(c.n, c.op, this.sb.ops.fsync(f, 0, Number.MAX_SAFE_INTEGER, st.op === 'fdatasync'));
+  }
+
+  /**
+   * What each operation does, one handler per op (TypeScript checks the table
+   * is exhaustive over Step['op']): compiled once, so a step costs a table
+   * look-up instead of a ts-pattern chain built and matched per step.
+   */
+  private static readonly OPS: { readonly [K in Step['op']]: OpHandler<K> } = {
+    open(this: System, st: OpStep<'open'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const flags = flagsFrom(st.flags, OPEN_FLAGS).value;
+      const prev = this.file(st.fd);
+      if (prev !== undefined) this.closeFile(prev);
+      const f = do_sys_open(this.sb, st.fd, st.path, flags);
+      this.noteLookup(st.path);
+      if (typeof f === 'number') return this.fail(n, op, f);
+      this.files.set(st.fd, f);
+      return { step: n, op, ret: 0 };
+    },
+    close(this: System, st: OpStep<'close'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      this.closeFile(f);
+      return { step: n, op, ret: 0 };
+    },
+    mkdir(this: System, st: OpStep<'mkdir'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const r = do_mkdir(this.sb, st.path);
+      this.noteLookup(st.path);
+      return this.retOrErr(n, op, r);
+    },
+    encrypt_dir(this: System, st: OpStep<'encrypt_dir'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      return this.retOrErr(n, op, do_encrypt_dir(this.sb, st.path, { key: st.key ?? 'iospec', flags: policyFlags(st.flags ?? []), log2DataUnitSize: st.log2DataUnitSize ?? 0 }));
+    },
+    pwrite(this: System, st: OpStep<'pwrite'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (st.offset < -1) return this.fail(n, op, -EINVAL);
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const segs = st.iov ?? [{ length: st.length ?? 0, fill: st.fill ?? 0, bufOffset: st.bufOffset }];
+      const pos = st.offset === -1 ? f.f_pos : st.offset;
+      const iter = this.userWriteIter(f.inode.ino, pos, segs);
+      if (st.storeDuringIo !== undefined) {
+        const s = st.storeDuringIo;
+        const src = this.sources.add({ fill: s.fill, kind: 'store', step: this.step, ino: f.inode.ino, pos: pos + s.offset, len: s.length });
+        iter.duringIo = { off: s.offset, data: [span(s.length, src.id, 0, s.fill)] };
+      }
+      const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
+      return this.retOrErr(n, op, vfs_pwritev2(f, iter, st.offset, flags, c.writePos));
+    },
+    pread(this: System, st: OpStep<'pread'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (st.offset < -1) return this.fail(n, op, -EINVAL);
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const iter = new IovIter('read', [{ addr: userBufferBase(0) + (st.bufOffset ?? 0), len: st.length, data: null }]);
+      const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
+      const ret = vfs_preadv2(f, iter, st.offset, flags);
+      if (ret < 0) {
+        // What a failed read left in the caller's buffer (checked for kernel memory).
+        c.read = iter.result(st.length, SRC_USERBUF);
+        return this.fail(n, op, ret);
+      }
+      const data = iter.result(ret);
+      c.read = data;
+      return { step: n, op, ret, data: dataRuns(data) };
+    },
+    fsync: System.fsyncOp,
+    fdatasync: System.fsyncOp,
+    ftruncate(this: System, st: OpStep<'ftruncate'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (st.length < 0) return this.fail(n, op, -EINVAL);
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      return this.retOrErr(n, op, do_sys_ftruncate(f, st.length));
+    },
+    fallocate(this: System, st: OpStep<'fallocate'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const mode = st.mode === 0 ? 0 : flagsFrom(st.mode, FALLOC_FLAGS).value;
+      return this.retOrErr(n, op, vfs_fallocate(f, mode, st.offset, st.length));
+    },
+    clone(this: System, st: OpStep<'clone'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const dst = this.file(st.fd);
+      const src = this.file(st.src);
+      if (dst === undefined || src === undefined) return this.fail(n, op, -EBADF);
+      return this.retOrErr(n, op, vfs_clone_file_range(src, st.srcOffset, dst, st.offset, st.length, this.sb.ops.remap_file_range === undefined ? null : this.sb.ops.remap_file_range));
+    },
+    mmap_write(this: System, st: OpStep<'mmap_write'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const r = this.mmapWrite(f, st.offset, st.length, st.fill);
+      // The mapping was made (a store past EOF faults after it): the first through this file holds it.
+      if ((r === 'SIGBUS' || r >= 0) && !this.mappedThrough.has(f.inode.ino)) this.mappedThrough.set(f.inode.ino, f);
+      if (r === 'SIGBUS') return { step: n, op, signal: 'SIGBUS' };
+      return this.retOrErr(n, op, r);
+    },
+    statx(this: System, st: OpStep<'statx'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const mask = st.mask === undefined ? STATX_BASIC_STATS : flagsFrom(st.mask, STATX_FLAGS).value;
+      const k = this.sb.ops.getattr(f.inode, mask);
+      if (typeof k === 'number') return this.fail(n, op, k);
+      const out: Record<string, number> = { size: k.size, blocks: k.blocks };
+      if ((mask & STATX_DIOALIGN) !== 0 && (k.result_mask & STATX_DIOALIGN) !== 0) {
+        out['dio_mem_align'] = k.dio_mem_align ?? 0;
+        out['dio_offset_align'] = k.dio_offset_align ?? 0;
+      }
+      if ((mask & STATX_DIO_READ_ALIGN) !== 0 && (k.result_mask & STATX_DIO_READ_ALIGN) !== 0) {
+        out['dio_read_offset_align'] = k.dio_read_offset_align ?? 0;
+      }
+      if ((mask & STATX_WRITE_ATOMIC) !== 0 && (k.result_mask & STATX_WRITE_ATOMIC) !== 0) {
+        out['atomic_write_unit_min'] = k.atomic_write_unit_min ?? 0;
+        out['atomic_write_unit_max'] = k.atomic_write_unit_max ?? 0;
+        out['atomic_write_segments_max'] = k.atomic_write_segments_max ?? 0;
+        out['atomic_write_unit_max_opt'] = k.atomic_write_unit_max_opt ?? 0;
+      }
+      return { step: n, op, ret: 0, statx: out };
+    },
+    setflags(this: System, st: OpStep<'setflags'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      return this.retOrErr(n, op, vfs_fileattr_set(f, flagsFrom(st.flags, FS_FLAGS).value));
+    },
+    fiemap(this: System, st: OpStep<'fiemap'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      const r = this.sb.ops.fiemap(f.inode, 0, st.length ?? 0);
+      if (typeof r === 'number') return this.fail(n, op, r);
+      return { step: n, op, ret: 0, extents: r, ...(st.placement === true ? { placement: this.placementOrigin.of(r) } : {}) };
+    },
+    sync(this: System, _st: OpStep<'sync'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (!this.sb.shutdown) this.syncAll();
+      return { step: n, op, ret: 0 };
+    },
+    crash(this: System, st: OpStep<'crash'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (this.crashed) return { step: n, op, ret: 0 };
+      const report = this.disk.crash(this.crashChoice(st));
+      c.crashReport = report;
+      this.lastCrash = report;
+      this.sb.journal.crash();
+      this.sb.shutdown = true;
+      this.crashed = true;
+      return { step: n, op, ret: 0, crash: { pending: report.pending.length, kept: report.kept } };
+    },
+    remount(this: System, _st: OpStep<'remount'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      this.remount();
+      return { step: n, op, ret: 0 };
+    },
+    writeback(this: System, st: OpStep<'writeback'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      if (this.sb.shutdown) return this.fail(n, op, -EIO);
+      const start = st.offset ?? 0;
+      const end = st.length === undefined || st.length === 0 ? Number.MAX_SAFE_INTEGER : start + st.length - 1;
+      return this.retOrErr(n, op, filemap_fdatawrite_range(f.inode.mapping, start, end, 'none'));
+    },
+    complete(this: System, st: OpStep<'complete'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const done: number[] = [];
+      if (st.bio !== undefined) {
+        const b = this.disk.inflight.find((x) => x.id === st.bio);
+        if (b === undefined) return this.fail(n, op, -EINVAL);
+        blk_complete(this.disk, b);
+        done.push(b.id);
+      } else {
+        let left = st.count ?? 1;
+        while (left-- > 0) {
+          const b = this.disk.inflight[0];
+          if (b === undefined) break;
+          blk_complete(this.disk, b);
+          done.push(b.id);
+        }
+      }
+      return { step: n, op, ret: done.length, completed: done };
+    },
+    journal_commit(this: System, _st: OpStep<'journal_commit'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (!this.sb.shutdown) this.sb.journal.commit();
+      return { step: n, op, ret: 0 };
+    },
+    device_error(this: System, st: OpStep<'device_error'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      const f = this.file(st.fd);
+      if (f === undefined) return this.fail(n, op, -EBADF);
+      return { step: n, op, ret: this.injectDeviceError(f.inode, st.offset, st.length) };
+    },
+    reclaim(this: System, _st: OpStep<'reclaim'>, c: ExecCtx): StepResult {
+      const { n, op } = c;
+      if (!this.sb.shutdown) this.reclaim();
+      return { step: n, op, ret: 0 };
+    },
+  };
+
   /** Execute step number `n` (1-based). */
   exec(s: Step, n: number): StepOutcome {
     this.step = n;
     this.stepsRun++;
     if (this.recording) this.events = [];
-    let read: Span[] | null = null;
-    const writePos = { v: -1 };
-    let crashReport: CrashReport | null = null;
     const op = s.op;
     this.disk.failedWrites.length = 0;
     if (this.crashed) {
       const r = this.afterCrash(s, n);
-      if (r !== null) return { result: r, read, crashReport, writePos: null, ioErrors: NO_IO_ERRORS };
+      if (r !== null) return { result: r, read: null, crashReport: null, writePos: null, ioErrors: NO_IO_ERRORS };
     }
-    const result: StepResult = match(s)
-      .with({ op: 'open' }, (st) => {
-        const flags = flagsFrom(st.flags, OPEN_FLAGS).value;
-        const prev = this.file(st.fd);
-        if (prev !== undefined) this.closeFile(prev);
-        const f = do_sys_open(this.sb, st.fd, st.path, flags);
-        this.noteLookup(st.path);
-        if (typeof f === 'number') return this.fail(n, op, f);
-        this.files.set(st.fd, f);
-        return { step: n, op, ret: 0 };
-      })
-      .with({ op: 'close' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        this.closeFile(f);
-        return { step: n, op, ret: 0 };
-      })
-      .with({ op: 'mkdir' }, (st) => {
-        const r = do_mkdir(this.sb, st.path);
-        this.noteLookup(st.path);
-        return this.retOrErr(n, op, r);
-      })
-      .with({ op: 'encrypt_dir' }, (st) =>
-        this.retOrErr(n, op, do_encrypt_dir(this.sb, st.path, { key: st.key ?? 'iospec', flags: policyFlags(st.flags ?? []), log2DataUnitSize: st.log2DataUnitSize ?? 0 })),
-      )
-      .with({ op: 'pwrite' }, (st) => {
-        if (st.offset < -1) return this.fail(n, op, -EINVAL);
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const segs = st.iov ?? [{ length: st.length ?? 0, fill: st.fill ?? 0, bufOffset: st.bufOffset }];
-        const pos = st.offset === -1 ? f.f_pos : st.offset;
-        const iter = this.userWriteIter(f.inode.ino, pos, segs);
-        if (st.storeDuringIo !== undefined) {
-          const s = st.storeDuringIo;
-          const src = this.sources.add({ fill: s.fill, kind: 'store', step: this.step, ino: f.inode.ino, pos: pos + s.offset, len: s.length });
-          iter.duringIo = { off: s.offset, data: [span(s.length, src.id, 0, s.fill)] };
-        }
-        const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
-        return this.retOrErr(n, op, vfs_pwritev2(f, iter, st.offset, flags, writePos));
-      })
-      .with({ op: 'pread' }, (st) => {
-        if (st.offset < -1) return this.fail(n, op, -EINVAL);
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const iter = new IovIter('read', [{ addr: userBufferBase(0) + (st.bufOffset ?? 0), len: st.length, data: null }]);
-        const flags = flagsFrom(st.flags ?? [], RWF_FLAGS).value;
-        const ret = vfs_preadv2(f, iter, st.offset, flags);
-        if (ret < 0) {
-          // What a failed read left in the caller's buffer (checked for kernel memory).
-          read = iter.result(st.length, SRC_USERBUF);
-          return this.fail(n, op, ret);
-        }
-        read = iter.result(ret);
-        return { step: n, op, ret, data: dataRuns(read) };
-      })
-      .with({ op: 'fsync' }, { op: 'fdatasync' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        return this.retOrErr(n, op, this.sb.ops.fsync(f, 0, Number.MAX_SAFE_INTEGER, st.op === 'fdatasync'));
-      })
-      .with({ op: 'ftruncate' }, (st) => {
-        if (st.length < 0) return this.fail(n, op, -EINVAL);
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        return this.retOrErr(n, op, do_sys_ftruncate(f, st.length));
-      })
-      .with({ op: 'fallocate' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const mode = st.mode === 0 ? 0 : flagsFrom(st.mode, FALLOC_FLAGS).value;
-        return this.retOrErr(n, op, vfs_fallocate(f, mode, st.offset, st.length));
-      })
-      .with({ op: 'clone' }, (st) => {
-        const dst = this.file(st.fd);
-        const src = this.file(st.src);
-        if (dst === undefined || src === undefined) return this.fail(n, op, -EBADF);
-        return this.retOrErr(n, op, vfs_clone_file_range(src, st.srcOffset, dst, st.offset, st.length, this.sb.ops.remap_file_range === undefined ? null : this.sb.ops.remap_file_range));
-      })
-      .with({ op: 'mmap_write' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const r = this.mmapWrite(f, st.offset, st.length, st.fill);
-        // The mapping was made (a store past EOF faults after it): the first through this file holds it.
-        if ((r === 'SIGBUS' || r >= 0) && !this.mappedThrough.has(f.inode.ino)) this.mappedThrough.set(f.inode.ino, f);
-        if (r === 'SIGBUS') return { step: n, op, signal: 'SIGBUS' };
-        return this.retOrErr(n, op, r);
-      })
-      .with({ op: 'statx' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const mask = st.mask === undefined ? STATX_BASIC_STATS : flagsFrom(st.mask, STATX_FLAGS).value;
-        const k = this.sb.ops.getattr(f.inode, mask);
-        if (typeof k === 'number') return this.fail(n, op, k);
-        const out: Record<string, number> = { size: k.size, blocks: k.blocks };
-        if ((mask & STATX_DIOALIGN) !== 0 && (k.result_mask & STATX_DIOALIGN) !== 0) {
-          out['dio_mem_align'] = k.dio_mem_align ?? 0;
-          out['dio_offset_align'] = k.dio_offset_align ?? 0;
-        }
-        if ((mask & STATX_DIO_READ_ALIGN) !== 0 && (k.result_mask & STATX_DIO_READ_ALIGN) !== 0) {
-          out['dio_read_offset_align'] = k.dio_read_offset_align ?? 0;
-        }
-        if ((mask & STATX_WRITE_ATOMIC) !== 0 && (k.result_mask & STATX_WRITE_ATOMIC) !== 0) {
-          out['atomic_write_unit_min'] = k.atomic_write_unit_min ?? 0;
-          out['atomic_write_unit_max'] = k.atomic_write_unit_max ?? 0;
-          out['atomic_write_segments_max'] = k.atomic_write_segments_max ?? 0;
-          out['atomic_write_unit_max_opt'] = k.atomic_write_unit_max_opt ?? 0;
-        }
-        return { step: n, op, ret: 0, statx: out };
-      })
-      .with({ op: 'setflags' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        return this.retOrErr(n, op, vfs_fileattr_set(f, flagsFrom(st.flags, FS_FLAGS).value));
-      })
-      .with({ op: 'fiemap' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        const r = this.sb.ops.fiemap(f.inode, 0, st.length ?? 0);
-        if (typeof r === 'number') return this.fail(n, op, r);
-        return { step: n, op, ret: 0, extents: r, ...(st.placement === true ? { placement: this.placementOrigin.of(r) } : {}) };
-      })
-      .with({ op: 'sync' }, () => {
-        if (!this.sb.shutdown) this.syncAll();
-        return { step: n, op, ret: 0 };
-      })
-      .with({ op: 'crash' }, (st) => {
-        if (this.crashed) return { step: n, op, ret: 0 };
-        crashReport = this.disk.crash(this.crashChoice(st));
-        this.lastCrash = crashReport;
-        this.sb.journal.crash();
-        this.sb.shutdown = true;
-        this.crashed = true;
-        return { step: n, op, ret: 0, crash: { pending: crashReport.pending.length, kept: crashReport.kept } };
-      })
-      .with({ op: 'remount' }, () => {
-        this.remount();
-        return { step: n, op, ret: 0 };
-      })
-      .with({ op: 'writeback' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        if (this.sb.shutdown) return this.fail(n, op, -EIO);
-        const start = st.offset ?? 0;
-        const end = st.length === undefined || st.length === 0 ? Number.MAX_SAFE_INTEGER : start + st.length - 1;
-        return this.retOrErr(n, op, filemap_fdatawrite_range(f.inode.mapping, start, end, 'none'));
-      })
-      .with({ op: 'complete' }, (st) => {
-        const done: number[] = [];
-        if (st.bio !== undefined) {
-          const b = this.disk.inflight.find((x) => x.id === st.bio);
-          if (b === undefined) return this.fail(n, op, -EINVAL);
-          blk_complete(this.disk, b);
-          done.push(b.id);
-        } else {
-          let left = st.count ?? 1;
-          while (left-- > 0) {
-            const b = this.disk.inflight[0];
-            if (b === undefined) break;
-            blk_complete(this.disk, b);
-            done.push(b.id);
-          }
-        }
-        return { step: n, op, ret: done.length, completed: done };
-      })
-      .with({ op: 'journal_commit' }, () => {
-        if (!this.sb.shutdown) this.sb.journal.commit();
-        return { step: n, op, ret: 0 };
-      })
-      .with({ op: 'device_error' }, (st) => {
-        const f = this.file(st.fd);
-        if (f === undefined) return this.fail(n, op, -EBADF);
-        return { step: n, op, ret: this.injectDeviceError(f.inode, st.offset, st.length) };
-      })
-      .with({ op: 'reclaim' }, () => {
-        if (!this.sb.shutdown) this.reclaim();
-        return { step: n, op, ret: 0 };
-      })
-      .exhaustive();
+    const c: ExecCtx = { n, op, read: null, crashReport: null, writePos: { v: -1 } };
+    const result = (System.OPS[op] as OpHandler<Step['op']>).call(this, s, c);
     if (this.cfg.device.completion === 'step-end' && !this.crashed) this.settle();
-    return { result, read, crashReport, writePos: writePos.v >= 0 ? writePos.v : null, ioErrors: this.disk.failedWrites.length === 0 ? NO_IO_ERRORS : this.writebackErrors() };
+    return { result, read: c.read, crashReport: c.crashReport, writePos: c.writePos.v >= 0 ? c.writePos.v : null, ioErrors: this.disk.failedWrites.length === 0 ? NO_IO_ERRORS : this.writebackErrors() };
   }
 
   /**
