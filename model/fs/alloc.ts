@@ -44,11 +44,55 @@ export interface AllocRequest {
   minLen?: number;
   /** Physical alignment of the first block, in blocks (default 1). */
   align?: number;
+  /**
+   * The blocks extend the file's last extent (XFS's bma->aeof): a search
+   * may try the goal block exactly first.
+   */
+  atEof?: boolean;
 }
 
 export interface Allocation {
   readonly pblk: number;
   readonly len: number;
+}
+
+/** A free-space search: the extent to allocate for `req` from the free ranges, or null (nothing is taken yet). */
+export type AllocSearch = (free: IntervalMap<true>, req: AllocRequest) => Allocation | null;
+
+/**
+ * The default search (see the file comment): the free extent holding the
+ * goal from the goal on, else the first after it, else the first before
+ * it, shortened to what it holds.
+ */
+export function nearGoalSearch(free: IntervalMap<true>, req: AllocRequest): Allocation | null {
+  const align = req.align ?? 1;
+  const minLen = Math.max(1, req.minLen ?? 1);
+  const want = req.len;
+  const es = free.entries();
+  const fit = (start: number, end: number, from: number): Allocation | null => {
+    let s = Math.max(start, from);
+    if (align > 1) s = roundUp(s, align);
+    const n = Math.min(want, end - s);
+    return n >= minLen ? { pblk: s, len: n } : null;
+  };
+  let got: Allocation | null = null;
+  const at = free.find(req.goal);
+  if (at !== undefined) got = fit(at.start, at.end, req.goal);
+  if (got === null) {
+    for (const e of es) {
+      if (e.start < req.goal) continue;
+      got = fit(e.start, e.end, e.start);
+      if (got !== null) break;
+    }
+  }
+  if (got === null) {
+    for (const e of es) {
+      if (e.start >= req.goal) break;
+      got = fit(e.start, e.end, e.start);
+      if (got !== null) break;
+    }
+  }
+  return got;
 }
 
 export class BlockAllocator {
@@ -92,35 +136,13 @@ export class BlockAllocator {
     this.reserved = Math.max(0, this.reserved - n);
   }
 
-  /** Allocate one extent near `goal`; null when nothing fits. */
-  alloc(req: AllocRequest): Allocation | null {
-    const align = req.align ?? 1;
-    const minLen = Math.max(1, req.minLen ?? 1);
-    const want = req.len;
-    const es = this.free.entries();
-    const fit = (start: number, end: number, from: number): Allocation | null => {
-      let s = Math.max(start, from);
-      if (align > 1) s = roundUp(s, align);
-      const n = Math.min(want, end - s);
-      return n >= minLen ? { pblk: s, len: n } : null;
-    };
-    let got: Allocation | null = null;
-    const at = this.free.find(req.goal);
-    if (at !== undefined) got = fit(at.start, at.end, req.goal);
-    if (got === null) {
-      for (const e of es) {
-        if (e.start < req.goal) continue;
-        got = fit(e.start, e.end, e.start);
-        if (got !== null) break;
-      }
-    }
-    if (got === null) {
-      for (const e of es) {
-        if (e.start >= req.goal) break;
-        got = fit(e.start, e.end, e.start);
-        if (got !== null) break;
-      }
-    }
+  /**
+   * Allocate one extent near `goal` and take it out of the free map; null
+   * when nothing fits.  `search` chooses the extent (a file system's own
+   * search, FsOps.alloc_search); by default nearGoalSearch.
+   */
+  alloc(req: AllocRequest, search: AllocSearch = nearGoalSearch): Allocation | null {
+    const got = search(this.free, req);
     if (got === null) return null;
     this.free.remove(got.pblk, got.pblk + got.len);
     return got;

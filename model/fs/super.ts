@@ -17,7 +17,7 @@ import type { RemapRequest } from '../vfs/remap_range.ts';
 import type { Iomap } from '../iomap/iomap.ts';
 import type { Ioend } from '../iomap/ioend.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
-import type { AllocRequest, Allocation } from './alloc.ts';
+import type { AllocRequest, AllocSearch, Allocation } from './alloc.ts';
 import { BlockAllocator } from './alloc.ts';
 import type { RefcountMap } from './refcount.ts';
 import { refcountDecrease, refcountIncrease } from './refcount.ts';
@@ -42,6 +42,8 @@ export interface AllocOpts {
   readonly minLen?: number;
   /** The blocks were reserved by a delayed allocation. */
   readonly fromReservation?: boolean;
+  /** The blocks extend the file's last extent (AllocRequest.atEof). */
+  readonly atEof?: boolean;
   /**
    * The allocation is for a write that needs its blocks physically
    * contiguous and naturally aligned (an atomic write of `len` blocks from
@@ -163,6 +165,12 @@ export interface FsOps {
   extra_forks?(inode: Inode): ReadonlyArray<{ readonly name: string; readonly map: ExtentMap }>;
   /** File data kept in metadata rather than in a data block (a btrfs inline extent, always at offset 0), or null. */
   inline_data?(inode: Inode): readonly Span[] | null;
+  /**
+   * The file system's own free-space search for an extent near a goal
+   * (XFS: xfs_alloc_ag_vextent_near); absent: the allocator's default
+   * (model/fs/alloc.ts nearGoalSearch).
+   */
+  readonly alloc_search?: AllocSearch;
   /**
    * Blocks the allocator holds out of the free map for later, owned by no
    * file yet (ext4's preallocations): the allocation invariants account
@@ -315,7 +323,7 @@ export class SuperBlock {
    * returns the allocated extent or -ENOSPC.
    */
   allocBlocks(inode: Inode, lblk: number, len: number, type: ExtType, goal: number, opts: AllocOpts = {}): { pblk: number; len: number } | number {
-    const got = this.allocRun({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1 });
+    const got = this.allocRun({ goal, len, align: opts.align ?? 1, minLen: opts.minLen ?? 1, atEof: opts.atEof ?? false });
     if (got === null) return -ENOSPC;
     if (opts.fromReservation === true) this.alloc.unreserve(got.len);
     return this.mapAllocated(inode, lblk, got.len, type, got.pblk, got, opts.requiredAlign);
@@ -327,10 +335,10 @@ export class SuperBlock {
    * tried once more (xfs_extent_busy_flush, ext4_should_retry_alloc).
    */
   allocRun(req: AllocRequest): Allocation | null {
-    let got = this.alloc.alloc(req);
+    let got = this.alloc.alloc(req, this.ops.alloc_search);
     if (got === null && this.hasBusy()) {
       this.journal.commit();
-      got = this.alloc.alloc(req);
+      got = this.alloc.alloc(req, this.ops.alloc_search);
     }
     return got;
   }

@@ -2,6 +2,7 @@
  * fs/xfs/xfs_bmap_util.c: space preallocation, hole punching, post-EOF
  * block trimming, and extent shifting for collapse/insert.
  */
+import { xfs_bmap_isaeof } from './xfs_alloc.ts';
 import type { Inode } from '../fs/inode.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { filemap_write_and_wait_range } from '../mm/filemap.ts';
@@ -29,7 +30,7 @@ export function xfs_alloc_file_space(inode: Inode, offset: number, len: number):
   // Each transaction reserves its chunk's blocks up front (up to XFS_MAX_BMBT_EXTLEN): a chunk
   // larger than the free space fails with ENOSPC before anything is allocated (observed on 6.18).
   if (Math.min(last - first, MAX_EXTLEN) > inode.sb.alloc.available()) return -ENOSPC;
-  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n, fromReservation) => inode.sb.allocBlocks(inode, l, n, 'unwritten', xfs_alloc_goal(inode, l), { fromReservation }));
+  const r = inode.sb.allocUnwrittenRange(inode, first, last, (l, n, fromReservation) => inode.sb.allocBlocks(inode, l, n, 'unwritten', xfs_alloc_goal(inode, l), { fromReservation, atEof: xfs_bmap_isaeof(inode.extents, l) }));
   // The allocation transaction sets XFS_DIFLAG_PREALLOC: from now on post-EOF
   // blocks are not trimmed at close or eviction (xfs_can_free_eofblocks).
   if (r === 0) inode.sb.setInodeFlag(inode, 'prealloc');

@@ -2,6 +2,7 @@
  * fs/xfs/xfs_iomap.c: the XFS ->iomap_begin implementations and speculative
  * post-EOF preallocation.
  */
+import { xfs_bmap_isaeof } from './xfs_alloc.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { Extent } from '../fs/extent.ts';
 import { adjacentGoal } from '../fs/alloc.ts';
@@ -126,7 +127,7 @@ export function xfs_bmapi_convert_delalloc(inode: Inode, lblk: number): number {
   const end = at.end;
   let pos = start;
   while (pos < end) {
-    const got = inode.sb.allocBlocks(inode, pos, Math.min(end - pos, MAX_EXTLEN), 'unwritten', xfs_alloc_goal(inode, pos), { fromReservation: true });
+    const got = inode.sb.allocBlocks(inode, pos, Math.min(end - pos, MAX_EXTLEN), 'unwritten', xfs_alloc_goal(inode, pos), { fromReservation: true, atEof: xfs_bmap_isaeof(inode.extents, pos) });
     if (typeof got === 'number') return got;
     inode.delayed = Math.max(0, inode.delayed - got.len);
     pos += got.len;
@@ -305,12 +306,13 @@ export function xfs_direct_write_iomap_ops(inode: Inode): IomapOps {
         return pair(toIomap(inode, offsetFsb, look.end, look.e, iflags));
       }
       if ((flags & (IOMAP_NOWAIT | IOMAP_OVERWRITE_ONLY)) !== 0) return -EAGAIN;
-      // xfs_iomap_write_direct: an unwritten extent, at most 1024 pages, capped at the hole's end inside EOF.
-      const maxLen = Math.ceil(Math.min(length, XFS_WRITE_IO_MAX) / bs);
-      let end = Math.min(endFsb, offsetFsb + maxLen);
+      // xfs_iomap_write_direct: an unwritten extent, at most 1024 pages from the byte offset
+      // (xfs_iomap_end_fsb rounds offset + length up: an unaligned write's last block counts), capped at
+      // the hole's end inside EOF.
+      let end = Math.min(endFsb, Math.ceil((pos + Math.min(length, XFS_WRITE_IO_MAX)) / bs));
       if (look.end < end) end = look.end;
       const fromRes = look.e !== undefined;
-      const got = inode.sb.allocBlocks(inode, offsetFsb, end - offsetFsb, 'unwritten', xfs_alloc_goal(inode, offsetFsb), { fromReservation: fromRes });
+      const got = inode.sb.allocBlocks(inode, offsetFsb, end - offsetFsb, 'unwritten', xfs_alloc_goal(inode, offsetFsb), { fromReservation: fromRes, atEof: xfs_bmap_isaeof(inode.extents, offsetFsb) });
       if (typeof got === 'number') return got;
       if (fromRes) inode.delayed = Math.max(0, inode.delayed - got.len);
       return pair(toIomap(inode, offsetFsb, offsetFsb + got.len, { type: 'unwritten', pblk: got.pblk }, iflags | IOMAP_F_NEW));

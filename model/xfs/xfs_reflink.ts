@@ -7,6 +7,7 @@
  * a remap into the data fork when the I/O completes.  Notes and
  * experiments: docs/kernel/xfs-cow.md.
  */
+import { xfs_bmap_isaeof } from './xfs_alloc.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { Extent } from '../fs/extent.ts';
 import { refcountDecrease, refcountRuns } from '../fs/refcount.ts';
@@ -133,7 +134,7 @@ export function xfs_reflink_reserve_cow(inode: Inode, lblk: number, end: number)
  */
 function xfs_bmapi_write_cow(inode: Inode, lblk: number, len: number, goal: number, fromReservation: boolean): { pblk: number; len: number } | number {
   const sb = inode.sb;
-  const got = sb.alloc.alloc({ goal, len, align: 1, minLen: 1 });
+  const got = sb.alloc.alloc({ goal, len, align: 1, minLen: 1, atEof: xfs_bmap_isaeof(xfs_ifork_init_cow(inode), lblk) }, sb.ops.alloc_search);
   if (got === null) return -ENOSPC;
   if (fromReservation) sb.alloc.unreserve(got.len);
   xfs_ifork_init_cow(inode).set(lblk, lblk + got.len, { type: 'unwritten', pblk: got.pblk });

@@ -2,6 +2,7 @@
  * fs/xfs/xfs_super.c: xfs_fs_fill_super, the file system type (xfs_fs_type)
  * and the XFS operation tables.
  */
+import { xfs_alloc_search } from './xfs_alloc.ts';
 import type { FsOps, SuperBlock } from '../fs/super.ts';
 import type { FileSystemType } from '../fs/registry.ts';
 import { makeAops } from '../fs/aops.ts';
@@ -49,6 +50,7 @@ function xfs_fs_fill_super(sb: SuperBlock): void {
 }
 
 export const xfs_ops: FsOps = {
+  alloc_search: xfs_alloc_search,
   large_folios: () => true,
   replay: xfs_refcount_recover_cow_leftovers,
   fill_super: xfs_fs_fill_super,
