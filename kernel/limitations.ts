@@ -78,6 +78,24 @@ export const LIMITATIONS: readonly Limitation[] = [
     },
   },
   {
+    name: 'readahead-folio-order',
+    reason:
+      'Readahead on a mapping with large folios (ext4 without encryption, XFS) grows the folio order as a sequential read goes on: the first window (page_cache_sync_ra) is read in single pages, the next ones (page_cache_async_ra, from the page marked PG_readahead) with ra->order raised by 2 each time, so later parts of the file are cached in 16 KiB, 64 KiB, ... folios. A store through a shared mapping makes the whole folio dirty (page_mkwrite, folio_mark_dirty), and its writeback allocates blocks for all of it. The model reads single pages (no async readahead state, struct file_ra_state), so a store dirties one page: after writeback the kernel has more blocks allocated around the stored range (FIEMAP, st_blocks). Seen with diff --fuzz --fs ext4 --count 5000 --seed 3102, scenario 4982 (2 KiB blocks: a 1 KiB read, a 48 KiB read, a 14 KiB store at 14336: the kernel allocated 12288..32768, the folio 16384..32768 being one order-2 folio; the model 12288..28672). Matched only when a read came before a store through a mapping, and the kernel\'s blocks cover the model\'s and more.',
+    matches: (c) => {
+      const before = stepsBefore(c);
+      const store = before.findIndex((s) => s.op === 'mmap_write');
+      if (store < 0 || !before.slice(0, store).some((s) => s.op === 'pread')) return false;
+      if (c.d.field === 'statx.blocks') return Number(c.d.kernel) > Number(c.d.model);
+      if (c.d.field !== 'extents') return false;
+      const cover = (es: unknown) => (es as Array<{ logical: number; length: number }>).map((e) => [e.logical, e.logical + e.length] as const);
+      const m = cover(c.d.model);
+      const k = cover(c.d.kernel);
+      const inside = (a: number, b: number) => k.some(([x, y]) => x <= a && b <= y);
+      const total = (r: ReadonlyArray<readonly [number, number]>) => r.reduce((n, [a, b]) => n + b - a, 0);
+      return m.every(([a, b]) => inside(a, b)) && total(k) > total(m);
+    },
+  },
+  {
     name: 'enospc-accounting',
     reason:
       'Free space is modelled as data blocks minus a fixed metadata share; the real file systems reserve metadata, journal, per-AG and root-reserved space with their own rules, so the exact point where a nearly full device returns ENOSPC (or a short write) differs, and so does how much a request that ran out of space had allocated (ext4 keeps it and moves the size over it).',

@@ -224,3 +224,24 @@ describe('ext4-extent-tree-block with bigalloc: extents one cluster further', ()
     expect(ctx(m, [[4096, 0, 61440], [65536, 61440, 69632], [1073152, 86016, 28672]])).toBe(false);
   });
 });
+
+describe('readahead-folio-order', () => {
+  const lim = LIMITATIONS.find((l) => l.name === 'readahead-folio-order')!;
+  const open: Step = { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] };
+  const read: Step = { op: 'pread', fd: 'A', offset: 4096, length: 49153 };
+  const store: Step = { op: 'mmap_write', fd: 'A', offset: 14336, length: 14336, fill: 5 };
+  const fiemap: Step = { op: 'fiemap', fd: 'A', placement: true };
+  const ext = (len: number) => [{ logical: 12288, length: len, flags: [] }, { logical: 335872, length: 6144, flags: ['FIEMAP_EXTENT_LAST'] }];
+  const ctx = (steps: Step[], model: unknown, kernel: unknown, field = 'extents') =>
+    lim.matches({ system: resolveSystem({ fs: 'ext4', blockSize: 2048 }), steps, index: steps.length - 1, d: { field, model, kernel }, model: [], kernel: [] });
+  it('explains the kernel allocating the rest of a large folio a store dirtied after a read (diff --fuzz --fs ext4 --seed 3102, scenario 4982)', () => {
+    expect(ctx([open, read, store, fiemap], ext(16384), ext(20480))).toBe(true);
+    expect(ctx([open, read, store, { op: 'statx', fd: 'A' }], 40, 48, 'statx.blocks')).toBe(true);
+  });
+  it('not without a read before the store, nor when the model has blocks the kernel has not, or more', () => {
+    expect(ctx([open, store, fiemap], ext(16384), ext(20480))).toBe(false);
+    expect(ctx([open, read, store, fiemap], ext(20480), ext(16384))).toBe(false);
+    expect(ctx([open, read, store, fiemap], [{ logical: 8192, length: 4096, flags: [] }], ext(20480))).toBe(false);
+    expect(ctx([open, read, store, { op: 'statx', fd: 'A' }], 48, 40, 'statx.blocks')).toBe(false);
+  });
+});
