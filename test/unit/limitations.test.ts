@@ -76,6 +76,13 @@ describe('ext4-extent-tree-block', () => {
   it('explains the extents after the fifth shifted by a tree block (diff --fuzz --fs ext4 --seed 2041, scenario 3976)', () => {
     expect(ctx([...head, [262144, -1826816, 307200]], [...head, [262144, -1822720, 307200]])).toBe(true);
   });
+  it('also when a later extent allocated from another goal stays in place (--fs ext4-encrypt --seed 3103, scenario 1324)', () => {
+    const m = [[4096, 0, 4096], [131072, 126976, 24576], [962560, 958464, 12288], [1024000, 1019904, 12288], [1093632, -737280, 28672], [1314816, -786432, 4096]];
+    const k = m.map((e, i) => (i === 4 ? [e[0], -733184, e[2]] : e));
+    expect(ctx(m, k)).toBe(true);
+    // Not when the fifth and sixth moved by different amounts.
+    expect(ctx(m, k.map((e, i) => (i === 5 ? [e[0], -786432 + 8192, e[2]] : e)))).toBe(false);
+  });
   it('and nothing else: a shift in the first four, of three blocks, uneven, other lengths, or another field', () => {
     expect(ctx(head.slice(0, 4), [[0, 0, 36864], [36864, -254048, 98304], ...head.slice(2, 4)])).toBe(false);
     expect(ctx([...head, [262144, -1826816, 307200]], [...head, [262144, -1826816 + 3 * 4096, 307200]])).toBe(false);
