@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import LongestFirst from './test/setup/sequencer.ts';
+import { V8_FLAGS } from './scripts/v8-flags.mjs';
 
 export default defineConfig({
   test: {
@@ -17,6 +18,8 @@ export default defineConfig({
     // the kernel (mkfs, mount, loop I/O done by kernel threads), which the extra worker fills
     // (on 2 cores: 142 s with 3 workers, 158 s with 2, 145 s with 4).
     maxWorkers: availableParallelism() + 1,
+    // The test workers run the model and the checker for most of the suite's time (scripts/v8-flags.mjs).
+    execArgv: [...V8_FLAGS],
     sequence: { sequencer: LongestFirst },
     reporters: ['default'],
   },

@@ -3,7 +3,27 @@
 // scripts/bundle.mjs) while the bundle is newer than every source file, and
 // the TypeScript sources through tsx otherwise (or with IOSPEC_TSX=1), so an
 // edit takes effect at once and a fresh clone starts in a fraction of a second.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { bundleIsFresh } from '../scripts/bundle.mjs';
+import { V8_FLAGS } from '../scripts/v8-flags.mjs';
+
+// The commands that run the model for long (check, bench) run in a process
+// with the V8 flags of scripts/v8-flags.mjs: this one starts it and passes
+// on its exit status (a signal sent to this process alone is passed on; a
+// Ctrl-C reaches both, and the child handles it).
+const HEAVY = new Set(['check', 'bench']);
+if (HEAVY.has(process.argv[2] ?? '') && !V8_FLAGS.every((f) => process.execArgv.includes(f))) {
+  const child = spawn(process.execPath, [...V8_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.on('SIGINT', () => {});
+  for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  const [code, signal] = await new Promise((r) => child.on('exit', (c, s) => r([c, s])));
+  if (signal !== null) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  process.exit(code ?? 1);
+}
 
 // A closed pipe (iospec ... | head) ends the output quietly.
 process.stdout.on('error', (e) => {

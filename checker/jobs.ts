@@ -23,6 +23,7 @@
  * counterexample is shrunk (inside a long soak sequence) is killed and
  * counted as far as its last progress line.
  */
+import { V8_FLAGS } from '../scripts/v8-flags.mjs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -217,7 +218,8 @@ export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
         return;
       }
       const args = [BIN, 'check', '--jobs', '1', '--seed', String(seed), '--runs', String(runsGiven), ...opts.args, '--time', String(Math.max(1, opts.timeMs) / 1000), '--json', '--worker', dir];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The worker gets the V8 flags itself (bin/iospec.mjs would otherwise start a process for them).
+      const child = spawn(process.execPath, [...V8_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       const r: Running = { ...w, child };
       let stdout = '';
       const errLines: string[] = [];

@@ -571,12 +571,15 @@ export function btrfs_getattr(inode: Inode): Kstat {
   const bi = BTRFS_I(inode);
   let bytes = inode.allocatedBlocks() * bs;
   if (bi.inline !== null) bytes += dataLen(bi.inline);
-  let fresh = 0;
+  // EXTENT_DELALLOC_NEW is a bit of the range: a block dirtied again while its ordered extent is
+  // pending (btrfs_cont_expand zeroing the EOF block's tail, say) already has it and counts once.
+  const pending = new Set<number>();
   for (const m of [bi.delalloc, bi.ordered]) {
     for (const e of m.entries()) {
-      for (let l = e.start; l < e.end; l++) if (inode.extents.find(l) === undefined && !(l === 0 && bi.inline !== null)) fresh++;
+      for (let l = e.start; l < e.end; l++) if (inode.extents.find(l) === undefined && !(l === 0 && bi.inline !== null)) pending.add(l);
     }
   }
+  const fresh = pending.size;
   return { size: inode.i_size, blocks: (roundUp(bytes, bs) + fresh * bs) / 512, blksize: bs, result_mask: STATX_BASIC_STATS };
 }
 
