@@ -9,14 +9,13 @@ import { bundleIsFresh } from '../scripts/bundle.mjs';
 import { V8_FLAGS } from '../scripts/v8-flags.mjs';
 
 // The commands that run the model for long (check, bench) run in a process
-// with the V8 flags of scripts/v8-flags.mjs: this one starts it and passes
-// on its exit status (a signal sent to this process alone is passed on; a
-// Ctrl-C reaches both, and the child handles it).
+// with the V8 flags of scripts/v8-flags.mjs: this one starts it, passes on
+// the signals it gets (a Ctrl-C reaches both; the second is harmless) and
+// ends as the child ended: same exit status, or killed by the same signal.
 const HEAVY = new Set(['check', 'bench']);
 if (HEAVY.has(process.argv[2] ?? '') && !V8_FLAGS.every((f) => process.execArgv.includes(f))) {
   const child = spawn(process.execPath, [...V8_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.on('SIGINT', () => {});
-  for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   const [code, signal] = await new Promise((r) => child.on('exit', (c, s) => r([c, s])));
   if (signal !== null) {
     process.removeAllListeners(signal);
