@@ -73,12 +73,18 @@ function btrfs_write_checks(iocb: Kiocb, from: IovIter): number {
   return r < 0 ? r : chk.count;
 }
 
-/** btrfs_buffered_write: into the page cache as delalloc; the destination is chosen at writeback. */
+/**
+ * btrfs_buffered_write: into the page cache as delalloc; the destination is
+ * chosen at writeback.  Its IOCB_NOWAIT checks are btrfs_write_check's (and
+ * the nocow lock's); prepare_uptodate_folio reads a partly written block in
+ * whether the write is NOWAIT or not, so iomap's engine, which the model
+ * runs for it, must not turn that read into EAGAIN.
+ */
 export function btrfs_buffered_write(iocb: Kiocb, from: IovIter): number {
   const inode = iocb.file.inode;
   const n = btrfs_write_checks(iocb, from);
   if (n <= 0) return n;
-  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, btrfs_buffered_write_iomap_ops(inode), iocb.ki_flags);
+  const ret = iomap_file_buffered_write(inode.sb.k, inode, iocb.ki_pos, from, btrfs_buffered_write_iomap_ops(inode), iocb.ki_flags & ~IOCB_NOWAIT);
   if (ret > 0) iocb.ki_pos += ret;
   return ret;
 }
