@@ -219,6 +219,21 @@ export function btrfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       if (cow) m.flags |= IOMAP_F_SHARED;
       return { iomap: m, srcmap: src };
     },
+    // btrfs_buffered_write after a short copy or a failure (a block that could not be read in, say):
+    // the blocks nothing was copied to lose the delalloc range and its reservation this mapping set
+    // up (btrfs_delalloc_release_space); blocks that were delalloc before keep theirs.
+    end(pos, length, written, _flags, m): number {
+      if (written >= length || (m.flags & IOMAP_F_NEW) === 0) return 0;
+      const bs = inode.blockSize;
+      // The blocks copied to: from pos's block to the one holding the last byte written.
+      const from = Math.max(m.offset / bs, written > 0 ? Math.ceil((pos + written) / bs) : Math.floor(pos / bs));
+      const to = (m.offset + m.length) / bs;
+      if (from >= to) return 0;
+      BTRFS_I(inode).delalloc.remove(from, to);
+      inode.sb.alloc.unreserve(to - from);
+      inode.delayed = Math.max(0, inode.delayed - (to - from));
+      return 0;
+    },
   };
 }
 

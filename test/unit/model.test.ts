@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { open, pread, pwrite, run, runRecorded, statx } from '../helpers.ts';
 import type { Step } from '../../scenario/schema.ts';
+import { BTRFS_I } from '../../model/btrfs/btrfs_inode.ts';
 
 const blocks = (r: { statx?: Record<string, number> } | undefined) => r?.statx?.["blocks"];
 
@@ -95,5 +96,23 @@ describe('after a crash', () => {
     ]);
     expect(r.results[5]!.errno).toBe('EIO');
     expect(r.results[8]).toMatchObject({ ret: 4096, data: [[1, 4096]] });
+  });
+});
+
+describe('btrfs: a buffered write that fails gives back what it set up (btrfs_delalloc_release_space)', () => {
+  it('a write that cannot read its partly written first block leaves no delalloc range or reservation', () => {
+    const steps: Step[] = [
+      open('f', 'A', 'O_RDWR', 'O_CREAT', 'O_DIRECT'),
+      pwrite('A', 0, 16384, 1),
+      open('f', 'B', 'O_RDWR'),
+      { op: 'device_error', fd: 'A', offset: 0, length: 4096 },
+      pwrite('B', 512, 8192, 2),
+    ];
+    const { sys, results } = runRecorded({ fs: 'btrfs' }, steps);
+    expect(results[4]?.errno).toBe('EIO');
+    const inode = [...sys.sb.inodes.values()].find((i) => i.i_size === 16384)!;
+    expect(BTRFS_I(inode).delalloc.isEmpty()).toBe(true);
+    expect(inode.delayed).toBe(0);
+    expect(sys.sb.alloc.reserved).toBe(0);
   });
 });
