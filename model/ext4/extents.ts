@@ -216,8 +216,8 @@ function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): 
 
 /** ext4_update_disksize_before_punch */
 function ext4_update_disksize_before_punch(inode: Inode, offset: number, len: number): void {
-  // 6.18 (Yongjian Sun's fix of 2025, posted as "[PATCH v2] ext4: ..." after lore
-  // 20250731140528.1554917-1-sunyongjian@huaweicloud.com; observed here): a range inside i_size moves
+  // 6.18 (Yongjian Sun's fix of 2025, v1 at lore 20250731140528.1554917-1-sunyongjian@huaweicloud.com;
+  // observed here): a range inside i_size moves
   // i_disksize to the range's end, so that a write fault after the page cache is dropped cannot
   // allocate written blocks past i_disksize; a range over the EOF, to i_size.
   if (offset > inode.i_size) return;
