@@ -671,7 +671,7 @@ export function toFstests(doc: ScenarioDoc, system: ResolvedSystem, upstream: re
       : s.op === 'open' && s.flags.includes('O_DSYNC') && !s.flags.includes('O_SYNC')
         // xfs_io's open has -s (O_SYNC) but nothing for O_DSYNC: O_SYNC promises all O_DSYNC does, and more.
         ? { cmds: command({ ...s, flags: s.flags.map((f) => (f === 'O_DSYNC' ? 'O_SYNC' : f)) }, () => undefined).cmds, note: 'O_SYNC for O_DSYNC (xfs_io open has no option for O_DSYNC): the durability the golden output checks is the same' }
-        : command(s, (fd) => xs.path(fd));
+        : command(s, (fd) => xs.path(fd), xs.maps);
     // (A pwrite with RWF flags already carries -V 1: xfs_io passes them to pwritev2 only; kernel/export.ts.)
     const rewritten = cmds.map((c) => c.replaceAll('$MNT', '$SCRATCH_MNT'));
     const comment = `  # ${what}${note !== null ? ` [${note}]` : ''}${s.op === 'pread' && (s.bufOffset ?? 0) !== 0 ? ` [buffer offset ${s.bufOffset} not reproduced (xfs_io aligns its buffer)]` : ''}${s.op === 'clone' && (xs.files.find((t) => t.fd === s.src)?.flags ?? []).some((f) => f === 'O_WRONLY' || f === 'O_APPEND') ? ' [xfs_io reflink opens the source by name, read-only: the mode of the source fd is not reproduced]' : ''}`;

@@ -45,8 +45,17 @@ function rwfOptions(flags: readonly string[]): { opts: string; missing: string[]
   return { opts: opts === '' ? '' : `${opts} -V 1`, missing };
 }
 
-/** An xfs_io command for one step, or null with the reason it has none. */
-export function command(s: Step, path: (fd: string) => string | undefined): { cmds: string[]; note: string | null } {
+/** The span of the one mapping kept per file, as the kernel runner's helper maps it (64 GiB, never all touched). */
+const MAP_SPAN = 2 ** 36;
+
+/**
+ * An xfs_io command for one step, or null with the reason it has none.
+ * `maps`: the session's mappings (xfs_io's map table, file path -> entry):
+ * the first store to a file maps it and later ones select that mapping, so
+ * a page stays mapped writable between stores, as a program that keeps its
+ * mapping (the model and the kernel runner) has it.
+ */
+export function command(s: Step, path: (fd: string) => string | undefined, maps?: Map<string, number>): { cmds: string[]; note: string | null } {
   return match(s)
     .with({ op: 'open' }, (o) => {
       const { opts, missing } = openOptions(o.flags);
@@ -94,8 +103,16 @@ export function command(s: Step, path: (fd: string) => string | undefined): { cm
       return { cmds: [`reflink $MNT/${src} ${c.srcOffset} ${c.offset} ${c.length}`], note: c.length === 0 ? 'xfs_io reflink passes length 0 as "to EOF", as FICLONERANGE does' : null };
     })
     .with({ op: 'mmap_write' }, (m) => {
-      const end = Math.ceil((m.offset + m.length) / 4096) * 4096;
-      return { cmds: [`mmap -w 0 ${end}`, `mwrite -S ${hexByte(m.fill)} ${m.offset} ${m.length}`, 'munmap'], note: null };
+      const store = `mwrite -S ${hexByte(m.fill)} ${m.offset} ${m.length}`;
+      const p = path(m.fd);
+      if (maps === undefined || p === undefined) {
+        const end = Math.ceil((m.offset + m.length) / 4096) * 4096;
+        return { cmds: [`mmap -w 0 ${end}`, store, 'munmap'], note: null };
+      }
+      const kept = maps.get(p);
+      if (kept !== undefined) return { cmds: [`mmap ${kept}`, store], note: null };
+      maps.set(p, maps.size);
+      return { cmds: [`mmap -w 0 ${MAP_SPAN}`, store], note: null };
     })
     .with({ op: 'statx' }, () => ({ cmds: ['statx -r -m all'], note: null }))
     .with({ op: 'fiemap' }, () => ({ cmds: ['fiemap -v'], note: null }))
@@ -174,6 +191,8 @@ export class XfsIoSession {
   lines: string[] = [];
   files: Array<{ readonly fd: string; readonly path: string; readonly flags: readonly string[] }> = [];
   current = -1;
+  /** xfs_io's map table: the entry each mapped file has (kept until the session ends). */
+  maps = new Map<string, number>();
 
   find(fd: string): number {
     return this.files.findIndex((t) => t.fd === fd);
@@ -211,6 +230,7 @@ export class XfsIoSession {
     this.lines = [];
     this.files = [];
     this.current = -1;
+    this.maps = new Map();
   }
 }
 
@@ -283,7 +303,7 @@ export function toXfsIo(doc: ScenarioDoc, system: ResolvedSystem, results: reado
       out.push(`# ${what}: not exported (set an fscrypt v2 policy with fscryptctl or xfs_io add_enckey/set_encpolicy)`);
       return;
     }
-    const { cmds, note } = command(s, (fd) => xs.path(fd));
+    const { cmds, note } = command(s, (fd) => xs.path(fd), xs.maps);
     const comment = `  # ${what}${note !== null ? ` [${note}]` : ''}`;
     const emit = (): void => cmds.forEach((c, j) => xs.lines.push(`  -C "${c}"${j === cmds.length - 1 ? comment : ''}`));
     if (cmds.length === 0) {
