@@ -16,7 +16,6 @@
 import type { IntervalMap } from '../lib/interval-map.ts';
 import type { AllocRequest, Allocation } from '../fs/alloc.ts';
 import type { ExtentMap } from '../fs/extent.ts';
-import { roundUp } from '../lib/math.ts';
 
 /**
  * libxfs/xfs_bmap.c: xfs_bmap_isaeof: is file block `lblk` at or past the
@@ -30,31 +29,14 @@ export function xfs_bmap_isaeof(fork: ExtentMap, lblk: number): boolean {
 }
 
 /**
- * xfs_alloc_compute_diff for file data (XFS_ALLOC_USERDATA): where in the
- * free extent [bno, bno+len) an allocation of `want` blocks near `goal`
- * goes, and its distance from the goal; null when alignment leaves no room.
- * User data is taken from the start of an extent past the goal, and of an
- * extent ending before the goal's end (room to grow after it); from the
- * goal itself when the extent holds [goal, goal+want); else from its end.
+ * xfs_alloc_compute_diff for file data (XFS_ALLOC_USERDATA), unaligned:
+ * where in the free extent [bno, bno+len) an allocation of `want` blocks
+ * near `goal` goes, and its distance from the goal.  User data is taken
+ * from the start of an extent past the goal, and of an extent ending before
+ * the goal's end (room to grow after it); else from the goal itself.
  */
-export function xfs_alloc_compute_diff(goal: number, want: number, align: number, bno: number, len: number): { bnew: number; diff: number } | null {
-  const freeEnd = bno + len;
-  const wantEnd = goal + want;
-  let bnew: number;
-  if (bno >= goal || freeEnd < wantEnd) {
-    bnew = roundUp(bno, align);
-    if (bnew >= freeEnd) return null;
-  } else if (align > 1) {
-    // The goal rounded up, else down, whichever is closer and fits.
-    const up = roundUp(goal, align);
-    const down = up - align;
-    const upOk = up + want <= freeEnd;
-    const downOk = down >= bno;
-    if (!upOk && !downOk) return null;
-    bnew = upOk && (!downOk || up - goal <= goal - down) ? up : down;
-  } else {
-    bnew = goal;
-  }
+export function xfs_alloc_compute_diff(goal: number, want: number, bno: number, len: number): { bnew: number; diff: number } {
+  const bnew = bno >= goal || bno + len < goal + want ? bno : goal;
   return { bnew, diff: Math.abs(bnew - goal) };
 }
 
@@ -63,11 +45,13 @@ export function xfs_alloc_compute_diff(goal: number, want: number, align: number
  * itself (xfs_bmap_btalloc_at_eof -> xfs_alloc_vextent_exact_bno: from the
  * goal, as much of the free extent holding it as is wanted, if at least the
  * minimum); then the near search (xfs_alloc_vextent_start_ag).  The
- * FsOps.alloc_search of XFS.
+ * FsOps.alloc_search of XFS.  No XFS allocation of the model is aligned
+ * (no extent size hint, no stripe unit), so alignment is not modelled here.
  */
 export function xfs_alloc_search(free: IntervalMap<true>, req: AllocRequest): Allocation | null {
+  if ((req.align ?? 1) > 1) throw new Error(`model bug: an aligned XFS allocation (align ${req.align}) is not modelled`);
   const minLen = Math.max(1, req.minLen ?? 1);
-  if (req.atEof === true && (req.align ?? 1) <= 1) {
+  if (req.atEof === true) {
     const at = free.find(req.goal);
     if (at !== undefined && at.end - req.goal >= minLen) return { pblk: req.goal, len: Math.min(req.len, at.end - req.goal) };
   }
@@ -77,10 +61,9 @@ export function xfs_alloc_search(free: IntervalMap<true>, req: AllocRequest): Al
 /**
  * xfs_alloc_ag_vextent_near, the last-block algorithm (with
  * xfs_alloc_cur_setup's maxlen lookup and xfs_alloc_ag_vextent_small's
- * fallback): FsOps.alloc_search for XFS.
+ * fallback).
  */
 export function xfs_alloc_ag_vextent_near(free: IntervalMap<true>, req: AllocRequest): Allocation | null {
-  const align = req.align ?? 1;
   const minLen = Math.max(1, req.minLen ?? 1);
   const maxLen = Math.max(minLen, req.len);
   // The cntbt: free extents by length, then block number.
@@ -93,14 +76,11 @@ export function xfs_alloc_ag_vextent_near(free: IntervalMap<true>, req: AllocReq
   let best: { pblk: number; len: number; diff: number } | null = null;
   for (let i = from; i < recs.length; i++) {
     const r = recs[i]!;
-    // xfs_alloc_cur_check: aligned, at least minlen, at least the best's length, no farther than it.
-    const start = roundUp(r.bno, align);
-    const lena = r.bno + r.len - start;
-    if (lena < minLen) continue;
-    const len = Math.min(lena, maxLen);
+    // xfs_alloc_cur_check: at least minlen, at least the best's length, no farther than it.
+    if (r.len < minLen) continue;
+    const len = Math.min(r.len, maxLen);
     if (best !== null && len < best.len) continue;
-    const d = xfs_alloc_compute_diff(req.goal, len, align, start, lena);
-    if (d === null) continue;
+    const d = xfs_alloc_compute_diff(req.goal, len, r.bno, r.len);
     if (best !== null && d.diff > best.diff) continue;
     best = { pblk: d.bnew, len, diff: d.diff };
   }
