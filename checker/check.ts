@@ -356,10 +356,22 @@ export function check(opts: CheckOptions): CheckReport {
     if (s.op === 'crash') crashedBefore = true;
   };
   let variantSequences = 0;
+  // A soak keeps its own budget: the sequence in flight when it ends (being generated or run) is
+  // cut, so a soak that runs out of time always says so. fast-check's own limit, timed from its
+  // start a little later, could otherwise end the search silently between a long generation and
+  // its run.
+  const soak = opts.maxSteps > 1000;
+  const deadline = t0 + opts.timeMs;
   let cutShort = 0;
+  let cutInRun = 0;
   const prop = fc.property(arb, (input) => {
     // Another worker's counterexample ends this search (fast-check counts the run as not made).
     if (failures === 0 && opts.shouldStop?.() === true) throw new fc.PreconditionFailure(true);
+    if (soak && failures === 0 && Date.now() > deadline) {
+      // Unless the budget ran out in the run before (that one is the cut sequence): cut before step 1.
+      if (cutInRun === 0) cutShort++;
+      throw new fc.PreconditionFailure(true);
+    }
     if (failures === 0) opts.onInput?.(input);
     runs++;
     crashedBefore = false;
@@ -367,8 +379,11 @@ export function check(opts: CheckOptions): CheckReport {
     const freshBefore = freshPoints();
     // Long sequences (a soak): the whole-state invariants every 16 steps (and at crashes, remounts, syncs).
     // A long sequence is cut at the budget (the summary says so; the repeat command leaves it out).
-    const r = runInput(input, knobs, opts.invariants, onStep, false, opts.maxSteps > 1000 ? 16 : 1, opts.maxSteps > 1000 ? t0 + opts.timeMs : undefined);
-    if (r?.cut === true) cutShort++;
+    const r = runInput(input, knobs, opts.invariants, onStep, false, soak ? 16 : 1, soak ? deadline : undefined);
+    if (r?.cut === true) {
+      cutShort++;
+      cutInRun++;
+    }
     if (knobs.reached > reachedBefore) variantSequences++;
     if (feedback && failures === 0 && freshPoints() > freshBefore && corpus.length < CORPUS_MAX) corpus.push(input);
     const now = Date.now();
@@ -390,7 +405,7 @@ export function check(opts: CheckOptions): CheckReport {
   const details = fc.check(prop, {
     seed: opts.seed,
     numRuns: opts.runs,
-    interruptAfterTimeLimit: opts.timeMs,
+    ...(soak ? {} : { interruptAfterTimeLimit: opts.timeMs }),
     markInterruptAsFailure: false,
     // Long sequences: fast-check's shrinking of the recipe arrays is slow there; ddmin on the steps is not.
     endOnFailure: opts.maxSteps > 200,
@@ -415,6 +430,6 @@ export function check(opts: CheckOptions): CheckReport {
   }
   return {
     seed: opts.seed, runs, runsToFailure: details.failed && details.counterexample !== null ? details.numRuns : null, steps, elapsedMs: Date.now() - t0, ops, errnos, reached, coverage, findings,
-    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: details.numRuns - cutShort, cutShort, counterexample,
+    variantSequences: opts.variant === null ? null : variantSequences, repeatRuns: details.numRuns - cutInRun, cutShort, counterexample,
   };
 }

@@ -135,11 +135,14 @@ const DEFAULT_WEIGHTS: Record<Recipe['k'], number> = {
 export function arbRecipes(maxSteps: number, opts: GenOptions = {}, minSteps = 0): fc.Arbitrary<Recipe[]> {
   const first = fc.record({ k: fc.constant('open' as const), fd: fc.constant(0), path: fc.constant(opts.paths?.[0] ?? 'f'), acc: fc.constant(2), flags: subset(OPEN_EXTRA, 2) });
   const base = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
-  const optional = (Object.keys(base) as Array<Recipe['k']>).filter((k) => k !== 'pwrite' && k !== 'pread' && base[k] > 0);
+  // Long sequences (a soak, over 1,000 steps) always open files: without opens, the first crash or
+  // close leaves thousands of steps on closed descriptors (EBADF: half of a soak's steps, measured).
+  const always: ReadonlyArray<Recipe['k']> = maxSteps > 1000 ? ['pwrite', 'pread', 'open'] : ['pwrite', 'pread'];
+  const optional = (Object.keys(base) as Array<Recipe['k']>).filter((k) => !always.includes(k) && base[k] > 0);
   const swarm = fc.subarray(optional, { minLength: 1 });
   const rest = (enabled: ReadonlyArray<Recipe['k']>) => {
     const w: Partial<Record<Recipe['k'], number>> = {};
-    for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = k === 'pwrite' || k === 'pread' || enabled.includes(k) ? base[k] : 0;
+    for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = always.includes(k) || enabled.includes(k) ? base[k] : 0;
     return fc.array(arbRecipe({ ...opts, weights: w }), { minLength: Math.max(0, Math.min(minSteps, maxSteps) - 1), maxLength: Math.max(0, maxSteps - 1) });
   };
   const random = fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);

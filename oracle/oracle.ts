@@ -25,7 +25,7 @@ import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
-import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC } from '../model/vfs/fcntl.ts';
+import { flagsFrom, FALLOC_FLAGS, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, OPEN_FLAGS, O_APPEND, O_CREAT, O_DIRECT, O_DSYNC, O_TRUNC, RWF_APPEND, RWF_ATOMIC, RWF_DSYNC, RWF_FLAGS, RWF_NOAPPEND, RWF_SYNC } from '../model/vfs/fcntl.ts';
 import { CandMap, SRC_ANY } from './candmap.ts';
 import type { OracleFact } from './facts.ts';
 import type { Cands } from './candmap.ts';
@@ -314,13 +314,17 @@ export class OFile {
    * page cache past the new size was dropped, then a writeback error made
    * the size fall back to the on-disk one): the size is anything up to the
    * old one, and the bytes from `len` on read as before, as the disk has
-   * them, or as zeroes.
+   * them, or as zeroes.  Past the size it falls back to, they may come back
+   * when the file is extended over them: the blocks the truncate never
+   * removed are still mapped (btrfs_truncate fails before it removes any;
+   * with NO_HOLES, btrfs_cont_expand inserts no hole over them).
    */
   maybeTruncate(len: number): void {
     const old = this.size.max;
     if (len >= old) return;
     this.touched(len, Number.MAX_SAFE_INTEGER, true);
     this.writebackFailed(len, old - len);
+    this.latent.union(this.cur, len, old);
     this.noteSizeRange(0, old);
   }
 
@@ -836,9 +840,10 @@ export class Oracle {
               detail: `step ${n}: an O_DSYNC write to ${d.path} through fd ${step.fd} succeeded, but writeback of bytes ${d.wbErr.pos}..${d.wbErr.pos + d.wbErr.len} failed at step ${d.wbErr.step} and this open file was never told (generic_write_sync syncs like fsync)`,
             });
           }
-        } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO' || r.errno === 'EILSEQ')) {
-          // Direct I/O may have written some bios before one failed; a buffered
-          // O_SYNC write fails in its sync after it changed the page cache and size.
+        } else if (!ok && (r.errno === 'EINVAL' || r.errno === 'EIO' || r.errno === 'EILSEQ' || (r.errno === 'ENOSPC' && (d.flags & O_DIRECT) !== 0))) {
+          // Direct I/O may have written some bios before one failed (an allocation's ENOSPC too:
+          // __iomap_dio_rw returns the error, not the bytes done; observed on ext4, Linux 6.18);
+          // a buffered O_SYNC write fails in its sync after it changed the page cache and size.
           if (r.errno === 'EIO') f.maybeWriteExtending(pos, content);
           else f.maybeWrite(pos, content);
           this.racingStore(f, pos, dataLen(content), step, stepSources);
@@ -914,8 +919,11 @@ export class Oracle {
         const mode = step.mode === 0 ? 0 : flagsFrom(step.mode, FALLOC_FLAGS).value;
         const end = step.offset + step.length;
         const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
-        // Out of space part way: what was allocated (or freed first) may stay.
-        if (f !== undefined && !ok && r.errno === 'ENOSPC' && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) === 0) {
+        // Out of space part way, or a block of a partial edge that could not be read for its zeroing
+        // (EIO: the whole blocks were punched before, xfs_free_file_space, ext4's zero range): what was
+        // allocated (or freed first) may stay.
+        const partWay = r.errno === 'ENOSPC' || (r.errno === 'EIO' && !this.down);
+        if (f !== undefined && !ok && partWay && (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) === 0) {
           f.failedPrealloc(step.offset, end, (mode & (FALLOC_FL_ZERO_RANGE | FALLOC_FL_PUNCH_HOLE)) !== 0, keep || (mode & FALLOC_FL_PUNCH_HOLE) !== 0 ? 0 : end);
         }
         if (f === undefined || !ok) break;

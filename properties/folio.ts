@@ -138,7 +138,7 @@ function firstDifference(sys: CheckContext['sys'], inode: Inode, f: Folio, pos: 
 export const noCleanWhileBlockDirty = invariant({
   id: 'folio/no-clean-while-block-dirty',
   statement:
-    'Between operations, every uptodate block inside EOF of a cached folio that is neither dirty nor under writeback holds exactly what the disk holds for it (the block its data fork maps, or zeroes over a hole, an unwritten extent or a delayed allocation): a folio is never marked clean while one of its blocks has data the disk has not received, because reclaim would drop that data and fsync would never write it. Not compared: files whose writeback failed (their folios are left clean on purpose, and fsync reports the error) and encrypted files (the disk holds ciphertext).',
+    'Between operations, every uptodate block inside EOF of a cached folio that is neither dirty nor under writeback holds exactly what the disk holds for it (the block its data fork maps, or zeroes over a hole, an unwritten extent or a delayed allocation): a folio is never marked clean while one of its blocks has data the disk has not received, because reclaim would drop that data and fsync would never write it. Not compared: files whose writeback failed (their folios are left clean on purpose, and fsync reports the error), encrypted files (the disk holds ciphertext), and a folio that truncate_pagecache_range zeroed in part when the on-disk zeroing that follows failed (an ext4 punch or ZERO_RANGE that returned EIO).',
   source: 'mm/page-writeback.c: folio_clear_dirty_for_io, writeback_iter; fs/iomap/buffered-io.c: iomap_writeback_folio, iomap_clear_range_dirty, iomap_page_mkwrite; mm/vmscan.c: shrink_folio_list; seed 003 (RFC RWF_WRITETHROUGH design note 1 and folio_mkclean)',
   kind: 'state',
   events: false,
@@ -151,7 +151,7 @@ export const noCleanWhileBlockDirty = invariant({
       const isize = inode.i_size;
       const inline = sys.sb.ops.inline_data?.(inode) ?? null;
       for (const f of inode.mapping.allFolios()) {
-        if (f.dirty || f.writeback || f.pos >= isize) continue;
+        if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
         if (stillVerified(sys, inode, f, inline)) continue;
         // Runs of up-to-date blocks inside EOF, each compared with the disk in one piece.

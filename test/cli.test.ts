@@ -211,7 +211,7 @@ describe('a verdict is a promise', () => {
     expect(ex.code).toBe(5);
     expect(ex.out).toMatch(/the --time budget ran out after \d+ of the \d+ sequences: NOT the whole scope/);
     expect(ex.out).toMatch(/NO VERDICT: the time budget ran out before the scope was covered/);
-    // Soak sequences of 5,000-10,000 steps: the one running when 3 s are up is cut.
+    // Soak sequences of 5,000-10,000 steps: the one being generated or run when 3 s are up is cut, always.
     const soak = await iospec('check', '--soak', '--fs', 'ext4', '--seed', '1', '--time', '3', '--out', join(tmp, 'soak'));
     expect(soak.out).toMatch(/the time budget cut 1 sequence short/);
     expect(soak.out).toMatch(/repeat: npx iospec check --soak --seed 1 --runs \d+ /);

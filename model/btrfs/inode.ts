@@ -545,6 +545,10 @@ export function btrfs_setsize(file: File, newsize: number): number {
   }
   if (newsize === 0) bi.flushOnClose = true;
   truncate_setsize(inode.mapping, bs, (v) => (inode.i_size = v), oldsize, newsize);
+  // The folios past the new EOF block are gone, and their delalloc with them
+  // (btrfs_invalidate_folio clears EXTENT_DELALLOC where no ordered extent is).
+  const eof = Math.ceil(newsize / bs);
+  btrfs_clear_delalloc(inode, eof, Number.MAX_SAFE_INTEGER);
   // btrfs_truncate: dirty data of the new EOF block is written out first.  If that
   // fails, the in-core size falls back to the on-disk one and the truncate fails.
   const werr = btrfs_wait_ordered_range(inode, roundDown(newsize, bs), Number.MAX_SAFE_INTEGER);
@@ -552,8 +556,6 @@ export function btrfs_setsize(file: File, newsize: number): number {
     inode.i_size = inode.disksize;
     return werr;
   }
-  const eof = Math.ceil(newsize / bs);
-  btrfs_clear_delalloc(inode, eof, Number.MAX_SAFE_INTEGER);
   btrfs_cancel_ordered(inode, eof, Number.MAX_SAFE_INTEGER);
   btrfs_drop_extents(inode, eof, Number.MAX_SAFE_INTEGER);
   if (bi.inline !== null && newsize < dataLen(bi.inline)) {

@@ -184,18 +184,18 @@ function zeroOps(inode: Inode): IomapOps {
 }
 
 /** ext4_zero_partial_blocks: zero the partial first and last blocks of [offset, offset+len) in the page cache. */
-export function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): void {
+export function ext4_zero_partial_blocks(inode: Inode, offset: number, len: number): number {
   const bs = inode.blockSize;
   const end = offset + len;
   const firstFull = roundUp(offset, bs);
   const lastFull = roundDown(end, bs);
-  if (firstFull > lastFull) {
-    // Inside one block.
-    ext4_block_zero_page_range(inode, offset, len);
-    return;
+  // Inside one block.
+  if (firstFull > lastFull) return ext4_block_zero_page_range(inode, offset, len);
+  if (offset < firstFull) {
+    const err = ext4_block_zero_page_range(inode, offset, firstFull - offset);
+    if (err < 0) return err;
   }
-  if (offset < firstFull) ext4_block_zero_page_range(inode, offset, firstFull - offset);
-  if (end > lastFull && lastFull >= firstFull) ext4_block_zero_page_range(inode, lastFull, end - lastFull);
+  return end > lastFull ? ext4_block_zero_page_range(inode, lastFull, end - lastFull) : 0;
 }
 
 /**
@@ -208,10 +208,10 @@ export function ext4_zero_partial_blocks(inode: Inode, offset: number, len: numb
  * writes the folio's blocks that are allocated by then.  A hole is not
  * zeroed at all.
  */
-function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): void {
+function ext4_block_zero_page_range(inode: Inode, offset: number, len: number): number {
   const e = inode.extents.find(Math.floor(offset / inode.blockSize));
   if (e !== undefined) ext4_jbd2_inode_add_write(inode, offset, offset + len);
-  iomap_zero_range(inode.sb.k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
+  return iomap_zero_range(inode.sb.k, inode, offset, len, zeroOps(inode), undefined, 'buffer-head');
 }
 
 /** ext4_update_disksize_before_punch */
@@ -283,7 +283,9 @@ function ext4_punch_hole(inode: Inode, offset: number, len: number): number {
   if (end > inode.i_size) end = roundUp(inode.i_size, PAGE_SIZE);
   ext4_update_disksize_before_punch(inode, offset, end - offset);
   truncate_pagecache_range(inode.mapping, offset, end - 1);
-  ext4_zero_partial_blocks(inode, offset, end - offset);
+  // A block that cannot be read for its zeroing ends the punch before any block is removed.
+  const zeroed = ext4_zero_partial_blocks(inode, offset, end - offset);
+  if (zeroed < 0) return zeroFailed(inode, offset, end, zeroed);
   const first = Math.ceil(offset / bs);
   const last = Math.floor(end / bs);
   if (last > first) {
@@ -322,9 +324,20 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
   // Partial edge blocks: a handle that marks the inode dirty (so an O_SYNC
   // commit has something to commit, with the zeroed blocks as ordered data).
   inode.sb.log(inode, () => {});
-  ext4_zero_partial_blocks(inode, offset, len);
+  const zeroed = ext4_zero_partial_blocks(inode, offset, len);
+  if (zeroed < 0) return zeroFailed(inode, offset, end, zeroed);
   if (!keep && end > inode.i_size) zeroRangeExtend(inode, end);
   return 0;
+}
+
+/**
+ * The zeroing of a partial edge block failed after the page cache over the
+ * range was truncated: the cached edge folios keep the zeroes
+ * truncate_inode_partial_folio put in them, clean (Folio.zeroedInCacheOnly).
+ */
+function zeroFailed(inode: Inode, offset: number, end: number, err: number): number {
+  for (const f of inode.mapping.folioRange(offset, end)) if (!f.dirty) f.zeroedInCacheOnly = true;
+  return err;
 }
 
 /**

@@ -464,13 +464,14 @@ export function iomap_file_unshare(k: Kernel, inode: Inode, pos: number, len: nu
       const folio = inode.mapping.getForWrite(p, Math.min(MAX_FOLIO_SIZE - (p % MAX_FOLIO_SIZE), n - done), false);
       const bytes = Math.min(folio.end - p, n - done);
       const st = __iomap_write_begin(k, inode, pair, IOMAP_UNSHARE, p, bytes, folio);
-      if (st < 0) return done > 0 ? done : st;
+      if (st < 0) return st;
       __iomap_write_end(inode, p, bytes, bytes, folio);
       done += bytes;
     }
     return n;
   }, mappingObserver(k, inode));
-  return r.err < 0 && r.done === 0 ? r.err : 0;
+  // As iomap_zero_range: iomap_iter returns the error that ended the iteration.
+  return r.err < 0 ? r.err : 0;
 }
 
 /** The iomap_iter mapping observer that feeds the `mapping` event. */
@@ -514,7 +515,8 @@ function iomap_zero_iter(k: Kernel, inode: Inode, it: IomapIter, pair: IomapPair
     // block has no per-block state here: its flag stands for its buffer's.)
     const folioWasUptodate = folio.uptodate;
     const st = __iomap_write_begin(k, inode, pair, IOMAP_ZERO, p, bytes, folio);
-    if (st < 0) return done > 0 ? done : st;
+    // The folios zeroed before stay zeroed and dirty; the error ends the zeroing (iter->status).
+    if (st < 0) return st;
     folioWrite(folio, p, zeroData(bytes));
     __iomap_write_end(inode, p, bytes, bytes, folio);
     if (mode === 'buffer-head' && folio.ifs !== null) folio.uptodate = folioWasUptodate;
@@ -545,7 +547,7 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     const plen = Math.min(len, inode.blockSize - off);
     if (off !== 0 && inode.mapping.hasDirtyOrWriteback(pos, pos + plen)) {
       const r0 = iomap_iterate(inode.ino, pos, plen, IOMAP_ZERO, ops, zeroAll, mappingObserver(k, inode));
-      if (r0.err < 0 || plen === len) return r0.err < 0 && r0.done === 0 ? r0.err : 0;
+      if (r0.err < 0 || plen === len) return r0.err < 0 ? r0.err : 0;
       pos += plen;
       len -= plen;
     }
@@ -592,7 +594,8 @@ export function iomap_zero_range(k: Kernel, inode: Inode, pos: number, len: numb
     }
     return zeroAll(it);
   }, mappingObserver(k, inode));
-  return r.err < 0 && r.done === 0 ? r.err : 0;
+  // iomap_iter returns iter->status: an error ends the zeroing and is the result, whatever was zeroed before it.
+  return r.err < 0 ? r.err : 0;
 }
 
 /** iomap_truncate_page: zero from `pos` to the end of its block (nothing when block aligned). */

@@ -39,6 +39,15 @@ export class Folio {
   ifs: IomapFolioState | null = null;
   /** Model bookkeeping: the folio's data changed while it was under writeback (folio/stable-under-writeback). */
   changedUnderWriteback = false;
+  /**
+   * Model bookkeeping: truncate_inode_partial_folio zeroed part of this folio
+   * in the page cache, and the zeroing of that block on disk that should
+   * have followed failed (ext4_zero_partial_blocks could not read a block
+   * after ext4_truncate_page_cache_block_range): the folio is clean and
+   * holds zeroes the disk does not, as on the kernel (folio/no-clean-while-block-dirty
+   * leaves it out).
+   */
+  zeroedInCacheOnly = false;
   /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
   wbReqs: number[] = [];
   /** Contents; bytes never read or written are garbage. */

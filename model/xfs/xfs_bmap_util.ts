@@ -14,12 +14,14 @@ import { roundDown } from '../lib/math.ts';
 import { ENOSPC } from '../lib/errno.ts';
 
 /** xfs_flush_unmap_range: write back and drop the page cache over [start, end). */
-export function xfs_flush_unmap_range(inode: Inode, offset: number, len: number): void {
+export function xfs_flush_unmap_range(inode: Inode, offset: number, len: number): number {
   const u = Math.max(inode.blockSize, PAGE_SIZE);
   const start = roundDown(offset, u);
   const end = Math.ceil((offset + len) / u) * u;
-  filemap_write_and_wait_range(inode.mapping, start, end - 1);
+  const err = filemap_write_and_wait_range(inode.mapping, start, end - 1);
+  if (err < 0) return err;
   truncate_pagecache_range(inode.mapping, start, end - 1);
+  return 0;
 }
 
 /** xfs_alloc_file_space: unwritten blocks for the holes (and delalloc) of the range. */
@@ -39,31 +41,36 @@ export function xfs_alloc_file_space(inode: Inode, offset: number, len: number):
 
 /**
  * xfs_free_file_space: punch whole blocks out; zero the partial head and
- * tail blocks (only inside EOF) through the page cache.
+ * tail blocks (only inside EOF) through the page cache.  The flush before
+ * it is xfs_file_fallocate's (a writeback error ends the call before
+ * anything changed); a zeroing error is returned after the blocks are gone.
  */
 export function xfs_free_file_space(inode: Inode, offset: number, len: number): number {
   if (len <= 0) return 0;
   const bs = inode.blockSize;
-  xfs_flush_unmap_range(inode, offset, len);
+  const flushed = xfs_flush_unmap_range(inode, offset, len);
+  if (flushed < 0) return flushed;
   const first = Math.ceil(offset / bs);
   const last = Math.floor((offset + len) / bs);
   if (last > first) inode.sb.unmapBlocks(inode, first, last - first);
   // Zero the partial blocks that remain, inside EOF only: a range that starts at or past EOF is done.
   const isize = inode.i_size;
   if (offset >= isize) return 0;
-  const zeroPart = (s: number, e: number): void => {
+  const zeroPart = (s: number, e: number): number => {
     const ee = Math.min(e, isize);
-    if (ee > s) xfs_zero_range(inode, s, ee - s);
+    return ee > s ? xfs_zero_range(inode, s, ee - s) : 0;
   };
-  if (first > last) {
-    zeroPart(offset, offset + len);
-  } else {
-    if (offset < first * bs) zeroPart(offset, first * bs);
-    if (offset + len > last * bs) zeroPart(last * bs, offset + len);
+  // One xfs_zero_range over the whole range in the kernel; it skips the holes just punched.
+  const zeroed = first > last ? zeroPart(offset, offset + len)
+    : offset < first * bs ? zeroPart(offset, first * bs) : 0;
+  if (zeroed < 0) return zeroed;
+  if (first <= last && offset + len > last * bs) {
+    const tail = zeroPart(last * bs, offset + len);
+    if (tail < 0) return tail;
   }
   // If the zeroing reached EOF in a partial page, write that page back.
   if (offset + len >= isize && isize % PAGE_SIZE !== 0) {
-    filemap_write_and_wait_range(inode.mapping, roundDown(isize, PAGE_SIZE), Number.MAX_SAFE_INTEGER);
+    return filemap_write_and_wait_range(inode.mapping, roundDown(isize, PAGE_SIZE), Number.MAX_SAFE_INTEGER);
   }
   return 0;
 }

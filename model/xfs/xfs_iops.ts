@@ -85,11 +85,8 @@ export function xfs_setattr_size(inode: Inode, newsize: number): number {
   if (newsize > sb.s_maxbytes) return -EFBIG;
   if (newsize === 0 && oldsize === 0 && inode.extents.isEmpty()) return 0;
   const did = { v: false };
-  if (newsize > oldsize) {
-    xfs_zero_range(inode, oldsize, newsize - oldsize, did);
-  } else {
-    xfs_truncate_page(inode, newsize, did);
-  }
+  const zeroed = newsize > oldsize ? xfs_zero_range(inode, oldsize, newsize - oldsize, did) : xfs_truncate_page(inode, newsize, did);
+  if (zeroed < 0) return zeroed;
   truncate_setsize(inode.mapping, inode.blockSize, (v) => (inode.i_size = v), oldsize, newsize);
   if (did.v || (newsize > inode.disksize && oldsize !== inode.disksize)) {
     filemap_write_and_wait_range(inode.mapping, inode.disksize, newsize - 1);

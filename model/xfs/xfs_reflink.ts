@@ -374,7 +374,8 @@ export function xfs_reflink_remap(src: Inode, posIn: number, dst: Inode, posOut:
   dst.sb.setInodeFlag(src, 'reflink');
   dst.sb.setInodeFlag(dst, 'reflink');
   const start = posOut > dst.i_size ? dst.i_size : posOut;
-  xfs_flush_unmap_range(dst, start, posOut + len - start);
+  const flushed = xfs_flush_unmap_range(dst, start, posOut + len - start);
+  if (flushed < 0) return flushed;
   const first = Math.floor(posIn / bs);
   const n = Math.ceil(len / bs);
   const delta = Math.floor(posOut / bs) - first;
