@@ -28,7 +28,7 @@ import { dataLen, sliceData, zeroData } from '../lib/content.ts';
 import { EFBIG, EIO, ENOSPC } from '../lib/errno.ts';
 import { roundDown, roundUp } from '../lib/math.ts';
 import { folioBytes, folioWrite } from '../mm/filemap.ts';
-import { btrfs_wait_ordered_range } from './ordered-data.ts';
+import { btrfs_start_ordered_extent, btrfs_wait_ordered_range } from './ordered-data.ts';
 import type { Folio } from '../mm/folio.ts';
 import { filemap_dirty_folio } from '../mm/page-writeback.ts';
 import { pagecache_isize_extended, truncate_setsize } from '../mm/truncate.ts';
@@ -184,6 +184,14 @@ export function btrfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       const bi = BTRFS_I(inode);
       const lblk = Math.floor(pos / bs);
       let end = Math.ceil((pos + length) / bs);
+      // lock_and_cleanup_extent_if_need (btrfs_page_mkwrite alike): "we can't set the delalloc bits if there are
+      // pending ordered extents" — a write below EOF reaching one starts it and waits for its completion
+      // (btrfs_start_ordered_extent: its dirty folios are written first), then maps again; it stops before the next one.
+      if (lblk * bs < inode.i_size) {
+        btrfs_start_ordered_extent(inode, lblk);
+        const nx = bi.ordered.next(lblk);
+        if (nx !== undefined && nx.start > lblk) end = Math.min(end, nx.start);
+      }
       if (lblk === 0 && bi.inline !== null) {
         // prepare_uptodate_folio -> btrfs_read_folio: the inline bytes come into the folio.
         const f = inode.mapping.getOrCreate(0);
@@ -500,6 +508,8 @@ export function btrfs_truncate_block(inode: Inode, from: number, start: number, 
     if (r < 0) return r;
   }
   if (folio.writeback) inode.mapping.host.waitWriteback(folio);
+  // btrfs_truncate_block: an ordered extent at the block is started and waited for before the delalloc bit is set.
+  btrfs_start_ordered_extent(inode, lblk);
   const r = btrfs_set_extent_delalloc(inode, lblk, lblk + 1);
   if (r < 0) return r;
   folioWrite(folio, a, zeroData(b - a));
@@ -588,8 +598,7 @@ export function btrfs_getattr(inode: Inode): Kstat {
   const bi = BTRFS_I(inode);
   let bytes = inode.allocatedBlocks() * bs;
   if (bi.inline !== null) bytes += dataLen(bi.inline);
-  // EXTENT_DELALLOC_NEW is a bit of the range: a block dirtied again while its ordered extent is
-  // pending (btrfs_cont_expand zeroing the EOF block's tail, say) already has it and counts once.
+  // EXTENT_DELALLOC_NEW is a bit of the range: a block in both maps counts once.
   const pending = new Set<number>();
   for (const m of [bi.delalloc, bi.ordered]) {
     for (const e of m.entries()) {

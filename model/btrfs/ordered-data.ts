@@ -6,7 +6,8 @@
  */
 
 import type { Inode } from '../fs/inode.ts';
-import { filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { filemap_fdatawait_range, filemap_fdatawrite_range, filemap_write_and_wait_range } from '../mm/filemap.ts';
+import { BTRFS_I } from './btrfs_inode.ts';
 
 /**
  * btrfs_wait_ordered_range: write out the dirty data of [start, end]
@@ -16,4 +17,23 @@ import { filemap_write_and_wait_range } from '../mm/filemap.ts';
  */
 export function btrfs_wait_ordered_range(inode: Inode, start: number, end: number): number {
   return filemap_write_and_wait_range(inode.mapping, start, end);
+}
+
+/**
+ * btrfs_start_ordered_extent for the ordered extent at file block `lblk`,
+ * if there is one: its folios "can be dirty, clean or writeback" — the
+ * dirty ones are written (filemap_fdatawrite_range over the extent), then
+ * the extent's completion is waited for (wait_event on
+ * BTRFS_ORDERED_COMPLETE: nothing is returned, a write error stays on the
+ * mapping and the ordered extent).  The model's ordered extents are the
+ * blocks of BTRFS_I(inode).ordered; the one at lblk is its run there.
+ * Returns whether there was one.
+ */
+export function btrfs_start_ordered_extent(inode: Inode, lblk: number): boolean {
+  const oe = BTRFS_I(inode).ordered.find(lblk);
+  if (oe === undefined) return false;
+  const bs = inode.blockSize;
+  filemap_fdatawrite_range(inode.mapping, oe.start * bs, oe.end * bs - 1, 'all');
+  filemap_fdatawait_range(inode.mapping, oe.start * bs, oe.end * bs - 1);
+  return true;
 }
