@@ -457,8 +457,10 @@ export class OFile {
   /**
    * FICLONERANGE made [dstOff, dstOff+len) of this file share the content
    * `src` has at [srcOff, srcOff+len): the same candidates, written here.
+   * Returns those candidates at their new offsets (what the clone put
+   * there, before any merge with this file's own).
    */
-  cloneFrom(src: CandMap, srcOff: number, dstOff: number, len: number, certain: boolean): void {
+  cloneFrom(src: CandMap, srcOff: number, dstOff: number, len: number, certain: boolean): CandMap {
     const end = dstOff + len;
     // A clone that may not have been done leaves the bytes as unstable as they were.
     this.touched(dstOff, end, !certain);
@@ -479,10 +481,11 @@ export class OFile {
       this.cur.union(piece, dstOff, end);
       if (end > oldMax) this.cur.addZeroCandidate(Math.max(dstOff, oldMax), end);
       if (end > this.size.max) this.noteSizeRange(this.size.min, end);
-      return;
+      return piece;
     }
     for (const e of piece.m.entries()) this.cur.m.set(e.start, e.end, e.v);
     if (end > this.size.min) this.noteSizeRange(Math.max(this.size.min, end), Math.max(this.size.max, end));
+    return piece;
   }
 
   /** A read or statx revealed the size. */
@@ -639,6 +642,26 @@ export class Oracle {
         set.add(placeKey(path, p - s.off));
       }
       p += s.len;
+    }
+  }
+
+  /**
+   * A clone shared [from, from+len) of `src`, where the oracle holds only the
+   * wildcard (too many candidates to tell apart), at offset +`shift` of
+   * `dst`: every source ever placed over that range of `src` is placed in
+   * `dst` too, shifted — no more than data/no-stale-exposure already allows
+   * in `src` there.
+   */
+  private placeCloned(src: string, from: number, len: number, dst: string, shift: number): void {
+    for (const [id, set] of this.placed) {
+      const n = this.sources(id)?.len ?? 0;
+      const add: string[] = [];
+      for (const k of set) {
+        const i = k.indexOf('@');
+        const at = Number(k.slice(0, i));
+        if (k.slice(i + 1) === src && at < from + len && from < at + n) add.push(placeKey(dst, at + shift));
+      }
+      for (const k of add) set.add(k);
     }
   }
 
@@ -961,9 +984,16 @@ export class Oracle {
         if (len === 0) break;
         const certain = ok && (step.length !== 0 || src.size.min === src.size.max);
         const srcCur = src.cur.clone();
-        dst.cloneFrom(srcCur, step.srcOffset, step.offset, len, certain);
-        for (const e of dst.cur.m.overlapping(step.offset, step.offset + len)) {
+        const piece = dst.cloneFrom(srcCur, step.srcOffset, step.offset, len, certain);
+        // The clone shares the source's blocks (xfs_reflink_remap_blocks, btrfs_clone): the destination
+        // reads what the source held, so every candidate of the source is now placed in the
+        // destination.  Taken from what the clone brought, not from the destination's candidates
+        // after it: an uncertain clone merges the two sets, and past MAX_CANDIDATES the merge is the
+        // wildcard, which names no source (two soak counterexamples: a cloned byte then read as a
+        // write that leaked from the other side of the clone).
+        for (const e of piece.m.entries()) {
           for (const c of e.v) {
+            if (c.src === SRC_ANY) this.placeCloned(src.path, e.start - step.offset + step.srcOffset, e.end - e.start, dst.path, step.offset - step.srcOffset);
             this.place(dst.path, e.start, [c]);
             if (c.src > 0) this.clonePlaced.add(`${c.src}:${dst.path}:${e.start - c.off}`);
           }
