@@ -89,6 +89,14 @@ export class OFile {
   step = 0;
   /** Step of the last crash. */
   crashedAt = 0;
+  /**
+   * The size range is still the one the mount recovered after the last crash
+   * (nothing changed the size since): observing the size then tells the
+   * durable size too.  After a size change the in-memory size says nothing of
+   * the on-disk one (btrfs moves the on-disk size only when an ordered extent
+   * completes, and a failed one never does).
+   */
+  sizeIsRecovered = false;
   /** Step of the last time the page cache was emptied of clean folios (reclaim, clean unmount). */
   evictedAt = 0;
   /** A writeback error on this file that no fsync has reported yet (errseq_t without ERRSEQ_SEEN). */
@@ -161,6 +169,7 @@ export class OFile {
 
   private noteSizeRange(min: number, max: number): void {
     this.mustSize = null;
+    this.sizeIsRecovered = false;
     this.size = { min, max };
     this.sinceSizes = { min: Math.min(this.sinceSizes.min, min), max: Math.max(this.sinceSizes.max, max) };
   }
@@ -386,6 +395,7 @@ export class OFile {
   /** An O_DSYNC/RWF_DSYNC write made [pos, end) and the size it needs durable. */
   makeRangeDurable(pos: number, end: number, step: number): void {
     if (end > pos) this.dsyncAt.set(pos, end, step);
+    this.sizeIsRecovered = false;
     if (this.baseExists !== 'yes') this.existsByDsync = true;
     for (const e of this.cur.m.overlapping(pos, end)) this.base.m.set(e.start, e.end, e.v);
     this.since.remove(pos, end);
@@ -452,6 +462,7 @@ export class OFile {
     this.since = new CandMap();
     this.sinceSizes = { ...this.size };
     this.shifts = [];
+    this.sizeIsRecovered = true;
   }
 
   /**
@@ -492,7 +503,7 @@ export class OFile {
   pinSize(s: number): void {
     this.size = { min: s, max: s };
     this.cur.remove(s, Number.MAX_SAFE_INTEGER);
-    if (this.baseSize.min !== this.baseSize.max) this.baseSize = { min: s, max: s };
+    if (this.sizeIsRecovered && this.baseSize.min !== this.baseSize.max) this.baseSize = { min: s, max: s };
     this.sinceSizes = { min: Math.min(this.sinceSizes.min, s), max: Math.max(this.sinceSizes.max, s) };
   }
 
