@@ -33,6 +33,12 @@ export class Ext4InodeInfo {
   readonly prealloc: Ext4PreallocSpace[] = [];
   /** Open files that may write it (i_writecount, counted from ext4_file_open to the last close). */
   writers = 0;
+  /**
+   * i_reserved_data_blocks with bigalloc, in clusters (without bigalloc the
+   * model counts the reservation in Inode.delayed): what this file's delayed
+   * blocks hold of s_dirtyclusters_counter.
+   */
+  reservedClusters = 0;
 }
 
 /** EXT4_SB(sb) */

@@ -23,7 +23,7 @@ import {
   FALLOC_FL_ZERO_RANGE,
   O_DSYNC,
 } from '../vfs/fcntl.ts';
-import { EXT_UNWRITTEN_MAX_LEN, ext4_block_truncate_page, ext4_read_iomap_begin } from './inode.ts';
+import { EXT_UNWRITTEN_MAX_LEN, ext4_block_truncate_page, ext4_da_sync_reserved_clusters, ext4_read_iomap_begin } from './inode.ts';
 import type { Ext4AllocationRequest } from './mballoc.ts';
 import { EXT4_MB_DELALLOC_RESERVED, EXT4_MB_HINT_ALIGNED, EXT4_MB_HINT_DATA, EXT4_MB_HINT_NOPREALLOC, ext4_discard_preallocations, ext4_inode_to_goal_block, ext4_mb_new_blocks } from './mballoc.ts';
 import { adjacentGoal } from '../fs/alloc.ts';
@@ -99,8 +99,9 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
     const implied = get_implied_cluster_alloc(inode, lblk);
     if (implied !== null) {
       const n = Math.min(len, roundDown(lblk, r) + r - lblk);
-      if (opts.fromReservation === true) sb.alloc.unreserve(n);
-      return sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
+      const got = sb.mapAllocated(inode, lblk, n, type, implied + (lblk % r), null, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
+      ext4_da_sync_reserved_clusters(inode);
+      return got;
     }
   }
   let want = len;
@@ -115,10 +116,13 @@ export function ext4_ext_map_new_blocks(inode: Inode, lblk: number, len: number,
   const got = ext4_mb_new_blocks(inode, { logical: lblk - off, len: roundUp(off + want, r), goal: ext4_ext_find_goal(inode, lblk) - off, ...ext4_ext_search(inode, lblk), flags });
   if (typeof got === 'number') return got;
   const n = Math.min(want, got.len - off);
-  if (opts.fromReservation === true) sb.alloc.unreserve(n);
+  // ext4_da_update_reserve_space: without bigalloc a block, with it the clusters now on disk (below).
+  if (opts.fromReservation === true && r === 1) sb.alloc.unreserve(n);
   // ext4_ext_map_blocks: "update transaction to commit on fdatasync only when it is _not_ an unwritten
   // extent" (ext4_update_inode_fsync_trans(handle, inode, 0) for EXT4_GET_BLOCKS_UNWRIT_EXT).
-  return sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
+  const mapped = sb.mapAllocated(inode, lblk, n, type, got.pblk + off, got, opts.requiredAlign, opts.datasync ?? type !== 'unwritten');
+  ext4_da_sync_reserved_clusters(inode);
+  return mapped;
 }
 
 /**
@@ -137,7 +141,8 @@ export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, w
   const touched = new Map<number, number>();
   for (const e of inode.extents.overlapping(lblk, lblk + len)) {
     if (e.v.type === 'delalloc') {
-      sb.unreserveDelalloc(inode, e.end - e.start);
+      // The clusters' reservations follow below (ext4_da_sync_reserved_clusters).
+      inode.delayed = Math.max(0, inode.delayed - (e.end - e.start));
       continue;
     }
     for (let lc = Math.floor(e.start / r); lc * r < e.end; lc++) {
@@ -157,6 +162,7 @@ export function ext4_ext_remove_space(inode: Inode, lblk: number, len: number, w
     img.inode(ino).extents.remove(lblk, lblk + len);
     for (const [a, b] of runs) img.free.set(a, b, true);
   });
+  ext4_da_sync_reserved_clusters(inode);
   return runs.length * r;
 }
 

@@ -15,7 +15,7 @@ import { blkdev_issue_zeroout } from '../block/blk-lib.ts';
 import { fscrypt_zeroout_range } from '../crypto/bio.ts';
 import { EFBIG, EINVAL, ENOSPC, ENOTBLK } from '../lib/errno.ts';
 import { pagecache_isize_extended, truncate_pagecache } from '../mm/truncate.ts';
-import { ext4_discard_preallocations } from './mballoc.ts';
+import { ext4_claimable_blocks, ext4_discard_preallocations, ext4_has_free_clusters } from './mballoc.ts';
 import {
   STATX_BASIC_STATS,
   STATX_DIOALIGN,
@@ -247,6 +247,89 @@ export function ext4_iomap_ops(inode: Inode): IomapOps {
 }
 
 /**
+ * ext4_insert_delayed_blocks -> ext4_da_reserve_space, block by block as
+ * ext4_da_get_block_prep asks: how many of the `len` hole blocks at `lblk`
+ * can become delayed, each reservation a claim on the free clusters
+ * (ext4_claim_free_clusters: beyond the dirty ones and the reserved pool).
+ * Without bigalloc every block reserves one (reserved here, in blocks); with
+ * it only a block whose logical cluster has no delayed and no allocated
+ * block of the file (ext4_clu_alloc_state) reserves a cluster, which the
+ * caller accounts (ext4_da_sync_reserved_clusters).
+ */
+function ext4_da_reserve_blocks(inode: Inode, lblk: number, len: number): number {
+  const sb = inode.sb;
+  const r = sb.clusterRatio;
+  if (r === 1) {
+    const n = Math.min(len, ext4_claimable_blocks(sb));
+    if (n > 0) sb.alloc.reserve(n);
+    return n;
+  }
+  let clusters = 0;
+  let n = 0;
+  for (let b = lblk; b < lblk + len; b++) {
+    const lc = Math.floor(b / r);
+    // The hole's earlier blocks in this cluster are already counted; a new cluster may hold other blocks of the file.
+    if ((b === lblk || b % r === 0) && !ext4_clu_has_blocks(inode, lc)) {
+      if (!ext4_has_free_clusters(sb, clusters + 1)) break;
+      clusters++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** ext4_clu_alloc_state != 0: logical cluster `lc` has a delayed, written or unwritten block of the file. */
+function ext4_clu_has_blocks(inode: Inode, lc: number): boolean {
+  const r = inode.sb.clusterRatio;
+  return inode.extents.intersects(lc * r, lc * r + r);
+}
+
+/**
+ * The clusters a bigalloc file's delayed blocks hold reserved: each logical
+ * cluster with a delayed block and no block on disk.  The kernel keeps the
+ * count so as it goes: ext4_insert_delayed_blocks reserves a cluster for a
+ * cluster with neither, an allocation gives the reservation of the clusters
+ * it maps back (ext4_da_update_reserve_space), removing a cluster's last
+ * delayed blocks releases it (ext4_da_release_space from
+ * ext4_es_remove_extent), and freeing the last allocated block of a cluster
+ * whose delayed blocks remain (a pending reservation) takes it again
+ * (ext4_rereserve_cluster).
+ */
+function ext4_delonly_clusters(inode: Inode): number {
+  const r = inode.sb.clusterRatio;
+  const onDisk = (lc: number): boolean => inode.extents.overlapping(lc * r, lc * r + r).some((x) => x.v.type !== 'delalloc');
+  let count = 0;
+  let last = -1;
+  for (const e of inode.extents.entries()) {
+    if (e.v.type !== 'delalloc') continue;
+    const a = Math.max(Math.floor(e.start / r), last + 1);
+    const b = Math.floor((e.end - 1) / r);
+    if (b < a) continue;
+    // Only a run's first and last clusters can hold other blocks of the file.
+    count += b - a + 1;
+    if (onDisk(a)) count--;
+    if (b > a && onDisk(b)) count--;
+    last = b;
+  }
+  return count;
+}
+
+/**
+ * ext4_da_update_reserve_space / ext4_da_release_space /
+ * ext4_rereserve_cluster with bigalloc: bring the file's share of
+ * s_dirtyclusters_counter (sb.alloc.reserved, in blocks) to the clusters its
+ * delayed blocks need now.
+ */
+export function ext4_da_sync_reserved_clusters(inode: Inode): void {
+  const r = inode.sb.clusterRatio;
+  if (r === 1) return;
+  const ei = EXT4_I(inode);
+  const want = ext4_delonly_clusters(inode);
+  inode.sb.alloc.reserved += (want - ei.reservedClusters) * r;
+  ei.reservedClusters = want;
+}
+
+/**
  * ext4_da_write_begin -> ext4_da_get_block_prep, as iomap ops: map existing
  * blocks; reserve a delayed allocation for holes (ext4_insert_delayed_blocks).
  */
@@ -264,11 +347,11 @@ export function ext4_da_iomap_ops(inode: Inode): IomapOps {
         return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
       }
       const sb = inode.sb;
-      const n = Math.min(look.n, sb.alloc.available());
+      const n = ext4_da_reserve_blocks(inode, lblk, look.n);
       if (n <= 0) return -ENOSPC;
-      sb.alloc.reserve(n);
       inode.delayed += n;
       sb.setExtent(inode, lblk, n, { type: 'delalloc', pblk: -1 });
+      if (sb.clusterRatio > 1) ext4_da_sync_reserved_clusters(inode);
       const m = toIomap(inode, lblk, n, { type: 'delalloc', pblk: -1 }, IOMAP_F_NEW);
       return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
     },

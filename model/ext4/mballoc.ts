@@ -1150,6 +1150,40 @@ function reportAlignedFailure(inode: Inode, ar: Ext4AllocationRequest): void {
 }
 
 /**
+ * ext4_calculate_resv_clusters (fs/ext4/super.c, s_resv_clusters): the
+ * clusters an extent-mapped file system keeps back from ordinary
+ * allocations and delalloc reservations, for the metadata that writeback
+ * and unwritten conversion may need (EXT4_MB_USE_RESERVED dips into them):
+ * 2% of the clusters or 4096, whichever is smaller.
+ */
+export function ext4_calculate_resv_clusters(sb: SuperBlock): number {
+  return Math.min(Math.floor(Math.floor(sb.alloc.totalBlocks / sb.clusterRatio) / 50), 4096);
+}
+
+/**
+ * ext4_has_free_clusters (fs/ext4/balloc.c), in blocks: what may still be
+ * claimed, for an allocation without a delalloc reservation
+ * (ext4_claim_free_clusters) or for a delalloc reservation
+ * (ext4_da_reserve_space): the free clusters (s_freeclusters_counter, which
+ * counts blocks freed in a transaction not yet committed as free at once:
+ * ext4_mb_clear_bb) less those promised to delayed allocations
+ * (s_dirtyclusters_counter) and the reserved pool (s_resv_clusters).  The
+ * caller is root (CAP_SYS_RESOURCE), so the root-reserved blocks
+ * (r_blocks_count) are not held back; no request of the model asks for
+ * EXT4_MB_USE_RESERVED (it allocates no extent tree blocks), so none dips
+ * into the pool.
+ */
+export function ext4_claimable_blocks(sb: SuperBlock): number {
+  const busy = sb.busyBlocks().reduce((a, [, n]) => a + n, 0);
+  return Math.max(0, sb.alloc.available() + busy - ext4_calculate_resv_clusters(sb) * sb.clusterRatio);
+}
+
+/** ext4_has_free_clusters: whether `nclusters` may be claimed (ext4_claimable_blocks). */
+export function ext4_has_free_clusters(sb: SuperBlock, nclusters: number): boolean {
+  return ext4_claimable_blocks(sb) >= nclusters * sb.clusterRatio;
+}
+
+/**
  * ext4_mb_new_blocks: blocks for `ar`, at most `ar.len` (fewer when only a
  * shorter extent is free), from a preallocation or the buddy; -ENOSPC when
  * nothing is free after discarding the preallocations.  The blocks are
@@ -1168,9 +1202,10 @@ export function ext4_mb_new_blocks(inode: Inode, ar0: Ext4AllocationRequest): Al
   let ar = ar0;
   if ((ar.flags & EXT4_MB_DELALLOC_RESERVED) === 0) {
     // ext4_claim_free_clusters: only clusters not promised to delayed allocations
-    // (s_dirtyclusters_counter); the request halves until it fits, ENOSPC at none.
+    // (s_dirtyclusters_counter) nor kept in the reserved pool; the request halves
+    // until it fits, ENOSPC at none.
     let clusters = Math.ceil(ar.len / geo.ratio);
-    while (clusters > 0 && sb.alloc.available() < clusters * geo.ratio) clusters >>= 1;
+    while (clusters > 0 && !ext4_has_free_clusters(sb, clusters)) clusters >>= 1;
     if (clusters === 0) return -ENOSPC;
     if (clusters * geo.ratio < ar.len) ar = { ...ar, len: clusters * geo.ratio };
   }
