@@ -867,8 +867,11 @@ export class Oracle {
           this.racingStore(f, pos, r.ret, step, stepSources);
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
           if (dsync) f.makeRangeDurable(pos, pos + r.ret, n);
+          // A direct O_DSYNC write that went out with FUA and needs no metadata sync never calls
+          // generic_write_sync (iomap_dio_rw clears IOMAP_DIO_NEED_SYNC for IOMAP_DIO_WRITE_THROUGH), and one
+          // that did would have failed with the error: after a direct one the error is still pending, for the next fsync.
           if (dsync && d.wbErr !== null && d.wbErr.maybeReported === true) d.wbErr = null;
-          else if (dsync && d.wbErr !== null) {
+          else if (dsync && d.wbErr !== null && (d.flags & O_DIRECT) === 0) {
             findings.push({
               kind: 'unreported-writeback-error',
               detail: `step ${n}: an O_DSYNC write to ${d.path} through fd ${step.fd} succeeded, but writeback of bytes ${d.wbErr.pos}..${d.wbErr.pos + d.wbErr.len} failed at step ${d.wbErr.step} and this open file was never told (generic_write_sync syncs like fsync)`,
