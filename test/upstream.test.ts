@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { fs_types } from '../model/filesystems.ts';
 import { findVariant } from '../model/variants.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
+import { check } from '../checker/check.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import { SMALL_SCOPE } from './helpers.ts';
 import { upstreamRuns } from './upstream-index.ts';
@@ -25,6 +26,24 @@ describe(`upstream is clean over every sequence of up to ${SMALL_SCOPE} operatio
         expect(r.complete).toBe(true);
         expect(r.sequences).toBeGreaterThan(1000);
         expect(r.violation, `${r.scope}: ${r.violation?.path ?? ''}`).toBeNull();
+      }
+    });
+  }
+});
+
+// Long sequences reach states the small scope and 40-step sequences do not: the first soaks that
+// checked what they generated found a dozen false counterexamples on upstream, each fixed since with a
+// scenario of its own. A few soak sequences per file system, with fixed seeds, must run clean too (known
+// findings aside); counted, not timed. Before those fixes seeds 2 and 3 failed on btrfs (a write
+// redirtying a block under a pending ordered extent; a statx pinning a durable size the disk lagged behind).
+describe('upstream is clean over soak sequences (5,000 to 10,000 steps)', () => {
+  for (const t of fs_types()) {
+    it(t.name, () => {
+      for (const seed of [2, 3]) {
+        const r = check({ invariants: INVARIANTS, variant: null, seed, runs: 3, maxSteps: 10_000, minSteps: 5_000, timeMs: 600_000, fs: t.name });
+        expect(r.runs).toBe(3);
+        expect(r.steps).toBeGreaterThan(10_000);
+        expect(r.counterexample, r.counterexample === null ? '' : `seed ${seed}: ${r.counterexample.violation.invariant}: ${r.counterexample.violation.detail}`).toBeNull();
       }
     });
   }
