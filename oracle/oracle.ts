@@ -97,6 +97,16 @@ export class OFile {
    * completes, and a failed one never does).
    */
   sizeIsRecovered = false;
+  /**
+   * A writeback or direct write past the on-disk size failed since the last
+   * crash: the on-disk size may have stayed this low whatever i_size does
+   * (btrfs_finish_one_ordered skips btrfs_inode_safe_disk_i_size_write for a
+   * failed ordered extent), so every later sync makes durable a size from
+   * here up, until a truncate sets the on-disk size (btrfs_setsize).
+   */
+  sizeLagFloor: number | null = null;
+  /** The smallest size a truncate set since the last durable point: the on-disk size it left (btrfs_setsize). */
+  truncatedTo: number | null = null;
   /** Step of the last time the page cache was emptied of clean folios (reclaim, clean unmount). */
   evictedAt = 0;
   /** A writeback error on this file that no fsync has reported yet (errseq_t without ERRSEQ_SEEN). */
@@ -113,11 +123,23 @@ export class OFile {
     if (end <= pos) return;
     // Past the durable size, the size update may be lost with the data (btrfs moves the on-disk
     // size only when the write completed): the size may fall back as far as the durable one.
-    if (end > this.baseSize.min && this.baseSize.min < this.size.min) this.noteSizeRange(Math.max(this.baseSize.min, 0), this.size.max);
+    const disk = this.diskSizeMin();
+    if (end > disk && disk < this.size.min) this.noteSizeRange(Math.max(disk, 0), this.size.max);
+    if (end > disk) this.sizeMayLag();
     this.cur.union(this.base, pos, end);
     this.cur.union(this.since, pos, end);
     this.cur.addZeroCandidate(pos, end);
     this.unstable.setZero(pos, end);
+  }
+
+  /** The on-disk size may stay where it is now (see sizeLagFloor). */
+  private sizeMayLag(): void {
+    this.sizeLagFloor = Math.min(this.sizeLagFloor ?? Number.MAX_SAFE_INTEGER, this.diskSizeMin());
+  }
+
+  /** The lowest on-disk size now: the durable one, or what a truncate since set. */
+  private diskSizeMin(): number {
+    return Math.min(this.baseSize.min, this.truncatedTo ?? this.baseSize.min);
   }
 
   /** Collapses and inserts since the file was last durable (newest last). */
@@ -255,6 +277,8 @@ export class OFile {
    */
   maybeWriteExtending(pos: number, data: readonly Span[]): void {
     const end = pos + dataLen(data);
+    // A failed direct write moved i_size before its I/O (btrfs_dio_iomap_begin), never the on-disk size.
+    if (end > this.diskSizeMin()) this.sizeMayLag();
     if (end <= this.size.max) {
       this.maybeWrite(pos, data);
       return;
@@ -316,6 +340,8 @@ export class OFile {
       this.extendGap(old, len);
     }
     this.noteSize(len);
+    this.sizeLagFloor = null;
+    this.truncatedTo = Math.min(this.truncatedTo ?? len, len);
   }
 
   /**
@@ -384,12 +410,13 @@ export class OFile {
     this.dsyncAt = new IntervalMap<number>((v) => v);
     this.existsByDsync = false;
     this.base = this.cur.clone();
-    this.baseSize = { ...this.size };
+    this.baseSize = { min: Math.min(this.size.min, this.sizeLagFloor ?? this.size.min), max: this.size.max };
     this.baseExists = this.exists;
     this.since = new CandMap();
     this.sinceSizes = { ...this.size };
     this.syncedAt = step;
     this.shifts = [];
+    this.truncatedTo = null;
   }
 
   /** An O_DSYNC/RWF_DSYNC write made [pos, end) and the size it needs durable. */
@@ -463,6 +490,8 @@ export class OFile {
     this.sinceSizes = { ...this.size };
     this.shifts = [];
     this.sizeIsRecovered = true;
+    this.sizeLagFloor = null;
+    this.truncatedTo = null;
   }
 
   /**

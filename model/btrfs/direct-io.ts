@@ -209,9 +209,12 @@ export function btrfs_direct_write(iocb: Kiocb, from: IovIter, buffered: (iocb: 
   if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return done > 0 ? done : -EAGAIN;
   const pos = iocb.ki_pos;
   const b = buffered({ file: iocb.file, ki_pos: pos, ki_flags: iocb.ki_flags & ~IOCB_DIRECT }, from);
-  if (b <= 0) return done > 0 ? done : b;
+  // An error from the buffered write, or from writing it back (btrfs_fdatawrite_range, filemap_fdatawait_range), is what the call returns, whatever the direct part wrote.
+  if (b < 0) return b;
+  if (b === 0) return done;
   const err = filemap_write_and_wait_range(inode.mapping, pos, pos + b - 1);
-  if (err === 0) invalidate_inode_pages2_range(inode.mapping, Math.floor(pos / PAGE_SIZE), Math.floor((pos + b - 1) / PAGE_SIZE));
+  if (err !== 0) return err;
+  invalidate_inode_pages2_range(inode.mapping, Math.floor(pos / PAGE_SIZE), Math.floor((pos + b - 1) / PAGE_SIZE));
   iocb.ki_pos = pos + b;
   return done + b;
 }

@@ -447,28 +447,14 @@ export function btrfs_cancel_ordered(inode: Inode, first: number, last: number):
 }
 
 /**
- * btrfs_inode_safe_disk_i_size_write: the on-disk size moves to i_size,
- * except that it never covers a range the file extent tree does not have
- * yet — data over a hole whose ordered extent has not completed, or that
- * is still delalloc — beyond the current on-disk size.
+ * btrfs_inode_safe_disk_i_size_write: with NO_HOLES (mkfs.btrfs's default
+ * since btrfs-progs 5.15) the on-disk size simply becomes i_size: a file
+ * may have holes without hole items, so data still delalloc or in flight
+ * below i_size reads as zeroes after a crash; only without NO_HOLES does
+ * the file extent tree hold it back to the extents contiguous from 0.
  */
 export function btrfs_inode_safe_disk_i_size_write(inode: Inode): void {
-  const bs = inode.blockSize;
-  const bi = BTRFS_I(inode);
-  let lim = inode.i_size;
-  const from = Math.floor(inode.disksize / bs);
-  for (const m of [bi.ordered, bi.delalloc]) {
-    for (let at = m.find(from) ?? m.next(from); at !== undefined && at.start * bs < lim; at = m.next(at.end)) {
-      let l = at.start;
-      // The first block of this pending range with no extent under it.
-      while (l < at.end && inode.extents.find(l) !== undefined) l = inode.extents.find(l)!.end;
-      if (l < at.end) {
-        lim = Math.max(inode.disksize, Math.min(lim, l * bs));
-        break;
-      }
-    }
-  }
-  if (lim > inode.disksize) inode.sb.setDisksize(inode, lim);
+  if (inode.i_size !== inode.disksize) inode.sb.setDisksize(inode, inode.i_size);
 }
 
 /** The writeback completion (end_bbio_data_write -> btrfs_finish_ordered_io). */

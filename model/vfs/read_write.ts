@@ -121,9 +121,12 @@ export function vfs_pwritev2(file: File, iter: IovIter, pos: number, flags: numb
   const iocb: Kiocb = { file, ki_pos: p, ki_flags: iocb_flags(file) };
   const r = kiocb_set_rw_flags(iocb, flags, true);
   if (r < 0) return r;
+  // generic_write_checks_count: an appending write starts at i_size, where it lands even if it then fails.
+  const appendAt = (iocb.ki_flags & IOCB_APPEND) !== 0 ? file.inode.i_size : -1;
   const ret = file.inode.sb.ops.write_iter(iocb, iter);
   if (usePos && ret > 0) file.f_pos = iocb.ki_pos;
   if (posOut !== undefined && ret > 0) posOut.v = iocb.ki_pos - ret;
+  else if (posOut !== undefined && ret < 0 && appendAt >= 0) posOut.v = appendAt;
   return ret;
 }
 
