@@ -25,6 +25,8 @@ export class BtrfsInode {
    * I/O completed.  Until then the file's extent map is the old one.
    */
   readonly ordered: ExtentMap = newExtentMap();
+  /** File blocks of ordered extents marked BTRFS_ORDERED_IOERR whose other bios are still in flight: nothing of them is inserted. */
+  readonly orderedIoerr = new Set<number>();
   /** Data checksums computed at submission for blocks in flight (physical block -> the bytes checksummed), added at completion. */
   readonly pendingCsums = new Map<number, Span[]>();
   /** The inline extent's bytes (file offset 0, at most max_inline), or null. */

@@ -444,6 +444,7 @@ export function btrfs_cancel_ordered(inode: Inode, first: number, last: number):
     btrfs_free_reserved_extent(inode, o.v.pblk + (a - o.start), b - a);
   }
   bi.ordered.remove(first, last);
+  for (const l of bi.orderedIoerr) if (l >= first && l < last) bi.orderedIoerr.delete(l);
 }
 
 /**
@@ -462,12 +463,27 @@ export function btrfs_end_ioend(inode: Inode, io: Ioend): number {
   const bs = inode.blockSize;
   const first = Math.floor(io.offset / bs);
   const last = Math.ceil((io.offset + io.size) / bs);
+  const bi = BTRFS_I(inode);
   if (io.error !== 0) {
-    // BTRFS_ORDERED_IOERR: nothing is inserted; the error is on the mapping.
+    // btrfs_mark_ordered_extent_error: the whole ordered extent is BTRFS_ORDERED_IOERR, and
+    // btrfs_finish_one_ordered inserts none of it, the blocks other bios wrote included.
+    for (const part of bi.ordered.overlapping(first, last)) {
+      const o = bi.ordered.find(part.start);
+      if (o !== undefined) for (let l = o.start; l < o.end; l++) bi.orderedIoerr.add(l);
+    }
     btrfs_cancel_ordered(inode, first, last);
     return io.error;
   }
-  btrfs_finish_ordered(inode, first, last);
+  // Blocks of an ordered extent that failed elsewhere are given back, not inserted (btrfs_finish_one_ordered).
+  let a = first;
+  while (a < last) {
+    const failed = bi.orderedIoerr.has(a);
+    let b = a + 1;
+    while (b < last && bi.orderedIoerr.has(b) === failed) b++;
+    if (failed) btrfs_cancel_ordered(inode, a, b);
+    else btrfs_finish_ordered(inode, a, b);
+    a = b;
+  }
   return 0;
 }
 
