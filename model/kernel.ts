@@ -60,6 +60,14 @@ export interface Kernel {
   /** Wait for every bio of request `req` (completes them). */
   wait_req(req: number): void;
   emit(e: ModelEvent): void;
+  /**
+   * Model bookkeeping for the oracle: file data [pos, pos+len) of inode
+   * `ino` that was written back without an I/O error of its own and that
+   * the file system dropped anyway (btrfs: a block of an ordered extent
+   * another bio of which failed).  Reported with the step's failed writeback
+   * bios (StepOutcome.ioErrors).
+   */
+  lostWriteback(ino: number, pos: number, len: number): void;
   /** Events are recorded only when someone (an invariant, a trace) listens. */
   readonly recording: boolean;
 }

@@ -117,6 +117,8 @@ export class System implements Kernel {
   crashed = false;
   lastCrash: CrashReport | null = null;
   private reqSeq = 0;
+  /** This step's Kernel.lostWriteback reports. */
+  private readonly lostWrites: Array<{ ino: number; pos: number; len: number }> = [];
   /** The file system type mounted (its registry entry). */
   readonly fsType: FileSystemType;
   /** Steps executed so far (statistics). */
@@ -167,6 +169,10 @@ export class System implements Kernel {
 
   emit(e: ModelEvent): void {
     if (this.recording) this.events.push(e);
+  }
+
+  lostWriteback(ino: number, pos: number, len: number): void {
+    this.lostWrites.push({ ino, pos, len });
   }
 
   // ---- helpers ------------------------------------------------------------
@@ -490,6 +496,7 @@ export class System implements Kernel {
     if (this.recording) this.events = [];
     const op = s.op;
     this.disk.failedWrites.length = 0;
+    this.lostWrites.length = 0;
     if (this.crashed) {
       const r = this.afterCrash(s, n);
       if (r !== null) return { result: r, read: null, crashReport: null, writePos: null, ioErrors: NO_IO_ERRORS };
@@ -497,7 +504,7 @@ export class System implements Kernel {
     const c: ExecCtx = { n, op, read: null, crashReport: null, writePos: { v: -1 } };
     const result = (System.OPS[op] as OpHandler<Step['op']>).call(this, s, c);
     if (this.cfg.device.completion === 'step-end' && !this.crashed) this.settle();
-    return { result, read: c.read, crashReport: c.crashReport, writePos: c.writePos.v >= 0 ? c.writePos.v : null, ioErrors: this.disk.failedWrites.length === 0 ? NO_IO_ERRORS : this.writebackErrors() };
+    return { result, read: c.read, crashReport: c.crashReport, writePos: c.writePos.v >= 0 ? c.writePos.v : null, ioErrors: this.disk.failedWrites.length === 0 && this.lostWrites.length === 0 ? NO_IO_ERRORS : this.writebackErrors() };
   }
 
   /**
@@ -655,7 +662,7 @@ export class System implements Kernel {
     return marked;
   }
 
-  /** The failed write bios of this step that carried file data written back (not direct I/O). */
+  /** The failed write bios of this step that carried file data written back (not direct I/O), and the data the file system dropped with them (Kernel.lostWriteback). */
   private writebackErrors(): StepOutcome['ioErrors'] {
     const out: Array<{ path: string; pos: number; len: number }> = [];
     for (const b of this.disk.failedWrites) {
@@ -663,6 +670,7 @@ export class System implements Kernel {
       const r = b.ioRange ?? { pos: b.origin.pos + b.relOff, len: b.size };
       for (const [p, ino] of this.sb.names) if (ino === b.origin.ino) out.push({ path: p, pos: r.pos, len: r.len });
     }
+    for (const w of this.lostWrites) for (const [p, ino] of this.sb.names) if (ino === w.ino) out.push({ path: p, pos: w.pos, len: w.len });
     return out;
   }
 

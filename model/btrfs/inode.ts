@@ -480,8 +480,10 @@ export function btrfs_end_ioend(inode: Inode, io: Ioend): number {
     const failed = bi.orderedIoerr.has(a);
     let b = a + 1;
     while (b < last && bi.orderedIoerr.has(b) === failed) b++;
-    if (failed) btrfs_cancel_ordered(inode, a, b);
-    else btrfs_finish_ordered(inode, a, b);
+    if (failed) {
+      btrfs_cancel_ordered(inode, a, b);
+      inode.sb.k.lostWriteback(inode.ino, a * bs, (b - a) * bs);
+    } else btrfs_finish_ordered(inode, a, b);
     a = b;
   }
   return 0;
