@@ -196,6 +196,33 @@ export function punchAfterDeviceError(steps: readonly Step[], upTo: number): boo
   return steps.some((s, i) => i > failed && i < upTo && s.op === 'fallocate' && Array.isArray(s.mode) && s.mode.includes('FALLOC_FL_PUNCH_HOLE'));
 }
 
+/**
+ * After a clone, was a buffered write (or a store through mmap) made while
+ * the I/O of a writeback step was in flight, and did a step after a
+ * device_error then return EIO (that writeback failed)?  An XFS writeback
+ * through the COW fork that fails cancels the COW extent of the whole range
+ * (xfs_end_ioend), including that of a folio the write redirtied meanwhile.
+ */
+export function writeDuringFailedWriteback(steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const clone = firstClone(steps, results);
+  const failed = steps.findIndex((s) => s.op === 'device_error');
+  if (failed < 0 || failed >= upTo) return false;
+  const files = new Map<string, readonly string[]>();
+  let inFlight = false;
+  let redirtied = false;
+  for (let i = 0; i < upTo && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'open') files.set(s.fd, s.flags);
+    if (i <= clone) continue;
+    if (s.op === 'crash' || s.op === 'remount') inFlight = redirtied = false;
+    else if (s.op === 'complete') inFlight = false;
+    else if (s.op === 'writeback') inFlight = true;
+    else if (inFlight && results[i]?.errno === undefined && (s.op === 'mmap_write' || (s.op === 'pwrite' && !(files.get(s.fd) ?? []).includes('O_DIRECT')))) redirtied = true;
+    if (redirtied && i > failed && results[i]?.errno === 'EIO') return true;
+  }
+  return false;
+}
+
 /** Is the violation one of the invariants the finding breaks? */
 export function breaks(f: KnownFinding, v: Violation): boolean {
   return f.invariants.includes(v.invariant);

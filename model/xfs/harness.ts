@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash, syncClone } from '../../checker/finding.ts';
+import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash, syncClone, writeDuringFailedWriteback } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { agreesWithExtraSteps, stepsBefore } from '../../kernel/limitation.ts';
@@ -72,6 +72,18 @@ const FINDINGS: readonly KnownFinding[] = [
     confirmByFix: true,
     matches(_system, steps, results, v) {
       return breaks(this, v) && syncClone(steps, results, v.step);
+    },
+  },
+  {
+    id: 'xfs-cow-cancel-writes-shared-in-place',
+    summary:
+      'XFS: when a writeback through the COW fork fails, xfs_end_ioend cancels the COW fork extents of the whole ioend (xfs_reflink_cancel_cow_range(ip, offset, size, true)), without looking at the folios of that range. A buffered write (or mmap store) that redirtied one of them while the I/O was in flight (without stable pages nothing waits for writeback) found that COW extent (xfs_buffered_write_iomap_begin: found_cow) and made no reservation of its own; the next writeback of the folio finds no COW extent, and xfs_map_blocks maps the data fork\'s block, still shared, and writes it in place: the other owner of the block (another file, or another offset of the same file) reads the new bytes, durably, where a copy-on-write must leave it alone. Found by the checker; read from the source (fs/xfs/xfs_aops.c, xfs_iomap.c, xfs_reflink.c as of 6.14-6.18); needs a failing device, model only here.',
+    scenarios: ['test/scenarios/xfs-cow-cancel-writes-shared-in-place.json'],
+    confirmed: false,
+    // With the other owner's folio cached (and clean), the block changed under it: a clean folio that is not what the disk holds.
+    invariants: ['cow/source-unchanged', 'folio/no-clean-while-block-dirty', 'data/read-your-writes'],
+    matches(_system, steps, results, v) {
+      return breaks(this, v) && writeDuringFailedWriteback(steps, results, v.step);
     },
   },
 ];
