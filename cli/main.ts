@@ -8,7 +8,7 @@ import { toFsxOps } from '../kernel/export-fsx.ts';
 import { fstestsFor } from '../kernel/export-fstests.ts';
 import { toC } from '../kernel/export-c.ts';
 import { toVitest } from '../kernel/regression.ts';
-import { knownFindings } from '../checker/findings.ts';
+import { knownFinding, knownFindings } from '../checker/findings.ts';
 import { Command, CommanderError } from 'commander';
 import { loadScenario, ScenarioError, withVariant } from '../scenario/load.ts';
 import type { Step } from '../scenario/schema.ts';
@@ -389,6 +389,10 @@ export async function main(argv: string[]): Promise<number> {
         lines.push(`\nviolation of ${r.run.violation.invariant} at step ${r.run.violation.step}:\n  ${r.run.violation.detail}`);
         const inv = findInvariant(r.run.violation.invariant);
         if (inv !== undefined) lines.push(`\n${inv.id}: ${inv.statement}\n  source: ${inv.source}`);
+        // On upstream, say when the violation is a known upstream finding (counted by the checker, not reported again).
+        const upstream = sc.doc.variant === undefined || Object.keys(sc.doc.variant).length === 0;
+        const known = upstream ? knownFinding(sc.doc.system, r.run.steps, r.run.results, r.run.violation) : null;
+        if (known !== null) lines.push(`\nthe known upstream finding ${known.id} (${known.scenarios[0]}${known.confirmed ? `; report docs/findings/${known.id}.md` : ''})`);
       } else {
         lines.push('\nno invariant violated');
       }

@@ -83,3 +83,35 @@ describe('ext4-dio-extend-stale-tail through a recovered EOF (diff --fuzz --fs e
     expect(f.matches({ fs: 'ext4', blockSize: 1024 }, steps, results(201728), v)).toBe(false);
   });
 });
+
+describe('btrfs-truncate-tail-after-crash: only when a commit took the extension before its zeroed block was written', () => {
+  const f = knownFindings().find((x) => x.id === 'btrfs-truncate-tail-after-crash')!;
+  const steps = (between: Step[], eof = 512): Step[] => [
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] },
+    { op: 'pwrite', fd: 'A', offset: 0, length: 8192, fill: 21 },
+    { op: 'fsync', fd: 'A' },
+    { op: 'ftruncate', fd: 'A', length: eof },
+    { op: 'fsync', fd: 'A' },
+    { op: 'ftruncate', fd: 'A', length: 8192 },
+    ...between,
+    { op: 'journal_commit' },
+    { op: 'crash' },
+    { op: 'remount' },
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR'] },
+    { op: 'pread', fd: 'A', offset: 0, length: 8192 },
+  ];
+  const ok = (s: Step[]) => s.map((x, i) => ({ step: i + 1, op: x.op, ret: 0 }));
+  const v = (s: Step[]) => ({ invariant: 'data/read-your-writes' as const, step: s.length, detail: '' });
+  it('matches the scenario', () => {
+    const s = steps([]);
+    expect(f.matches({ fs: 'btrfs', blockSize: 4096 }, s, ok(s), v(s))).toBe(true);
+  });
+  it('not when an fsync wrote the zeroed block back before the commit', () => {
+    const s = steps([{ op: 'fsync', fd: 'A' }]);
+    expect(f.matches({ fs: 'btrfs', blockSize: 4096 }, s, ok(s), v(s))).toBe(false);
+  });
+  it('not when the truncate left a block-aligned EOF', () => {
+    const s = steps([], 4096);
+    expect(f.matches({ fs: 'btrfs', blockSize: 4096 }, s, ok(s), v(s))).toBe(false);
+  });
+});

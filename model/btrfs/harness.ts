@@ -13,6 +13,7 @@ import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
 import { breaks, punchAfterDeviceError } from '../../checker/finding.ts';
 import type { Step } from '../../scenario/schema.ts';
+import type { StepResult } from '../system.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import { agreesWithExtraSteps } from '../../kernel/limitation.ts';
 
@@ -20,6 +21,65 @@ import { agreesWithExtraSteps } from '../../kernel/limitation.ts';
 function syncsFile(s: Step, dsyncFds: ReadonlySet<string>): boolean {
   if (s.op === 'fsync' || s.op === 'fdatasync') return true;
   return s.op === 'pwrite' && (dsyncFds.has(s.fd) || (s.flags ?? []).some((f) => f === 'RWF_DSYNC' || f === 'RWF_SYNC'));
+}
+
+/**
+ * Before the violation, did a file's size go to a point inside a block (a
+ * successful ftruncate), the file then grow past it (ftruncate up, a write
+ * or a size-changing fallocate beyond that EOF: btrfs_cont_expand zeroes the
+ * old EOF block's tail only in the page cache), a transaction commit
+ * (journal_commit) follow with nothing writing that block back in between
+ * (fsync, fdatasync or an O_DSYNC write of the file, sync, writeback,
+ * remount), and a crash after that?  Then the crash may keep the new size
+ * with the old bytes of that block's tail on disk.
+ */
+export function extendCommittedBeforeTailZeroed(bs: number, steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const paths = new Map<string, string>();
+  const dsync = new Set<string>();
+  /** Per path: the EOF inside a block a truncate set, and whether an extension past it, then a commit, followed. */
+  const st = new Map<string, { eof: number; extended: boolean; committed: boolean }>();
+  for (let i = 0; i < upTo - 1 && i < steps.length; i++) {
+    const s = steps[i]!;
+    const r = results[i];
+    if (s.op === 'open') {
+      paths.set(s.fd, s.path);
+      if (s.flags.includes('O_DSYNC') || s.flags.includes('O_SYNC')) dsync.add(s.fd);
+      else dsync.delete(s.fd);
+      continue;
+    }
+    if (s.op === 'crash') {
+      if ([...st.values()].some((f) => f.committed)) return true;
+      st.clear();
+      continue;
+    }
+    if (s.op === 'sync' || s.op === 'remount') {
+      for (const f of st.values()) f.extended = false;
+      continue;
+    }
+    if (s.op === 'journal_commit') {
+      for (const f of st.values()) if (f.extended) f.committed = true;
+      continue;
+    }
+    if (!('fd' in s) || r?.errno !== undefined) continue;
+    const path = paths.get(s.fd);
+    if (path === undefined) continue;
+    const f = st.get(path);
+    if (s.op === 'writeback' || syncsFile(s, dsync)) {
+      if (f !== undefined) f.extended = false;
+      if (s.op === 'writeback' || s.op === 'fsync' || s.op === 'fdatasync') continue;
+    }
+    if (s.op === 'ftruncate') {
+      if (f !== undefined && s.length > f.eof) f.extended = true;
+      else if (s.length % bs !== 0) st.set(path, { eof: s.length, extended: false, committed: false });
+      else st.delete(path);
+    } else if (f !== undefined && s.op === 'pwrite' && (r?.ret ?? 0) > 0) {
+      if (s.offset > f.eof) f.extended = true;
+      else if (s.offset + (r?.ret ?? 0) > f.eof) st.delete(path);
+    } else if (f !== undefined && s.op === 'fallocate' && (s.mode === 0 || !s.mode.includes('FALLOC_FL_KEEP_SIZE')) && s.offset + s.length > f.eof) {
+      f.extended = true;
+    }
+  }
+  return false;
 }
 
 /** A directory d made NODATACOW (chattr +C): files created in it are NODATACOW and NODATASUM. */
@@ -52,6 +112,17 @@ const FINDINGS: readonly KnownFinding[] = [
     invariants: ['data/read-your-writes'],
     matches(_system, steps, _results, v) {
       return breaks(this, v) && punchAfterDeviceError(steps, v.step);
+    },
+  },
+  {
+    id: 'btrfs-truncate-tail-after-crash',
+    summary:
+      "btrfs (NO_HOLES, the default): a truncate to a size inside a block zeroes the rest of that block only in the page cache (truncate_setsize; btrfs_truncate_inode_items trims the extent item, the block on disk keeps its bytes). When the file grows again, btrfs_cont_expand zeroes that tail once more through the page cache (btrfs_truncate_block, a delalloc range) and puts the new size in the inode item, and with NO_HOLES maybe_insert_hole inserts nothing. The periodic transaction commit makes the new size durable without writing back delalloc (no flushoncommit), so after a crash between that commit and the flusher (the default 30 s windows of both) the file has the new size and the bytes the truncate cut off, even when the truncate was durable, read again past the old EOF where the file must read zeroes; a later fsync makes them durable. XFS writes the zeroed range back before it logs the size (xfs_setattr_size), ext4 makes it ordered data of the transaction (ext4_block_truncate_page). Found by the checker; reproduced on Linux 6.18 with a shell script (mount -o commit=1, a copy of the mounted image as the crash; with a sync before the copy the tail reads zeroes), not by the kernel runner, which has no periodic commit step.",
+    scenarios: ['test/scenarios/btrfs-truncate-tail-after-crash.json'],
+    confirmed: false,
+    invariants: ['data/read-your-writes', 'durability/fsync'],
+    matches(system, steps, results, v) {
+      return breaks(this, v) && extendCommittedBeforeTailZeroed(system.blockSize ?? 4096, steps, results, v.step);
     },
   },
 ];
