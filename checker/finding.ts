@@ -146,23 +146,27 @@ export function overwriteAfterUnshareBeforeCrash(steps: readonly Step[], results
 }
 
 /**
- * After the last crash before the violation, did a read find the file
+ * After a crash before the violation, did a read find the file
  * shorter than it asked, at a size inside a block (the recovered EOF), and
  * a direct write succeed past that size (extending the file over the rest
  * of that block)?
  */
 export function directExtendPastRecoveredEof(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
-  let crash = -1;
-  steps.forEach((s, i) => {
-    if (i < upTo - 1 && s.op === 'crash') crash = i;
-  });
-  if (crash < 0) return false;
   const bs = system.blockSize ?? 4096;
   const files = new Map<string, readonly string[]>();
   let eof: number | null = null;
-  for (let i = crash + 1; i < upTo - 1 && i < steps.length; i++) {
+  let crashed = false;
+  // After any crash before the violation (the size it recovered may have been made durable since).
+  for (let i = 0; i < upTo - 1 && i < steps.length; i++) {
     const s = steps[i]!;
     const r = results[i];
+    if (s.op === 'crash') {
+      crashed = true;
+      eof = null;
+      files.clear();
+      continue;
+    }
+    if (!crashed) continue;
     if (s.op === 'open') files.set(s.fd, s.flags);
     if (s.op === 'pread' && s.offset >= 0 && r?.ret !== undefined && r.ret < s.length) eof = s.offset + r.ret;
     if (s.op === 'pwrite' && eof !== null && eof % bs !== 0 && s.offset > eof && (r?.ret ?? 0) > 0 && (files.get(s.fd) ?? []).includes('O_DIRECT')) return true;

@@ -71,6 +71,12 @@ export class Bio {
   /** bio_chain: the parent completes when all its children have. */
   parent: Bio | null = null;
   remaining = 1;
+  /**
+   * Model bookkeeping: the failed write pieces of this bio and of the bios
+   * split off it, held until this bio completes: the submitter's end_io (and
+   * its mapping_set_error) sees the error only then (Disk.failedWrites).
+   */
+  readonly failedParts: Bio[] = [];
   crypt: BioCryptCtx | null = null;
   /** The payload was encrypted by the file system before submission (fscrypt bounce pages, no inline engine). */
   fsCrypt = false;

@@ -96,10 +96,20 @@ function bio_crypt_check_alignment(bio: Bio): boolean {
   return true;
 }
 
-/** Complete a queued bio on the disk and run its completion chain. */
+/**
+ * Complete a queued bio on the disk and run its completion chain.  A failed
+ * write counts as seen (Disk.failedWrites) once the bio it was split from
+ * has completed: its end_io, which records the error, runs only then.
+ */
 export function blk_complete(disk: Disk, bio: Bio): void {
+  let root = bio;
+  while (root.parent !== null) root = root.parent;
   disk.complete(bio);
   bio_endio(bio);
+  if (root.remaining === 0 && root.failedParts.length > 0) {
+    disk.failedWrites.push(...root.failedParts);
+    root.failedParts.length = 0;
+  }
 }
 
 /** Complete every in-flight bio of request `req`, in submission order (a caller waiting on its I/O). */

@@ -114,7 +114,7 @@ export class Disk {
   /** Byte ranges where the medium fails I/O (a fuzzer step injects these). */
   readonly badRanges = new IntervalMap<true>((v) => v);
   observer: DiskObserver | null = null;
-  /** Write bios that completed with an error since the owner last emptied this (System: per step). */
+  /** Write bios that completed with an error since the owner last emptied this (System: per step), counted when the bio they were split from completed (blk_complete). */
   readonly failedWrites: Bio[] = [];
   /** Counters for traces and statistics. */
   flushes = 0;
@@ -311,7 +311,9 @@ export class Disk {
     }
     if (bio.status !== 0 && bio.op === 'write') {
       this.pending = this.pending.filter((x) => x.bio !== bio);
-      this.failedWrites.push(bio);
+      let root = bio;
+      while (root.parent !== null) root = root.parent;
+      root.failedParts.push(bio);
     }
     if (bio.status !== 0) cover(bio.op === 'write' ? 'bio: write failed' : 'bio: read failed');
     this.observer?.onComplete(bio);

@@ -20,10 +20,11 @@ const FINDINGS: readonly KnownFinding[] = [
     fix: 'fix-ext4-dio-extend-zero-tail',
     confirmed: true,
     // The lost store is a folio left clean over data only in memory before it is a wrong read; bytes
-    // past a recovered EOF that the oracle does not know as the file's are stale data.
-    invariants: ['data/read-your-writes', 'folio/no-clean-while-block-dirty', 'data/no-stale-exposure'],
+    // past a recovered EOF that the oracle does not know as the file's are stale data, and, once an
+    // unmount made the extension durable, bytes a later crash shows where zeroes were made durable.
+    invariants: ['data/read-your-writes', 'folio/no-clean-while-block-dirty', 'data/no-stale-exposure', 'durability/fsync'],
     matches(system, steps, results, v) {
-      if (v.invariant === 'data/no-stale-exposure') return directExtendPastRecoveredEof(system, steps, results, v.step);
+      if (v.invariant === 'data/no-stale-exposure' || v.invariant === 'durability/fsync') return directExtendPastRecoveredEof(system, steps, results, v.step);
       return breaks(this, v) && (directWriteAfterCrash(steps, results, v.step) || directExtendAfterMmapPastEof(steps, results, v.step));
     },
   },
