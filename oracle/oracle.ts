@@ -387,9 +387,13 @@ export class OFile {
     this.noteSizeRange(this.size.min + len, this.size.max + len);
   }
 
-  /** The page cache was dropped (remount): no latent bytes survive. */
+  /**
+   * The page cache was dropped (remount).  The latent bytes are on disk, in
+   * blocks mapped past EOF, and stay candidates: btrfs keeps the blocks a
+   * failed truncate did not remove over an unmount (and with NO_HOLES
+   * btrfs_cont_expand inserts no hole over them).
+   */
   dropCache(): void {
-    this.latent = new CandMap();
     this.unstable = new CandMap();
   }
 
