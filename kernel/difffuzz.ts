@@ -181,8 +181,10 @@ async function minimise(cfg: ResolvedSystem, steps: Step[], first: { index: numb
 
 /**
  * The differential generator of a target: the checker's, without the
- * model-only steps (writeback, complete, journal_commit, reclaim,
- * device_error and the crash preparations that use them).  With the FUSE
+ * model-only steps (writeback, complete, journal_commit, reclaim and the
+ * crash preparations that use them) and without device_error (the kernel
+ * runner can fail sectors, README "Failing sectors", but only over the
+ * FUSE recorder and not on btrfs or after an XFS clone).  With the FUSE
  * recorder (`recorder`) a crash may keep any subset of the writes not
  * flushed: all and none exactly as the model does, a subset judged by the
  * oracle afterwards (the kernel's writes are not the model's).

@@ -95,7 +95,8 @@ function stepCode(s: Step, i: number, r: StepResult | undefined, fdIndex: (fd: s
     ])
     .with({ op: 'remount' }, () => [report('remount()')])
     .with({ op: 'encrypt_dir' }, (e) => [`  /* step ${n}: ${comment(describeStep(e))}: not exported (set an fscrypt v2 policy with fscryptctl first) */`])
-    .with({ op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, { op: 'device_error' }, (x) => [`  /* step ${n}: ${comment(describeStep(x))}: a model-only step, no system call does this */`])
+    .with({ op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, (x) => [`  /* step ${n}: ${comment(describeStep(x))}: a model-only step, no system call does this */`])
+    .with({ op: 'device_error' }, (x) => [`  /* step ${n}: ${comment(describeStep(x))}: no system call does this (iospec run --kernel fails these sectors through its FUSE device) */`])
     .exhaustive();
 }
 

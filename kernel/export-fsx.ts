@@ -156,7 +156,8 @@ export function toFsxOps(doc: ScenarioDoc, results: readonly StepResult[] | null
       const why = note ?? match(s.op)
         .with('crash', () => 'no power failure in fsx')
         .with('remount', () => 'no remount in fsx')
-        .with('writeback', 'complete', 'journal_commit', 'reclaim', 'device_error', () => 'a model-only step')
+        .with('writeback', 'complete', 'journal_commit', 'reclaim', () => 'a model-only step')
+        .with('device_error', () => 'no failing sectors in fsx')
         .otherwise(() => (onFile ? `fsx has no ${s.op}` : 'another file, or no file: not in fsx'));
       out.push(`# ${what} (${why})`);
     } else {

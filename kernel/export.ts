@@ -124,7 +124,7 @@ export function command(s: Step, path: (fd: string) => string | undefined, maps?
     }))
     .with({ op: 'mkdir' }, { op: 'remount' }, { op: 'encrypt_dir' }, () => ({ cmds: [], note: null }))
     .with({ op: 'writeback' }, { op: 'complete' }, { op: 'journal_commit' }, { op: 'reclaim' }, (x) => ({ cmds: [], note: `${x.op} is a model-only step (no system call does exactly this)` }))
-    .with({ op: 'device_error' }, () => ({ cmds: [], note: 'device_error is a model-only step (on a real machine: dm-error or dm-flakey over the blocks of this range)' }))
+    .with({ op: 'device_error' }, () => ({ cmds: [], note: 'device_error is not exported (iospec run --kernel fails these sectors through its FUSE device; elsewhere: dm-error or dm-flakey over the blocks of this range)' }))
     .exhaustive();
 }
 

@@ -66,11 +66,13 @@ export function requestLine(step: Step, n: number): string {
     case 'sync':
     case 'remount':
       return head;
+    case 'device_error':
+      // The FUSE device under the loop device fails the sectors mapped there now (the runner uses it: crashMethod).
+      return `${head} fd=${step.fd} offset=${step.offset} length=${step.length}`;
     case 'writeback':
     case 'complete':
     case 'journal_commit':
     case 'reclaim':
-    case 'device_error':
       // MODEL_ONLY_OPS, answered above.
       return `step=${n} op=unsupported name=${step.op}`;
     default: {

@@ -70,10 +70,23 @@ export interface KernelRunOptions {
  * device; what survives of the writes not yet flushed is the crash's keep)
  * wherever it runs, unless IOSPEC_KERNEL_CRASH=fs asks for the file
  * system's own method (the shutdown ioctl, or a copy of the image), which a
- * crash keeping only part of the writes cannot use.
+ * crash keeping only part of the writes cannot use.  A scenario with
+ * device_error always runs over the FUSE recorder (it fails the sectors),
+ * or is refused.
  */
 export function crashMethod(system: ResolvedSystem, steps: readonly Step[]): { recorder: string | null; name: 'recorder' | 'shutdown' | 'image-copy' } {
   const own = kernelFs(system)!.crash;
+  if (steps.some((s) => s.op === 'device_error')) {
+    // Failing sectors: the FUSE device returns EIO for them (kernel/helper/iospec-blkrec.c), nothing else can here.
+    if (system.fs !== 'ext4' && system.fs !== 'xfs') throw new KernelUnavailable(`device_error on ${system.fs}: the kernel runner fails sectors for ext4 and XFS only (it finds them with FIEMAP, whose addresses are device offsets there)`);
+    if (system.fs === 'xfs' && steps.some((s) => s.op === 'clone')) {
+      throw new KernelUnavailable("device_error on XFS after a clone: the COW fork's blocks cannot be found on this kernel (FIEMAP shows the data fork only; GETBMAPX with BMV_IF_COWFORK answers EINVAL on 6.18)");
+    }
+    if (process.env['IOSPEC_KERNEL_CRASH'] === 'fs') throw new KernelUnavailable(`device_error needs the FUSE device under the loop device (IOSPEC_KERNEL_CRASH=fs asks for ${own})`);
+    const r = ensureRecorder();
+    if ('bin' in r) return { recorder: r.bin, name: 'recorder' };
+    throw new KernelUnavailable(`device_error needs the FUSE device under the loop device: ${r.missing}`);
+  }
   const partial = steps.some((s) => s.op === 'crash' && ((s.keep !== undefined && s.keep !== 'all') || s.pattern !== undefined));
   if (!steps.some((s) => s.op === 'crash')) return { recorder: null, name: own };
   if (process.env['IOSPEC_KERNEL_CRASH'] === 'fs') {

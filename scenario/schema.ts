@@ -306,5 +306,8 @@ export type StepOp = Step['op'];
 export type ScenarioDoc = z.infer<typeof ScenarioSchema>;
 export type SystemDoc = z.infer<typeof SystemSchema>;
 
-/** Ops the real kernel cannot be asked to do; the kernel runner answers {"unsupported": op}. */
-export const MODEL_ONLY_OPS: ReadonlySet<StepOp> = new Set<StepOp>(['writeback', 'complete', 'journal_commit', 'reclaim', 'device_error']);
+/**
+ * Ops the real kernel cannot be asked to do; the kernel runner answers {"unsupported": op}.
+ * (device_error runs on the kernel through the FUSE device under the loop device: kernel/runner.ts crashMethod.)
+ */
+export const MODEL_ONLY_OPS: ReadonlySet<StepOp> = new Set<StepOp>(['writeback', 'complete', 'journal_commit', 'reclaim']);

@@ -15,6 +15,10 @@ import { sweepLeftovers, WORKSPACE_ROOT } from '../kernel/workspace.ts';
 import { ensureRecorder } from '../kernel/build.ts';
 import { exploreCrashes } from '../kernel/crashes.ts';
 import { loadScenario } from '../scenario/load.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
+import type { Step } from '../scenario/schema.ts';
+import { crashMethod, KernelUnavailable } from '../kernel/runner.ts';
+import { requestLine } from '../kernel/protocol.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
 const probe = { xfs: probeKernel('xfs'), ext4: probeKernel('ext4') };
@@ -179,5 +183,29 @@ describe('diff with a crash that keeps a subset', () => {
     expect(r.stdout).toMatch(/agree on steps 1 to 5; step 5 is a crash that keeps a subset/);
     expect(r.stdout).toMatch(/no invariant violated after the crash/);
     expect(r.status).toBe(0);
+  });
+});
+
+describe('device_error on the kernel: over the FUSE recorder, or refused with the reason', () => {
+  const de = { op: 'device_error', fd: 'A', offset: 0, length: 4096 } as const satisfies Step;
+  const clone = { op: 'clone', fd: 'B', src: 'A', srcOffset: 0, offset: 0, length: 4096 } as const satisfies Step;
+  it('is sent to the helper', () => {
+    expect(requestLine(de, 3)).toBe('step=3 op=device_error fd=A offset=0 length=4096');
+  });
+  it('is refused where the sectors cannot be found or failed', () => {
+    expect(() => crashMethod(resolveSystem({ fs: 'btrfs' }), [de])).toThrow(/ext4 and XFS only/);
+    expect(() => crashMethod(resolveSystem({ fs: 'xfs' }), [clone, de])).toThrow(/COW fork/);
+    const old = process.env['IOSPEC_KERNEL_CRASH'];
+    process.env['IOSPEC_KERNEL_CRASH'] = 'fs';
+    try {
+      expect(() => crashMethod(resolveSystem({ fs: 'ext4' }), [de])).toThrow(KernelUnavailable);
+    } finally {
+      if (old === undefined) delete process.env['IOSPEC_KERNEL_CRASH'];
+      else process.env['IOSPEC_KERNEL_CRASH'] = old;
+    }
+  });
+  it.skipIf(!('bin' in ensureRecorder()))('uses the recorder even without a crash', () => {
+    expect(crashMethod(resolveSystem({ fs: 'ext4' }), [de]).name).toBe('recorder');
+    expect(crashMethod(resolveSystem({ fs: 'xfs' }), [de]).name).toBe('recorder');
   });
 });

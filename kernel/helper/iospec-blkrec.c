@@ -27,6 +27,14 @@
  *   IMAGE as the crash left it, from LOG), writes apply again; LOG.on is
  *   created.
  *
+ * - SIGWINCH: the failing ranges changed: LOG.bad holds them, one line
+ *   each, "OFFSET LENGTH" in bytes of the disk (the helper appends a
+ *   device_error step's ranges there).  The handler marks the list stale and
+ *   creates LOG.badack; the next read or write reloads it.  From then on,
+ *   every read or write overlapping a failing range fails with EIO and
+ *   transfers nothing (the loop driver fails the bio with BLK_STS_IOERR),
+ *   for good: a freed and reused sector still fails.
+ *
  * Single-threaded (fuse -s): requests are handled one at a time, in arrival
  * order.  It exits when MOUNTPOINT is unmounted, or on SIGTERM/SIGINT.
  */
@@ -51,6 +59,11 @@ static volatile sig_atomic_t g_cut;
 static int g_writethrough;
 static char g_cutpath[4096];
 static char g_onpath[4096];
+static char g_badpath[4096];
+static char g_badackpath[4096];
+static volatile sig_atomic_t g_badstale;
+static struct { uint64_t off, len; } *g_bad;
+static size_t g_nbad;
 
 /* async-signal-safe: open, close, ftruncate, lseek, unlink */
 static void touch(const char *p)
@@ -77,6 +90,49 @@ static void on_power(int sig)
 	g_cut = 0;
 	unlink(g_cutpath);
 	touch(g_onpath);
+}
+
+static void on_bad(int sig)
+{
+	(void)sig;
+	g_badstale = 1;
+	touch(g_badackpath);
+}
+
+/* Reload LOG.bad (outside the signal handler). */
+static void bad_reload(void)
+{
+	g_badstale = 0;
+	FILE *f = fopen(g_badpath, "re");
+	if (!f)
+		return;
+	unsigned long long o, l;
+	while (fscanf(f, "%llu %llu", &o, &l) == 2) {
+		void *n = realloc(g_bad, (g_nbad + 1) * sizeof(*g_bad));
+		if (!n)
+			break;
+		g_bad = n;
+		g_bad[g_nbad].off = o;
+		g_bad[g_nbad].len = l;
+		g_nbad++;
+	}
+	fclose(f);
+}
+
+/* Does [off, off+size) overlap a failing range? */
+static int bad_overlaps(off_t off, size_t size)
+{
+	if (g_badstale) {
+		free(g_bad);
+		g_bad = NULL;
+		g_nbad = 0;
+		bad_reload();
+	}
+	uint64_t a = (uint64_t)off, b = a + size;
+	for (size_t i = 0; i < g_nbad; i++)
+		if (a < g_bad[i].off + g_bad[i].len && g_bad[i].off < b)
+			return 1;
+	return 0;
 }
 
 static int full_write(int fd, const void *buf, size_t len)
@@ -142,6 +198,8 @@ static int rec_read(const char *path, char *buf, size_t size, off_t off, struct 
 		return 0;
 	if ((off_t)size > g_size - off)
 		size = (size_t)(g_size - off);
+	if (bad_overlaps(off, size))
+		return -EIO;
 	size_t done = 0;
 	while (done < size) {
 		ssize_t n = pread(g_img, buf + done, size - done, off + (off_t)done);
@@ -164,6 +222,8 @@ static int rec_write(const char *path, const char *buf, size_t size, off_t off, 
 		return -ENOSPC;
 	if ((off_t)size > g_size - off)
 		size = (size_t)(g_size - off);
+	if (bad_overlaps(off, size))
+		return -EIO;
 	if (g_cut)
 		return (int)size; /* the power is off: acknowledged, never stored */
 	char *old = malloc(size);
@@ -249,6 +309,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(g_cutpath, sizeof(g_cutpath), "%s.cut", log);
 	snprintf(g_onpath, sizeof(g_onpath), "%s.on", log);
+	snprintf(g_badpath, sizeof(g_badpath), "%s.bad", log);
+	snprintf(g_badackpath, sizeof(g_badackpath), "%s.badack", log);
 	free(log);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -257,6 +319,8 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_power;
 	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = on_bad;
+	sigaction(SIGWINCH, &sa, NULL);
 	char *fargv[] = { argv[0], "-f", "-s", "-o", "fsname=iospec-blkrec,subtype=iospec-blkrec", argv[3], NULL };
 	return fuse_main(6, fargv, &ops, NULL);
 }

@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -534,6 +535,25 @@ struct fdent {
 static struct fdent *fdtab;
 static size_t nfd, capfd;
 
+/*
+ * device_error: every path the scenario opened, with a descriptor of the
+ * helper's own (O_RDONLY, opened after a device_error, closed only by a
+ * remount or at exit: a close can start writeback, ext4 DA_ALLOC_CLOSE and
+ * XFS_ITRUNCATED, so the helper never opens and closes files between steps).
+ */
+struct healpath {
+	char *path;
+	int fd;
+};
+static struct healpath *g_hpaths;
+static size_t g_nhpaths;
+/* The failing device byte ranges, as the recorder has them in LOG.bad. */
+struct badrange {
+	uint64_t off, len;
+};
+static struct badrange *g_badr;
+static size_t g_nbadr;
+
 static char *g_mnt;      /* absolute mount point */
 static char *g_dev;
 static char *g_fstype;
@@ -602,6 +622,22 @@ static void fd_add(const char *name, int fd)
 	nfd++;
 }
 
+static void heal_note_path(const char *path)
+{
+	for (size_t i = 0; i < g_nhpaths; i++)
+		if (strcmp(g_hpaths[i].path, path) == 0)
+			return;
+	struct healpath *n = realloc(g_hpaths, (g_nhpaths + 1) * sizeof(*n));
+	if (!n)
+		die_oom();
+	g_hpaths = n;
+	g_hpaths[g_nhpaths].path = strdup(path);
+	if (!g_hpaths[g_nhpaths].path)
+		die_oom();
+	g_hpaths[g_nhpaths].fd = -1;
+	g_nhpaths++;
+}
+
 /*
  * One shared writable mapping per file, made by its first mmap_write step
  * and used by every later one, as a program keeps a mapping: a store to a
@@ -623,6 +659,11 @@ static void fd_close_all(void)
 {
 	while (nfd > 0)
 		fd_remove(&fdtab[nfd - 1]);
+	for (size_t i = 0; i < g_nhpaths; i++) {
+		if (g_hpaths[i].fd >= 0)
+			close(g_hpaths[i].fd);
+		g_hpaths[i].fd = -1;
+	}
 	while (g_nmaps > 0) {
 		g_nmaps--;
 		munmap(g_maps[g_nmaps].addr, MAP_SPAN);
@@ -987,6 +1028,7 @@ static void op_open(const struct req *r)
 		return;
 	}
 	fd_add(name, fd);
+	heal_note_path(path);
 	ans_ret(0);
 }
 
@@ -1500,6 +1542,236 @@ static int rec_wait(const char *suffix)
 	return -1;
 }
 
+/* Device byte ranges (growing array). */
+struct rangelist {
+	struct badrange *r;
+	size_t n;
+	uint64_t blocks; /* file system blocks added */
+};
+
+static void rl_push(struct rangelist *l, uint64_t off, uint64_t len)
+{
+	struct badrange *n = realloc(l->r, (l->n + 1) * sizeof(*n));
+	if (!n)
+		die_oom();
+	l->r = n;
+	l->r[l->n].off = off;
+	l->r[l->n].len = len;
+	l->n++;
+}
+
+/* An extent [logical, logical+len) at device byte phys: the part in file range [a,b). */
+static void rl_add(struct rangelist *l, uint64_t logical, uint64_t phys, uint64_t len, uint64_t a, uint64_t b, uint64_t bs)
+{
+	uint64_t s = logical > a ? logical : a;
+	uint64_t e = len < b - logical ? logical + len : b;
+	if (s >= e)
+		return;
+	rl_push(l, phys + (s - logical), e - s);
+	l->blocks += (e - s) / bs;
+}
+
+/*
+ * The device byte ranges mapped now behind file range [lo,hi) of fd:
+ * written or unwritten extents (FIEMAP without FLAG_SYNC: nothing is
+ * written back).  Holes, delayed allocations (FIEMAP UNKNOWN/DELALLOC) and
+ * inline or encoded data have no sectors of their own.  XFS's COW fork is
+ * not seen: FIEMAP shows the data fork only, and GETBMAPX with
+ * BMV_IF_COWFORK answers EINVAL on 6.18 (xfs_io bmap -c too), so the
+ * runner refuses device_error on XFS after a clone (kernel/runner.ts).
+ * Returns 0 or an errno.
+ */
+static int mapped_ranges(int fd, uint64_t lo, uint64_t hi, uint64_t bs, struct rangelist *l)
+{
+	enum { CHUNK = 256 };
+	struct iospec_fiemap *fm = calloc(1, sizeof(*fm) + CHUNK * sizeof(struct iospec_fiemap_extent));
+	if (!fm)
+		die_oom();
+	uint64_t start = lo;
+	int err = 0;
+	while (start < hi) {
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_start = start;
+		fm->fm_length = hi - start;
+		fm->fm_flags = 0;
+		fm->fm_extent_count = CHUNK;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+			err = errno;
+			break;
+		}
+		uint32_t n = fm->fm_mapped_extents;
+		if (n == 0)
+			break;
+		if (n > CHUNK)
+			n = CHUNK;
+		int last = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			struct iospec_fiemap_extent *x = &fm->fm_extents[i];
+			/* UNKNOWN 0x2 (DELALLOC 0x4 sets it), ENCODED 0x8, DATA_INLINE 0x200 */
+			if (!(x->fe_flags & (0x2 | 0x4 | 0x8 | 0x200)))
+				rl_add(l, x->fe_logical, x->fe_physical, x->fe_length, lo, hi, bs);
+			if (x->fe_flags & 0x1)
+				last = 1;
+		}
+		uint64_t next = fm->fm_extents[n - 1].fe_logical + fm->fm_extents[n - 1].fe_length;
+		if (last || next <= start || n < CHUNK)
+			break;
+		start = next;
+	}
+	free(fm);
+	return err;
+}
+
+/* Write LOG.bad (the whole list), signal the recorder and wait for its LOG.badack. Returns 0 or -1 (errno). */
+static int bad_publish(void)
+{
+	char path[4200], tmp[4300], ack[4200];
+	snprintf(path, sizeof(path), "%s.bad", g_reclog);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(ack, sizeof(ack), "%s.badack", g_reclog);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < g_nbadr; i++)
+		fprintf(f, "%" PRIu64 " %" PRIu64 "\n", g_badr[i].off, g_badr[i].len);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -1;
+	unlink(ack);
+	if (kill(g_recpid, SIGWINCH) != 0 || rec_wait("badack") != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * device_error: the sectors mapped now behind the file's blocks that cover
+ * [offset, offset+length) fail every later read and write (the recorder
+ * answers EIO for them), until the file system frees them (bad_heal).  The
+ * answer is the number of blocks marked, as the model counts them.
+ */
+static void op_device_error(const struct req *r)
+{
+	uint64_t offset, length;
+	const char *os = req_get(r, "offset"), *ls = req_get(r, "length");
+	if (!os || parse_u64(os, &offset) || !ls || parse_u64(ls, &length) || length == 0) {
+		ans_error("bad offset or length");
+		return;
+	}
+	NEED_FD(e, "fd");
+	if (!g_recpid) {
+		ans_error("device_error needs the FUSE recorder (--recorder)");
+		return;
+	}
+	if (strcmp(g_fstype, "ext4") != 0 && strcmp(g_fstype, "xfs") != 0) {
+		ans_error("device_error: only ext4 and XFS (FIEMAP addresses are device offsets there)");
+		return;
+	}
+	struct statfs sfs;
+	if (fstatfs(e->fd, &sfs) != 0) {
+		ans_errno(errno);
+		return;
+	}
+	uint64_t bs = (uint64_t)sfs.f_bsize;
+	uint64_t lo = offset / bs * bs, hi = (offset + length + bs - 1) / bs * bs;
+	struct rangelist l = { 0 };
+	int err = mapped_ranges(e->fd, lo, hi, bs, &l);
+	if (err) {
+		free(l.r);
+		ans_errno(err);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct badrange *n = realloc(g_badr, (g_nbadr + 1) * sizeof(*n));
+		if (!n)
+			die_oom();
+		g_badr = n;
+		g_badr[g_nbadr++] = l.r[i];
+	}
+	free(l.r);
+	if (bad_publish() != 0) {
+		ans_errno(errno);
+		return;
+	}
+	ans_ret((long long)l.blocks);
+}
+
+/*
+ * After each step: a failing sector that no file the scenario opened maps
+ * any more was freed by the file system, and is healed (the
+ * model's rule: freeing a block clears its bad range, model/fs/super.ts
+ * freeBusy).  Checked between steps, not at the free itself.  Skipped while
+ * nothing is mounted or after a crash (the dead file system frees nothing).
+ */
+static int cmp_range(const void *x, const void *y)
+{
+	uint64_t a = ((const struct badrange *)x)->off, b = ((const struct badrange *)y)->off;
+	return a < b ? -1 : a > b;
+}
+
+static void bad_heal(void)
+{
+	if (g_nbadr == 0 || !g_mounted || g_crashed)
+		return;
+	struct rangelist m = { 0 };
+	for (size_t i = 0; i < g_nhpaths; i++) {
+		struct healpath *h = &g_hpaths[i];
+		if (h->fd < 0)
+			h->fd = open(h->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (h->fd < 0)
+			continue;
+		struct statfs sfs;
+		if (fstatfs(h->fd, &sfs) != 0)
+			continue;
+		if (mapped_ranges(h->fd, 0, 1ULL << 50, (uint64_t)sfs.f_bsize, &m) != 0) {
+			free(m.r);
+			return; /* cannot tell: heal nothing */
+		}
+	}
+	/* Sorted and merged (reflinked files map the same blocks), then keep the parts of each bad range some file still maps. */
+	qsort(m.r, m.n, sizeof(*m.r), cmp_range);
+	size_t w = 0;
+	for (size_t j = 0; j < m.n; j++) {
+		if (w > 0 && m.r[j].off <= m.r[w - 1].off + m.r[w - 1].len) {
+			uint64_t e = m.r[j].off + m.r[j].len;
+			if (e > m.r[w - 1].off + m.r[w - 1].len)
+				m.r[w - 1].len = e - m.r[w - 1].off;
+		} else
+			m.r[w++] = m.r[j];
+	}
+	m.n = w;
+	struct badrange *keep = NULL;
+	size_t nk = 0;
+	int changed = 0;
+	for (size_t i = 0; i < g_nbadr; i++) {
+		uint64_t a = g_badr[i].off, b = a + g_badr[i].len, covered = 0;
+		for (size_t j = 0; j < m.n; j++) {
+			uint64_t s = m.r[j].off > a ? m.r[j].off : a;
+			uint64_t e = m.r[j].off + m.r[j].len < b ? m.r[j].off + m.r[j].len : b;
+			if (s >= e)
+				continue;
+			struct badrange *n = realloc(keep, (nk + 1) * sizeof(*n));
+			if (!n)
+				die_oom();
+			keep = n;
+			keep[nk].off = s;
+			keep[nk].len = e - s;
+			nk++;
+			covered += e - s;
+		}
+		if (covered < b - a)
+			changed = 1;
+	}
+	free(m.r);
+	if (!changed) {
+		free(keep);
+		return;
+	}
+	free(g_badr);
+	g_badr = keep;
+	g_nbadr = nk;
+	if (bad_publish() != 0)
+		fprintf(stderr, "iospec-helper: healing freed sectors: %s\n", strerror(errno));
+}
+
 /*
  * A power cut by the recorder: every later write the loop device makes is
  * dropped.  What survives of the writes since the last flush is decided at
@@ -1954,6 +2226,8 @@ static void handle_line(char *line)
 		op_statx(r);
 	else if (strcmp(op, "fiemap") == 0)
 		op_fiemap(r);
+	else if (strcmp(op, "device_error") == 0)
+		op_device_error(r);
 	else if (strcmp(op, "setflags") == 0)
 		op_setflags(r);
 	else if (strcmp(op, "sync") == 0) {
@@ -2067,6 +2341,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		handle_line(line);
+		bad_heal();
 	}
 	free(line);
 	fd_close_all();

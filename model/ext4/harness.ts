@@ -42,8 +42,8 @@ const FINDINGS: readonly KnownFinding[] = [
   {
     id: 'ext4-truncate-ignores-zeroing-error',
     summary:
-      'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); needs a failing device, model only here.',
-    scenarios: ['test/scenarios/ext4-truncate-zeroing-read-error.json'],
+      'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); reproduced on Linux 6.18 by the kernel runner, whose FUSE device fails the sectors (test/conformance/ext4-truncate-zeroing-read-error.json: bytes 1025..4095 read the old 0x07; with the sectors healthy they read 0). Not yet reported, no fix variant.',
+    scenarios: ['test/scenarios/ext4-truncate-zeroing-read-error.json', 'test/conformance/ext4-truncate-zeroing-read-error.json'],
     confirmed: false,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
     matches(system, steps, _results, v) {
