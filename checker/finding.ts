@@ -174,6 +174,57 @@ export function directExtendPastRecoveredEof(system: SystemDoc, steps: readonly 
   return false;
 }
 
+/**
+ * After a crash, did a read or statx pin a file's recovered size at a
+ * point inside a block, and a synchronous write, buffered or direct (an
+ * O_SYNC or O_DSYNC file, or RWF_DSYNC / RWF_SYNC), then succeed starting
+ * past it with no truncate or fallocate of that file in between, and a
+ * crash come after that write, before the violation?  The write zeroes
+ * the tail of the old EOF block in the page cache only, and its sync (of
+ * the write's own range) makes a size past that block durable (XFS:
+ * xfs_file_write_zero_eof, then generic_write_sync, or the direct write's
+ * completion and its sync).
+ */
+export function syncWritePastRecoveredEof(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], upTo: number): boolean {
+  const bs = system.blockSize ?? 4096;
+  const files = new Map<string, { readonly path: string; readonly flags: readonly string[] }>();
+  // Per path, the size a read or statx found since the last crash.
+  const eof = new Map<string, number>();
+  let crashed = false;
+  let written = false;
+  for (let i = 0; i < upTo - 1 && i < steps.length; i++) {
+    const s = steps[i]!;
+    const r = results[i];
+    if (s.op === 'crash') {
+      if (written) return true;
+      crashed = true;
+      eof.clear();
+      files.clear();
+      continue;
+    }
+    if (!crashed || written) continue;
+    if (s.op === 'open') {
+      files.set(s.fd, { path: s.path, flags: s.flags });
+      if (s.flags.includes('O_TRUNC')) eof.delete(s.path);
+      continue;
+    }
+    const f = 'fd' in s && typeof s.fd === 'string' ? files.get(s.fd) : undefined;
+    if (f === undefined) continue;
+    if (r?.errno !== undefined) continue;
+    if (s.op === 'pread' && s.offset >= 0 && r?.ret !== undefined && r.ret < s.length) eof.set(f.path, s.offset + r.ret);
+    else if (s.op === 'statx' && r?.statx?.size !== undefined) eof.set(f.path, r.statx.size);
+    else if (s.op === 'ftruncate' || s.op === 'fallocate') eof.delete(f.path);
+    else if (s.op === 'pwrite' && (r?.ret ?? 0) > 0) {
+      const at = eof.get(f.path);
+      const rwf = s.flags ?? [];
+      const sync = f.flags.includes('O_SYNC') || f.flags.includes('O_DSYNC') || rwf.includes('RWF_DSYNC') || rwf.includes('RWF_SYNC');
+      const append = (f.flags.includes('O_APPEND') || rwf.includes('RWF_APPEND')) && !rwf.includes('RWF_NOAPPEND');
+      if (sync && !append && at !== undefined && at % bs !== 0 && s.offset > at) written = true;
+    }
+  }
+  return false;
+}
+
 /** Can the step free or unshare blocks (a truncate, a punch, zero or collapse)? */
 export function freesBlocks(s: Step): boolean {
   if (s.op === 'ftruncate') return true;

@@ -115,3 +115,56 @@ describe('btrfs-truncate-tail-after-crash: only when a commit took the extension
     expect(f.matches({ fs: 'btrfs', blockSize: 4096 }, s, ok(s), v(s))).toBe(false);
   });
 });
+
+describe('xfs-sync-extend-eof-zeroing-not-durable: a synchronous write past a recovered EOF inside a block, then a crash (soak xfs seed 13)', () => {
+  const f = knownFindings().find((x) => x.id === 'xfs-sync-extend-eof-zeroing-not-durable')!;
+  const system = { fs: 'xfs' as const, blockSize: 1024 };
+  // The soak's sequence after its first crash: a read at the recovered EOF (610815) pins it.
+  const steps = (o: { eof?: number; flags?: string[]; rwf?: string[]; between?: Step[]; crash?: boolean } = {}): Step[] => [
+    { op: 'open', path: 'f', fd: 'C', flags: ['O_RDWR', 'O_CREAT', 'O_DIRECT'] },
+    { op: 'pwrite', fd: 'C', offset: 610304, length: 1024, fill: 247 },
+    { op: 'crash', keep: 'all' },
+    { op: 'remount' },
+    { op: 'open', path: 'f', fd: 'C', flags: ['O_RDWR', 'O_CREAT'] },
+    { op: 'pread', fd: 'C', offset: o.eof ?? 610815, length: 4096 },
+    { op: 'fdatasync', fd: 'C' },
+    { op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT', ...(o.flags ?? ['O_SYNC'])] },
+    ...(o.between ?? []),
+    { op: 'pwrite', fd: 'A', offset: 676351, length: 1025, fill: 26, flags: o.rwf ?? [] },
+    ...(o.crash === false ? [] : [{ op: 'crash' } as const, { op: 'remount' } as const]),
+    { op: 'open', path: 'f', fd: 'B', flags: ['O_RDWR'] },
+    { op: 'pread', fd: 'B', offset: 4096, length: 1048576 },
+  ];
+  const ok = (s: Step[]) => s.map((x, i) => ({ step: i + 1, op: x.op, ret: x.op === 'pread' && i < s.length - 1 ? 0 : x.op === 'pwrite' ? x.length ?? 0 : 0 }));
+  const v = (s: Step[], invariant: 'data/read-your-writes' | 'sync/dsync-durable' = 'data/read-your-writes') => ({ invariant, step: s.length, detail: '' });
+  it('matches the soak sequence, and its RWF_DSYNC, O_DSYNC and direct forms', () => {
+    for (const s of [steps(), steps({ flags: [], rwf: ['RWF_DSYNC'] }), steps({ flags: ['O_DSYNC'] }), steps({ flags: ['O_DIRECT', 'O_DSYNC'] })]) expect(f.matches(system, s, ok(s), v(s))).toBe(true);
+  });
+  it('not for a write that is not synchronous', () => {
+    const s = steps({ flags: [] });
+    expect(f.matches(system, s, ok(s), v(s))).toBe(false);
+  });
+  it('not when the recovered EOF is block aligned', () => {
+    const s = steps({ eof: 610304 });
+    expect(f.matches(system, s, ok(s), v(s))).toBe(false);
+  });
+  it('not without a crash after the synchronous write', () => {
+    const s = steps({ crash: false });
+    expect(f.matches(system, s, ok(s), v(s))).toBe(false);
+  });
+  it('not when a truncate changed the file in between, but when another file was truncated', () => {
+    const s = steps({ between: [{ op: 'ftruncate', fd: 'C', length: 620000 }] });
+    expect(f.matches(system, s, ok(s), v(s))).toBe(false);
+    const other = steps({ between: [{ op: 'open', path: 'g', fd: 'G', flags: ['O_RDWR', 'O_CREAT'] }, { op: 'ftruncate', fd: 'G', length: 620000 }] });
+    expect(f.matches(system, other, ok(other), v(other))).toBe(true);
+  });
+  it('not when the read that pinned EOF was of another file', () => {
+    const s = steps({ between: [] }).map((x) => (x.op === 'pread' && x.offset === 610815 ? { ...x, fd: 'G' } : x));
+    s.splice(5, 0, { op: 'open', path: 'g', fd: 'G', flags: ['O_RDWR', 'O_CREAT'] });
+    expect(f.matches(system, s, ok(s), v(s))).toBe(false);
+  });
+  it('not for another invariant', () => {
+    const s = steps();
+    expect(f.matches(system, s, ok(s), v(s, 'sync/dsync-durable'))).toBe(false);
+  });
+});

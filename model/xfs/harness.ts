@@ -5,7 +5,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash, syncClone, writeDuringFailedWriteback } from '../../checker/finding.ts';
+import { appendingWrite, breaks, directReadAt, directWriteAfterClone, firstClone, freesBlocks, overwriteAfterUnshareBeforeCrash, syncClone, syncWritePastRecoveredEof, writeDuringFailedWriteback } from '../../checker/finding.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
 import type { Limitation } from '../../kernel/limitation.ts';
 import { agreesWithExtraSteps, stepsBefore } from '../../kernel/limitation.ts';
@@ -68,10 +68,25 @@ const FINDINGS: readonly KnownFinding[] = [
     scenarios: ['test/conformance/xfs-sync-clone-ondisk-size.json', 'test/conformance/xfs-sync-clone-src-dsync-ondisk-size.json'],
     fix: 'fix-xfs-clone-ondisk-size',
     confirmed: true,
-    invariants: ['sync/dsync-durable'],
+    // A read after the crash that comes back short of the cloned range is the same loss (soak with fix-xfs-sync-zero-eof, seed 1).
+    invariants: ['sync/dsync-durable', 'data/read-your-writes'],
     confirmByFix: true,
     matches(_system, steps, results, v) {
       return breaks(this, v) && syncClone(steps, results, v.step);
+    },
+  },
+  {
+    id: 'xfs-sync-extend-eof-zeroing-not-durable',
+    summary:
+      'XFS: a synchronous write (an O_SYNC or O_DSYNC file, or RWF_DSYNC; buffered or direct) that starts past an EOF inside a block zeroes the rest of the EOF block in the page cache only (xfs_file_write_checks -> xfs_file_write_zero_eof -> xfs_zero_range), then syncs only its own range (generic_write_sync): that I/O\'s completion moves the on-disk size past the EOF block (xfs_end_ioend or xfs_dio_write_end_io -> xfs_setfilesize) and the log force makes it durable while the zeroed block is still dirty in memory. When the block\'s tail on disk holds old bytes (a write over it whose size update a crash lost), a crash brings them back inside the file, where it must read zeroes. Found by the checker; confirmed on Linux 6.18 (an fsync of the whole file writes the zeroed block and reads zeroes).',
+    scenarios: ['test/conformance/xfs-sync-extend-eof-zeroing-not-durable.json', 'test/conformance/xfs-sync-extend-eof-zeroing-rwf-dsync.json', 'test/conformance/xfs-sync-extend-eof-zeroing-dio-dsync.json'],
+    fix: 'fix-xfs-sync-zero-eof',
+    confirmed: true,
+    // Bytes past a recovered EOF that the oracle does not know as the file's are stale data.
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
+    confirmByFix: true,
+    matches(system, steps, results, v) {
+      return breaks(this, v) && syncWritePastRecoveredEof(system, steps, results, v.step);
     },
   },
   {
@@ -170,6 +185,7 @@ export const xfs_harness: FsHarness = {
     'fix-xfs-dio-append-unaligned',
     'fix-xfs-cow-ondisk-size',
     'fix-xfs-clone-ondisk-size',
+    'fix-xfs-sync-zero-eof',
     'fix-atomic-append-revalidate',
     'fix-dio-read-stop-at-eof',
     'dio-no-cow',

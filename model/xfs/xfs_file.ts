@@ -32,6 +32,7 @@ import {
   IOCB_APPEND,
   IOCB_ATOMIC,
   IOCB_DIRECT,
+  IOCB_DSYNC,
   IOCB_NOWAIT,
   IOCB_WRITETHROUGH,
   O_DSYNC,
@@ -90,8 +91,16 @@ function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): num
   if (chk.count === 0) return 0;
   if (chk.pos > inode.i_size) {
     if ((iocb.ki_flags & IOCB_NOWAIT) !== 0) return -EAGAIN;
-    const r = xfs_zero_range(inode, inode.i_size, chk.pos - inode.i_size);
+    const isize = inode.i_size;
+    const r = xfs_zero_range(inode, isize, chk.pos - isize);
     if (r < 0) return r;
+    // Variant fix-xfs-sync-zero-eof: a synchronous write first writes back and waits for
+    // the range it zeroed, so that its sync, which covers only the write's own range, does
+    // not make a size durable that takes in a zeroed EOF block still dirty in memory.
+    if ((iocb.ki_flags & IOCB_DSYNC) !== 0 && inode.sb.k.v.on('fix-xfs-sync-zero-eof')) {
+      const w = filemap_write_and_wait_range(inode.mapping, isize, chk.pos - 1);
+      if (w < 0) return w;
+    }
   }
   // kiocb_modified under NOWAIT fails with EAGAIN only when c/mtime must
   // change; the model has no clock and takes the timestamps as current
