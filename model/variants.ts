@@ -415,6 +415,13 @@ const DECLARED = [
     source: 'fs/ext4/file.c: ext4_dio_write_iter / ext4_dio_write_checks (no zeroing of the old EOF block), ext4_handle_inode_extension (no pagecache_isize_extended); fs/ext4/inode.c: ext4_da_do_write_end (pagecache_isize_extended + ext4_zero_partial_blocks); mm/truncate.c: pagecache_isize_extended (returns at once when the block size is the page size); docs/findings/ext4-dio-extend-stale-tail.md',
     breaks: [],
   },
+  {
+    name: 'fix-ext4-truncate-zeroing-error',
+    description:
+      'Proposed fix for the finding ext4-truncate-ignores-zeroing-error: ext4_truncate checks what ext4_block_truncate_page returns (the zeroed length, or an error) and, when zeroing the tail of the new EOF block failed (the block could not be read), stops before the orphan add and the extent removal and returns the error, which ext4_setattr returns: the ftruncate fails with EIO instead of succeeding over a tail that still holds the old bytes. As in Zhang Yi\'s series "ext4: use iomap for regular file\'s buffered I/O path" ([PATCH -next v2 02/22] and 03/22, February 2026), with zero_len an int (v2 declares it unsigned, which makes the check dead: the smatch warning the kernel test robot sent). The new size is already set by then (ext4_setattr sets i_size and i_disksize before calling ext4_truncate) and the blocks past it stay allocated. Checked clean.',
+    source: 'fs/ext4/inode.c: ext4_truncate (the result of ext4_block_truncate_page is ignored in 6.18), ext4_block_truncate_page, __ext4_block_zero_page_range (ext4_read_bh_lock: -EIO), ext4_setattr (i_size/i_disksize set before ext4_truncate; "rc = ext4_truncate(inode); if (rc) error = rc;"); lore: 20260203062523.3869120-3-yi.zhang@huawei.com, 20260203062523.3869120-4-yi.zhang@huawei.com; docs/findings/ext4-truncate-ignores-zeroing-error.md',
+    breaks: [],
+  },
 ] as const satisfies readonly VariantDecl[];
 
 /** A variant's name, which is also the name of its knob. */

@@ -42,9 +42,10 @@ const FINDINGS: readonly KnownFinding[] = [
   {
     id: 'ext4-truncate-ignores-zeroing-error',
     summary:
-      'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); reproduced on Linux 6.18 by the kernel runner, whose FUSE device fails the sectors (test/conformance/ext4-truncate-zeroing-read-error.json: bytes 1025..4095 read the old 0x07; with the sectors healthy they read 0). Not yet reported, no fix variant.',
-    scenarios: ['test/scenarios/ext4-truncate-zeroing-read-error.json', 'test/conformance/ext4-truncate-zeroing-read-error.json'],
-    confirmed: false,
+      'ext4_truncate ignores the error of ext4_block_truncate_page: when the new EOF block cannot be read (a failing sector), its tail past the new size is not zeroed, the truncate succeeds, and a later extension of the file exposes the old bytes where the file must read zeroes. Found by the checker; read from the source (6.18 fs/ext4/inode.c: ext4_truncate); confirmed on Linux 6.18 with the kernel runner, whose FUSE device fails the sectors (test/conformance/ext4-truncate-zeroing-read-error.json: bytes 1025..4095 read the old 0x07; with the sectors healthy they read 0). Zhang Yi\'s 2026 series (ext4: use iomap for the buffered I/O path, [PATCH -next v2 02/22, 03/22]) starts checking the error.',
+    scenarios: ['test/conformance/ext4-truncate-zeroing-read-error.json'],
+    fix: 'fix-ext4-truncate-zeroing-error',
+    confirmed: true,
     invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
     matches(system, steps, _results, v) {
       const bs = system.blockSize ?? 4096;
@@ -184,6 +185,7 @@ export const ext4_harness: FsHarness = {
   variants: [
     'ext4-no-dioread-nolock',
     'fix-ext4-dio-extend-zero-tail',
+    'fix-ext4-truncate-zeroing-error',
     'fix-atomic-append-revalidate',
     'ext4-atomic-no-force-commit',
     'ext4-atomic-aligned-alloc-rfc',

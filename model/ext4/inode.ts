@@ -457,11 +457,20 @@ function ext4_da_iomap_ops_nocreate(inode: Inode): IomapOps {
  * ext4_truncate: zero the tail of the EOF block through the page cache
  * (ext4_block_truncate_page), then free every block from the next one on.
  */
-export function ext4_truncate(inode: Inode): void {
+export function ext4_truncate(inode: Inode): number {
   const bs = inode.blockSize;
   // auto_da_alloc: a file truncated to 0 gets its delayed blocks allocated at close.
   if (inode.i_size === 0 && !inode.sb.hasMountOpt('noauto_da_alloc')) EXT4_I(inode).daAllocClose = true;
-  if (inode.i_size % bs !== 0) ext4_block_truncate_page(inode, inode.i_size);
+  if (inode.i_size % bs !== 0) {
+    // 6.18 ignores the result (the known finding ext4-truncate-ignores-zeroing-error): when the
+    // EOF block cannot be read, its tail keeps the old bytes on disk and the truncate goes on.
+    const zeroLen = ext4_block_truncate_page(inode, inode.i_size);
+    // Variant fix-ext4-truncate-zeroing-error (Zhang Yi's series, [PATCH -next v2 03/22], with
+    // zero_len an int): "if (zero_len < 0) { err = zero_len; goto out_stop; }", before the orphan
+    // add and ext4_ext_truncate. ext4_setattr has already set i_size and i_disksize to the new size;
+    // nothing past it is freed, and the error is ftruncate's.
+    if (zeroLen < 0 && inode.sb.k.v.on('fix-ext4-truncate-zeroing-error')) return zeroLen;
+  }
   const first = Math.ceil(inode.i_size / bs);
   ext4_discard_preallocations(inode);
   // ext4_ext_truncate: "we have to know where to truncate from in crash case": i_disksize = i_size,
@@ -469,6 +478,7 @@ export function ext4_truncate(inode: Inode): void {
   // of data still delayed in the page cache becomes durable at the next commit.
   inode.sb.setDisksize(inode, inode.i_size);
   ext4_ext_remove_space(inode, first, Number.MAX_SAFE_INTEGER - first, 'truncate');
+  return 0;
 }
 
 /** ext4_setattr with ATTR_SIZE. */
@@ -489,7 +499,8 @@ export function ext4_setattr_size(file: File, newsize: number): number {
   if (newsize !== inode.disksize) sb.setDisksize(inode, newsize);
   if (newsize > oldsize) pagecache_isize_extended(inode.mapping, inode.blockSize, oldsize, newsize);
   truncate_pagecache(inode.mapping, newsize);
-  if (newsize <= oldsize) ext4_truncate(inode);
+  // "rc = ext4_truncate(inode); if (rc) error = rc;" (only an error with the fix variant).
+  if (newsize <= oldsize) return ext4_truncate(inode);
   return 0;
 }
 
