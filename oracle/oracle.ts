@@ -606,7 +606,36 @@ export class Oracle {
    * crash each reads all old or all new (atomic/no-torn-write); `seen` pins
    * which one the first read after a crash showed.
    */
-  private atomics: Array<{ path: string; pos: number; len: number; src: number; racing: number | null; step: number; crashed: boolean; seen: 'old' | 'new' | null }> = [];
+  private atomics: Array<{ path: string; pos: number; len: number; src: number; racing: number | null; step: number; crashed: boolean; seen: 'old' | 'new' | null; undurable: ReadonlyArray<readonly [number, number]> }> = [];
+
+  /**
+   * The parts of [pos, end) of `f` an earlier write stored data in since the
+   * durable point where the durable state reads zeroes (or a truncate since
+   * cut it): a crash may undo that write's block allocation, which is not
+   * part of a later atomic write (an in-place RWF_ATOMIC overwrite logs
+   * nothing: xfs_direct_write_iomap_begin maps it without a transaction and
+   * xfs_dio_write_end_io has nothing to convert).
+   */
+  private undurableUnder(f: OFile, pos: number, end: number): Array<readonly [number, number]> {
+    const out: Array<readonly [number, number]> = [];
+    for (const e of f.since.m.overlapping(pos, end)) {
+      // Zeroes a size change filled in allocate nothing.
+      if (e.v.every((c) => c.src === SRC_ZERO)) continue;
+      const a = Math.max(e.start, pos);
+      const b = Math.min(e.end, Math.max(a, Math.min(end, f.truncatedTo ?? end)));
+      if (b < Math.min(e.end, end)) out.push([b, Math.min(e.end, end)]);
+      let q = a;
+      for (const g of f.base.m.overlapping(a, b)) {
+        if (g.start > q) out.push([q, g.start]);
+        const x = Math.max(g.start, a);
+        const y = Math.min(g.end, b);
+        if (f.base.allows(x, span(y - x, SRC_ZERO, 0, 0))) out.push([x, y]);
+        q = y;
+      }
+      if (q < b) out.push([q, b]);
+    }
+    return out;
+  }
 
   /** Bytes [a, b) of `path` changed: atomic writes there no longer define its contents. */
   private touchAtomics(path: string, a: number, b: number): void {
@@ -631,7 +660,12 @@ export class Oracle {
           // A byte the application stored into the buffer while the write was in flight is the
           // write's too: the device took the buffer as it was when it transferred it.
           if ((sp.src === w.src && q - sp.off === w.pos) || (w.racing !== null && sp.src === w.racing)) nNew += y - x;
-          else nOld += y - x;
+          else if (sp.src === SRC_ZERO) {
+            // Zeroes where an earlier write's allocation was lost with the crash are neither.
+            let lost = 0;
+            for (const [u, v] of w.undurable) lost += Math.max(0, Math.min(v, y) - Math.max(u, x));
+            nOld += y - x - lost;
+          } else nOld += y - x;
         }
         q += sp.len;
       }
@@ -890,7 +924,7 @@ export class Oracle {
         if ((ok && r.ret !== undefined && r.ret > 0) || !ok) this.touchAtomics(f.path, Math.min(pos, f.size.min), pos + (ok ? r.ret ?? 0 : dataLen(content)));
         if (ok && r.ret !== undefined && r.ret > 0 && (rwf & RWF_ATOMIC) !== 0 && stepSources[0] !== undefined) {
           const racing = step.storeDuringIo !== undefined ? (stepSources.find((s) => s.kind === 'store')?.id ?? null) : null;
-          this.atomics.push({ path: f.path, pos, len: r.ret, src: stepSources[0].id, racing, step: n, crashed: false, seen: null });
+          this.atomics.push({ path: f.path, pos, len: r.ret, src: stepSources[0].id, racing, step: n, crashed: false, seen: null, undurable: this.undurableUnder(f, pos, pos + r.ret) });
         }
         if (ok && r.ret !== undefined && r.ret > 0) {
           const d0 = sliceData(content, 0, r.ret);
