@@ -192,17 +192,25 @@ export function syncWritePastRecoveredEof(system: SystemDoc, steps: readonly Ste
   const eof = new Map<string, number>();
   let crashed = false;
   let written = false;
+  // A write past that EOF that did not sync: any later log force (another file's synchronous write or
+  // fsync) makes its size durable the same way.
+  let extended = false;
   for (let i = 0; i < upTo - 1 && i < steps.length; i++) {
     const s = steps[i]!;
     const r = results[i];
     if (s.op === 'crash') {
       if (written) return true;
       crashed = true;
+      extended = false;
       eof.clear();
       files.clear();
       continue;
     }
     if (!crashed || written) continue;
+    if (extended && (s.op === 'fsync' || s.op === 'fdatasync') && r?.errno === undefined) {
+      written = true;
+      continue;
+    }
     if (s.op === 'open') {
       files.set(s.fd, { path: s.path, flags: s.flags });
       if (s.flags.includes('O_TRUNC')) eof.delete(s.path);
@@ -219,7 +227,10 @@ export function syncWritePastRecoveredEof(system: SystemDoc, steps: readonly Ste
       const rwf = s.flags ?? [];
       const sync = f.flags.includes('O_SYNC') || f.flags.includes('O_DSYNC') || rwf.includes('RWF_DSYNC') || rwf.includes('RWF_SYNC');
       const append = (f.flags.includes('O_APPEND') || rwf.includes('RWF_APPEND')) && !rwf.includes('RWF_NOAPPEND');
-      if (sync && !append && at !== undefined && at % bs !== 0 && s.offset > at) written = true;
+      if (!append && at !== undefined && at % bs !== 0 && s.offset > at) {
+        if (sync) written = true;
+        else extended = true;
+      } else if (sync && extended) written = true;
     }
   }
   return false;

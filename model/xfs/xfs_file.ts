@@ -32,7 +32,6 @@ import {
   IOCB_APPEND,
   IOCB_ATOMIC,
   IOCB_DIRECT,
-  IOCB_DSYNC,
   IOCB_NOWAIT,
   IOCB_WRITETHROUGH,
   O_DSYNC,
@@ -94,10 +93,11 @@ function xfs_file_write_checks(iocb: Kiocb, from: IovIter, direct: boolean): num
     const isize = inode.i_size;
     const r = xfs_zero_range(inode, isize, chk.pos - isize);
     if (r < 0) return r;
-    // Variant fix-xfs-sync-zero-eof: a synchronous write first writes back and waits for
-    // the range it zeroed, so that its sync, which covers only the write's own range, does
-    // not make a size durable that takes in a zeroed EOF block still dirty in memory.
-    if ((iocb.ki_flags & IOCB_DSYNC) !== 0 && inode.sb.k.v.on('fix-xfs-sync-zero-eof')) {
+    // Variant fix-xfs-sync-zero-eof: the write first writes back and waits for the range it
+    // zeroed (as xfs_setattr_size does after zeroing), so that no later log force, its own
+    // sync of its range or any other, makes a size durable that takes in a zeroed EOF block
+    // still dirty in memory.
+    if (inode.sb.k.v.on('fix-xfs-sync-zero-eof')) {
       const w = filemap_write_and_wait_range(inode.mapping, isize, chk.pos - 1);
       if (w < 0) return w;
     }
