@@ -25,6 +25,12 @@ export class BtrfsInode {
    * I/O completed.  Until then the file's extent map is the old one.
    */
   readonly ordered: ExtentMap = newExtentMap();
+  /**
+   * Ordered extents of type NOCOW or PREALLOC in flight (writeback written
+   * in place, nocow_one_range): nothing to insert at completion, but a
+   * write over them waits for it like over any ordered extent.
+   */
+  readonly nocowOrdered: ExtentMap = newExtentMap();
   /** File blocks of ordered extents marked BTRFS_ORDERED_IOERR whose other bios are still in flight: nothing of them is inserted. */
   readonly orderedIoerr = new Set<number>();
   /** Data checksums computed at submission for blocks in flight (physical block -> the bytes checksummed), added at completion. */

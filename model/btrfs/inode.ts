@@ -189,8 +189,7 @@ export function btrfs_buffered_write_iomap_ops(inode: Inode): IomapOps {
       // (btrfs_start_ordered_extent: its dirty folios are written first), then maps again; it stops before the next one.
       if (lblk * bs < inode.i_size) {
         btrfs_start_ordered_extent(inode, lblk);
-        const nx = bi.ordered.next(lblk);
-        if (nx !== undefined && nx.start > lblk) end = Math.min(end, nx.start);
+        for (const nx of [bi.ordered.next(lblk), bi.nocowOrdered.next(lblk)]) if (nx !== undefined && nx.start > lblk) end = Math.min(end, nx.start);
       }
       if (lblk === 0 && bi.inline !== null) {
         // prepare_uptodate_folio -> btrfs_read_folio: the inline bytes come into the folio.
@@ -315,6 +314,7 @@ export function btrfs_writepages_map(inode: Inode, pos: number, len: number): Io
       // nocow_one_range: written where it is (PREALLOC or NOCOW ordered extent).
       const n = Math.min(first.end, runEnd) - lblk;
       btrfs_clear_delalloc(inode, lblk, lblk + n);
+      bi.nocowOrdered.set(lblk, lblk + n, { type: first.type, pblk: first.pblk });
       btrfsCsumBlocks(inode, lblk, n, first.pblk);
       return { addr: first.pblk * bs, offset: lblk * bs, length: n * bs, type: first.type, flags: 0 };
     }
@@ -464,6 +464,8 @@ export function btrfs_end_ioend(inode: Inode, io: Ioend): number {
   const first = Math.floor(io.offset / bs);
   const last = Math.ceil((io.offset + io.size) / bs);
   const bi = BTRFS_I(inode);
+  // btrfs_finish_one_ordered: a NOCOW or PREALLOC ordered extent completes with its bios, failed or not.
+  bi.nocowOrdered.remove(first, last);
   if (io.error !== 0) {
     // btrfs_mark_ordered_extent_error: the whole ordered extent is BTRFS_ORDERED_IOERR, and
     // btrfs_finish_one_ordered inserts none of it, the blocks other bios wrote included.

@@ -26,11 +26,13 @@ export function btrfs_wait_ordered_range(inode: Inode, start: number, end: numbe
  * the extent's completion is waited for (wait_event on
  * BTRFS_ORDERED_COMPLETE: nothing is returned, a write error stays on the
  * mapping and the ordered extent).  The model's ordered extents are the
- * blocks of BTRFS_I(inode).ordered; the one at lblk is its run there.
+ * blocks of BTRFS_I(inode).ordered (and .nocowOrdered, written in place);
+ * the one at lblk is its run there.
  * Returns whether there was one.
  */
 export function btrfs_start_ordered_extent(inode: Inode, lblk: number): boolean {
-  const oe = BTRFS_I(inode).ordered.find(lblk);
+  const bi = BTRFS_I(inode);
+  const oe = bi.ordered.find(lblk) ?? bi.nocowOrdered.find(lblk);
   if (oe === undefined) return false;
   const bs = inode.blockSize;
   filemap_fdatawrite_range(inode.mapping, oe.start * bs, oe.end * bs - 1, 'all');
