@@ -74,6 +74,12 @@ export class OFile {
    */
   latent = new CandMap();
   /**
+   * The latent bytes that may be on disk: those of the last durable point
+   * and every one found since.  A crash brings them back, whatever the lost
+   * page-cache writes and extensions since had done over them.
+   */
+  latentOnDisk = new CandMap();
+  /**
    * Bytes where latent mmap data became part of the file: the page cache may
    * hold the stored byte while the disk holds zero, so buffered and direct
    * reads may disagree until writeback; reads there are checked but not
@@ -261,7 +267,10 @@ export class OFile {
   maybeWrite(pos: number, data: readonly Span[]): void {
     const wend = pos + dataLen(data);
     const b0 = Math.max(pos, this.size.max);
-    if (wend > b0) this.latent.addCandidate(b0, sliceData(data, b0 - pos, wend - b0));
+    if (wend > b0) {
+      this.latent.addCandidate(b0, sliceData(data, b0 - pos, wend - b0));
+      this.latentOnDisk.addCandidate(b0, sliceData(data, b0 - pos, wend - b0));
+    }
     const end = Math.min(wend, this.size.max);
     if (end <= pos) return;
     const d = sliceData(data, 0, end - pos);
@@ -360,6 +369,7 @@ export class OFile {
     this.touched(len, Number.MAX_SAFE_INTEGER, true);
     this.writebackFailed(len, old - len);
     this.latent.union(this.cur, len, old);
+    this.latentOnDisk.union(this.cur, len, old);
     this.noteSizeRange(0, old);
   }
 
@@ -414,6 +424,7 @@ export class OFile {
     this.dsyncAt = new IntervalMap<number>((v) => v);
     this.existsByDsync = false;
     this.base = this.cur.clone();
+    this.latentOnDisk = this.latent.clone();
     this.baseSize = { min: Math.min(this.size.min, this.sizeLagFloor ?? this.size.min), max: this.size.max };
     this.baseExists = this.exists;
     this.since = new CandMap();
@@ -450,6 +461,8 @@ export class OFile {
     this.exists = 'no';
     this.baseExists = 'no';
     this.existedDurably = false;
+    this.latent = new CandMap();
+    this.latentOnDisk = new CandMap();
     this.base = new CandMap();
     this.cur = new CandMap();
     this.since = new CandMap();
@@ -464,7 +477,11 @@ export class OFile {
   crash(): void {
     this.crashedAt = this.step;
     this.errUnseen = null;
-    this.latent = new CandMap();
+    // The latent bytes on disk stay candidates (zeroes stay possible): blocks a failed truncate left mapped past
+    // EOF survive a crash once committed (replay_one_buffer drops extents past i_size, then replays the logged
+    // ones, and a full-sync log copies every extent item of the inode, those past EOF too).
+    this.latent.union(this.latentOnDisk, 0, Number.MAX_SAFE_INTEGER);
+    this.latentOnDisk = this.latent.clone();
     this.unstable = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
     const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
@@ -474,6 +491,8 @@ export class OFile {
     for (const [a, b] of this.base.m.gaps(0, maxSize)) cur.setZero(a, b);
     cur.union(this.since, 0, maxSize);
     cur.addZeroCandidate(this.baseSize.min, maxSize);
+    // Past the smallest size the mount may recover, those blocks may be mapped inside or past the new EOF.
+    cur.union(this.latent, minSize, maxSize);
     // Fill any gap with zero (never-written bytes inside the size read as zero).
     for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
     // What must read back exactly: the durable bytes below both sizes that nothing touched since.
