@@ -397,7 +397,7 @@ const DECLARED = [
   {
     name: 'fix-xfs-sync-zero-eof',
     description:
-      'Proposed fix for the finding xfs-sync-extend-eof-zeroing-not-durable: a synchronous write (IOCB_DSYNC: an O_SYNC or O_DSYNC file, RWF_DSYNC or RWF_SYNC) that starts past EOF writes back and waits for the range xfs_file_write_zero_eof zeroed (filemap_write_and_wait_range of [old EOF, write)) before the write, so that the sync of the write\'s own range, whose completion moves the on-disk size past the old EOF block, does not make that size durable while the zeroed block is dirty in memory only. Checked clean.',
+      'Proposed fix for the finding xfs-sync-extend-eof-zeroing-not-durable: a write that starts past EOF writes back and waits for the range xfs_file_write_zero_eof zeroed (filemap_write_and_wait_range of [old EOF, write)) before the write, as xfs_setattr_size does after its zeroing, so that no log force (the sync of a synchronous write\'s own range, whose completion moves the on-disk size past the old EOF block, or another file\'s fsync) makes that size durable while the zeroed block is dirty in memory only. Checked clean.',
     source: 'fs/xfs/xfs_file.c: xfs_file_write_zero_eof (xfs_zero_range into the page cache only), xfs_file_buffered_write / xfs_file_dio_write_aligned (generic_write_sync of the write\'s range); fs/xfs/xfs_aops.c: xfs_end_ioend -> xfs_setfilesize; docs/findings/xfs-sync-extend-eof-zeroing-not-durable.md',
     breaks: [],
   },
