@@ -78,10 +78,8 @@ export function crashMethod(system: ResolvedSystem, steps: readonly Step[]): { r
   const own = kernelFs(system)!.crash;
   if (steps.some((s) => s.op === 'device_error')) {
     // Failing sectors: the FUSE device returns EIO for them (kernel/helper/iospec-blkrec.c), nothing else can here.
-    if (system.fs !== 'ext4' && system.fs !== 'xfs') throw new KernelUnavailable(`device_error on ${system.fs}: the kernel runner fails sectors for ext4 and XFS only (it finds them with FIEMAP, whose addresses are device offsets there)`);
-    if (system.fs === 'xfs' && steps.some((s) => s.op === 'clone')) {
-      throw new KernelUnavailable("device_error on XFS after a clone: the COW fork's blocks cannot be found on this kernel (FIEMAP shows the data fork only; GETBMAPX with BMV_IF_COWFORK answers EINVAL on 6.18)");
-    }
+    const refused = kernelFs(system)!.deviceErrorRefusal(steps);
+    if (refused !== null) throw new KernelUnavailable(refused);
     if (process.env['IOSPEC_KERNEL_CRASH'] === 'fs') throw new KernelUnavailable(`device_error needs the FUSE device under the loop device (IOSPEC_KERNEL_CRASH=fs asks for ${own})`);
     const r = ensureRecorder();
     if ('bin' in r) return { recorder: r.bin, name: 'recorder' };

@@ -146,6 +146,7 @@ export const btrfs_harness: FsHarness = {
     tools: [{ cmd: 'mkfs.btrfs', pkg: 'btrfs-progs' }],
     crash: 'image-copy',
     mountOptions: ['commit=3600', 'nodiscard'],
+    deviceErrorRefusal: () => "device_error on btrfs: FIEMAP's physical addresses are btrfs logical addresses (its chunk tree maps them to the device), not device offsets",
   },
   findings: FINDINGS,
   // The variants whose changed code btrfs runs: its own, the iomap copy-on-write ones (every overwrite is copy-on-write) and the direct read fallback (btrfs_file_read_iter).

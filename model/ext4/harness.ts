@@ -179,6 +179,7 @@ export const ext4_harness: FsHarness = {
     },
     tools: [{ cmd: 'mkfs.ext4', pkg: 'e2fsprogs' }],
     crash: 'shutdown',
+    deviceErrorRefusal: () => null,
   },
   findings: FINDINGS,
   // The variants whose changed code ext4 runs: its own, and the generic ones only ext4 reaches: a direct read it cannot do as direct I/O (an encrypted file), and blk-crypto (the only file system here that encrypts).

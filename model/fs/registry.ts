@@ -9,6 +9,7 @@
  * and never by comparing its name.
  */
 import type { FsConfig, FsOps } from './super.ts';
+import type { Step } from '../../scenario/schema.ts';
 import type { DeviceConfig } from '../block/blk-settings.ts';
 import type { SystemHint, VariantName } from '../variants.ts';
 import type { FsSystemPart, SystemDraw } from '../../checker/draw.ts';
@@ -47,6 +48,13 @@ export interface KernelFs {
   readonly crash: 'shutdown' | 'image-copy';
   /** Mount options the runner adds to the scenario's (a long commit interval where background commits would race the crash). */
   readonly mountOptions?: readonly string[];
+  /**
+   * Why the runner cannot fail the sectors of this scenario's `device_error`
+   * steps on this file system, or null when it can: it finds them with
+   * FIEMAP, so FIEMAP's physical addresses must be device offsets, and they
+   * must show every block the file's data can be written to.
+   */
+  deviceErrorRefusal(steps: readonly Step[]): string | null;
 }
 
 /** The tools' side of a file system: generation, exhaustive scopes, the kernel, what is known about it. */
