@@ -1263,6 +1263,23 @@ static void op_clone(const struct req *r)
 	ans_result(rc, errno);
 }
 
+/*
+ * One FS_IOC_FIEMAP request over [start, end) into fm, which has room for
+ * `room` extents: the number of extents it returned (at most room), or
+ * -errno.
+ */
+static int fiemap_chunk(int fd, struct iospec_fiemap *fm, uint32_t room, uint64_t start, uint64_t end, uint32_t flags)
+{
+	memset(fm, 0, sizeof(*fm));
+	fm->fm_start = start;
+	fm->fm_length = end - start;
+	fm->fm_flags = flags;
+	fm->fm_extent_count = room;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0)
+		return -errno;
+	return (int)(fm->fm_mapped_extents < room ? fm->fm_mapped_extents : room);
+}
+
 /* FS_IOC_SETFLAGS as chattr does it: read the flags, set the FS_*_FL bits
  * given and clear the other bits this helper knows, write them back. */
 static void op_setflags(const struct req *r)
@@ -1404,21 +1421,15 @@ static void op_fiemap(const struct req *r)
 	uint64_t start = 0;
 	int first = 1, failed = 0, err = 0;
 	for (;;) {
-		memset(fm, 0, sizeof(*fm));
-		fm->fm_start = start;
-		fm->fm_length = end - start;
-		fm->fm_flags = FIEMAP_FLAG_SYNC;
-		fm->fm_extent_count = CHUNK;
-		if (ioctl(e->fd, FS_IOC_FIEMAP, fm) < 0) {
+		int got = fiemap_chunk(e->fd, fm, CHUNK, start, end, FIEMAP_FLAG_SYNC);
+		if (got < 0) {
 			failed = 1;
-			err = errno;
+			err = -got;
 			break;
 		}
-		uint32_t n = fm->fm_mapped_extents;
+		uint32_t n = (uint32_t)got;
 		if (n == 0)
 			break;
-		if (n > CHUNK)
-			n = CHUNK;
 		int last = 0;
 		for (uint32_t i = 0; i < n; i++) {
 			struct iospec_fiemap_extent *x = &fm->fm_extents[i];
@@ -1590,20 +1601,14 @@ static int mapped_ranges(int fd, uint64_t lo, uint64_t hi, uint64_t bs, struct r
 	uint64_t start = lo;
 	int err = 0;
 	while (start < hi) {
-		memset(fm, 0, sizeof(*fm));
-		fm->fm_start = start;
-		fm->fm_length = hi - start;
-		fm->fm_flags = 0;
-		fm->fm_extent_count = CHUNK;
-		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
-			err = errno;
+		int got = fiemap_chunk(fd, fm, CHUNK, start, hi, 0);
+		if (got < 0) {
+			err = -got;
 			break;
 		}
-		uint32_t n = fm->fm_mapped_extents;
+		uint32_t n = (uint32_t)got;
 		if (n == 0)
 			break;
-		if (n > CHUNK)
-			n = CHUNK;
 		int last = 0;
 		for (uint32_t i = 0; i < n; i++) {
 			struct iospec_fiemap_extent *x = &fm->fm_extents[i];
