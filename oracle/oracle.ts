@@ -134,6 +134,9 @@ export class OFile {
     if (end > disk) this.sizeMayLag();
     this.cur.union(this.base, pos, end);
     this.cur.union(this.since, pos, end);
+    // Blocks mapped past an earlier EOF keep what they held there (a failed truncate's, a failed
+    // direct write's), and the disk still has it where this writeback did not land.
+    this.cur.union(this.latentOnDisk, pos, end);
     this.cur.addZeroCandidate(pos, end);
     this.unstable.setZero(pos, end);
   }

@@ -83,8 +83,9 @@ const FINDINGS: readonly KnownFinding[] = [
     fix: 'fix-xfs-sync-zero-eof',
     confirmed: true,
     // Bytes past a recovered EOF that the oracle does not know as the file's are stale data; once a
-    // durable state took them in, a later crash shows them where zeroes were made durable.
-    invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'durability/fsync'],
+    // durable state took them in, a later crash shows them where zeroes were made durable (by an
+    // fsync, an unmount, or the synchronous write itself).
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure', 'durability/fsync', 'sync/dsync-durable'],
     confirmByFix: true,
     matches(system, steps, results, v) {
       return breaks(this, v) && syncWritePastRecoveredEof(system, steps, results, v.step);
