@@ -614,6 +614,8 @@ export class Oracle {
   private readonly fds = new Map<string, OFd>();
   /** Where each source's bytes were ever placed: path and file position of its byte 0. */
   private readonly placed = new Map<number, Set<string>>();
+  /** The same, by path: for each source, the positions of its byte 0 in that file (what placeCloned searches). */
+  private readonly placedIn = new Map<string, Map<number, Set<number>>>();
   /** A crash happened and no remount followed yet. */
   private down = false;
   /** "source:path:at" for every placement a clone made (the bytes are there because blocks are shared). */
@@ -740,6 +742,17 @@ export class Oracle {
           this.placed.set(s.src, set);
         }
         set.add(placeKey(path, p - s.off));
+        let byId = this.placedIn.get(path);
+        if (byId === undefined) {
+          byId = new Map();
+          this.placedIn.set(path, byId);
+        }
+        let at = byId.get(s.src);
+        if (at === undefined) {
+          at = new Set();
+          byId.set(s.src, at);
+        }
+        at.add(p - s.off);
       }
       p += s.len;
     }
@@ -752,17 +765,16 @@ export class Oracle {
    * `dst` too, shifted — no more than data/no-stale-exposure already allows
    * in `src` there.
    */
-  private placeCloned(src: string, from: number, len: number, dst: string, shift: number): void {
-    for (const [id, set] of this.placed) {
+  private placeCloned(src: string, ranges: ReadonlyArray<readonly [number, number]>, dst: string, shift: number): void {
+    const byId = this.placedIn.get(src);
+    if (byId === undefined || ranges.length === 0) return;
+    const add: Array<[number, number]> = [];
+    for (const [id, ats] of byId) {
       const n = this.sources(id)?.len ?? 0;
-      const add: string[] = [];
-      for (const k of set) {
-        const i = k.indexOf('@');
-        const at = Number(k.slice(0, i));
-        if (k.slice(i + 1) === src && at < from + len && from < at + n) add.push(placeKey(dst, at + shift));
-      }
-      for (const k of add) set.add(k);
+      for (const at of ats) if (ranges.some(([from, end]) => at < end && from < at + n)) add.push([id, at + shift]);
     }
+    // Placed after the search: the destination may be the source itself (a clone inside one file).
+    for (const [id, at] of add) this.place(dst, at, [span(this.sources(id)?.len ?? 0, id, 0, 0)]);
   }
 
   /** Collapse and insert move bytes: their new offsets are legitimate places for them. */
@@ -1094,13 +1106,15 @@ export class Oracle {
         // after it: an uncertain clone merges the two sets, and past MAX_CANDIDATES the merge is the
         // wildcard, which names no source (two soak counterexamples: a cloned byte then read as a
         // write that leaked from the other side of the clone).
+        const wild: Array<readonly [number, number]> = [];
         for (const e of piece.m.entries()) {
           for (const c of e.v) {
-            if (c.src === SRC_ANY) this.placeCloned(src.path, e.start - step.offset + step.srcOffset, e.end - e.start, dst.path, step.offset - step.srcOffset);
+            if (c.src === SRC_ANY) wild.push([e.start - step.offset + step.srcOffset, e.end - step.offset + step.srcOffset]);
             this.place(dst.path, e.start, [c]);
             if (c.src > 0) this.clonePlaced.add(`${c.src}:${dst.path}:${e.start - c.off}`);
           }
         }
+        this.placeCloned(src.path, wild, dst.path, step.offset - step.srcOffset);
         this.clones.push({ a: src.path, aOff: step.srcOffset, b: dst.path, bOff: step.offset, len, step: n });
         // An O_(D)SYNC file on either side forces the log: the clone is durable.  A clone that
         // may have had nothing to do (to an EOF that may be 0) returns before the log force.

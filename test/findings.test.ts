@@ -136,7 +136,7 @@ describe('xfs-sync-extend-eof-zeroing-not-durable: a synchronous write past a re
     { op: 'pread', fd: 'B', offset: 4096, length: 1048576 },
   ];
   const ok = (s: Step[]) => s.map((x, i) => ({ step: i + 1, op: x.op, ret: x.op === 'pread' && i < s.length - 1 ? 0 : x.op === 'pwrite' ? x.length ?? 0 : 0 }));
-  const v = (s: Step[], invariant: 'data/read-your-writes' | 'sync/dsync-durable' = 'data/read-your-writes') => ({ invariant, step: s.length, detail: '' });
+  const v = (s: Step[], invariant: 'data/read-your-writes' | 'cow/source-unchanged' = 'data/read-your-writes') => ({ invariant, step: s.length, detail: '' });
   it('matches the soak sequence, and its RWF_DSYNC, O_DSYNC and direct forms', () => {
     for (const s of [steps(), steps({ flags: [], rwf: ['RWF_DSYNC'] }), steps({ flags: ['O_DSYNC'] }), steps({ flags: ['O_DIRECT', 'O_DSYNC'] })]) expect(f.matches(system, s, ok(s), v(s))).toBe(true);
   });
