@@ -803,5 +803,8 @@ function printSummary(r: CheckReport, variant: string | null, file: string | nul
   out(`\nCOUNTEREXAMPLE: ${c.violation.invariant} violated at step ${c.violation.step} (shrunk from ${c.originalSteps} to ${c.steps.length} steps)`);
   out(`  ${c.violation.detail}`);
   c.steps.forEach((s, i) => out(`  ${String(i + 1).padStart(3)}  ${describeStep(s).padEnd(48)} -> ${describeResult(c.results[i]!)}`));
+  // A finding's pattern is matched on the sequence as generated; a long one may hide it behind unrelated steps.
+  const shrunkKnown = variant === null ? knownFinding(c.system, c.steps, c.results, c.violation) : null;
+  if (shrunkKnown !== null) out(`\nthe shrunk counterexample is the known upstream finding ${shrunkKnown.id} (${shrunkKnown.scenarios[0] ?? ''}): the sequence as generated did not show its pattern, the shrunk one does`);
   if (file !== null) out(`\nwritten to ${file}; replay with: npx iospec replay ${file}`);
 }
