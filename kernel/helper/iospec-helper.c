@@ -1264,20 +1264,45 @@ static void op_clone(const struct req *r)
 }
 
 /*
- * One FS_IOC_FIEMAP request over [start, end) into fm, which has room for
- * `room` extents: the number of extents it returned (at most room), or
- * -errno.
+ * FS_IOC_FIEMAP over [start, end) of fd, requests of up to 512 extents
+ * repeated until the LAST extent, the end of the range or a short answer:
+ * visit(extent, ctx) for each extent in order.  Returns 0 or the errno of
+ * the failed request.
  */
-static int fiemap_chunk(int fd, struct iospec_fiemap *fm, uint32_t room, uint64_t start, uint64_t end, uint32_t flags)
+static int fiemap_walk(int fd, uint64_t start, uint64_t end, uint32_t flags,
+		       void (*visit)(const struct iospec_fiemap_extent *x, void *ctx), void *ctx)
 {
-	memset(fm, 0, sizeof(*fm));
-	fm->fm_start = start;
-	fm->fm_length = end - start;
-	fm->fm_flags = flags;
-	fm->fm_extent_count = room;
-	if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0)
-		return -errno;
-	return (int)(fm->fm_mapped_extents < room ? fm->fm_mapped_extents : room);
+	enum { CHUNK = 512 };
+	struct iospec_fiemap *fm = calloc(1, sizeof(*fm) + CHUNK * sizeof(struct iospec_fiemap_extent));
+	if (!fm)
+		die_oom();
+	int err = 0;
+	while (start < end) {
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_start = start;
+		fm->fm_length = end - start;
+		fm->fm_flags = flags;
+		fm->fm_extent_count = CHUNK;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+			err = errno;
+			break;
+		}
+		uint32_t n = fm->fm_mapped_extents < CHUNK ? fm->fm_mapped_extents : CHUNK;
+		if (n == 0)
+			break;
+		int last = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			visit(&fm->fm_extents[i], ctx);
+			if (fm->fm_extents[i].fe_flags & 0x1) /* FIEMAP_EXTENT_LAST */
+				last = 1;
+		}
+		uint64_t next = fm->fm_extents[n - 1].fe_logical + fm->fm_extents[n - 1].fe_length;
+		if (last || next <= start || n < CHUNK)
+			break;
+		start = next;
+	}
+	free(fm);
+	return err;
 }
 
 /* FS_IOC_SETFLAGS as chattr does it: read the flags, set the FS_*_FL bits
@@ -1402,6 +1427,33 @@ static void op_statx(const struct req *r)
 	sb_puts(&out, "}");
 }
 
+/* One extent as JSON, appended to the sb_t ctx (comma-separated): logical, physical, length, flags by name. */
+static void fiemap_json(const struct iospec_fiemap_extent *x, void *ctx)
+{
+	sb_t *ext = ctx;
+	sb_printf(ext,
+		  "%s{\"logical\":%" PRIu64 ",\"physical\":%" PRIu64
+		  ",\"length\":%" PRIu64 ",\"flags\":[",
+		  ext->len == 0 ? "" : ",", x->fe_logical, x->fe_physical, x->fe_length);
+	uint32_t fl = x->fe_flags, known = 0;
+	int ff = 1;
+	for (size_t k = 0; k < sizeof(fiemap_flag_names) / sizeof(fiemap_flag_names[0]); k++) {
+		if (fl & fiemap_flag_names[k].bit) {
+			sb_printf(ext, "%s\"%s\"", ff ? "" : ",", fiemap_flag_names[k].name);
+			ff = 0;
+		}
+		known |= fiemap_flag_names[k].bit;
+	}
+	for (int b = 0; b < 32; b++) {
+		uint32_t bit = 1U << b;
+		if ((fl & bit) && !(known & bit)) {
+			sb_printf(ext, "%s\"0x%x\"", ff ? "" : ",", bit);
+			ff = 0;
+		}
+	}
+	sb_puts(ext, "]}");
+}
+
 static void op_fiemap(const struct req *r)
 {
 	uint64_t end = FIEMAP_MAX_OFFSET;
@@ -1411,67 +1463,16 @@ static void op_fiemap(const struct req *r)
 		return;
 	}
 	NEED_FD(e, "fd");
-	enum { CHUNK = 512 };
-	struct iospec_fiemap *fm =
-		calloc(1, sizeof(*fm) + CHUNK * sizeof(struct iospec_fiemap_extent));
-	if (!fm)
-		die_oom();
 	sb_t ext = { 0 };
 	sb_reset(&ext);
-	uint64_t start = 0;
-	int first = 1, failed = 0, err = 0;
-	for (;;) {
-		int got = fiemap_chunk(e->fd, fm, CHUNK, start, end, FIEMAP_FLAG_SYNC);
-		if (got < 0) {
-			failed = 1;
-			err = -got;
-			break;
-		}
-		uint32_t n = (uint32_t)got;
-		if (n == 0)
-			break;
-		int last = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			struct iospec_fiemap_extent *x = &fm->fm_extents[i];
-			sb_printf(&ext,
-				  "%s{\"logical\":%" PRIu64 ",\"physical\":%" PRIu64
-				  ",\"length\":%" PRIu64 ",\"flags\":[",
-				  first ? "" : ",", x->fe_logical, x->fe_physical, x->fe_length);
-			first = 0;
-			uint32_t fl = x->fe_flags, known = 0;
-			int ff = 1;
-			for (size_t k = 0; k < sizeof(fiemap_flag_names) / sizeof(fiemap_flag_names[0]); k++) {
-				if (fl & fiemap_flag_names[k].bit) {
-					sb_printf(&ext, "%s\"%s\"", ff ? "" : ",", fiemap_flag_names[k].name);
-					ff = 0;
-				}
-				known |= fiemap_flag_names[k].bit;
-			}
-			for (int b = 0; b < 32; b++) {
-				uint32_t bit = 1U << b;
-				if ((fl & bit) && !(known & bit)) {
-					sb_printf(&ext, "%s\"0x%x\"", ff ? "" : ",", bit);
-					ff = 0;
-				}
-			}
-			sb_puts(&ext, "]}");
-			if (fl & 0x1)
-				last = 1;
-		}
-		struct iospec_fiemap_extent *lx = &fm->fm_extents[n - 1];
-		uint64_t next = lx->fe_logical + lx->fe_length;
-		if (last || next <= start || next >= end || n < CHUNK)
-			break;
-		start = next;
-	}
-	if (failed) {
+	int err = fiemap_walk(e->fd, 0, end, FIEMAP_FLAG_SYNC, fiemap_json, &ext);
+	if (err) {
 		ans_errno(err);
 	} else {
 		ans_ret(0);
 		sb_printf(&out, ",\"extents\":[%s]", ext.buf);
 	}
 	free(ext.buf);
-	free(fm);
 }
 
 /* Copy file `src` onto `dst` (same size, holes kept), from offset 0. */
@@ -1592,39 +1593,23 @@ static void rl_add(struct rangelist *l, uint64_t logical, uint64_t phys, uint64_
  * runner refuses device_error on XFS after a clone (kernel/runner.ts).
  * Returns 0 or an errno.
  */
+struct mapped_ctx {
+	struct rangelist *l;
+	uint64_t lo, hi, bs;
+};
+
+static void mapped_visit(const struct iospec_fiemap_extent *x, void *ctx)
+{
+	struct mapped_ctx *m = ctx;
+	/* UNKNOWN 0x2 (DELALLOC 0x4 sets it), ENCODED 0x8, DATA_INLINE 0x200 */
+	if (!(x->fe_flags & (0x2 | 0x4 | 0x8 | 0x200)))
+		rl_add(m->l, x->fe_logical, x->fe_physical, x->fe_length, m->lo, m->hi, m->bs);
+}
+
 static int mapped_ranges(int fd, uint64_t lo, uint64_t hi, uint64_t bs, struct rangelist *l)
 {
-	enum { CHUNK = 256 };
-	struct iospec_fiemap *fm = calloc(1, sizeof(*fm) + CHUNK * sizeof(struct iospec_fiemap_extent));
-	if (!fm)
-		die_oom();
-	uint64_t start = lo;
-	int err = 0;
-	while (start < hi) {
-		int got = fiemap_chunk(fd, fm, CHUNK, start, hi, 0);
-		if (got < 0) {
-			err = -got;
-			break;
-		}
-		uint32_t n = (uint32_t)got;
-		if (n == 0)
-			break;
-		int last = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			struct iospec_fiemap_extent *x = &fm->fm_extents[i];
-			/* UNKNOWN 0x2 (DELALLOC 0x4 sets it), ENCODED 0x8, DATA_INLINE 0x200 */
-			if (!(x->fe_flags & (0x2 | 0x4 | 0x8 | 0x200)))
-				rl_add(l, x->fe_logical, x->fe_physical, x->fe_length, lo, hi, bs);
-			if (x->fe_flags & 0x1)
-				last = 1;
-		}
-		uint64_t next = fm->fm_extents[n - 1].fe_logical + fm->fm_extents[n - 1].fe_length;
-		if (last || next <= start || n < CHUNK)
-			break;
-		start = next;
-	}
-	free(fm);
-	return err;
+	struct mapped_ctx m = { l, lo, hi, bs };
+	return fiemap_walk(fd, lo, hi, 0, mapped_visit, &m);
 }
 
 /* Write LOG.bad (the whole list), signal the recorder and wait for its LOG.badack. Returns 0 or -1 (errno). */
