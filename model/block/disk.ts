@@ -18,6 +18,7 @@ import { UPSTREAM } from '../variants.ts';
 import type { Span } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
+import type { Entry } from '../lib/interval-map.ts';
 import type { Bio, BioOrigin } from './bio.ts';
 import type { DunScheme } from '../crypto/crypto.ts';
 import { decryptData, encryptData } from '../crypto/crypto.ts';
@@ -224,10 +225,12 @@ export class Disk {
 
   private put(map: IntervalMap<Span>, addr: number, data: readonly Span[]): void {
     let a = addr;
+    const entries: Entry<Span>[] = [];
     for (const s of data) {
-      map.set(a, a + s.len, s);
+      entries.push({ start: a, end: a + s.len, v: s });
       a += s.len;
     }
+    map.overlay(entries);
     this.gen++;
     this.writeGens.set(addr, a, this.gen);
   }
@@ -239,14 +242,13 @@ export class Disk {
 
   /** Has any byte of [addr, addr+len) changed since `gen`? */
   changedSince(addr: number, len: number, gen: number): boolean {
-    for (const e of this.writeGens.overlapping(addr, addr + len)) if (e.v > gen) return true;
-    return false;
+    return this.writeGens.someOverlapping(addr, addr + len, (e) => e.v > gen);
   }
 
   /** Make every completed write durable (a cache flush). */
   flush(): void {
     this.flushes++;
-    for (const e of this.cache.entries()) this.medium.set(e.start, e.end, e.v);
+    this.medium.overlay(this.cache.entries());
     this.cache.clear();
     this.pending = this.pending.filter((p) => p.state === 'inflight');
   }

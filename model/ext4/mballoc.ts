@@ -259,23 +259,54 @@ function chunks(first: number, len: number, maxOrder: number): Array<[number, nu
   return out;
 }
 
+/** The largest order among chunks(first, len, maxOrder), without building them. */
+function largestChunkOrder(first: number, len: number, maxOrder: number): number {
+  let largest = -1;
+  while (len > 0) {
+    const max = Math.min(maxOrder, first === 0 ? maxOrder : Math.log2(first & -first));
+    const o = Math.min(max, Math.floor(Math.log2(len)));
+    if (o > largest) largest = o;
+    first += 2 ** o;
+    len -= 2 ** o;
+  }
+  return largest;
+}
+
 /** struct ext4_group_info, the parts the scans read (bb_free, bb_fragments, bb_largest_free_order, bb_first_free). */
 interface GroupInfo {
-  readonly runs: Array<[number, number]>;
+  readonly runs: ReadonlyArray<readonly [number, number]>;
   readonly free: number;
   readonly fragments: number;
   readonly largestOrder: number;
 }
 
+/**
+ * The groups' info as of a state of the free-space map (its seq): the
+ * kernel keeps ext4_group_info up to date as blocks are freed and taken;
+ * the model derives it from the map, once per change of the map rather
+ * than once per group per scan.
+ */
+const groupInfos = new WeakMap<IntervalMap<true>, { seq: number; g: Geometry; infos: Map<number, GroupInfo> }>();
+
 function groupInfo(sb: SuperBlock, g: Geometry, group: number): GroupInfo {
+  const free = sb.alloc.free;
+  let c = groupInfos.get(free);
+  if (c === undefined || c.seq !== free.seq || c.g !== g) {
+    c = { seq: free.seq, g, infos: new Map() };
+    groupInfos.set(free, c);
+  }
+  const hit = c.infos.get(group);
+  if (hit !== undefined) return hit;
   const runs = groupRuns(sb, g, group);
-  let free = 0;
+  let n = 0;
   let largest = -1;
   for (const [a, b] of runs) {
-    free += b - a;
-    for (const [, o] of chunks(a, b - a, g.maxOrder)) largest = Math.max(largest, o);
+    n += b - a;
+    largest = Math.max(largest, largestChunkOrder(a, b - a, g.maxOrder));
   }
-  return { runs, free, fragments: runs.length, largestOrder: largest };
+  const gi: GroupInfo = { runs, free: n, fragments: runs.length, largestOrder: largest };
+  c.infos.set(group, gi);
+  return gi;
 }
 
 /**

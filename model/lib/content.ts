@@ -99,7 +99,11 @@ export function concatData(...parts: Data[]): Span[] {
 
 /** Bytes [from, from+len) of `d`; `d` must cover them. */
 export function sliceData(d: Data, from: number, len: number): Span[] {
-  const out: Span[] = [];
+  return appendSlice([], d, from, len);
+}
+
+/** Append bytes [from, from+len) of `d` to `out` (merging runs), without an array of the slice itself; returns `out`. */
+export function appendSlice(out: Span[], d: Data, from: number, len: number): Span[] {
   if (len <= 0) return out;
   let pos = 0;
   const end = from + len;
@@ -120,13 +124,21 @@ export function sliceData(d: Data, from: number, len: number): Span[] {
 export function overlayData(d: Data, at: number, patch: Data): Span[] {
   const total = dataLen(d);
   const plen = dataLen(patch);
-  return concatData(sliceData(d, 0, at), patch, sliceData(d, at + plen, total - at - plen));
+  const out = appendSlice([], d, 0, at);
+  for (const s of patch) pushSpan(out, s);
+  return appendSlice(out, d, at + plen, total - at - plen);
+}
+
+/** No empty span, and no two neighbours that continue each other: `d` is what concatData would make of it. */
+function isNormal(d: Data): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i]!.len <= 0 || (i > 0 && continues(d[i - 1]!, d[i]!))) return false;
+  return true;
 }
 
 /** Provenance-exact equality (same sources at the same offsets). */
 export function dataEqual(a: Data, b: Data): boolean {
-  const x = concatData(a);
-  const y = concatData(b);
+  const x = isNormal(a) ? a : concatData(a);
+  const y = isNormal(b) ? b : concatData(b);
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) {
     const s = x[i]!;

@@ -80,6 +80,27 @@ export class IntervalMap<T> {
     return out;
   }
 
+  /** The entries intersecting [start, end), whole (not clipped): the map's own objects. */
+  rawOverlapping(start: number, end: number): Entry<T>[] {
+    const out: Entry<T>[] = [];
+    for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) out.push(this.es[i]!);
+    return out;
+  }
+
+  /** Are the entries intersecting [start, end) still exactly `saved` (what rawOverlapping returned)?  No allocation. */
+  sameRawOverlapping(start: number, end: number, saved: readonly Entry<T>[]): boolean {
+    let i = this.firstEndingAfter(start);
+    for (const e of saved) if (this.es[i++] !== e) return false;
+    const next = this.es[i];
+    return next === undefined || next.start >= end;
+  }
+
+  /** Does `pred` hold for some entry intersecting [start, end) (whole, not clipped)?  No allocation. */
+  someOverlapping(start: number, end: number, pred: (e: Entry<T>) => boolean): boolean {
+    for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) if (pred(this.es[i]!)) return true;
+    return false;
+  }
+
   /** True when some entry intersects [start, end). */
   intersects(start: number, end: number): boolean {
     const e = this.es[this.firstEndingAfter(start)];
@@ -91,15 +112,88 @@ export class IntervalMap<T> {
     if (end <= start) return;
     this.seq++;
     const i = this.firstEndingAfter(start);
+    const j = this.cover(i, start, end);
+    if (j > i) this.replaceSlice(i, j, this.head, undefined, this.tail);
+  }
+
+  // What cover() found: the parts of the covered entries outside the range.
+  private head: Entry<T> | undefined;
+  private tail: Entry<T> | undefined;
+
+  /**
+   * The entries from index i on that intersect [start, end): returns the
+   * index past them, and leaves in head/tail the parts of the first and the
+   * last that stick out of the range.
+   */
+  private cover(i: number, start: number, end: number): number {
+    const es = this.es;
+    this.head = undefined;
+    this.tail = undefined;
     let j = i;
-    const keep: Entry<T>[] = [];
-    while (j < this.es.length && this.es[j]!.start < end) {
-      const e = this.es[j]!;
-      if (e.start < start) keep.push({ start: e.start, end: start, v: e.v });
-      if (e.end > end) keep.push({ start: end, end: e.end, v: this.cut(e.v, end - e.start) });
-      j++;
+    for (; j < es.length; j++) {
+      const e = es[j]!;
+      if (e.start >= end) break;
+      if (e.start < start) this.head = { start: e.start, end: start, v: e.v };
+      if (e.end > end) this.tail = { start: end, end: e.end, v: this.cut(e.v, end - e.start) };
     }
-    if (j > i || keep.length > 0) this.es.splice(i, j - i, ...keep);
+    return j;
+  }
+
+  /** Replace es[i, j) by head, mid, tail (each optional): one splice, no array spread. */
+  private replaceSlice(i: number, j: number, head: Entry<T> | undefined, mid: Entry<T> | undefined, tail: Entry<T> | undefined): void {
+    const es = this.es;
+    if (head !== undefined) {
+      if (mid !== undefined) {
+        if (tail !== undefined) es.splice(i, j - i, head, mid, tail);
+        else es.splice(i, j - i, head, mid);
+      } else if (tail !== undefined) es.splice(i, j - i, head, tail);
+      else es.splice(i, j - i, head);
+    } else if (mid !== undefined) {
+      if (tail !== undefined) es.splice(i, j - i, mid, tail);
+      else if (j === i + 1) es[i] = mid;
+      else es.splice(i, j - i, mid);
+    } else if (tail !== undefined) {
+      if (j === i + 1) es[i] = tail;
+      else es.splice(i, j - i, tail);
+    } else es.splice(i, j - i);
+  }
+
+  /**
+   * Map each of `entries` (sorted, disjoint) to its value, replacing what
+   * was there, as set() one by one would: one pass over the map instead of
+   * one splice per entry (a cache flush moves every cached write to the
+   * medium).  Maps that merge neighbours take the entries one by one.
+   */
+  overlay(entries: readonly Entry<T>[]): void {
+    if (entries.length < 8 || this.merge !== null) {
+      for (const e of entries) this.set(e.start, e.end, e.v);
+      return;
+    }
+    this.seq++;
+    const es = this.es;
+    const out: Entry<T>[] = [];
+    let i = 0;
+    let cur = es[0];
+    for (const n of entries) {
+      while (cur !== undefined && cur.end <= n.start) {
+        out.push(cur);
+        cur = es[++i];
+      }
+      while (cur !== undefined && cur.start < n.end) {
+        if (cur.start < n.start) out.push({ start: cur.start, end: n.start, v: cur.v });
+        if (cur.end > n.end) {
+          cur = { start: n.end, end: cur.end, v: this.cut(cur.v, n.end - cur.start) };
+          break;
+        }
+        cur = es[++i];
+      }
+      out.push(n);
+    }
+    while (cur !== undefined) {
+      out.push(cur);
+      cur = es[++i];
+    }
+    this.es = out;
   }
 
   /**
@@ -118,31 +212,33 @@ export class IntervalMap<T> {
   /** Map [start, end) to `v` (replacing what was there). */
   set(start: number, end: number, v: T): void {
     if (end <= start) return;
-    this.remove(start, end);
-    const i = this.firstEndingAfter(start);
+    this.seq++;
+    let i = this.firstEndingAfter(start);
+    let j = this.cover(i, start, end);
+    let head = this.head;
+    let tail = this.tail;
     let e: Entry<T> = { start, end, v };
-    let at = i;
-    let del = 0;
     if (this.merge !== null) {
-      const prev = this.es[i - 1];
+      const prev = head ?? this.es[i - 1];
       if (prev !== undefined && prev.end === start) {
         const m = this.merge(prev, e);
         if (m !== null) {
           e = { start: prev.start, end, v: m };
-          at = i - 1;
-          del = 1;
+          if (head !== undefined) head = undefined;
+          else i--;
         }
       }
-      const nxt = this.es[i];
+      const nxt = tail ?? this.es[j];
       if (nxt !== undefined && nxt.start === end) {
         const m = this.merge(e, nxt);
         if (m !== null) {
           e = { start: e.start, end: nxt.end, v: m };
-          del += 1;
+          if (tail !== undefined) tail = undefined;
+          else j++;
         }
       }
     }
-    this.es.splice(at, del, e);
+    this.replaceSlice(i, j, head, e, tail);
   }
 
   /** Sum of interval lengths intersecting [start, end). */

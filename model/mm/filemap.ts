@@ -5,7 +5,7 @@
  * reporting.
  */
 import type { Span } from '../lib/content.ts';
-import { dataEqual, pushSpan, sliceData } from '../lib/content.ts';
+import { appendSlice, dataEqual, pushSpan, sliceData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
@@ -332,11 +332,9 @@ export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   let len = 0;
   for (const s of data) len += s.len;
   if (f.writeback && changesUptodate(f, off, len, data)) f.changedUnderWriteback = true;
-  const out: Span[] = [];
-  for (const s of sliceData(f.data, 0, off)) pushSpan(out, s);
+  const out = appendSlice([], f.data, 0, off);
   for (const s of data) pushSpan(out, s);
-  for (const s of sliceData(f.data, off + len, f.size - off - len)) pushSpan(out, s);
-  f.data = out;
+  f.data = appendSlice(out, f.data, off + len, f.size - off - len);
 }
 
 /** What generic_write_checks looks at; the maximum file size (sb->s_maxbytes) is the caller's. */

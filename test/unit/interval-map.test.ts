@@ -58,4 +58,45 @@ describe('IntervalMap', () => {
       for (let i = 1; i < es.length; i++) expect(es[i - 1]!.end).toBeLessThanOrEqual(es[i]!.start);
     },
   );
+
+  // overlay() is set() of each entry in one pass; a merging map keeps merging across set/remove.
+  const opArb = fc.oneof(
+    fc.tuple(fc.constant('set' as const), fc.nat(60), fc.nat(20), fc.nat(1000)),
+    fc.tuple(fc.constant('remove' as const), fc.nat(60), fc.nat(20), fc.constant(0)),
+    fc.tuple(fc.constant('overlay' as const), fc.nat(1000), fc.array(fc.tuple(fc.nat(6), fc.integer({ min: 1, max: 6 })), { maxLength: 14 }), fc.nat(1000)),
+  );
+  test.prop([fc.array(opArb, { maxLength: 30 }), fc.boolean()])('overlay and merging set agree with a per-integer array', (ops, merging) => {
+    const m = new IntervalMap<number>((v, d) => v + d, merging ? (a, b) => (a.v + (a.end - a.start) === b.v ? a.v : null) : null);
+    const want: Array<number | null> = new Array(90).fill(null);
+    const put = (s: number, e: number, v: number | null): void => {
+      for (let i = s; i < e && i < 90; i++) want[i] = v === null ? null : v + (i - s);
+    };
+    for (const op of ops) {
+      if (op[0] === 'set') {
+        m.set(op[1], op[1] + op[2], op[3]);
+        put(op[1], op[1] + op[2], op[3]);
+      } else if (op[0] === 'remove') {
+        m.remove(op[1], op[1] + op[2]);
+        put(op[1], op[1] + op[2], null);
+      } else {
+        let pos = op[1] % 20;
+        const entries = op[2].map(([gap, len], k) => {
+          const e = { start: pos + gap, end: pos + gap + len, v: op[3] + 7 * k };
+          pos = e.end;
+          return e;
+        });
+        m.overlay(entries);
+        for (const e of entries) put(e.start, e.end, e.v);
+      }
+      for (let i = 0; i < 90; i++) {
+        const e = m.find(i);
+        expect(e === undefined ? null : e.v + (i - e.start)).toBe(want[i]);
+      }
+      const es = m.entries();
+      for (let i = 1; i < es.length; i++) {
+        expect(es[i - 1]!.end).toBeLessThanOrEqual(es[i]!.start);
+        if (merging && es[i - 1]!.end === es[i]!.start) expect(es[i - 1]!.v + (es[i - 1]!.end - es[i - 1]!.start)).not.toBe(es[i]!.v);
+      }
+    }
+  });
 });
