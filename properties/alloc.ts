@@ -11,9 +11,18 @@ import { IntervalMap } from '../model/lib/interval-map.ts';
 interface Owner {
   readonly pblk: number;
   readonly len: number;
-  readonly who: string;
-  /** A block of another fork than the data fork (XFS's COW staging), not a data-fork mapping. */
-  readonly staging: boolean;
+  readonly ino: number;
+  readonly lblk: number;
+  /** Another fork than the data fork (XFS's COW staging): its name; null for a data-fork mapping. */
+  readonly fork: string | null;
+}
+
+/** A block of another fork than the data fork, not a data-fork mapping. */
+const staging = (o: Owner): boolean => o.fork !== null;
+
+/** The owner as a message names it (built only for a message). */
+function who(o: Owner): string {
+  return o.fork === null ? `inode ${o.ino} block ${o.lblk}` : `inode ${o.ino} ${o.fork.toUpperCase()} fork block ${o.lblk}`;
 }
 
 function inMemoryOwners(sys: System): Owner[] {
@@ -21,12 +30,12 @@ function inMemoryOwners(sys: System): Owner[] {
   for (const inode of sys.sb.inodes.values()) {
     for (const e of inode.extents.entries()) {
       if (e.v.pblk < 0) continue;
-      out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} block ${e.start}`, staging: false });
+      out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: inode.ino, lblk: e.start, fork: null });
     }
     for (const fork of sys.sb.ops.extra_forks?.(inode) ?? []) {
       for (const e of fork.map.entries()) {
         if (e.v.pblk < 0) continue;
-        out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${inode.ino} ${fork.name.toUpperCase()} fork block ${e.start}`, staging: true });
+        out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: inode.ino, lblk: e.start, fork: fork.name });
       }
     }
   }
@@ -36,7 +45,7 @@ function inMemoryOwners(sys: System): Owner[] {
 function onDiskOwners(sys: System): Owner[] {
   const out: Owner[] = [];
   for (const d of sys.sb.image.inodes.values()) {
-    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, who: `inode ${d.ino} block ${e.start}`, staging: false });
+    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: d.ino, lblk: e.start, fork: null });
   }
   return out;
 }
@@ -67,24 +76,52 @@ function allocFingerprint(sys: System): number[] {
   return out;
 }
 
-/** The fingerprint at a check that passed, per system and check. */
-function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System): { same: boolean; passed: () => void } {
+/**
+ * The in-memory allocation state as of its fingerprint, with the owners and
+ * their runs computed at most once for it: the checks that read them share
+ * them (they were rebuilt by each check at every step that allocated).
+ */
+interface AllocState {
+  readonly fp: number[];
+  owners: Owner[] | null;
+  runs: Run[] | null;
+}
+const ALLOC_STATE = new WeakMap<System, AllocState>();
+
+function allocState(sys: System): AllocState {
   const fp = allocFingerprint(sys);
-  const last = seen.get(sys);
-  const same = last !== undefined && last.length === fp.length && last.every((x, i) => x === fp[i]);
-  return { same, passed: () => seen.set(sys, fp) };
+  const last = ALLOC_STATE.get(sys);
+  if (last !== undefined && last.fp.length === fp.length && last.fp.every((x, i) => x === fp[i])) return last;
+  const s: AllocState = { fp, owners: null, runs: null };
+  ALLOC_STATE.set(sys, s);
+  return s;
+}
+
+const ownersOf = (s: AllocState, sys: System): Owner[] => (s.owners ??= inMemoryOwners(sys));
+const runsOf = (s: AllocState, sys: System): Run[] => (s.runs ??= ownedRuns(ownersOf(s, sys)));
+
+/** Has this check passed on this very state (the fingerprint at its last pass)? */
+function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System): { state: AllocState; same: boolean; passed: () => void } {
+  const state = allocState(sys);
+  return { state, same: seen.get(sys) === state.fp, passed: () => seen.set(sys, state.fp) };
 }
 const DOUBLE_PASSED = new WeakMap<System, number[]>();
 const HELD_PASSED = new WeakMap<System, number[]>();
 const REFCOUNT_PASSED = new WeakMap<System, number[]>();
 
 /** Physical runs with the owners that map them (a sweep over the owner intervals, sorted by block). */
-function ownedRuns(owners: readonly Owner[]): Array<{ start: number; end: number; owners: Owner[] }> {
-  const ev: Array<[number, number, Owner]> = [];
+interface Run {
+  readonly start: number;
+  readonly end: number;
+  readonly owners: Owner[];
+}
+
+function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
+  const ev: Array<[number, number, O]> = [];
   for (const o of owners) ev.push([o.pblk, 1, o], [o.pblk + o.len, -1, o]);
   ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const active = new Set<Owner>();
-  const out: Array<{ start: number; end: number; owners: Owner[] }> = [];
+  const active = new Set<O>();
+  const out: Array<{ start: number; end: number; owners: O[] }> = [];
   for (let i = 0; i < ev.length; ) {
     const pos = ev[i]![0];
     for (; i < ev.length && ev[i]![0] === pos; i++) {
@@ -117,18 +154,18 @@ export const noDoubleAllocation = invariant({
   check(ctx: CheckContext): string | null {
     const since = unchangedSincePass(DOUBLE_PASSED, ctx.sys);
     if (since.same) return null;
-    const owners = inMemoryOwners(ctx.sys);
-    for (const r of ownedRuns(owners)) {
+    const owners = ownersOf(since.state, ctx.sys);
+    for (const r of runsOf(since.state, ctx.sys)) {
       if (r.owners.length < 2) continue;
-      if (r.owners.some((o) => o.staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
-        return `step ${ctx.n}: physical block ${r.start} is mapped by both ${r.owners[0]!.who} and ${r.owners[1]!.who}, and is not shared by reflink`;
+      if (r.owners.some(staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
+        return `step ${ctx.n}: physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
       }
     }
     const free = ctx.sys.sb.alloc.free;
     for (const o of owners) {
       if (free.intersects(o.pblk, o.pblk + o.len)) {
         const e = free.overlapping(o.pblk, o.pblk + o.len)[0]!;
-        return `step ${ctx.n}: physical block ${Math.max(e.start, o.pblk)} is mapped by ${o.who} but is in the free-space map`;
+        return `step ${ctx.n}: physical block ${Math.max(e.start, o.pblk)} is mapped by ${who(o)} but is in the free-space map`;
       }
     }
     since.passed();
@@ -137,19 +174,19 @@ export const noDoubleAllocation = invariant({
 });
 
 /** Reference counts against mappings: the first mismatch, or null. */
-function refcountProblem(owners: readonly Owner[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
-  const runs = ownedRuns(owners);
+function refcountProblem(runs: readonly Run[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
   // Blocks being freed, as one sorted map (a file system that commits rarely, as btrfs does, has many).
   const freeing = new IntervalMap<true>((v) => v, () => true);
   for (const [p, n] of busy) freeing.set(p, p + n, true);
   for (const r of runs) {
-    const mapped = r.owners.filter((o) => !o.staging).length;
+    let mapped = 0;
+    for (const o of r.owners) if (!staging(o)) mapped++;
     const rec = recorded(map, r.start);
-    if (r.owners.some((o) => o.staging) && (mapped > 0 || rec > 1)) return `${where}physical block ${r.start} is CoW staging for ${r.owners.find((o) => o.staging)!.who} but is also mapped or shared`;
-    if (mapped > 0 && rec !== mapped) return `${where}physical block ${r.start} is mapped by ${mapped} file block(s) (${r.owners.map((o) => o.who).join(', ')}) but its reference count is ${rec}`;
-    if (free.intersects(r.start, r.end)) return `${where}physical block ${r.start} is freed while ${r.owners[0]!.who} still references it`;
+    if (mapped < r.owners.length && (mapped > 0 || rec > 1)) return `${where}physical block ${r.start} is CoW staging for ${who(r.owners.find(staging)!)} but is also mapped or shared`;
+    if (mapped > 0 && rec !== mapped) return `${where}physical block ${r.start} is mapped by ${mapped} file block(s) (${r.owners.map(who).join(', ')}) but its reference count is ${rec}`;
+    if (free.intersects(r.start, r.end)) return `${where}physical block ${r.start} is freed while ${who(r.owners[0]!)} still references it`;
     const f = freeing.overlapping(r.start, r.end)[0];
-    if (f !== undefined) return `${where}physical block ${f.start} is being freed while ${r.owners[0]!.who} still references it`;
+    if (f !== undefined) return `${where}physical block ${f.start} is being freed while ${who(r.owners[0]!)} still references it`;
   }
   // Every block with a record is mapped (runs are sorted and disjoint).
   let j = 0;
@@ -173,12 +210,12 @@ export const refcountConsistent = invariant({
     const sb = ctx.sys.sb;
     const since = unchangedSincePass(REFCOUNT_PASSED, ctx.sys);
     if (!since.same) {
-      const p = refcountProblem(inMemoryOwners(ctx.sys), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
+      const p = refcountProblem(runsOf(since.state, ctx.sys), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
       if (p !== null) return p;
       since.passed();
     }
     if (ctx.step.op !== 'remount') return null;
-    return refcountProblem(onDiskOwners(ctx.sys), sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `);
+    return refcountProblem(ownedRuns(onDiskOwners(ctx.sys)), sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `);
   },
 });
 
@@ -196,10 +233,10 @@ export const noLeakAfterRemount = invariant({
     const owners = onDiskOwners(ctx.sys);
     const runs = ownedRuns(owners);
     for (const r of runs) {
-      if (r.owners.length > 1 && recorded(img.refcount, r.start) < r.owners.length) return `step ${ctx.n}: after mount, physical block ${r.start} is mapped by both ${r.owners[0]!.who} and ${r.owners[1]!.who}`;
+      if (r.owners.length > 1 && recorded(img.refcount, r.start) < r.owners.length) return `step ${ctx.n}: after mount, physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}`;
     }
     for (const o of owners) {
-      if (img.free.intersects(o.pblk, o.pblk + o.len)) return `step ${ctx.n}: after mount, block ${o.pblk} of ${o.who} is also free on disk`;
+      if (img.free.intersects(o.pblk, o.pblk + o.len)) return `step ${ctx.n}: after mount, block ${o.pblk} of ${who(o)} is also free on disk`;
     }
     const first = sb.alloc.firstDataBlock;
     const total = sb.alloc.totalBlocks;
@@ -281,7 +318,7 @@ export const preallocAccounted = invariant({
     }
     // Files' blocks (whole clusters with bigalloc), shared ones once.
     const owned = new IntervalMap<true>((v) => v, () => true);
-    for (const o of inMemoryOwners(ctx.sys)) {
+    for (const o of ownersOf(since.state, ctx.sys)) {
       const c = wholeClusters(o, r);
       owned.set(c.pblk, c.pblk + c.len, true);
     }

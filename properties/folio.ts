@@ -6,6 +6,8 @@ import { invariant } from './invariant.ts';
 import type { Inode } from '../model/fs/inode.ts';
 import type { Folio } from '../model/mm/folio.ts';
 import type { Span } from '../model/lib/content.ts';
+import type { Entry } from '../model/lib/interval-map.ts';
+import type { Extent } from '../model/fs/extent.ts';
 import { concatData, dataEqual, dataLen, sliceData, zeroData } from '../model/lib/content.ts';
 
 export const dirtyIffDirtyBlocks = invariant({
@@ -20,7 +22,7 @@ export const dirtyIffDirtyBlocks = invariant({
     for (const inode of ctx.sys.sb.inodes.values()) {
       for (const f of inode.mapping.allFolios()) {
         if (f.ifs === null || f.pos >= inode.i_size) continue;
-        const anyDirty = f.ifs.dirty.some((b) => b === 1);
+        const anyDirty = f.ifs.dirty.indexOf(1) >= 0;
         if (f.dirty !== anyDirty) {
           return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is ${f.dirty ? 'dirty' : 'clean'} but its blocks are ${anyDirty ? `dirty (${[...f.ifs.dirty].map((b) => (b === 1 ? 'D' : '.')).join('')})` : 'all clean'}`;
         }
@@ -79,16 +81,20 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
 /**
  * What a clean folio's comparison with the disk depended on when it last
  * matched: its data (the span array is replaced, never mutated, when the
- * folio changes), its up-to-date bits, the file's block map and size, an
- * inline item; and the device bytes behind its written blocks (the disk's
- * change counter then, and the byte ranges its blocks map to).
+ * folio changes), its up-to-date bits, the file's size as far as it cuts
+ * the folio, an inline item, the block map's entries over the folio (the
+ * map's entry objects are replaced, never mutated, so the same objects
+ * mean the same mapping); and the device bytes behind its written blocks
+ * (the disk's change counter then, and the byte ranges its blocks map to).
+ * A change elsewhere in the file (an extending write, an allocation past
+ * the folio) leaves the folio verified.
  */
 interface Verified {
   readonly data: Span[];
   readonly uptodate: boolean;
   readonly bits: Uint8Array | null;
   readonly extents: object;
-  readonly seq: number;
+  readonly entries: readonly Entry<Extent>[];
   readonly isize: number;
   readonly inline: readonly Span[] | null;
   readonly gen: number;
@@ -96,21 +102,37 @@ interface Verified {
 }
 const VERIFIED = new WeakMap<Folio, Verified>();
 
+/** The folio's blocks, [first, end) in file blocks. */
+function folioBlocks(inode: Inode, f: Folio): [number, number] {
+  const bs = inode.blockSize;
+  return [Math.floor(f.pos / bs), Math.ceil((f.pos + f.size) / bs)];
+}
+
 function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {
   const v = VERIFIED.get(f);
-  if (v === undefined || v.data !== f.data || v.uptodate !== f.uptodate || v.extents !== inode.extents || v.seq !== inode.extents.seq || v.isize !== inode.i_size || v.inline !== inline) return false;
+  if (v === undefined || v.data !== f.data || v.uptodate !== f.uptodate || v.extents !== inode.extents || v.isize !== Math.min(inode.i_size, f.pos + f.size) || v.inline !== inline) return false;
   const bits = f.ifs?.uptodate ?? null;
-  if ((v.bits === null) !== (bits === null) || (bits !== null && !bits.every((b, i) => b === v.bits![i]))) return false;
-  return v.gen === sys.disk.gen || !v.ranges.some(([a, n]) => sys.disk.changedSince(a, n, v.gen));
+  if ((v.bits === null) !== (bits === null)) return false;
+  if (bits !== null) for (let i = 0; i < bits.length; i++) if (bits[i] !== v.bits![i]) return false;
+  const [first, end] = folioBlocks(inode, f);
+  if (!inode.extents.sameRawOverlapping(first, end, v.entries)) return false;
+  if (v.gen === sys.disk.gen) return true;
+  for (const [a, n] of v.ranges) if (sys.disk.changedSince(a, n, v.gen)) return false;
+  return true;
 }
 
 function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): void {
   const bs = inode.blockSize;
-  const first = Math.floor(f.pos / bs);
+  const [first, end] = folioBlocks(inode, f);
+  const entries = inode.extents.rawOverlapping(first, end);
   const ranges: Array<[number, number]> = [];
-  for (const e of inode.extents.overlapping(first, first + Math.ceil(f.size / bs))) if (e.v.type === 'mapped') ranges.push([e.v.pblk * bs, (e.end - e.start) * bs]);
+  for (const e of entries) {
+    if (e.v.type !== 'mapped') continue;
+    const s = Math.max(e.start, first);
+    ranges.push([(e.v.pblk + s - e.start) * bs, (Math.min(e.end, end) - s) * bs]);
+  }
   VERIFIED.set(f, {
-    data: f.data, uptodate: f.uptodate, bits: f.ifs === null ? null : f.ifs.uptodate.slice(), extents: inode.extents, seq: inode.extents.seq, isize: inode.i_size, inline, gen: sys.disk.gen, ranges,
+    data: f.data, uptodate: f.uptodate, bits: f.ifs === null ? null : f.ifs.uptodate.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen, ranges,
   });
 }
 
