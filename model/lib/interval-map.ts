@@ -70,6 +70,8 @@ export class IntervalMap<T> {
   /** Entries intersecting [start, end), clipped to it. */
   overlapping(start: number, end: number): Entry<T>[] {
     const out: Entry<T>[] = [];
+    // An empty range intersects nothing (the entry around `start` would be cut to a negative offset).
+    if (end <= start) return out;
     for (let i = this.firstEndingAfter(start); i < this.es.length; i++) {
       const e = this.es[i]!;
       if (e.start >= end) break;
@@ -83,12 +85,14 @@ export class IntervalMap<T> {
   /** The entries intersecting [start, end), whole (not clipped): the map's own objects. */
   rawOverlapping(start: number, end: number): Entry<T>[] {
     const out: Entry<T>[] = [];
+    if (end <= start) return out;
     for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) out.push(this.es[i]!);
     return out;
   }
 
   /** Are the entries intersecting [start, end) still exactly `saved` (what rawOverlapping returned)?  No allocation. */
   sameRawOverlapping(start: number, end: number, saved: readonly Entry<T>[]): boolean {
+    if (end <= start) return saved.length === 0;
     let i = this.firstEndingAfter(start);
     for (const e of saved) if (this.es[i++] !== e) return false;
     const next = this.es[i];
@@ -97,12 +101,14 @@ export class IntervalMap<T> {
 
   /** Does `pred` hold for some entry intersecting [start, end) (whole, not clipped)?  No allocation. */
   someOverlapping(start: number, end: number, pred: (e: Entry<T>) => boolean): boolean {
+    if (end <= start) return false;
     for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) if (pred(this.es[i]!)) return true;
     return false;
   }
 
   /** True when some entry intersects [start, end). */
   intersects(start: number, end: number): boolean {
+    if (end <= start) return false;
     const e = this.es[this.firstEndingAfter(start)];
     return e !== undefined && e.start < end;
   }

@@ -25,6 +25,9 @@ describe('IntervalMap', () => {
       [4, 6, 7],
       [6, 9, 106],
     ]);
+    // An empty range intersects nothing, even inside an entry.
+    expect(m.overlapping(7, 7)).toEqual([]);
+    expect(m.intersects(7, 7)).toBe(false);
     expect(m.gaps(0, 12)).toEqual([
       [3, 4],
       [10, 12],
