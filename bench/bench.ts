@@ -62,14 +62,43 @@ function runRecipes(sys: System, rs: readonly Recipe[], limit: number, cycle = f
   return n;
 }
 
-/** Model steps per second on one long random sequence, without the oracle. */
-export function modelSpeed(system: SystemDoc, steps: number, seed: number): { stepsPerSecond: number; steps: number; ms: number } {
+/** What one speed figure measured. */
+export interface Speed {
+  readonly stepsPerSecond: number;
+  readonly steps: number;
+  readonly ms: number;
+  /** Every timed round's steps per second, in order (warm figures). */
+  readonly rounds: readonly number[];
+}
+
+/**
+ * Warm rounds: V8 compiles a function with its optimizing compiler only once
+ * it is hot, and the model has hundreds of them: the first seconds of any
+ * run are slower (a 25,000-step sequence runs at a third to a half of its
+ * later speed the first time).  `check` spends seconds to hours past that
+ * point, so the figure is the steady one: `warmup` untimed rounds on fresh
+ * systems, then the median of `timed` rounds.
+ */
+export const WARM = { warmup: 3, timed: 3 } as const;
+
+function warm(round: () => { steps: number; ms: number }, rounds: { warmup: number; timed: number } = WARM): Speed {
+  for (let i = 0; i < rounds.warmup; i++) round();
+  const rs: Array<{ steps: number; ms: number }> = [];
+  for (let i = 0; i < Math.max(1, rounds.timed); i++) rs.push(round());
+  const per = rs.map((r) => Math.round(r.steps / (Math.max(r.ms, 0.001) / 1000)));
+  const mid = [...rs].sort((a, b) => a.steps / a.ms - b.steps / b.ms)[Math.floor(rs.length / 2)]!;
+  return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per };
+}
+
+/** Model steps per second on one long random sequence, without the oracle (warm: see WARM). */
+export function modelSpeed(system: SystemDoc, steps: number, seed: number, rounds = WARM): Speed {
   const rs = recipes(steps, seed);
-  const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
-  const t0 = performance.now();
-  const n = runRecipes(sys, rs, rs.length);
-  const ms = performance.now() - t0;
-  return { stepsPerSecond: Math.round(n / (ms / 1000)), steps: n, ms: Math.round(ms) };
+  return warm(() => {
+    const sys = new System(resolveSystem(system), UPSTREAM, { recording: false });
+    const t0 = performance.now();
+    const n = runRecipes(sys, rs, rs.length);
+    return { steps: n, ms: performance.now() - t0 };
+  }, rounds);
 }
 
 /**
@@ -113,13 +142,15 @@ export async function corpusRatio(dir: string): Promise<{ scenarios: number; mod
   return { scenarios: n, modelMs: Math.round(modelMs), kernelMs: Math.round(kernelMs) };
 }
 
-/** Checker steps per second: model + oracle + every invariant, on one long sequence. */
-export function checkerSpeed(system: SystemDoc, steps: number, seed: number): { stepsPerSecond: number; steps: number; ms: number } {
+/** Checker steps per second: model + oracle + every invariant, on the same sequence as modelSpeed (warm: see WARM). */
+export function checkerSpeed(system: SystemDoc, steps: number, seed: number, rounds = WARM): Speed {
   const rs = recipes(steps, seed);
-  const t0 = performance.now();
-  const r = runChecked(resolveSystem(system), UPSTREAM, rs.map((x) => (s: System) => resolve(x, s) as StepSource | StepSource[]), INVARIANTS);
-  const ms = performance.now() - t0;
-  return { stepsPerSecond: Math.round(r.steps.length / (ms / 1000)), steps: r.steps.length, ms: Math.round(ms) };
+  const srcs = rs.map((x) => (s: System) => resolve(x, s) as StepSource | StepSource[]);
+  return warm(() => {
+    const t0 = performance.now();
+    const r = runChecked(resolveSystem(system), UPSTREAM, srcs, INVARIANTS);
+    return { steps: r.steps.length, ms: performance.now() - t0 };
+  }, rounds);
 }
 
 /**
@@ -189,22 +220,36 @@ function startupMs(tsx: boolean, times = 5): number {
 
 /**
  * `iospec check --jobs N` for `ms` on upstream (all invariants, sequences
- * of up to 40 steps): the workers' steps per second of checking (over the
- * longest worker's time, which the budget sets; the start of a worker
- * process is the startup.ms figure), and the wall time of the whole run.
+ * of up to 40 steps).  The figure is warm, as the model's is: the steps the
+ * workers made after `warmMs` of wall time (each worker's first seconds go
+ * to V8 compiling the hot code, on the same cores: a 20 s run made 400
+ * optimizing compilations in its first 2 s and 25 in its last 2 s), over
+ * the time from then to the end.  Also the whole run's rate, its wall time
+ * and the cores the processes kept busy.
  */
-export async function jobsSpeed(jobs: number, ms: number, seed: number): Promise<{ stepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
+export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: number): Promise<{ stepsPerSecond: number; wholeStepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
   const t0 = performance.now();
-  const j = await runJobs({ seed, shard: NO_SHARD, jobRuns: splitRuns(1_000_000_000, jobs), timeMs: ms, args: ['--max-steps', '40'] });
-  const wall = performance.now() - t0;
+  let mark: { t: number; steps: number } | null = null;
+  const j = await runJobs({
+    seed, shard: NO_SHARD, jobRuns: splitRuns(1_000_000_000, jobs), timeMs: ms, args: ['--max-steps', '40'], progressMs: 250,
+    onProgress: (p) => {
+      if (mark === null && performance.now() - t0 >= warmMs) mark = { t: performance.now(), steps: p.steps };
+    },
+  });
+  const t1 = performance.now();
+  const wall = t1 - t0;
   const checkMs = Math.max(1, ...j.workers.map((w) => w.report?.elapsedMs ?? 0));
   // The CPU the workers' processes used over the wall time: more than one core per worker is V8's own threads (compiler, garbage collector).
   const cores = Math.round((j.workers.reduce((n, w) => n + (w.cpuMs ?? 0), 0) / wall) * 100) / 100;
-  return { stepsPerSecond: Math.round(j.report.steps / (checkMs / 1000)), steps: j.report.steps, runs: j.report.runs, checkMs, wallMs: Math.round(wall), cores };
+  const m = mark as { t: number; steps: number } | null;
+  const whole = Math.round(j.report.steps / (checkMs / 1000));
+  const warm = m === null || t1 - m.t < 1000 ? whole : Math.round((j.report.steps - m.steps) / ((t1 - m.t) / 1000));
+  return { stepsPerSecond: warm, wholeStepsPerSecond: whole, steps: j.report.steps, runs: j.report.runs, checkMs, wallMs: Math.round(wall), cores };
 }
 
-/** How long each of the two `check --jobs` figures runs. */
-const JOBS_BENCH_MS = 10_000;
+/** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
+const JOBS_BENCH_MS = 25_000;
+const JOBS_WARM_MS = 10_000;
 
 export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
@@ -232,10 +277,12 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       : { name: `shrink.${variant}`, value: sh.ms, unit: 'ms', detail: `a ${sh.from}-step run failing ${sh.invariant} (1000 random steps, then ${file}) shrunk to ${sh.to} steps` });
   }
   for (const fs of fs_types().map((t) => t.name)) {
+    const warmDetail = (s: Speed): string => `warm: median of ${s.rounds.length} timed rounds (${s.rounds.join(', ')} steps/s) after ${WARM.warmup} untimed`;
     const m = modelSpeed({ fs }, opts.steps, opts.seed);
-    out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only)` });
+    out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only); ${warmDetail(m)}` });
     const c = checkerSpeed({ fs }, opts.steps, opts.seed);
-    out.push({ name: `checker.${fs}.stepsPerSecond`, value: c.stepsPerSecond, unit: 'steps/s', detail: `${c.steps} steps in ${c.ms} ms with the oracle and all invariants` });
+    out.push({ name: `checker.${fs}.stepsPerSecond`, value: c.stepsPerSecond, unit: 'steps/s', detail: `${c.steps} steps in ${c.ms} ms with the oracle and all invariants; ${warmDetail(c)}` });
+    out.push({ name: `checker.${fs}.overModel`, value: Math.round((c.stepsPerSecond / Math.max(1, m.stepsPerSecond)) * 100) / 100, unit: 'x', detail: 'the checker (oracle and every invariant watching) over the model alone, same sequence, both warm' });
     if (opts.soak > 0) {
       const s = soakSpeed({ fs }, opts.soak, opts.seed);
       out.push({ name: `soak.${fs}.ms`, value: s.ms, unit: 'ms', detail: `${s.steps} model steps on one system (20,000 generated recipes, cycled): ${Math.round(s.steps / (s.ms / 1000))} steps/s` });
@@ -243,11 +290,13 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   }
   // One worker against one per core, in the same run: what --jobs buys on this machine.
   const cores = defaultJobs();
-  const j1 = await jobsSpeed(1, JOBS_BENCH_MS, opts.seed);
-  const jn = await jobsSpeed(cores, JOBS_BENCH_MS, opts.seed);
-  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1.stepsPerSecond, unit: 'steps/s', detail: `check --jobs 1 for ${JOBS_BENCH_MS / 1000} s: ${j1.runs} sequences, ${j1.steps} steps in ${j1.checkMs} ms of checking (${j1.wallMs} ms of wall time, the worker's start included); its process kept ${j1.cores} cores busy` });
-  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jn.stepsPerSecond, unit: 'steps/s', detail: `check --jobs ${cores} (the cores here) for ${JOBS_BENCH_MS / 1000} s: ${jn.runs} sequences, ${jn.steps} steps in ${jn.checkMs} ms of checking (${jn.wallMs} ms of wall time); the workers kept ${jn.cores} cores busy` });
-  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jn.stepsPerSecond / Math.max(1, j1.stepsPerSecond)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, measured one after the other in this run${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
+  const j1 = await jobsSpeed(1, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed);
+  const jn = await jobsSpeed(cores, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed);
+  const jobsDetail = (j: Awaited<ReturnType<typeof jobsSpeed>>, what: string): string =>
+    `${what} for ${JOBS_BENCH_MS / 1000} s, warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time; the whole run ${j.runs} sequences, ${j.steps} steps, ${j.wholeStepsPerSecond} steps/s over ${j.checkMs} ms of checking (${j.wallMs} ms of wall time, the workers' start included); the processes kept ${j.cores} cores busy`;
+  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1.stepsPerSecond, unit: 'steps/s', detail: jobsDetail(j1, 'check --jobs 1') });
+  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jn.stepsPerSecond, unit: 'steps/s', detail: jobsDetail(jn, `check --jobs ${cores} (the cores here)`) });
+  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jn.stepsPerSecond / Math.max(1, j1.stepsPerSecond)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, measured one after the other in this run (the whole runs: ${Math.round((jn.wholeStepsPerSecond / Math.max(1, j1.wholeStepsPerSecond)) * 100) / 100}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
   if (opts.kernel) {
     const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
     out.push(k === null

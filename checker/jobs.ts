@@ -23,7 +23,7 @@
  * counterexample is shrunk (inside a long soak sequence) is killed and
  * counted as far as its last progress line.
  */
-import { V8_FLAGS } from '../scripts/v8-flags.mjs';
+import { V8_FLAGS, WORKER_V8_FLAGS } from '../scripts/v8-flags.mjs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -209,6 +209,7 @@ export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
   const stopAll = (): void => {
     for (const w of workers) if (w.child !== null && w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   };
+  const busyWorkers = opts.jobRuns.filter((n) => n > 0).length;
   try {
     opts.jobRuns.forEach((runsGiven, worker) => {
       const seed = workerSeed(opts.seed, opts.shard, worker);
@@ -218,8 +219,9 @@ export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
         return;
       }
       const args = [BIN, 'check', '--jobs', '1', '--seed', String(seed), '--runs', String(runsGiven), ...opts.args, '--time', String(Math.max(1, opts.timeMs) / 1000), '--json', '--worker', dir];
-      // The worker gets the V8 flags itself (bin/iospec.mjs would otherwise start a process for them).
-      const child = spawn(process.execPath, [...V8_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The worker gets the V8 flags itself (bin/iospec.mjs would otherwise start a process for them);
+      // workers that share the machine collect garbage on one thread each (scripts/v8-flags.mjs).
+      const child = spawn(process.execPath, [...(busyWorkers > 1 ? WORKER_V8_FLAGS : V8_FLAGS), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       const r: Running = { ...w, child };
       let stdout = '';
       const errLines: string[] = [];
