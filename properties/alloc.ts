@@ -5,6 +5,7 @@ import type { CheckContext } from './invariant.ts';
 import { invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
 import type { RefcountMap } from '../model/fs/refcount.ts';
+import type { ExtentMap } from '../model/fs/extent.ts';
 import { refcountRuns } from '../model/fs/refcount.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 
@@ -25,19 +26,34 @@ function who(o: Owner): string {
   return o.fork === null ? `inode ${o.ino} block ${o.lblk}` : `inode ${o.ino} ${o.fork.toUpperCase()} fork block ${o.lblk}`;
 }
 
-function inMemoryOwners(sys: System): Owner[] {
-  const out: Owner[] = [];
+/**
+ * The physical blocks one block map (a data fork, or another fork) maps,
+ * as of its change counter; the same array as before while they are the
+ * same blocks at the same offsets (a delayed allocation changes the map,
+ * not what it owns), so that the checks' fingerprint stays put.
+ */
+const MAP_OWNERS = new WeakMap<ExtentMap, { seq: number; owners: Owner[] }>();
+
+function mapOwners(map: ExtentMap, ino: number, fork: string | null): Owner[] {
+  const c = MAP_OWNERS.get(map);
+  if (c !== undefined && c.seq === map.seq) return c.owners;
+  const owners: Owner[] = [];
+  for (const e of map.entries()) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork });
+  const same = c !== undefined && c.owners.length === owners.length && c.owners.every((o, i) => {
+    const p = owners[i]!;
+    return o.pblk === p.pblk && o.len === p.len && o.lblk === p.lblk && o.ino === ino && o.fork === fork;
+  });
+  const keep = same ? c.owners : owners;
+  MAP_OWNERS.set(map, { seq: map.seq, owners: keep });
+  return keep;
+}
+
+/** Every in-memory block map's owner list (data forks, then each inode's other forks). */
+function ownerLists(sys: System): Owner[][] {
+  const out: Owner[][] = [];
   for (const inode of sys.sb.inodes.values()) {
-    for (const e of inode.extents.entries()) {
-      if (e.v.pblk < 0) continue;
-      out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: inode.ino, lblk: e.start, fork: null });
-    }
-    for (const fork of sys.sb.ops.extra_forks?.(inode) ?? []) {
-      for (const e of fork.map.entries()) {
-        if (e.v.pblk < 0) continue;
-        out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: inode.ino, lblk: e.start, fork: fork.name });
-      }
-    }
+    out.push(mapOwners(inode.extents, inode.ino, null));
+    for (const fork of sys.sb.ops.extra_forks?.(inode) ?? []) out.push(mapOwners(fork.map, inode.ino, fork.name));
   }
   return out;
 }
@@ -64,13 +80,10 @@ function mapId(o: object): number {
   return id;
 }
 
-function allocFingerprint(sys: System): number[] {
+function allocFingerprint(sys: System, lists: readonly Owner[][]): number[] {
   const sb = sys.sb;
   const out: number[] = [];
-  for (const inode of sb.inodes.values()) {
-    out.push(mapId(inode.extents), inode.extents.seq);
-    for (const fork of sb.ops.extra_forks?.(inode) ?? []) out.push(mapId(fork.map), fork.map.seq);
-  }
+  for (const l of lists) out.push(mapId(l));
   out.push(-1, mapId(sb.refcount), sb.refcount.seq, mapId(sb.alloc.free), sb.alloc.free.seq, sb.alloc.preallocated, -1);
   for (const [p, n] of sb.busyBlocks()) out.push(p, n);
   return out;
@@ -83,22 +96,24 @@ function allocFingerprint(sys: System): number[] {
  */
 interface AllocState {
   readonly fp: number[];
+  readonly lists: readonly Owner[][];
   owners: Owner[] | null;
   runs: Run[] | null;
 }
 const ALLOC_STATE = new WeakMap<System, AllocState>();
 
 function allocState(sys: System): AllocState {
-  const fp = allocFingerprint(sys);
+  const lists = ownerLists(sys);
+  const fp = allocFingerprint(sys, lists);
   const last = ALLOC_STATE.get(sys);
   if (last !== undefined && last.fp.length === fp.length && last.fp.every((x, i) => x === fp[i])) return last;
-  const s: AllocState = { fp, owners: null, runs: null };
+  const s: AllocState = { fp, lists, owners: null, runs: null };
   ALLOC_STATE.set(sys, s);
   return s;
 }
 
-const ownersOf = (s: AllocState, sys: System): Owner[] => (s.owners ??= inMemoryOwners(sys));
-const runsOf = (s: AllocState, sys: System): Run[] => (s.runs ??= ownedRuns(ownersOf(s, sys)));
+const ownersOf = (s: AllocState): Owner[] => (s.owners ??= s.lists.flat());
+const runsOf = (s: AllocState): Run[] => (s.runs ??= ownedRuns(ownersOf(s)));
 
 /** Has this check passed on this very state (the fingerprint at its last pass)? */
 function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System): { state: AllocState; same: boolean; passed: () => void } {
@@ -154,8 +169,8 @@ export const noDoubleAllocation = invariant({
   check(ctx: CheckContext): string | null {
     const since = unchangedSincePass(DOUBLE_PASSED, ctx.sys);
     if (since.same) return null;
-    const owners = ownersOf(since.state, ctx.sys);
-    for (const r of runsOf(since.state, ctx.sys)) {
+    const owners = ownersOf(since.state);
+    for (const r of runsOf(since.state)) {
       if (r.owners.length < 2) continue;
       if (r.owners.some(staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
         return `step ${ctx.n}: physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
@@ -210,7 +225,7 @@ export const refcountConsistent = invariant({
     const sb = ctx.sys.sb;
     const since = unchangedSincePass(REFCOUNT_PASSED, ctx.sys);
     if (!since.same) {
-      const p = refcountProblem(runsOf(since.state, ctx.sys), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
+      const p = refcountProblem(runsOf(since.state), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
       if (p !== null) return p;
       since.passed();
     }
@@ -318,7 +333,7 @@ export const preallocAccounted = invariant({
     }
     // Files' blocks (whole clusters with bigalloc), shared ones once.
     const owned = new IntervalMap<true>((v) => v, () => true);
-    for (const o of ownersOf(since.state, ctx.sys)) {
+    for (const o of ownersOf(since.state)) {
       const c = wholeClusters(o, r);
       owned.set(c.pblk, c.pblk + c.len, true);
     }

@@ -11,7 +11,9 @@ import { fscrypt_generate_dun } from '../model/crypto/inline_crypt.ts';
 const SEED_000 = 'seed 000 (fscrypt: direct I/O on encrypted files through inline encryption, cover letter)';
 
 function cryptBios(ctx: CheckContext): Bio[] {
-  return ctx.sys.events.flatMap((e) => (e.t === 'bio-queue' && e.bio.crypt !== null ? [e.bio] : []));
+  const out: Bio[] = [];
+  for (const e of ctx.sys.events) if (e.t === 'bio-queue' && e.bio.crypt !== null) out.push(e.bio);
+  return out;
 }
 
 export const noSplitDataUnit = invariant({

@@ -100,22 +100,14 @@ interface Verified {
   readonly gen: number;
   readonly ranges: ReadonlyArray<readonly [number, number]>;
 }
-const VERIFIED = new WeakMap<Folio, Verified>();
-
-/** The folio's blocks, [first, end) in file blocks. */
-function folioBlocks(inode: Inode, f: Folio): [number, number] {
-  const bs = inode.blockSize;
-  return [Math.floor(f.pos / bs), Math.ceil((f.pos + f.size) / bs)];
-}
-
 function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {
-  const v = VERIFIED.get(f);
-  if (v === undefined || v.data !== f.data || v.uptodate !== f.uptodate || v.extents !== inode.extents || v.isize !== Math.min(inode.i_size, f.pos + f.size) || v.inline !== inline) return false;
+  const v = f.verified as Verified | null;
+  if (v === null || v.data !== f.data || v.uptodate !== f.uptodate || v.extents !== inode.extents || v.isize !== Math.min(inode.i_size, f.pos + f.size) || v.inline !== inline) return false;
   const bits = f.ifs?.uptodate ?? null;
   if ((v.bits === null) !== (bits === null)) return false;
   if (bits !== null) for (let i = 0; i < bits.length; i++) if (bits[i] !== v.bits![i]) return false;
-  const [first, end] = folioBlocks(inode, f);
-  if (!inode.extents.sameRawOverlapping(first, end, v.entries)) return false;
+  const bs = inode.blockSize;
+  if (!inode.extents.sameRawOverlapping(Math.floor(f.pos / bs), Math.ceil((f.pos + f.size) / bs), v.entries)) return false;
   if (v.gen === sys.disk.gen) return true;
   for (const [a, n] of v.ranges) if (sys.disk.changedSince(a, n, v.gen)) return false;
   return true;
@@ -123,7 +115,8 @@ function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline:
 
 function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): void {
   const bs = inode.blockSize;
-  const [first, end] = folioBlocks(inode, f);
+  const first = Math.floor(f.pos / bs);
+  const end = Math.ceil((f.pos + f.size) / bs);
   const entries = inode.extents.rawOverlapping(first, end);
   const ranges: Array<[number, number]> = [];
   for (const e of entries) {
@@ -131,9 +124,14 @@ function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: 
     const s = Math.max(e.start, first);
     ranges.push([(e.v.pblk + s - e.start) * bs, (Math.min(e.end, end) - s) * bs]);
   }
-  VERIFIED.set(f, {
-    data: f.data, uptodate: f.uptodate, bits: f.ifs === null ? null : f.ifs.uptodate.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen, ranges,
-  });
+  const bits = f.ifs === null ? null : f.ifs.uptodate;
+  const last = f.verified as Verified | null;
+  // The bits as they were verified: the last copy when they have not changed since (a copy is an allocation each).
+  const same = last !== null && last.bits !== null && bits !== null && last.bits.length === bits.length && last.bits.every((b, i) => b === bits[i]);
+  const v: Verified = {
+    data: f.data, uptodate: f.uptodate, bits: bits === null ? null : same ? last.bits : bits.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen, ranges,
+  };
+  f.verified = v;
 }
 
 /** The first block of [pos, pos+len) whose folio bytes differ from the disk's, described; or null. */

@@ -242,7 +242,7 @@ export class Disk {
 
   /** Has any byte of [addr, addr+len) changed since `gen`? */
   changedSince(addr: number, len: number, gen: number): boolean {
-    return this.writeGens.someOverlapping(addr, addr + len, (e) => e.v > gen);
+    return this.writeGens.maxOverlapping(addr, addr + len) > gen;
   }
 
   /** Make every completed write durable (a cache flush). */

@@ -99,11 +99,12 @@ export class IntervalMap<T> {
     return next === undefined || next.start >= end;
   }
 
-  /** Does `pred` hold for some entry intersecting [start, end) (whole, not clipped)?  No allocation. */
-  someOverlapping(start: number, end: number, pred: (e: Entry<T>) => boolean): boolean {
-    if (end <= start) return false;
-    for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) if (pred(this.es[i]!)) return true;
-    return false;
+  /** The largest value over [start, end) of a map of numbers (-Infinity where nothing is mapped).  No allocation. */
+  maxOverlapping(this: IntervalMap<number>, start: number, end: number): number {
+    let max = -Infinity;
+    if (end <= start) return max;
+    for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) if (this.es[i]!.v > max) max = this.es[i]!.v;
+    return max;
   }
 
   /** True when some entry intersects [start, end). */

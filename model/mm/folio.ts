@@ -48,6 +48,12 @@ export class Folio {
    * leaves it out).
    */
   zeroedInCacheOnly = false;
+  /**
+   * Checker bookkeeping, not kernel state: what folio/no-clean-while-block-dirty
+   * last verified of this folio (properties/folio.ts alone reads it; a field
+   * rather than a WeakMap, which cost the checker a tenth of its time).
+   */
+  verified: object | null = null;
   /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
   wbReqs: number[] = [];
   /** Contents; bytes never read or written are garbage. */
