@@ -95,6 +95,8 @@ function allocFingerprint(sys: System, lists: readonly Owner[][]): number[] {
  * them (they were rebuilt by each check at every step that allocated).
  */
 interface AllocState {
+  /** The step it was taken at: the checks of one step read the same state (checks change nothing). */
+  n: number;
   readonly fp: number[];
   readonly lists: readonly Owner[][];
   owners: Owner[] | null;
@@ -102,12 +104,16 @@ interface AllocState {
 }
 const ALLOC_STATE = new WeakMap<System, AllocState>();
 
-function allocState(sys: System): AllocState {
+function allocState(sys: System, n: number): AllocState {
+  const last = ALLOC_STATE.get(sys);
+  if (last !== undefined && last.n === n) return last;
   const lists = ownerLists(sys);
   const fp = allocFingerprint(sys, lists);
-  const last = ALLOC_STATE.get(sys);
-  if (last !== undefined && last.fp.length === fp.length && last.fp.every((x, i) => x === fp[i])) return last;
-  const s: AllocState = { fp, lists, owners: null, runs: null };
+  if (last !== undefined && last.fp.length === fp.length && last.fp.every((x, i) => x === fp[i])) {
+    last.n = n;
+    return last;
+  }
+  const s: AllocState = { n, fp, lists, owners: null, runs: null };
   ALLOC_STATE.set(sys, s);
   return s;
 }
@@ -116,8 +122,8 @@ const ownersOf = (s: AllocState): Owner[] => (s.owners ??= s.lists.flat());
 const runsOf = (s: AllocState): Run[] => (s.runs ??= ownedRuns(ownersOf(s)));
 
 /** Has this check passed on this very state (the fingerprint at its last pass)? */
-function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System): { state: AllocState; same: boolean; passed: () => void } {
-  const state = allocState(sys);
+function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System, n: number): { state: AllocState; same: boolean; passed: () => void } {
+  const state = allocState(sys, n);
   return { state, same: seen.get(sys) === state.fp, passed: () => seen.set(sys, state.fp) };
 }
 const DOUBLE_PASSED = new WeakMap<System, number[]>();
@@ -167,7 +173,7 @@ export const noDoubleAllocation = invariant({
   kind: 'state',
   events: false,
   check(ctx: CheckContext): string | null {
-    const since = unchangedSincePass(DOUBLE_PASSED, ctx.sys);
+    const since = unchangedSincePass(DOUBLE_PASSED, ctx.sys, ctx.n);
     if (since.same) return null;
     const owners = ownersOf(since.state);
     for (const r of runsOf(since.state)) {
@@ -223,7 +229,7 @@ export const refcountConsistent = invariant({
   events: false,
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
-    const since = unchangedSincePass(REFCOUNT_PASSED, ctx.sys);
+    const since = unchangedSincePass(REFCOUNT_PASSED, ctx.sys, ctx.n);
     if (!since.same) {
       const p = refcountProblem(runsOf(since.state), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `);
       if (p !== null) return p;
@@ -307,7 +313,7 @@ export const preallocAccounted = invariant({
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
     if (sb.ops.held === undefined) return null;
-    const since = unchangedSincePass(HELD_PASSED, ctx.sys);
+    const since = unchangedSincePass(HELD_PASSED, ctx.sys, ctx.n);
     if (since.same) return null;
     const held = sb.ops.held(sb);
     const runs = new IntervalMap<string>((v) => v, (a, b) => (a.v === b.v ? a.v : null));

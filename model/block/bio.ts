@@ -5,7 +5,7 @@
  * carries the symbolic content it transfers.
  */
 import type { Span } from '../lib/content.ts';
-import { sliceData } from '../lib/content.ts';
+import { pushSpan, sliceData } from '../lib/content.ts';
 import { SECTOR_SHIFT } from './blk-settings.ts';
 import type { DunScheme } from '../crypto/crypto.ts';
 
@@ -137,7 +137,8 @@ export class Bio {
   /** bio_add_page without merging: one bvec per call. */
   addVec(addr: number, len: number, data: readonly Span[] | null): void {
     this.bvecs.push({ addr, len });
-    if (data !== null) for (const s of data) this.data.push(s);
+    // The bytes as runs: a page-by-page bio of one buffer is one span, not one per page.
+    if (data !== null) for (const s of data) pushSpan(this.data, s);
     this.size += len;
   }
 }

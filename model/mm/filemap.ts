@@ -109,9 +109,17 @@ export class AddressSpace {
     return this.folios.overlapping(first, last).map((e) => e.v).filter((f, i, a) => i === 0 || a[i - 1] !== f);
   }
 
-  allFolios(): Folio[] {
-    return this.folios.entries().map((e) => e.v);
+  allFolios(): readonly Folio[] {
+    // Model bookkeeping: the list is kept until the tree changes (the checks walk every folio at every step).
+    if (this.folioList === null || this.folioListSeq !== this.folios.seq) {
+      this.folioList = this.folios.entries().map((e) => e.v);
+      this.folioListSeq = this.folios.seq;
+    }
+    return this.folioList;
   }
+
+  private folioList: readonly Folio[] | null = null;
+  private folioListSeq = -1;
 
   /**
    * __filemap_get_folio(FGP_CREAT): the folio for byte `pos`, created (not
