@@ -44,18 +44,22 @@ function recipes(n: number, seed: number): Recipe[] {
  */
 function runRecipes(sys: System, rs: readonly Recipe[], limit: number, cycle = false): number {
   let n = 0;
-  const exec = (src: ReturnType<typeof resolve> | StepSource): void => {
-    if (typeof src === 'function') {
-      const out = src(sys);
-      for (const x of Array.isArray(out) ? out : [out]) exec(x as StepSource);
-      return;
+  // A stack of what is left to run, as runChecked keeps it (no array per step for the harness).
+  const stack: Array<StepSource | ReturnType<typeof resolve>> = [];
+  const exec = (first: ReturnType<typeof resolve>): void => {
+    stack.push(first);
+    for (let src = stack.pop(); src !== undefined; src = stack.pop()) {
+      if (typeof src === 'function') {
+        const out = src(sys);
+        if (Array.isArray(out)) for (let i = out.length - 1; i >= 0; i--) stack.push(out[i] as StepSource);
+        else stack.push(out as StepSource);
+      } else if (Array.isArray(src)) {
+        for (let i = src.length - 1; i >= 0; i--) stack.push(src[i] as StepSource);
+      } else {
+        n++;
+        sys.exec(src as Step, n);
+      }
     }
-    if (Array.isArray(src)) {
-      for (const x of src) exec(x as StepSource);
-      return;
-    }
-    n++;
-    sys.exec(src, n);
   };
   if (cycle) for (let i = 0; n < limit; i = (i + 1) % rs.length) exec(resolve(rs[i]!, sys));
   else for (const r of rs) exec(resolve(r, sys));
