@@ -45,7 +45,11 @@ export type Recipe =
   | { readonly k: 'pread'; readonly fd: number; readonly valid: boolean; readonly off: Span3; readonly len: Span3; readonly buf: number; readonly flags: readonly string[] }
   | { readonly k: 'fsync'; readonly fd: number; readonly data: boolean }
   | { readonly k: 'ftruncate'; readonly fd: number; readonly len: Span3 }
-  | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3; readonly huge: boolean }
+  /**
+   * `huge`: the device's size (ENOSPC); `leave`: as much as leaves (available >> shift) + d blocks available
+   * (a file system half, three quarters ... nearly full).
+   */
+  | { readonly k: 'fallocate'; readonly fd: number; readonly mode: readonly string[]; readonly off: Span3; readonly len: Span3; readonly huge: boolean; readonly leave: { readonly shift: number; readonly d: number } | null }
   | { readonly k: 'mmap_write'; readonly fd: number; readonly off: Span3; readonly len: Span3; readonly fill: number }
   | { readonly k: 'statx'; readonly fd: number }
   | { readonly k: 'fiemap'; readonly fd: number; readonly placement: boolean }
@@ -175,7 +179,14 @@ const plainWrite = (fd: number, off: Span3, len: Span3, flags: readonly string[]
  * - an O_DIRECT write over data still in the page cache, then a crash;
  * - a store through a mapping, a write over it (RWF_WRITETHROUGH for the
  *   RFC's variants), another store, fsync, a crash (what the store after
- *   the write must not lose).
+ *   the write must not lose);
+ * - one block written and made durable inside the range of an RWF_ATOMIC
+ *   direct write over holes, then a crash right after the atomic write (a
+ *   mixed mapping: ext4 bigalloc converts it in a transaction it must
+ *   commit first, XFS remaps it from the COW fork);
+ * - a file system filled half, three quarters ... nearly, then an RWF_ATOMIC write
+ *   to a file whose size predicts a large allocation (ext4's normalized
+ *   request must fall back to the write's own size).
  */
 function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
   const crash = (prep: CrashPrep) => fc.record({
@@ -225,7 +236,23 @@ function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
       fc.constant<Recipe>({ k: 'fsync', fd: 0, data }),
       crash('none'),
     ));
-  return fc.oneof(overwriteCrash, cloneTwice, errorWriteback, storeUnderWriteback, directOverCached, storeWriteStore).map((t) => [...t]);
+  // The kernel runner keeps every write or none (crashKeep): no patterns then.
+  const keeps: ReadonlyArray<'all' | readonly number[]> = opts.realKernel === true || opts.crashKeep !== undefined ? ['all'] : ['all', [1, 0], [0, 1]];
+  const atomicOverMixed = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.nat({ max: 15 }), fill, fc.constantFrom(...keeps)).map(([order, b, f, crash]): Recipe[] => [
+    { k: 'open', fd: 0, path: 'f', acc: 2, flags: ['O_DIRECT'] },
+    { k: 'pwrite', fd: 0, valid: true, off: at0(b % (1 << order)), len: at0(1), fill: f, buf: 0, iov2: null, flags: [], race: null },
+    { k: 'fsync', fd: 0, data: false },
+    { k: 'awrite', fd: 0, order, slot: 0, at: 'slot', crash, prep: 'none', buf: 0, flags: [] },
+  ]);
+  const nearlyFullAtomic = fc.tuple(fc.record({ shift: fc.integer({ min: 1, max: 5 }), d: fc.integer({ min: -16, max: 16 }) }), fc.integer({ min: 1, max: 2 })).map(([leave, order]): Recipe[] => [
+    { k: 'open', fd: 1, path: 'g', acc: 2, flags: [] },
+    { k: 'fallocate', fd: 1, mode: [], off: at0(0), len: at0(1), huge: false, leave },
+    // Open again, A goes last among the open descriptors (B, A): the steps below name it by that index.
+    { k: 'open', fd: 0, path: 'f', acc: 2, flags: ['O_DIRECT'] },
+    { k: 'ftruncate', fd: 1, len: { anchor: 0, k: 256, gran: 3, d: 0 } },
+    { k: 'awrite', fd: 1, order, slot: 0, at: 'slot', crash: null, prep: 'none', buf: 0, flags: [] },
+  ]);
+  return fc.oneof(overwriteCrash, cloneTwice, errorWriteback, storeUnderWriteback, directOverCached, storeWriteStore, atomicOverMixed, nearlyFullAtomic).map((t) => [...t]);
 }
 
 export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
@@ -268,7 +295,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     {
       weight: w.fallocate,
       // Now and then a preallocation larger than the device: ENOSPC, and a file system left (nearly) full after it.
-      arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16), huge: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) }),
+      arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16), huge: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), leave: fc.constant(null) }),
     },
     { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
     { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
@@ -560,7 +587,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'fallocate': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: r.huge ? sys.disk.sizeBytes : value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: r.huge ? sys.disk.sizeBytes : r.leave !== null ? Math.max(1, sys.sb.alloc.available() - ((sys.sb.alloc.available() >> r.leave.shift) + r.leave.d)) * sys.cfg.blockSize : value(sys, { ...r.len, anchor: 0 }, 0, 1) };
     }
     case 'mmap_write': {
       const fd = fdName(sys, r.fd, true);
