@@ -182,6 +182,8 @@ export class IntervalMap<T> {
     let i = 0;
     let cur = es[0];
     for (const n of entries) {
+      // An empty entry maps nothing (as set() of an empty range).
+      if (n.end <= n.start) continue;
       while (cur !== undefined && cur.end <= n.start) {
         out.push(cur);
         cur = es[++i];
