@@ -13,7 +13,7 @@
  */
 import { fscrypt_fs_scheme, fscrypt_mergeable_bio, fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { dataLen, zeroData } from '../lib/content.ts';
+import { zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
 import { Bio, REQ_SYNC } from '../block/bio.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
@@ -198,13 +198,8 @@ export function readDevice(k: Kernel, inode: Inode, pos: number, addr: number, l
     bio.addVec(off, n, null);
     off += n;
   }
-  // What each part of the bio read (more than one when the block layer split it), by offset.
-  let whole: Span[] | null = null;
   const parts: Array<[number, Span[]]> = [];
-  bio.sink = (rel, data) => {
-    if (rel === 0 && data.length > 0 && whole === null && parts.length === 0) whole = data;
-    else parts.push([rel, data]);
-  };
+  bio.sink = (rel, data) => parts.push([rel, data]);
   let done = false;
   bio.endio = () => {
     done = true;
@@ -212,9 +207,6 @@ export function readDevice(k: Kernel, inode: Inode, pos: number, addr: number, l
   k.submit_bio(bio);
   k.wait_req(req);
   if (!done || bio.status !== 0) return bio.status !== 0 ? bio.status : -EIO;
-  // One part that read everything: as it is (the device's read made it for this bio).
-  if (parts.length === 0 && whole !== null && dataLen(whole) === len) return whole;
-  if (whole !== null) parts.push([0, whole]);
   parts.sort((a, b) => a[0] - b[0]);
   const out: Span[] = [];
   for (const [, d] of parts) for (const s of d) out.push(s);
