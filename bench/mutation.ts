@@ -15,7 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { Verdict } from './mutant-judge.ts';
-import { rng } from '../kernel/crashes.ts';
+import { createHash } from 'node:crypto';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -26,6 +26,13 @@ export interface Mutant {
   readonly end: number;
   readonly from: string;
   readonly to: string;
+  /**
+   * What names the mutant across edits elsewhere: the file, the line's text
+   * (trimmed), the change, and which of that line's sites with the same
+   * change it is.  Line numbers and offsets move when code above changes;
+   * this does not.
+   */
+  readonly key: string;
 }
 
 const SWAP: Readonly<Record<string, string>> = {
@@ -40,8 +47,15 @@ function isStringy(e: ts.Expression): boolean {
 export function mutationSites(file: string, text: string): Mutant[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const out: Mutant[] = [];
+  const lines = text.split('\n');
+  const seen = new Map<string, number>();
   const add = (start: number, end: number, to: string): void => {
-    out.push({ file, line: sf.getLineAndCharacterOfPosition(start).line + 1, start, end, from: text.slice(start, end), to });
+    const line = sf.getLineAndCharacterOfPosition(start).line + 1;
+    const from = text.slice(start, end);
+    const base = `${file}|${lines[line - 1]!.trim()}|${from}->${to}`;
+    const k = seen.get(base) ?? 0;
+    seen.set(base, k + 1);
+    out.push({ file, line, start, end, from, to, key: `${base}|${k}` });
   };
   const visit = (n: ts.Node): void => {
     // Coverage counting changes no behaviour: its calls, and the functions that only feed them.
@@ -86,14 +100,36 @@ export function modelFiles(): string[] {
   return walk(join(ROOT, 'model')).map((p) => relative(ROOT, p)).filter((p) => p !== 'model/lib/coverage.ts' && !p.endsWith('/harness.ts')).sort();
 }
 
+/**
+ * The n mutants whose keys hash lowest with the seed: the same seed draws
+ * the same sample anywhere, and an edit to the model changes the sample
+ * only where it adds or removes sites (a shuffle of all sites drew a new
+ * sample after any edit, so no verdict could be compared with the last).
+ */
 export function sample(all: readonly Mutant[], n: number, seed: number): Mutant[] {
-  const r = rng(seed);
-  const a = all.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a.slice(0, n);
+  const rank = (m: Mutant): string => createHash('sha256').update(`${seed}\0${m.key}`).digest('hex');
+  return all.map((m) => ({ m, h: rank(m) })).sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0)).slice(0, n).map((x) => x.m);
+}
+
+/** A mutant judged equivalent by reading the code: no input can tell it from the model (bench/mutation-equivalent.json). */
+export interface Equivalent {
+  readonly key: string;
+  readonly reason: string;
+}
+
+export const EQUIVALENT_FILE = join(ROOT, 'bench', 'mutation-equivalent.json');
+
+/** The equivalent mutants on record, by key; a malformed entry is refused with its index. */
+export function loadEquivalents(file = EQUIVALENT_FILE): Map<string, string> {
+  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(doc)) throw new Error(`${file}: not a JSON array`);
+  const out = new Map<string, string>();
+  doc.forEach((e: unknown, i) => {
+    const ok = typeof e === 'object' && e !== null && typeof (e as Equivalent).key === 'string' && typeof (e as Equivalent).reason === 'string' && (e as Equivalent).reason.length > 0;
+    if (!ok) throw new Error(`${file}: entry ${i} needs a "key" and a non-empty "reason"`);
+    out.set((e as Equivalent).key, (e as Equivalent).reason);
+  });
+  return out;
 }
 
 /** A copy of the working tree (tracked files as they are now) sharing node_modules. */
@@ -183,7 +219,11 @@ async function main(): Promise<void> {
   const texts = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]));
   const all = files.flatMap((f) => mutationSites(f, texts.get(f)!));
   const chosen = sample(all, n, seed);
-  console.log(`mutation: ${all.length} sites in ${files.length} files of model/; ${chosen.length} mutants (seed ${seed}), each judged by the corpus and check --time ${time} (seed 1), ${jobs} at a time`);
+  const equivalent = loadEquivalents();
+  const keys = new Set(all.map((m) => m.key));
+  const stale = [...equivalent.keys()].filter((k) => !keys.has(k));
+  console.log(`mutation: ${all.length} sites in ${files.length} files of model/; ${chosen.length} mutants (seed ${seed}), each judged by the corpus and check --time ${time} (seed 1), ${jobs} at a time; ${equivalent.size} judged equivalent on record (${relative(ROOT, EQUIVALENT_FILE)})`);
+  if (stale.length > 0) console.log(`mutation: ${stale.length} equivalent mutant(s) on record name no site any more (their line changed): review them\n  ${stale.join('\n  ')}`);
   const dirs = Array.from({ length: jobs }, (_, i) => join('/tmp', `iospec-mutant-${process.pid}-${i}`));
   // Interrupted: the running judges (each in its own process group, which a terminal's ^C does not reach) and the copies go too.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -203,7 +243,7 @@ async function main(): Promise<void> {
     makeCopy(d);
     for (const [f, t] of texts) writeFileSync(join(d, f), t);
   }
-  const results: Array<Mutant & Verdict> = [];
+  const results: Array<Mutant & Verdict & { equivalent?: string }> = [];
   let next = 0;
   const t0 = Date.now();
   await Promise.all(dirs.map(async (dir) => {
@@ -215,16 +255,22 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, m.file), orig.slice(0, m.start) + m.to + orig.slice(m.end));
       const v = await judgeIn(dir, time, 1);
       writeFileSync(join(dir, m.file), orig);
-      results.push({ ...m, ...v });
-      console.log(`${String(i + 1).padStart(4)}  ${m.file}:${m.line}  ${JSON.stringify(m.from)} -> ${JSON.stringify(m.to)}  ${v.caught === null ? 'NOT CAUGHT' : `caught by ${v.caught}`} (${(v.ms / 1000).toFixed(1)} s): ${v.detail.slice(0, 160)}`);
+      const eq = equivalent.get(m.key);
+      results.push(eq === undefined ? { ...m, ...v } : { ...m, ...v, equivalent: eq });
+      // An equivalent mutant is still judged: one that is caught was not equivalent, and its reason is wrong.
+      const verdict = v.caught !== null ? `caught by ${v.caught}${eq !== undefined ? ' (ON RECORD AS EQUIVALENT: the reason is wrong)' : ''}` : eq !== undefined ? 'equivalent' : 'NOT CAUGHT';
+      console.log(`${String(i + 1).padStart(4)}  ${m.file}:${m.line}  ${JSON.stringify(m.from)} -> ${JSON.stringify(m.to)}  ${verdict} (${(v.ms / 1000).toFixed(1)} s): ${(eq !== undefined && v.caught === null ? eq : v.detail).slice(0, 160)}`);
     }
   }));
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
   results.sort((a, b) => a.file.localeCompare(b.file) || a.start - b.start);
   const by = (c: Verdict['caught']) => results.filter((r) => r.caught === c).length;
-  const summary = { mutants: results.length, caughtByCorpus: by('corpus'), caughtByCheck: by('check'), notCaught: by(null), minutes: Math.round((Date.now() - t0) / 60000) };
+  const eqn = results.filter((r) => r.caught === null && r.equivalent !== undefined).length;
+  const caught = results.length - by(null);
+  const summary = { mutants: results.length, caughtByCorpus: by('corpus'), caughtByCheck: by('check'), equivalent: eqn, notCaught: by(null) - eqn, minutes: Math.round((Date.now() - t0) / 60000) };
   writeFileSync(outFile, JSON.stringify({ seed, time, summary, results }, null, 1) + '\n');
-  console.log(`\n${summary.mutants} mutants: ${summary.caughtByCorpus} caught by the corpus, ${summary.caughtByCheck} by check, ${summary.notCaught} not caught (${Math.round((100 * (summary.mutants - summary.notCaught)) / Math.max(1, summary.mutants))}%), in ${summary.minutes} min; every verdict in ${outFile}`);
+  const pct = (a: number, b: number): string => `${Math.round((100 * a) / Math.max(1, b))}%`;
+  console.log(`\n${summary.mutants} mutants: ${summary.caughtByCorpus} caught by the corpus, ${summary.caughtByCheck} by check, ${summary.equivalent} equivalent, ${summary.notCaught} not caught: ${pct(caught, results.length - eqn)} of the non-equivalent mutants caught (${pct(caught, results.length)} of all), in ${summary.minutes} min; every verdict in ${outFile}`);
 }
 
 if (process.argv[1]?.endsWith('mutation.ts') === true) await main();
