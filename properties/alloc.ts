@@ -6,7 +6,6 @@ import { invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
 import type { RefcountMap } from '../model/fs/refcount.ts';
 import type { ExtentMap } from '../model/fs/extent.ts';
-import { refcountRuns } from '../model/fs/refcount.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 
 interface Owner {
@@ -162,7 +161,7 @@ function wholeClusters(o: { readonly pblk: number; readonly len: number }, ratio
 
 /** The owner count a refcount map records for block `pblk` (1 where there is no record). */
 function recorded(map: RefcountMap, pblk: number): number {
-  return refcountRuns(map, pblk, 1)[0]![2];
+  return map.find(pblk)?.v ?? 1;
 }
 
 export const noDoubleAllocation = invariant({
