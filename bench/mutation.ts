@@ -121,12 +121,18 @@ export const EQUIVALENT_FILE = join(ROOT, 'bench', 'mutation-equivalent.json');
 
 /** The equivalent mutants on record, by key; a malformed entry is refused with its index. */
 export function loadEquivalents(file = EQUIVALENT_FILE): Map<string, string> {
-  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (!Array.isArray(doc)) throw new Error(`${file}: not a JSON array`);
   const out = new Map<string, string>();
   doc.forEach((e: unknown, i) => {
     const ok = typeof e === 'object' && e !== null && typeof (e as Equivalent).key === 'string' && typeof (e as Equivalent).reason === 'string' && (e as Equivalent).reason.length > 0;
     if (!ok) throw new Error(`${file}: entry ${i} needs a "key" and a non-empty "reason"`);
+    if (out.has((e as Equivalent).key)) throw new Error(`${file}: entry ${i} repeats the key of an earlier entry`);
     out.set((e as Equivalent).key, (e as Equivalent).reason);
   });
   return out;

@@ -534,6 +534,12 @@ export type Resolved = Step | Array<Step | Deferred>;
 type Deferred = (s: System) => Array<Step | Deferred>;
 
 /** Turn a recipe into concrete steps for the current model state. */
+/** The bytes to preallocate so that (available >> shift) + d blocks stay available (at least one block). */
+function leavingBytes(sys: System, leave: { readonly shift: number; readonly d: number }): number {
+  const avail = sys.sb.alloc.available();
+  return Math.max(1, avail - ((avail >> leave.shift) + leave.d)) * sys.cfg.blockSize;
+}
+
 export function resolve(r: Recipe, sys: System): Resolved {
   switch (r.k) {
     case 'open':
@@ -587,7 +593,8 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'fallocate': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length: r.huge ? sys.disk.sizeBytes : r.leave !== null ? Math.max(1, sys.sb.alloc.available() - ((sys.sb.alloc.available() >> r.leave.shift) + r.leave.d)) * sys.cfg.blockSize : value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+      const length = r.huge ? sys.disk.sizeBytes : r.leave !== null ? leavingBytes(sys, r.leave) : value(sys, { ...r.len, anchor: 0 }, 0, 1);
+      return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length };
     }
     case 'mmap_write': {
       const fd = fdName(sys, r.fd, true);
