@@ -12,6 +12,7 @@ import {
   iomap_invalidate_folio,
   iomap_is_partially_uptodate,
   iomap_read_folio,
+  iomap_readahead,
   iomap_release_folio,
   iomap_writepages,
 } from '../iomap/buffered-io.ts';
@@ -36,6 +37,11 @@ export function makeAops(ops: () => FsOps, bufferHeads: boolean): AddressSpaceOp
       const inode = mapping.host as Inode;
       const fs = ops();
       return iomap_read_folio(inode.sb.k, inode, folio, (pos, len) => fs.read_iomap_begin(inode, pos, len, 0), noio);
+    },
+    readahead(mapping, folios) {
+      const inode = mapping.host as Inode;
+      const fs = ops();
+      iomap_readahead(inode.sb.k, inode, folios, (pos, len) => fs.read_iomap_begin(inode, pos, len, 0));
     },
     release_folio: iomap_release_folio,
     invalidate_folio(mapping, folio, offset, len) {

@@ -13,10 +13,10 @@
  */
 import { fscrypt_fs_scheme, fscrypt_mergeable_bio, fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { zeroData } from '../lib/content.ts';
+import { sliceData, zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
 import { Bio, REQ_SYNC } from '../block/bio.ts';
-import { PAGE_SIZE } from '../block/blk-settings.ts';
+import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Folio, IomapFolioState } from '../mm/folio.ts';
 import type { AddressSpace, WritebackControl } from '../mm/filemap.ts';
@@ -241,16 +241,46 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
       if (!iomap_block_needs_zeroing(inode, { iomap: m, srcmap: { ...m, type: 'hole' } }, pos)) return -EAGAIN;
     }
   }
+  const ctx: ReadCtx = { k, inode, map, m: null, bio: null, err: 0 };
+  const err = iomap_readpage_iter(ctx, folio, folio.end);
+  iomap_submit_read(ctx);
+  return err < 0 ? err : ctx.err;
+}
+
+/** The read in progress of iomap_read_folio / iomap_readahead (struct iomap_readpage_ctx). */
+interface ReadCtx {
+  readonly k: Kernel;
+  readonly inode: Inode;
+  readonly map: (pos: number, len: number) => Iomap | number;
+  /** The last mapping (iomap_iter's current iomap): reused while it covers the position. */
+  m: Iomap | null;
+  /** The bio being built: a file- and device-contiguous run, in folio pieces. */
+  bio: { pos: number; addr: number; len: number; pieces: Array<[Folio, number, number]> } | null;
+  /** The first failed bio's status. */
+  err: number;
+}
+
+/**
+ * iomap_readpage_iter: the folio's blocks that are not uptodate, up to
+ * `rangeEnd` for the mapping request — zeroed where nothing is to be read
+ * (iomap_block_needs_zeroing), otherwise added to the bio being built when
+ * their sectors follow its end, else to a new one (the previous submitted).
+ */
+function iomap_readpage_iter(ctx: ReadCtx, folio: Folio, rangeEnd: number): number {
+  const { inode } = ctx;
   const bs = inode.blockSize;
   let pos = folio.pos;
   while (pos < folio.end) {
-    const i = (pos - folio.pos) / bs;
-    if (blockUptodate(folio, i)) {
+    if (blockUptodate(folio, (pos - folio.pos) / bs)) {
       pos += bs;
       continue;
     }
-    const m = map(pos, folio.end - pos);
-    if (typeof m === 'number') return m;
+    let m = ctx.m;
+    if (m === null || pos < m.offset || pos >= m.offset + m.length) {
+      const r = ctx.map(pos, rangeEnd - pos);
+      if (typeof r === 'number') return r;
+      m = ctx.m = r;
+    }
     const mEnd = Math.min(m.offset + m.length, folio.end);
     // Process a run of non-uptodate blocks within this mapping.
     let end = pos;
@@ -264,18 +294,65 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
       while (q < end && iomap_block_needs_zeroing(inode, pair, q) === zero) q += bs;
       if (zero) {
         folioWrite(folio, p, zeroData(q - p));
+        ifs_alloc(inode, folio);
+        iomap_set_range_uptodate(inode, folio, p - folio.pos, q - p);
       } else {
-        const d = readDevice(k, inode, p, iomapAddr(m, p), q - p);
-        if (typeof d === 'number') return d;
-        folioWrite(folio, p, d);
+        const addr = iomapAddr(m, p);
+        const b = ctx.bio;
+        if (b !== null && b.pos + b.len === p && b.addr + b.len === addr && b.len + (q - p) <= BIO_MAX_VECS * PAGE_SIZE) {
+          const last = b.pieces[b.pieces.length - 1]!;
+          if (last[0] === folio && last[1] + last[2] === p) last[2] += q - p;
+          else b.pieces.push([folio, p, q - p]);
+          b.len += q - p;
+        } else {
+          iomap_submit_read(ctx);
+          ctx.bio = { pos: p, addr, len: q - p, pieces: [[folio, p, q - p]] };
+        }
       }
-      ifs_alloc(inode, folio);
-      iomap_set_range_uptodate(inode, folio, p - folio.pos, q - p);
       p = q;
     }
     pos = end;
   }
   return 0;
+}
+
+/**
+ * Submit the bio being built and wait for it (the model's reads complete
+ * at once): its blocks become uptodate in their folios, or, if it failed,
+ * stay as they were (iomap_finish_folio_read with an error).
+ */
+function iomap_submit_read(ctx: ReadCtx): void {
+  const b = ctx.bio;
+  if (b === null) return;
+  ctx.bio = null;
+  const d = readDevice(ctx.k, ctx.inode, b.pos, b.addr, b.len);
+  if (typeof d === 'number') {
+    if (ctx.err === 0) ctx.err = d;
+    return;
+  }
+  for (const [folio, p, n] of b.pieces) {
+    folioWrite(folio, p, b.pieces.length === 1 ? d : sliceData(d, p - b.pos, n));
+    ifs_alloc(ctx.inode, folio);
+    iomap_set_range_uptodate(ctx.inode, folio, p - folio.pos, n);
+  }
+}
+
+/**
+ * iomap_readahead: bring the new folios of a readahead window (in file
+ * order) uptodate, one mapping request for the rest of the window and one
+ * bio per device-contiguous run across folios, up to BIO_MAX_VECS pages.
+ * A failed mapping ends the window (the folios left stay not uptodate, as
+ * do those of a failed bio).
+ */
+export function iomap_readahead(k: Kernel, inode: Inode, folios: readonly Folio[], map: (pos: number, len: number) => Iomap | number): void {
+  if (folios.length === 0) return;
+  const ctx: ReadCtx = { k, inode, map, m: null, bio: null, err: 0 };
+  const end = folios[folios.length - 1]!.end;
+  for (const folio of folios) {
+    if (folio.uptodate) continue;
+    if (iomap_readpage_iter(ctx, folio, end) < 0) break;
+  }
+  iomap_submit_read(ctx);
 }
 
 // ---------------------------------------------------------------------------

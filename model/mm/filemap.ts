@@ -38,6 +38,12 @@ export interface AddressSpaceOps {
    * blocks, beyond EOF) is done; -EAGAIN if a block must be read.
    */
   read_folio(mapping: AddressSpace, folio: Folio, noio?: boolean): number;
+  /**
+   * ->readahead: bring the new folios of a readahead window (in file order)
+   * uptodate as far as it can, in as few bios as the file system builds;
+   * without it, read_pages reads one folio at a time.
+   */
+  readahead?(mapping: AddressSpace, folios: readonly Folio[]): void;
   /** ->release_folio: may the clean folio be dropped? */
   release_folio(folio: Folio): boolean;
   /** ->invalidate_folio: part or all of the folio is being truncated away. */
@@ -401,6 +407,7 @@ export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void
 /** Read into the cache the pages of [first, end) it does not hold, up to EOF, but `skip` (which the caller reads); a page that cannot be read is left out. */
 function readPagesAround(mapping: AddressSpace, first: number, end: number, skip: number): void {
   const last = Math.min(end, Math.ceil(mapping.host.isize() / PAGE_SIZE));
+  const folios: Folio[] = [];
   for (let i = first; i < last; ) {
     const have = mapping.folioAt(i * PAGE_SIZE);
     if (have !== undefined || i === skip) {
@@ -408,9 +415,23 @@ function readPagesAround(mapping: AddressSpace, first: number, end: number, skip
       continue;
     }
     const folio = mapping.getOrCreate(i * PAGE_SIZE);
-    if (mapping.a_ops.read_folio(mapping, folio) < 0 && !folio.uptodate && !folio.dirty && !folio.writeback) mapping.remove(folio);
+    folios.push(folio);
     i = Math.max(i + 1, Math.floor(folio.end / PAGE_SIZE));
   }
+  read_pages(mapping, folios);
+}
+
+/**
+ * mm/readahead.c: read_pages — the file system's ->readahead for the new
+ * folios, or ->read_folio one at a time; a folio left not uptodate (its
+ * read failed) leaves the cache.
+ */
+function read_pages(mapping: AddressSpace, folios: readonly Folio[]): void {
+  if (folios.length === 0) return;
+  const aops = mapping.a_ops;
+  if (aops.readahead !== undefined) aops.readahead(mapping, folios);
+  else for (const f of folios) aops.read_folio(mapping, f);
+  for (const f of folios) if (!f.uptodate && !f.dirty && !f.writeback) mapping.remove(f);
 }
 
 /** mm/readahead.c: get_init_ra_size — the first readahead window for a read of `size` pages. */
