@@ -56,6 +56,8 @@ export function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {
   if (s.device.maxSectorsKb !== LOOP_DEVICE_DEFAULTS.maxSectorsKb) out.push(['max_sectors_kb', String(s.device.maxSectorsKb)]);
   // A loop device's cache mode depends on how it was set up; make it what the scenario says.
   out.push(['write_cache', s.device.writeCache ? 'write back' : 'write through']);
+  // Its readahead window depends on the kernel version; the same.
+  out.push(['read_ahead_kb', String(s.device.readAheadKb)]);
   return out;
 }
 

@@ -133,6 +133,7 @@ export class System implements Kernel {
     this.recording = opts.recording;
     const limits = queueLimitsFromConfig(cfg.device);
     this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs, cfg.device.fill);
+    this.disk.bdi.ra_pages = Math.floor((cfg.device.readAheadKb * 1024) / PAGE_SIZE);
     if (this.recording) {
       this.disk.observer = {
         onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),

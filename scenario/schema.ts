@@ -113,6 +113,7 @@ export const DeviceSchema = object('device', 'the device: an object such as {"lo
   }).optional(),
   maxSectorsKb: whole(4, 1 << 20, 1280, 'a size in KiB: a whole number').optional(),
   maxHwSectorsKb: whole(4, 1 << 20, 1280, 'a size in KiB: a whole number').optional(),
+  readAheadKb: whole(0, 1 << 20, 128, 'a size in KiB: a whole number').optional(),
   maxSegments: whole(1, 65535, 128).optional(),
   maxSegmentSize: whole(4096, 1 << 30, 65536, 'a size in bytes: a whole number').optional(),
   virtBoundary: whole(0, 65536, 4096, 'a boundary in bytes (0: none): a whole number').optional(),

@@ -58,6 +58,8 @@ export interface DeviceConfig {
   maxSectorsKb: number;
   /** queue/max_hw_sectors_kb: the hardware limit (atomic write limits derive from it). */
   maxHwSectorsKb: number;
+  /** queue/read_ahead_kb: the disk's bdi->ra_pages, in KiB (the readahead window of files on it). */
+  readAheadKb: number;
   maxSegments: number;
   maxSegmentSize: number;
   virtBoundary: number;
@@ -94,6 +96,8 @@ export const LOOP_DEVICE_DEFAULTS: DeviceConfig = {
   dmaAlignment: 511,
   maxSectorsKb: 1280,
   maxHwSectorsKb: 1280,
+  // What a new loop device shows on this kernel (2 × max_hw_sectors_kb), not VM_READAHEAD_PAGES.
+  readAheadKb: 2560,
   maxSegments: 128,
   maxSegmentSize: 65536,
   virtBoundary: 0,

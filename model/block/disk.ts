@@ -15,6 +15,8 @@
  */
 import type { Knobs } from '../variants.ts';
 import { UPSTREAM } from '../variants.ts';
+import type { BackingDevInfo } from '../mm/backing-dev.ts';
+import { VM_READAHEAD_PAGES } from '../mm/backing-dev.ts';
 import type { Span } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
@@ -119,6 +121,8 @@ export class Disk {
   readonly failedWrites: Bio[] = [];
   /** Counters for traces and statistics. */
   flushes = 0;
+  /** disk->bdi (struct backing_dev_info): the readahead window of files on this disk, in pages. */
+  readonly bdi: BackingDevInfo = { ra_pages: VM_READAHEAD_PAGES };
 
   constructor(
     limits: QueueLimits,

@@ -11,6 +11,8 @@
 import type { FsOps, SuperBlock } from '../fs/super.ts';
 import type { Inode } from '../fs/inode.ts';
 import type { FileSystemType } from '../fs/registry.ts';
+import { VM_READAHEAD_PAGES } from '../mm/backing-dev.ts';
+import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { EIO, ENOENT } from '../lib/errno.ts';
 import { BTRFS_I } from './btrfs_inode.ts';
 import { btrfs_aops } from './extent_io.ts';
@@ -30,6 +32,8 @@ function btrfs_fill_super(sb: SuperBlock): void {
   sb.s_fs_info = info;
   // MAX_LFS_FILESIZE
   sb.s_maxbytes = Number.MAX_SAFE_INTEGER;
+  // open_ctree: btrfs's own bdi (super_setup_bdi: VM_READAHEAD_PAGES) times the devices (one here), at least 4 MiB.
+  sb.s_bdi = { ra_pages: Math.max(VM_READAHEAD_PAGES * 1, (4 << 20) / PAGE_SIZE) };
   info.maxInline = Math.min(info.maxInline, sb.blockSize);
   const disk = btrfs_disk(sb.image);
   for (const [p, c] of disk.csums) info.csums.set(p, c);

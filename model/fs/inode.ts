@@ -61,6 +61,10 @@ export class Inode implements MappingHost {
     return this.i_size;
   }
 
+  ra_pages(): number {
+    return this.sb.s_bdi.ra_pages;
+  }
+
   waitWriteback(folio: Folio): void {
     this.sb.waitFolioWriteback(folio);
   }

@@ -27,6 +27,7 @@ import type { DiskImage } from './journal.ts';
 import { Journal } from './journal.ts';
 import { ENOSPC } from '../lib/errno.ts';
 import type { FileSystemType } from './registry.ts';
+import type { BackingDevInfo } from '../mm/backing-dev.ts';
 
 /** An atomic write's file blocks, which must map to one naturally aligned physical extent. */
 export interface AlignedWrite {
@@ -200,6 +201,8 @@ export class SuperBlock {
   s_fs_info: object | null = null;
   /** sb->s_maxbytes: the largest file size, set by fill_super. */
   s_maxbytes = Number.MAX_SAFE_INTEGER;
+  /** sb->s_bdi: the block device's (set_bdev_super), unless fill_super sets up the file system's own (super_setup_bdi). */
+  s_bdi: BackingDevInfo;
   /** Shut down (after a crash): the file system refuses I/O until remounted. */
   shutdown = false;
   /** Blocks per allocation unit: EXT4_C2B(sbi, 1) with ext4 bigalloc, else 1 (the type's allocUnit). */
@@ -214,6 +217,7 @@ export class SuperBlock {
     this.blkbits = Math.log2(cfg.blockSize);
     this.clusterRatio = type.allocUnit(cfg);
     this.image = image;
+    this.s_bdi = k.disk.bdi;
     type.ops.replay?.(image, { first: firstDataBlock, total: totalBlocks });
     this.journal = new Journal(
       image,

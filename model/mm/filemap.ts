@@ -61,6 +61,8 @@ export interface MappingHost {
   readonly blockSize: number;
   /** i_size_read */
   isize(): number;
+  /** The readahead window of the host's files, in pages (inode->i_sb->s_bdi->ra_pages, as file_ra_state_init copies it). */
+  ra_pages(): number;
   /** Complete the I/O a folio under writeback is waiting for (folio_wait_writeback). */
   waitWriteback(folio: Folio): void;
 }
@@ -390,18 +392,18 @@ export function generic_write_checks(w: WriteCheckInput): { pos: number; count: 
 const EINVAL_ = 22;
 const EFBIG_ = 27;
 
-/** include/linux/mm.h: VM_READAHEAD_PAGES, the default readahead window (128 KiB). */
-export const VM_READAHEAD_PAGES = (128 * 1024) / PAGE_SIZE;
-
 /**
  * mm/filemap.c: do_sync_mmap_readahead, mmap read-around: a fault on a page
- * the cache does not hold first reads the pages around it, half the
- * readahead window before it and half after, up to EOF (the faulting page
- * itself is read by the fault).  A page that cannot be read is left out.
+ * the cache does not hold first reads a readahead window of pages around
+ * it, from half a window before it (ra->start = pgoff - ra_pages / 2, at
+ * least 0; ra->size = ra_pages), up to EOF (the faulting page itself is
+ * read by the fault).  A page that cannot be read is left out.
  */
 export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void {
   const idx = Math.floor(pos / PAGE_SIZE);
-  readPagesAround(mapping, Math.max(0, idx - VM_READAHEAD_PAGES / 2), idx + VM_READAHEAD_PAGES / 2, idx);
+  const ra = mapping.host.ra_pages();
+  const start = Math.max(0, idx - Math.floor(ra / 2));
+  readPagesAround(mapping, start, start + ra, idx);
 }
 
 /** Read into the cache the pages of [first, end) it does not hold, up to EOF, but `skip` (which the caller reads); a page that cannot be read is left out. */
@@ -454,7 +456,7 @@ function get_init_ra_size(size: number, max: number): number {
 function page_cache_sync_ra(mapping: AddressSpace, pos: number, count: number): void {
   const idx = Math.floor(pos / PAGE_SIZE);
   const req = Math.ceil((pos + count) / PAGE_SIZE) - idx;
-  readPagesAround(mapping, idx, idx + get_init_ra_size(req, VM_READAHEAD_PAGES), idx);
+  readPagesAround(mapping, idx, idx + get_init_ra_size(req, mapping.host.ra_pages()), idx);
 }
 
 /**
