@@ -91,6 +91,14 @@ export class Folio {
     this.writablePages.add(Math.floor(pos / PAGE_SIZE));
   }
 
+  /** Unmap the pages of bytes [start, end) (their page table entries go): the next store to one faults again. */
+  unmapPages(start: number, end: number): void {
+    const w = this.writablePages;
+    if (w === null) return;
+    for (const p of [...w]) if (p * PAGE_SIZE >= start && (p + 1) * PAGE_SIZE <= end) w.delete(p);
+    if (w.size === 0) this.writablePages = null;
+  }
+
   /** Write-protect every page (folio_mkclean / unmap); true if any was writable. */
   mkclean(): boolean {
     const was = this.mappedWritable;

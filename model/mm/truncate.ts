@@ -90,13 +90,35 @@ export function truncate_setsize(mapping: AddressSpace, blockSize: number, setSi
   truncate_pagecache(mapping, newsize);
 }
 
-/** mm/truncate.c: truncate_pagecache — after i_size was lowered to `newsize`. */
+/**
+ * mm/memory.c: unmap_mapping_range — take the pages of bytes [start, end)
+ * out of every mapping of the file, so that the next access faults (and a
+ * store goes through ->page_mkwrite again).
+ */
+export function unmap_mapping_range(mapping: AddressSpace, start: number, end: number): void {
+  if (end <= start) return;
+  for (const f of mapping.folioRange(start, end)) f.unmapPages(start, end);
+}
+
+/**
+ * mm/truncate.c: truncate_pagecache — after i_size was lowered to
+ * `newsize`: the pages from the first whole one past it are unmapped, then
+ * the cache is truncated (the kernel unmaps again afterwards, for pages a
+ * racing fault mapped: none here).
+ */
 export function truncate_pagecache(mapping: AddressSpace, newsize: number): void {
+  unmap_mapping_range(mapping, roundUp(newsize, PAGE_SIZE), Number.MAX_SAFE_INTEGER);
   truncate_inode_pages_range(mapping, newsize, -1);
 }
 
-/** mm/truncate.c: truncate_pagecache_range — bytes [lstart, lend] inclusive. */
+/**
+ * mm/truncate.c: truncate_pagecache_range — bytes [lstart, lend] inclusive:
+ * the whole pages of the range are unmapped first (unmap_mapping_range),
+ * then the page cache is truncated.
+ */
 export function truncate_pagecache_range(mapping: AddressSpace, lstart: number, lend: number): void {
+  const end = lend < 0 ? Number.MAX_SAFE_INTEGER : lend + 1;
+  unmap_mapping_range(mapping, roundUp(lstart, PAGE_SIZE), end === Number.MAX_SAFE_INTEGER ? end : Math.floor(end / PAGE_SIZE) * PAGE_SIZE);
   truncate_inode_pages_range(mapping, lstart, lend);
 }
 
