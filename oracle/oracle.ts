@@ -347,7 +347,10 @@ export class OFile {
     if (len < old) {
       this.cur.remove(len, Number.MAX_SAFE_INTEGER);
       this.since.addZeroCandidate(len, old);
-      this.latent = new CandMap();
+      // Where the size may be below len (a failed truncate, maybeTruncate), this one may
+      // have extended the file: it removed nothing, and what lies past len stays latent.
+      if (this.size.min < len) this.latent.remove(0, len);
+      else this.latent = new CandMap();
     } else if (len > old) {
       this.extendGap(old, len);
     }
