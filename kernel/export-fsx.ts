@@ -146,7 +146,8 @@ export function toFsxOps(doc: ScenarioDoc, results: readonly StepResult[] | null
     const onFile = 'fd' in s && typeof s.fd === 'string' && fdPath.get(s.fd) === path;
     if (s.op === 'clone') {
       const src = fdPath.get(s.src);
-      if (onFile && src === path && s.length > 0) out.push(`# ${what}`, `clone_range ${hx(s.srcOffset)} ${hx(s.length)} ${hx(s.offset)} ${hx(size)}`);
+      if (s.srcOffset < 0 || s.offset < 0) out.push(`# ${what} (not in fsx: a negative offset)`);
+      else if (onFile && src === path && s.length > 0) out.push(`# ${what}`, `clone_range ${hx(s.srcOffset)} ${hx(s.length)} ${hx(s.offset)} ${hx(size)}`);
       else out.push(`# ${what} (not in fsx: fsx clones within its one file, with an explicit length)`);
       return;
     }

@@ -167,6 +167,20 @@ const path = field(
 const byte = whole(0, 255, 1, 'a byte value: a whole number');
 /** A file position: pwrite and pread take -1 (the file position); other negative values go to the kernel as they are. */
 const offset = field(int.min(-(2 ** 53) + 1).max(2 ** 53 - 1), { expect: 'a byte offset: a whole number such as 4096', kind: 'int' });
+
+/**
+ * The model computes byte positions exactly only below 2^53 (JavaScript
+ * numbers); the kernel goes to 2^63.  A range ending past that is refused
+ * as input rather than answered wrongly.
+ */
+function exactEnd(ctx: z.core.$RefinementCtx, start: number, len: number, path: string): void {
+  if (start + len <= Number.MAX_SAFE_INTEGER) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: `${path} ${start} + length ${len} ends past 2^53 - 1: the model computes byte positions exactly only below 2^53 (the kernel allows up to 2^63 - 1), so it cannot answer this step`,
+    path: [path],
+  });
+}
 /** A signed byte count (ftruncate, fallocate, clone): a negative one goes to the kernel as it is. */
 const count = field(int.min(-(2 ** 53) + 1).max(2 ** 53 - 1), { expect: 'a byte count: a whole number such as 4096', kind: 'int' });
 const length = whole(0, 2 ** 40, 4096, 'a byte count: a whole number');
@@ -218,6 +232,7 @@ const STEPS = [
     if (s.iov === undefined && (s.length === undefined || s.fill === undefined))
       ctx.addIssue({ code: 'custom', message: 'a pwrite needs "length" and "fill" (or "iov")', path: [s.length === undefined ? 'length' : 'fill'] });
     const total = s.iov !== undefined ? s.iov.reduce((n, v) => n + v.length, 0) : (s.length ?? 0);
+    exactEnd(ctx, s.offset, total, 'offset');
     const st = s.storeDuringIo;
     if (st !== undefined && st.offset + st.length > total)
       ctx.addIssue({ code: 'custom', message: `the store must lie inside the write's ${total}-byte buffer (offset ${st.offset} + length ${st.length})`, path: ['storeDuringIo'] });
@@ -235,8 +250,11 @@ const STEPS = [
     }),
     offset,
     length: count,
+  }).superRefine((s, ctx) => exactEnd(ctx, s.offset, s.length, 'offset')),
+  object('clone', 'a clone step', { op: z.literal('clone'), fd, src: fd, srcOffset: count, offset: count, length: count }).superRefine((s, ctx) => {
+    exactEnd(ctx, s.srcOffset, s.length, 'srcOffset');
+    exactEnd(ctx, s.offset, s.length, 'offset');
   }),
-  object('clone', 'a clone step', { op: z.literal('clone'), fd, src: fd, srcOffset: count, offset: count, length: count }),
   object('mmap_write', 'an mmap_write step', { op: z.literal('mmap_write'), fd, offset: nonneg, length: whole(1, 1 << 30, 4096, 'a byte count: a whole number'), fill: byte }),
   object('statx', 'a statx step', { op: z.literal('statx'), fd, mask: flagList(STATX_FLAGS, 'STATX', 'STATX_*', '["STATX_BASIC_STATS", "STATX_DIOALIGN"]').optional() }),
   object('fiemap', 'a fiemap step', {

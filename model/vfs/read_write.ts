@@ -116,7 +116,9 @@ export function vfs_pwritev2(file: File, iter: IovIter, pos: number, flags: numb
   if (!usePos && pos < 0) return -EINVAL;
   const p = usePos ? file.f_pos : pos;
   if (iter.count === 0) return 0;
-  // rw_verify_area
+  // rw_verify_area refuses loff_t overflow (2^63).  The model stops at 2^53,
+  // where it stops computing exactly: scenarios cannot ask for more, so only
+  // a write at the file position or appending from a size near it gets here.
   if (p + iter.count > Number.MAX_SAFE_INTEGER) return -EINVAL;
   const iocb: Kiocb = { file, ki_pos: p, ki_flags: iocb_flags(file) };
   const r = kiocb_set_rw_flags(iocb, flags, true);

@@ -21,8 +21,9 @@ export interface RemapRequest {
 /**
  * ioctl_file_clone -> vfs_clone_file_range -> ->remap_file_range, with the
  * checks of generic_file_rw_checks, __generic_remap_file_range_prep and
- * generic_remap_checks.  The file system's `checks` come before the range
- * checks (xfs_file_remap_range: reflink support, shutdown;
+ * generic_remap_checks, in the kernel's order: the file modes, whether the
+ * file system can clone at all, negative ranges (remap_verify_area); then
+ * the file system's `checks` come before the other range checks (xfs_file_remap_range: reflink support, shutdown;
  * btrfs_remap_file_range_prep: NODATASUM on both sides, then writeback of
  * both ranges).
  * Returns 0 or -errno.
@@ -37,12 +38,13 @@ export function vfs_clone_file_range(
 ): number {
   const si = src.inode;
   const di = dst.inode;
-  // remap_verify_area: negative or overflowing ranges.
-  if (posIn < 0 || posOut < 0 || length < 0 || posIn + length > Number.MAX_SAFE_INTEGER || posOut + length > Number.MAX_SAFE_INTEGER) return -EINVAL;
   // generic_file_rw_checks
   if (si.kind === 'dir' || di.kind === 'dir') return -EISDIR;
   if ((src.f_mode & FMODE_READ) === 0 || (dst.f_mode & FMODE_WRITE) === 0 || (dst.f_flags & O_APPEND) !== 0) return -EBADF;
+  // No ->remap_file_range.
   if (fs === null) return -EOPNOTSUPP;
+  // remap_verify_area: negative ranges (overflow past 2^63 cannot be given: scenarios stop at 2^53).
+  if (posIn < 0 || posOut < 0 || length < 0) return -EINVAL;
   // The request as the caller made it (len 0: to the source's EOF).
   const c = fs.checks({ src, posIn, dst, posOut, len: length });
   if (c < 0) return c;
