@@ -138,7 +138,7 @@ describe('check and replay', () => {
     // The block map after the atomic write: two written blocks, and the COW fork's staging blocks.
     expect(full.out).toMatch(/^ {9}map {3}WW/m);
     expect(full.out).toMatch(/^ {9}cow {3}\.\.c/m);
-    expect(full.out).toMatch(/^ {7}bio {3}#\d+ write sector \d+ \+8 \(dio ino \d+ pos 0\)/m);
+    expect(full.out).toMatch(/^ {7}bio {3}#\d+ write sector \d+ \+16 \(dio ino \d+ pos 0\)/m);
     const brief = await iospec('replay', cx, '--brief');
     expect(brief.out).not.toMatch(/^ {9}map/m);
     expect(brief.out).toMatch(/reproduced: atomic\/no-torn-write at step 7/);

@@ -41,21 +41,38 @@ export function xfs_alloc_compute_diff(goal: number, want: number, bno: number, 
 }
 
 /**
- * xfs_bmap_btalloc_best_length: an allocation at EOF first tries the goal
- * itself (xfs_bmap_btalloc_at_eof -> xfs_alloc_vextent_exact_bno: from the
- * goal, as much of the free extent holding it as is wanted, if at least the
- * minimum); then the near search (xfs_alloc_vextent_start_ag).  The
- * FsOps.alloc_search of XFS.  No XFS allocation of the model is aligned
- * (no extent size hint, no stripe unit), so alignment is not modelled here.
+ * xfs_bmap_select_minlen, after xfs_bmap_btalloc_select_lengths found the
+ * longest free extent `blen` (pagf_longest, one AG here): the request's
+ * minimum if nothing longer is free, else as much of the request as the
+ * longest free extent holds — the whole request when one holds it.
+ */
+export function xfs_bmap_select_minlen(minlen: number, maxlen: number, blen: number): number {
+  if (blen < minlen) return minlen;
+  return Math.min(blen, maxlen);
+}
+
+/**
+ * xfs_bmap_btalloc_best_length: the minimum length is what
+ * xfs_bmap_select_minlen makes of the longest free extent; an allocation
+ * at EOF first tries the goal itself (xfs_bmap_btalloc_at_eof ->
+ * xfs_alloc_vextent_exact_bno: from the goal, as much of the free extent
+ * holding it as is wanted, if at least that minimum), then the near search
+ * (xfs_alloc_vextent_start_ag) with the same minimum; should that fail, the
+ * request's own minimum (xfs_bmap_btalloc_low_space).  The FsOps.alloc_search
+ * of XFS.  No XFS allocation of the model is aligned (no extent size hint,
+ * no stripe unit), so alignment is not modelled here.
  */
 export function xfs_alloc_search(free: IntervalMap<true>, req: AllocRequest): Allocation | null {
   if ((req.align ?? 1) > 1) throw new Error(`model bug: an aligned XFS allocation (align ${req.align}) is not modelled`);
-  const minLen = Math.max(1, req.minLen ?? 1);
+  const reqMin = Math.max(1, req.minLen ?? 1);
+  let blen = 0;
+  for (const e of free.entries()) blen = Math.max(blen, e.end - e.start);
+  const minLen = xfs_bmap_select_minlen(reqMin, Math.max(reqMin, req.len), blen);
   if (req.atEof === true) {
     const at = free.find(req.goal);
     if (at !== undefined && at.end - req.goal >= minLen) return { pblk: req.goal, len: Math.min(req.len, at.end - req.goal) };
   }
-  return xfs_alloc_ag_vextent_near(free, req);
+  return xfs_alloc_ag_vextent_near(free, { ...req, minLen }) ?? (minLen > reqMin ? xfs_alloc_ag_vextent_near(free, { ...req, minLen: reqMin }) : null);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { IntervalMap } from '../../model/lib/interval-map.ts';
-import { xfs_alloc_ag_vextent_near, xfs_alloc_compute_diff, xfs_alloc_search } from '../../model/xfs/xfs_alloc.ts';
+import { xfs_alloc_ag_vextent_near, xfs_alloc_compute_diff, xfs_alloc_search, xfs_bmap_select_minlen } from '../../model/xfs/xfs_alloc.ts';
 
 /** A free map of [start, end) ranges. */
 function free(...ranges: Array<[number, number]>): IntervalMap<true> {
@@ -35,9 +35,18 @@ describe('xfs_alloc_ag_vextent_near (one-leaf by-size btree)', () => {
 });
 
 describe('xfs_alloc_search', () => {
-  it('at EOF tries the goal exactly first, a shorter run there included (xfs_bmap_btalloc_at_eof)', () => {
-    expect(xfs_alloc_search(free([100, 101], [200, 1000]), { goal: 100, len: 2, atEof: true })).toEqual({ pblk: 100, len: 1 });
+  it('at EOF tries the goal exactly first, for as much as the longest free extent holds (xfs_bmap_btalloc_at_eof, xfs_bmap_select_minlen)', () => {
+    // A free extent holds the whole request: a shorter run at the goal is not taken.
+    expect(xfs_alloc_search(free([100, 101], [200, 1000]), { goal: 100, len: 2, atEof: true })).toEqual({ pblk: 200, len: 2 });
+    expect(xfs_alloc_search(free([100, 103], [200, 1000]), { goal: 100, len: 2, atEof: true })).toEqual({ pblk: 100, len: 2 });
+    // None does: the minimum is the longest free extent's length, and the goal's run has it.
+    expect(xfs_alloc_search(free([100, 101], [200, 201]), { goal: 100, len: 2, atEof: true })).toEqual({ pblk: 100, len: 1 });
     expect(xfs_alloc_search(free([100, 101], [200, 1000]), { goal: 100, len: 2, atEof: false })).toEqual({ pblk: 200, len: 2 });
+  });
+  it('xfs_bmap_select_minlen: the request minimum when nothing longer is free, else as much of the request as the longest free extent holds', () => {
+    expect(xfs_bmap_select_minlen(4, 16, 2)).toBe(4);
+    expect(xfs_bmap_select_minlen(1, 16, 8)).toBe(8);
+    expect(xfs_bmap_select_minlen(1, 16, 100)).toBe(16);
   });
   it('refuses an aligned request, which no XFS path of the model makes', () => {
     expect(() => xfs_alloc_search(free([0, 100]), { goal: 0, len: 2, align: 4 })).toThrow(/not modelled/);
