@@ -530,6 +530,10 @@ static const struct {
 struct fdent {
 	char *name;
 	int fd;
+	/* The file's identity, taken at open: mmap_write keeps one mapping per
+	 * file, and an fstat then would fail on a shut-down file system. */
+	dev_t dev;
+	ino_t ino;
 };
 
 static struct fdent *fdtab;
@@ -619,6 +623,14 @@ static void fd_add(const char *name, int fd)
 	if (!fdtab[nfd].name)
 		die_oom();
 	fdtab[nfd].fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		fdtab[nfd].dev = st.st_dev;
+		fdtab[nfd].ino = st.st_ino;
+	} else {
+		fdtab[nfd].dev = 0;
+		fdtab[nfd].ino = 0;
+	}
 	nfd++;
 }
 
@@ -1358,14 +1370,9 @@ static void op_mmap_write(const struct req *r)
 		ans_errno(acc < 0 ? errno : EACCES);
 		return;
 	}
-	struct stat st;
-	if (fstat(e->fd, &st) != 0) {
-		ans_errno(errno);
-		return;
-	}
 	unsigned char *map = NULL;
 	for (size_t i = 0; i < g_nmaps; i++)
-		if (g_maps[i].dev == st.st_dev && g_maps[i].ino == st.st_ino)
+		if (g_maps[i].dev == e->dev && g_maps[i].ino == e->ino)
 			map = g_maps[i].addr;
 	if (!map) {
 		if (g_nmaps == MAX_MAPS) {
@@ -1378,7 +1385,7 @@ static void op_mmap_write(const struct req *r)
 			return;
 		}
 		map = m;
-		g_maps[g_nmaps++] = (struct kept_map){ st.st_dev, st.st_ino, map };
+		g_maps[g_nmaps++] = (struct kept_map){ e->dev, e->ino, map };
 	}
 	if (sigsetjmp(bus_env, 1) == 0) {
 		in_mmap_store = 1;
