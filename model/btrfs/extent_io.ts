@@ -9,7 +9,7 @@ import type { AddressSpace, AddressSpaceOps } from '../mm/filemap.ts';
 import { folioWrite } from '../mm/filemap.ts';
 import type { Folio } from '../mm/folio.ts';
 import { ifs_alloc, iomap_invalidate_folio, iomap_is_partially_uptodate, iomap_release_folio, iomap_set_range_uptodate, iomap_writepages, readDevice } from '../iomap/buffered-io.ts';
-import { concatData, sliceData, zeroData } from '../lib/content.ts';
+import { concatData, splitData, zeroData } from '../lib/content.ts';
 import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
 import type { Span } from '../lib/content.ts';
 import { EAGAIN, EIO } from '../lib/errno.ts';
@@ -105,9 +105,10 @@ function submit_one_bio(ctl: BioCtrl): void {
     if (ctl.err === 0) ctl.err = d;
     return;
   }
+  const parts = b.blocks === 1 ? [d] : splitData(d, b.pieces.map(() => bs));
   for (let j = 0; j < b.pieces.length; j++) {
     const [folio, pos] = b.pieces[j]!;
-    const data = b.blocks === 1 ? d : sliceData(d, j * bs, bs);
+    const data = parts[j]!;
     if (!btrfs_data_csum_ok(inode, b.pblk + j, data)) {
       if (ctl.err === 0) ctl.err = -EIO;
       continue;

@@ -13,7 +13,7 @@
  */
 import { fscrypt_fs_scheme, fscrypt_mergeable_bio, fscrypt_set_bio_crypt_ctx } from '../crypto/inline_crypt.ts';
 import type { Span } from '../lib/content.ts';
-import { sliceData, zeroData } from '../lib/content.ts';
+import { splitData, zeroData } from '../lib/content.ts';
 import { EIO, EAGAIN } from '../lib/errno.ts';
 import { Bio, REQ_SYNC } from '../block/bio.ts';
 import { BIO_MAX_VECS, PAGE_SIZE } from '../block/blk-settings.ts';
@@ -330,11 +330,12 @@ function iomap_submit_read(ctx: ReadCtx): void {
     if (ctx.err === 0) ctx.err = d;
     return;
   }
-  for (const [folio, p, n] of b.pieces) {
-    folioWrite(folio, p, b.pieces.length === 1 ? d : sliceData(d, p - b.pos, n));
+  const parts = b.pieces.length === 1 ? [d] : splitData(d, b.pieces.map((x) => x[2]));
+  b.pieces.forEach(([folio, p, n], j) => {
+    folioWrite(folio, p, parts[j]!);
     ifs_alloc(ctx.inode, folio);
     iomap_set_range_uptodate(ctx.inode, folio, p - folio.pos, n);
-  }
+  });
 }
 
 /**

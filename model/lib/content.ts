@@ -120,6 +120,30 @@ export function appendSlice(out: Span[], d: Data, from: number, len: number): Sp
   return out;
 }
 
+/** `d` cut into consecutive pieces of the given lengths, from its start, in one pass; `d` must cover them. */
+export function splitData(d: Data, lens: readonly number[]): Span[][] {
+  const out: Span[][] = [];
+  let i = 0;
+  let used = 0; // bytes of d[i] already given out
+  for (const want of lens) {
+    const piece: Span[] = [];
+    let need = want;
+    while (need > 0) {
+      const s = d[i]!;
+      const n = Math.min(s.len - used, need);
+      pushSpan(piece, used === 0 && n === s.len ? s : cutSpan(s, used, n));
+      need -= n;
+      used += n;
+      if (used === s.len) {
+        i++;
+        used = 0;
+      }
+    }
+    out.push(piece);
+  }
+  return out;
+}
+
 /** `d` with bytes [at, at+dataLen(patch)) replaced by `patch`. */
 export function overlayData(d: Data, at: number, patch: Data): Span[] {
   const total = dataLen(d);

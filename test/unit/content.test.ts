@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { concatData, dataLen, dataRuns, overlayData, sliceData, span, SRC_ZERO, zeroData } from '../../model/lib/content.ts';
+import { concatData, dataLen, dataRuns, overlayData, sliceData, span, splitData, SRC_ZERO, zeroData } from '../../model/lib/content.ts';
 
 describe('symbolic content', () => {
   it('keeps provenance through slicing and overlay', () => {
@@ -31,6 +31,26 @@ describe('symbolic content', () => {
       const s = sliceData(d, from, len);
       expect(dataLen(s)).toBe(len);
       if (len > 2) expect(concatData(sliceData(s, 0, 1), sliceData(s, 1, len - 1))).toEqual(s);
+    },
+  );
+
+  test.prop([fc.array(fc.record({ len: fc.integer({ min: 1, max: 50 }), src: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 12 })])(
+    'splitData gives the slices sliceData gives, in one pass',
+    (parts, want) => {
+      const d = concatData(parts.map((p, i) => [span(p.len, p.src, i * 1000, p.src)]).flat());
+      const n = dataLen(d);
+      const lens: number[] = [];
+      let at = 0;
+      for (const w of want) {
+        if (at + w > n) continue;
+        lens.push(w);
+        at += w;
+      }
+      let from = 0;
+      splitData(d, lens).forEach((piece, j) => {
+        expect(piece).toEqual(sliceData(d, from, lens[j]!));
+        from += lens[j]!;
+      });
     },
   );
 });
