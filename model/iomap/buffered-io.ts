@@ -241,7 +241,7 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
       if (!iomap_block_needs_zeroing(inode, { iomap: m, srcmap: { ...m, type: 'hole' } }, pos)) return -EAGAIN;
     }
   }
-  const ctx: ReadCtx = { k, inode, map, m: null, bio: null, err: 0 };
+  const ctx: ReadCtx = { k, inode, map, m: null, pair: null, bio: null, err: 0 };
   const err = iomap_readpage_iter(ctx, folio, folio.end);
   iomap_submit_read(ctx);
   return err < 0 ? err : ctx.err;
@@ -254,6 +254,8 @@ interface ReadCtx {
   readonly map: (pos: number, len: number) => Iomap | number;
   /** The last mapping (iomap_iter's current iomap): reused while it covers the position. */
   m: Iomap | null;
+  /** `m` with no source map (a read has none: srcmap type hole). */
+  pair: IomapPair | null;
   /** The bio being built: a file- and device-contiguous run, in folio pieces. */
   bio: { pos: number; addr: number; len: number; pieces: Array<[Folio, number, number]> } | null;
   /** The first failed bio's status. */
@@ -276,16 +278,17 @@ function iomap_readpage_iter(ctx: ReadCtx, folio: Folio, rangeEnd: number): numb
       continue;
     }
     let m = ctx.m;
-    if (m === null || pos < m.offset || pos >= m.offset + m.length) {
+    let pair = ctx.pair;
+    if (m === null || pair === null || pos < m.offset || pos >= m.offset + m.length) {
       const r = ctx.map(pos, rangeEnd - pos);
       if (typeof r === 'number') return r;
       m = ctx.m = r;
+      pair = ctx.pair = { iomap: r, srcmap: iomapHole(r.offset, r.length) };
     }
     const mEnd = Math.min(m.offset + m.length, folio.end);
     // Process a run of non-uptodate blocks within this mapping.
     let end = pos;
     while (end < mEnd && !blockUptodate(folio, (end - folio.pos) / bs)) end += bs;
-    const pair: IomapPair = { iomap: m, srcmap: { ...m, type: 'hole' } };
     // Blocks at or beyond EOF are zeroed; the rest read when mapped.
     let p = pos;
     while (p < end) {
@@ -347,7 +350,7 @@ function iomap_submit_read(ctx: ReadCtx): void {
  */
 export function iomap_readahead(k: Kernel, inode: Inode, folios: readonly Folio[], map: (pos: number, len: number) => Iomap | number): void {
   if (folios.length === 0) return;
-  const ctx: ReadCtx = { k, inode, map, m: null, bio: null, err: 0 };
+  const ctx: ReadCtx = { k, inode, map, m: null, pair: null, bio: null, err: 0 };
   const end = folios[folios.length - 1]!.end;
   for (const folio of folios) {
     if (folio.uptodate) continue;
