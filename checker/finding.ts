@@ -255,11 +255,11 @@ export function directReadAt(steps: readonly Step[], at: number): boolean {
   return false;
 }
 
-/** Did a hole punch come after a device_error (a failing sector), before the violation? */
-export function punchAfterDeviceError(steps: readonly Step[], upTo: number): boolean {
+/** Did a fallocate with `mode` (FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE) come after a device_error (a failing sector), before the violation? */
+export function fallocateAfterDeviceError(steps: readonly Step[], upTo: number, mode: 'FALLOC_FL_PUNCH_HOLE' | 'FALLOC_FL_ZERO_RANGE'): boolean {
   const failed = steps.findIndex((s) => s.op === 'device_error');
   if (failed < 0 || failed >= upTo) return false;
-  return steps.some((s, i) => i > failed && i < upTo && s.op === 'fallocate' && Array.isArray(s.mode) && s.mode.includes('FALLOC_FL_PUNCH_HOLE'));
+  return steps.some((s, i) => i > failed && i < upTo && s.op === 'fallocate' && Array.isArray(s.mode) && s.mode.includes(mode));
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import type { FsHarness } from '../fs/registry.ts';
 import type { KnownFinding } from '../../checker/finding.ts';
-import { breaks, punchAfterDeviceError } from '../../checker/finding.ts';
+import { breaks, fallocateAfterDeviceError } from '../../checker/finding.ts';
 import type { Step } from '../../scenario/schema.ts';
 import type { StepResult } from '../system.ts';
 import { diffSystems } from '../../kernel/diff-target.ts';
@@ -111,7 +111,18 @@ const FINDINGS: readonly KnownFinding[] = [
     confirmed: false,
     invariants: ['data/read-your-writes'],
     matches(_system, steps, _results, v) {
-      return breaks(this, v) && punchAfterDeviceError(steps, v.step);
+      return breaks(this, v) && fallocateAfterDeviceError(steps, v.step, 'FALLOC_FL_PUNCH_HOLE');
+    },
+  },
+  {
+    id: 'btrfs-zero-range-prealloc-after-writeback-error',
+    summary:
+      'btrfs: a ZERO_RANGE inside one block of a preallocated extent whose writeback failed succeeds but leaves the written bytes readable. The failed ordered extent never converts the extent, so on disk the block is still preallocated while the page cache holds the written bytes (uptodate, clean: a write error no longer clears uptodate); btrfs_zero_range sees a range within one block of a PREALLOC extent map, takes it as already reading zeroes and returns 0 without zeroing the page cache (btrfs_truncate_block), so the zeroed range reads the old bytes until the cache is reclaimed. The sibling of btrfs-punch-hole-after-writeback-error. Found by the checker (`check --fs btrfs --seed 79`, and `--seed 7` with 64 KiB folios); read from the source (fs/btrfs/file.c: btrfs_zero_range); needs a failing device, model only here.',
+    scenarios: ['test/scenarios/btrfs-zero-range-prealloc-after-writeback-error.json', 'test/scenarios/btrfs-folio64k-failed-fsync-zero-range-read-your-writes.json'],
+    confirmed: false,
+    invariants: ['data/read-your-writes'],
+    matches(_system, steps, _results, v) {
+      return breaks(this, v) && fallocateAfterDeviceError(steps, v.step, 'FALLOC_FL_ZERO_RANGE');
     },
   },
   {
