@@ -806,7 +806,16 @@ export function iomap_page_mkwrite(k: Kernel, inode: Inode, folio: Folio, ops: I
   if (folio.pos >= isize) return -EFAULT;
   const len = Math.min(folio.end, isize) - folio.pos;
   const r = iomap_iterate(inode.ino, folio.pos, len, IOMAP_WRITE | IOMAP_FAULT, ops, (it) => iomap_length(it), mappingObserver(k, inode));
-  if (r.err < 0 && r.done === 0) return r.err;
+  if (r.err < 0) {
+    // iomap_folio_mkwrite_iter dirtied what the mappings before the failed one
+    // cover; the fault fails (vmf_fs_error: SIGBUS) and the store is not made.
+    if (r.done > 0) {
+      ifs_alloc(inode, folio);
+      iomap_set_range_dirty(inode, folio, 0, r.done);
+      filemap_dirty_folio(inode.mapping, folio);
+    }
+    return r.err;
+  }
   iomap_dirty_folio(inode, folio);
   folio_wait_stable(inode.mapping, folio);
   folio.setPageWritable(pos);
