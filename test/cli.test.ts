@@ -58,6 +58,9 @@ describe('iospec run', () => {
     ['max_sectors_kb above max_hw_sectors_kb', JSON.stringify({ ...ok, system: { fs: 'ext4', device: { maxSectorsKb: 2048, maxHwSectorsKb: 1024 } } }), /system\.device\.maxSectorsKb: maxSectorsKb 2048 is larger than maxHwSectorsKb 1024/],
     ['bigalloc cluster not a multiple of the block', JSON.stringify({ ...ok, system: { fs: 'ext4', blockSize: 4096, features: ['bigalloc'], clusterSize: 2048 } }), /system\.clusterSize/],
     ['device_error without a length', JSON.stringify({ ...ok, steps: [{ op: 'device_error', fd: 'A', offset: 0 }] }), /steps\[0\] \(step 1, device_error\)\.length/],
+    ['a negative read_ahead_kb', JSON.stringify({ ...ok, system: { fs: 'ext4', device: { readAheadKb: -1 } } }), /system\.device\.readAheadKb: .*a size in KiB/],
+    ['a write ending past 2^53', JSON.stringify({ ...ok, steps: [{ op: 'pwrite', fd: 'A', offset: 2 ** 53 - 4096, length: 8192, fill: 1 }] }), /steps\[0\] \(step 1, pwrite\)\.offset: offset 9007199254736896 \+ length 8192 ends past 2\^53 - 1: the model computes byte positions exactly only below 2\^53/],
+    ['a clone source past 2^53', JSON.stringify({ ...ok, steps: [{ op: 'clone', fd: 'A', src: 'A', srcOffset: 2 ** 53 - 4096, offset: 0, length: 8192 }] }), /steps\[0\] \(step 1, clone\)\.srcOffset: srcOffset .* ends past 2\^53 - 1/],
   ];
   for (const [what, content, msg] of bad) {
     it(`rejects ${what} with one error line and exit status 2`, async () => {
