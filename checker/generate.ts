@@ -533,13 +533,13 @@ export type Resolved = Step | Array<Step | Deferred>;
 /** Steps resolved when the steps before them have run. */
 type Deferred = (s: System) => Array<Step | Deferred>;
 
-/** Turn a recipe into concrete steps for the current model state. */
 /** The bytes to preallocate so that (available >> shift) + d blocks stay available (at least one block). */
 function leavingBytes(sys: System, leave: { readonly shift: number; readonly d: number }): number {
   const avail = sys.sb.alloc.available();
   return Math.max(1, avail - ((avail >> leave.shift) + leave.d)) * sys.cfg.blockSize;
 }
 
+/** Turn a recipe into concrete steps for the current model state. */
 export function resolve(r: Recipe, sys: System): Resolved {
   switch (r.k) {
     case 'open':
