@@ -61,6 +61,7 @@ export class Inode implements MappingHost {
     return this.i_size;
   }
 
+  /** inode->i_sb->s_bdi->ra_pages (file_ra_state_init) */
   ra_pages(): number {
     return this.sb.s_bdi.ra_pages;
   }

@@ -238,13 +238,18 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
       if (blockUptodate(folio, (pos - folio.pos) / bs)) continue;
       const m = map(pos, bs);
       if (typeof m === 'number') return m;
-      if (!iomap_block_needs_zeroing(inode, { iomap: m, srcmap: { ...m, type: 'hole' } }, pos)) return -EAGAIN;
+      if (!iomap_block_needs_zeroing(inode, readPair(m), pos)) return -EAGAIN;
     }
   }
   const ctx: ReadCtx = { k, inode, map, m: null, pair: null, bio: null, err: 0 };
   const err = iomap_readpage_iter(ctx, folio, folio.end);
   iomap_submit_read(ctx);
   return err < 0 ? err : ctx.err;
+}
+
+/** A read's iomap pair: a read has no source map (iomap_iter leaves srcmap a hole). */
+function readPair(m: Iomap): IomapPair {
+  return { iomap: m, srcmap: iomapHole(m.offset, m.length) };
 }
 
 /** The read in progress of iomap_read_folio / iomap_readahead (struct iomap_readpage_ctx). */
@@ -283,7 +288,7 @@ function iomap_readpage_iter(ctx: ReadCtx, folio: Folio, rangeEnd: number): numb
       const r = ctx.map(pos, rangeEnd - pos);
       if (typeof r === 'number') return r;
       m = ctx.m = r;
-      pair = ctx.pair = { iomap: r, srcmap: iomapHole(r.offset, r.length) };
+      pair = ctx.pair = readPair(r);
     }
     const mEnd = Math.min(m.offset + m.length, folio.end);
     // Process a run of non-uptodate blocks within this mapping.

@@ -8,7 +8,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import type { AddressSpace } from './filemap.ts';
 import { folioWrite } from './filemap.ts';
 import { Folio } from './folio.ts';
-import { roundUp } from '../lib/math.ts';
+import { roundDown, roundUp } from '../lib/math.ts';
 
 /**
  * mm/huge_memory.c: split a large folio into folios of `size` bytes (the
@@ -118,7 +118,7 @@ export function truncate_pagecache(mapping: AddressSpace, newsize: number): void
  */
 export function truncate_pagecache_range(mapping: AddressSpace, lstart: number, lend: number): void {
   const end = lend < 0 ? Number.MAX_SAFE_INTEGER : lend + 1;
-  unmap_mapping_range(mapping, roundUp(lstart, PAGE_SIZE), end === Number.MAX_SAFE_INTEGER ? end : Math.floor(end / PAGE_SIZE) * PAGE_SIZE);
+  unmap_mapping_range(mapping, roundUp(lstart, PAGE_SIZE), roundDown(end, PAGE_SIZE));
   truncate_inode_pages_range(mapping, lstart, lend);
 }
 
