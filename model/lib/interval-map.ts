@@ -218,6 +218,24 @@ export class IntervalMap<T> {
     this.es = this.es.slice(0, i).concat(entries as Entry<T>[], this.es.slice(i));
   }
 
+  /**
+   * Map each of `entries` (sorted, each starting where the one before ends)
+   * into a gap of the map, which they must not overlap: one splice (an
+   * append at the end) instead of one per entry.
+   */
+  insertRun(entries: readonly Entry<T>[]): void {
+    if (entries.length === 0) return;
+    const first = entries[0]!;
+    const last = entries[entries.length - 1]!;
+    const i = this.firstEndingAfter(first.start);
+    const next = this.es[i];
+    if (next !== undefined && next.start < last.end) throw new Error(`model bug: insertRun over [${next.start}, ${next.end})`);
+    this.seq++;
+    if (i === this.es.length) for (const e of entries) this.es.push(e);
+    else if (entries.length < 4096) this.es.splice(i, 0, ...entries);
+    else this.es = this.es.slice(0, i).concat(entries as Entry<T>[], this.es.slice(i));
+  }
+
   /** Map [start, end) to `v` (replacing what was there). */
   set(start: number, end: number, v: T): void {
     if (end <= start) return;

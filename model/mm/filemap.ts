@@ -179,6 +179,41 @@ export class AddressSpace {
     return f;
   }
 
+  /**
+   * filemap_alloc_folio for page_cache_ra_unbounded: the folio of a readahead
+   * window for byte `pos`, of the mapping's smallest size (readahead asks
+   * for order 0), not yet in the cache (addFolios adds a window's new folios
+   * together).  With a fixed folio size (a model knob) the folio is the one
+   * getOrCreate would make, already added.
+   */
+  allocReadaheadFolio(pos: number): Folio {
+    if (this.folioSize !== 0) return this.getOrCreate(pos);
+    const size = Math.max(PAGE_SIZE, this.host.blockSize);
+    const pages = size / PAGE_SIZE;
+    return new Folio(Math.floor(pos / size) * pages, size);
+  }
+
+  /**
+   * filemap_add_folio for each of `folios` (in file order, disjoint, over
+   * pages the cache does not hold), as allocReadaheadFolio made them.
+   * Model bookkeeping: one pass over the cache's tree rather than one
+   * insertion per folio (a readahead window is up to hundreds of them).
+   */
+  addFolios(folios: readonly Folio[]): void {
+    // With a fixed folio size, getOrCreate added each already.
+    if (this.folioSize !== 0) return;
+    // Each run of adjacent new folios lies in one gap of the cache.
+    let run: Array<{ start: number; end: number; v: Folio }> = [];
+    for (const f of folios) {
+      if (run.length > 0 && run[run.length - 1]!.end !== f.index) {
+        this.folios.insertRun(run);
+        run = [];
+      }
+      run.push({ start: f.index, end: f.index + f.nrPages, v: f });
+    }
+    this.folios.insertRun(run);
+  }
+
   /** Insert a folio built elsewhere (a split). */
   insert(f: Folio): void {
     this.folios.set(f.index, f.index + f.nrPages, f);
@@ -416,10 +451,11 @@ function readPagesAround(mapping: AddressSpace, first: number, end: number, skip
       i = have !== undefined ? Math.max(i + 1, Math.floor(have.end / PAGE_SIZE)) : i + 1;
       continue;
     }
-    const folio = mapping.getOrCreate(i * PAGE_SIZE);
+    const folio = mapping.allocReadaheadFolio(i * PAGE_SIZE);
     folios.push(folio);
     i = Math.max(i + 1, Math.floor(folio.end / PAGE_SIZE));
   }
+  mapping.addFolios(folios);
   read_pages(mapping, folios);
 }
 

@@ -34,6 +34,19 @@ describe('IntervalMap', () => {
     ]);
   });
 
+  it('inserts a run of adjacent entries into a gap, at the end or inside, and refuses an overlap', () => {
+    const m = new IntervalMap<number>((v, d) => v + d);
+    m.set(0, 2, 1);
+    m.set(10, 12, 2);
+    const run = (s: number, n: number): Array<{ start: number; end: number; v: number }> => Array.from({ length: n }, (_, i) => ({ start: s + i, end: s + i + 1, v: 100 + s + i }));
+    m.insertRun(run(12, 3));
+    m.insertRun(run(4, 5));
+    m.insertRun([]);
+    expect(m.entries().map((e) => [e.start, e.end])).toEqual([[0, 2], [4, 5], [5, 6], [6, 7], [7, 8], [8, 9], [10, 12], [12, 13], [13, 14], [14, 15]]);
+    expect(m.find(6)?.v).toBe(106);
+    expect(() => m.insertRun(run(9, 2))).toThrow(/insertRun over \[10, 12\)/);
+  });
+
   it('merges adjacent entries that continue each other', () => {
     const m = new IntervalMap<number>((v, d) => v + d, (a, b) => (a.v + (a.end - a.start) === b.v ? a.v : null));
     m.set(0, 4, 10);
