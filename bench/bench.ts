@@ -225,10 +225,14 @@ function startupMs(tsx: boolean, times = 5): number {
 /**
  * `iospec check --jobs N` for `ms` on upstream (all invariants, sequences
  * of up to 40 steps).  The figure is warm, as the model's is: the steps the
- * workers made after `warmMs` of wall time (each worker's first seconds go
- * to V8 compiling the hot code, on the same cores: a 20 s run made 400
- * optimizing compilations in its first 2 s and 25 in its last 2 s), over
- * the time from then to the end.  Also the whole run's rate, its wall time
+ * workers made after `warmMs` of wall time, over the time from then to the
+ * end.  Each worker's first seconds go to V8 compiling the hot code, on the
+ * same cores: with --trace-opt, one worker's optimizing compiler thread
+ * worked 10.8 s in a 10 s run, 11.3 s in a 20 s run and 13.9 s in a 40 s
+ * run (2026-12-04), so two workers on two cores spend their first 10-20 s
+ * sharing them with two compiler threads: counted from 10 s of a 25 s
+ * run, jobs=2 over jobs=1 was 1.11x; from 20 s of a 40 s run, 1.67x in two
+ * runs (same machine, same morning).  Also the whole run's rate, its wall time
  * and the cores the processes kept busy.
  */
 export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: number): Promise<{ stepsPerSecond: number; wholeStepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
@@ -252,8 +256,8 @@ export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: 
 }
 
 /** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
-const JOBS_BENCH_MS = 25_000;
-const JOBS_WARM_MS = 10_000;
+const JOBS_BENCH_MS = 40_000;
+const JOBS_WARM_MS = 20_000;
 
 export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
