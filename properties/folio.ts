@@ -8,7 +8,85 @@ import type { Folio } from '../model/mm/folio.ts';
 import type { Span } from '../model/lib/content.ts';
 import type { Entry } from '../model/lib/interval-map.ts';
 import type { Extent } from '../model/fs/extent.ts';
+import type { AddressSpace } from '../model/mm/filemap.ts';
 import { concatData, dataEqual, dataLen, sliceData, zeroData } from '../model/lib/content.ts';
+
+/**
+ * Incremental checking.  The folio checks below read, of a file, its
+ * cached folios and their state (which bump the mapping's `gen` when they
+ * change: AddressSpace.gen, Folio.owner) and a few other values, each
+ * check its own (the file's size, its block map, the in-flight I/O, the
+ * disk's contents).  A file that passed a check is passed over by it until
+ * one of these changes: a step touches one or two files, and the checks no
+ * longer walk every cached folio of every file at every step.  The record
+ * is the mapping's `checked[slot]`, one slot per check, updated in place.
+ */
+interface Passed {
+  gen: number;
+  k1: unknown;
+  k2: unknown;
+  k3: unknown;
+  k4: unknown;
+  k5: unknown;
+  k6: unknown;
+  /** With 'audit': the cache's whole folio state when the file passed. */
+  state?: unknown[];
+}
+const DIRTY_SLOT = 0;
+const WRITEBACK_SLOT = 1;
+const CLEAN_SLOT = 2;
+const STABLE_SLOT = 3;
+let mode: 'on' | 'off' | 'audit' = 'on';
+
+/**
+ * 'on' (the default): incremental.  'off': every file walked at every step.
+ * 'audit' (the tests): incremental, and where a file is passed over, its
+ * folios' state is compared with what it was when the file passed: a
+ * difference means the model changed a folio without bumping the mapping's
+ * gen (a missing Folio.changed()), and throws.
+ */
+export function setIncrementalFolioChecks(m: 'on' | 'off' | 'audit'): void {
+  mode = m;
+}
+
+/** Everything of a mapping's folios a folio check reads (for 'audit'). */
+function folioState(m: AddressSpace): unknown[] {
+  const out: unknown[] = [];
+  for (const f of m.allFolios()) {
+    out.push(f, f.uptodate, f.dirty, f.writeback, f.ifs, f.ifs?.uptodate.join('') ?? '', f.ifs?.dirty.join('') ?? '', f.data, f.wbReqs, f.changedUnderWriteback, f.zeroedInCacheOnly);
+  }
+  return out;
+}
+
+/** Did the file pass this check with the same keys, and its cache not change since? */
+function stillPassed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): boolean {
+  const p = m.checked[slot] as Passed | undefined;
+  const same = mode !== 'off' && p !== undefined && p.gen === m.gen && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6;
+  if (same && mode === 'audit') {
+    const now = folioState(m);
+    const was = p.state ?? [];
+    const i = now.findIndex((x, j) => x !== was[j]);
+    if (i >= 0 || now.length !== was.length) throw new Error(`model bug: a folio of inode ${m.host.ino} changed (state item ${i < 0 ? now.length : i}) without bumping its mapping's gen (Folio.changed)`);
+  }
+  return same;
+}
+
+/** Record that the file passed this check with these keys. */
+function passed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): void {
+  const p = m.checked[slot] as Passed | undefined;
+  if (p === undefined) {
+    m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: mode === 'audit' ? folioState(m) : undefined } satisfies Passed;
+    return;
+  }
+  if (mode === 'audit') p.state = folioState(m);
+  p.gen = m.gen;
+  p.k1 = k1;
+  p.k2 = k2;
+  p.k3 = k3;
+  p.k4 = k4;
+  p.k5 = k5;
+  p.k6 = k6;
+}
 
 export const dirtyIffDirtyBlocks = invariant({
   id: 'folio/dirty-iff-dirty-blocks',
@@ -20,13 +98,16 @@ export const dirtyIffDirtyBlocks = invariant({
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
     for (const inode of ctx.sys.sb.inodes.values()) {
-      for (const f of inode.mapping.allFolios()) {
+      const m = inode.mapping;
+      if (stillPassed(m, DIRTY_SLOT, inode.i_size)) continue;
+      for (const f of m.allFolios()) {
         if (f.ifs === null || f.pos >= inode.i_size) continue;
         const anyDirty = f.ifs.dirty.indexOf(1) >= 0;
         if (f.dirty !== anyDirty) {
           return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is ${f.dirty ? 'dirty' : 'clean'} but its blocks are ${anyDirty ? `dirty (${[...f.ifs.dirty].map((b) => (b === 1 ? 'D' : '.')).join('')})` : 'all clean'}`;
         }
       }
+      passed(m, DIRTY_SLOT, inode.i_size);
     }
     return null;
   },
@@ -43,16 +124,24 @@ export const writebackIffIoInFlight = invariant({
   events: false,
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
-    // The ioends with write I/O in flight (a set, and a closure per folio, were a twentieth of what the checker allocates).
-    INFLIGHT.clear();
-    for (const b of ctx.sys.disk.inflight) if (b.op === 'write') INFLIGHT.add(b.req);
+    const disk = ctx.sys.disk;
+    let built = false;
     for (const inode of ctx.sys.sb.inodes.values()) {
-      for (const f of inode.mapping.allFolios()) {
+      const m = inode.mapping;
+      if (stillPassed(m, WRITEBACK_SLOT, disk.inflightGen)) continue;
+      if (!built) {
+        // The ioends with write I/O in flight (a set, and a closure per folio, were a twentieth of what the checker allocates).
+        INFLIGHT.clear();
+        for (const b of disk.inflight) if (b.op === 'write') INFLIGHT.add(b.req);
+        built = true;
+      }
+      for (const f of m.allFolios()) {
         let io = false;
         if (INFLIGHT.size > 0) for (let i = 0; i < f.wbReqs.length && !io; i++) io = INFLIGHT.has(f.wbReqs[i]!);
         if (f.writeback && !io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is under writeback with no write I/O in flight`;
         if (!f.writeback && io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} has write I/O in flight (ioend ${f.wbReqs.join(',')}) but is not under writeback`;
       }
+      passed(m, WRITEBACK_SLOT, disk.inflightGen);
     }
     return null;
   },
@@ -170,11 +259,14 @@ export const noCleanWhileBlockDirty = invariant({
     const sys = ctx.sys;
     if (sys.crashed) return null;
     for (const inode of sys.sb.inodes.values()) {
-      if (inode.kind !== 'reg' || inode.crypt !== null || inode.mapping.wb_err.value !== 0 || inode.mapping.nrFolios === 0) continue;
+      const m = inode.mapping;
+      if (inode.kind !== 'reg' || inode.crypt !== null || m.wb_err.value !== 0 || m.nrFolios === 0) continue;
       const bs = inode.blockSize;
       const isize = inode.i_size;
       const inline = sys.sb.ops.inline_data?.(inode) ?? null;
-      for (const f of inode.mapping.allFolios()) {
+      // The folios, the size, the block map, an inline item and the disk's contents as when the file last passed.
+      if (stillPassed(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, sys.disk.gen)) continue;
+      for (const f of m.allFolios()) {
         if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
         if (stillVerified(sys, inode, f, inline)) continue;
@@ -198,6 +290,7 @@ export const noCleanWhileBlockDirty = invariant({
         }
         markVerified(sys, inode, f, inline);
       }
+      passed(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, sys.disk.gen);
     }
     return null;
   },
@@ -212,10 +305,12 @@ export const stableUnderWriteback = invariant({
   events: false,
   check(ctx: CheckContext): string | null {
     for (const inode of ctx.sys.sb.inodes.values()) {
-      if (!inode.mapping.stableWrites) continue;
-      for (const f of inode.mapping.allFolios()) {
+      const m = inode.mapping;
+      if (!m.stableWrites || stillPassed(m, STABLE_SLOT)) continue;
+      for (const f of m.allFolios()) {
         if (f.changedUnderWriteback) return `step ${ctx.n}: the folio at ${f.pos} of inode ${inode.ino} was changed while under writeback, on a device that needs stable pages`;
       }
+      passed(m, STABLE_SLOT);
     }
     return null;
   },

@@ -114,6 +114,8 @@ export class Disk {
   private seq = 0;
   /** Bios queued to the device and not completed, in submission order. */
   inflight: Bio[] = [];
+  /** Model bookkeeping: bumped whenever `inflight` changes (a check of in-flight I/O can tell nothing changed). */
+  inflightGen = 0;
   /** Byte ranges where the medium fails I/O (a fuzzer step injects these). */
   readonly badRanges = new IntervalMap<true>((v) => v);
   observer: DiskObserver | null = null;
@@ -172,6 +174,7 @@ export class Disk {
   queue(bio: Bio): void {
     this.attemptMerge(bio);
     this.inflight.push(bio);
+    this.inflightGen++;
     if (bio.op === 'write') {
       this.pending.push({
         seq: this.seq++,
@@ -283,6 +286,7 @@ export class Disk {
     const i = this.inflight.indexOf(bio);
     if (i < 0) return;
     this.inflight.splice(i, 1);
+    this.inflightGen++;
     const addr = bio.byteAddr;
     const end = addr + bio.size;
     if (bio.op === 'flush' || (bio.opf & REQ_PREFLUSH) !== 0) this.flush();
@@ -390,6 +394,7 @@ export class Disk {
     this.cache.clear();
     this.pending = [];
     this.inflight = [];
+    this.inflightGen++;
     coverCrash(report);
     return report;
   }

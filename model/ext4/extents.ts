@@ -342,7 +342,7 @@ function ext4_zero_range(inode: Inode, offset: number, len: number, keep: boolea
  * truncate_inode_partial_folio put in them, clean (Folio.zeroedInCacheOnly).
  */
 function zeroFailed(inode: Inode, offset: number, end: number, err: number): number {
-  for (const f of inode.mapping.folioRange(offset, end)) if (!f.dirty) f.zeroedInCacheOnly = true;
+  for (const f of inode.mapping.folioRange(offset, end)) if (!f.dirty) f.setZeroedInCacheOnly(true);
   return err;
 }
 

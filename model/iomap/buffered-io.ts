@@ -65,7 +65,7 @@ export function ifs_alloc(inode: Inode, folio: Folio): IomapFolioState | null {
     readBytesPending: 0,
     writeBytesPending: 0,
   };
-  folio.ifs = ifs;
+  folio.setIfs(ifs);
   return ifs;
 }
 
@@ -79,12 +79,13 @@ export function iomap_set_range_uptodate(inode: Inode, folio: Folio, off: number
   if (folio.uptodate || len <= 0) return;
   const ifs = folio.ifs;
   if (ifs === null) {
-    folio.uptodate = true;
+    folio.setUptodate(true);
     return;
   }
   const [first, last] = blockRange(inode, off, len);
   for (let i = first; i <= last; i++) ifs.uptodate[i] = 1;
-  if (ifs.uptodate.every((b) => b === 1)) folio.uptodate = true;
+  folio.changed();
+  if (ifs.uptodate.every((b) => b === 1)) folio.setUptodate(true);
 }
 
 /** iomap_is_partially_uptodate: every block the range touches is uptodate. */
@@ -113,6 +114,7 @@ export function iomap_set_range_dirty(inode: Inode, folio: Folio, off: number, l
   if (ifs === null || len <= 0) return;
   const [first, last] = blockRange(inode, off, len);
   for (let i = first; i <= last; i++) ifs.dirty[i] = 1;
+  folio.changed();
 }
 
 /** iomap_clear_range_dirty */
@@ -121,6 +123,7 @@ export function iomap_clear_range_dirty(inode: Inode, folio: Folio, off: number,
   if (ifs === null || len <= 0) return;
   const [first, last] = blockRange(inode, off, len);
   for (let i = first; i <= last; i++) ifs.dirty[i] = 0;
+  folio.changed();
 }
 
 function blockUptodate(folio: Folio, i: number): boolean {
@@ -137,15 +140,15 @@ export function iomap_dirty_folio(inode: Inode, folio: Folio): void {
 /** iomap_release_folio: a dirty folio cannot be released. */
 export function iomap_release_folio(folio: Folio): boolean {
   if (folio.dirty) return false;
-  folio.ifs = null;
+  folio.setIfs(null);
   return true;
 }
 
 /** iomap_invalidate_folio: invalidating the whole folio cancels its dirty state. */
 export function iomap_invalidate_folio(folio: Folio, offset: number, len: number): void {
   if (offset === 0 && len === folio.size) {
-    folio.dirty = false;
-    folio.ifs = null;
+    folio.setDirty(false);
+    folio.setIfs(null);
   }
 }
 
@@ -165,7 +168,8 @@ export function block_invalidate_folio(inode: Inode, folio: Folio, offset: numbe
   if (ifs === null) return;
   const bs = inode.blockSize;
   for (let b = Math.ceil(offset / bs); (b + 1) * bs <= offset + len; b++) ifs.dirty[b] = 0;
-  if (!ifs.dirty.some((d) => d === 1)) folio.dirty = false;
+  folio.changed();
+  if (!ifs.dirty.some((d) => d === 1)) folio.setDirty(false);
 }
 
 // ---------------------------------------------------------------------------
@@ -228,7 +232,7 @@ export function iomap_read_folio(k: Kernel, inode: Inode, folio: Folio, map: (po
   if (folio.uptodate) return 0;
   // Every block already uptodate (block_read_full_folio, iomap_read_end): no I/O, the folio is marked uptodate.
   if (folio.ifs !== null && folio.ifs.uptodate.every((b) => b === 1)) {
-    folio.uptodate = true;
+    folio.setUptodate(true);
     return 0;
   }
   if (noio) {
@@ -605,7 +609,7 @@ function iomap_zero_iter(k: Kernel, inode: Inode, it: IomapIter, pair: IomapPair
     if (st < 0) return st;
     folioWrite(folio, p, zeroData(bytes));
     __iomap_write_end(inode, p, bytes, bytes, folio);
-    if (mode === 'buffer-head' && folio.ifs !== null) folio.uptodate = folioWasUptodate;
+    if (mode === 'buffer-head' && folio.ifs !== null) folio.setUptodate(folioWasUptodate);
     if (didZero !== undefined) didZero.v = true;
     done += bytes;
   }
@@ -725,6 +729,7 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   }
   if (wb.bufferHeads && ifs !== null) {
     for (let b = Math.ceil((endPos - folio.pos) / bs); b < n; b++) ifs.uptodate[b] = 1;
+    folio.changed();
   }
   folio_start_writeback(folio);
   if (ifs !== null) ifs.writeBytesPending = 0;
@@ -775,6 +780,7 @@ function iomap_writeback_folio(k: Kernel, inode: Inode, wb: WritebackOps, wpc: W
   if (kept.length > 0) {
     // folio_redirty_for_writepage: the blocks left for later stay dirty.
     for (const b of kept) if (ifs !== null) ifs.dirty[b] = 1;
+    folio.changed();
     filemap_dirty_folio(inode.mapping, folio);
   }
   const submitted = folio.wbReqs.length > 0;

@@ -129,7 +129,7 @@ function iomap_finish_ioend_buffered(inode: Inode, wb: WritebackOps, ioend: Ioen
   if (ioend.error !== 0) mapping_set_error(inode.mapping, ioend.error);
   for (const piece of ioend.pieces) {
     const f = piece.folio;
-    f.wbReqs = f.wbReqs.filter((r) => r !== ioend.req);
+    f.setWbReqs(f.wbReqs.filter((r) => r !== ioend.req));
     if (f.ifs !== null) {
       f.ifs.writeBytesPending -= piece.len;
       if (f.ifs.writeBytesPending > 0) continue;
@@ -153,5 +153,5 @@ export function addToIoend(k: Kernel, inode: Inode, wb: WritebackOps, wpc: Write
   const io = wpc.ioend!;
   io.size += len;
   io.pieces.push({ folio, pos, len });
-  if (!folio.wbReqs.includes(io.req)) folio.wbReqs.push(io.req);
+  if (!folio.wbReqs.includes(io.req)) folio.setWbReqs([...folio.wbReqs, io.req]);
 }

@@ -89,7 +89,7 @@ function iomap_writethrough_begin_and_send(k: Kernel, inode: Inode, iocb: Kiocb,
   iomap_clear_range_dirty(inode, folio, offAligned, lenAligned);
   const fullyWritten = offAligned === 0 && lenAligned === folio.size;
   // Variant wt-partial-folio-clean: the folio is cleaned whatever other blocks hold.
-  if (fullyWritten || k.v.on('wt-partial-folio-clean') || folio.ifs === null || !folio.ifs.dirty.includes(1)) folio.dirty = false;
+  if (fullyWritten || k.v.on('wt-partial-folio-clean') || folio.ifs === null || !folio.ifs.dirty.includes(1)) folio.setDirty(false);
   folio_start_writeback(folio);
   // The direct write's source is the folio itself (a kernel bvec, page aligned).
   const iter = new IovIter('write', [{ addr: offAligned, len: lenAligned, data: folioBytes(folio, posAligned, lenAligned) }]);
@@ -99,13 +99,13 @@ function iomap_writethrough_begin_and_send(k: Kernel, inode: Inode, iocb: Kiocb,
   // iomap_writethrough_endio
   const endio = (ret: number): void => {
     if (ret < 0 && !k.v.on('wt-endio-drops-error')) mapping_set_error(inode.mapping, ret);
-    folio.wbReqs = folio.wbReqs.filter((r) => r !== req);
+    folio.setWbReqs(folio.wbReqs.filter((r) => r !== req));
     if (folio.writeback && folio.wbReqs.length === 0) folio_end_writeback(inode.mapping, folio);
   };
   const status = iomap_dio_rw(k, inode, wtIocb, iter, wt.ops, wt.dio(pos, len), IOMAP_DIO_BUF_WRITETHROUGH, () => 0, true, {
     onSubmit(r) {
       req = r;
-      folio.wbReqs.push(r);
+      folio.setWbReqs([...folio.wbReqs, r]);
     },
     complete: endio,
   });

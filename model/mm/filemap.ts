@@ -13,6 +13,7 @@ import { PAGE_SIZE } from '../block/blk-settings.ts';
 import { IOCB_DONTCACHE, IOCB_NOWAIT } from '../vfs/fcntl.ts';
 import type { Knobs } from '../variants.ts';
 import { Folio } from './folio.ts';
+import type { FolioOwner } from './folio.ts';
 import { cover } from '../lib/coverage.ts';
 
 export interface WritebackControl {
@@ -73,9 +74,18 @@ export const MAX_FOLIO_SIZE = 2 * 1024 * 1024;
 export const AS_EIO = 1;
 export const AS_ENOSPC = 2;
 
-export class AddressSpace {
+export class AddressSpace implements FolioOwner {
   /** Folios keyed by page index range. */
   private readonly folios = new IntervalMap<Folio>((v) => v);
+  /**
+   * Model bookkeeping: bumped when a folio is added or removed and when one
+   * of the mapping's folios changes state (Folio.owner), so that the folio
+   * checks pass over a file whose cache did not change since they last
+   * looked (properties/folio.ts).
+   */
+  gen = 0;
+  /** Checker bookkeeping, not kernel state: what each folio check last found of this mapping (properties/folio.ts alone reads it). */
+  readonly checked: Array<object | undefined> = [];
   readonly wb_err = new Errseq();
   /** AS_EIO / AS_ENOSPC */
   flags = 0;
@@ -157,6 +167,7 @@ export class AddressSpace {
       if (size <= minSize || !this.folios.intersects(index, index + pages)) {
         const f = new Folio(index, size);
         this.folios.set(index, index + pages, f);
+        this.adopt(f);
         return f;
       }
       size /= 2;
@@ -205,6 +216,7 @@ export class AddressSpace {
     // Each run of adjacent new folios lies in one gap of the cache.
     let run: Array<{ start: number; end: number; v: Folio }> = [];
     for (const f of folios) {
+      this.adopt(f);
       if (run.length > 0 && run[run.length - 1]!.end !== f.index) {
         this.folios.insertRun(run);
         run = [];
@@ -217,12 +229,20 @@ export class AddressSpace {
   /** Insert a folio built elsewhere (a split). */
   insert(f: Folio): void {
     this.folios.set(f.index, f.index + f.nrPages, f);
+    this.adopt(f);
   }
 
   /** filemap_remove_folio */
   remove(f: Folio): void {
     this.folios.remove(f.index, f.index + f.nrPages);
-    f.ifs = null;
+    f.setIfs(null);
+    this.gen++;
+  }
+
+  /** A folio joined the cache: it tells the mapping of its changes from now on. */
+  private adopt(f: Folio): void {
+    f.owner = this;
+    this.gen++;
   }
 
   hasDirtyOrWriteback(start: number, end: number): boolean {
@@ -382,10 +402,10 @@ export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   const off = pos - f.pos;
   let len = 0;
   for (const s of data) len += s.len;
-  if (f.writeback && changesUptodate(f, off, len, data)) f.changedUnderWriteback = true;
+  if (f.writeback && changesUptodate(f, off, len, data)) f.setChangedUnderWriteback(true);
   const out = appendSlice([], f.data, 0, off);
   for (const s of data) pushSpan(out, s);
-  f.data = appendSlice(out, f.data, off + len, f.size - off - len);
+  f.setData(appendSlice(out, f.data, off + len, f.size - off - len));
 }
 
 /** What generic_write_checks looks at; the maximum file size (sb->s_maxbytes) is the caller's. */

@@ -18,14 +18,50 @@ export interface IomapFolioState {
   writeBytesPending: number;
 }
 
+/** What a folio tells of a change to its state: the page cache holding it (AddressSpace.gen). */
+export interface FolioOwner {
+  gen: number;
+}
+
+// Shared by every folio with no I/O pending: the list is replaced, never changed in place (readonly).
+const NO_REQS: readonly number[] = [];
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 export class Folio {
   /** Page index of the first page. */
   readonly index: number;
   /** Bytes (PAGE_SIZE << order). */
   readonly size: number;
-  uptodate = false;
-  dirty = false;
-  writeback = false;
+  /**
+   * Model bookkeeping: the page cache the folio was added to.  Every change
+   * of the state below that the folio checks read (flags, per-block bits,
+   * data, I/O requests) bumps its `gen`, so that a check can pass over a
+   * file none of whose folios changed (properties/folio.ts); the per-block
+   * bits are arrays, and their writers (fs/iomap/buffered-io.c's ifs_*
+   * helpers) call changed() themselves.
+   */
+  owner: FolioOwner | null = null;
+  readonly uptodate: boolean = false;
+  readonly dirty: boolean = false;
+  readonly writeback: boolean = false;
+  /** folio->private: the iomap_folio_state, if any. */
+  readonly ifs: IomapFolioState | null = null;
+  /** Model bookkeeping: the folio's data changed while it was under writeback (folio/stable-under-writeback). */
+  readonly changedUnderWriteback: boolean = false;
+  /**
+   * Model bookkeeping: truncate_inode_partial_folio zeroed part of this folio
+   * in the page cache, and the zeroing of that block on disk that should
+   * have followed failed (ext4_zero_partial_blocks could not read a block
+   * after ext4_truncate_page_cache_block_range): the folio is clean and
+   * holds zeroes the disk does not, as on the kernel (folio/no-clean-while-block-dirty
+   * leaves it out).
+   */
+  readonly zeroedInCacheOnly: boolean = false;
+  /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for (replaced, never changed in place). */
+  readonly wbReqs: readonly number[] = NO_REQS;
+  /** Contents; bytes never read or written are garbage (the array is replaced, never changed in place). */
+  readonly data: Span[];
   locked = false;
   /** PG_dropbehind (RWF_DONTCACHE). */
   dropbehind = false;
@@ -35,34 +71,64 @@ export class Folio {
    * is per page (per PTE), not per folio.
    */
   writablePages: Set<number> | null = null;
-  /** folio->private: the iomap_folio_state, if any. */
-  ifs: IomapFolioState | null = null;
-  /** Model bookkeeping: the folio's data changed while it was under writeback (folio/stable-under-writeback). */
-  changedUnderWriteback = false;
-  /**
-   * Model bookkeeping: truncate_inode_partial_folio zeroed part of this folio
-   * in the page cache, and the zeroing of that block on disk that should
-   * have followed failed (ext4_zero_partial_blocks could not read a block
-   * after ext4_truncate_page_cache_block_range): the folio is clean and
-   * holds zeroes the disk does not, as on the kernel (folio/no-clean-while-block-dirty
-   * leaves it out).
-   */
-  zeroedInCacheOnly = false;
   /**
    * Checker bookkeeping, not kernel state: what folio/no-clean-while-block-dirty
    * last verified of this folio (properties/folio.ts alone reads it; a field
    * rather than a WeakMap, which cost the checker a tenth of its time).
    */
   verified: object | null = null;
-  /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for. */
-  wbReqs: number[] = [];
-  /** Contents; bytes never read or written are garbage. */
-  data: Span[];
 
   constructor(index: number, size: number) {
     this.index = index;
     this.size = size;
     this.data = [span(size, SRC_GARBAGE, 0, 0)];
+  }
+
+  /** Tell the owner the folio changed (see `owner`). */
+  changed(): void {
+    const o = this.owner;
+    if (o !== null) o.gen++;
+  }
+
+  // The state the folio checks read changes only through these (the fields are readonly), each telling the owner.
+  setUptodate(v: boolean): void {
+    (this as Writable<Folio>).uptodate = v;
+    this.changed();
+  }
+
+  setDirty(v: boolean): void {
+    (this as Writable<Folio>).dirty = v;
+    this.changed();
+  }
+
+  setWriteback(v: boolean): void {
+    (this as Writable<Folio>).writeback = v;
+    this.changed();
+  }
+
+  setIfs(v: IomapFolioState | null): void {
+    (this as Writable<Folio>).ifs = v;
+    this.changed();
+  }
+
+  setChangedUnderWriteback(v: boolean): void {
+    (this as Writable<Folio>).changedUnderWriteback = v;
+    this.changed();
+  }
+
+  setZeroedInCacheOnly(v: boolean): void {
+    (this as Writable<Folio>).zeroedInCacheOnly = v;
+    this.changed();
+  }
+
+  setWbReqs(v: readonly number[]): void {
+    (this as Writable<Folio>).wbReqs = v;
+    this.changed();
+  }
+
+  setData(v: Span[]): void {
+    (this as Writable<Folio>).data = v;
+    this.changed();
   }
 
   /** folio_pos */

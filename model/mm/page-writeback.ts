@@ -14,7 +14,7 @@ import { cover } from '../lib/coverage.ts';
 export function folio_clear_dirty_for_io(folio: Folio): boolean {
   folio.mkclean(); // folio_mkclean: the next store faults (page_mkwrite)
   const was = folio.dirty;
-  folio.dirty = false;
+  folio.setDirty(false);
   if (was) cover('folio: dirty -> clean');
   return was;
 }
@@ -22,7 +22,7 @@ export function folio_clear_dirty_for_io(folio: Folio): boolean {
 /** mm/page-writeback.c: __folio_start_writeback */
 export function folio_start_writeback(folio: Folio): void {
   if (folio.writeback) throw new Error('model bug: folio_start_writeback on a folio under writeback');
-  folio.writeback = true;
+  folio.setWriteback(true);
   cover('folio: writeback start');
 }
 
@@ -32,7 +32,7 @@ export function folio_start_writeback(folio: Folio): void {
  */
 export function folio_end_writeback(mapping: AddressSpace, folio: Folio): void {
   if (!folio.writeback) throw new Error('model bug: folio_end_writeback on a folio not under writeback');
-  folio.writeback = false;
+  folio.setWriteback(false);
   cover('folio: writeback end');
   if (folio.dropbehind && !folio.dirty && mapping.lookup(folio.index) === folio) mapping.remove(folio);
 }
@@ -40,7 +40,7 @@ export function folio_end_writeback(mapping: AddressSpace, folio: Folio): void {
 /** filemap_dirty_folio: mark the folio dirty (the dirty tag in the mapping follows). */
 export function filemap_dirty_folio(mapping: AddressSpace, folio: Folio): boolean {
   const was = folio.dirty;
-  folio.dirty = true;
+  folio.setDirty(true);
   if (!was) cover('folio: clean -> dirty');
   if (folio.writeback) cover('folio: dirtied under writeback');
   // __mark_inode_dirty(I_DIRTY_PAGES)

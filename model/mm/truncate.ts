@@ -23,13 +23,13 @@ export function split_folio(mapping: AddressSpace, f: Folio, size: number): Foli
   const out: Folio[] = [];
   for (let off = 0; off < f.size; off += size) {
     const g = new Folio(f.index + off / PAGE_SIZE, size);
-    g.uptodate = f.uptodate;
-    g.dirty = f.dirty;
-    g.writeback = f.writeback;
+    g.setUptodate(f.uptodate);
+    g.setDirty(f.dirty);
+    g.setWriteback(f.writeback);
     if (f.writablePages !== null) for (const p of f.writablePages) if (p >= g.index && p < g.index + g.nrPages) g.setPageWritable(p * PAGE_SIZE);
     g.dropbehind = f.dropbehind;
-    g.data = sliceData(f.data, off, size);
-    g.wbReqs = f.wbReqs.slice();
+    g.setData(sliceData(f.data, off, size));
+    g.setWbReqs(f.wbReqs);
     mapping.insert(g);
     out.push(g);
   }
@@ -63,7 +63,7 @@ export function truncate_inode_pages_range(mapping: AddressSpace, lstart: number
   const end = lend < 0 ? Number.MAX_SAFE_INTEGER : lend + 1;
   const drop = (f: Folio): void => {
     if (f.writeback) mapping.host.waitWriteback(f);
-    f.dirty = false; // folio_cancel_dirty
+    f.setDirty(false); // folio_cancel_dirty
     mapping.a_ops.invalidate_folio(mapping, f, 0, f.size);
     f.mkclean();
     mapping.remove(f);
@@ -142,7 +142,7 @@ export function pagecache_isize_extended(mapping: AddressSpace, blockSize: numbe
   if (folio === undefined) return;
   if (folio.mkclean()) {
     // folio_mkclean: the PTE was dirty, so the folio is marked dirty.
-    folio.dirty = true;
+    folio.setDirty(true);
   }
   if (folio.dirty) {
     const end = Math.min(to, folio.end);
