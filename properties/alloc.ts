@@ -27,29 +27,43 @@ function who(o: Owner): string {
 
 /**
  * The physical blocks one block map (a data fork, or another fork) maps,
- * as of its change counter; the same array as before while they are the
- * same blocks at the same offsets (a delayed allocation changes the map,
- * not what it owns), so that the checks' fingerprint stays put.
+ * as of its change counter (kept in the map's `memo`); the same list, with
+ * the same id, as before while they are the same blocks at the same
+ * offsets (a delayed allocation changes the map, not what it owns), so
+ * that the checks' fingerprint stays put.
  */
-const MAP_OWNERS = new WeakMap<ExtentMap, { seq: number; owners: Owner[] }>();
+interface OwnerList {
+  seq: number;
+  readonly id: number;
+  readonly owners: Owner[];
+}
+let nextListId = 1;
 
-function mapOwners(map: ExtentMap, ino: number, fork: string | null): Owner[] {
-  const c = MAP_OWNERS.get(map);
-  if (c !== undefined && c.seq === map.seq) return c.owners;
+function mapOwners(map: ExtentMap, ino: number, fork: string | null): OwnerList {
+  const c = map.memo as OwnerList | null;
+  if (c !== null && c.seq === map.seq) return c;
   const owners: Owner[] = [];
   for (const e of map.entries()) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork });
-  const same = c !== undefined && c.owners.length === owners.length && c.owners.every((o, i) => {
-    const p = owners[i]!;
-    return o.pblk === p.pblk && o.len === p.len && o.lblk === p.lblk && o.ino === ino && o.fork === fork;
-  });
-  const keep = same ? c.owners : owners;
-  MAP_OWNERS.set(map, { seq: map.seq, owners: keep });
-  return keep;
+  if (c !== null && c.owners.length === owners.length) {
+    let same = true;
+    for (let i = 0; i < owners.length && same; i++) {
+      const o = c.owners[i]!;
+      const p = owners[i]!;
+      same = o.pblk === p.pblk && o.len === p.len && o.lblk === p.lblk && o.ino === ino && o.fork === fork;
+    }
+    if (same) {
+      c.seq = map.seq;
+      return c;
+    }
+  }
+  const l: OwnerList = { seq: map.seq, id: nextListId++, owners };
+  map.memo = l;
+  return l;
 }
 
 /** Every in-memory block map's owner list (data forks, then each inode's other forks). */
-function ownerLists(sys: System): Owner[][] {
-  const out: Owner[][] = [];
+function ownerLists(sys: System): OwnerList[] {
+  const out: OwnerList[] = [];
   for (const inode of sys.sb.inodes.values()) {
     out.push(mapOwners(inode.extents, inode.ino, null));
     for (const fork of sys.sb.ops.extra_forks?.(inode) ?? []) out.push(mapOwners(fork.map, inode.ino, fork.name));
@@ -66,24 +80,16 @@ function onDiskOwners(sys: System): Owner[] {
 }
 
 /**
- * What the in-memory allocation checks depend on: every block map (each
- * map's identity and change counter), the refcount and free-space maps,
- * the blocks being freed.  When a step changed none of them, a check that
- * passed before passes again and is not redone (long runs stay linear).
+ * What the in-memory allocation checks depend on: every block map (what
+ * each owns), the refcount and free-space maps, the blocks being freed.
+ * When a step changed none of them, a check that passed before passes
+ * again and is not redone (long runs stay linear).
  */
-const MAP_IDS = new WeakMap<object, number>();
-let nextMapId = 1;
-function mapId(o: object): number {
-  let id = MAP_IDS.get(o);
-  if (id === undefined) MAP_IDS.set(o, (id = nextMapId++));
-  return id;
-}
-
-function allocFingerprint(sys: System, lists: readonly Owner[][]): number[] {
+function allocFingerprint(sys: System, lists: readonly OwnerList[]): number[] {
   const sb = sys.sb;
   const out: number[] = [];
-  for (const l of lists) out.push(mapId(l));
-  out.push(-1, mapId(sb.refcount), sb.refcount.seq, mapId(sb.alloc.free), sb.alloc.free.seq, sb.alloc.preallocated, -1);
+  for (const l of lists) out.push(l.id);
+  out.push(-1, sb.refcount.uid, sb.refcount.seq, sb.alloc.free.uid, sb.alloc.free.seq, sb.alloc.preallocated, -1);
   for (const [p, n] of sb.busyBlocks()) out.push(p, n);
   return out;
 }
@@ -97,7 +103,7 @@ interface AllocState {
   /** The step it was taken at: the checks of one step read the same state (checks change nothing). */
   n: number;
   readonly fp: number[];
-  readonly lists: readonly Owner[][];
+  readonly lists: readonly OwnerList[];
   owners: Owner[] | null;
   runs: Run[] | null;
 }
@@ -117,7 +123,14 @@ function allocState(sys: System, n: number): AllocState {
   return s;
 }
 
-const ownersOf = (s: AllocState): Owner[] => (s.owners ??= s.lists.flat());
+function ownersOf(s: AllocState): Owner[] {
+  if (s.owners === null) {
+    const all: Owner[] = [];
+    for (const l of s.lists) for (const o of l.owners) all.push(o);
+    s.owners = all;
+  }
+  return s.owners;
+}
 const runsOf = (s: AllocState): Run[] => (s.runs ??= ownedRuns(ownersOf(s)));
 
 /** Has this check passed on this very state (the fingerprint at its last pass)? */

@@ -14,10 +14,16 @@ export interface Entry<T> {
 export type Cut<T> = (v: T, delta: number) => T;
 export type Merge<T> = (a: Entry<T>, b: Entry<T>) => T | null;
 
+let nextUid = 1;
+
 export class IntervalMap<T> {
   private es: Entry<T>[];
   /** Bumped by every change (a validity cookie, as XFS's if_seq is for a fork). */
   seq = 0;
+  /** A number no other map has: with `seq`, names this map's contents (the checks' fingerprints). */
+  readonly uid = nextUid++;
+  /** Checker bookkeeping, not kernel state: what the allocation checks derived from this map (properties/alloc.ts alone reads it). */
+  memo: object | null = null;
 
   constructor(
     private readonly cut: Cut<T>,
