@@ -91,6 +91,21 @@ export function pushSpan(out: Span[], s: Span): void {
   }
 }
 
+/** pushSpan(out, cutSpan(s, delta, len)), without making the cut span where it continues the last one. */
+function pushCut(out: Span[], s: Span, delta: number, len: number): void {
+  if (len <= 0) return;
+  const last = out[out.length - 1];
+  if (last !== undefined && last.src === s.src && last.val === s.val && (s.src === SRC_ZERO || last.off + last.len === s.off + delta)) {
+    const a = last.enc;
+    const b = s.enc;
+    if (a === null || b === null ? a === b : a.key === b.key && a.dun === b.dun && a.duOff + last.len === b.duOff + delta) {
+      out[out.length - 1] = { len: last.len + len, src: last.src, off: last.off, val: last.val, enc: last.enc };
+      return;
+    }
+  }
+  out.push(cutSpan(s, delta, len));
+}
+
 export function concatData(...parts: Data[]): Span[] {
   const out: Span[] = [];
   for (const p of parts) for (const s of p) pushSpan(out, s);
@@ -112,7 +127,7 @@ export function appendSlice(out: Span[], d: Data, from: number, len: number): Sp
     if (sEnd > from && pos < end) {
       const a = Math.max(pos, from);
       const b = Math.min(sEnd, end);
-      pushSpan(out, cutSpan(s, a - pos, b - a));
+      pushCut(out, s, a - pos, b - a);
     }
     if (sEnd >= end) break;
     pos = sEnd;
@@ -131,7 +146,7 @@ export function splitData(d: Data, lens: readonly number[]): Span[][] {
     while (need > 0) {
       const s = d[i]!;
       const n = Math.min(s.len - used, need);
-      pushSpan(piece, used === 0 && n === s.len ? s : cutSpan(s, used, n));
+      pushCut(piece, s, used, n);
       need -= n;
       used += n;
       if (used === s.len) {
