@@ -183,7 +183,7 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
  * the folio) leaves the folio verified.
  */
 interface Verified {
-  readonly data: Span[];
+  readonly data: readonly Span[];
   readonly uptodate: boolean;
   readonly bits: Uint8Array | null;
   readonly extents: object;

@@ -28,6 +28,14 @@ const NO_REQS: readonly number[] = [];
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
+// A new folio's contents, one array per folio size shared by every new folio (data is replaced, never changed in place).
+const GARBAGE = new Map<number, readonly Span[]>();
+function garbage(size: number): readonly Span[] {
+  let d = GARBAGE.get(size);
+  if (d === undefined) GARBAGE.set(size, (d = [span(size, SRC_GARBAGE, 0, 0)]));
+  return d;
+}
+
 export class Folio {
   /** Page index of the first page. */
   readonly index: number;
@@ -61,7 +69,7 @@ export class Folio {
   /** Model bookkeeping: the I/O requests (ioends) this folio's writeback waits for (replaced, never changed in place). */
   readonly wbReqs: readonly number[] = NO_REQS;
   /** Contents; bytes never read or written are garbage (the array is replaced, never changed in place). */
-  readonly data: Span[];
+  readonly data: readonly Span[];
   locked = false;
   /** PG_dropbehind (RWF_DONTCACHE). */
   dropbehind = false;
@@ -81,7 +89,7 @@ export class Folio {
   constructor(index: number, size: number) {
     this.index = index;
     this.size = size;
-    this.data = [span(size, SRC_GARBAGE, 0, 0)];
+    this.data = garbage(size);
   }
 
   /** Tell the owner the folio changed (see `owner`). */
@@ -126,7 +134,7 @@ export class Folio {
     this.changed();
   }
 
-  setData(v: Span[]): void {
+  setData(v: readonly Span[]): void {
     (this as Writable<Folio>).data = v;
     this.changed();
   }
