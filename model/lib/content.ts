@@ -169,7 +169,7 @@ export function overlayData(d: Data, at: number, patch: Data): Span[] {
 }
 
 /** No empty span, and no two neighbours that continue each other: `d` is what concatData would make of it. */
-function isNormal(d: Data): boolean {
+export function isNormal(d: Data): boolean {
   for (let i = 0; i < d.length; i++) if (d[i]!.len <= 0 || (i > 0 && continues(d[i - 1]!, d[i]!))) return false;
   return true;
 }

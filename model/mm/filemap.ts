@@ -5,7 +5,7 @@
  * reporting.
  */
 import type { Span } from '../lib/content.ts';
-import { appendSlice, dataEqual, pushSpan, sliceData } from '../lib/content.ts';
+import { appendSlice, dataEqual, isNormal, pushSpan, sliceData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
@@ -403,6 +403,11 @@ export function folioWrite(f: Folio, pos: number, data: readonly Span[]): void {
   let len = 0;
   for (const s of data) len += s.len;
   if (f.writeback && changesUptodate(f, off, len, data)) f.setChangedUnderWriteback(true);
+  // The whole folio: the data itself (data arrays are values, never changed in place), not a copy.
+  if (off === 0 && len === f.size && isNormal(data)) {
+    f.setData(data);
+    return;
+  }
   const out = appendSlice([], f.data, 0, off);
   for (const s of data) pushSpan(out, s);
   f.setData(appendSlice(out, f.data, off + len, f.size - off - len));
