@@ -96,6 +96,14 @@ export class IntervalMap<T> {
     return out;
   }
 
+  /** The values of the entries intersecting [start, end), one per entry, in order (no entry objects made). */
+  valuesOverlapping(start: number, end: number): T[] {
+    const out: T[] = [];
+    if (end <= start) return out;
+    for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) out.push(this.es[i]!.v);
+    return out;
+  }
+
   /** Are the entries intersecting [start, end) still exactly `saved` (what rawOverlapping returned)?  No allocation. */
   sameRawOverlapping(start: number, end: number, saved: readonly Entry<T>[]): boolean {
     if (end <= start) return saved.length === 0;

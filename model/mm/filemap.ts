@@ -122,9 +122,8 @@ export class AddressSpace implements FolioOwner {
   /** Cached folios intersecting bytes [start, end), in order. */
   folioRange(start: number, end: number): Folio[] {
     if (end <= start) return [];
-    const first = Math.floor(start / PAGE_SIZE);
-    const last = Math.ceil(end / PAGE_SIZE);
-    return this.folios.overlapping(first, last).map((e) => e.v).filter((f, i, a) => i === 0 || a[i - 1] !== f);
+    // One entry per folio in the tree: its values are the folios.
+    return this.folios.valuesOverlapping(Math.floor(start / PAGE_SIZE), Math.ceil(end / PAGE_SIZE));
   }
 
   allFolios(): readonly Folio[] {

@@ -55,7 +55,9 @@ export function filemap_dirty_folio(mapping: AddressSpace, folio: Folio): boolea
  * first; for background writeback it is skipped.
  */
 export function* writeback_iter(mapping: AddressSpace, wbc: WritebackControl): Generator<Folio> {
-  for (const f of mapping.folioRange(wbc.start, wbc.end + 1)) {
+  const folios = mapping.folioRange(wbc.start, wbc.end + 1);
+  for (let i = 0; i < folios.length; i++) {
+    const f = folios[i]!;
     if (!f.dirty) continue;
     if (f.writeback) {
       if (wbc.syncMode === 'none') continue;
