@@ -168,7 +168,8 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
     parts.push(e === null || e.v.type !== 'mapped' ? zeroData(n) : sys.disk.read((e.v.pblk + lblk - e.start) * bs + (p % bs), n));
     p += n;
   }
-  return concatData(...parts);
+  // One piece (a folio inside one extent or hole) is already what concatData would make of it.
+  return parts.length === 1 ? parts[0]! : concatData(...parts);
 }
 
 /**
@@ -229,7 +230,7 @@ function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: 
 
 /** The first block of [pos, pos+len) whose folio bytes differ from the disk's, described; or null. */
 function firstDifference(sys: CheckContext['sys'], inode: Inode, f: Folio, pos: number, len: number): { pos: number; mem: string; disk: string } | null {
-  const mem = sliceData(f.data, pos - f.pos, len);
+  const mem = pos === f.pos && len === f.size ? f.data : sliceData(f.data, pos - f.pos, len);
   const disk = diskView(sys, inode, pos, len);
   if (dataEqual(mem, disk)) return null;
   const bs = inode.blockSize;
