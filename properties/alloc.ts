@@ -150,6 +150,11 @@ interface Run {
 }
 
 function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
+  // Nothing shared or doubly mapped (most states): each owner, in block order, is a run of its own.
+  const byBlock = owners.slice().sort((a, b) => a.pblk - b.pblk);
+  let disjoint = true;
+  for (let i = 1; i < byBlock.length && disjoint; i++) disjoint = byBlock[i]!.pblk >= byBlock[i - 1]!.pblk + byBlock[i - 1]!.len;
+  if (disjoint) return byBlock.filter((o) => o.len > 0).map((o) => ({ start: o.pblk, end: o.pblk + o.len, owners: [o] }));
   const ev: Array<[number, number, O]> = [];
   for (const o of owners) ev.push([o.pblk, 1, o], [o.pblk + o.len, -1, o]);
   ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
