@@ -491,8 +491,7 @@ export class OFile {
     this.unstable = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
     const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
-    const cur = new CandMap();
-    for (const e of this.base.m.entries()) cur.m.set(e.start, e.end, e.v);
+    const cur = this.base.clone();
     // Bytes below the durable size that were never made durable may read as zero.
     for (const [a, b] of this.base.m.gaps(0, maxSize)) cur.setZero(a, b);
     cur.union(this.since, 0, maxSize);
