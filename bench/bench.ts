@@ -296,15 +296,24 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       out.push({ name: `soak.${fs}.ms`, value: s.ms, unit: 'ms', detail: `${s.steps} model steps on one system (20,000 generated recipes, cycled): ${Math.round(s.steps / (s.ms / 1000))} steps/s` });
     }
   }
-  // One worker against one per core, in the same run: what --jobs buys on this machine.
+  // One worker against one per core, in the same run: what --jobs buys on this machine.  Four runs in
+  // the order 1, N, N, 1, each figure the mean of its two: a drift of the host's speed over the
+  // minutes they take weighs on both alike (one run of each, one after the other, varied by a third).
   const cores = defaultJobs();
-  const j1 = await jobsSpeed(1, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed);
-  const jn = await jobsSpeed(cores, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed);
-  const jobsDetail = (j: Awaited<ReturnType<typeof jobsSpeed>>, what: string): string =>
-    `${what} for ${JOBS_BENCH_MS / 1000} s, warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time; the whole run ${j.runs} sequences, ${j.steps} steps, ${j.wholeStepsPerSecond} steps/s over ${j.checkMs} ms of checking (${j.wallMs} ms of wall time, the workers' start included); the processes kept ${j.cores} cores busy`;
-  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1.stepsPerSecond, unit: 'steps/s', detail: jobsDetail(j1, 'check --jobs 1') });
-  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jn.stepsPerSecond, unit: 'steps/s', detail: jobsDetail(jn, `check --jobs ${cores} (the cores here)`) });
-  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jn.stepsPerSecond / Math.max(1, j1.stepsPerSecond)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, measured one after the other in this run (the whole runs: ${Math.round((jn.wholeStepsPerSecond / Math.max(1, j1.wholeStepsPerSecond)) * 100) / 100}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
+  const order = [1, cores, cores, 1];
+  const runs: Array<Awaited<ReturnType<typeof jobsSpeed>>> = [];
+  for (const j of order) runs.push(await jobsSpeed(j, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed));
+  const mean = (a: number, b: number): number => Math.round((a + b) / 2);
+  const j1 = { a: runs[0]!, b: runs[3]! };
+  const jn = { a: runs[1]!, b: runs[2]! };
+  const jobsDetail = (j: typeof j1, what: string): string =>
+    `${what}, two runs of ${JOBS_BENCH_MS / 1000} s (of four: jobs 1, ${cores}, ${cores}, 1), warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time, ${j.a.stepsPerSecond} and ${j.b.stepsPerSecond} steps/s; the whole runs ${j.a.runs} and ${j.b.runs} sequences, ${j.a.wholeStepsPerSecond} and ${j.b.wholeStepsPerSecond} steps/s over their checking time (${j.a.wallMs} and ${j.b.wallMs} ms of wall time, the workers' start included); the processes kept ${j.a.cores} and ${j.b.cores} cores busy`;
+  const j1s = mean(j1.a.stepsPerSecond, j1.b.stepsPerSecond);
+  const jns = mean(jn.a.stepsPerSecond, jn.b.stepsPerSecond);
+  const wholeRatio = mean(jn.a.wholeStepsPerSecond, jn.b.wholeStepsPerSecond) / Math.max(1, mean(j1.a.wholeStepsPerSecond, j1.b.wholeStepsPerSecond));
+  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1s, unit: 'steps/s', detail: jobsDetail(j1, 'check --jobs 1') });
+  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jns, unit: 'steps/s', detail: jobsDetail(jn, `check --jobs ${cores} (the cores here)`) });
+  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jns / Math.max(1, j1s)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, the means of two runs each in this run (the whole runs: ${Math.round(wholeRatio * 100) / 100}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
   if (opts.kernel) {
     const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
     out.push(k === null
