@@ -1,7 +1,8 @@
 /**
  * The folio checks pass over a file whose cache, size, block map, in-flight
  * I/O and disk contents did not change since it last passed them
- * (properties/folio.ts, AddressSpace.gen).  A change the model made without
+ * (properties/folio.ts, AddressSpace.gen), and the clean-folio check over
+ * the folios of a file that did not change themselves (Folio.gen).  A change the model made without
  * telling the mapping would let a check miss a violation; here every
  * variant that breaks a folio invariant, and upstream, is searched twice
  * with the same seed, incrementally and walking every folio of every file
@@ -34,7 +35,7 @@ describe('incremental folio checks decide as the full walk does', () => {
   for (const v of CASES) {
     it(v?.name ?? 'upstream', () => {
       const seed = 4242;
-      // 'audit' throws where a file is passed over although one of its folios changed.
+      // 'audit' throws where a file or a folio is passed over although it changed.
       const inc = search(v, seed, 'audit');
       const full = search(v, seed, 'off');
       expect(inc.runs).toBe(full.runs);

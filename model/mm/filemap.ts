@@ -241,7 +241,7 @@ export class AddressSpace implements FolioOwner {
   /** A folio joined the cache: it tells the mapping of its changes from now on. */
   private adopt(f: Folio): void {
     f.owner = this;
-    this.gen++;
+    f.gen = ++this.gen;
   }
 
   hasDirtyOrWriteback(start: number, end: number): boolean {

@@ -50,6 +50,8 @@ export class Folio {
    * helpers) call changed() themselves.
    */
   owner: FolioOwner | null = null;
+  /** Model bookkeeping: the owner's `gen` as this folio last changed (or joined it): a check can tell which folios changed since it looked. */
+  gen = 0;
   readonly uptodate: boolean = false;
   readonly dirty: boolean = false;
   readonly writeback: boolean = false;
@@ -95,7 +97,7 @@ export class Folio {
   /** Tell the owner the folio changed (see `owner`). */
   changed(): void {
     const o = this.owner;
-    if (o !== null) o.gen++;
+    if (o !== null) this.gen = ++o.gen;
   }
 
   // The state the folio checks read changes only through these (the fields are readonly), each telling the owner.
