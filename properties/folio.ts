@@ -61,11 +61,10 @@ function folioState(m: AddressSpace): unknown[] {
 
 /** Did the file pass this check with the same keys, and its cache not change since? */
 function stillPassed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): boolean {
-  const p = m.checked[slot] as Passed | undefined;
-  const same = mode !== 'off' && p !== undefined && p.gen === m.gen && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6;
+  const same = passedAt(m, slot, k1, k2, k3, k4, k5, k6) === m.gen;
   if (same && mode === 'audit') {
     const now = folioState(m);
-    const was = p.state ?? [];
+    const was = (m.checked[slot] as Passed).state ?? [];
     const i = now.findIndex((x, j) => x !== was[j]);
     if (i >= 0 || now.length !== was.length) throw new Error(`model bug: a folio of inode ${m.host.ino} changed (state item ${i < 0 ? now.length : i}) without bumping its mapping's gen (Folio.changed)`);
   }
