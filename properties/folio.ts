@@ -19,18 +19,18 @@ import { concatData, dataEqual, dataLen, sliceData, zeroData } from '../model/li
  * disk's contents).  A file that passed a check is passed over by it until
  * one of these changes: a step touches one or two files, and the checks no
  * longer walk every cached folio of every file at every step.  The record
- * is the mapping's `checked[slot]`, one slot per check, updated in place.
+ * is the mapping's `checked[slot]`, one slot per check.
  */
 interface Passed {
-  gen: number;
-  k1: unknown;
-  k2: unknown;
-  k3: unknown;
-  k4: unknown;
-  k5: unknown;
-  k6: unknown;
+  readonly gen: number;
+  readonly k1: unknown;
+  readonly k2: unknown;
+  readonly k3: unknown;
+  readonly k4: unknown;
+  readonly k5: unknown;
+  readonly k6: unknown;
   /** With 'audit': the cache's whole folio state when the file passed. */
-  state?: unknown[];
+  readonly state: unknown[] | undefined;
 }
 const DIRTY_SLOT = 0;
 const WRITEBACK_SLOT = 1;
@@ -81,21 +81,9 @@ function passedAt(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 
   return mode !== 'off' && p !== undefined && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6 ? p.gen : -1;
 }
 
-/** Record that the file passed this check with these keys. */
+/** Record that the file passed this check with these keys (a file is walked only when something changed: one record per walk). */
 function passed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): void {
-  const p = m.checked[slot] as Passed | undefined;
-  if (p === undefined) {
-    m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: mode === 'audit' ? folioState(m) : undefined } satisfies Passed;
-    return;
-  }
-  if (mode === 'audit') p.state = folioState(m);
-  p.gen = m.gen;
-  p.k1 = k1;
-  p.k2 = k2;
-  p.k3 = k3;
-  p.k4 = k4;
-  p.k5 = k5;
-  p.k6 = k6;
+  m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: mode === 'audit' ? folioState(m) : undefined } satisfies Passed;
 }
 
 export const dirtyIffDirtyBlocks = invariant({

@@ -43,11 +43,13 @@ export class Folio {
   readonly size: number;
   /**
    * Model bookkeeping: the page cache the folio was added to.  Every change
-   * of the state below that the folio checks read (flags, per-block bits,
-   * data, I/O requests) bumps its `gen`, so that a check can pass over a
-   * file none of whose folios changed (properties/folio.ts); the per-block
-   * bits are arrays, and their writers (fs/iomap/buffered-io.c's ifs_*
-   * helpers) call changed() themselves.
+   * of the readonly state below (flags, per-block bits, data, I/O requests:
+   * what the folio checks read) goes through a setter that bumps its `gen`,
+   * so that a check can pass over a file none of whose folios changed
+   * (properties/folio.ts); the per-block bits are arrays, and their writers
+   * (fs/iomap/buffered-io.c's ifs_* helpers) call changed() themselves.
+   * `locked`, `dropbehind` and `writablePages`, which no check reads, are
+   * plain fields.
    */
   owner: FolioOwner | null = null;
   /** Model bookkeeping: the owner's `gen` as this folio last changed (or joined it): a check can tell which folios changed since it looked. */

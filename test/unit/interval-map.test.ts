@@ -44,6 +44,10 @@ describe('IntervalMap', () => {
     m.insertRun([]);
     expect(m.entries().map((e) => [e.start, e.end])).toEqual([[0, 2], [4, 5], [5, 6], [6, 7], [7, 8], [8, 9], [10, 12], [12, 13], [13, 14], [14, 15]]);
     expect(m.find(6)?.v).toBe(106);
+    // The values of the entries a range touches, whole, one per entry (the page cache's folioRange).
+    expect(m.valuesOverlapping(5, 11)).toEqual([105, 106, 107, 108, 2]);
+    expect(m.valuesOverlapping(9, 10)).toEqual([]);
+    expect(m.valuesOverlapping(7, 7)).toEqual([]);
     expect(() => m.insertRun(run(9, 2))).toThrow(/insertRun over \[10, 12\)/);
   });
 
