@@ -47,6 +47,25 @@ export type ModelEvent =
   | { readonly t: 'aligned-alloc-fail'; readonly ino: number; readonly lblk: number; readonly len: number }
   | { readonly t: 'note'; readonly text: string };
 
+/**
+ * One bit per ModelEvent type: the types a step recorded, or a check
+ * reads, as one number (checker/execute.ts calls an event check only at a
+ * step that recorded one of its types).
+ */
+export const EVENT_BIT = {
+  mapping: 1 << 0,
+  'bio-submit': 1 << 1,
+  'bio-queue': 1 << 2,
+  'bio-split': 1 << 3,
+  'bio-complete': 1 << 4,
+  commit: 1 << 5,
+  alloc: 1 << 6,
+  free: 1 << 7,
+  'mb-normalize': 1 << 8,
+  'aligned-alloc-fail': 1 << 9,
+  note: 1 << 10,
+} as const satisfies Record<ModelEvent['t'], number>;
+
 export interface Kernel {
   readonly disk: Disk;
   readonly v: Knobs;

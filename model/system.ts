@@ -131,6 +131,7 @@ export class System implements Kernel {
     this.cfg = cfg;
     this.v = knobs;
     this.recording = opts.recording;
+    this.splitObserver = this.recording ? { onSplit: (front, rest) => void this.events.push({ t: 'bio-split', front, rest }) } : null;
     const limits = queueLimitsFromConfig(cfg.device);
     this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs, cfg.device.fill);
     this.disk.bdi.ra_pages = Math.floor((cfg.device.readAheadKb * 1024) / PAGE_SIZE);
@@ -161,8 +162,11 @@ export class System implements Kernel {
 
   submit_bio(bio: Bio): void {
     if (this.recording) this.events.push({ t: 'bio-submit', bio });
-    submit_bio_noacct(this.disk, bio, this.recording ? { onSplit: (front, rest) => this.events.push({ t: 'bio-split', front, rest }) } : null);
+    submit_bio_noacct(this.disk, bio, this.splitObserver);
   }
+
+  /** Records the block layer's splits (when recording; one object for every bio). */
+  private readonly splitObserver: { readonly onSplit: (front: Bio, rest: Bio) => void } | null;
 
   wait_req(req: number): void {
     blk_wait_req(this.disk, req);

@@ -606,17 +606,10 @@ function describeCands(c: Cands, sources: (id: number) => Source | undefined): s
   return c.map((s) => describeSpan(s, sources)).join(' or ');
 }
 
-/** Where a source's byte 0 was placed: the key of the oracle's placement sets. */
-function placeKey(path: string, at: number): string {
-  return `${at}@${path}`;
-}
-
 export class Oracle {
   readonly files = new Map<string, OFile>();
   private readonly fds = new Map<string, OFd>();
-  /** Where each source's bytes were ever placed: path and file position of its byte 0. */
-  private readonly placed = new Map<number, Set<string>>();
-  /** The same, by path: for each source, the positions of its byte 0 in that file (what placeCloned searches). */
+  /** Where each source's bytes were ever placed: by path, for each source, the positions of its byte 0 in that file. */
   private readonly placedIn = new Map<string, Map<number, Set<number>>>();
   /** A crash happened and no remount followed yet. */
   private down = false;
@@ -734,16 +727,15 @@ export class Oracle {
     return d === undefined ? undefined : this.files.get(d.path);
   }
 
+  /** Was byte 0 of source `src` ever placed at `at` of `path`? */
+  private wasPlaced(path: string, src: number, at: number): boolean {
+    return this.placedIn.get(path)?.get(src)?.has(at) === true;
+  }
+
   private place(path: string, pos: number, data: readonly Span[]): void {
     let p = pos;
     for (const s of data) {
       if (s.src > 0) {
-        let set = this.placed.get(s.src);
-        if (set === undefined) {
-          set = new Set();
-          this.placed.set(s.src, set);
-        }
-        set.add(placeKey(path, p - s.off));
         let byId = this.placedIn.get(path);
         if (byId === undefined) {
           byId = new Map();
@@ -792,7 +784,7 @@ export class Oracle {
         p += s.len;
         continue;
       }
-      const ok = s.src > 0 && this.placed.get(s.src)?.has(placeKey(path, p - s.off)) === true;
+      const ok = s.src > 0 && this.wasPlaced(path, s.src, p - s.off);
       if (!ok && s.src > 0) {
         const peer = this.cloneLeak(path, p, s);
         if (peer !== null) {
@@ -818,12 +810,11 @@ export class Oracle {
    * blocks with `path` at the corresponding offset?  Returns that file.
    */
   private cloneLeak(path: string, p: number, s: Span): string | null {
-    const places = this.placed.get(s.src);
     for (const c of this.clones) {
       for (const [me, meOff, other, otherOff] of [[c.a, c.aOff, c.b, c.bOff], [c.b, c.bOff, c.a, c.aOff]] as const) {
         if (me !== path || p < meOff || p >= meOff + c.len) continue;
         const q = p - meOff + otherOff;
-        if (places?.has(placeKey(other, q - s.off)) === true) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
+        if (this.wasPlaced(other, s.src, q - s.off)) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
       }
     }
     return null;

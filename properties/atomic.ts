@@ -29,7 +29,7 @@ export const noBufferedFallback = invariant({
     'An RWF_ATOMIC write either fails or is done as direct I/O: it never falls back to a buffered write (whose writeback could split it into several bios, or write part of it), whatever made the direct path impossible — a failed page-cache invalidation gives -EAGAIN, a file system that cannot do it says so with an error.',
   source: 'fs/iomap/direct-io.c: __iomap_dio_rw ("iomap: Don\'t fall back to buffered write if the write is atomic"); fs/ext4/inode.c: ext4_want_directio_fallback ("atomic writes are all-or-nothing"); fs/read_write.c: generic_atomic_write_valid (IOCB_DIRECT); seed 004',
   kind: 'state',
-  events: true,
+  events: ['mapping'],
   check(ctx: CheckContext): string | null {
     if (!atomicWriteDone(ctx)) return null;
     for (const e of ctx.sys.events) {
@@ -47,7 +47,7 @@ export const singleUnsplitBio = invariant({
     'An atomic write done by the hardware (a mapping flagged IOMAP_F_ATOMIC_BIO) is exactly one REQ_ATOMIC bio covering the whole write, physically contiguous and naturally aligned to its size on the device, and the block layer never splits a REQ_ATOMIC bio (it fails it with EINVAL instead).',
   source: 'fs/iomap/direct-io.c: iomap_dio_bio_iter (IOMAP_F_ATOMIC_BIO: the mapping covers the write, one bio); block/blk-merge.c: bio_split_rw_at; block/blk-core.c: blk_validate_atomic_write_op_size; fs/xfs/xfs_iomap.c: xfs_bmap_hw_atomic_write_possible',
   kind: 'state',
-  events: true,
+  events: ['bio-split', 'bio-queue'],
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
       if (e.t === 'bio-split' && (e.front.opf & REQ_ATOMIC) !== 0) {

@@ -22,7 +22,7 @@ export const noSplitDataUnit = invariant({
     'No crypto data unit is ever split: every bio with a crypt context holds whole data units, and when the block layer splits one (max sectors, max segments, segment size, virtual boundary) the split point is a multiple of the data unit size — a device cannot encrypt or decrypt part of a data unit.',
   source: `block/blk-merge.c: bio_split_alignment (bio_has_crypt_ctx -> data_unit_size), bio_split_rw_at; block/blk-crypto.c: bio_crypt_advance; ${SEED_000}`,
   kind: 'state',
-  events: true,
+  events: ['bio-split', 'bio-queue'],
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
       if (e.t === 'bio-split' && e.front.crypt !== null && e.front.size % e.front.crypt.dataUnitSize !== 0) {
@@ -42,7 +42,7 @@ export const dunMatchesPosition = invariant({
     "Every bio of an inline-encrypted file is encrypted with the data unit number of the file position of its first byte, as fscrypt_generate_dun computes it for the file's policy (the data unit index; with IV_INO_LBLK_64 the inode number above it; with IV_INO_LBLK_32 the hashed inode number plus the index) — including the second and later parts of a split bio, whose DUN advances by the data units split off, and a bio merged into a request behind another, which the engine encrypts from the request's first DUN on (so only bios whose DUNs continue may merge). A wrong DUN decrypts to garbage.",
   source: `fs/crypto/inline_crypt.c: fscrypt_set_bio_crypt_ctx, fscrypt_generate_dun, fscrypt_mergeable_bio; block/blk-crypto.c: bio_crypt_advance, bio_crypt_ctx_mergeable; ${SEED_000}`,
   kind: 'state',
-  events: true,
+  events: ['bio-queue'],
   check(ctx: CheckContext): string | null {
     for (const b of cryptBios(ctx)) {
       const inode = ctx.sys.sb.inodes.get(b.origin.ino);
@@ -62,7 +62,7 @@ export const dioAlignmentEnforced = invariant({
     'Direct I/O on an encrypted file is done only when its file position, length and every memory segment are aligned to the file system block (STATX_DIOALIGN reports it), so that no data unit spans two bvecs — the block layer may split a bio at any bvec boundary, and blk-crypto refuses a bio with a segment that is not data-unit aligned (bio_crypt_check_alignment), failing the I/O. Otherwise ext4 falls back to buffered I/O.',
   source: `fs/ext4/file.c: ext4_should_use_dio (ext4_dio_alignment: the block size for encrypted files); fs/crypto/inline_crypt.c: fscrypt_dio_supported; ${SEED_000} ("memory aligned only to the logical block size" is the dead end)`,
   kind: 'state',
-  events: true,
+  events: ['bio-submit'],
   check(ctx: CheckContext): string | null {
     // As submitted by the file system, before blk-crypto's checks and the block layer's splitting.
     for (const e of ctx.sys.events) {
@@ -86,7 +86,7 @@ export const noPlaintextOnDisk = invariant({
     'Nothing of an encrypted file reaches the disk in plaintext: every data bio written for it is either encrypted on the way by the inline engine (it carries a crypt context) or was encrypted by the file system before submission (fscrypt bounce pages in writeback). Direct I/O, which writes user memory as it is, is therefore only possible with inline encryption.',
   source: `fs/crypto/inline_crypt.c: fscrypt_dio_supported, fscrypt_set_bio_crypt_ctx; fs/crypto/crypto.c: fscrypt_encrypt_pagecache_blocks; fs/ext4/page-io.c: ext4_bio_write_folio; ${SEED_000}`,
   kind: 'state',
-  events: true,
+  events: ['bio-queue'],
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
       if (e.t !== 'bio-queue' || e.bio.op !== 'write' || e.bio.crypt !== null || e.bio.fsCrypt) continue;
@@ -104,7 +104,7 @@ export const noDunWrapInBio = invariant({
     'No bio of an inline-encrypted file spans the point where its DUN wraps: with IV_INO_LBLK_32 the DUN is the 32-bit sum of the hashed inode number and the block number, which goes from 0xffffffff to 0 somewhere in the file, while blk-crypto counts DUNs on within a bio (and the engine supports only 4 DUN bytes). fscrypt_limit_io_blocks ends every I/O at the wrap; otherwise the data units after it are encrypted under DUNs no later read uses.',
   source: `fs/crypto/inline_crypt.c: fscrypt_limit_io_blocks, fscrypt_mergeable_bio; fs/crypto/keysetup.c: fscrypt_get_dun_bytes (4 for IV_INO_LBLK_32); block/blk-crypto.c: bio_crypt_dun_increment; ${SEED_000}`,
   kind: 'state',
-  events: true,
+  events: ['bio-queue'],
   check(ctx: CheckContext): string | null {
     for (const b of cryptBios(ctx)) {
       const c = b.crypt!;

@@ -3,6 +3,7 @@
  */
 import type { CheckContext } from './invariant.ts';
 import { invariant } from './invariant.ts';
+import { incrementalMode } from './incremental.ts';
 import type { Inode } from '../model/fs/inode.ts';
 import type { Folio } from '../model/mm/folio.ts';
 import type { Span } from '../model/lib/content.ts';
@@ -36,19 +37,13 @@ const DIRTY_SLOT = 0;
 const WRITEBACK_SLOT = 1;
 const CLEAN_SLOT = 2;
 const STABLE_SLOT = 3;
-let mode: 'on' | 'off' | 'audit' = 'on';
-
-/**
- * 'on' (the default): incremental.  'off': every file walked at every step.
- * 'audit' (the tests): incremental, and where a file is passed over, its
- * folios' state is compared with what it was when the file passed, and a
- * folio the clean-folio check would pass over is verified anyway: a
- * difference means the model changed a folio without bumping the mapping's
- * gen or its own (a missing Folio.changed()), and throws.
+/*
+ * With incrementalMode() 'audit', where a file is passed over its folios'
+ * state is compared with what it was when the file passed, and a folio the
+ * clean-folio check would pass over is verified anyway: a difference means
+ * the model changed a folio without bumping the mapping's gen or its own (a
+ * missing Folio.changed()), and throws.
  */
-export function setIncrementalFolioChecks(m: 'on' | 'off' | 'audit'): void {
-  mode = m;
-}
 
 /** Everything of a mapping's folios a folio check reads (for 'audit'). */
 function folioState(m: AddressSpace): unknown[] {
@@ -62,7 +57,7 @@ function folioState(m: AddressSpace): unknown[] {
 /** Did the file pass this check with the same keys, and its cache not change since? */
 function stillPassed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): boolean {
   const same = passedAt(m, slot, k1, k2, k3, k4, k5, k6) === m.gen;
-  if (same && mode === 'audit') {
+  if (same && incrementalMode() === 'audit') {
     const now = folioState(m);
     const was = (m.checked[slot] as Passed).state ?? [];
     const i = now.findIndex((x, j) => x !== was[j]);
@@ -78,12 +73,12 @@ function stillPassed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown
  */
 function passedAt(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): number {
   const p = m.checked[slot] as Passed | undefined;
-  return mode !== 'off' && p !== undefined && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6 ? p.gen : -1;
+  return incrementalMode() !== 'off' && p !== undefined && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6 ? p.gen : -1;
 }
 
 /** Record that the file passed this check with these keys (a file is walked only when something changed: one record per walk). */
 function passed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): void {
-  m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: mode === 'audit' ? folioState(m) : undefined } satisfies Passed;
+  m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: incrementalMode() === 'audit' ? folioState(m) : undefined } satisfies Passed;
 }
 
 export const dirtyIffDirtyBlocks = invariant({
@@ -92,7 +87,7 @@ export const dirtyIffDirtyBlocks = invariant({
     'Between operations, a folio inside EOF with per-block state (iomap_folio_state) is marked dirty if and only if at least one of its blocks is marked dirty: a dirty folio whose blocks are all clean would be "written back" without writing anything, and a clean folio with dirty blocks would never be written back. (Writeback skips folios wholly beyond EOF, which wait for truncation, without touching their blocks.)',
   source: 'fs/iomap/buffered-io.c: __iomap_write_end, iomap_dirty_folio, iomap_writeback_folio (ifs_find_dirty_range, iomap_clear_range_dirty)',
   kind: 'state',
-  events: false,
+  events: [],
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
     for (const inode of ctx.sys.sb.inodes.values()) {
@@ -119,7 +114,7 @@ export const writebackIffIoInFlight = invariant({
     'A folio is under writeback (PG_writeback) exactly while write I/O for it is in flight: writeback starts before its bios are submitted and ends only when the last of them completes, so waiting for writeback (fsync, truncate, stable pages) really waits for the I/O.',
   source: 'mm/page-writeback.c: __folio_start_writeback; mm/filemap.c: folio_end_writeback; fs/iomap/ioend.c: iomap_finish_ioend_buffered',
   kind: 'state',
-  events: false,
+  events: [],
   check(ctx: CheckContext): string | null {
     if (ctx.sys.crashed) return null;
     const disk = ctx.sys.disk;
@@ -177,7 +172,7 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
  * the folio, an inline item, the block map's entries over the folio (the
  * map's entry objects are replaced, never mutated, so the same objects
  * mean the same mapping); and the device bytes behind its written blocks
- * (the disk's change counter then, and the byte ranges its blocks map to).
+ * (the disk's change counter then; the byte ranges follow from the entries).
  * A change elsewhere in the file (an extending write, an allocation past
  * the folio) leaves the folio verified.
  */
@@ -190,7 +185,6 @@ interface Verified {
   readonly isize: number;
   readonly inline: readonly Span[] | null;
   readonly gen: number;
-  readonly ranges: ReadonlyArray<readonly [number, number]>;
 }
 function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {
   const v = f.verified as Verified | null;
@@ -199,9 +193,16 @@ function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline:
   if ((v.bits === null) !== (bits === null)) return false;
   if (bits !== null) for (let i = 0; i < bits.length; i++) if (bits[i] !== v.bits![i]) return false;
   const bs = inode.blockSize;
-  if (!inode.extents.sameRawOverlapping(Math.floor(f.pos / bs), Math.ceil((f.pos + f.size) / bs), v.entries)) return false;
+  const first = Math.floor(f.pos / bs);
+  const end = Math.ceil((f.pos + f.size) / bs);
+  if (!inode.extents.sameRawOverlapping(first, end, v.entries)) return false;
   if (v.gen === sys.disk.gen) return true;
-  for (const [a, n] of v.ranges) if (sys.disk.changedSince(a, n, v.gen)) return false;
+  // The device bytes behind its written blocks (the same entries: the same blocks).
+  for (const e of v.entries) {
+    if (e.v.type !== 'mapped') continue;
+    const s = Math.max(e.start, first);
+    if (sys.disk.changedSince((e.v.pblk + s - e.start) * bs, (Math.min(e.end, end) - s) * bs, v.gen)) return false;
+  }
   return true;
 }
 
@@ -210,18 +211,12 @@ function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: 
   const first = Math.floor(f.pos / bs);
   const end = Math.ceil((f.pos + f.size) / bs);
   const entries = inode.extents.rawOverlapping(first, end);
-  const ranges: Array<[number, number]> = [];
-  for (const e of entries) {
-    if (e.v.type !== 'mapped') continue;
-    const s = Math.max(e.start, first);
-    ranges.push([(e.v.pblk + s - e.start) * bs, (Math.min(e.end, end) - s) * bs]);
-  }
   const bits = f.ifs === null ? null : f.ifs.uptodate;
   const last = f.verified as Verified | null;
   // The bits as they were verified: the last copy when they have not changed since (a copy is an allocation each).
   const same = last !== null && last.bits !== null && bits !== null && last.bits.length === bits.length && last.bits.every((b, i) => b === bits[i]);
   const v: Verified = {
-    data: f.data, uptodate: f.uptodate, bits: bits === null ? null : same ? last.bits : bits.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen, ranges,
+    data: f.data, uptodate: f.uptodate, bits: bits === null ? null : same ? last.bits : bits.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen,
   };
   f.verified = v;
 }
@@ -253,7 +248,7 @@ export const noCleanWhileBlockDirty = invariant({
     'Between operations, every uptodate block inside EOF of a cached folio that is neither dirty nor under writeback holds exactly what the disk holds for it (the block its data fork maps, or zeroes over a hole, an unwritten extent or a delayed allocation): a folio is never marked clean while one of its blocks has data the disk has not received, because reclaim would drop that data and fsync would never write it. Not compared: files whose writeback failed (their folios are left clean on purpose, and fsync reports the error), encrypted files (the disk holds ciphertext), and a folio that truncate_pagecache_range zeroed in part when the on-disk zeroing that follows failed (an ext4 punch or ZERO_RANGE that returned EIO).',
   source: 'mm/page-writeback.c: folio_clear_dirty_for_io, writeback_iter; fs/iomap/buffered-io.c: iomap_writeback_folio, iomap_clear_range_dirty, iomap_page_mkwrite; mm/vmscan.c: shrink_folio_list; seed 003 (RFC RWF_WRITETHROUGH design note 1 and folio_mkclean)',
   kind: 'state',
-  events: false,
+  events: [],
   check(ctx: CheckContext): string | null {
     const sys = ctx.sys;
     if (sys.crashed) return null;
@@ -270,7 +265,7 @@ export const noCleanWhileBlockDirty = invariant({
       for (const f of m.allFolios()) {
         if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
         const unchanged = f.gen <= since;
-        if (unchanged && mode === 'on') continue;
+        if (unchanged && incrementalMode() === 'on') continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
         if (stillVerified(sys, inode, f, inline)) continue;
         if (unchanged && f.verified !== null) throw new Error(`model bug: the folio at ${f.pos} of inode ${inode.ino} changed without changing its gen (Folio.changed)`);
@@ -306,7 +301,7 @@ export const stableUnderWriteback = invariant({
     'On a device that requires stable writes, nothing changes the data of a folio while it is under writeback: a buffered write, zeroing or a store through a mapping first waits for the writeback to end (folio_wait_stable in write_begin, page_mkwrite and the zeroing paths), and writeback write-protects the folio\'s mappings before it starts (folio_mkclean) so that a store faults and waits. Otherwise the data the device receives may not match the checksum computed when the I/O was submitted.',
   source: 'include/linux/pagemap.h, mm/page-writeback.c: folio_wait_stable (AS_STABLE_WRITES); fs/iomap/buffered-io.c: __iomap_get_folio (FGP_WRITEBEGIN), iomap_page_mkwrite; mm/page-writeback.c: folio_clear_dirty_for_io (folio_mkclean); seed 001; seed 003 (folio_mkclean in folio_prepare_writethrough)',
   kind: 'state',
-  events: false,
+  events: [],
   check(ctx: CheckContext): string | null {
     for (const inode of ctx.sys.sb.inodes.values()) {
       const m = inode.mapping;

@@ -60,7 +60,7 @@ export const MODEL_INTERNAL = invariant({
   statement: 'The model never fails one of its own consistency assertions (a bug in iospec, not in the kernel).',
   source: 'iospec',
   kind: 'state',
-  events: false,
+  events: [],
   check: (ctx) => (ctx.out.result.internal !== undefined ? `step ${ctx.n}: ${ctx.out.result.internal}` : null),
 });
 

@@ -13,7 +13,7 @@ export const checksumMatchesData = invariant({
     'On a device that requires stable writes and keeps a protection checksum per sector, every write reaches the device with exactly the data its checksum was computed over when the bio was submitted: nothing — a buffered write, a store through a mapping, a user thread changing the buffer of its own direct write — changes the pages of a write between submission and transfer. Buffered I/O gets this from folio_wait_stable and write-protection during writeback; direct I/O from bounce buffers. A violation is a write the device rejects (a guard tag error, EILSEQ) or, on a device that does not verify, a sector whose checksum does not match its data.',
   source: 'block/bio-integrity-auto.c: bio_integrity_prep (protection information generated at submission); include/linux/pagemap.h: folio_wait_stable (AS_STABLE_WRITES); fs/iomap/direct-io.c: IOMAP_DIO_BOUNCE; seed 001 (iomap: add a flag to bounce buffer direct I/O)',
   kind: 'state',
-  events: true,
+  events: ['bio-complete'],
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
       if (e.t !== 'bio-complete' || !e.bio.piMismatch) continue;

@@ -12,6 +12,7 @@
 import type { System, StepOutcome } from '../model/system.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { OracleFact } from '../oracle/facts.ts';
+import type { ModelEvent } from '../model/kernel.ts';
 
 export interface CheckContext {
   readonly step: Step;
@@ -33,8 +34,13 @@ interface InvariantBase<Id extends string> {
 /** Decided from the model's state after a step. */
 export interface StateInvariant<Id extends string = string> extends InvariantBase<Id> {
   readonly kind: 'state';
-  /** Needs the model's event log of the step (bios, mappings, allocations). */
-  readonly events: boolean;
+  /**
+   * The types of the step's model events (bios, mappings, allocations) the
+   * check reads, and nothing else of the step: it is called only after a
+   * step that recorded one of them.  Empty for a check of the whole state,
+   * called after every step.
+   */
+  readonly events: ReadonlyArray<ModelEvent['t']>;
   /** A violation detail, or null. */
   check(ctx: CheckContext): string | null;
 }

@@ -45,7 +45,7 @@ export const validMapping = invariant({
     "Every mapping a file system's ->iomap_begin returns is one the iomap core can use: it covers the position asked for with a non-zero length and no STALE flag (iomap_iter_done); holes and delalloc have no disk address while written and unwritten extents have one; a hole is never NEW or SHARED; a source map covers the position; and a write, zeroing or unshare over a block that other files share is mapped to another block — for buffered I/O as a copy-on-write mapping (IOMAP_F_SHARED) with the shared block as its source map, so that partial blocks are read from it.",
   source: 'fs/iomap/iter.c: iomap_iter_done; include/linux/iomap.h: iomap_iter_srcmap, iomap_want_unshare_iter; seed 002 (Btrfs iomap review: Darrick J. Wong and Dave Chinner ask for asserts on the mappings ->iomap_begin returns and on invalid type/flag combinations)',
   kind: 'state',
-  events: true,
+  events: ['mapping'],
   check(ctx: CheckContext): string | null {
     for (const e of ctx.sys.events) {
       if (e.t !== 'mapping') continue;

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { check } from '../checker/check.ts';
 import type { CheckReport } from '../checker/check.ts';
 import { INVARIANTS } from '../properties/index.ts';
-import { setIncrementalFolioChecks } from '../properties/folio.ts';
+import { setIncrementalChecks } from '../properties/incremental.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
 
@@ -21,11 +21,11 @@ const FOLIO = INVARIANTS.filter((i) => i.id.startsWith('folio/'));
 const CASES: Array<VariantInfo | null> = [null, ...VARIANTS.filter((v) => v.breaks.some((id) => id.startsWith('folio/')))];
 
 function search(v: VariantInfo | null, seed: number, mode: 'audit' | 'off'): CheckReport {
-  setIncrementalFolioChecks(mode);
+  setIncrementalChecks(mode);
   return check({ invariants: FOLIO, variant: v, seed, runs: 1500, maxSteps: 60, timeMs: 600_000 });
 }
 
-afterEach(() => setIncrementalFolioChecks('on'));
+afterEach(() => setIncrementalChecks('on'));
 
 describe('incremental folio checks decide as the full walk does', () => {
   it('covers the folio invariants and the variants that break them', () => {
@@ -46,4 +46,21 @@ describe('incremental folio checks decide as the full walk does', () => {
       if (v !== null && v.breaks.some((id) => id.startsWith('folio/'))) expect(full.counterexample).not.toBeNull();
     });
   }
+});
+
+/**
+ * An event check is called only after a step that recorded one of the
+ * event types it declares (StateInvariant.events, checker/execute.ts).  A
+ * check that reads a type it does not declare would miss what it should
+ * catch; in 'audit' the runner calls the checks it would skip and throws
+ * where one fails.  Here upstream is searched with every invariant; every
+ * kept counterexample is replayed in 'audit' too (counterexamples.test.ts),
+ * a witness of each variant that breaks an event invariant among them.
+ */
+describe('event checks skipped after steps without their events would have passed', () => {
+  it('upstream, every invariant', () => {
+    setIncrementalChecks('audit');
+    const r = check({ invariants: INVARIANTS, variant: null, seed: 4242, runs: 300, maxSteps: 40, timeMs: 600_000 });
+    expect(r.steps).toBeGreaterThan(3000);
+  });
 });

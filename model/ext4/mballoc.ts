@@ -1286,10 +1286,10 @@ export function ext4_inode_to_goal_block(inode: Inode): number {
 }
 
 /** The live preallocations of a file system, for the allocation invariants. */
-export function ext4_preallocations(sb: SuperBlock): Array<{ readonly pblk: number; readonly len: number; readonly who: string }> {
-  const out: Array<{ pblk: number; len: number; who: string }> = [];
+export function ext4_preallocations(sb: SuperBlock): Array<{ readonly pblk: number; readonly len: number; readonly who: () => string }> {
+  const out: Array<{ pblk: number; len: number; who: () => string }> = [];
   for (const pa of mbState(sb).pas) {
-    const who = pa.type === 'inode' ? `inode ${pa.inode?.ino ?? '?'}'s preallocation at file block ${pa.lstart}` : `the locality group's preallocation at block ${pa.pstart}`;
+    const who = (): string => (pa.type === 'inode' ? `inode ${pa.inode?.ino ?? '?'}'s preallocation at file block ${pa.lstart}` : `the locality group's preallocation at block ${pa.pstart}`);
     for (const e of pa.unused.entries()) out.push({ pblk: e.start, len: e.end - e.start, who });
   }
   return out;

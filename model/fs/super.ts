@@ -177,7 +177,7 @@ export interface FsOps {
    * file yet (ext4's preallocations): the allocation invariants account
    * for them.
    */
-  held?(sb: SuperBlock): ReadonlyArray<{ readonly pblk: number; readonly len: number; readonly who: string }>;
+  held?(sb: SuperBlock): ReadonlyArray<{ readonly pblk: number; readonly len: number; readonly who: () => string }>;
 }
 
 export class SuperBlock {
