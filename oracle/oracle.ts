@@ -87,12 +87,18 @@ export class OFile {
    */
   unstable = new CandMap();
 
-  constructor(readonly path: string) {}
+  /** `clock.n`: the step being observed (the oracle's, set before it applies a step). */
+  constructor(
+    readonly path: string,
+    private readonly clock: { readonly n: number },
+  ) {}
 
   /** Step of the last write or store to each byte (data/no-lost-write). */
   wroteAt = new IntervalMap<number>((v) => v);
-  /** The step being observed (set by the oracle before it applies a step). */
-  step = 0;
+  /** The step being observed. */
+  get step(): number {
+    return this.clock.n;
+  }
   /** Step of the last crash. */
   crashedAt = 0;
   /**
@@ -708,6 +714,9 @@ export class Oracle {
 
   constructor(private readonly sources: (id: number) => Source | undefined) {}
 
+  /** The step being observed, shared with every OFile. */
+  private readonly clock = { n: 0 };
+
   /**
    * Is `step` an appending write to a file whose size is uncertain (after a
    * crash)?  Then where it lands is the size the file really has, which
@@ -870,7 +879,7 @@ export class Oracle {
     const r = out.result;
     const ok = r.errno === undefined && r.unsupported === undefined && r.signal === undefined;
     const findings: Finding[] = [];
-    for (const f of this.files.values()) f.step = n;
+    this.clock.n = n;
     // The data of a failed writeback may read old or new.  Applied before a step that makes
     // things durable (fsync, sync, unmount), and after a write, so that it covers what the write added.
     const relaxAfter = step.op === 'pwrite';
@@ -895,11 +904,11 @@ export class Oracle {
         let f = this.files.get(step.path);
         if (ok) {
           if (f === undefined) {
-            f = new OFile(step.path);
+            f = new OFile(step.path, this.clock);
             this.files.set(step.path, f);
           } else if (f.exists === 'no') {
             // Created afresh: empty.
-            const fresh = new OFile(step.path);
+            const fresh = new OFile(step.path, this.clock);
             this.files.set(step.path, fresh);
             f = fresh;
           } else if (f.exists === 'maybe') {

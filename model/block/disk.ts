@@ -17,7 +17,7 @@ import type { Knobs } from '../variants.ts';
 import { UPSTREAM } from '../variants.ts';
 import type { BackingDevInfo } from '../mm/backing-dev.ts';
 import { VM_READAHEAD_PAGES } from '../mm/backing-dev.ts';
-import type { Span } from '../lib/content.ts';
+import type { DataCursor, Span } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { Entry } from '../lib/interval-map.ts';
@@ -211,6 +211,36 @@ export class Disk {
       pos = stop;
     }
     return out;
+  }
+
+  /**
+   * Does [addr, addr+len) read (as read() would) as the next `len` bytes of
+   * `cur`?  Advances it.  Model bookkeeping for the clean-folio check: the
+   * comparison without the spans read() would build.
+   */
+  matches(addr: number, len: number, cur: DataCursor): boolean {
+    let pos = addr;
+    const end = addr + len;
+    const cached = this.cache.overlapping(addr, end);
+    let ci = 0;
+    while (pos < end) {
+      const c = cached[ci];
+      if (c !== undefined && c.start <= pos) {
+        if (!cur.matches(c.v, pos - c.start, c.end - pos)) return false;
+        pos = c.end;
+        ci++;
+        continue;
+      }
+      const stop = c !== undefined ? c.start : end;
+      for (const e of this.medium.overlapping(pos, stop)) {
+        if (e.start > pos && !cur.matches(uninitData(pos, e.start - pos, this.fill)[0]!, 0, e.start - pos)) return false;
+        if (!cur.matches(e.v, 0, e.end - e.start)) return false;
+        pos = e.end;
+      }
+      if (pos < stop && !cur.matches(uninitData(pos, stop - pos, this.fill)[0]!, 0, stop - pos)) return false;
+      pos = stop;
+    }
+    return true;
   }
 
   private readMedium(start: number, end: number, out: Span[]): void {

@@ -193,6 +193,55 @@ function encContinuesEq(a: Enc | null, b: Enc | null): boolean {
   return a.key === b.key && a.dun === b.dun && a.duOff === b.duOff;
 }
 
+/** Are byte `da` of `a` on and byte `db` of `b` on the same bytes (same source, value, offset, encryption)? */
+function sameFrom(a: Span, da: number, b: Span, db: number): boolean {
+  if (a.src !== b.src || a.val !== b.val) return false;
+  if (a.src !== SRC_ZERO && a.off + da !== b.off + db) return false;
+  const x = a.enc;
+  const y = b.enc;
+  if (x === null || y === null) return x === y;
+  return x.key === y.key && x.dun === y.dun && x.duOff + da === y.duOff + db;
+}
+
+/**
+ * Reads `data` from byte `pos` on and compares what follows with pieces of
+ * other spans, without building them (dataEqual of the data against the
+ * concatenation of the pieces, in one pass and no allocation but itself:
+ * what the clean-folio check compares a folio with the disk by).
+ */
+export class DataCursor {
+  private i = 0;
+  private d = 0;
+
+  constructor(
+    private readonly data: Data,
+    pos: number,
+  ) {
+    this.d = pos;
+    while (this.i < data.length && this.d >= data[this.i]!.len) this.d -= data[this.i++]!.len;
+  }
+
+  /** Are the next `n` bytes bytes [delta, delta+n) of `s` (whose `len` is not read)?  Advances past them. */
+  matches(s: Span, delta: number, n: number): boolean {
+    while (n > 0) {
+      const t = this.data[this.i];
+      if (t === undefined || !sameFrom(s, delta, t, this.d)) return false;
+      const k = Math.min(n, t.len - this.d);
+      n -= k;
+      delta += k;
+      this.d += k;
+      if (this.d === t.len) {
+        this.i++;
+        this.d = 0;
+      }
+    }
+    return true;
+  }
+}
+
+/** Zeroes of any length (for DataCursor.matches). */
+export const ZEROES: Span = { len: Number.MAX_SAFE_INTEGER, src: SRC_ZERO, off: 0, val: 0, enc: null };
+
 /** Byte values as run-length pairs `[value, count]` (the result format's `data`). */
 /** A byte value as traces, exports and printed results write it: 0x11. */
 export const hexByte = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { concatData, dataLen, dataRuns, overlayData, sliceData, span, splitData, SRC_ZERO, zeroData } from '../../model/lib/content.ts';
+import { concatData, DataCursor, dataEqual, dataLen, dataRuns, overlayData, sliceData, span, splitData, SRC_ZERO, zeroData, ZEROES } from '../../model/lib/content.ts';
 
 describe('symbolic content', () => {
   it('keeps provenance through slicing and overlay', () => {
@@ -53,4 +53,64 @@ describe('symbolic content', () => {
       });
     },
   );
+});
+
+describe('DataCursor', () => {
+  // Spans that sometimes continue one another (same source, adjacent offsets) and sometimes not, zeroes among them.
+  const arbData = fc.array(fc.record({ len: fc.integer({ min: 1, max: 40 }), src: fc.integer({ min: 0, max: 2 }), off: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 8 })
+    .map((ps) => {
+      let next = 0;
+      return ps.map((p) => {
+        const s = span(p.len, p.src, p.src === SRC_ZERO ? 0 : next + p.off, p.src);
+        next += p.len + p.off;
+        return s;
+      });
+    });
+  test.prop([arbData, arbData, fc.nat(200), fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 6 })])(
+    'matches piece by piece exactly where dataEqual says the bytes are the same',
+    (a, b, at, cuts) => {
+      const da = concatData(a);
+      const db = concatData(b);
+      const from = Math.min(at, dataLen(da));
+      const len = Math.min(dataLen(db), dataLen(da) - from);
+      // b's first len bytes, in pieces (raw spans and offsets into them, as the disk hands them out).
+      const cur = new DataCursor(da, from);
+      let p = 0;
+      let same = true;
+      for (const c of [...cuts, len]) {
+        const n = Math.min(c, len - p);
+        for (const s of sliceData(db, p, n)) same &&= cur.matches(s, 0, s.len);
+        p += n;
+        if (p >= len) break;
+      }
+      expect(same).toBe(dataEqual(sliceData(da, from, len), sliceData(db, 0, len)));
+    },
+  );
+  test.prop([arbData, fc.nat(200), fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 6 })])(
+    'matches the data itself, however it is cut into pieces',
+    (a, at, cuts) => {
+      const da = concatData(a);
+      const from = Math.min(at, dataLen(da));
+      const len = dataLen(da) - from;
+      const cur = new DataCursor(da, from);
+      let p = 0;
+      for (const c of [...cuts, len]) {
+        const n = Math.min(c, len - p);
+        // Each piece given as a longer span and an offset into it, as a disk's cached entry is.
+        for (const s of sliceData(da, from + p, n)) {
+          const k = s.src === SRC_ZERO ? 2 : Math.min(s.off, 3);
+          expect(cur.matches(span(s.len + k, s.src, s.src === SRC_ZERO ? 0 : s.off - k, s.val), k, s.len)).toBe(true);
+        }
+        p += n;
+        if (p >= len) break;
+      }
+      if (len > 0) expect(new DataCursor(da, from).matches(a[0]!.src === 7 ? ZEROES : span(len, 7, 0, 7), 0, len)).toBe(false);
+    },
+  );
+  it('compares zeroes of any length with ZEROES', () => {
+    expect(new DataCursor(zeroData(8), 2).matches(ZEROES, 0, 6)).toBe(true);
+    expect(new DataCursor([span(8, 1, 0, 1)], 0).matches(ZEROES, 0, 8)).toBe(false);
+    // Past the end of the data: not the same.
+    expect(new DataCursor(zeroData(8), 4).matches(ZEROES, 0, 6)).toBe(false);
+  });
 });
