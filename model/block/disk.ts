@@ -193,24 +193,7 @@ export class Disk {
 
   /** Current content of [addr, addr+len): cache over medium; in-flight writes are not visible. */
   read(addr: number, len: number): Span[] {
-    const out: Span[] = [];
-    let pos = addr;
-    const end = addr + len;
-    const cached = this.cache.overlapping(addr, end);
-    let ci = 0;
-    while (pos < end) {
-      const c = cached[ci];
-      if (c !== undefined && c.start <= pos) {
-        pushSpan(out, cutSpan(c.v, pos - c.start, c.end - pos));
-        pos = c.end;
-        ci++;
-        continue;
-      }
-      const stop = c !== undefined ? c.start : end;
-      this.readMedium(pos, stop, out);
-      pos = stop;
-    }
-    return out;
+    return this.collect(addr, addr + len, true);
   }
 
   /**
@@ -219,45 +202,51 @@ export class Disk {
    * comparison without the spans read() would build.
    */
   matches(addr: number, len: number, cur: DataCursor): boolean {
-    let pos = addr;
-    const end = addr + len;
-    const cached = this.cache.overlapping(addr, end);
+    return this.walk(addr, addr + len, true, (s, delta, n) => cur.matches(s, delta, n));
+  }
+
+  /** Durable content only (what a crash with `none` would leave). */
+  readDurable(addr: number, len: number): Span[] {
+    return this.collect(addr, addr + len, false);
+  }
+
+  /** walk's pieces as data. */
+  private collect(pos: number, end: number, cached: boolean): Span[] {
+    const out: Span[] = [];
+    this.walk(pos, end, cached, (s, delta, n) => {
+      pushSpan(out, cutSpan(s, delta, n));
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * The content of [pos, end) piece by piece, in order: the cache's (when
+   * `cached`) over the medium's, never-written bytes where neither has
+   * any: `visit(s, delta, n)` for bytes [delta, delta+n) of span `s`.  Stops
+   * (and returns false) where `visit` returns false.
+   */
+  private walk(pos: number, end: number, cached: boolean, visit: (s: Span, delta: number, n: number) => boolean): boolean {
+    const cache = cached ? this.cache.overlapping(pos, end) : [];
     let ci = 0;
     while (pos < end) {
-      const c = cached[ci];
+      const c = cache[ci];
       if (c !== undefined && c.start <= pos) {
-        if (!cur.matches(c.v, pos - c.start, c.end - pos)) return false;
+        if (!visit(c.v, pos - c.start, c.end - pos)) return false;
         pos = c.end;
         ci++;
         continue;
       }
       const stop = c !== undefined ? c.start : end;
       for (const e of this.medium.overlapping(pos, stop)) {
-        if (e.start > pos && !cur.matches(uninitData(pos, e.start - pos, this.fill)[0]!, 0, e.start - pos)) return false;
-        if (!cur.matches(e.v, 0, e.end - e.start)) return false;
+        if (e.start > pos && !visit(uninitData(pos, e.start - pos, this.fill)[0]!, 0, e.start - pos)) return false;
+        if (!visit(e.v, 0, e.end - e.start)) return false;
         pos = e.end;
       }
-      if (pos < stop && !cur.matches(uninitData(pos, stop - pos, this.fill)[0]!, 0, stop - pos)) return false;
+      if (pos < stop && !visit(uninitData(pos, stop - pos, this.fill)[0]!, 0, stop - pos)) return false;
       pos = stop;
     }
     return true;
-  }
-
-  private readMedium(start: number, end: number, out: Span[]): void {
-    let pos = start;
-    for (const e of this.medium.overlapping(start, end)) {
-      if (e.start > pos) for (const s of uninitData(pos, e.start - pos, this.fill)) pushSpan(out, s);
-      pushSpan(out, cutSpan(e.v, 0, e.end - e.start));
-      pos = e.end;
-    }
-    if (pos < end) for (const s of uninitData(pos, end - pos, this.fill)) pushSpan(out, s);
-  }
-
-  /** Durable content only (what a crash with `none` would leave). */
-  readDurable(addr: number, len: number): Span[] {
-    const out: Span[] = [];
-    this.readMedium(addr, addr + len, out);
-    return out;
   }
 
   private put(map: IntervalMap<Span>, addr: number, data: readonly Span[]): void {
