@@ -76,6 +76,20 @@ function passedAt(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 
   return incrementalMode() !== 'off' && p !== undefined && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6 ? p.gen : -1;
 }
 
+/**
+ * The folio has not changed since its file last passed with the same keys
+ * (`since`, passedAt), and is passed over.  Not in 'audit' or 'off', where
+ * every folio is looked at: one that fails although its gen says it did
+ * not change is a model bug (unchangedFolioFails).
+ */
+function unchangedSince(f: Folio, since: number): boolean {
+  return f.gen <= since && incrementalMode() === 'on';
+}
+
+function unchangedFolioFails(inode: Inode, f: Folio): Error {
+  return new Error(`model bug: the folio at ${f.pos} of inode ${inode.ino} changed without changing its gen (Folio.changed)`);
+}
+
 /** Record that the file passed this check with these keys (a file is walked only when something changed: one record per walk). */
 function passed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): void {
   m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: incrementalMode() === 'audit' ? folioState(m) : undefined } satisfies Passed;
@@ -93,10 +107,13 @@ export const dirtyIffDirtyBlocks = invariant({
     for (const inode of ctx.sys.sb.inodes.values()) {
       const m = inode.mapping;
       if (stillPassed(m, DIRTY_SLOT, inode.i_size)) continue;
+      // Only the folios that changed since the file passed with this size (Folio.gen).
+      const since = passedAt(m, DIRTY_SLOT, inode.i_size);
       for (const f of m.allFolios()) {
-        if (f.ifs === null || f.pos >= inode.i_size) continue;
+        if (f.ifs === null || f.pos >= inode.i_size || unchangedSince(f, since)) continue;
         const anyDirty = f.ifs.dirty.indexOf(1) >= 0;
         if (f.dirty !== anyDirty) {
+          if (f.gen <= since) throw unchangedFolioFails(inode, f);
           return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is ${f.dirty ? 'dirty' : 'clean'} but its blocks are ${anyDirty ? `dirty (${[...f.ifs.dirty].map((b) => (b === 1 ? 'D' : '.')).join('')})` : 'all clean'}`;
         }
       }
@@ -122,6 +139,8 @@ export const writebackIffIoInFlight = invariant({
     for (const inode of ctx.sys.sb.inodes.values()) {
       const m = inode.mapping;
       if (stillPassed(m, WRITEBACK_SLOT, disk.inflightGen)) continue;
+      // Only the folios that changed since the file passed with the same I/O in flight (Folio.gen).
+      const since = passedAt(m, WRITEBACK_SLOT, disk.inflightGen);
       if (!built) {
         // The ioends with write I/O in flight (a set, and a closure per folio, were a twentieth of what the checker allocates).
         INFLIGHT.clear();
@@ -129,8 +148,10 @@ export const writebackIffIoInFlight = invariant({
         built = true;
       }
       for (const f of m.allFolios()) {
+        if (unchangedSince(f, since)) continue;
         let io = false;
         if (INFLIGHT.size > 0) for (let i = 0; i < f.wbReqs.length && !io; i++) io = INFLIGHT.has(f.wbReqs[i]!);
+        if (f.writeback !== io && f.gen <= since) throw unchangedFolioFails(inode, f);
         if (f.writeback && !io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} is under writeback with no write I/O in flight`;
         if (!f.writeback && io) return `step ${ctx.n}: folio at ${f.pos} of inode ${inode.ino} has write I/O in flight (ioend ${f.wbReqs.join(',')}) but is not under writeback`;
       }
@@ -289,11 +310,10 @@ export const noCleanWhileBlockDirty = invariant({
       const since = passedAt(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, sys.disk.gen);
       for (const f of m.allFolios()) {
         if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
-        const unchanged = f.gen <= since;
-        if (unchanged && incrementalMode() === 'on') continue;
+        if (unchangedSince(f, since)) continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
         if (stillVerified(sys, inode, f, inline)) continue;
-        if (unchanged && f.verified !== null) throw new Error(`model bug: the folio at ${f.pos} of inode ${inode.ino} changed without changing its gen (Folio.changed)`);
+        if (f.gen <= since && f.verified !== null) throw unchangedFolioFails(inode, f);
         // Runs of up-to-date blocks inside EOF, each compared with the disk in one piece.
         const nb = Math.ceil(f.size / bs);
         const bits = f.uptodate ? null : (f.ifs?.uptodate ?? null);
