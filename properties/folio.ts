@@ -82,6 +82,13 @@ function passedAt(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 
  * every folio is looked at: one that fails although its gen says it did
  * not change is a model bug (unchangedFolioFails).
  */
+/** Did a device byte under one of the file's written blocks change since the disk's `gen`? */
+function diskChangedUnder(sys: CheckContext['sys'], inode: Inode, gen: number): boolean {
+  const bs = inode.blockSize;
+  for (const e of inode.extents.entries()) if (e.v.type === 'mapped' && sys.disk.changedSince(e.v.pblk * bs, (e.end - e.start) * bs, gen)) return true;
+  return false;
+}
+
 function unchangedSince(f: Folio, since: number): boolean {
   return f.gen <= since && incrementalMode() === 'on';
 }
@@ -304,10 +311,13 @@ export const noCleanWhileBlockDirty = invariant({
       const bs = inode.blockSize;
       const isize = inode.i_size;
       const inline = sys.sb.ops.inline_data?.(inode) ?? null;
+      // The disk's contents as when the file last passed, where the disk changed since only outside the file's blocks.
+      const last = m.checked[CLEAN_SLOT] as Passed | undefined;
+      const diskGen = last !== undefined && last.k5 !== sys.disk.gen && !diskChangedUnder(sys, inode, last.k5 as number) ? (last.k5 as number) : sys.disk.gen;
       // The folios, the size, the block map, an inline item and the disk's contents as when the file last passed.
-      if (stillPassed(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, sys.disk.gen)) continue;
+      if (stillPassed(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, diskGen)) continue;
       // Some folio changed, and nothing else: only those folios are looked at again.
-      const since = passedAt(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, sys.disk.gen);
+      const since = passedAt(m, CLEAN_SLOT, isize, inode.extents, inode.extents.seq, inline, diskGen);
       for (const f of m.allFolios()) {
         if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
         if (unchangedSince(f, since)) continue;
