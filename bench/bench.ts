@@ -94,6 +94,11 @@ function warm(round: () => { steps: number; ms: number }, rounds: { warmup: numb
   for (let i = 0; i < rounds.warmup; i++) round();
   const rs: Array<{ steps: number; ms: number }> = [];
   for (let i = 0; i < Math.max(1, rounds.timed); i++) rs.push(round());
+  return medianSpeed(rs);
+}
+
+/** The median of timed rounds, with each round's steps per second. */
+function medianSpeed(rs: ReadonlyArray<{ steps: number; ms: number }>): Speed {
   const per = rs.map((r) => Math.round(r.steps / (Math.max(r.ms, 0.001) / 1000)));
   const mid = [...rs].sort((a, b) => a.steps / a.ms - b.steps / b.ms)[Math.floor(rs.length / 2)]!;
   return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per };
@@ -197,14 +202,9 @@ export function checkerOverModel(system: SystemDoc, steps: number, seed: number,
       cs.push(c);
     }
   }
-  const speed = (xs: ReadonlyArray<{ steps: number; ms: number }>): Speed => {
-    const per = xs.map((r) => Math.round(r.steps / (Math.max(r.ms, 0.001) / 1000)));
-    const mid = [...xs].sort((a, b) => a.steps / a.ms - b.steps / b.ms)[Math.floor(xs.length / 2)]!;
-    return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per };
-  };
   const ratios = ms.map((m, i) => Math.round(((cs[i]!.steps / cs[i]!.ms) / (m.steps / m.ms)) * 100) / 100);
   const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
-  return { model: speed(ms), checker: speed(cs), ratio, ratios, stopped };
+  return { model: medianSpeed(ms), checker: medianSpeed(cs), ratio, ratios, stopped };
 }
 
 /**

@@ -314,22 +314,23 @@ export const noDoubleAllocation = invariant({
   },
 });
 
+/** The full check of alloc/no-double-allocation: the first block mapped twice without a reference count that says so, or mapped and free. */
 function doubleAllocation(ctx: CheckContext, s: AllocState): string | null {
-    const owners = ownersOf(s);
-    for (const r of runsOf(s)) {
-      if (r.owners.length < 2) continue;
-      if (r.owners.some(staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
-        return `step ${ctx.n}: physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
-      }
+  const owners = ownersOf(s);
+  for (const r of runsOf(s)) {
+    if (r.owners.length < 2) continue;
+    if (r.owners.some(staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
+      return `step ${ctx.n}: physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
     }
-    const free = ctx.sys.sb.alloc.free;
-    for (const o of owners) {
-      if (free.intersects(o.pblk, o.pblk + o.len)) {
-        const e = free.overlapping(o.pblk, o.pblk + o.len)[0]!;
-        return `step ${ctx.n}: physical block ${Math.max(e.start, o.pblk)} is mapped by ${who(o)} but is in the free-space map`;
-      }
+  }
+  const free = ctx.sys.sb.alloc.free;
+  for (const o of owners) {
+    if (free.intersects(o.pblk, o.pblk + o.len)) {
+      const e = free.overlapping(o.pblk, o.pblk + o.len)[0]!;
+      return `step ${ctx.n}: physical block ${Math.max(e.start, o.pblk)} is mapped by ${who(o)} but is in the free-space map`;
     }
-    return null;
+  }
+  return null;
 }
 
 /**
@@ -561,48 +562,49 @@ function accountedFast(sb: System['sb'], byBlock: readonly Owner[], held: Readon
   return covered >= total;
 }
 
+/** The full check of alloc/prealloc-accounted: the first block with two roles, or with none. */
 function accounting(ctx: CheckContext, state: AllocState, held: ReadonlyArray<{ readonly pblk: number; readonly len: number; readonly who: () => string }>): string | null {
-    const sb = ctx.sys.sb;
-    const runs = new IntervalMap<string>((v) => v, (a, b) => (a.v === b.v ? a.v : null));
-    const claim = (a: number, b: number, who: string): string | null => {
-      const o = runs.overlapping(a, b)[0];
-      if (o !== undefined) return `step ${ctx.n}: block ${Math.max(a, o.start)} is ${o.v} and also ${who}`;
-      runs.set(a, b, who);
-      return null;
-    };
-    const r = sb.clusterRatio;
-    for (const e of sb.alloc.free.entries()) claim(e.start, e.end, 'free');
-    for (const [a, b] of sb.image.metadata) {
-      const p = claim(a, b, 'file-system metadata');
-      if (p !== null) return p;
-    }
-    for (const [p, n] of sb.busyBlocks()) {
-      const q = claim(p, p + n, 'being freed');
-      if (q !== null) return q;
-    }
-    for (const h of held) {
-      const q = claim(h.pblk, h.pblk + h.len, `held in ${h.who()}`);
-      if (q !== null) return q;
-    }
-    // Files' blocks (whole clusters with bigalloc), shared ones once.
-    const owned = new IntervalMap<true>((v) => v, () => true);
-    for (const o of ownersOf(state)) {
-      const c = wholeClusters(o, r);
-      owned.set(c.pblk, c.pblk + c.len, true);
-    }
-    for (const e of owned.entries()) {
-      const o = runs.overlapping(e.start, e.end)[0];
-      if (o !== undefined) return `step ${ctx.n}: block ${Math.max(e.start, o.start)} is used by a file and also ${o.v}`;
-    }
-    const first = sb.alloc.firstDataBlock;
-    const gaps = runs.gaps(first, sb.alloc.totalBlocks);
-    for (const [a, b] of gaps) {
-      if (owned.covered(a, b) !== b - a) {
-        const hole = owned.gaps(a, b)[0]!;
-        return `step ${ctx.n}: blocks ${hole[0]}..${hole[1] - 1} are neither free, used, being freed, preallocated nor metadata (lost)`;
-      }
-    }
+  const sb = ctx.sys.sb;
+  const runs = new IntervalMap<string>((v) => v, (a, b) => (a.v === b.v ? a.v : null));
+  const claim = (a: number, b: number, who: string): string | null => {
+    const o = runs.overlapping(a, b)[0];
+    if (o !== undefined) return `step ${ctx.n}: block ${Math.max(a, o.start)} is ${o.v} and also ${who}`;
+    runs.set(a, b, who);
     return null;
+  };
+  const r = sb.clusterRatio;
+  for (const e of sb.alloc.free.entries()) claim(e.start, e.end, 'free');
+  for (const [a, b] of sb.image.metadata) {
+    const p = claim(a, b, 'file-system metadata');
+    if (p !== null) return p;
+  }
+  for (const [p, n] of sb.busyBlocks()) {
+    const q = claim(p, p + n, 'being freed');
+    if (q !== null) return q;
+  }
+  for (const h of held) {
+    const q = claim(h.pblk, h.pblk + h.len, `held in ${h.who()}`);
+    if (q !== null) return q;
+  }
+  // Files' blocks (whole clusters with bigalloc), shared ones once.
+  const owned = new IntervalMap<true>((v) => v, () => true);
+  for (const o of ownersOf(state)) {
+    const c = wholeClusters(o, r);
+    owned.set(c.pblk, c.pblk + c.len, true);
+  }
+  for (const e of owned.entries()) {
+    const o = runs.overlapping(e.start, e.end)[0];
+    if (o !== undefined) return `step ${ctx.n}: block ${Math.max(e.start, o.start)} is used by a file and also ${o.v}`;
+  }
+  const first = sb.alloc.firstDataBlock;
+  const gaps = runs.gaps(first, sb.alloc.totalBlocks);
+  for (const [a, b] of gaps) {
+    if (owned.covered(a, b) !== b - a) {
+      const hole = owned.gaps(a, b)[0]!;
+      return `step ${ctx.n}: blocks ${hole[0]}..${hole[1] - 1} are neither free, used, being freed, preallocated nor metadata (lost)`;
+    }
+  }
+  return null;
 }
 
 export const mbNormalizeBounds = invariant({

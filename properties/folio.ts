@@ -76,12 +76,6 @@ function passedAt(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 
   return incrementalMode() !== 'off' && p !== undefined && p.k1 === k1 && p.k2 === k2 && p.k3 === k3 && p.k4 === k4 && p.k5 === k5 && p.k6 === k6 ? p.gen : -1;
 }
 
-/**
- * The folio has not changed since its file last passed with the same keys
- * (`since`, passedAt), and is passed over.  Not in 'audit' or 'off', where
- * every folio is looked at: one that fails although its gen says it did
- * not change is a model bug (unchangedFolioFails).
- */
 /** Did a device byte under one of the file's written blocks change since the disk's `gen`? */
 function diskChangedUnder(sys: CheckContext['sys'], inode: Inode, gen: number): boolean {
   const bs = inode.blockSize;
@@ -89,6 +83,12 @@ function diskChangedUnder(sys: CheckContext['sys'], inode: Inode, gen: number): 
   return false;
 }
 
+/**
+ * The folio has not changed since its file last passed with the same keys
+ * (`since`, passedAt), and is passed over.  Not in 'audit' or 'off', where
+ * every folio is looked at: one that fails although its gen says it did
+ * not change is a model bug (unchangedFolioFails).
+ */
 function unchangedSince(f: Folio, since: number): boolean {
   return f.gen <= since && incrementalMode() === 'on';
 }
