@@ -186,7 +186,7 @@ export interface OverModel {
  * early (a sequence that runs into a known upstream finding), the model is
  * timed on the steps the checker ran, not on more.
  */
-export function checkerOverModel(system: SystemDoc, steps: number, seed: number, rounds = { warmup: WARM.warmup, timed: 9 }): OverModel {
+export function checkerOverModel(system: SystemDoc, steps: number, seed: number, rounds: { warmup: number; timed: number } = { warmup: WARM.warmup, timed: 9 }): OverModel {
   const rs = recipes(steps, seed);
   const first = checkerRound(system, rs).run;
   const limit = first.steps.length;
