@@ -91,7 +91,8 @@ export function runChecked(
   const it = input[Symbol.iterator]();
   const { stopAt, keepOutcomes, onStep } = opts;
   const every = opts.stateEvery ?? 1;
-  const nChecks = stateChecks.length;
+  const allOrder = stateChecks.map((_, i) => i);
+  const wholeOrder = allOrder.filter((i) => masks[i] === 0);
   outer: for (;;) {
     let src = stack.pop();
     if (src === undefined) {
@@ -144,10 +145,12 @@ export function runChecked(
       const wholeState = every <= 1 || n % every === 0 || ALWAYS_CHECKED.has(step.op);
       // One context for every check of the step (an object per check and step was a twentieth of what the checker allocates).
       const ctx = { step, n, out, sys };
-      // The event types the step recorded: an event check is called only after a step that recorded one of its own.
-      let recorded = 0;
-      if (needEvents) for (const e of sys.events) recorded |= EVENT_BIT[e.t];
-      for (let i = 0; i < nChecks; i++) {
+      // The event types the step recorded: an event check is called only after a step that recorded one of its own
+      // (after a step that recorded none, only the whole-state checks are looked at, in the same order).
+      const recorded = sys.eventTypes;
+      const order = recorded === 0 && mode === 'on' ? wholeOrder : allOrder;
+      for (let k = 0; k < order.length; k++) {
+        const i = order[k]!;
         const inv = stateChecks[i]!;
         const mask = masks[i]!;
         if (mask === 0 && !wholeState) continue;

@@ -22,6 +22,7 @@ import { SuperBlock } from './fs/super.ts';
 import type { FileSystemType } from './fs/registry.ts';
 import { fsTypeOf } from './filesystems.ts';
 import type { Kernel, ModelEvent } from './kernel.ts';
+import { EVENT_BIT } from './kernel.ts';
 import type { Knobs } from './variants.ts';
 import { do_sync_mmap_readahead, filemap_fdatawrite_range, filemap_write_and_wait_range, folioWrite } from './mm/filemap.ts';
 import { iomap_dirty_folio } from './iomap/buffered-io.ts';
@@ -113,6 +114,8 @@ export class System implements Kernel {
   private readonly mappedThrough = new Map<number, File>();
   readonly recording: boolean;
   events: ModelEvent[] = [];
+  /** The types of this step's events, one EVENT_BIT each (what checker/execute.ts dispatches the event checks on). */
+  eventTypes = 0;
   /** The power was cut; the file system is shut down until remount. */
   crashed = false;
   lastCrash: CrashReport | null = null;
@@ -131,14 +134,14 @@ export class System implements Kernel {
     this.cfg = cfg;
     this.v = knobs;
     this.recording = opts.recording;
-    this.splitObserver = this.recording ? { onSplit: (front, rest) => void this.events.push({ t: 'bio-split', front, rest }) } : null;
+    this.splitObserver = this.recording ? { onSplit: (front, rest) => this.record({ t: 'bio-split', front, rest }) } : null;
     const limits = queueLimitsFromConfig(cfg.device);
     this.disk = new Disk(limits, cfg.device.sizeMiB * 1024 * 1024, knobs, cfg.device.fill);
     this.disk.bdi.ra_pages = Math.floor((cfg.device.readAheadKb * 1024) / PAGE_SIZE);
     if (this.recording) {
       this.disk.observer = {
-        onQueue: (bio) => this.events.push({ t: 'bio-queue', bio }),
-        onComplete: (bio) => this.events.push({ t: 'bio-complete', bio }),
+        onQueue: (bio) => this.record({ t: 'bio-queue', bio }),
+        onComplete: (bio) => this.record({ t: 'bio-complete', bio }),
       };
     }
     this.fsType = fsTypeOf(cfg);
@@ -161,7 +164,7 @@ export class System implements Kernel {
   }
 
   submit_bio(bio: Bio): void {
-    if (this.recording) this.events.push({ t: 'bio-submit', bio });
+    if (this.recording) this.record({ t: 'bio-submit', bio });
     submit_bio_noacct(this.disk, bio, this.splitObserver);
   }
 
@@ -173,7 +176,12 @@ export class System implements Kernel {
   }
 
   emit(e: ModelEvent): void {
-    if (this.recording) this.events.push(e);
+    if (this.recording) this.record(e);
+  }
+
+  private record(e: ModelEvent): void {
+    this.events.push(e);
+    this.eventTypes |= EVENT_BIT[e.t];
   }
 
   lostWriteback(ino: number, pos: number, len: number): void {
@@ -498,7 +506,10 @@ export class System implements Kernel {
   exec(s: Step, n: number): StepOutcome {
     this.step = n;
     this.stepsRun++;
-    if (this.recording) this.events = [];
+    if (this.recording) {
+      this.events = [];
+      this.eventTypes = 0;
+    }
     const op = s.op;
     this.disk.failedWrites.length = 0;
     this.lostWrites.length = 0;
