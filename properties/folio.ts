@@ -168,14 +168,19 @@ export const writebackIffIoInFlight = invariant({
   },
 });
 
+/** Takes file bytes piece by piece from diskPieces. */
+interface PieceVisitor {
+  /** The next n bytes are at device byte `addr`, or (-1) read as zeroes; false stops the walk. */
+  piece(addr: number, n: number): boolean;
+}
+
 /**
  * Where file bytes [pos, end) are on disk, piece by piece (an inline item
- * is the caller's): `piece(addr, n)` for the next n bytes, at
- * device byte `addr` where a written block maps them, -1 (zeroes) over a
- * hole, an unwritten extent or a delayed allocation.  Stops where `piece`
- * returns false.
+ * is the caller's): `v.piece(addr, n)` for the next n bytes, at device byte
+ * `addr` where a written block maps them, -1 (zeroes) over a hole, an
+ * unwritten extent or a delayed allocation.  Stops where it returns false.
  */
-function diskPieces(inode: Inode, pos: number, end: number, piece: (addr: number, n: number) => boolean): void {
+function diskPieces(inode: Inode, pos: number, end: number, v: PieceVisitor): void {
   const bs = inode.blockSize;
   for (let p = pos; p < end; ) {
     const lblk = Math.floor(p / bs);
@@ -183,7 +188,7 @@ function diskPieces(inode: Inode, pos: number, end: number, piece: (addr: number
     const e = inode.extents.find(lblk) ?? null;
     const edge = e !== null ? e.end : inode.extents.next(lblk)?.start;
     const n = Math.max(1, Math.min(end, edge === undefined ? end : edge * bs) - p);
-    if (!piece(e === null || e.v.type !== 'mapped' ? -1 : (e.v.pblk + lblk - e.start) * bs + (p % bs), n)) return;
+    if (!v.piece(e === null || e.v.type !== 'mapped' ? -1 : (e.v.pblk + lblk - e.start) * bs + (p % bs), n)) return;
     p += n;
   }
 }
@@ -200,7 +205,7 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
     parts.push(sliceData(block, p, Math.min(end, bs) - p));
     p = Math.min(end, bs);
   }
-  diskPieces(inode, p, end, (addr, n) => parts.push(addr < 0 ? zeroData(n) : sys.disk.read(addr, n)) > 0);
+  diskPieces(inode, p, end, { piece: (addr, n) => parts.push(addr < 0 ? zeroData(n) : sys.disk.read(addr, n)) > 0 });
   // One piece (a folio inside one extent or hole) is already what concatData would make of it.
   return parts.length === 1 ? parts[0]! : concatData(...parts);
 }
@@ -208,10 +213,24 @@ function diskView(sys: CheckContext['sys'], inode: Inode, pos: number, len: numb
 /** Do the folio's bytes [pos, pos+len) equal diskView's (compared as they are walked, nothing built)? */
 function matchesDisk(sys: CheckContext['sys'], inode: Inode, f: Folio, pos: number, len: number): boolean {
   if (pos < inode.blockSize && (sys.sb.ops.inline_data?.(inode) ?? null) !== null) return dataEqual(sliceData(f.data, pos - f.pos, len), diskView(sys, inode, pos, len));
-  const cur = new DataCursor(f.data, pos - f.pos);
-  let same = true;
-  diskPieces(inode, pos, pos + len, (addr, n) => (same = addr < 0 ? cur.matches(ZEROES, 0, n) : sys.disk.matches(addr, n, cur)));
-  return same;
+  const m = new DiskMatcher(sys, new DataCursor(f.data, pos - f.pos));
+  diskPieces(inode, pos, pos + len, m);
+  return m.same;
+}
+
+/** Compares the pieces diskPieces walks with a folio's bytes (one object per comparison, no closure). */
+class DiskMatcher implements PieceVisitor {
+  same = true;
+
+  constructor(
+    private readonly sys: CheckContext['sys'],
+    private readonly cur: DataCursor,
+  ) {}
+
+  piece(addr: number, n: number): boolean {
+    this.same = addr < 0 ? this.cur.visit(ZEROES, 0, n) : this.sys.disk.matches(addr, n, this.cur);
+    return this.same;
+  }
 }
 
 /**

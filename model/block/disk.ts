@@ -17,7 +17,7 @@ import type { Knobs } from '../variants.ts';
 import { UPSTREAM } from '../variants.ts';
 import type { BackingDevInfo } from '../mm/backing-dev.ts';
 import { VM_READAHEAD_PAGES } from '../mm/backing-dev.ts';
-import type { DataCursor, Span } from '../lib/content.ts';
+import type { DataCursor, Span, SpanVisitor } from '../lib/content.ts';
 import { cutSpan, dataEqual, pushSpan, sliceData, uninitData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
 import type { Entry } from '../lib/interval-map.ts';
@@ -202,7 +202,7 @@ export class Disk {
    * comparison without the spans read() would build.
    */
   matches(addr: number, len: number, cur: DataCursor): boolean {
-    return this.walk(addr, addr + len, true, (s, delta, n) => cur.matches(s, delta, n));
+    return this.walk(addr, addr + len, true, cur);
   }
 
   /** Durable content only (what a crash with `none` would leave). */
@@ -213,9 +213,11 @@ export class Disk {
   /** walk's pieces as data. */
   private collect(pos: number, end: number, cached: boolean): Span[] {
     const out: Span[] = [];
-    this.walk(pos, end, cached, (s, delta, n) => {
-      pushSpan(out, cutSpan(s, delta, n));
-      return true;
+    this.walk(pos, end, cached, {
+      visit: (s, delta, n) => {
+        pushSpan(out, cutSpan(s, delta, n));
+        return true;
+      },
     });
     return out;
   }
@@ -223,27 +225,27 @@ export class Disk {
   /**
    * The content of [pos, end) piece by piece, in order: the cache's (when
    * `cached`) over the medium's, never-written bytes where neither has
-   * any: `visit(s, delta, n)` for bytes [delta, delta+n) of span `s`.  Stops
-   * (and returns false) where `visit` returns false.
+   * any: `v.visit(s, delta, n)` for bytes [delta, delta+n) of span `s`.
+   * Stops (and returns false) where it returns false.
    */
-  private walk(pos: number, end: number, cached: boolean, visit: (s: Span, delta: number, n: number) => boolean): boolean {
+  private walk(pos: number, end: number, cached: boolean, v: SpanVisitor): boolean {
     const cache = cached ? this.cache.overlapping(pos, end) : [];
     let ci = 0;
     while (pos < end) {
       const c = cache[ci];
       if (c !== undefined && c.start <= pos) {
-        if (!visit(c.v, pos - c.start, c.end - pos)) return false;
+        if (!v.visit(c.v, pos - c.start, c.end - pos)) return false;
         pos = c.end;
         ci++;
         continue;
       }
       const stop = c !== undefined ? c.start : end;
       for (const e of this.medium.overlapping(pos, stop)) {
-        if (e.start > pos && !visit(uninitData(pos, e.start - pos, this.fill)[0]!, 0, e.start - pos)) return false;
-        if (!visit(e.v, 0, e.end - e.start)) return false;
+        if (e.start > pos && !v.visit(uninitData(pos, e.start - pos, this.fill)[0]!, 0, e.start - pos)) return false;
+        if (!v.visit(e.v, 0, e.end - e.start)) return false;
         pos = e.end;
       }
-      if (pos < stop && !visit(uninitData(pos, stop - pos, this.fill)[0]!, 0, stop - pos)) return false;
+      if (pos < stop && !v.visit(uninitData(pos, stop - pos, this.fill)[0]!, 0, stop - pos)) return false;
       pos = stop;
     }
     return true;

@@ -203,13 +203,19 @@ function sameFrom(a: Span, da: number, b: Span, db: number): boolean {
   return x.key === y.key && x.dun === y.dun && x.duOff + da === y.duOff + db;
 }
 
+/** Takes data piece by piece: bytes [delta, delta+n) of span `s`; false stops the walk (Disk.walk). */
+export interface SpanVisitor {
+  visit(s: Span, delta: number, n: number): boolean;
+}
+
 /**
  * Reads `data` from byte `pos` on and compares what follows with pieces of
  * other spans, without building them (dataEqual of the data against the
  * concatenation of the pieces, in one pass and no allocation but itself:
- * what the clean-folio check compares a folio with the disk by).
+ * what the clean-folio check compares a folio with the disk by).  As a
+ * SpanVisitor it stops a walk at the first piece that differs.
  */
-export class DataCursor {
+export class DataCursor implements SpanVisitor {
   private i = 0;
   private d = 0;
 
@@ -222,7 +228,7 @@ export class DataCursor {
   }
 
   /** Are the next `n` bytes bytes [delta, delta+n) of `s` (whose `len` is not read)?  Advances past them. */
-  matches(s: Span, delta: number, n: number): boolean {
+  visit(s: Span, delta: number, n: number): boolean {
     while (n > 0) {
       const t = this.data[this.i];
       if (t === undefined || !sameFrom(s, delta, t, this.d)) return false;
@@ -239,7 +245,7 @@ export class DataCursor {
   }
 }
 
-/** Zeroes of any length (for DataCursor.matches). */
+/** Zeroes of any length (for DataCursor.visit). */
 export const ZEROES: Span = { len: Number.MAX_SAFE_INTEGER, src: SRC_ZERO, off: 0, val: 0, enc: null };
 
 /** Byte values as run-length pairs `[value, count]` (the result format's `data`). */

@@ -49,6 +49,9 @@ function xfs_fs_fill_super(sb: SuperBlock): void {
   mp.awu_max = xfs_awu_max_blocks(sb, sizeMiB) * sb.blockSize;
 }
 
+/** An inode without a COW fork has no other fork (one array for all). */
+const NO_FORKS: ReturnType<NonNullable<FsOps['extra_forks']>> = [];
+
 export const xfs_ops: FsOps = {
   alloc_search: xfs_alloc_search,
   large_folios: () => true,
@@ -97,7 +100,7 @@ export const xfs_ops: FsOps = {
   s_cop: false,
   extra_forks(inode) {
     const cow = xfs_cow_fork(inode);
-    return cow === null ? [] : [{ name: 'cow', map: cow }];
+    return cow === null ? NO_FORKS : [{ name: 'cow', map: cow }];
   },
 };
 

@@ -79,7 +79,7 @@ describe('DataCursor', () => {
       let same = true;
       for (const c of [...cuts, len]) {
         const n = Math.min(c, len - p);
-        for (const s of sliceData(db, p, n)) same &&= cur.matches(s, 0, s.len);
+        for (const s of sliceData(db, p, n)) same &&= cur.visit(s, 0, s.len);
         p += n;
         if (p >= len) break;
       }
@@ -99,18 +99,18 @@ describe('DataCursor', () => {
         // Each piece given as a longer span and an offset into it, as a disk's cached entry is.
         for (const s of sliceData(da, from + p, n)) {
           const k = s.src === SRC_ZERO ? 2 : Math.min(s.off, 3);
-          expect(cur.matches(span(s.len + k, s.src, s.src === SRC_ZERO ? 0 : s.off - k, s.val), k, s.len)).toBe(true);
+          expect(cur.visit(span(s.len + k, s.src, s.src === SRC_ZERO ? 0 : s.off - k, s.val), k, s.len)).toBe(true);
         }
         p += n;
         if (p >= len) break;
       }
-      if (len > 0) expect(new DataCursor(da, from).matches(a[0]!.src === 7 ? ZEROES : span(len, 7, 0, 7), 0, len)).toBe(false);
+      if (len > 0) expect(new DataCursor(da, from).visit(a[0]!.src === 7 ? ZEROES : span(len, 7, 0, 7), 0, len)).toBe(false);
     },
   );
   it('compares zeroes of any length with ZEROES', () => {
-    expect(new DataCursor(zeroData(8), 2).matches(ZEROES, 0, 6)).toBe(true);
-    expect(new DataCursor([span(8, 1, 0, 1)], 0).matches(ZEROES, 0, 8)).toBe(false);
+    expect(new DataCursor(zeroData(8), 2).visit(ZEROES, 0, 6)).toBe(true);
+    expect(new DataCursor([span(8, 1, 0, 1)], 0).visit(ZEROES, 0, 8)).toBe(false);
     // Past the end of the data: not the same.
-    expect(new DataCursor(zeroData(8), 4).matches(ZEROES, 0, 6)).toBe(false);
+    expect(new DataCursor(zeroData(8), 4).visit(ZEROES, 0, 6)).toBe(false);
   });
 });
