@@ -612,15 +612,43 @@ function describeCands(c: Cands, sources: (id: number) => Source | undefined): s
   return c.map((s) => describeSpan(s, sources)).join(' or ');
 }
 
+/** Where sources' bytes went: per file, per source, the file positions of its byte 0. */
+class Placements {
+  private readonly byPath = new Map<string, Map<number, Set<number>>>();
+
+  add(path: string, src: number, at: number): void {
+    let byId = this.byPath.get(path);
+    if (byId === undefined) {
+      byId = new Map();
+      this.byPath.set(path, byId);
+    }
+    let ats = byId.get(src);
+    if (ats === undefined) {
+      ats = new Set();
+      byId.set(src, ats);
+    }
+    ats.add(at);
+  }
+
+  has(path: string, src: number, at: number): boolean {
+    return this.byPath.get(path)?.get(src)?.has(at) === true;
+  }
+
+  /** Every source placed in `path`, with its positions. */
+  in(path: string): ReadonlyMap<number, ReadonlySet<number>> | undefined {
+    return this.byPath.get(path);
+  }
+}
+
 export class Oracle {
   readonly files = new Map<string, OFile>();
   private readonly fds = new Map<string, OFd>();
-  /** Where each source's bytes were ever placed: by path, for each source, the positions of its byte 0 in that file. */
-  private readonly placedIn = new Map<string, Map<number, Set<number>>>();
+  /** Where each source's bytes were ever placed. */
+  private readonly placed = new Placements();
   /** A crash happened and no remount followed yet. */
   private down = false;
-  /** "source:path:at" for every placement a clone made (the bytes are there because blocks are shared). */
-  private readonly clonePlaced = new Set<string>();
+  /** The placements a clone made (the bytes are there because blocks are shared). */
+  private readonly clonePlaced = new Placements();
   /** Clone pairs: [a, aOff) and [b, bOff) shared `len` bytes (FICLONERANGE). */
   private readonly clones: Array<{ a: string; aOff: number; b: string; bOff: number; len: number; step: number }> = [];
   crashes = 0;
@@ -736,27 +764,10 @@ export class Oracle {
     return d === undefined ? undefined : this.files.get(d.path);
   }
 
-  /** Was byte 0 of source `src` ever placed at `at` of `path`? */
-  private wasPlaced(path: string, src: number, at: number): boolean {
-    return this.placedIn.get(path)?.get(src)?.has(at) === true;
-  }
-
   private place(path: string, pos: number, data: readonly Span[]): void {
     let p = pos;
     for (const s of data) {
-      if (s.src > 0) {
-        let byId = this.placedIn.get(path);
-        if (byId === undefined) {
-          byId = new Map();
-          this.placedIn.set(path, byId);
-        }
-        let at = byId.get(s.src);
-        if (at === undefined) {
-          at = new Set();
-          byId.set(s.src, at);
-        }
-        at.add(p - s.off);
-      }
+      if (s.src > 0) this.placed.add(path, s.src, p - s.off);
       p += s.len;
     }
   }
@@ -769,7 +780,7 @@ export class Oracle {
    * in `src` there.
    */
   private placeCloned(src: string, ranges: ReadonlyArray<readonly [number, number]>, dst: string, shift: number): void {
-    const byId = this.placedIn.get(src);
+    const byId = this.placed.in(src);
     if (byId === undefined || ranges.length === 0) return;
     const add: Array<[number, number]> = [];
     for (const [id, ats] of byId) {
@@ -793,7 +804,7 @@ export class Oracle {
         p += s.len;
         continue;
       }
-      const ok = s.src > 0 && this.wasPlaced(path, s.src, p - s.off);
+      const ok = s.src > 0 && this.placed.has(path, s.src, p - s.off);
       if (!ok && s.src > 0) {
         const peer = this.cloneLeak(path, p, s);
         if (peer !== null) {
@@ -823,7 +834,7 @@ export class Oracle {
       for (const [me, meOff, other, otherOff] of [[c.a, c.aOff, c.b, c.bOff], [c.b, c.bOff, c.a, c.aOff]] as const) {
         if (me !== path || p < meOff || p >= meOff + c.len) continue;
         const q = p - meOff + otherOff;
-        if (this.wasPlaced(other, s.src, q - s.off)) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
+        if (this.placed.has(other, s.src, q - s.off)) return `offset ${q} of ${other}, which shares blocks with this range since the clone at step ${c.step}`;
       }
     }
     return null;
@@ -831,7 +842,7 @@ export class Oracle {
 
   /** Did any candidate for the bytes at `pos` of `path` come there through a clone? */
   private clonedCands(path: string, pos: number, allowed: Cands): boolean {
-    return allowed.some((c) => c.src > 0 && this.clonePlaced.has(`${c.src}:${path}:${pos - c.off}`));
+    return allowed.some((c) => c.src > 0 && this.clonePlaced.has(path, c.src, pos - c.off));
   }
 
   /** A store into a write's buffer while its I/O was in flight (pwrite storeDuringIo): the device may have taken either byte. */
@@ -1113,7 +1124,7 @@ export class Oracle {
           for (const c of e.v) {
             if (c.src === SRC_ANY) wild.push([e.start - step.offset + step.srcOffset, e.end - step.offset + step.srcOffset]);
             this.place(dst.path, e.start, [c]);
-            if (c.src > 0) this.clonePlaced.add(`${c.src}:${dst.path}:${e.start - c.off}`);
+            if (c.src > 0) this.clonePlaced.add(dst.path, c.src, e.start - c.off);
           }
         }
         this.placeCloned(src.path, wild, dst.path, step.offset - step.srcOffset);
