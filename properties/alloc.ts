@@ -460,7 +460,8 @@ export const noLeakAfterRemount = invariant({
     const total = sb.alloc.totalBlocks;
     const cr = sb.clusterRatio;
     const inUse = cr === 1 ? owners : owners.map((o) => ({ ...o, ...wholeClusters(o, cr) }));
-    const used = ownedRuns(inUse).reduce((a, r) => a + (r.end - r.start), 0);
+    // The blocks in use: without bigalloc, what the runs of the owners cover (they are disjoint).
+    const used = (cr === 1 ? runs : ownedRuns(inUse)).reduce((a, r) => a + (r.end - r.start), 0);
     const free = img.free.covered(first, total);
     const meta = img.metadata.reduce((a, [s, e]) => a + (e - s), 0);
     if (used + free + meta !== total - first) {
