@@ -27,6 +27,8 @@ export interface FolioOwner {
 const NO_REQS: readonly number[] = [];
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** The fields whose changes bump the folio's gen (Folio.track). */
+type Tracked = 'uptodate' | 'dirty' | 'writeback' | 'ifs' | 'changedUnderWriteback' | 'zeroedInCacheOnly' | 'wbReqs' | 'data';
 
 // A new folio's contents, one array per folio size shared by every new folio (data is replaced, never changed in place).
 const GARBAGE = new Map<number, readonly Span[]>();
@@ -102,45 +104,36 @@ export class Folio {
     if (o !== null) this.gen = ++o.gen;
   }
 
-  // The state the folio checks read changes only through these (the fields are readonly), each telling the owner.
+  /** Set one of the fields the folio checks read (they are readonly: this is the only way in) and tell the owner. */
+  private track<K extends Tracked>(k: K, v: Folio[K]): void {
+    (this as Writable<Folio>)[k] = v;
+    this.changed();
+  }
+
+  // The state the folio checks read changes only through these, each telling the owner.
   setUptodate(v: boolean): void {
-    (this as Writable<Folio>).uptodate = v;
-    this.changed();
+    this.track('uptodate', v);
   }
-
   setDirty(v: boolean): void {
-    (this as Writable<Folio>).dirty = v;
-    this.changed();
+    this.track('dirty', v);
   }
-
   setWriteback(v: boolean): void {
-    (this as Writable<Folio>).writeback = v;
-    this.changed();
+    this.track('writeback', v);
   }
-
   setIfs(v: IomapFolioState | null): void {
-    (this as Writable<Folio>).ifs = v;
-    this.changed();
+    this.track('ifs', v);
   }
-
   setChangedUnderWriteback(v: boolean): void {
-    (this as Writable<Folio>).changedUnderWriteback = v;
-    this.changed();
+    this.track('changedUnderWriteback', v);
   }
-
   setZeroedInCacheOnly(v: boolean): void {
-    (this as Writable<Folio>).zeroedInCacheOnly = v;
-    this.changed();
+    this.track('zeroedInCacheOnly', v);
   }
-
   setWbReqs(v: readonly number[]): void {
-    (this as Writable<Folio>).wbReqs = v;
-    this.changed();
+    this.track('wbReqs', v);
   }
-
   setData(v: readonly Span[]): void {
-    (this as Writable<Folio>).data = v;
-    this.changed();
+    this.track('data', v);
   }
 
   /** folio_pos */
