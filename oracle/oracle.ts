@@ -32,6 +32,19 @@ import type { Cands } from './candmap.ts';
 
 export type Existence = 'yes' | 'no' | 'maybe';
 
+/** A writeback error not yet reported to a file descriptor (errseq_t), and whether a failed sync may have reported it. */
+interface WriteError {
+  readonly step: number;
+  readonly pos: number;
+  readonly len: number;
+  readonly maybeReported?: boolean;
+}
+
+/** The error, marked as maybe reported (a fresh object with every field, not a spread that adds one: see scripts/v8-flags.mjs). */
+function maybeReported(e: WriteError): WriteError {
+  return { step: e.step, pos: e.pos, len: e.len, maybeReported: true };
+}
+
 interface SizeRange {
   min: number;
   max: number;
@@ -122,7 +135,7 @@ export class OFile {
   /** Step of the last time the page cache was emptied of clean folios (reclaim, clean unmount). */
   evictedAt = 0;
   /** A writeback error on this file that no fsync has reported yet (errseq_t without ERRSEQ_SEEN). */
-  errUnseen: { step: number; pos: number; len: number; maybeReported?: boolean } | null = null;
+  errUnseen: WriteError | null = null;
 
   /**
    * Writeback of [pos, pos+len) failed: the page cache keeps the new bytes
@@ -589,7 +602,7 @@ interface OFd {
   readonly path: string;
   readonly flags: number;
   /** A writeback error this open file description has not been told about (file->f_wb_err behind mapping->wb_err). */
-  wbErr: { step: number; pos: number; len: number; maybeReported?: boolean } | null;
+  wbErr: WriteError | null;
 }
 
 /** Does a write through `d` with these RWF_* flags append (O_APPEND or RWF_APPEND, not RWF_NOAPPEND)? */
@@ -1002,9 +1015,9 @@ export class Oracle {
           // write failed before its sync (then the error is still pending): either may be true.
           const dsync = (d.flags & O_DSYNC) !== 0 || (rwf & (RWF_DSYNC | RWF_SYNC)) !== 0;
           if (r.errno === 'EIO' && dsync && d.wbErr !== null) {
-            d.wbErr = { ...d.wbErr, maybeReported: true };
+            d.wbErr = maybeReported(d.wbErr);
             // If it was reported, it is marked seen: a file opened later may not be told either.
-            if (f.errUnseen !== null) f.errUnseen = { ...f.errUnseen, maybeReported: true };
+            if (f.errUnseen !== null) f.errUnseen = maybeReported(f.errUnseen);
           }
           this.place(f.path, pos, content);
         }
@@ -1104,8 +1117,8 @@ export class Oracle {
         const failedLate = !ok && r.errno === 'EIO' && !this.down;
         if (dst === undefined || src === undefined || dd === undefined || sd === undefined || (!ok && !failedLate)) break;
         if (failedLate) {
-          for (const d of [dd, sd]) if (d.wbErr !== null) d.wbErr = { ...d.wbErr, maybeReported: true };
-          for (const f of [src, dst]) if (f.errUnseen !== null) f.errUnseen = { ...f.errUnseen, maybeReported: true };
+          for (const d of [dd, sd]) if (d.wbErr !== null) d.wbErr = maybeReported(d.wbErr);
+          for (const f of [src, dst]) if (f.errUnseen !== null) f.errUnseen = maybeReported(f.errUnseen);
         }
         // Length 0 clones to the source's EOF, which may be uncertain (after a crash).
         const len = step.length !== 0 ? step.length : Math.max(0, src.size.max - step.srcOffset);

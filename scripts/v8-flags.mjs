@@ -7,6 +7,32 @@
 // (2026-12-04, one GC thread) made 14-29% more model steps per CPU second on
 // ext4 and as many or more checker steps, for about 50 MB more memory.
 export const V8_FLAGS = ['--max-semi-space-size=128'];
+//
+// Two patterns defeat the young generation on Node 20 (V8 11.3), and the
+// model avoids them in what runs per step or per sequence (2026-12-04):
+// - an object literal that starts with a spread and adds a property the
+//   spread object lacks (`{ ...o, extra: v }`, or `{ ...a, ...b }` with new
+//   keys in b): each such object gets a new hidden class in the old space,
+//   and what the young generation allocated around it then survived the
+//   scavenges until the next mark-compact.  queueLimitsFromConfig did this
+//   once per System: a check worker promoted 11 MB per scavenge, spent a
+//   quarter of its time collecting garbage (--trace-gc-nvp, single GC
+//   thread), and made 20k steps/s; after, almost nothing is promoted and
+//   the same worker made 30-35k.  Overriding a key the spread object has
+//   (`{ ...o, len: 3 }`), a spread after other keys (`{ a, ...o }`) and
+//   Object.assign are not affected (a micro-benchmark of each, same Node).
+// - a module-level WeakMap keyed by an object that dies young, whose value
+//   is rebuilt often: mballoc's group infos, keyed by the free-space map,
+//   kept ext4 model runs promoting 2 MB per scavenge; as a field of the
+//   allocator's state (Ext4MbState.groupInfos), nothing (and 30% more
+//   steps).  The allocation checks' WeakMaps keyed by the System made no
+//   difference that could be measured, and stay.
+// Found with --trace-gc-nvp (promoted= and new_space_survived= per
+// scavenge), the inspector's sampling heap profiler with
+// includeObjectsCollectedByMajorGC (the allocation sites of what died in
+// the old space), --log-maps (a Transition per object from one source
+// position) and loops that build only a Disk, a System, or one of their
+// parts.
 
 // A worker of `check --jobs N` (N > 1) also collects its garbage on its own
 // thread.  V8's parallel scavenger starts helper threads per core and they

@@ -145,10 +145,10 @@ function ext4_map_blocks_atomic_write_slow(inode: Inode, lblk: number, len: numb
  */
 function ext4_map_blocks_atomic_write(inode: Inode, lblk: number, len: number, unwritten: boolean): { e: Extent; n: number; isNew: boolean; forceCommit: boolean } | number {
   const r = ext4_map_blocks_create(inode, lblk, len, unwritten, { lblk, len });
-  if (typeof r === 'number' || r.n >= len) return typeof r === 'number' ? r : { ...r, forceCommit: false };
+  if (typeof r === 'number' || r.n >= len) return typeof r === 'number' ? r : { e: r.e, n: r.n, isNew: r.isNew, forceCommit: false };
   const slow = ext4_map_blocks_atomic_write_slow(inode, lblk, len);
   if (typeof slow === 'number') return slow;
-  return { ...slow, isNew: false, forceCommit: true };
+  return { e: slow.e, n: slow.n, isNew: false, forceCommit: true };
 }
 
 /**

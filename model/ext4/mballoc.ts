@@ -163,6 +163,13 @@ export class Ext4MbState {
   readonly bitmapRead = new Set<number>();
   /** Groups allocated from since the mount (their EXT4_BG_BLOCK_UNINIT is cleared). */
   readonly allocated = new Set<number>();
+  /**
+   * s_group_info: the groups' ext4_group_info as of one state of the
+   * free-space map (the map and its seq): the kernel keeps it up to date
+   * as blocks are freed and taken; the model derives it from the map, once
+   * per change of the map rather than once per group per scan.
+   */
+  groupInfos: { readonly free: IntervalMap<true>; readonly seq: number; readonly g: Geometry; readonly infos: Map<number, GroupInfo> } | null = null;
 }
 
 /** The geometry mballoc works with (ext4_sb_info's group fields). */
@@ -281,19 +288,19 @@ interface GroupInfo {
 }
 
 /**
- * The groups' info as of a state of the free-space map (its seq): the
- * kernel keeps ext4_group_info up to date as blocks are freed and taken;
- * the model derives it from the map, once per change of the map rather
- * than once per group per scan.
+ * ext4_get_group_info: the group's info, from the allocator's
+ * s_group_info (Ext4MbState.groupInfos).  Kept in the super block's own
+ * state rather than in a WeakMap keyed by the map: on Node 20, a WeakMap
+ * whose keys die young kept what its values reach alive through the
+ * young generation's collections (scripts/v8-flags.mjs).
  */
-const groupInfos = new WeakMap<IntervalMap<true>, { seq: number; g: Geometry; infos: Map<number, GroupInfo> }>();
-
 function groupInfo(sb: SuperBlock, g: Geometry, group: number): GroupInfo {
   const free = sb.alloc.free;
-  let c = groupInfos.get(free);
-  if (c === undefined || c.seq !== free.seq || c.g !== g) {
-    c = { seq: free.seq, g, infos: new Map() };
-    groupInfos.set(free, c);
+  const mb = mbState(sb);
+  let c = mb.groupInfos;
+  if (c === null || c.free !== free || c.seq !== free.seq || c.g !== g) {
+    c = { free, seq: free.seq, g, infos: new Map() };
+    mb.groupInfos = c;
   }
   const hit = c.infos.get(group);
   if (hit !== undefined) return hit;

@@ -72,7 +72,7 @@ export function xfs_alloc_search(free: IntervalMap<true>, req: AllocRequest): Al
     const at = free.find(req.goal);
     if (at !== undefined && at.end - req.goal >= minLen) return { pblk: req.goal, len: Math.min(req.len, at.end - req.goal) };
   }
-  return xfs_alloc_ag_vextent_near(free, { ...req, minLen }) ?? (minLen > reqMin ? xfs_alloc_ag_vextent_near(free, { ...req, minLen: reqMin }) : null);
+  return xfs_alloc_ag_vextent_near(free, { goal: req.goal, len: req.len, minLen }) ?? (minLen > reqMin ? xfs_alloc_ag_vextent_near(free, { goal: req.goal, len: req.len, minLen: reqMin }) : null);
 }
 
 /**
