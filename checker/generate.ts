@@ -144,10 +144,11 @@ export function arbRecipes(maxSteps: number, opts: GenOptions = {}, minSteps = 0
   const always: ReadonlyArray<Recipe['k']> = maxSteps > 1000 ? ['pwrite', 'pread', 'open'] : ['pwrite', 'pread'];
   const optional = (Object.keys(base) as Array<Recipe['k']>).filter((k) => !always.includes(k) && base[k] > 0);
   const swarm = fc.subarray(optional, { minLength: 1 });
+  const kinds = recipeKinds(opts);
   const rest = (enabled: ReadonlyArray<Recipe['k']>) => {
-    const w: Partial<Record<Recipe['k'], number>> = {};
-    for (const k of Object.keys(base) as Array<Recipe['k']>) w[k] = always.includes(k) || enabled.includes(k) ? base[k] : 0;
-    return fc.array(arbRecipe({ ...opts, weights: w }), { minLength: Math.max(0, Math.min(minSteps, maxSteps) - 1), maxLength: Math.max(0, maxSteps - 1) });
+    const w = { ...base };
+    for (const k of Object.keys(base) as Array<Recipe['k']>) if (!always.includes(k) && !enabled.includes(k)) w[k] = 0;
+    return fc.array(weightedRecipe(kinds, w), { minLength: Math.max(0, Math.min(minSteps, maxSteps) - 1), maxLength: Math.max(0, maxSteps - 1) });
   };
   const random = fc.tuple(first, swarm.chain(rest)).map(([a, tail]) => [a, ...tail]);
   // Templates need their kinds enabled, and the model's own steps (writeback, complete, device_error).
@@ -255,14 +256,34 @@ function arbTemplate(opts: GenOptions): fc.Arbitrary<Recipe[]> {
   return fc.oneof(overwriteCrash, cloneTwice, errorWriteback, storeUnderWriteback, directOverCached, storeWriteStore, atomicOverMixed, nearlyFullAtomic).map((t) => [...t]);
 }
 
+/** One random recipe, of the kinds the options' weights (over the defaults) leave above 0. */
 export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
-  const w = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
-  const all: Array<{ weight: number; arbitrary: fc.Arbitrary<Recipe> }> = [
-    { weight: w.open, arbitrary: fc.record({ k: fc.constant('open' as const), fd: fdIdx, path: pathArb(opts), acc: fc.constantFrom(2, 2, 2, 2, 0, 1), flags: subset(OPEN_EXTRA, 2) }) },
-    { weight: w.close, arbitrary: fc.record({ k: fc.constant('close' as const), fd: fdIdx, valid }) },
-    { weight: w.mkdir, arbitrary: fc.constant({ k: 'mkdir' as const }) },
+  return weightedRecipe(recipeKinds(opts), { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) });
+}
+
+/** A recipe of one of `kinds`, drawn by `w` (fc.oneof over the kinds weighted above 0, in their order). */
+function weightedRecipe(kinds: readonly RecipeKind[], w: Readonly<Record<Recipe['k'], number>>): fc.Arbitrary<Recipe> {
+  return fc.oneof(...kinds.filter((a) => w[a.k] > 0).map((a) => ({ weight: w[a.k], arbitrary: a.arbitrary })));
+}
+
+interface RecipeKind {
+  readonly k: Recipe['k'];
+  readonly arbitrary: fc.Arbitrary<Recipe>;
+}
+
+/**
+ * Each kind of recipe with its arbitrary, for the options (but their
+ * weights).  Built once per generator: a sequence's swarm draw only
+ * weighs them (weightedRecipe); building these twenty-odd records anew for
+ * each sequence was a fifth of what a check worker allocated.
+ */
+function recipeKinds(opts: GenOptions): RecipeKind[] {
+  return [
+    { k: 'open', arbitrary: fc.record({ k: fc.constant('open' as const), fd: fdIdx, path: pathArb(opts), acc: fc.constantFrom(2, 2, 2, 2, 0, 1), flags: subset(OPEN_EXTRA, 2) }) },
+    { k: 'close', arbitrary: fc.record({ k: fc.constant('close' as const), fd: fdIdx, valid }) },
+    { k: 'mkdir', arbitrary: fc.constant({ k: 'mkdir' as const }) },
     {
-      weight: w.pwrite,
+      k: 'pwrite',
       arbitrary: fc.record({
         k: fc.constant('pwrite' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), fill, buf,
         iov2: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: span3(4) }),
@@ -273,7 +294,7 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
     },
     {
       // An RWF_ATOMIC write the file system may accept: a power-of-two number of blocks, naturally aligned.
-      weight: w.awrite,
+      k: 'awrite',
       arbitrary: fc.record({
         k: fc.constant('awrite' as const), fd: fdIdx, order: fc.nat({ max: 4 }), slot: fc.nat({ max: 8 }), at: fc.constantFrom('slot', 'eof', 'inside'), buf,
         // Now and then the power fails right after it (fstests generic/778's pattern): the device's cache
@@ -289,20 +310,20 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         flags: subset(['RWF_DSYNC', 'RWF_SYNC', 'RWF_NOWAIT'], 6),
       }),
     },
-    { weight: w.pread, arbitrary: fc.record({ k: fc.constant('pread' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), buf, flags: subset(['RWF_NOWAIT', 'RWF_HIPRI', 'RWF_ATOMIC', 'RWF_DONTCACHE'], 20) }) },
-    { weight: w.fsync, arbitrary: fc.record({ k: fc.constant('fsync' as const), fd: fdIdx, data: fc.boolean() }) },
-    { weight: w.ftruncate, arbitrary: fc.record({ k: fc.constant('ftruncate' as const), fd: fdIdx, len: span3(32) }) },
+    { k: 'pread', arbitrary: fc.record({ k: fc.constant('pread' as const), fd: fdIdx, valid, off: span3(32), len: span3(16), buf, flags: subset(['RWF_NOWAIT', 'RWF_HIPRI', 'RWF_ATOMIC', 'RWF_DONTCACHE'], 20) }) },
+    { k: 'fsync', arbitrary: fc.record({ k: fc.constant('fsync' as const), fd: fdIdx, data: fc.boolean() }) },
+    { k: 'ftruncate', arbitrary: fc.record({ k: fc.constant('ftruncate' as const), fd: fdIdx, len: span3(32) }) },
     {
-      weight: w.fallocate,
+      k: 'fallocate',
       // Now and then a preallocation larger than the device: ENOSPC, and a file system left (nearly) full after it.
       arbitrary: fc.record({ k: fc.constant('fallocate' as const), fd: fdIdx, mode: fc.constantFrom(...FALLOC_MODES), off: span3(32), len: span3(16), huge: fc.oneof({ weight: 40, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), leave: fc.constant(null) }),
     },
-    { weight: w.mmap_write, arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
-    { weight: w.statx, arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
-    { weight: w.fiemap, arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx, placement: fc.constant(opts.placement === true) }) },
-    { weight: w.setflags, arbitrary: fc.record({ k: fc.constant('setflags' as const), fd: fdIdx, nocow: likely }) },
+    { k: 'mmap_write', arbitrary: fc.record({ k: fc.constant('mmap_write' as const), fd: fdIdx, off: span3(32), len: span3(8), fill }) },
+    { k: 'statx', arbitrary: fc.record({ k: fc.constant('statx' as const), fd: fdIdx }) },
+    { k: 'fiemap', arbitrary: fc.record({ k: fc.constant('fiemap' as const), fd: fdIdx, placement: fc.constant(opts.placement === true) }) },
+    { k: 'setflags', arbitrary: fc.record({ k: fc.constant('setflags' as const), fd: fdIdx, nocow: likely }) },
     {
-      weight: w.clone,
+      k: 'clone',
       arbitrary: fc.record({
         k: fc.constant('clone' as const), fd: fdIdx, src: fdIdx,
         srcOff: fc.record({ anchor: fc.constant<0>(0), k: fc.nat({ max: 4 }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.oneof({ weight: 15, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(512) }) }),
@@ -311,9 +332,9 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         len: fc.oneof({ weight: 2, arbitrary: fc.constant({ anchor: 0 as const, k: 0, gran: 1 as const, d: 0 }) }, { weight: 1, arbitrary: fc.record({ anchor: fc.constant<0>(0), k: fc.integer({ min: 1, max: 4 }), gran: fc.constantFrom<1 | 2>(1, 2), d: fc.constant(0) }) }),
       }),
     },
-    { weight: w.sync, arbitrary: fc.constant({ k: 'sync' as const }) },
+    { k: 'sync', arbitrary: fc.constant({ k: 'sync' as const }) },
     {
-      weight: w.crash,
+      k: 'crash',
       arbitrary: fc.record({
         k: fc.constant('crash' as const),
         keep:
@@ -333,14 +354,13 @@ export function arbRecipe(opts: GenOptions = {}): fc.Arbitrary<Recipe> {
         prep: opts.realKernel === true || opts.crashKeep !== undefined ? fc.constant<CrashPrep>('none') : fc.constantFrom<CrashPrep>('none', 'inflight', 'inflight', 'cached', 'cached', 'cached', 'committed', 'committed'),
       }),
     },
-    { weight: w.remount, arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
-    { weight: w.writeback, arbitrary: fc.record({ k: fc.constant('writeback' as const), fd: fdIdx, off: span3(8), len: span3(8) }) },
-    { weight: w.complete, arbitrary: fc.record({ k: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 4 }) }) },
-    { weight: w.journal_commit, arbitrary: fc.constant({ k: 'journal_commit' as const }) },
-    { weight: w.reclaim, arbitrary: fc.constant({ k: 'reclaim' as const }) },
-    { weight: w.device_error, arbitrary: fc.record({ k: fc.constant('device_error' as const), fd: fdIdx, off: span3(8), len: span3(4) }) },
+    { k: 'remount', arbitrary: fc.record({ k: fc.constant('remount' as const), reopen: likely }) },
+    { k: 'writeback', arbitrary: fc.record({ k: fc.constant('writeback' as const), fd: fdIdx, off: span3(8), len: span3(8) }) },
+    { k: 'complete', arbitrary: fc.record({ k: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+    { k: 'journal_commit', arbitrary: fc.constant({ k: 'journal_commit' as const }) },
+    { k: 'reclaim', arbitrary: fc.constant({ k: 'reclaim' as const }) },
+    { k: 'device_error', arbitrary: fc.record({ k: fc.constant('device_error' as const), fd: fdIdx, off: span3(8), len: span3(4) }) },
   ];
-  return fc.oneof(...all.filter((a) => a.weight > 0));
 }
 
 export interface SystemGenOptions {
