@@ -385,58 +385,67 @@ export function generatedFileSystems(opts: SystemGenOptions): string[] {
 export function arbSystem(opts: SystemGenOptions = {}): fc.Arbitrary<SystemDoc> {
   const names = generatedFileSystems(opts);
   const fsArb = names.length === 1 ? fc.constant(names[0]!) : fc.constantFrom(...names);
-  return fsArb.chain((fs) =>
-    fc.record({
-      blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
-      lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      folioSize: fc.constantFrom(0, 0, 0, 4096, 16384, 65536),
-      encrypt: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-      small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      // A device that needs stable pages (it checksums what it receives, T10 PI style).
-      stable: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      // Hardware atomic writes (an NVMe- or SCSI-like device): unit min/max, boundary, NVMe's virtual boundary.
-      // Inline encryption (only used with the encrypt feature): -o inlinecrypt, an engine, small max_sectors_kb.
-      inline: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ maxKb: fc.constantFrom(1280, 6, 8), segs: fc.constantFrom(128, 2) }) }),
-      // ext4 bigalloc: blocks per cluster (0: no bigalloc).  Multi-block atomic writes need it.
-      bigalloc: fc.constantFrom(0, 0, 0, 0, 4, 16),
-      atomic: fc.oneof(
-        { weight: 3, arbitrary: fc.constant(null) },
-        // maxKb: an administrator's max_sectors_kb below the atomic unit (max_hw_sectors_kb stays 1280).
-        { weight: 1, arbitrary: fc.record({ max: fc.constantFrom(16384, 65536), boundary: fc.constantFrom(0, 0, 65536), virt: fc.constantFrom(0, 4096), maxKb: fc.constantFrom(1280, 1280, 8) }) },
-      ),
-    }).map((g0): SystemDoc => {
-      // A hint forces the kind of system a variant needs.
-      const g = ((): SystemDraw => {
-        switch (opts.hint) {
-          case 'inline-crypto':
-            return { ...g0, encrypt: true, inline: g0.inline ?? { maxKb: 1280, segs: 128 } };
-          case 'stable-writes':
-            return { ...g0, stable: true };
-          case 'atomic-bigalloc':
-            return { ...g0, encrypt: false, bigalloc: g0.bigalloc === 0 ? 4 : g0.bigalloc, atomic: g0.atomic ?? { max: 65536, boundary: 0, virt: 0, maxKb: 1280 } };
-          case 'atomic-hw':
-            return { ...g0, atomic: g0.atomic ?? { max: 65536, boundary: 0, virt: 0, maxKb: 8 } };
-          case undefined:
-            return g0;
-        }
-      })();
-      const part = fsTypeOf({ fs }).harness.generate(g);
-      const blockSize = part.blockSize ?? g.blockSize;
-      const lbs = g.lbs4k && blockSize === 4096 ? 4096 : 512;
-      const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt, ...(g.atomic.maxKb !== 1280 ? { maxSectorsKb: g.atomic.maxKb } : {}) } : {};
-      const inline = part.inlineCrypto === true && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
-      return {
-        fs,
-        blockSize,
-        folioSize: g.folioSize,
-        device: { sizeMiB: part.sizeMiB, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
-        ...(part.features !== undefined ? { features: part.features } : {}),
-        ...(part.mount !== undefined ? { mount: part.mount } : {}),
-        ...(part.clusterSize !== undefined ? { clusterSize: part.clusterSize } : {}),
-      };
-    }),
-  );
+  // One arbitrary per file system, built at its first draw (not at every sequence's).
+  const perFs = new Map<string, fc.Arbitrary<SystemDoc>>();
+  return fsArb.chain((fs) => {
+    let a = perFs.get(fs);
+    if (a === undefined) perFs.set(fs, (a = arbSystemOf(fs, opts)));
+    return a;
+  });
+}
+
+/** A system of file system `fs` (arbSystem, once it drew which). */
+function arbSystemOf(fs: string, opts: SystemGenOptions): fc.Arbitrary<SystemDoc> {
+  return fc.record({
+    blockSize: fc.constantFrom(4096, 4096, 1024, 2048),
+    lbs4k: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    folioSize: fc.constantFrom(0, 0, 0, 4096, 16384, 65536),
+    encrypt: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    writeCache: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    small: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    // A device that needs stable pages (it checksums what it receives, T10 PI style).
+    stable: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    // Hardware atomic writes (an NVMe- or SCSI-like device): unit min/max, boundary, NVMe's virtual boundary.
+    // Inline encryption (only used with the encrypt feature): -o inlinecrypt, an engine, small max_sectors_kb.
+    inline: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ maxKb: fc.constantFrom(1280, 6, 8), segs: fc.constantFrom(128, 2) }) }),
+    // ext4 bigalloc: blocks per cluster (0: no bigalloc).  Multi-block atomic writes need it.
+    bigalloc: fc.constantFrom(0, 0, 0, 0, 4, 16),
+    atomic: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(null) },
+      // maxKb: an administrator's max_sectors_kb below the atomic unit (max_hw_sectors_kb stays 1280).
+      { weight: 1, arbitrary: fc.record({ max: fc.constantFrom(16384, 65536), boundary: fc.constantFrom(0, 0, 65536), virt: fc.constantFrom(0, 4096), maxKb: fc.constantFrom(1280, 1280, 8) }) },
+    ),
+  }).map((g0): SystemDoc => {
+    // A hint forces the kind of system a variant needs.
+    const g = ((): SystemDraw => {
+      switch (opts.hint) {
+        case 'inline-crypto':
+          return { ...g0, encrypt: true, inline: g0.inline ?? { maxKb: 1280, segs: 128 } };
+        case 'stable-writes':
+          return { ...g0, stable: true };
+        case 'atomic-bigalloc':
+          return { ...g0, encrypt: false, bigalloc: g0.bigalloc === 0 ? 4 : g0.bigalloc, atomic: g0.atomic ?? { max: 65536, boundary: 0, virt: 0, maxKb: 1280 } };
+        case 'atomic-hw':
+          return { ...g0, atomic: g0.atomic ?? { max: 65536, boundary: 0, virt: 0, maxKb: 8 } };
+        case undefined:
+          return g0;
+      }
+    })();
+    const part = fsTypeOf({ fs }).harness.generate(g);
+    const blockSize = part.blockSize ?? g.blockSize;
+    const lbs = g.lbs4k && blockSize === 4096 ? 4096 : 512;
+    const atomic = g.atomic !== null ? { atomicWriteUnitMin: lbs, atomicWriteUnitMax: g.atomic.max, atomicWriteBoundary: g.atomic.boundary, virtBoundary: g.atomic.virt, ...(g.atomic.maxKb !== 1280 ? { maxSectorsKb: g.atomic.maxKb } : {}) } : {};
+    const inline = part.inlineCrypto === true && g.inline !== null ? { inlineCrypto: { dataUnitSizes: [512, 1024, 2048, 4096] }, maxSectorsKb: g.inline.maxKb, maxSegments: g.inline.segs } : {};
+    return {
+      fs,
+      blockSize,
+      folioSize: g.folioSize,
+      device: { sizeMiB: part.sizeMiB, logicalBlockSize: lbs, writeCache: g.writeCache, ...(g.stable ? { stableWrites: true } : {}), ...atomic, ...inline },
+      ...(part.features !== undefined ? { features: part.features } : {}),
+      ...(part.mount !== undefined ? { mount: part.mount } : {}),
+      ...(part.clusterSize !== undefined ? { clusterSize: part.clusterSize } : {}),
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------
