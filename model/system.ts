@@ -126,6 +126,8 @@ export class System implements Kernel {
   readonly fsType: FileSystemType;
   /** Steps executed so far (statistics). */
   stepsRun = 0;
+  /** Checker bookkeeping, not kernel state: what the allocation checks derived from this system (properties/alloc.ts alone reads it). */
+  memo: object | null = null;
   /** Where this run's placement steps measure from (scenario/placement.ts). */
   private readonly placementOrigin = new PlacementOrigin();
 

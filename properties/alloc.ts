@@ -73,14 +73,34 @@ function ownerLists(sys: System): OwnerList[] {
   return out;
 }
 
+/**
+ * What the allocation checks keep of one system from step to step
+ * (System.memo): a field of the system rather than WeakMaps keyed by it,
+ * as docs/design.md asks of bookkeeping about a short-lived object.
+ */
+interface AllocMemo {
+  /** The on-disk owners after the mount of step `n`, and their runs. */
+  mounted: { readonly n: number; readonly owners: Owner[]; readonly runs: Run[] } | null;
+  /** The in-memory allocation state (allocState). */
+  state: AllocState | null;
+  /** The fingerprint at each fast-passing check's last pass (unchangedSincePass). */
+  doublePassed: number[] | null;
+  heldPassed: number[] | null;
+  refcountPassed: number[] | null;
+}
+
+function memoOf(sys: System): AllocMemo {
+  return (sys.memo ??= { mounted: null, state: null, doublePassed: null, heldPassed: null, refcountPassed: null } satisfies AllocMemo) as AllocMemo;
+}
+
 /** The on-disk owners after the mount of step `n`, and their runs: made once for the checks of that step. */
-const MOUNTED = new WeakMap<System, { readonly n: number; readonly owners: Owner[]; readonly runs: Run[] }>();
 function mountedOwners(sys: System, n: number): { readonly owners: Owner[]; readonly runs: Run[] } {
-  const last = MOUNTED.get(sys);
-  if (last !== undefined && last.n === n) return last;
+  const memo = memoOf(sys);
+  const last = memo.mounted;
+  if (last !== null && last.n === n) return last;
   const owners = onDiskOwners(sys);
   const m = { n, owners, runs: ownedRuns(owners) };
-  MOUNTED.set(sys, m);
+  memo.mounted = m;
   return m;
 }
 
@@ -137,19 +157,18 @@ interface AllocState {
   byBlock: Owner[] | null;
   disjoint: boolean;
 }
-const ALLOC_STATE = new WeakMap<System, AllocState>();
-
 function allocState(sys: System, n: number): AllocState {
-  const last = ALLOC_STATE.get(sys);
-  if (last !== undefined && last.n === n) return last;
-  if (last !== undefined && sameFingerprint(sys, last.fp)) {
+  const memo = memoOf(sys);
+  const last = memo.state;
+  if (last !== null && last.n === n) return last;
+  if (last !== null && sameFingerprint(sys, last.fp)) {
     last.n = n;
     return last;
   }
   const lists = ownerLists(sys);
   const fp = allocFingerprint(sys, lists);
   const s: AllocState = { n, fp, lists, owners: null, runs: null, byBlock: null, disjoint: false };
-  ALLOC_STATE.set(sys, s);
+  memo.state = s;
   return s;
 }
 
@@ -248,13 +267,17 @@ function fastPassed(fast: boolean, full: () => string | null, id: string): strin
 }
 
 /** Has this check passed on this very state (the fingerprint at its last pass)? */
-function unchangedSincePass(seen: WeakMap<System, number[]>, sys: System, n: number): { state: AllocState; same: boolean; passed: () => void } {
+function unchangedSincePass(seen: 'doublePassed' | 'heldPassed' | 'refcountPassed', sys: System, n: number): { state: AllocState; same: boolean; passed: () => void } {
   const state = allocState(sys, n);
-  return { state, same: seen.get(sys) === state.fp, passed: () => seen.set(sys, state.fp) };
+  const memo = memoOf(sys);
+  return {
+    state,
+    same: memo[seen] === state.fp,
+    passed: () => {
+      memo[seen] = state.fp;
+    },
+  };
 }
-const DOUBLE_PASSED = new WeakMap<System, number[]>();
-const HELD_PASSED = new WeakMap<System, number[]>();
-const REFCOUNT_PASSED = new WeakMap<System, number[]>();
 
 /** Physical runs with the owners that map them (a sweep over the owner intervals, sorted by block). */
 interface Run {
@@ -315,7 +338,7 @@ export const noDoubleAllocation = invariant({
   kind: 'state',
   events: [],
   check(ctx: CheckContext): string | null {
-    const since = unchangedSincePass(DOUBLE_PASSED, ctx.sys, ctx.n);
+    const since = unchangedSincePass('doublePassed', ctx.sys, ctx.n);
     if (since.same) return null;
     const s = since.state;
     const byBlock = byBlockOf(s);
@@ -422,7 +445,7 @@ export const refcountConsistent = invariant({
   events: [],
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
-    const since = unchangedSincePass(REFCOUNT_PASSED, ctx.sys, ctx.n);
+    const since = unchangedSincePass('refcountPassed', ctx.sys, ctx.n);
     if (!since.same) {
       const s = since.state;
       const byBlock = byBlockOf(s);
@@ -511,7 +534,7 @@ export const preallocAccounted = invariant({
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
     if (sb.ops.held === undefined) return null;
-    const since = unchangedSincePass(HELD_PASSED, ctx.sys, ctx.n);
+    const since = unchangedSincePass('heldPassed', ctx.sys, ctx.n);
     if (since.same) return null;
     const held = sb.ops.held(sb);
     const d = fastPassed(accountedFast(sb, byBlockOf(since.state), held), () => accounting(ctx, since.state, held), 'alloc/prealloc-accounted');
