@@ -15,7 +15,7 @@ import type { ResolvedSystem } from '../scenario/resolve.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 import type { Step, SystemDoc } from '../scenario/schema.ts';
 import type { StepResult } from '../model/system.ts';
-import type { CheckedRun, StepSource, Violation } from './execute.ts';
+import type { CheckedRun, ExecOptions, StepSource, Violation } from './execute.ts';
 import type { System } from '../model/system.ts';
 import { runChecked } from './execute.ts';
 import { coverageCounts, freshPoints, resetCoverage } from '../model/lib/coverage.ts';
@@ -147,7 +147,8 @@ function runInput(input: Input, knobs: Knobs, invariants: readonly Invariant[], 
   } catch {
     return null;
   }
-  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, { onStep, keepOutcomes: keep, stateEvery, ...(stopAt !== undefined ? { stopAt } : {}) });
+  const opts: ExecOptions = stopAt === undefined ? { onStep, keepOutcomes: keep, stateEvery } : { onStep, keepOutcomes: keep, stateEvery, stopAt };
+  return runChecked(sys, knobs, recipesToSources(input.system, input.recipes, input.policy), invariants, opts);
 }
 
 /**

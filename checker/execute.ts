@@ -57,6 +57,45 @@ const ALWAYS_CHECKED = new Set<Step['op']>(['crash', 'remount', 'sync', 'fsync',
 
 const NO_SOURCES: readonly Source[] = [];
 
+/** How runChecked calls a list of invariants, worked out once per list (a run of `check` calls it for thousands of sequences). */
+interface CheckPlan {
+  readonly stateChecks: ReadonlyArray<StateInvariant<InvariantId>>;
+  readonly oracleInvs: ReadonlyArray<OracleInvariant<InvariantId>>;
+  /** Some state check reads the step's events: the System records them. */
+  readonly needEvents: boolean;
+  /** Each state check's event types as one number (0: a whole-state check, called after every step). */
+  readonly masks: readonly number[];
+  /** The state checks' indices, all of them and the whole-state ones. */
+  readonly allOrder: readonly number[];
+  readonly wholeOrder: readonly number[];
+}
+
+// Keyed by the caller's list, which outlives the runs (a WeakMap keyed by short-lived objects is what docs/design.md warns of).
+const PLANS = new WeakMap<readonly Invariant[], CheckPlan>();
+
+const NO_CHECKS: CheckPlan = { stateChecks: [], oracleInvs: [], needEvents: false, masks: [], allOrder: [], wholeOrder: [] };
+
+function planFor(invariants: readonly Invariant[]): CheckPlan {
+  // A model-only run passes a new empty list each time: not a key to keep.
+  if (invariants.length === 0) return NO_CHECKS;
+  let p = PLANS.get(invariants);
+  if (p === undefined) {
+    const stateChecks = invariants.filter((i): i is StateInvariant<InvariantId> => i.kind === 'state');
+    const masks = stateChecks.map((i) => i.events.reduce((m, t) => m | EVENT_BIT[t], 0));
+    const allOrder = stateChecks.map((_, i) => i);
+    p = {
+      stateChecks,
+      oracleInvs: invariants.filter((i): i is OracleInvariant<InvariantId> => i.kind === 'oracle'),
+      needEvents: stateChecks.some((i) => i.events.length > 0),
+      masks,
+      allOrder,
+      wholeOrder: allOrder.filter((i) => masks[i] === 0),
+    };
+    PLANS.set(invariants, p);
+  }
+  return p;
+}
+
 /** Sources created by the last step (the model's source table grows monotonically). */
 export function newSources(sys: System, before: number): Source[] {
   const out: Source[] = [];
@@ -74,11 +113,7 @@ export function runChecked(
   invariants: readonly Invariant[],
   opts: ExecOptions = {},
 ): CheckedRun {
-  const stateChecks = invariants.filter((i): i is StateInvariant<InvariantId> => i.kind === 'state');
-  const oracleInvs = invariants.filter((i): i is OracleInvariant<InvariantId> => i.kind === 'oracle');
-  const needEvents = stateChecks.some((i) => i.events.length > 0);
-  // Each check's event types as one number (0: a whole-state check, called after every step).
-  const masks = stateChecks.map((i) => i.events.reduce((m, t) => m | EVENT_BIT[t], 0));
+  const { stateChecks, oracleInvs, needEvents, masks, allOrder, wholeOrder } = planFor(invariants);
   const mode = incrementalMode();
   const sys = new System(system, knobs, { recording: needEvents });
   const oracle = new Oracle((id) => sys.sources.get(id));
@@ -91,8 +126,6 @@ export function runChecked(
   const it = input[Symbol.iterator]();
   const { stopAt, keepOutcomes, onStep } = opts;
   const every = opts.stateEvery ?? 1;
-  const allOrder = stateChecks.map((_, i) => i);
-  const wholeOrder = allOrder.filter((i) => masks[i] === 0);
   outer: for (;;) {
     let src = stack.pop();
     if (src === undefined) {
