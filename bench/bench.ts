@@ -19,6 +19,7 @@ import { runOnModel } from '../scenario/run.ts';
 import { KernelUnavailable, kernelUnsupportedReason, runOnKernel } from '../kernel/runner.ts';
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { GCProfiler } from 'node:v8';
 import { bundleIsFresh } from '../scripts/bundle.mjs';
 import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
@@ -305,9 +306,55 @@ export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: 
   return { stepsPerSecond: warm, wholeStepsPerSecond: whole, steps: j.report.steps, runs: j.report.runs, checkMs, wallMs: Math.round(wall), cores };
 }
 
+export interface GcFigures {
+  readonly steps: number;
+  readonly ms: number;
+  /** What the collector cost, in ms of the main thread, and how many of each collection. */
+  readonly gcMs: number;
+  readonly scavenges: number;
+  readonly markCompacts: number;
+  /** Bytes the scavenges moved into the old generation (its growth across each of them). */
+  readonly promotedBytes: number;
+}
+
+/**
+ * The garbage collector's share of a search as `check` runs it (many
+ * short sequences, each on a new System): `runs` sequences of upstream
+ * with every invariant, in this process, watched by V8's GCProfiler.  A
+ * search should promote almost nothing: what a sequence builds dies with
+ * it.  A regression of the kind scripts/v8-flags.mjs describes (closures
+ * made in the old generation, hidden classes per object) shows here as
+ * megabytes promoted per thousand steps and a GC share of a tenth or more.
+ */
+export function searchGc(runs: number, seed: number): GcFigures {
+  const prof = new GCProfiler();
+  prof.start();
+  const t0 = performance.now();
+  const r = check({ invariants: INVARIANTS, variant: null, seed, runs, maxSteps: 40, timeMs: 10 * 60_000 });
+  const ms = performance.now() - t0;
+  const stats = prof.stop().statistics;
+  let gcUs = 0;
+  let scavenges = 0;
+  let markCompacts = 0;
+  let promotedBytes = 0;
+  const oldUsed = (h: (typeof stats)[number]['beforeGC']): number => h.heapSpaceStatistics.find((x) => x.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+  for (const g of stats) {
+    gcUs += g.cost;
+    if (g.gcType === 'Scavenge') {
+      scavenges++;
+      promotedBytes += Math.max(0, oldUsed(g.afterGC) - oldUsed(g.beforeGC));
+    } else if (g.gcType === 'MarkSweepCompact') {
+      markCompacts++;
+    }
+  }
+  return { steps: r.steps, ms, gcMs: gcUs / 1000, scavenges, markCompacts, promotedBytes };
+}
+
 /** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
 const JOBS_BENCH_MS = 40_000;
 const JOBS_WARM_MS = 20_000;
+/** The sequences of the search whose garbage collection `bench` reports (a few seconds). */
+const SEARCH_GC_RUNS = 8000;
 
 export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
@@ -348,6 +395,10 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       out.push({ name: `soak.${fs}.ms`, value: s.ms, unit: 'ms', detail: `${s.steps} model steps on one system (20,000 generated recipes, cycled): ${Math.round(s.steps / (s.ms / 1000))} steps/s` });
     }
   }
+  const gc = searchGc(SEARCH_GC_RUNS, opts.seed);
+  const perK = (x: number): number => Math.round((x / Math.max(1, gc.steps)) * 1000);
+  out.push({ name: 'checker.search.gcShare', value: Math.round((gc.gcMs / gc.ms) * 1000) / 1000, unit: 'x', detail: `the garbage collector's share of a search (check, seed ${opts.seed}, ${SEARCH_GC_RUNS} sequences of up to 40 steps, all file systems, every invariant, in this process): ${Math.round(gc.gcMs)} ms of ${Math.round(gc.ms)} ms, ${gc.steps} steps (${Math.round(gc.steps / (gc.ms / 1000))} steps/s); ${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts` });
+  out.push({ name: 'checker.search.promotedPer1000Steps', value: perK(gc.promotedBytes / 1024), unit: 'KiB', detail: `what the scavenges of that search moved to the old generation: ${(gc.promotedBytes / 1e6).toFixed(1)} MB in all (near nothing is right: what a sequence builds dies with it; see scripts/v8-flags.mjs)` });
   // One worker against one per core, in the same run: what --jobs buys on this machine.  Four runs in
   // the order 1, N, N, 1, each figure the mean of its two: a drift of the host's speed over the
   // minutes they take weighs on both alike (one run of each, one after the other, varied by a third).

@@ -8,7 +8,7 @@
 // ext4 and as many or more checker steps, for about 50 MB more memory.
 export const V8_FLAGS = ['--max-semi-space-size=128'];
 //
-// Two patterns defeat the young generation on Node 20 (V8 11.3), and the
+// Three patterns defeat the young generation on Node 20 (V8 11.3), and the
 // model avoids them in what runs per step or per sequence (2026-12-04):
 // - an object literal that starts with a spread and adds a property the
 //   spread object lacks (`{ ...o, extra: v }`, or `{ ...a, ...b }` with new
@@ -28,6 +28,24 @@ export const V8_FLAGS = ['--max-semi-space-size=128'];
 //   steps).  The allocation checks' state, in WeakMaps keyed by the
 //   System, moved into a field of it (System.memo) the same way, though
 //   no difference could be measured there.
+// - GC_PRETENURED_CLOSURES: a function literal assigned straight to a
+//   property (`bio.endio = (b) => ...`).  V8's parser marks such a literal
+//   to be pretenured (it guesses a method being installed), and code that
+//   is not optimized (the interpreter, the baseline compiler: most of the
+//   model, some of the time) then makes the closure in the old generation.
+//   Its context is young, so the old-to-new pointer keeps the context and
+//   everything it reaches (the ioend, its bios, their folios, the System)
+//   alive through every scavenge until the next mark-compact, and those
+//   objects are promoted in turn.  Eleven bio callbacks (endio, sink, live)
+//   did this: a check worker promoted 150-280 MB per 10,000 sequences and
+//   spent 13-20% of its time in scavenges of up to 100 ms, more or less
+//   from run to run as more or less of that code was optimized (with
+//   --no-opt, always; a loop of open, pwrite, writeback on a fresh System
+//   reproduces it).  Bound to a local first (`const endio = ...; bio.endio
+//   = endio`), the same closure is made in the young generation: 9-16 MB
+//   promoted, a quarter of the GC time, and one worker 40% faster
+//   (2026-12-04).  eslint.config.js forbids the pattern in model/,
+//   oracle/, properties/ and checker/.
 // Found with --trace-gc-nvp (promoted= and new_space_survived= per
 // scavenge), the inspector's sampling heap profiler with
 // includeObjectsCollectedByMajorGC (the allocation sites of what died in

@@ -6,7 +6,9 @@
  * names what stopped it.
  */
 import { describe, expect, it } from 'vitest';
-import { checkerOverModel } from '../bench/bench.ts';
+import { checkerOverModel, searchGc } from '../bench/bench.ts';
+import { check } from '../checker/check.ts';
+import { INVARIANTS } from '../properties/index.ts';
 
 describe('bench: checker over model', () => {
   it('times the model on the steps the checker ran, and names what stopped the checker', () => {
@@ -21,5 +23,18 @@ describe('bench: checker over model', () => {
     } else {
       expect(o.checker.steps).toBeGreaterThan(20_000);
     }
+  });
+});
+
+describe('bench: the garbage collector during a search', () => {
+  // What the figure is of, not how fast (no timed test): the same search as `check`, and collections it watched.
+  it('watches the search check makes with that seed, and counts its collections', () => {
+    const gc = searchGc(300, 3);
+    const same = check({ invariants: INVARIANTS, variant: null, seed: 3, runs: 300, maxSteps: 40, timeMs: 600_000 });
+    expect(gc.steps).toBe(same.steps);
+    expect(gc.scavenges).toBeGreaterThan(0);
+    expect(gc.gcMs).toBeGreaterThan(0);
+    expect(gc.gcMs).toBeLessThan(gc.ms);
+    expect(gc.promotedBytes).toBeGreaterThanOrEqual(0);
   });
 });

@@ -150,14 +150,16 @@ function btrfs_dio_ops(inode: Inode, pos: number, count: number, write: boolean)
       // btrfs_check_read_bio: each sector against its checksum, once the whole bio completed.
       const parts: Array<[number, Span[]]> = [];
       const sink = bio.sink;
-      bio.sink = (rel, data) => {
+      // Callbacks go through a local: see GC_PRETENURED_CLOSURES in scripts/v8-flags.mjs.
+      const checkedSink: NonNullable<Bio['sink']> = (rel, data) => {
         parts.push([rel, data]);
         sink?.(rel, data);
       };
+      bio.sink = checkedSink;
       const endio = bio.endio;
       const start = bio.byteAddr;
       const total = bio.size;
-      bio.endio = (b) => {
+      const checkedEndio: NonNullable<Bio['endio']> = (b) => {
         if (b.status === 0) {
           parts.sort((x, y) => x[0] - y[0]);
           const all = parts.flatMap(([, d]) => d);
@@ -170,6 +172,7 @@ function btrfs_dio_ops(inode: Inode, pos: number, count: number, write: boolean)
         }
         endio?.(b);
       };
+      bio.endio = checkedEndio;
     },
   };
 }

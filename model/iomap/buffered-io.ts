@@ -203,11 +203,14 @@ export function readDevice(k: Kernel, inode: Inode, pos: number, addr: number, l
     off += n;
   }
   const parts: Array<[number, Span[]]> = [];
-  bio.sink = (rel, data) => parts.push([rel, data]);
+  // Callbacks go through a local: see GC_PRETENURED_CLOSURES in scripts/v8-flags.mjs.
+  const sink: NonNullable<Bio['sink']> = (rel, data) => parts.push([rel, data]);
+  bio.sink = sink;
   let done = false;
-  bio.endio = () => {
+  const endio: NonNullable<Bio['endio']> = () => {
     done = true;
   };
+  bio.endio = endio;
   k.submit_bio(bio);
   k.wait_req(req);
   if (!done || bio.status !== 0) return bio.status !== 0 ? bio.status : -EIO;

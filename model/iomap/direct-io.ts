@@ -228,18 +228,22 @@ function iomap_dio_bio_iter(k: Kernel, inode: Inode, dio: IomapDio, it: IomapIte
     if (write && !bounce) {
       // Zero copy: the device reads the user's pages when it transfers them.
       const iter = dio.iter;
-      bio.live = (rel: number, len: number) => iter.live(iterBase + rel, len);
+      // Callbacks go through a local: see GC_PRETENURED_CLOSURES in scripts/v8-flags.mjs.
+      const live = (rel: number, len: number): Span[] => iter.live(iterBase + rel, len);
+      bio.live = live;
       bio.liveIsUserMemory = iter.liveReader === null;
     }
     if (!write && bounce) {
       // A bounce page no device read fills holds whatever kernel memory it held.
       const slot = { off: iterBase, data: [span(n, SRC_GARBAGE, 0, 0)] };
       dio.bounced.push(slot);
-      bio.sink = (rel: number, data: Span[]) => {
+      const sink = (rel: number, data: Span[]): void => {
         slot.data = overlayData(slot.data, rel, data);
       };
+      bio.sink = sink;
     } else if (!write) {
-      bio.sink = (rel: number, data: Span[]) => dio.iter.deliver(iterBase + rel, data);
+      const sink = (rel: number, data: Span[]): void => dio.iter.deliver(iterBase + rel, data);
+      bio.sink = sink;
     }
     if ((opf & REQ_FUA) === 0) dio.allFua = false;
     dio.iter.advance(n);
@@ -363,11 +367,12 @@ export function iomap_dio_rw(
   if (async !== null) {
     // Asynchronous: the last bio completion runs the completion and ->ki_complete.
     async.onSubmit(dio.req);
-    dio.onLastRef = () => {
+    const onLastRef = (): void => {
       inode.dioCount -= 1;
       iomap_dio_unbounce(k, dio);
       async.complete(iomap_dio_complete(inode, dio, dops, writeSync, write));
     };
+    dio.onLastRef = onLastRef;
     dioPut(dio);
     return EIOCBQUEUED;
   }

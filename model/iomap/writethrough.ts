@@ -7,6 +7,7 @@
  */
 import { EINVAL, EIO } from '../lib/errno.ts';
 import type { Kernel } from '../kernel.ts';
+import type { Span } from '../lib/content.ts';
 import type { Folio } from '../mm/folio.ts';
 import { folioBytes, mapping_set_error } from '../mm/filemap.ts';
 import { folio_end_writeback, folio_start_writeback } from '../mm/page-writeback.ts';
@@ -93,7 +94,9 @@ function iomap_writethrough_begin_and_send(k: Kernel, inode: Inode, iocb: Kiocb,
   folio_start_writeback(folio);
   // The direct write's source is the folio itself (a kernel bvec, page aligned).
   const iter = new IovIter('write', [{ addr: offAligned, len: lenAligned, data: folioBytes(folio, posAligned, lenAligned) }]);
-  iter.liveReader = (o, n) => folioBytes(folio, posAligned + o, n);
+  // Callbacks go through a local: see GC_PRETENURED_CLOSURES in scripts/v8-flags.mjs.
+  const liveReader = (o: number, n: number): Span[] => folioBytes(folio, posAligned + o, n);
+  iter.liveReader = liveReader;
   const wtIocb: Kiocb = { file: iocb.file, ki_pos: posAligned, ki_flags: iocb.ki_flags };
   let req = 0;
   // iomap_writethrough_endio
