@@ -4,7 +4,6 @@
  * or a marked comment).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../scenario/load.ts';
@@ -13,7 +12,7 @@ import { toXfsIo } from '../kernel/export.ts';
 import { toVitest } from '../kernel/regression.ts';
 import { toFsxOps } from '../kernel/export-fsx.ts';
 import { toC } from '../kernel/export-c.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { probeKernel } from '../kernel/probe.ts';
 import { parseScenario } from '../scenario/load.ts';
@@ -124,15 +123,19 @@ describe('fsx and C exports', () => {
   });
   it.skipIf(!hasCc)(`every C reproducer compiles${hasCc ? '' : ' — skipped: no C compiler'}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'iospec-c-'));
-    const sources = all.map((file, i) => {
-      const sc = loadScenario(file);
-      const src = join(dir, `repro${i}.c`);
-      writeFileSync(src, toC(sc.doc, sc.system, runOnModel(sc).results));
-      return src;
-    });
-    // Every program through the compiler's checks in one run (no code generation), then one built and linked.
-    execFileSync('cc', ['-fsyntax-only', '-Wall', '-Werror', ...sources], { stdio: 'pipe' });
-    execFileSync('cc', ['-Wall', '-Werror', '-o', join(dir, 'repro'), sources[0]!], { stdio: 'pipe' });
+    try {
+      const sources = all.map((file, i) => {
+        const sc = loadScenario(file);
+        const src = join(dir, `repro${i}.c`);
+        writeFileSync(src, toC(sc.doc, sc.system, runOnModel(sc).results));
+        return src;
+      });
+      // Every program through the compiler's checks in one run (no code generation), then one built and linked.
+      execFileSync('cc', ['-fsyntax-only', '-Wall', '-Werror', ...sources], { stdio: 'pipe' });
+      execFileSync('cc', ['-Wall', '-Werror', '-o', join(dir, 'repro'), sources[0]!], { stdio: 'pipe' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,10 +6,10 @@
  * cannot be used (no root, no loop devices, no mkfs, no compiler).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { probeKernel } from '../kernel/probe.ts';
 import { sweepLeftovers, WORKSPACE_ROOT } from '../kernel/workspace.ts';
 import { ensureRecorder } from '../kernel/build.ts';
@@ -21,6 +21,9 @@ import { crashMethod, KernelUnavailable } from '../kernel/runner.ts';
 import { requestLine } from '../kernel/protocol.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'iospec.mjs');
+// The scenarios this file writes, removed when it is done.
+const TMP = mkdtempSync(join(tmpdir(), 'iospec-kr-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 const probe = { xfs: probeKernel('xfs'), ext4: probeKernel('ext4') };
 const why = probe.xfs.ok && probe.ext4.ok ? null : [...probe.xfs.missing, ...probe.ext4.missing].join('; ');
 const skip = (name: string) => `${name}${why !== null ? ` — skipped: ${why}` : ''}`;
@@ -51,8 +54,7 @@ function longScenario(crash: boolean): string {
   const steps: unknown[] = [{ op: 'open', path: 'f', fd: 'A', flags: ['O_RDWR', 'O_CREAT'] }];
   for (let i = 0; i < 4000; i++) steps.push({ op: 'pwrite', fd: 'A', offset: (i % 64) * 4096, length: 4096, fill: (i % 255) + 1 }, { op: 'fsync', fd: 'A' });
   if (crash) steps.push({ op: 'crash', keep: 'none' }, { op: 'remount' });
-  const dir = mkdtempSync(join(tmpdir(), 'iospec-kr-'));
-  const f = join(dir, 'long.json');
+  const f = join(mkdtempSync(join(TMP, 'long-')), 'long.json');
   writeFileSync(f, JSON.stringify({ format: 'iospec-scenario/1', system: { fs: 'ext4' }, steps }));
   return f;
 }
@@ -176,7 +178,7 @@ describe('diff with a crash that keeps a subset', () => {
       { op: 'open', path: 'f', fd: 'A', flags: ['O_RDONLY'] },
       { op: 'pread', fd: 'A', offset: 0, length: 16384 },
     ];
-    const f = join(mkdtempSync(join(tmpdir(), 'iospec-kr-')), 'subset.json');
+    const f = join(TMP, 'subset.json');
     writeFileSync(f, JSON.stringify({ format: 'iospec-scenario/1', system: { fs: 'xfs' }, steps }));
     const r = spawnSync(process.execPath, [BIN, 'diff', f], { encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toMatch(/note: step 5: this crash keeps a subset/);

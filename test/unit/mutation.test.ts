@@ -4,7 +4,7 @@
  * counting; a seed draws the same sample anywhere.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EQUIVALENT_FILE, loadEquivalents, modelFiles, mutationSites, sample } from '../../bench/mutation.ts';
@@ -66,5 +66,6 @@ describe('mutation sites', () => {
     expect(() => loadEquivalents(join(dir, 'twice.json'))).toThrow(/entry 1 repeats the key/);
     writeFileSync(join(dir, 'broken.json'), '[{');
     expect(() => loadEquivalents(join(dir, 'broken.json'))).toThrow(/broken\.json: /);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
