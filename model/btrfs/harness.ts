@@ -136,7 +136,27 @@ const FINDINGS: readonly KnownFinding[] = [
       return breaks(this, v) && extendCommittedBeforeTailZeroed(system.blockSize ?? 4096, steps, results, v.step);
     },
   },
+  {
+    id: 'btrfs-clone-inline-zeroes-folio-start',
+    summary:
+      "btrfs: a clone whose source is an inline extent, to a destination offset past 0, copies the inline bytes into the destination block (copy_inline_to_page: memcpy_to_folio at offset_in_folio(folio, file_offset)) and then zeroes the rest of the block with folio_zero_range(folio, datal, block_size - datal), an offset counted from the start of the folio, not of the block. With one-page folios and 4 KiB pages the two are the same; with a folio larger than a block (btrfs large data folios, CONFIG_BTRFS_EXPERIMENTAL; or a sector size smaller than the page, where btrfs now creates inline extents as well) it zeroes bytes of an earlier block of the destination and leaves the cloned block's tail with what it held, which writeback then puts on disk: the clone's range reads old data where it must read zeroes. Found by the checker (check --seed 1, a 16 KiB folio); read from the source (fs/btrfs/reflink.c); model only here: this kernel has neither btrfs large folios nor pages larger than 4 KiB.",
+    scenarios: ['test/scenarios/btrfs-folio16k-clone-inline-stale-tail.json'],
+    confirmed: false,
+    invariants: ['data/read-your-writes', 'data/no-stale-exposure'],
+    matches(system, steps, _results, v) {
+      return breaks(this, v) && (system.folioSize ?? 0) > (system.blockSize ?? 4096) && cloneToLaterBlock(steps, v.step);
+    },
+  },
 ];
+
+/** A clone from offset 0 of a file (where an inline extent lives) to a later offset, before step `upTo` (1-based). */
+function cloneToLaterBlock(steps: readonly Step[], upTo: number): boolean {
+  for (let i = 0; i < upTo - 1 && i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.op === 'clone' && s.srcOffset === 0 && s.offset > 0) return true;
+  }
+  return false;
+}
 
 export const btrfs_harness: FsHarness = {
   // No fscrypt, no clustered allocation, no atomic writes here.

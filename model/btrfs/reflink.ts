@@ -10,10 +10,10 @@
  */
 import type { SuperBlock } from '../fs/super.ts';
 import { iomap_file_buffered_write } from '../iomap/buffered-io.ts';
-import { dataLen } from '../lib/content.ts';
+import { dataLen, zeroData } from '../lib/content.ts';
 import { EINVAL, EIO } from '../lib/errno.ts';
 import { roundDown, roundUp } from '../lib/math.ts';
-import { filemap_fdatawrite_range } from '../mm/filemap.ts';
+import { filemap_fdatawrite_range, folioWrite } from '../mm/filemap.ts';
 import { truncate_inode_pages_range } from '../mm/truncate.ts';
 import { O_DSYNC } from '../vfs/fcntl.ts';
 import type { RemapRequest } from '../vfs/remap_range.ts';
@@ -83,6 +83,13 @@ export const btrfs_remap_file_range = {
           const iter = new IovIter('write', [{ addr: 0, len: dataLen(data), data }]);
           const w = iomap_file_buffered_write(sb.k, dst, d * bs, iter, btrfs_buffered_write_iomap_ops(dst), 0);
           if (w < 0) return w;
+          // "the remaining of the block/page is equivalent to zeroes": folio_zero_range(folio, datal,
+          // block_size - datal), counted from the start of the folio, not of the block: the rest of the
+          // block while a folio is one block; with a larger folio, bytes of an earlier block, and the
+          // rest of this one keeps what it held (finding btrfs-clone-inline-zeroes-folio-start).
+          const datal = dataLen(data);
+          const folio = dst.mapping.folioAt(d * bs);
+          if (datal < bs && folio !== undefined) folioWrite(folio, folio.pos + datal, zeroData(bs - datal));
           // btrfs_clone_files waits for the destination range before dropping its page cache.
           const werr = btrfs_wait_ordered_range(dst, d * bs, d * bs + w - 1);
           if (werr < 0) return werr;
