@@ -30,6 +30,13 @@ export interface KnownFinding {
    * fix (knownFinding replays them both).
    */
   readonly confirmByFix?: boolean;
+  /**
+   * For a finding with no fix variant: the system its trigger is taken away
+   * from (btrfs-clone-inline-zeroes-folio-start: the same system with
+   * one-page folios).  The violation counts as this finding only when the
+   * same steps on that system do not break the same invariant.
+   */
+  readonly cleanWithout?: (system: SystemDoc) => SystemDoc;
   /** Does this violation, on a system of the finding's file system, come from it? */
   matches(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], violation: Violation): boolean;
 }

@@ -43,10 +43,16 @@ export function knownFindings(): KnownFinding[] {
 
 /** The known finding a violation on this system comes from, or null. */
 export function knownFinding(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], v: Violation): KnownFinding | null {
-  const is = (f: KnownFinding): boolean => f.matches(system, steps, results, v) && (f.confirmByFix !== true || confirmedByFix(f, system, steps, v));
+  const is = (f: KnownFinding): boolean =>
+    f.matches(system, steps, results, v) && (f.confirmByFix !== true || confirmedByFix(f, system, steps, v)) && (f.cleanWithout === undefined || cleanWithout(f.cleanWithout(system), steps, v));
   const own = get_fs_type(system.fs)?.harness.findings ?? [];
   for (const f of own) if (is(f)) return f;
   return GENERIC_FINDINGS.find(is) ?? null;
+}
+
+/** Do the steps leave the violation's invariant alone on this other system? */
+function cleanWithout(system: SystemDoc, steps: readonly Step[], v: Violation): boolean {
+  return runChecked(resolveSystem(system), UPSTREAM, steps, INVARIANTS).violation?.invariant !== v.invariant;
 }
 
 /** Do the steps break the violation's invariant on upstream, and nothing with the finding's fix? */

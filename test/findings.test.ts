@@ -17,6 +17,7 @@ import { knobsOf } from '../checker/check.ts';
 import { findVariant } from '../model/variants.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import type { Step } from '../scenario/schema.ts';
+import { resolveSystem } from '../scenario/resolve.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -40,6 +41,17 @@ describe('every finding: its scenarios show it, and its fix makes each one clean
           for (const h of REPORT_SECTIONS) expect(text, `${f.id}.md: ${h}`).toContain(h);
           expect(text).toContain(`iospec check --variant ${f.fix}`);
           expect(f.fix, `${f.id} has no fix variant`).toBeDefined();
+        });
+      }
+      const without = f.cleanWithout;
+      if (without !== undefined) {
+        it('its scenarios break an invariant, and run clean on the system without its trigger', () => {
+          for (const s of f.scenarios) {
+            const sc = loadScenario(join(ROOT, s));
+            expect(runChecked(sc.system, sc.knobs, sc.doc.steps, INVARIANTS).violation, `${s} on upstream`).not.toBeNull();
+            const other = runChecked(resolveSystem(without(sc.doc.system)), sc.knobs, sc.doc.steps, INVARIANTS);
+            expect(other.violation?.detail ?? null, `${s} without the trigger`).toBeNull();
+          }
         });
       }
       const fix = f.fix === undefined ? undefined : findVariant(f.fix);
