@@ -38,7 +38,7 @@ export const V8_FLAGS = ['--max-semi-space-size=128'];
 //   alive through every scavenge until the next mark-compact, and those
 //   objects are promoted in turn.  Eleven bio callbacks (endio, sink, live)
 //   did this: a check worker promoted 150-280 MB per 10,000 sequences and
-//   spent 13-20% of its time in scavenges of up to 100 ms, more or less
+//   spent 11-20% of its time in scavenges of up to 100 ms, more or less
 //   from run to run as more or less of that code was optimized (with
 //   --no-opt, always; a loop of open, pwrite, writeback on a fresh System
 //   reproduces it).  Bound to a local first (`const endio = ...; bio.endio
