@@ -15,6 +15,7 @@ import { appendingWrite, breaks } from './finding.ts';
 import { fs_types, get_fs_type } from '../model/filesystems.ts';
 import { runChecked } from './execute.ts';
 import { UPSTREAM, findVariant, variantKnobs } from '../model/variants.ts';
+import type { Knobs } from '../model/variants.ts';
 import { INVARIANTS } from '../properties/index.ts';
 import { resolveSystem } from '../scenario/resolve.ts';
 
@@ -44,22 +45,23 @@ export function knownFindings(): KnownFinding[] {
 /** The known finding a violation on this system comes from, or null. */
 export function knownFinding(system: SystemDoc, steps: readonly Step[], results: readonly StepResult[], v: Violation): KnownFinding | null {
   const is = (f: KnownFinding): boolean =>
-    f.matches(system, steps, results, v) && (f.confirmByFix !== true || confirmedByFix(f, system, steps, v)) && (f.cleanWithout === undefined || cleanWithout(f.cleanWithout(system), steps, v));
+    f.matches(system, steps, results, v) &&
+    (f.confirmByFix !== true || confirmedByFix(f, system, steps, v)) &&
+    // The same steps without the finding's trigger leave the invariant alone.
+    (f.cleanWithout === undefined || brokenBy(f.cleanWithout(system), UPSTREAM, steps) !== v.invariant);
   const own = get_fs_type(system.fs)?.harness.findings ?? [];
   for (const f of own) if (is(f)) return f;
   return GENERIC_FINDINGS.find(is) ?? null;
 }
 
-/** Do the steps leave the violation's invariant alone on this other system? */
-function cleanWithout(system: SystemDoc, steps: readonly Step[], v: Violation): boolean {
-  return runChecked(resolveSystem(system), UPSTREAM, steps, INVARIANTS).violation?.invariant !== v.invariant;
+/** The invariant the steps break on this system with these knobs, if any. */
+function brokenBy(system: SystemDoc, knobs: Knobs, steps: readonly Step[]): string | null {
+  return runChecked(resolveSystem(system), knobs, steps, INVARIANTS).violation?.invariant ?? null;
 }
 
 /** Do the steps break the violation's invariant on upstream, and nothing with the finding's fix? */
 function confirmedByFix(f: KnownFinding, system: SystemDoc, steps: readonly Step[], v: Violation): boolean {
   const fix = f.fix === undefined ? undefined : findVariant(f.fix);
   if (fix === undefined) return false;
-  const sys = resolveSystem(system);
-  if (runChecked(sys, UPSTREAM, steps, INVARIANTS).violation?.invariant !== v.invariant) return false;
-  return runChecked(sys, variantKnobs(fix), steps, INVARIANTS).violation === null;
+  return brokenBy(system, UPSTREAM, steps) === v.invariant && brokenBy(system, variantKnobs(fix), steps) === null;
 }
