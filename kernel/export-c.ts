@@ -230,9 +230,27 @@ __attribute__((unused)) static long remount(void) {
   return mount(dev, mnt, FSTYPE, 0, MOUNT_OPTS);
 }
 `;
+const C_PRELUDE = PRELUDE.replace('RWF_AND_FALLOC_DEFINES', FLAG_DEFINES);
+
+/**
+ * A C reproducer in its three parts: `head` (the comment saying how to run it, then the three
+ * defines that are the scenario's: FD_COUNT, FSTYPE, MOUNT_OPTS), `prelude` (the includes and
+ * helpers, the same text in every reproducer) and `main` (the scenario's steps).
+ */
+export interface CProgram {
+  readonly head: readonly string[];
+  readonly prelude: string;
+  readonly main: readonly string[];
+}
 
 /** The scenario as a C program; `results` (the upstream model's answers) are what it compares with. */
 export function toC(doc: ScenarioDoc, system: ResolvedSystem, results: readonly StepResult[] | null): string {
+  const c = toCProgram(doc, system, results);
+  return [...c.head, c.prelude, ...c.main].join('\n');
+}
+
+/** `toC` before its parts are joined (the test compiles every reproducer's `main` in one unit). */
+export function toCProgram(doc: ScenarioDoc, system: ResolvedSystem, results: readonly StepResult[] | null): CProgram {
   const names: string[] = [];
   const fdIndex = (fd: string): number => {
     let i = names.indexOf(fd);
@@ -259,12 +277,8 @@ export function toC(doc: ScenarioDoc, system: ResolvedSystem, results: readonly 
     ' *   ./repro /mnt/t $DEV; umount /mnt/t; losetup -d $DEV',
     ' */',
   ];
-  return [
-    ...header,
-    `#define FD_COUNT ${Math.max(1, names.length)}`,
-    `#define FSTYPE ${cstr(system.fs)}`,
-    `#define MOUNT_OPTS ${cstr(system.mount.join(','))}`,
-    PRELUDE.replace('RWF_AND_FALLOC_DEFINES', FLAG_DEFINES),
+  const head = [...header, `#define FD_COUNT ${Math.max(1, names.length)}`, `#define FSTYPE ${cstr(system.fs)}`, `#define MOUNT_OPTS ${cstr(system.mount.join(','))}`];
+  const main = [
     'int main(int argc, char **argv) {',
     '  if (argc < 3) { fprintf(stderr, "usage: %s MOUNTPOINT DEVICE\\n", argv[0]); return 2; }',
     '  mnt = argv[1];',
@@ -275,5 +289,6 @@ export function toC(doc: ScenarioDoc, system: ResolvedSystem, results: readonly 
     '  return failures == 0 ? 0 : 1;',
     '}',
     '',
-  ].join('\n');
+  ];
+  return { head, prelude: C_PRELUDE, main };
 }
