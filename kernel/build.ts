@@ -20,6 +20,14 @@ export const RECORDER_SOURCE = join(dirname(HELPER_SOURCE), 'iospec-blkrec.c');
  * machine cannot run it (no /dev/fuse, no libfuse3 headers).
  */
 export function ensureRecorder(): { bin: string } | { missing: string } {
+  // A kernel test run asks once per scenario: pkg-config and hashing the source cost 11 ms a time.
+  if (recorder !== null && ('missing' in recorder || existsSync(recorder.bin))) return recorder;
+  recorder = findRecorder();
+  return recorder;
+}
+let recorder: { bin: string } | { missing: string } | null = null;
+
+function findRecorder(): { bin: string } | { missing: string } {
   if (!existsSync('/dev/fuse')) return { missing: 'no /dev/fuse (FUSE is not available here)' };
   let flags: string[];
   try {

@@ -52,8 +52,9 @@ export function mkfsCommand(s: ResolvedSystem): [string, string[]] {
 }
 
 export function sysfsSettings(s: ResolvedSystem): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (s.device.maxSectorsKb !== LOOP_DEVICE_DEFAULTS.maxSectorsKb) out.push(['max_sectors_kb', String(s.device.maxSectorsKb)]);
+  // All three always: a loop device keeps them when it is detached, so a device set up for an
+  // earlier scenario (or reproducer) would pass its max_sectors_kb on to the next one.
+  const out: Array<[string, string]> = [['max_sectors_kb', String(s.device.maxSectorsKb)]];
   // A loop device's cache mode depends on how it was set up; make it what the scenario says.
   out.push(['write_cache', s.device.writeCache ? 'write back' : 'write through']);
   // Its readahead window depends on the kernel version; the same.

@@ -7,7 +7,7 @@
  * the directory of a run whose process is gone (SIGKILL) removes it first.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -215,14 +215,21 @@ export class Workspace {
    * mount.
    */
   setUp(sizeMiB: number, sectorSize: number, mkfs: [string, string[]], fstype: string, mountOpts: string, sysfs: Array<[string, string]>, fill = 0, recorder: string | null = null): void {
-    if (fill === 0) sh('truncate', ['-s', `${sizeMiB}M`, this.image]);
-    else fillImage(this.image, sizeMiB, fill);
+    if (fill === 0) {
+      writeFileSync(this.image, '');
+      truncateSync(this.image, sizeMiB * 1024 * 1024);
+    } else fillImage(this.image, sizeMiB, fill);
     const args = ['-f', '--show'];
     if (sectorSize !== 512) args.push('--sector-size', String(sectorSize));
     args.push(recorder === null ? this.image : this.startRecorder(recorder, sysfs.some(([k, v]) => k === 'write_cache' && v === 'write through')));
     this.dev = sh('losetup', args).trim();
     const name = this.dev.replace('/dev/', '');
-    for (const [attr, value] of sysfs) writeFileSync(`/sys/block/${name}/queue/${attr}`, value);
+    // Only what differs: a write to write_cache or max_sectors_kb freezes the queue (about 20 ms),
+    // even when it writes the value already there.
+    for (const [attr, value] of sysfs) {
+      const file = `/sys/block/${name}/queue/${attr}`;
+      if (readFileSync(file, 'utf8').trim() !== value) writeFileSync(file, value);
+    }
     sh(mkfs[0], [...mkfs[1], this.dev], 120000);
     const margs = ['-t', fstype];
     if (mountOpts !== '') margs.push('-o', mountOpts);
