@@ -18,7 +18,7 @@ import { loadScenario } from '../scenario/load.ts';
 import { runOnModel } from '../scenario/run.ts';
 import { KernelUnavailable, kernelUnsupportedReason, runOnKernel } from '../kernel/runner.ts';
 import { readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { GCProfiler } from 'node:v8';
 import { bundleIsFresh } from '../scripts/bundle.mjs';
 import { join } from 'node:path';
@@ -350,6 +350,46 @@ export function searchGc(runs: number, seed: number): GcFigures {
   return { steps: r.steps, ms, gcMs: gcUs / 1000, scavenges, markCompacts, promotedBytes };
 }
 
+/** A loop of bench/host-probe.mjs: iterations of each kind for about a second on this machine. */
+const HOST_PROBE_ITERATIONS = { cpu: 1_000_000_000, memory: 20_000_000 } as const;
+
+/**
+ * What `procs` processes running at once get done on this machine against
+ * one alone, for a loop that needs only its core (`cpu`) and for one that
+ * waits on the memory system too (`memory`: a pointer chase through 4 MiB,
+ * past a core's own caches).  The ceiling of what `check --jobs` can gain
+ * here: its workers' work is of the second kind, and on a virtual machine
+ * whose cores share their caches and memory bandwidth with other guests,
+ * two memory-bound processes can gain far less than two cores' worth
+ * (2026-12-04: 1.1-1.8x in three rounds of the same minute, while the loop
+ * in registers gained 1.9x).  Rounds of 1, N, N, 1 processes, as the jobs
+ * figures: the ratio of the means.
+ */
+export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: number = HOST_PROBE_ITERATIONS[kind]): Promise<{ ratio: number; aloneMs: number; togetherMs: number[] }> {
+  const probe = join(import.meta.dirname, '..', 'bench', 'host-probe.mjs');
+  const one = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [probe, kind, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('error', reject);
+      c.on('close', (code) => (code === 0 ? resolve((JSON.parse(out) as { ms: number }).ms) : reject(new Error(`${probe} ${kind} exited with ${code}`))));
+    });
+  const alone: number[] = [];
+  const together: number[][] = [];
+  for (const k of [1, procs, procs, 1]) {
+    const ms = await Promise.all(Array.from({ length: k }, one));
+    if (k === 1 && alone.length < 2) alone.push(ms[0]!);
+    else together.push(ms);
+  }
+  // Work per second: one loop over its time, alone; the sum of each one's, together.
+  const rate = (ms: readonly number[]): number => ms.reduce((r, m) => r + n / m, 0);
+  const aloneRate = (rate([alone[0]!]) + rate([alone[1]!])) / 2;
+  const togetherRate = (rate(together[0]!) + rate(together[1]!)) / 2;
+  const mid = (xs: readonly number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  return { ratio: Math.round((togetherRate / aloneRate) * 100) / 100, aloneMs: mid(alone), togetherMs: together.flat().map(Math.round) };
+}
+
 /** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
 const JOBS_BENCH_MS = 40_000;
 const JOBS_WARM_MS = 20_000;
@@ -417,6 +457,12 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1s, unit: 'steps/s', detail: jobsDetail(j1, 'check --jobs 1') });
   out.push({ name: 'checker.jobsN.stepsPerSecond', value: jns, unit: 'steps/s', detail: jobsDetail(jn, `check --jobs ${cores} (the cores here)`) });
   out.push({ name: 'checker.jobsN.speedup', value: Math.round((jns / Math.max(1, j1s)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, the means of two runs each in this run (the whole runs: ${Math.round(wholeRatio * 100) / 100}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
+  // What N processes at once can gain on this machine at all, measured in the same minutes.
+  for (const kind of ['cpu', 'memory'] as const) {
+    const h = await hostScaling(kind, cores);
+    const what = kind === 'cpu' ? 'a loop in registers' : 'a pointer chase through 4 MiB (memory-bound, as the workers are)';
+    out.push({ name: `host.scaling.${kind}`, value: h.ratio, unit: 'x', detail: `${cores} processes of ${what} at once over one alone (rounds 1, ${cores}, ${cores}, 1; alone ${h.aloneMs} ms, together ${h.togetherMs.join(', ')} ms): the most --jobs ${cores} can gain here for work of that kind` });
+  }
   if (opts.kernel) {
     const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
     out.push(k === null

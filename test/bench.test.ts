@@ -6,7 +6,9 @@
  * names what stopped it.
  */
 import { describe, expect, it } from 'vitest';
-import { checkerOverModel, searchGc } from '../bench/bench.ts';
+import { checkerOverModel, hostScaling, searchGc } from '../bench/bench.ts';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { check } from '../checker/check.ts';
 import { INVARIANTS } from '../properties/index.ts';
 
@@ -36,5 +38,22 @@ describe('bench: the garbage collector during a search', () => {
     expect(gc.gcMs).toBeGreaterThan(0);
     expect(gc.gcMs).toBeLessThan(gc.ms);
     expect(gc.promotedBytes).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("bench: the host's own scaling, the ceiling of --jobs", () => {
+  // What the figure is of, not how fast: rounds of 1, N, N, 1 processes of the probe, each of which ran its loop.
+  it('runs the probe alone twice and N at a time twice, for both kinds of loop', async () => {
+    for (const kind of ['cpu', 'memory'] as const) {
+      const h = await hostScaling(kind, 3, 100_000);
+      expect(h.togetherMs).toHaveLength(6);
+      expect(h.aloneMs).toBeGreaterThan(0);
+      expect(h.ratio).toBeGreaterThan(0);
+    }
+  });
+  it('the probe refuses what it cannot run', () => {
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bench', 'host-probe.mjs'), 'disk', '10'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('usage');
   });
 });
