@@ -3,3 +3,4 @@ export declare const ROOT: string;
 export declare const BUNDLE: string;
 export declare function bundleIsFresh(): boolean;
 export declare function buildBundle(): Promise<boolean>;
+export declare function loadBundle(): { exports: { main(argv: string[]): Promise<number> }; saveCache(): void };

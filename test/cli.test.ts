@@ -3,7 +3,7 @@
  * malformed input, JSON listings, check -> counterexample file -> replay.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -245,6 +245,22 @@ describe('a verdict is a promise', () => {
     expect((await iospec('replay', file('unknown.json', JSON.stringify(cx)))).code).toBe(2);
   });
 
+  it('the bundle starts from a V8 code cache: written by the first run, used as it is by the next', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'iospec-code-cache-'));
+    try {
+      const run = () => spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env: { ...process.env, IOSPEC_CODE_CACHE: cache } });
+      expect(run().stdout).toMatch(/^iospec \d/);
+      const [file, ...more] = readdirSync(cache);
+      expect(more).toEqual([]);
+      const made = statSync(join(cache, file!)).mtimeMs;
+      expect(run().stdout).toMatch(/^iospec \d/);
+      // Not written again: V8 took it (a cache it refuses is replaced).
+      expect(readdirSync(cache)).toEqual([file]);
+      expect(statSync(join(cache, file!)).mtimeMs).toBe(made);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
   it('prints one invariant to cite, and the version', async () => {
     const r = await iospec('invariants', 'atomic/no-torn-write');
     expect(r.code).toBe(0);
