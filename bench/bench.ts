@@ -399,7 +399,7 @@ const SEARCH_GC_RUNS = 8000;
 export async function runBench(opts: { steps: number; seed: number; variants: boolean; soak: number; kernel: boolean }): Promise<BenchFigure[]> {
   const out: BenchFigure[] = [];
   const fresh = bundleIsFresh();
-  out.push({ name: 'startup.ms', value: startupMs(false), unit: 'ms', detail: fresh ? '`iospec --version` in a new process, from the bundle dist/iospec.mjs (median of 5)' : 'dist/iospec.mjs is missing or older than the sources (run `npm run build`): this is the tsx start' });
+  out.push({ name: 'startup.ms', value: startupMs(false), unit: 'ms', detail: fresh ? '`iospec --version` in a new process, from the bundle dist/iospec.cjs and its code cache (median of 5; the first run writes the cache if there is none)' : 'dist/iospec.cjs is missing or older than the sources (run `npm run build`): this is the tsx start' });
   out.push({ name: 'startup.tsx.ms', value: startupMs(true), unit: 'ms', detail: 'the same through tsx (IOSPEC_TSX=1: the TypeScript compiled at every start)' });
   const ex0 = performance.now();
   const ex = exhaustive({ depth: 3, invariants: INVARIANTS, variant: null });

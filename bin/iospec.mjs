@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The iospec command.  It runs the bundle dist/iospec.cjs (built at `npm ci`,
 // scripts/bundle.mjs; loaded with a V8 code cache) while the bundle is newer
-// than every source file, and the TypeScript sources through tsx otherwise (or with IOSPEC_TSX=1), so an
-// edit takes effect at once and a fresh clone starts in a fraction of a second.
+// than every source file, and the TypeScript sources through tsx otherwise
+// (or with IOSPEC_TSX=1), so an edit takes effect at once and a fresh clone
+// starts in a fraction of a second.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bundleIsFresh, loadBundle } from '../scripts/bundle.mjs';
