@@ -350,8 +350,8 @@ export function searchGc(runs: number, seed: number): GcFigures {
   return { steps: r.steps, ms, gcMs: gcUs / 1000, scavenges, markCompacts, promotedBytes };
 }
 
-/** A loop of bench/host-probe.mjs: iterations of each kind for about a second on this machine. */
-const HOST_PROBE_ITERATIONS = { cpu: 1_000_000_000, memory: 20_000_000 } as const;
+/** A loop of bench/host-probe.mjs: iterations of each kind for about half a second on this machine. */
+const HOST_PROBE_ITERATIONS = { cpu: 500_000_000, memory: 10_000_000 } as const;
 
 /**
  * What `procs` processes running at once get done on this machine against
@@ -360,12 +360,16 @@ const HOST_PROBE_ITERATIONS = { cpu: 1_000_000_000, memory: 20_000_000 } as cons
  * past a core's own caches).  The ceiling of what `check --jobs` can gain
  * here: its workers' work is of the second kind, and on a virtual machine
  * whose cores share their caches and memory bandwidth with other guests,
- * two memory-bound processes can gain far less than two cores' worth
- * (2026-12-04: 1.1-1.8x in three rounds of the same minute, while the loop
- * in registers gained 1.9x).  Rounds of 1, N, N, 1 processes, as the jobs
- * figures: the ratio of the means.
+ * two memory-bound processes can gain far less than two cores' worth, and
+ * how much less moves with the host (2026-12-04: 1.1-1.8x in three rounds
+ * of the same minute, 1.95x an hour later, while the loop in registers
+ * gained 1.9-2.0x).  `cycles` cycles of 1, N, N, 1 processes, as
+ * the jobs figures; each cycle's ratio is its N-process rounds' work per
+ * second over its lone rounds', and the figure is the median of those
+ * ratios (one cycle alone gave 2.28x once: a slow spell of the host during
+ * its lone rounds).
  */
-export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: number = HOST_PROBE_ITERATIONS[kind]): Promise<{ ratio: number; aloneMs: number; togetherMs: number[] }> {
+export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: number = HOST_PROBE_ITERATIONS[kind], cycles = 3): Promise<{ ratio: number; ratios: number[]; aloneMs: number[]; togetherMs: number[][] }> {
   const probe = join(import.meta.dirname, '..', 'bench', 'host-probe.mjs');
   const one = (): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -375,19 +379,20 @@ export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: numb
       c.on('error', reject);
       c.on('close', (code) => (code === 0 ? resolve((JSON.parse(out) as { ms: number }).ms) : reject(new Error(`${probe} ${kind} exited with ${code}`))));
     });
-  const alone: number[] = [];
-  const together: number[][] = [];
-  for (const k of [1, procs, procs, 1]) {
-    const ms = await Promise.all(Array.from({ length: k }, one));
-    if (k === 1 && alone.length < 2) alone.push(ms[0]!);
-    else together.push(ms);
-  }
-  // Work per second: one loop over its time, alone; the sum of each one's, together.
+  // Work per second of a round: the sum of each process's loops over its time.
   const rate = (ms: readonly number[]): number => ms.reduce((r, m) => r + n / m, 0);
-  const aloneRate = (rate([alone[0]!]) + rate([alone[1]!])) / 2;
-  const togetherRate = (rate(together[0]!) + rate(together[1]!)) / 2;
-  const mid = (xs: readonly number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
-  return { ratio: Math.round((togetherRate / aloneRate) * 100) / 100, aloneMs: mid(alone), togetherMs: together.flat().map(Math.round) };
+  const aloneMs: number[] = [];
+  const togetherMs: number[][] = [];
+  const ratios: number[] = [];
+  for (let c = 0; c < cycles; c++) {
+    const rounds: number[][] = [];
+    for (const k of [1, procs, procs, 1]) rounds.push(await Promise.all(Array.from({ length: k }, one)));
+    const [a, t1, t2, b] = rounds as [number[], number[], number[], number[]];
+    aloneMs.push(Math.round(a[0]!), Math.round(b[0]!));
+    togetherMs.push(t1.map(Math.round), t2.map(Math.round));
+    ratios.push(Math.round(((rate(t1) + rate(t2)) / (rate(a) + rate(b))) * 100) / 100);
+  }
+  return { ratio: [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!, ratios, aloneMs, togetherMs };
 }
 
 /** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
@@ -461,7 +466,7 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   for (const kind of ['cpu', 'memory'] as const) {
     const h = await hostScaling(kind, cores);
     const what = kind === 'cpu' ? 'a loop in registers' : 'a pointer chase through 4 MiB (memory-bound, as the workers are)';
-    out.push({ name: `host.scaling.${kind}`, value: h.ratio, unit: 'x', detail: `${cores} processes of ${what} at once over one alone (rounds 1, ${cores}, ${cores}, 1; alone ${h.aloneMs} ms, together ${h.togetherMs.join(', ')} ms): the most --jobs ${cores} can gain here for work of that kind` });
+    out.push({ name: `host.scaling.${kind}`, value: h.ratio, unit: 'x', detail: `${cores} processes of ${what} at once over one alone: the median of ${h.ratios.length} cycles' ratios (${h.ratios.join(', ')}), each of rounds of 1, ${cores}, ${cores}, 1 processes (alone ${h.aloneMs.join(', ')} ms; together ${h.togetherMs.map((t) => t.join('+')).join(', ')} ms): the most --jobs ${cores} can gain here for work of that kind` });
   }
   if (opts.kernel) {
     const k = await corpusRatio(join(import.meta.dirname, '..', 'test', 'conformance'));
