@@ -60,12 +60,15 @@ describe('mutation sites', () => {
     const keys = new Set(modelFiles().flatMap((f) => mutationSites(f, readFileSync(join(ROOT, f), 'utf8')).map((m) => m.key)));
     expect([...loadEquivalents(EQUIVALENT_FILE).keys()].filter((k) => !keys.has(k))).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), 'iospec-eq-'));
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ key: 'model/x.ts|a < b|<-><=|0', reason: '' }]));
-    expect(() => loadEquivalents(join(dir, 'bad.json'))).toThrow(/entry 0 needs a "key" and a non-empty "reason"/);
-    writeFileSync(join(dir, 'twice.json'), JSON.stringify([{ key: 'k', reason: 'r' }, { key: 'k', reason: 's' }]));
-    expect(() => loadEquivalents(join(dir, 'twice.json'))).toThrow(/entry 1 repeats the key/);
-    writeFileSync(join(dir, 'broken.json'), '[{');
-    expect(() => loadEquivalents(join(dir, 'broken.json'))).toThrow(/broken\.json: /);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ key: 'model/x.ts|a < b|<-><=|0', reason: '' }]));
+      expect(() => loadEquivalents(join(dir, 'bad.json'))).toThrow(/entry 0 needs a "key" and a non-empty "reason"/);
+      writeFileSync(join(dir, 'twice.json'), JSON.stringify([{ key: 'k', reason: 'r' }, { key: 'k', reason: 's' }]));
+      expect(() => loadEquivalents(join(dir, 'twice.json'))).toThrow(/entry 1 repeats the key/);
+      writeFileSync(join(dir, 'broken.json'), '[{');
+      expect(() => loadEquivalents(join(dir, 'broken.json'))).toThrow(/broken\.json: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
