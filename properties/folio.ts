@@ -246,14 +246,14 @@ class DiskMatcher implements PieceVisitor {
  * the folio) leaves the folio verified.
  */
 interface Verified {
-  readonly data: readonly Span[];
-  readonly uptodate: boolean;
-  readonly bits: Uint8Array | null;
-  readonly extents: object;
-  readonly entries: readonly Entry<Extent>[];
-  readonly isize: number;
-  readonly inline: readonly Span[] | null;
-  readonly gen: number;
+  data: readonly Span[];
+  uptodate: boolean;
+  bits: Uint8Array | null;
+  extents: object;
+  entries: readonly Entry<Extent>[];
+  isize: number;
+  inline: readonly Span[] | null;
+  gen: number;
 }
 function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {
   const v = f.verified as Verified | null;
@@ -275,19 +275,36 @@ function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline:
   return true;
 }
 
-function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): void {
+/**
+ * Record what the folio was verified against (see Verified).  The record is
+ * the folio's own, updated in place when it has one; `near`, the entries
+ * the folio before it in a run was recorded with, is shared when they are
+ * also this folio's (the folios of a readahead inside one extent: one list
+ * for all).  Returns the entries recorded.
+ */
+function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null, near: readonly Entry<Extent>[] | null = null): readonly Entry<Extent>[] {
   const bs = inode.blockSize;
   const first = Math.floor(f.pos / bs);
   const end = Math.ceil((f.pos + f.size) / bs);
-  const entries = inode.extents.rawOverlapping(first, end);
+  const entries = near !== null && inode.extents.sameRawOverlapping(first, end, near) ? near : inode.extents.rawOverlapping(first, end);
   const bits = f.ifs === null ? null : f.ifs.uptodate;
-  const last = f.verified as Verified | null;
+  const v = f.verified as Verified | null;
+  const isize = Math.min(inode.i_size, f.pos + f.size);
+  if (v === null) {
+    f.verified = { data: f.data, uptodate: f.uptodate, bits: bits === null ? null : bits.slice(), extents: inode.extents, entries, isize, inline, gen: sys.disk.gen } satisfies Verified;
+    return entries;
+  }
   // The bits as they were verified: the last copy when they have not changed since (a copy is an allocation each).
-  const same = last !== null && last.bits !== null && bits !== null && last.bits.length === bits.length && last.bits.every((b, i) => b === bits[i]);
-  const v: Verified = {
-    data: f.data, uptodate: f.uptodate, bits: bits === null ? null : same ? last.bits : bits.slice(), extents: inode.extents, entries, isize: Math.min(inode.i_size, f.pos + f.size), inline, gen: sys.disk.gen,
-  };
-  f.verified = v;
+  const same = v.bits !== null && bits !== null && v.bits.length === bits.length && v.bits.every((b, i) => b === bits[i]);
+  v.data = f.data;
+  v.uptodate = f.uptodate;
+  v.bits = bits === null ? null : same ? v.bits : bits.slice();
+  v.extents = inode.extents;
+  v.entries = entries;
+  v.isize = isize;
+  v.inline = inline;
+  v.gen = sys.disk.gen;
+  return entries;
 }
 
 /** The first block of [pos, pos+len) whose folio bytes differ from the disk's, described; or null. */
@@ -356,14 +373,14 @@ function verifyFolio(n: number, sys: CheckContext['sys'], inode: Inode, f: Folio
 function verifyRun(n: number, sys: CheckContext['sys'], inode: Inode, run: readonly Folio[], inline: readonly Span[] | null): string | null {
   if (run.length === 0) return null;
   if (run.length === 1) return verifyFolio(n, sys, inode, run[0]!, inline);
-  const bytes: Span[] = [];
-  for (const f of run) for (const s of f.data) bytes.push(s);
   const first = run[0]!;
   const last = run[run.length - 1]!;
-  const m = new DiskMatcher(sys, new DataCursor(bytes, 0));
+  // The folios' bytes one after the other, read in place.
+  const m = new DiskMatcher(sys, new DataCursor(first.data, 0, run, 1));
   diskPieces(inode, first.pos, last.pos + last.size, m);
   if (m.same && incrementalMode() !== 'audit') {
-    for (const f of run) markVerified(sys, inode, f, inline);
+    let near: readonly Entry<Extent>[] | null = null;
+    for (const f of run) near = markVerified(sys, inode, f, inline, near);
     return null;
   }
   for (const f of run) {

@@ -213,18 +213,35 @@ export interface SpanVisitor {
  * other spans, without building them (dataEqual of the data against the
  * concatenation of the pieces, in one pass and no allocation but itself:
  * what the clean-folio check compares a folio with the disk by).  As a
- * SpanVisitor it stops a walk at the first piece that differs.
+ * SpanVisitor it stops a walk at the first piece that differs.  `more`
+ * from index `next` on: holders of data that follows `data` (the next
+ * folios of a run), read after it as if the arrays were one.
  */
 export class DataCursor implements SpanVisitor {
   private i = 0;
   private d = 0;
+  private data: Data;
 
   constructor(
-    private readonly data: Data,
+    data: Data,
     pos: number,
+    private readonly more: ReadonlyArray<{ readonly data: Data }> = NO_MORE,
+    /** The index in `more` of the data read after this one. */
+    private next = 0,
   ) {
+    this.data = data;
     this.d = pos;
-    while (this.i < data.length && this.d >= data[this.i]!.len) this.d -= data[this.i++]!.len;
+    this.skipEnded();
+  }
+
+  /** Past the spans wholly before the position, into the next array where this one ends. */
+  private skipEnded(): void {
+    for (;;) {
+      while (this.i < this.data.length && this.d >= this.data[this.i]!.len) this.d -= this.data[this.i++]!.len;
+      if (this.i < this.data.length || this.next >= this.more.length) return;
+      this.data = this.more[this.next++]!.data;
+      this.i = 0;
+    }
   }
 
   /** Are the next `n` bytes bytes [delta, delta+n) of `s` (whose `len` is not read)?  Advances past them. */
@@ -239,11 +256,14 @@ export class DataCursor implements SpanVisitor {
       if (this.d === t.len) {
         this.i++;
         this.d = 0;
+        if (this.i === this.data.length) this.skipEnded();
       }
     }
     return true;
   }
 }
+
+const NO_MORE: ReadonlyArray<{ readonly data: Data }> = [];
 
 /** Zeroes of any length (for DataCursor.visit). */
 export const ZEROES: Span = { len: Number.MAX_SAFE_INTEGER, src: SRC_ZERO, off: 0, val: 0, enc: null };

@@ -107,6 +107,28 @@ describe('DataCursor', () => {
       if (len > 0) expect(new DataCursor(da, from).visit(a[0]!.src === 7 ? ZEROES : span(len, 7, 0, 7), 0, len)).toBe(false);
     },
   );
+  test.prop([fc.array(arbData, { minLength: 1, maxLength: 4 }), arbData, fc.nat(200), fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 6 })])(
+    'reads the data of a run of holders after its first array as if they were one array',
+    (parts, b, at, cuts) => {
+      // The spans as the folios of a run hold them (each array on its own), against their concatenation.
+      const holders = parts.map((d) => ({ data: concatData(d) }));
+      const whole = holders.flatMap((h) => h.data);
+      const db = concatData(b);
+      const from = Math.min(at, dataLen(holders[0]!.data));
+      const len = Math.min(dataLen(db) + 5, dataLen(whole) - from + 5);
+      const one = new DataCursor(whole, from);
+      const run = new DataCursor(holders[0]!.data, from, holders, 1);
+      let p = 0;
+      for (const c of [...cuts, len]) {
+        const n = Math.min(c, len - p);
+        // b's bytes, then zeroes past its end: past the run's end both must say no.
+        for (const s of n > 0 && p < dataLen(db) ? sliceData(db, p, Math.min(n, dataLen(db) - p)) : []) expect(run.visit(s, 0, s.len)).toBe(one.visit(s, 0, s.len));
+        p += n;
+        if (p >= len) break;
+      }
+      expect(run.visit(ZEROES, 0, 1_000)).toBe(one.visit(ZEROES, 0, 1_000));
+    },
+  );
   it('compares zeroes of any length with ZEROES', () => {
     expect(new DataCursor(zeroData(8), 2).visit(ZEROES, 0, 6)).toBe(true);
     expect(new DataCursor([span(8, 1, 0, 1)], 0).visit(ZEROES, 0, 8)).toBe(false);
