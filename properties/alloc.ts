@@ -297,24 +297,30 @@ function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(ow
 function runsInOrder<O extends { readonly pblk: number; readonly len: number }>(byBlock: readonly O[], disjoint: boolean): Array<{ start: number; end: number; owners: O[] }> {
   // Nothing shared or doubly mapped (most states): each owner is a run of its own.
   if (disjoint) return byBlock.map((o) => ({ start: o.pblk, end: o.pblk + o.len, owners: [o] }));
-  // Every start and end cuts a run; a run's owners are those over its first block, in block order.
-  const cuts = new Float64Array(byBlock.length * 2);
-  byBlock.forEach((o, i) => {
-    cuts[2 * i] = o.pblk;
-    cuts[2 * i + 1] = o.pblk + o.len;
-  });
-  cuts.sort();
+  // Every start and end cuts a run; a run's owners are those over its first block, in block order: a sweep
+  // over the cuts in order, with the owners that have started and not yet ended (they start in block order).
+  // The cuts sorted by an insertion sort: the starts come in order, and each end soon after its start.
+  const cuts: number[] = [];
+  for (const o of byBlock) cuts.push(o.pblk, o.pblk + o.len);
+  for (let i = 1; i < cuts.length; i++) {
+    const x = cuts[i]!;
+    let j = i - 1;
+    for (; j >= 0 && cuts[j]! > x; j--) cuts[j + 1] = cuts[j]!;
+    cuts[j + 1] = x;
+  }
   const out: Array<{ start: number; end: number; owners: O[] }> = [];
+  const active: O[] = [];
+  let next = 0;
   for (let k = 0; k + 1 < cuts.length; k++) {
     const a = cuts[k]!;
     const b = cuts[k + 1]!;
     if (a === b) continue;
-    const over: O[] = [];
-    for (const o of byBlock) {
-      if (o.pblk > a) break;
-      if (o.pblk + o.len > a) over.push(o);
-    }
-    if (over.length > 0) out.push({ start: a, end: b, owners: over });
+    // Those ended by a leave, in place; those started by a join.
+    let w = 0;
+    for (let r = 0; r < active.length; r++) if (active[r]!.pblk + active[r]!.len > a) active[w++] = active[r]!;
+    active.length = w;
+    for (; next < byBlock.length && byBlock[next]!.pblk <= a; next++) if (byBlock[next]!.pblk + byBlock[next]!.len > a) active.push(byBlock[next]!);
+    if (active.length > 0) out.push({ start: a, end: b, owners: active.slice() });
   }
   return out;
 }
