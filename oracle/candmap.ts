@@ -99,9 +99,17 @@ export class CandMap {
    * sweep over both (linear in their entries: long runs fragment the maps).
    */
   union(other: CandMap, start: number, end: number): void {
-    const a = this.m.overlapping(start, end);
     const b = other.m.overlapping(start, end);
     if (b.length === 0) return;
+    // Only [first, last) of `other` adds anything: this map's entries elsewhere stay as they are, but
+    // for their cuts at start and end (the entries the sweep over [start, end) would have made).
+    const first = b[0]!.start;
+    const last = b[b.length - 1]!.end;
+    if (first > start) this.splitAt(start);
+    if (last < end) this.splitAt(end);
+    start = first;
+    end = last;
+    const a = this.m.overlapping(start, end);
     // The boundaries of both, merged in order (two sorted lists of disjoint intervals).
     const xs: number[] = [];
     {
@@ -133,6 +141,12 @@ export class CandMap {
       out.push({ start: x, end: y, v: merged });
     }
     this.m.replaceRange(start, end, out);
+  }
+
+  /** Cut the entry across `x`, if any, in two at `x` (its contents as they were). */
+  private splitAt(x: number): void {
+    const e = this.m.find(x);
+    if (e !== undefined && e.start < x) this.m.replaceRange(x, e.end, this.m.overlapping(x, e.end));
   }
 
   /** Move the contents at or after `from` by `delta` bytes (collapse/insert). */
