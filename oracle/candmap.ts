@@ -7,6 +7,7 @@
 import type { Span } from '../model/lib/content.ts';
 import { cutSpan, dataLen, sliceData, SRC_ZERO, span } from '../model/lib/content.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
+import type { Entry } from '../model/lib/interval-map.ts';
 
 export type Cands = readonly Span[];
 
@@ -35,6 +36,15 @@ function sameSpan(a: Span, b: Span): boolean {
   return a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off);
 }
 
+/** Is the candidate `c` from its byte `delta` on already among `cands` (as withCandidate would find it)? */
+function hasCut(cands: Cands, c: Span, delta: number): boolean {
+  for (const x of cands) {
+    if (x.src === SRC_ANY) return true;
+    if (x.src === c.src && x.val === c.val && (x.src === SRC_ZERO || x.off === c.off + delta)) return true;
+  }
+  return false;
+}
+
 /** `c` with `more` added (unless already there), or the wildcard when that is too many. */
 function withCandidate(c: Cands, more: Span): Cands {
   if (c.some((x) => sameSpan(x, more))) return c;
@@ -47,6 +57,11 @@ export class CandMap {
 
   constructor(m?: IntervalMap<Cands>) {
     this.m = m ?? new IntervalMap<Cands>(cutCands);
+  }
+
+  /** A map of `entries` (in order, disjoint), as setting each in turn into an empty map makes it. */
+  static of(entries: Array<Entry<Cands>>): CandMap {
+    return new CandMap(new IntervalMap<Cands>(cutCands, null, entries));
   }
 
   clone(): CandMap {
@@ -75,16 +90,32 @@ export class CandMap {
     let p = start;
     for (const s of data) {
       const end = p + s.len;
-      const pieces: Array<[number, number, Cands]> = [];
+      const pieces: Array<Entry<Cands>> = [];
+      let changed = false;
       let q = p;
       for (const e of this.m.overlapping(p, end)) {
-        if (e.start > q) pieces.push([q, e.start, [cutSpan(s, q - p, e.start - q)]]);
-        const mine = cutSpan(s, e.start - p, e.end - e.start);
-        pieces.push([e.start, e.end, withCandidate(e.v, mine)]);
+        if (e.start > q) {
+          pieces.push({ start: q, end: e.start, v: [cutSpan(s, q - p, e.start - q)] });
+          changed = true;
+        }
+        // Already a candidate there (zeroes, often): the entry stays as it is.
+        if (hasCut(e.v, s, e.start - p)) pieces.push(e);
+        else {
+          pieces.push({ start: e.start, end: e.end, v: withCandidate(e.v, cutSpan(s, e.start - p, e.end - e.start)) });
+          changed = true;
+        }
         q = e.end;
       }
-      if (q < end) pieces.push([q, end, [cutSpan(s, q - p, end - q)]]);
-      this.m.replaceRange(p, end, pieces.map(([a, b, c]) => ({ start: a, end: b, v: c })));
+      if (q < end) {
+        pieces.push({ start: q, end, v: [cutSpan(s, q - p, end - q)] });
+        changed = true;
+      }
+      if (changed) this.m.replaceRange(p, end, pieces);
+      else {
+        // Nothing to add: only the cuts at the range's ends that replacing it would have made.
+        this.splitAt(p);
+        this.splitAt(end);
+      }
       p = end;
     }
   }
@@ -136,9 +167,19 @@ export class CandMap {
       const ea = i < a.length && a[i]!.start <= x ? a[i]! : null;
       const eb = j < b.length && b[j]!.start <= x ? b[j]! : null;
       if (ea === null && eb === null) continue;
-      let merged: Cands = ea === null ? [] : ea.v.map((c) => cutSpan(c, x - ea.start, y - x));
-      if (eb !== null) for (const c of eb.v) merged = withCandidate(merged, cutSpan(c, x - eb.start, y - x));
-      out.push({ start: x, end: y, v: merged });
+      // An entry of this map that the other adds nothing to stays as it is (no copy of it or its candidates).
+      const wholeA = ea !== null && ea.start === x && ea.end === y;
+      let merged: Cands | null = ea === null ? [] : wholeA ? null : ea.v.map((c) => cutSpan(c, x - ea.start, y - x));
+      if (eb !== null) {
+        for (const c of eb.v) {
+          if (merged === null) {
+            if (hasCut(ea!.v, c, x - eb.start)) continue;
+            merged = ea!.v;
+          }
+          merged = withCandidate(merged, cutSpan(c, x - eb.start, y - x));
+        }
+      }
+      out.push(merged === null ? ea! : { start: x, end: y, v: merged });
     }
     this.m.replaceRange(start, end, out);
   }

@@ -22,6 +22,7 @@
 import type { Span } from '../model/lib/content.ts';
 import { SRC_GARBAGE, SRC_UNINIT, SRC_USERBUF, SRC_ZERO, cutSpan, dataLen, hexByte, sliceData, span } from '../model/lib/content.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
+import type { Entry } from '../model/lib/interval-map.ts';
 import type { Source } from '../model/lib/sources.ts';
 import type { Step } from '../scenario/schema.ts';
 import type { StepOutcome } from '../model/system.ts';
@@ -520,11 +521,11 @@ export class OFile {
     // Fill any gap with zero (never-written bytes inside the size read as zero).
     for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
     // What must read back exactly: the durable bytes below both sizes that nothing touched since.
-    const must = new CandMap();
+    const must: Array<Entry<Cands>> = [];
     for (const [a, b] of this.since.m.gaps(0, Math.min(this.baseSize.min, this.sinceSizes.min))) {
-      for (const e of this.base.m.overlapping(a, b)) must.m.set(e.start, e.end, e.v);
+      for (const e of this.base.m.overlapping(a, b)) must.push(e);
     }
-    this.mustMatch = must;
+    this.mustMatch = CandMap.of(must);
     this.mustSize = this.sinceSizes.min === this.baseSize.min && this.sinceSizes.max === this.baseSize.max ? { ...this.baseSize } : null;
     this.cur = cur;
     this.size = { min: minSize, max: maxSize };
