@@ -286,7 +286,8 @@ interface Run {
   readonly owners: Owner[];
 }
 
-function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
+/** The runs of `owners` (any order; empty ones left out): ownedRuns in block order, as the checks build them (exported for its test). */
+export function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
   const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
   let disjoint = true;
   for (let i = 1; i < byBlock.length && disjoint; i++) disjoint = byBlock[i]!.pblk >= byBlock[i - 1]!.pblk + byBlock[i - 1]!.len;

@@ -1,0 +1,25 @@
+/**
+ * The allocation checks' runs of physical blocks: every block some owner
+ * maps belongs to exactly one run, a run's owners are those over each of
+ * its blocks (in block order), and runs are as long as that set stays the
+ * same — what a block-by-block count says, for shared and overlapping
+ * owners (reflink, a double allocation) as well as disjoint ones.
+ */
+import { expect } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { ownedRuns } from '../../properties/alloc.ts';
+
+test.prop([fc.array(fc.record({ pblk: fc.nat(60), len: fc.nat(20) }), { maxLength: 14 })], { numRuns: 2000 })('runs are the maximal stretches of blocks with the same owners', (xs) => {
+  const owners = xs.map((x, id) => ({ ...x, id }));
+  // Block by block: the owners over it, in block order (stable: equal starts keep their order).
+  const inOrder = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
+  const want: Array<{ start: number; end: number; owners: number[] }> = [];
+  for (let b = 0; b < 90; b++) {
+    const over = inOrder.filter((o) => o.pblk <= b && b < o.pblk + o.len).map((o) => o.id);
+    if (over.length === 0) continue;
+    const last = want[want.length - 1];
+    if (last !== undefined && last.end === b && last.owners.join() === over.join()) last.end = b + 1;
+    else want.push({ start: b, end: b + 1, owners: over });
+  }
+  expect(ownedRuns(owners).map((r) => ({ start: r.start, end: r.end, owners: r.owners.map((o) => o.id) }))).toEqual(want);
+});
