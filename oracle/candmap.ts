@@ -215,9 +215,8 @@ export class CandMap {
       const piece = sliceData(data, e.start - start, e.end - e.start);
       let p = e.start;
       for (const s of piece) {
-        const want = cutCands(e.v, p - e.start);
-        const got = s;
-        if (!want.some((c) => sameSpan(c, got))) return { at: p, len: s.len, got, allowed: want };
+        // A candidate from its byte p - e.start on, compared as it is (no cut copy unless reported).
+        if (!hasCut(e.v, s, e.start - p)) return { at: p, len: s.len, got: s, allowed: cutCands(e.v, p - e.start) };
         p += s.len;
       }
     }
@@ -236,8 +235,8 @@ export class CandMap {
       let q = p;
       for (const e of this.m.overlapping(p, end)) {
         if (e.start > q) return { at: q, len: e.start - q, got: cutSpan(s, q - p, e.start - q), allowed: [] };
-        const got = cutSpan(s, e.start - p, e.end - e.start);
-        if (!e.v.some((c) => sameSpan(c, got))) return { at: e.start, len: e.end - e.start, got, allowed: e.v };
+        // The read's bytes from e.start on, compared as they are (no cut copy unless reported).
+        if (!hasCut(e.v, s, e.start - p)) return { at: e.start, len: e.end - e.start, got: cutSpan(s, e.start - p, e.end - e.start), allowed: e.v };
         q = e.end;
       }
       if (q < end) return { at: q, len: end - q, got: cutSpan(s, q - p, end - q), allowed: [] };

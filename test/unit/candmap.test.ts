@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { CandMap, MAX_CANDIDATES, SRC_ANY } from '../../oracle/candmap.ts';
 import type { Cands } from '../../oracle/candmap.ts';
-import { cutSpan, span, SRC_ZERO } from '../../model/lib/content.ts';
+import { concatData, cutSpan, sliceData, span, SRC_ZERO } from '../../model/lib/content.ts';
 import type { Span } from '../../model/lib/content.ts';
 
 // A map built by certain writes and added candidates over [0, 200): fragmented, with gaps, some entries with
@@ -81,4 +81,76 @@ test.prop([arbMap, fc.nat(200), fc.integer({ min: 1, max: 60 }), fc.integer({ mi
   refAdd(ref, at, s);
   a.addCandidate(at, [s]);
   expect(seen(a)).toEqual(seen(ref));
+});
+
+/**
+ * A read of [start, end) as the map may allow it: each entry, cut at `cuts`,
+ * gives each of its pieces one of its candidates (by `pick`; past the list a
+ * foreign span), gaps read zeroes, and spans that continue one another are
+ * merged (a span then crosses entries, and an entry holds pieces of
+ * different candidates).
+ */
+function readOf(m: CandMap, start: number, end: number, pick: readonly number[], cuts: readonly number[]): Span[] {
+  const out: Span[] = [];
+  let p = start;
+  let k = 0;
+  for (const e of m.m.overlapping(start, end)) {
+    if (e.start > p) out.push(span(e.start - p, SRC_ZERO, 0, 0));
+    const bounds = [e.start, ...cuts.filter((c) => c > e.start && c < e.end).sort((x, y) => x - y), e.end];
+    for (let j = 0; j + 1 < bounds.length; j++) {
+      const [a, b] = [bounds[j]!, bounds[j + 1]!];
+      if (b <= a) continue;
+      const c = e.v[pick[k++ % Math.max(1, pick.length)] ?? 0];
+      out.push(c === undefined || c.src === SRC_ANY ? span(b - a, 77, a, 77) : cutSpan(c, a - e.start, b - a));
+    }
+    p = e.end;
+  }
+  if (p < end) out.push(span(end - p, SRC_ZERO, 0, 0));
+  return concatData(out);
+}
+
+const same = (a: Span, b: Span) => a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off) && a.len === b.len;
+const verdict = (r: { at: number; len: number; got: Span; allowed: Cands } | null) => (r === null ? null : { at: r.at, len: r.len, got: `${r.got.src}:${r.got.src === SRC_ZERO ? 0 : r.got.off}:${r.got.val}:${r.got.len}`, allowed: r.allowed.map((c) => `${c.src}:${c.src === SRC_ZERO ? 0 : c.off}:${c.val}`) });
+
+test.prop([arbMap, fc.nat(200), fc.integer({ min: 1, max: 80 }), fc.array(fc.nat(4), { maxLength: 6 }), fc.array(fc.nat(220), { maxLength: 4 })], { numRuns: 500 })('a read checked against the candidates: the first byte range none allows, as the rule says', (a, at, len, pick, cuts) => {
+  const data = readOf(a, at, at + len, pick, cuts);
+  // check: every byte needs an entry, and its entry a candidate equal to the read from there.
+  let want: ReturnType<CandMap['check']> = null;
+  let p = at;
+  outer: for (const s of data) {
+    let q = p;
+    for (const e of a.m.overlapping(p, p + s.len)) {
+      if (e.start > q) {
+        want = { at: q, len: e.start - q, got: cutSpan(s, q - p, e.start - q), allowed: [] };
+        break outer;
+      }
+      const got = cutSpan(s, e.start - p, e.end - e.start);
+      if (!e.v.some((c) => c.src === SRC_ANY || same({ ...c, len: got.len }, got))) {
+        want = { at: e.start, len: e.end - e.start, got, allowed: e.v };
+        break outer;
+      }
+      q = e.end;
+    }
+    if (q < p + s.len) {
+      want = { at: q, len: p + s.len - q, got: cutSpan(s, q - p, p + s.len - q), allowed: [] };
+      break;
+    }
+    p += s.len;
+  }
+  expect(verdict(a.check(at, data))).toEqual(verdict(want));
+  // checkCovered: only bytes with an entry are held to it.
+  let wantCovered: ReturnType<CandMap['checkCovered']> = null;
+  for (const e of a.m.overlapping(at, at + len)) {
+    let q = e.start;
+    for (const s of sliceData(data, e.start - at, e.end - e.start)) {
+      const allowed = e.v.map((c) => cutSpan(c, q - e.start, c.len - (q - e.start)));
+      if (!allowed.some((c) => c.src === SRC_ANY || same({ ...c, len: s.len }, s))) {
+        wantCovered = { at: q, len: s.len, got: s, allowed };
+        break;
+      }
+      q += s.len;
+    }
+    if (wantCovered !== null) break;
+  }
+  expect(verdict(a.checkCovered(at, data))).toEqual(verdict(wantCovered));
 });
