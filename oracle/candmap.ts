@@ -31,12 +31,12 @@ function anyOf(len: number): Span {
   return span(len, SRC_ANY, 0, 0);
 }
 
-function sameSpan(a: Span, b: Span): boolean {
-  if (a.src === SRC_ANY) return true;
-  return a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off);
-}
-
-/** Is the candidate `c` from its byte `delta` on already among `cands` (as withCandidate would find it)? */
+/**
+ * Is `c`, from its byte `delta` on, among `cands`?  Candidates are told
+ * apart by provenance: source and value, and the offset into the source
+ * but for zeroes; the wildcard allows anything.  (A negative `delta`: `c`
+ * starts that many bytes into the candidates.)
+ */
 function hasCut(cands: Cands, c: Span, delta: number): boolean {
   for (const x of cands) {
     if (x.src === SRC_ANY) return true;
@@ -47,7 +47,7 @@ function hasCut(cands: Cands, c: Span, delta: number): boolean {
 
 /** `c` with `more` added (unless already there), or the wildcard when that is too many. */
 function withCandidate(c: Cands, more: Span): Cands {
-  if (c.some((x) => sameSpan(x, more))) return c;
+  if (hasCut(c, more, 0)) return c;
   if (c.length >= MAX_CANDIDATES) return [anyOf(more.len)];
   return [...c, more];
 }
@@ -201,8 +201,7 @@ export class CandMap {
   allows(at: number, got: Span): boolean {
     const e = this.m.find(at);
     if (e === undefined) return false;
-    const piece = cutSpan(got, 0, Math.min(got.len, e.end - at));
-    return cutCands(e.v, at - e.start).some((c) => sameSpan(cutSpan(c, 0, piece.len), piece));
+    return hasCut(e.v, got, e.start - at);
   }
 
   /**

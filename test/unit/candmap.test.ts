@@ -112,7 +112,7 @@ function readOf(m: CandMap, start: number, end: number, pick: readonly number[],
 const same = (a: Span, b: Span) => a.src === b.src && a.val === b.val && (a.src === SRC_ZERO || a.off === b.off) && a.len === b.len;
 const verdict = (r: { at: number; len: number; got: Span; allowed: Cands } | null) => (r === null ? null : { at: r.at, len: r.len, got: `${r.got.src}:${r.got.src === SRC_ZERO ? 0 : r.got.off}:${r.got.val}:${r.got.len}`, allowed: r.allowed.map((c) => `${c.src}:${c.src === SRC_ZERO ? 0 : c.off}:${c.val}`) });
 
-test.prop([arbMap, fc.nat(200), fc.integer({ min: 1, max: 80 }), fc.array(fc.nat(4), { maxLength: 6 }), fc.array(fc.nat(220), { maxLength: 4 })], { numRuns: 500 })('a read checked against the candidates: the first byte range none allows, as the rule says', (a, at, len, pick, cuts) => {
+test.prop([arbMap, fc.nat(200), fc.integer({ min: 1, max: 80 }), fc.array(fc.nat(4), { maxLength: 6 }), fc.array(fc.nat(220), { maxLength: 4 })], { numRuns: 500 })('a read checked against the candidates: the first byte range none allows, and which spans are allowed where, as the rule says', (a, at, len, pick, cuts) => {
   const data = readOf(a, at, at + len, pick, cuts);
   // check: every byte needs an entry, and its entry a candidate equal to the read from there.
   let want: ReturnType<CandMap['check']> = null;
@@ -153,4 +153,12 @@ test.prop([arbMap, fc.nat(200), fc.integer({ min: 1, max: 80 }), fc.array(fc.nat
     if (wantCovered !== null) break;
   }
   expect(verdict(a.checkCovered(at, data))).toEqual(verdict(wantCovered));
+  // allows: each span of the read, at its offset, against the candidates of the entry there cut to that byte.
+  let q = at;
+  for (const s of data) {
+    const e = a.m.find(q);
+    const ok = e !== undefined && e.v.some((c) => c.src === SRC_ANY || same({ ...cutSpan(c, q - e.start, 1), len: s.len }, s));
+    expect(a.allows(q, s), `allows at ${q}`).toBe(ok);
+    q += s.len;
+  }
 });
