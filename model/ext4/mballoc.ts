@@ -266,27 +266,34 @@ function chunkOrder(first: number, len: number, maxOrder: number): number {
   return Math.min(maxOrder, aligned, 31 - Math.clz32(len));
 }
 
-/** ext4_mb_mark_free_simple: the run's maximal aligned power-of-two chunks, [start, order]. */
-function chunks(first: number, len: number, maxOrder: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
+/**
+ * ext4_mb_mark_free_simple's walk: the run's maximal aligned power-of-two
+ * chunks in order, `visit(start, order)` for each until it returns false.
+ */
+function forEachChunk(first: number, len: number, maxOrder: number, visit: (start: number, order: number) => boolean | void): void {
   while (len > 0) {
     const o = chunkOrder(first, len, maxOrder);
-    out.push([first, o]);
+    if (visit(first, o) === false) return;
     first += 1 << o;
     len -= 1 << o;
   }
+}
+
+/** ext4_mb_mark_free_simple: the run's maximal aligned power-of-two chunks, [start, order]. */
+function chunks(first: number, len: number, maxOrder: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  forEachChunk(first, len, maxOrder, (s, o) => {
+    out.push([s, o]);
+  });
   return out;
 }
 
 /** The largest order among chunks(first, len, maxOrder), without building them. */
 function largestChunkOrder(first: number, len: number, maxOrder: number): number {
   let largest = -1;
-  while (len > 0) {
-    const o = chunkOrder(first, len, maxOrder);
+  forEachChunk(first, len, maxOrder, (_, o) => {
     if (o > largest) largest = o;
-    first += 1 << o;
-    len -= 1 << o;
-  }
+  });
   return largest;
 }
 
@@ -334,18 +341,14 @@ function groupInfo(sb: SuperBlock, g: Geometry, group: number): GroupInfo {
 function mb_find_extent(gi: GroupInfo, g: Geometry, block: number, needed: number): number {
   const run = gi.runs.find(([a, b]) => block >= a && block < b);
   if (run === undefined) return 0;
-  // The run's buddies in order (chunks, without building them).
+  // The run's buddies in order, without building them.
   let len = 0;
-  for (let s = run[0], left = run[1] - run[0]; left > 0; ) {
-    const o = chunkOrder(s, left, g.maxOrder);
+  forEachChunk(run[0], run[1] - run[0], g.maxOrder, (s, o) => {
     const e = s + (1 << o);
-    if (e > block) {
-      len = e - block;
-      if (len >= needed) break;
-    }
-    s = e;
-    left -= 1 << o;
-  }
+    if (e <= block) return true;
+    len = e - block;
+    return len < needed;
+  });
   return len;
 }
 
