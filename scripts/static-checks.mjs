@@ -2,8 +2,8 @@
 // The static half of `npm test`: the type check (`tsc --noEmit`) and the linter (`eslint .`) side by
 // side.  Each builds its own TypeScript program over the whole tree (typescript-eslint is type-aware)
 // on one core, so on 2 cores the pair takes little more than the slower one, not the sum (21-23 s
-// instead of 28-30 s: each is slower beside the other, sharing the caches and memory).  Each one's output is printed whole when it ends, under its name; the exit status
-// is the first failure's.
+// instead of 28-30 s: each is slower beside the other, sharing the caches and memory).  Each one's
+// output is printed whole when it ends, under its name; the exit status is the first failure's.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 

@@ -254,9 +254,14 @@ describe('a verdict is a promise', () => {
       expect(more).toEqual([]);
       const made = statSync(join(cache, file!)).mtimeMs;
       expect(run().stdout).toMatch(/^iospec \d/);
-      // Not written again: V8 took it (a cache it refuses is replaced).
+      // Not written again: V8 took it.
       expect(readdirSync(cache)).toEqual([file]);
       expect(statSync(join(cache, file!)).mtimeMs).toBe(made);
+      // A cache V8 refuses (garbage) costs nothing but the cache: the command runs, and the file is made anew.
+      writeFileSync(join(cache, file!), 'not a code cache');
+      expect(run().stdout).toMatch(/^iospec \d/);
+      expect(readdirSync(cache)).toEqual([file]);
+      expect(readFileSync(join(cache, file!), 'utf8')).not.toBe('not a code cache');
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
