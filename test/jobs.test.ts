@@ -5,12 +5,12 @@
  * the derived seeds); the CLI runs in this process too, spawning its worker
  * processes as it does for a user.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../checker/check.ts';
-import { NO_SHARD, parseShard, splitRuns, workerSeed } from '../checker/jobs.ts';
+import { NO_SHARD, parseShard, splitRuns, workerHooks, workerSeed } from '../checker/jobs.ts';
 import type { Shard } from '../checker/jobs.ts';
 import { iospec } from './cli-helpers.ts';
 import { INVARIANTS } from '../properties/index.ts';
@@ -96,6 +96,18 @@ describe('check --jobs and --shard', () => {
     expect(first.repeat).toBe(`npx iospec check --seed 9 --runs ${first.repeatRuns} --jobs 2 --job-runs ${first.workers.map((w) => w.repeatRuns).join(',')} --shard 2/3 --time 600`);
     const again = JSON.parse((await iospec(...first.repeat.replace(/^npx iospec /, '').split(' '), '--json', '--out', tmp)).out) as Summary;
     expect(again.workers.map((w) => [w.seed, w.runs, w.steps])).toEqual(first.workers.map((w) => [w.seed, w.repeatRuns, w.steps]));
+  });
+
+  it('a worker sees another\'s counterexample within a poll interval, and then stops for good', async () => {
+    const dir = mkdtempSync(join(tmp, 'hooks-'));
+    const hooks = workerHooks(dir);
+    expect(hooks.shouldStop()).toBe(false);
+    writeFileSync(join(dir, 'found'), '');
+    // Asked again at once, it may not have looked yet; 50 ms later (STOP_POLL_MS) it has.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(hooks.shouldStop()).toBe(true);
+    rmSync(join(dir, 'found'));
+    expect(hooks.shouldStop()).toBe(true);
   });
 
   it('the first counterexample stops the other workers, is written once, and the failing worker\'s repeat command reproduces it', async () => {
