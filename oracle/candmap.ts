@@ -5,11 +5,19 @@
  * compared by provenance (source and offset), not by byte value.
  */
 import type { Span } from '../model/lib/content.ts';
-import { cutSpan, dataLen, sliceData, SRC_ZERO, span } from '../model/lib/content.ts';
+import { cutSpan, SRC_ZERO, span } from '../model/lib/content.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Entry } from '../model/lib/interval-map.ts';
 
 export type Cands = readonly Span[];
+
+/** A range of a read that the candidates do not allow: where, what was read there, and what was allowed. */
+export interface Mismatch {
+  readonly at: number;
+  readonly len: number;
+  readonly got: Span;
+  readonly allowed: Cands;
+}
 
 function cutCands(c: Cands, d: number): Cands {
   return c.map((s) => cutSpan(s, d, s.len - d));
@@ -208,18 +216,8 @@ export class CandMap {
    * Check only the bytes of `data` (read at `start`) that this map has
    * entries for; bytes in gaps are not constrained.
    */
-  checkCovered(start: number, data: readonly Span[]): { at: number; len: number; got: Span; allowed: Cands } | null {
-    const end = start + dataLen(data);
-    for (const e of this.m.overlapping(start, end)) {
-      const piece = sliceData(data, e.start - start, e.end - e.start);
-      let p = e.start;
-      for (const s of piece) {
-        // A candidate from its byte p - e.start on, compared as it is (no cut copy unless reported).
-        if (!hasCut(e.v, s, e.start - p)) return { at: p, len: s.len, got: s, allowed: cutCands(e.v, p - e.start) };
-        p += s.len;
-      }
-    }
-    return null;
+  checkCovered(start: number, data: readonly Span[]): Mismatch | null {
+    return this.mismatch(start, data, true);
   }
 
   /**
@@ -227,18 +225,35 @@ export class CandMap {
    * every byte is a candidate, else the first offending byte range with what
    * was allowed there.
    */
-  check(start: number, data: readonly Span[]): { at: number; len: number; got: Span; allowed: Cands } | null {
+  check(start: number, data: readonly Span[]): Mismatch | null {
+    return this.mismatch(start, data, false);
+  }
+
+  /**
+   * The first range of `data` (read at `start`) that no candidate allows,
+   * or (unless `gaps`) that no entry covers.  One walk over the read's spans
+   * and the map's own entries, nothing cut or copied unless reported: the
+   * byte at `t` of a span read from `p` is a candidate's of an entry at
+   * `e.start` when their offsets differ by `e.start - p` (hasCut).
+   */
+  private mismatch(start: number, data: readonly Span[], gaps: boolean): Mismatch | null {
+    const es = this.m.entries();
+    let i = this.m.firstEndingAfter(start);
     let p = start;
     for (const s of data) {
       const end = p + s.len;
+      if (end === p) continue;
+      while (i < es.length && es[i]!.end <= p) i++;
       let q = p;
-      for (const e of this.m.overlapping(p, end)) {
-        if (e.start > q) return { at: q, len: e.start - q, got: cutSpan(s, q - p, e.start - q), allowed: [] };
-        // The read's bytes from e.start on, compared as they are (no cut copy unless reported).
-        if (!hasCut(e.v, s, e.start - p)) return { at: e.start, len: e.end - e.start, got: cutSpan(s, e.start - p, e.end - e.start), allowed: e.v };
-        q = e.end;
+      for (let k = i; k < es.length && es[k]!.start < end; k++) {
+        const e = es[k]!;
+        const a = Math.max(e.start, p);
+        const b = Math.min(e.end, end);
+        if (a > q && !gaps) return { at: q, len: a - q, got: cutSpan(s, q - p, a - q), allowed: [] };
+        if (!hasCut(e.v, s, e.start - p)) return { at: a, len: b - a, got: cutSpan(s, a - p, b - a), allowed: cutCands(e.v, a - e.start) };
+        q = b;
       }
-      if (q < end) return { at: q, len: end - q, got: cutSpan(s, q - p, end - q), allowed: [] };
+      if (q < end && !gaps) return { at: q, len: end - q, got: cutSpan(s, q - p, end - q), allowed: [] };
       p = end;
     }
     return null;

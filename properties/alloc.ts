@@ -17,6 +17,8 @@ interface Owner {
   readonly lblk: number;
   /** Another fork than the data fork (XFS's COW staging): its name; null for a data-fork mapping. */
   readonly fork: string | null;
+  /** The run of this owner alone (where no two owners share a block), made once for as long as the owner lasts (selfRun). */
+  run: Run | null;
 }
 
 /** A block of another fork than the data fork, not a data-fork mapping. */
@@ -44,20 +46,24 @@ let nextListId = 1;
 function mapOwners(map: ExtentMap, ino: number, fork: string | null): OwnerList {
   const c = map.memo as OwnerList | null;
   if (c !== null && c.seq === map.seq) return c;
-  const owners: Owner[] = [];
-  for (const e of map.entries()) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork });
-  if (c !== null && c.owners.length === owners.length) {
+  const es = map.entries();
+  if (c !== null) {
+    // The same blocks at the same offsets: compared as the entries are walked, nothing built.
+    let k = 0;
     let same = true;
-    for (let i = 0; i < owners.length && same; i++) {
-      const o = c.owners[i]!;
-      const p = owners[i]!;
-      same = o.pblk === p.pblk && o.len === p.len && o.lblk === p.lblk && o.ino === ino && o.fork === fork;
+    for (let i = 0; i < es.length && same; i++) {
+      const e = es[i]!;
+      if (e.v.pblk < 0) continue;
+      const o = c.owners[k++];
+      same = o !== undefined && o.pblk === e.v.pblk && o.len === e.end - e.start && o.lblk === e.start && o.ino === ino && o.fork === fork;
     }
-    if (same) {
+    if (same && k === c.owners.length) {
       c.seq = map.seq;
       return c;
     }
   }
+  const owners: Owner[] = [];
+  for (const e of es) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork, run: null });
   const l: OwnerList = { seq: map.seq, id: nextListId++, owners };
   map.memo = l;
   return l;
@@ -107,7 +113,7 @@ function mountedOwners(sys: System, n: number): { readonly owners: Owner[]; read
 function onDiskOwners(sys: System): Owner[] {
   const out: Owner[] = [];
   for (const d of sys.sb.image.inodes.values()) {
-    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: d.ino, lblk: e.start, fork: null });
+    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: d.ino, lblk: e.start, fork: null, run: null });
   }
   return out;
 }
@@ -180,7 +186,15 @@ function ownersOf(s: AllocState): Owner[] {
   }
   return s.owners;
 }
-const runsOf = (s: AllocState): Run[] => (s.runs ??= runsInOrder(byBlockOf(s), s.disjoint));
+function runsOf(s: AllocState): Run[] {
+  if (s.runs === null) {
+    const byBlock = byBlockOf(s);
+    // Disjoint owners (most states) are a run each: the one each owner keeps (an owner lasts as long as its map is unchanged).
+    s.runs = s.disjoint ? byBlock.map(selfRun) : runsInOrder(byBlock, false);
+  }
+  return s.runs;
+}
+const selfRun = (o: Owner): Run => (o.run ??= { start: o.pblk, end: o.pblk + o.len, owners: [o] });
 
 /**
  * Sort by block, in place: an insertion sort (stable), as the owner and

@@ -286,16 +286,19 @@ function markVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: 
   const bs = inode.blockSize;
   const first = Math.floor(f.pos / bs);
   const end = Math.ceil((f.pos + f.size) / bs);
-  const entries = near !== null && inode.extents.sameRawOverlapping(first, end, near) ? near : inode.extents.rawOverlapping(first, end);
-  const bits = f.ifs === null ? null : f.ifs.uptodate;
   const v = f.verified as Verified | null;
+  // The entries list of the folio before it, or its own last one, when the map still has those entries there (a new list is an allocation).
+  const map = inode.extents;
+  const entries = near !== null && map.sameRawOverlapping(first, end, near) ? near : v !== null && map.sameRawOverlapping(first, end, v.entries) ? v.entries : map.rawOverlapping(first, end);
+  const bits = f.ifs === null ? null : f.ifs.uptodate;
   const isize = Math.min(inode.i_size, f.pos + f.size);
   if (v === null) {
     f.verified = { data: f.data, uptodate: f.uptodate, bits: bits === null ? null : bits.slice(), extents: inode.extents, entries, isize, inline, gen: sys.disk.gen } satisfies Verified;
     return entries;
   }
   // The bits as they were verified: the last copy when they have not changed since (a copy is an allocation each).
-  const same = v.bits !== null && bits !== null && v.bits.length === bits.length && v.bits.every((b, i) => b === bits[i]);
+  let same = v.bits !== null && bits !== null && v.bits.length === bits.length;
+  for (let i = 0; same && i < bits!.length; i++) same = v.bits![i] === bits![i];
   v.data = f.data;
   v.uptodate = f.uptodate;
   v.bits = bits === null ? null : same ? v.bits : bits.slice();

@@ -49,8 +49,8 @@ export class IntervalMap<T> {
     return this.es.length === 0;
   }
 
-  /** Index of the first entry whose end is > pos. */
-  private firstEndingAfter(pos: number): number {
+  /** The index in entries() of the first entry ending after `pos` (entries().length when none does). */
+  firstEndingAfter(pos: number): number {
     let lo = 0;
     let hi = this.es.length;
     while (lo < hi) {
