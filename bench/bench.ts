@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { knownFinding } from '../checker/findings.ts';
-import { defaultJobs, NO_SHARD, runJobs, splitRuns } from '../checker/jobs.ts';
+import { defaultJobs, NO_SHARD, runJobs, splitRuns, workerSeed } from '../checker/jobs.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
 
@@ -447,15 +447,22 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   // One worker against one per core, in the same run: what --jobs buys on this machine.  Four runs in
   // the order 1, N, N, 1, each figure the mean of its two: a drift of the host's speed over the
   // minutes they take weighs on both alike (one run of each, one after the other, varied by a third).
+  // The lone runs draw the sequences of the N-worker runs' first two workers, one each: a search's
+  // cost per step depends on its seed for good (its coverage feedback keeps inputs that extend, and
+  // a quarter of what it runs grows from them), by 15% between these two seeds in three pairs of
+  // 30 s runs (2026-12-04); with the seed itself for both lone runs, the N-worker figure weighed a
+  // workload the lone one never ran.
   const cores = defaultJobs();
   const order = [1, cores, cores, 1];
+  const loneSeeds = [workerSeed(opts.seed, NO_SHARD, 0), workerSeed(opts.seed, NO_SHARD, Math.min(1, cores - 1))];
   const runs: Array<Awaited<ReturnType<typeof jobsSpeed>>> = [];
-  for (const j of order) runs.push(await jobsSpeed(j, JOBS_BENCH_MS, JOBS_WARM_MS, opts.seed));
+  let lone = 0;
+  for (const j of order) runs.push(await jobsSpeed(j, JOBS_BENCH_MS, JOBS_WARM_MS, j === 1 && cores > 1 ? loneSeeds[lone++]! : opts.seed));
   const mean = (a: number, b: number): number => Math.round((a + b) / 2);
   const j1 = { a: runs[0]!, b: runs[3]! };
   const jn = { a: runs[1]!, b: runs[2]! };
   const jobsDetail = (j: typeof j1, what: string): string =>
-    `${what}, two runs of ${JOBS_BENCH_MS / 1000} s (of four: jobs 1, ${cores}, ${cores}, 1), warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time, ${j.a.stepsPerSecond} and ${j.b.stepsPerSecond} steps/s; the whole runs ${j.a.runs} and ${j.b.runs} sequences, ${j.a.wholeStepsPerSecond} and ${j.b.wholeStepsPerSecond} steps/s over their checking time (${j.a.wallMs} and ${j.b.wallMs} ms of wall time, the workers' start included); the processes kept ${j.a.cores} and ${j.b.cores} cores busy`;
+    `${what}, two runs of ${JOBS_BENCH_MS / 1000} s (of four: jobs 1, ${cores}, ${cores}, 1; the jobs=1 runs with seeds ${loneSeeds.join(' and ')}, those of the first two workers of the others), warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time, ${j.a.stepsPerSecond} and ${j.b.stepsPerSecond} steps/s; the whole runs ${j.a.runs} and ${j.b.runs} sequences, ${j.a.wholeStepsPerSecond} and ${j.b.wholeStepsPerSecond} steps/s over their checking time (${j.a.wallMs} and ${j.b.wallMs} ms of wall time, the workers' start included); the processes kept ${j.a.cores} and ${j.b.cores} cores busy`;
   const j1s = mean(j1.a.stepsPerSecond, j1.b.stepsPerSecond);
   const jns = mean(jn.a.stepsPerSecond, jn.b.stepsPerSecond);
   const wholeRatio = mean(jn.a.wholeStepsPerSecond, jn.b.wholeStepsPerSecond) / Math.max(1, mean(j1.a.wholeStepsPerSecond, j1.b.wholeStepsPerSecond));
