@@ -7,7 +7,7 @@
  * shows up here (and fails test/docs.test.ts until it is documented).
  */
 import { z } from 'zod';
-import { FIELD_INFO, MODEL_ONLY_OPS, ScenarioSchema, StepSchema, SystemSchema } from './schema.ts';
+import { FIELD_INFO, MODEL_ONLY_OPS, schemas } from './schema.ts';
 import type { FieldInfo, StepOp } from './schema.ts';
 import { fs_types } from '../model/filesystems.ts';
 
@@ -90,7 +90,7 @@ function fieldText(f: FieldDoc): string {
 
 /** Every op of the schema with its fields (the `op` field itself left out), in the schema's order. */
 export function stepOps(): OpDoc[] {
-  return StepSchema.options.map((o) => {
+  return schemas().StepSchema.options.map((o) => {
     const op = o.shape.op.value;
     return { op, fields: fieldsOf(o).filter((f) => f.name !== 'op'), modelOnly: MODEL_ONLY_OPS.has(op) };
   });
@@ -120,7 +120,7 @@ export function schemaFields(): SchemaField[] {
       }
     }
   };
-  walk(ScenarioSchema, 'scenario');
+  walk(schemas().ScenarioSchema, 'scenario');
   // The top-level fields are "scenario"; what is under them is named from the top: "system", "steps.pwrite".
   return out.map((f) => ({ where: f.where === 'scenario' ? f.where : f.where.replace(/^scenario\./, ''), name: f.name }));
 }
@@ -136,7 +136,7 @@ export function flagTables(): Array<{ readonly prefix: string; readonly names: r
     else if (inner instanceof z.ZodArray) walk(inner.element);
     else if (inner instanceof z.ZodUnion) for (const o of inner.options) walk(o);
   };
-  walk(ScenarioSchema);
+  walk(schemas().ScenarioSchema);
   return [...seen].map(([prefix, names]) => ({ prefix, names }));
 }
 
@@ -173,9 +173,9 @@ export function runHelpText(width = 100): string {
   }
   lines.push('Model-only steps and fields: the kernel runner (--kernel, diff) answers {"unsupported": OP} and goes on.');
   lines.push('');
-  lines.push(...wrap('system:', fieldsOf(SystemSchema).filter((f) => f.name !== 'device').map(fieldText), 9, width));
+  lines.push(...wrap('system:', fieldsOf(schemas().SystemSchema).filter((f) => f.name !== 'device').map(fieldText), 9, width));
   lines.push(...wrap('', fs_types().map((t) => `fs "${t.name}" takes features: ${Object.keys(t.features).join(', ') || 'none'}`), 9, width, '; '));
-  const device = SystemSchema.shape.device.unwrap();
+  const device = schemas().SystemSchema.shape.device.unwrap();
   lines.push(...wrap('device:', fieldsOf(device).map(fieldText), 9, width));
   lines.push('');
   lines.push('Flag names (or a hex value such as "0x40"):');

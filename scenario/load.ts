@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { Knobs } from '../model/variants.ts';
 import { findVariant, knobsFor } from '../model/variants.ts';
 import type { ScenarioDoc } from './schema.ts';
-import { ScenarioSchema } from './schema.ts';
+import { schemas } from './schema.ts';
 import type { ResolvedSystem } from './resolve.ts';
 import { GeometryError, resolveSystem } from './resolve.ts';
 import { isInvariantId } from '../properties/index.ts';
@@ -67,7 +67,7 @@ function describe(issue: z.core.$ZodIssue, raw: unknown): string {
 
 /** Validate a parsed JSON document as a scenario. */
 export function parseScenario(raw: unknown): LoadedScenario {
-  const r = ScenarioSchema.safeParse(raw);
+  const r = schemas().ScenarioSchema.safeParse(raw);
   if (!r.success) {
     const first = preferred(r.error.issues);
     throw new ScenarioError(first === undefined ? 'invalid scenario' : describe(first, raw));
