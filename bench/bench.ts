@@ -449,8 +449,8 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   // minutes they take weighs on both alike (one run of each, one after the other, varied by a third).
   // The lone runs draw the sequences of the N-worker runs' first two workers, one each: a search's
   // cost per step depends on its seed for good (its coverage feedback keeps inputs that extend, and
-  // a quarter of what it runs grows from them): 15% apart for these two seeds in two pairs of 30 s
-  // runs, alone on the machine (2026-12-04; a third pair fell on a slow spell of the host).  With the
+  // a quarter of what it runs grows from them): alone, the second worker's seed ran at 32-44k
+  // steps/s where seed 1 ran at 36-61k, in six pairs of these 40 s runs (2026-12-04).  With the
   // seed itself for both lone runs, the N-worker figure weighed a workload the lone one never ran.
   const cores = defaultJobs();
   const order = [1, cores, cores, 1];
