@@ -493,6 +493,11 @@ function value(sys: System, s: Span3, eof: number, min: number): number {
   return Math.max(min, anchor + s.k * granule(sys, s.gran) + s.d);
 }
 
+/** A length: `s` counted from 0 whatever its anchor (value of `{ ...s, anchor: 0 }`, without the copy). */
+function size(sys: System, s: Span3, min: number): number {
+  return Math.max(min, s.k * granule(sys, s.gran) + s.d);
+}
+
 /**
  * fsx-style verification: read every open file in full (up to 1 MiB past
  * the largest size it may have), so a wrong byte anywhere is seen at once.
@@ -586,10 +591,10 @@ export function resolve(r: Recipe, sys: System): Resolved {
       const fd = fdName(sys, r.fd, r.valid);
       const eof = fileSize(sys, fd);
       const offset = value(sys, r.off, eof, 0);
-      const length = value(sys, { ...r.len, anchor: 0 }, 0, 0);
+      const length = size(sys, r.len, 0);
       const flags = r.flags.filter((f, i, a) => a.indexOf(f) === i);
       if (r.iov2 !== null) {
-        const l2 = value(sys, { ...r.iov2, anchor: 0 }, 0, 1);
+        const l2 = size(sys, r.iov2, 1);
         return { op: 'pwrite', fd, offset, iov: [{ length, fill: nextFill(sys), bufOffset: r.buf }, { length: l2, fill: nextFill(sys, 1), bufOffset: 0 }], flags };
       }
       if (r.race === null || length === 0) return { op: 'pwrite', fd, offset, length, fill: nextFill(sys), bufOffset: r.buf, flags };
@@ -611,7 +616,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'pread': {
       const fd = fdName(sys, r.fd, r.valid);
       const eof = fileSize(sys, fd);
-      return { op: 'pread', fd, offset: value(sys, r.off, eof, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 0), bufOffset: r.buf, flags: r.flags.filter((f, i, a) => a.indexOf(f) === i) };
+      return { op: 'pread', fd, offset: value(sys, r.off, eof, 0), length: size(sys, r.len, 0), bufOffset: r.buf, flags: r.flags.filter((f, i, a) => a.indexOf(f) === i) };
     }
     case 'fsync':
       return { op: r.data ? 'fdatasync' : 'fsync', fd: fdName(sys, r.fd, true) };
@@ -622,13 +627,13 @@ export function resolve(r: Recipe, sys: System): Resolved {
     case 'fallocate': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      const length = r.huge ? sys.disk.sizeBytes : r.leave !== null ? leavingBytes(sys, r.leave) : value(sys, { ...r.len, anchor: 0 }, 0, 1);
+      const length = r.huge ? sys.disk.sizeBytes : r.leave !== null ? leavingBytes(sys, r.leave) : size(sys, r.len, 1);
       return { op: 'fallocate', fd, mode: [...r.mode], offset: value(sys, r.off, eof, 0), length };
     }
     case 'mmap_write': {
       const fd = fdName(sys, r.fd, true);
       const eof = fileSize(sys, fd);
-      return { op: 'mmap_write', fd, offset: value(sys, r.off, Math.max(0, eof - 4096), 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1), fill: nextFill(sys) };
+      return { op: 'mmap_write', fd, offset: value(sys, r.off, Math.max(0, eof - 4096), 0), length: size(sys, r.len, 1), fill: nextFill(sys) };
     }
     case 'statx':
       return { op: 'statx', fd: fdName(sys, r.fd, true), mask: ['STATX_BASIC_STATS', 'STATX_DIOALIGN'] };
@@ -660,7 +665,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return [{ op: 'remount' }, ...(r.reopen ? reopenSteps(sys) : [])];
     case 'writeback': {
       const fd = fdName(sys, r.fd, true);
-      return { op: 'writeback', fd, offset: value(sys, r.off, 0, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 0) };
+      return { op: 'writeback', fd, offset: value(sys, r.off, 0, 0), length: size(sys, r.len, 0) };
     }
     case 'complete':
       return { op: 'complete', count: r.count };
@@ -670,7 +675,7 @@ export function resolve(r: Recipe, sys: System): Resolved {
       return { op: 'reclaim' };
     case 'device_error': {
       const fd = fdName(sys, r.fd, true);
-      return { op: 'device_error', fd, offset: value(sys, r.off, 0, 0), length: value(sys, { ...r.len, anchor: 0 }, 0, 1) };
+      return { op: 'device_error', fd, offset: value(sys, r.off, 0, 0), length: size(sys, r.len, 1) };
     }
   }
 }
