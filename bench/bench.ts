@@ -283,8 +283,12 @@ function startupMs(tsx: boolean, times = 5): number {
  * run (2026-12-04), so two workers on two cores spend their first 10-20 s
  * sharing them with two compiler threads: counted from 10 s of a 25 s
  * run, jobs=2 over jobs=1 was 1.11x; from 20 s of a 40 s run, 1.67x in two
- * runs (same machine, same morning).  Also the whole run's rate, its wall time
- * and the cores the processes kept busy.
+ * runs (same machine, same morning).  Two workers were still speeding up
+ * well after 20 s: in 10 s windows of a 60 s run, they made 61k, 69k, 72k
+ * and 80k steps/s from 20 s on, while one worker alone was level at about
+ * 40k steps/s from 20 s (2026-12-05, seeds 1 and 1364076726): hence 70 s
+ * runs counted from 40 s.  Also the whole run's rate, its wall time and the
+ * cores the processes kept busy.
  */
 export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: number): Promise<{ stepsPerSecond: number; wholeStepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
   const t0 = performance.now();
@@ -396,8 +400,8 @@ export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: numb
 }
 
 /** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
-const JOBS_BENCH_MS = 40_000;
-const JOBS_WARM_MS = 20_000;
+const JOBS_BENCH_MS = 70_000;
+const JOBS_WARM_MS = 40_000;
 /** The sequences of the search whose garbage collection `bench` reports (a few seconds). */
 const SEARCH_GC_RUNS = 8000;
 
