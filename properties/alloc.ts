@@ -17,8 +17,6 @@ interface Owner {
   readonly lblk: number;
   /** Another fork than the data fork (XFS's COW staging): its name; null for a data-fork mapping. */
   readonly fork: string | null;
-  /** The run of this owner alone (where no two owners share a block), made once for as long as the owner lasts (selfRun). */
-  run: Run | null;
 }
 
 /** A block of another fork than the data fork, not a data-fork mapping. */
@@ -63,7 +61,7 @@ function mapOwners(map: ExtentMap, ino: number, fork: string | null): OwnerList 
     }
   }
   const owners: Owner[] = [];
-  for (const e of es) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork, run: null });
+  for (const e of es) if (e.v.pblk >= 0) owners.push({ pblk: e.v.pblk, len: e.end - e.start, ino, lblk: e.start, fork });
   const l: OwnerList = { seq: map.seq, id: nextListId++, owners };
   map.memo = l;
   return l;
@@ -113,7 +111,7 @@ function mountedOwners(sys: System, n: number): { readonly owners: Owner[]; read
 function onDiskOwners(sys: System): Owner[] {
   const out: Owner[] = [];
   for (const d of sys.sb.image.inodes.values()) {
-    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: d.ino, lblk: e.start, fork: null, run: null });
+    for (const e of d.extents.entries()) out.push({ pblk: e.v.pblk, len: e.end - e.start, ino: d.ino, lblk: e.start, fork: null });
   }
   return out;
 }
@@ -186,15 +184,7 @@ function ownersOf(s: AllocState): Owner[] {
   }
   return s.owners;
 }
-function runsOf(s: AllocState): Run[] {
-  if (s.runs === null) {
-    const byBlock = byBlockOf(s);
-    // Disjoint owners (most states) are a run each: the one each owner keeps (an owner lasts as long as its map is unchanged).
-    s.runs = s.disjoint ? byBlock.map(selfRun) : runsInOrder(byBlock, false);
-  }
-  return s.runs;
-}
-const selfRun = (o: Owner): Run => (o.run ??= { start: o.pblk, end: o.pblk + o.len, owners: [o] });
+const runsOf = (s: AllocState): Run[] => (s.runs ??= runsInOrder(byBlockOf(s), s.disjoint));
 
 /**
  * Sort by block, in place: an insertion sort (stable), as the owner and
