@@ -201,19 +201,47 @@ function sortByBlock(a: Owner[]): Owner[] {
   return a;
 }
 
-/** Sort [start, end) pairs laid out flat ([s0, e0, s1, e1, ...]) by start, in place (an insertion sort, as sortByBlock). */
-function sortPairs(p: number[]): number[] {
-  for (let i = 2; i < p.length; i += 2) {
-    const s = p[i]!;
-    const e = p[i + 1]!;
-    let j = i - 2;
-    for (; j >= 0 && p[j]! > s; j -= 2) {
-      p[j + 2] = p[j]!;
-      p[j + 3] = p[j + 1]!;
+/**
+ * Sort [start, end) pairs laid out flat ([s0, e0, s1, e1, ...]) by start, in
+ * place and stable: a natural merge sort.  The lists come in as a few runs
+ * already in order (the free space, the metadata, the blocks being freed,
+ * the preallocations, one after the other): one pass finds the runs and
+ * each round merges them pairwise, O(n log runs).  An insertion sort did
+ * this before, and took a third of `check`'s time on the crypto-all-blk-crypto
+ * variant's 5,000 sequences: systems with thousands of groups whose metadata
+ * ranges each moved back past the free ranges between them (61,056 pairs in
+ * one call).
+ */
+export function sortPairs(p: number[]): number[] {
+  let bounds: number[] = [0];
+  for (let i = 2; i < p.length; i += 2) if (p[i]! < p[i - 2]!) bounds.push(i);
+  if (bounds.length === 1) return p;
+  bounds.push(p.length);
+  let src = p;
+  let dst: number[] = new Array<number>(p.length);
+  while (bounds.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const lo = bounds[r]!;
+      const mid = bounds[r + 1]!;
+      const hi = r + 2 < bounds.length ? bounds[r + 2]! : mid;
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid || j < hi) {
+        const from = j >= hi || (i < mid && src[i]! <= src[j]!) ? i : j;
+        dst[k] = src[from]!;
+        dst[k + 1] = src[from + 1]!;
+        k += 2;
+        if (from === i) i += 2;
+        else j += 2;
+      }
+      next.push(hi);
     }
-    p[j + 2] = s;
-    p[j + 3] = e;
+    bounds = next;
+    [src, dst] = [dst, src];
   }
+  if (src !== p) for (let i = 0; i < p.length; i++) p[i] = src[i]!;
   return p;
 }
 

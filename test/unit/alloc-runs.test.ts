@@ -7,7 +7,7 @@
  */
 import { expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { ownedRuns } from '../../properties/alloc.ts';
+import { ownedRuns, sortPairs } from '../../properties/alloc.ts';
 
 test.prop([fc.array(fc.record({ pblk: fc.nat(60), len: fc.nat(20) }), { maxLength: 14 })], { numRuns: 2000 })('runs are the maximal stretches of blocks with the same owners', (xs) => {
   const owners = xs.map((x, id) => ({ ...x, id }));
@@ -22,4 +22,12 @@ test.prop([fc.array(fc.record({ pblk: fc.nat(60), len: fc.nat(20) }), { maxLengt
     else want.push({ start: b, end: b + 1, owners: over });
   }
   expect(ownedRuns(owners).map((r) => ({ start: r.start, end: r.end, owners: r.owners.map((o) => o.id) }))).toEqual(want);
+});
+
+// The allocation checks' pair sort: what a stable sort of [start, end) pairs by start gives, for lists
+// made of a few runs already in order (as the checks build them) and for any order at all.
+test.prop([fc.array(fc.array(fc.tuple(fc.nat(40), fc.nat(5)), { maxLength: 12 }), { maxLength: 6 }), fc.boolean()], { numRuns: 2000 })('sorts flat pairs by start, stably', (lists, sortEach) => {
+  const pairs = lists.flatMap((l) => (sortEach ? [...l].sort((a, b) => a[0] - b[0]) : l)).map(([s, n], i) => [s, s + n + i * 100] as const);
+  const want = [...pairs].sort((a, b) => a[0] - b[0]).flat();
+  expect(sortPairs(pairs.flat())).toEqual(want);
 });
