@@ -79,6 +79,8 @@ export interface Speed {
   readonly ms: number;
   /** Every timed round's steps per second, in order (warm figures). */
   readonly rounds: readonly number[];
+  /** The untimed rounds before them (warm figures). */
+  readonly untimed: number;
 }
 
 /**
@@ -86,23 +88,45 @@ export interface Speed {
  * it is hot, and the model has hundreds of them: the first seconds of any
  * run are slower (a 25,000-step sequence runs at a third to a half of its
  * later speed the first time).  `check` spends seconds to hours past that
- * point, so the figure is the steady one: `warmup` untimed rounds on fresh
- * systems, then the median of `timed` rounds.
+ * point, so the figure is the steady one: untimed rounds on fresh systems
+ * (at least `warmup` of them, for at least `warmupMs`), then the median of
+ * the timed rounds (at least `timed` of them, for at least `timedMs`).
+ * Three untimed and three timed rounds were too few for XFS on this host
+ * (2026-12-05, ten fresh processes, each timing sixteen rounds in a row
+ * after ext4's bench): the second round ran at 64-114k steps/s and most
+ * processes were level at 100-140k from the fourth or fifth, but four of
+ * the ten ran at 69-98k for 8 to 16 rounds (2-4 s): two rose to 102-117k
+ * after that, two were still there at their last round.  Traced
+ * (--trace-opt --trace-deopt), a slow process compiled and deoptimized the
+ * same functions as a fast one, and its recovery came with no compile or
+ * deopt near it; six more processes an hour later were all level at
+ * 100-130k: spells of a slow host, which a median of three rounds (under
+ * a second) cannot outlast.  In bench runs 32 and 33 of 2026-12-04, XFS's
+ * figure was 83k and 88k where the same process's later rounds (the
+ * checker's) timed the same model at 126k and 101k.
  */
-export const WARM = { warmup: 3, timed: 3 } as const;
+export const WARM = { warmup: 3, warmupMs: 3000, timed: 5, timedMs: 6000 } as const;
 
-function warm(round: () => { steps: number; ms: number }, rounds: { warmup: number; timed: number } = WARM): Speed {
-  for (let i = 0; i < rounds.warmup; i++) round();
+type Rounds = { readonly warmup: number; readonly warmupMs?: number; readonly timed: number; readonly timedMs?: number };
+
+/** Run `round` at least `n` times and for at least `ms`; the last results. */
+function repeat(round: () => { steps: number; ms: number }, n: number, ms: number): Array<{ steps: number; ms: number }> {
+  const t0 = performance.now();
   const rs: Array<{ steps: number; ms: number }> = [];
-  for (let i = 0; i < Math.max(1, rounds.timed); i++) rs.push(round());
-  return medianSpeed(rs);
+  while (rs.length < n || performance.now() - t0 < ms) rs.push(round());
+  return rs;
+}
+
+function warm(round: () => { steps: number; ms: number }, rounds: Rounds = WARM): Speed {
+  const untimed = repeat(round, rounds.warmup, rounds.warmupMs ?? 0).length;
+  return { ...medianSpeed(repeat(round, Math.max(1, rounds.timed), rounds.timedMs ?? 0)), untimed };
 }
 
 /** The median of timed rounds, with each round's steps per second. */
 function medianSpeed(rs: ReadonlyArray<{ steps: number; ms: number }>): Speed {
   const per = rs.map((r) => Math.round(r.steps / (Math.max(r.ms, 0.001) / 1000)));
   const mid = [...rs].sort((a, b) => a.steps / a.ms - b.steps / b.ms)[Math.floor(rs.length / 2)]!;
-  return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per };
+  return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per, untimed: 0 };
 }
 
 /** One timed run of the model alone on `rs`, up to `limit` steps. */
@@ -431,7 +455,7 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
       : { name: `shrink.${variant}`, value: sh.ms, unit: 'ms', detail: `a ${sh.from}-step run failing ${sh.invariant} (1000 random steps, then ${file}) shrunk to ${sh.to} steps` });
   }
   for (const fs of fs_types().map((t) => t.name)) {
-    const warmDetail = (s: Speed): string => `warm: median of ${s.rounds.length} timed rounds (${s.rounds.join(', ')} steps/s) after ${WARM.warmup} untimed`;
+    const warmDetail = (s: Speed): string => `warm: median of ${s.rounds.length} timed rounds (${s.rounds.join(', ')} steps/s) after ${s.untimed} untimed`;
     const m = modelSpeed({ fs }, opts.steps, opts.seed);
     out.push({ name: `model.${fs}.stepsPerSecond`, value: m.stepsPerSecond, unit: 'steps/s', detail: `${m.steps} steps of one random sequence in ${m.ms} ms (model only); ${warmDetail(m)}` });
     const o = checkerOverModel({ fs }, opts.steps, opts.seed);
