@@ -9,7 +9,7 @@
 import { BaseSequencer } from 'vitest/node';
 import type { TestSpecification } from 'vitest/node';
 
-const LONGEST = ['test/kernel-diff.test.ts', 'test/variants-1.test.ts', 'test/variants-2.test.ts', 'test/conformance.test.ts', 'test/variants-3.test.ts'];
+const LONGEST = ['test/conformance.test.ts', 'test/kernel-diff.test.ts', 'test/variants-1.test.ts', 'test/variants-2.test.ts', 'test/fstests.test.ts', 'test/variants-3.test.ts'];
 
 export default class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
