@@ -17,15 +17,19 @@ import { check, knobsOf, minimizeSteps } from '../checker/check.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { runOnModel } from '../scenario/run.ts';
 import { KernelUnavailable, kernelUnsupportedReason, runOnKernel } from '../kernel/runner.ts';
-import { readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { GCProfiler } from 'node:v8';
 import { bundleIsFresh } from '../scripts/bundle.mjs';
 import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { knownFinding } from '../checker/findings.ts';
-import { defaultJobs, NO_SHARD, runJobs, splitRuns, workerSeed } from '../checker/jobs.ts';
+import { defaultJobs, NO_SHARD, PROGRESS_TAG, workerArgv, workerSeed } from '../checker/jobs.ts';
+import type { Progress } from '../checker/check.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
 
@@ -109,10 +113,10 @@ export const WARM = { warmup: 3, warmupMs: 3000, timed: 5, timedMs: 6000 } as co
 
 type Rounds = { readonly warmup: number; readonly warmupMs?: number; readonly timed: number; readonly timedMs?: number };
 
-/** Run `round` at least `n` times and for at least `ms`; the last results. */
-function repeat(round: () => { steps: number; ms: number }, n: number, ms: number): Array<{ steps: number; ms: number }> {
+/** Run `round` at least `n` times and for at least `ms`; the results. */
+function repeat<T>(round: () => T, n: number, ms: number): T[] {
   const t0 = performance.now();
-  const rs: Array<{ steps: number; ms: number }> = [];
+  const rs: T[] = [];
   while (rs.length < n || performance.now() - t0 < ms) rs.push(round());
   return rs;
 }
@@ -205,31 +209,29 @@ export interface OverModel {
 
 /**
  * The checker's speed over the model's, on the same steps, in rounds of
- * one model run then one checker run (warm: WARM.warmup untimed rounds
- * first): a drift of the host's speed weighs on both of a round alike, and
- * the figure is the median of the rounds' ratios.  Where the checker stops
+ * one model run then one checker run (warm: untimed rounds first, as for
+ * WARM; then at least nine timed rounds over at least WARM.timedMs): a
+ * drift of the host's speed weighs on both of a round alike, and the
+ * figure is the median of the rounds' ratios.  Nine rounds alone were too
+ * short a time on this host: ext4's rounds are 17,037 steps (about 0.1 s
+ * of model, 0.2 s of checker), and bench run 38 (2026-12-05) had nine
+ * ratios from 0.38 to 0.75 and a median of 0.49, where the fourteen runs
+ * before had 0.51-0.55.  Where the checker stops
  * early (a sequence that runs into a known upstream finding), the model is
  * timed on the steps the checker ran, not on more.
  */
-export function checkerOverModel(system: SystemDoc, steps: number, seed: number, rounds: { warmup: number; timed: number } = { warmup: WARM.warmup, timed: 9 }): OverModel {
+export function checkerOverModel(system: SystemDoc, steps: number, seed: number, rounds: Rounds = { ...WARM, timed: 9 }): OverModel {
   const rs = recipes(steps, seed);
   const first = checkerRound(system, rs).run;
   const limit = first.steps.length;
   const v = first.violation;
   const stopped = v === null ? null : { invariant: v.invariant, step: v.step, finding: knownFinding(system, first.steps, first.results, v)?.id ?? null };
-  const ms: Array<{ steps: number; ms: number }> = [];
-  const cs: Array<{ steps: number; ms: number }> = [];
-  for (let i = 0; i < rounds.warmup + rounds.timed; i++) {
-    const m = modelRound(system, rs, limit);
-    const c = checkerRound(system, rs).timing;
-    if (i >= rounds.warmup) {
-      ms.push(m);
-      cs.push(c);
-    }
-  }
-  const ratios = ms.map((m, i) => Math.round(((cs[i]!.steps / cs[i]!.ms) / (m.steps / m.ms)) * 100) / 100);
+  const round = (): { m: { steps: number; ms: number }; c: { steps: number; ms: number } } => ({ m: modelRound(system, rs, limit), c: checkerRound(system, rs).timing });
+  const untimed = repeat(round, rounds.warmup, rounds.warmupMs ?? 0).length;
+  const timed = repeat(round, Math.max(1, rounds.timed), rounds.timedMs ?? 0);
+  const ratios = timed.map(({ m, c }) => Math.round(((c.steps / c.ms) / (m.steps / m.ms)) * 100) / 100);
   const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
-  return { model: medianSpeed(ms), checker: medianSpeed(cs), ratio, ratios, stopped };
+  return { model: { ...medianSpeed(timed.map((r) => r.m)), untimed }, checker: { ...medianSpeed(timed.map((r) => r.c)), untimed }, ratio, ratios, stopped };
 }
 
 /**
@@ -297,41 +299,148 @@ function startupMs(tsx: boolean, times = 5): number {
   return Math.round(ms.sort((a, b) => a - b)[Math.floor(times / 2)]!);
 }
 
+/** A group of `check` worker processes that jobsInterleaved starts and stops together. */
+interface WorkerGroup {
+  readonly procs: ChildProcess[];
+  /** Each process's last progress line: its steps, its own elapsed time, and when it arrived (performance.now()). */
+  readonly last: Array<{ steps: number; elapsedMs: number; at: number }>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What jobsInterleaved measured (steps per second). */
+export interface JobsFigures {
+  /** The lone workers' rates, phase by phase (the two seeds in turn), and the N workers' (added up). */
+  readonly lone: readonly number[];
+  readonly together: readonly number[];
+  /** Each cycle's ratio: its two N-worker phases over its two lone phases. */
+  readonly ratios: readonly number[];
+  /** The first `warmMs` of each group, start-up included: each lone worker's, and the N workers'. */
+  readonly cold: { readonly lone: readonly number[]; readonly together: number };
+}
+
 /**
- * `iospec check --jobs N` for `ms` on upstream (all invariants, sequences
- * of up to 40 steps).  The figure is warm, as the model's is: the steps the
- * workers made after `warmMs` of wall time, over the time from then to the
- * end.  Each worker's first seconds go to V8 compiling the hot code, on the
- * same cores: with --trace-opt, one worker's optimizing compiler thread
- * worked 10.8 s in a 10 s run, 11.3 s in a 20 s run and 13.9 s in a 40 s
- * run (2026-12-04), so two workers on two cores spend their first 10-20 s
- * sharing them with two compiler threads: counted from 10 s of a 25 s
- * run, jobs=2 over jobs=1 was 1.11x; from 20 s of a 40 s run, 1.67x in two
- * runs (same machine, same morning).  Two workers were still speeding up
- * well after 20 s: in 10 s windows of a 60 s run, they made 61k, 69k, 72k
- * and 80k steps/s from 20 s on, while one worker alone was level at about
- * 40k steps/s from 20 s (2026-12-05, seeds 1 and 1364076726): hence 70 s
- * runs counted from 40 s.  Also the whole run's rate, its wall time and the
- * cores the processes kept busy.
+ * `iospec check --jobs 1` against `--jobs N` on upstream (every invariant,
+ * sequences of up to 40 steps), warm and interleaved.  Three groups of
+ * worker processes, each started as `check --jobs` starts its workers
+ * (checker/jobs.ts: workerArgv): one lone worker on each of the N-worker
+ * run's first two seeds, and the N workers.  One group runs at a time; the
+ * others are stopped (SIGSTOP: no CPU, their memory idle).  Each group
+ * first runs `warmMs` alone; then `cycles` cycles of four phases of
+ * `phaseMs` (first lone, N, second lone, N), each counted from a second
+ * after it starts, from the processes' own progress lines.  So both sides
+ * are warm, and a spell of a slow host weighs on both alike.
+ *
+ * Why so (2026-12-05): one 70 s run of each, in the order 1, N, N, 1,
+ * counted from 40 s, gave 1.78x, 2.41x and 1.62x in three bench runs within
+ * the hour: a lone run at 38-56k steps/s and a pair at 77-104k, with the
+ * host's speed moving as much within minutes; above 2 on two cores is a
+ * slow spell of the host during the lone runs, not a gain.  Runs that short
+ * are cold: each worker's optimizing compiler works for 10-20 s, and two
+ * workers' compilers share the cores with them (in 10 s windows of a 60 s
+ * run, two workers made 61k, 69k, 72k and 80k steps/s from 20 s on while
+ * one alone was level from 20 s).  The lone workers draw the sequences of
+ * the N workers' first two: a search's cost per step depends on its seed
+ * for good (alone, the second worker's seed ran at 32-44k steps/s where
+ * seed 1 ran at 36-61k, six pairs of 40 s runs, 2026-12-04).
  */
-export async function jobsSpeed(jobs: number, ms: number, warmMs: number, seed: number): Promise<{ stepsPerSecond: number; wholeStepsPerSecond: number; steps: number; runs: number; checkMs: number; wallMs: number; cores: number }> {
-  const t0 = performance.now();
-  let mark: { t: number; steps: number } | null = null;
-  const j = await runJobs({
-    seed, shard: NO_SHARD, jobRuns: splitRuns(1_000_000_000, jobs), timeMs: ms, args: ['--max-steps', '40'], progressMs: 250,
-    onProgress: (p) => {
-      if (mark === null && performance.now() - t0 >= warmMs) mark = { t: performance.now(), steps: p.steps };
-    },
-  });
-  const t1 = performance.now();
-  const wall = t1 - t0;
-  const checkMs = Math.max(1, ...j.workers.map((w) => w.report?.elapsedMs ?? 0));
-  // The CPU the workers' processes used over the wall time: more than one core per worker is V8's own threads (compiler, garbage collector).
-  const cores = Math.round((j.workers.reduce((n, w) => n + (w.cpuMs ?? 0), 0) / wall) * 100) / 100;
-  const m = mark as { t: number; steps: number } | null;
-  const whole = Math.round(j.report.steps / (checkMs / 1000));
-  const warm = m === null || t1 - m.t < 1000 ? whole : Math.round((j.report.steps - m.steps) / ((t1 - m.t) / 1000));
-  return { stepsPerSecond: warm, wholeStepsPerSecond: whole, steps: j.report.steps, runs: j.report.runs, checkMs, wallMs: Math.round(wall), cores };
+export async function jobsInterleaved(seed: number, n: number, warmMs: number, phaseMs: number, cycles: number): Promise<JobsFigures> {
+  const SETTLE_MS = 1000;
+  const lifetimeMs = 3 * warmMs + cycles * 4 * (phaseMs + SETTLE_MS) + 60_000;
+  const procs: ChildProcess[] = [];
+  const dirs: string[] = [];
+  const groups: WorkerGroup[] = [];
+  const stepsOf = (g: WorkerGroup): number => g.last.reduce((sum, x) => sum + x.steps, 0);
+  let failure: string | null = null;
+  let done = false;
+  const group = (seeds: readonly number[], shared: boolean): WorkerGroup => {
+    const dir = mkdtempSync(join(tmpdir(), 'iospec-bench-jobs-'));
+    dirs.push(dir);
+    const g: WorkerGroup = { procs: [], last: seeds.map(() => ({ steps: 0, elapsedMs: 0, at: -Infinity })) };
+    groups.push(g);
+    seeds.forEach((s, i) => {
+      const child = spawn(process.execPath, workerArgv({ seed: s, runs: 1_000_000_000, args: ['--max-steps', '40'], timeMs: lifetimeMs, dir, shared }), { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.kill('SIGSTOP');
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        if (!line.startsWith(PROGRESS_TAG)) return;
+        const p = JSON.parse(line.slice(PROGRESS_TAG.length)) as Progress;
+        g.last[i] = { steps: p.steps, elapsedMs: p.elapsedMs, at: performance.now() };
+      });
+      child.on('error', (e) => {
+        failure ??= `the worker with seed ${s} could not run: ${e.message}`;
+      });
+      child.on('exit', (code, signal) => {
+        if (!done) failure ??= `the worker with seed ${s} ended (${signal ?? `exit status ${code}`}) before the measurement did`;
+      });
+      g.procs.push(child);
+      procs.push(child);
+    });
+    return g;
+  };
+  // Stopped workers cannot see that the bench is gone: they are killed with it, however it ends.
+  const cleanUp = (): void => {
+    for (const c of procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    cleanUp();
+    process.kill(process.pid, sig);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of signals) process.once(sig, onSignal);
+  process.on('exit', cleanUp);
+  const check = (): void => {
+    if (failure !== null) throw new Error(`bench: ${failure}`);
+  };
+  // Run a group for `ms`; its steps per second from `SETTLE_MS` on (or from the start, start-up included).
+  const run = async (g: WorkerGroup, ms: number, settle: boolean): Promise<number> => {
+    const resumed = performance.now();
+    for (const c of g.procs) c.kill('SIGCONT');
+    if (!settle) {
+      await sleep(ms);
+      for (const c of g.procs) c.kill('SIGSTOP');
+      check();
+      return Math.round(stepsOf(g) / (ms / 1000));
+    }
+    await sleep(SETTLE_MS);
+    const a = g.last.map((x) => ({ ...x }));
+    const others = groups.filter((x) => x !== g);
+    const before = others.map(stepsOf);
+    await sleep(ms);
+    const b = g.last.map((x) => ({ ...x }));
+    for (const c of g.procs) c.kill('SIGSTOP');
+    check();
+    // The method's own check: a stopped group made no steps.
+    if (others.some((x, i) => stepsOf(x) !== before[i])) throw new Error('bench: a stopped group of workers made steps while another ran');
+    // Each process's rate between two of its own progress lines of this phase (its own clock: no stopped time between them), added up.
+    return Math.round(b.reduce((sum, x, i) => {
+      const from = a[i]!;
+      if (from.at < resumed || x.elapsedMs <= from.elapsedMs) throw new Error(`bench: a worker wrote no progress within ${SETTLE_MS} ms of being continued`);
+      return sum + ((x.steps - from.steps) / (x.elapsedMs - from.elapsedMs)) * 1000;
+    }, 0));
+  };
+  try {
+    const seeds = Array.from({ length: n }, (_, w) => workerSeed(seed, NO_SHARD, w));
+    const lone = [group([seeds[0]!], false), group([seeds[Math.min(1, n - 1)]!], false)];
+    const together = group(seeds, n > 1);
+    const cold = { lone: [await run(lone[0]!, warmMs, false), await run(lone[1]!, warmMs, false)], together: await run(together, warmMs, false) };
+    const l: number[] = [];
+    const t: number[] = [];
+    const ratios: number[] = [];
+    for (let c = 0; c < cycles; c++) {
+      l.push(await run(lone[0]!, phaseMs, true));
+      t.push(await run(together, phaseMs, true));
+      l.push(await run(lone[1]!, phaseMs, true));
+      t.push(await run(together, phaseMs, true));
+      ratios.push(Math.round(((t[2 * c]! + t[2 * c + 1]!) / Math.max(1, l[2 * c]! + l[2 * c + 1]!)) * 100) / 100);
+    }
+    return { lone: l, together: t, ratios, cold };
+  } finally {
+    done = true;
+    cleanUp();
+    for (const sig of signals) process.removeListener(sig, onSignal);
+    process.removeListener('exit', cleanUp);
+  }
 }
 
 export interface GcFigures {
@@ -423,9 +532,10 @@ export async function hostScaling(kind: 'cpu' | 'memory', procs: number, n: numb
   return { ratio: [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!, ratios, aloneMs, togetherMs };
 }
 
-/** How long each of the two `check --jobs` figures runs, and from when on its steps count (see jobsSpeed). */
-const JOBS_BENCH_MS = 70_000;
+/** The schedule of the `check --jobs` figures (see jobsInterleaved): each group's first run, and the cycles of phases that count. */
 const JOBS_WARM_MS = 40_000;
+const JOBS_PHASE_MS = 12_000;
+const JOBS_CYCLES = 3;
 /** The sequences of the search whose garbage collection `bench` reports (a few seconds). */
 const SEARCH_GC_RUNS = 8000;
 
@@ -472,31 +582,18 @@ export async function runBench(opts: { steps: number; seed: number; variants: bo
   const perK = (x: number): number => Math.round((x / Math.max(1, gc.steps)) * 1000);
   out.push({ name: 'checker.search.gcShare', value: Math.round((gc.gcMs / gc.ms) * 1000) / 1000, unit: 'x', detail: `the garbage collector's share of a search (check, seed ${opts.seed}, ${SEARCH_GC_RUNS} sequences of up to 40 steps, all file systems, every invariant, in this process): ${Math.round(gc.gcMs)} ms of ${Math.round(gc.ms)} ms, ${gc.steps} steps (${Math.round(gc.steps / (gc.ms / 1000))} steps/s); ${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts` });
   out.push({ name: 'checker.search.promotedPer1000Steps', value: perK(gc.promotedBytes / 1024), unit: 'KiB', detail: `what the scavenges of that search moved to the old generation: ${(gc.promotedBytes / 1e6).toFixed(1)} MB in all (near nothing is right: what a sequence builds dies with it; see scripts/v8-flags.mjs)` });
-  // One worker against one per core, in the same run: what --jobs buys on this machine.  Four runs in
-  // the order 1, N, N, 1, each figure the mean of its two: a drift of the host's speed over the
-  // minutes they take weighs on both alike (one run of each, one after the other, varied by a third).
-  // The lone runs draw the sequences of the N-worker runs' first two workers, one each: a search's
-  // cost per step depends on its seed for good (its coverage feedback keeps inputs that extend, and
-  // a quarter of what it runs grows from them): alone, the second worker's seed ran at 32-44k
-  // steps/s where seed 1 ran at 36-61k, in six pairs of these 40 s runs (2026-12-04).  With the
-  // seed itself for both lone runs, the N-worker figure weighed a workload the lone one never ran.
+  // One worker against one per core, in the same run: what --jobs buys on this machine (jobsInterleaved).
   const cores = defaultJobs();
-  const order = [1, cores, cores, 1];
+  const j = await jobsInterleaved(opts.seed, cores, JOBS_WARM_MS, JOBS_PHASE_MS, JOBS_CYCLES);
+  const avg = (xs: readonly number[]): number => Math.round(xs.reduce((x, y) => x + y, 0) / Math.max(1, xs.length));
   const loneSeeds = [workerSeed(opts.seed, NO_SHARD, 0), workerSeed(opts.seed, NO_SHARD, Math.min(1, cores - 1))];
-  const runs: Array<Awaited<ReturnType<typeof jobsSpeed>>> = [];
-  let lone = 0;
-  for (const j of order) runs.push(await jobsSpeed(j, JOBS_BENCH_MS, JOBS_WARM_MS, j === 1 && cores > 1 ? loneSeeds[lone++]! : opts.seed));
-  const mean = (a: number, b: number): number => Math.round((a + b) / 2);
-  const j1 = { a: runs[0]!, b: runs[3]! };
-  const jn = { a: runs[1]!, b: runs[2]! };
-  const jobsDetail = (j: typeof j1, what: string): string =>
-    `${what}, two runs of ${JOBS_BENCH_MS / 1000} s (of four: jobs 1, ${cores}, ${cores}, 1; the jobs=1 runs with seeds ${loneSeeds.join(' and ')}, those of the first two workers of the others), warm: the steps after the first ${JOBS_WARM_MS / 1000} s of wall time, ${j.a.stepsPerSecond} and ${j.b.stepsPerSecond} steps/s; the whole runs ${j.a.runs} and ${j.b.runs} sequences, ${j.a.wholeStepsPerSecond} and ${j.b.wholeStepsPerSecond} steps/s over their checking time (${j.a.wallMs} and ${j.b.wallMs} ms of wall time, the workers' start included); the processes kept ${j.a.cores} and ${j.b.cores} cores busy`;
-  const j1s = mean(j1.a.stepsPerSecond, j1.b.stepsPerSecond);
-  const jns = mean(jn.a.stepsPerSecond, jn.b.stepsPerSecond);
-  const wholeRatio = mean(jn.a.wholeStepsPerSecond, jn.b.wholeStepsPerSecond) / Math.max(1, mean(j1.a.wholeStepsPerSecond, j1.b.wholeStepsPerSecond));
-  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1s, unit: 'steps/s', detail: jobsDetail(j1, 'check --jobs 1') });
-  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jns, unit: 'steps/s', detail: jobsDetail(jn, `check --jobs ${cores} (the cores here)`) });
-  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jns / Math.max(1, j1s)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, the means of two runs each in this run (the whole runs: ${Math.round(wholeRatio * 100) / 100}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
+  const how = `warm: ${JOBS_CYCLES} cycles of four ${JOBS_PHASE_MS / 1000} s phases (one worker alone, seed ${loneSeeds[0]}; ${cores} workers; one alone, seed ${loneSeeds[1]}; ${cores} workers), each group stopped (SIGSTOP) while another runs, after ${JOBS_WARM_MS / 1000} s of each alone; each phase counted from 1 s after it starts`;
+  const j1s = avg(j.lone);
+  const jns = avg(j.together);
+  const coldRatio = Math.round((j.cold.together / Math.max(1, avg(j.cold.lone))) * 100) / 100;
+  out.push({ name: 'checker.jobs1.stepsPerSecond', value: j1s, unit: 'steps/s', detail: `check --jobs 1, the mean of its phases (${j.lone.join(', ')} steps/s); ${how}; its first ${JOBS_WARM_MS / 1000} s, start-up included: ${j.cold.lone.join(' and ')} steps/s` });
+  out.push({ name: 'checker.jobsN.stepsPerSecond', value: jns, unit: 'steps/s', detail: `check --jobs ${cores} (the cores here), the mean of its phases (${j.together.join(', ')} steps/s); ${how}; its first ${JOBS_WARM_MS / 1000} s, start-up included: ${j.cold.together} steps/s` });
+  out.push({ name: 'checker.jobsN.speedup', value: Math.round((jns / Math.max(1, j1s)) * 100) / 100, unit: 'x', detail: `jobs=${cores} over jobs=1, warm, the means of their phases (each cycle's: ${j.ratios.join(', ')}; the first ${JOBS_WARM_MS / 1000} s of each, start-up included: ${coldRatio}x)${cores === 1 ? ' (one core here: nothing to gain)' : ''}` });
   // What N processes at once can gain on this machine at all, measured in the same minutes.
   for (const kind of ['cpu', 'memory'] as const) {
     const h = await hostScaling(kind, cores);

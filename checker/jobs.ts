@@ -213,6 +213,18 @@ interface Running {
   done: Promise<void>;
 }
 
+/**
+ * The node arguments of one worker process: `iospec check --jobs 1` with
+ * its seed, sequences, settings and time budget, reporting to the shared
+ * folder `dir`.  The worker gets the V8 flags itself (bin/iospec.mjs would
+ * otherwise start a process for them); workers that share the machine
+ * (`shared`) collect garbage on one thread each (scripts/v8-flags.mjs).
+ */
+export function workerArgv(w: { seed: number; runs: number; args: readonly string[]; timeMs: number; dir: string; shared: boolean }): string[] {
+  const flags = w.shared ? WORKER_V8_FLAGS : V8_FLAGS;
+  return [...flags, BIN, 'check', '--jobs', '1', '--seed', String(w.seed), '--runs', String(w.runs), ...w.args, '--time', String(Math.max(1, w.timeMs) / 1000), '--json', '--worker', w.dir];
+}
+
 /** Run the workers of one check and add up what they did. */
 export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
   const t0 = Date.now();
@@ -232,10 +244,7 @@ export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
         workers.push(w);
         return;
       }
-      const args = [BIN, 'check', '--jobs', '1', '--seed', String(seed), '--runs', String(runsGiven), ...opts.args, '--time', String(Math.max(1, opts.timeMs) / 1000), '--json', '--worker', dir];
-      // The worker gets the V8 flags itself (bin/iospec.mjs would otherwise start a process for them);
-      // workers that share the machine collect garbage on one thread each (scripts/v8-flags.mjs).
-      const child = spawn(process.execPath, [...(busyWorkers > 1 ? WORKER_V8_FLAGS : V8_FLAGS), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, workerArgv({ seed, runs: runsGiven, args: opts.args, timeMs: opts.timeMs, dir, shared: busyWorkers > 1 }), { stdio: ['ignore', 'pipe', 'pipe'] });
       const r: Running = { ...w, child };
       let stdout = '';
       const errLines: string[] = [];

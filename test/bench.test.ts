@@ -6,7 +6,9 @@
  * names what stopped it.
  */
 import { describe, expect, it } from 'vitest';
-import { checkerOverModel, hostScaling, searchGc } from '../bench/bench.ts';
+import { checkerOverModel, hostScaling, jobsInterleaved, searchGc } from '../bench/bench.ts';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,5 +67,22 @@ describe("bench: the host's own scaling, the ceiling of --jobs", () => {
     const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bench', 'host-probe.mjs'), 'disk', '10'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('usage');
+  });
+});
+
+describe('bench: --jobs 1 against --jobs N', () => {
+  // What the figure is of, not how fast: each group ran its phases (the bench itself throws if a stopped
+  // group made a step while another ran), and every worker process and folder is gone afterwards.
+  it('runs one group of workers at a time, in cycles, and leaves no worker behind', async () => {
+    const ours = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('iospec-bench-jobs-'));
+    const before = ours();
+    const j = await jobsInterleaved(1, 2, 2000, 1000, 1);
+    expect(j.lone).toHaveLength(2);
+    expect(j.together).toHaveLength(2);
+    expect(j.ratios).toHaveLength(1);
+    for (const x of [...j.lone, ...j.together, ...j.cold.lone, j.cold.together]) expect(x).toBeGreaterThan(0);
+    expect(ours()).toEqual(before);
+    const left = spawnSync('pgrep', ['-f', 'iospec-bench-jobs-'], { encoding: 'utf8' });
+    if (left.error === undefined) expect(left.stdout).toBe('');
   });
 });
