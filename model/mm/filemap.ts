@@ -119,11 +119,6 @@ export class AddressSpace implements FolioOwner {
     return this.lookup(Math.floor(pos / PAGE_SIZE));
   }
 
-  /** The first cached folio holding page `index` or after it. */
-  nextFolio(index: number): Folio | undefined {
-    return this.folios.next(index)?.v;
-  }
-
   /** Cached folios intersecting bytes [start, end), in order. */
   folioRange(start: number, end: number): Folio[] {
     if (end <= start) return [];
@@ -474,17 +469,10 @@ export function do_sync_mmap_readahead(mapping: AddressSpace, pos: number): void
 function readPagesAround(mapping: AddressSpace, first: number, end: number, skip: number): void {
   const last = Math.min(end, Math.ceil(mapping.host.isize() / PAGE_SIZE));
   const folios: Folio[] = [];
-  // Model bookkeeping: the first cached folio not before page i, looked up
-  // again only once i passes it (one lookup per cached folio, not per page).
-  let next = mapping.nextFolio(first);
   for (let i = first; i < last; ) {
-    if (next !== undefined && next.index <= i) {
-      i = Math.max(i + 1, Math.floor(next.end / PAGE_SIZE));
-      next = mapping.nextFolio(i);
-      continue;
-    }
-    if (i === skip) {
-      i++;
+    const have = mapping.folioAt(i * PAGE_SIZE);
+    if (have !== undefined || i === skip) {
+      i = have !== undefined ? Math.max(i + 1, Math.floor(have.end / PAGE_SIZE)) : i + 1;
       continue;
     }
     const folio = mapping.allocReadaheadFolio(i * PAGE_SIZE);
