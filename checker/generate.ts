@@ -487,15 +487,20 @@ function granule(sys: System, g: 0 | 1 | 2 | 3): number {
   }
 }
 
+/** How far `s` reaches from its anchor: k granules and d bytes. */
+function reach(sys: System, s: Span3): number {
+  return s.k * granule(sys, s.gran) + s.d;
+}
+
 function value(sys: System, s: Span3, eof: number, min: number): number {
   const bs = sys.cfg.blockSize;
   const anchor = s.anchor === 0 ? 0 : s.anchor === 1 ? eof : roundUp(eof, bs);
-  return Math.max(min, anchor + s.k * granule(sys, s.gran) + s.d);
+  return Math.max(min, anchor + reach(sys, s));
 }
 
-/** A length: `s` counted from 0 whatever its anchor (value of `{ ...s, anchor: 0 }`, without the copy). */
+/** A length: `s` counted from 0 whatever its anchor. */
 function size(sys: System, s: Span3, min: number): number {
-  return Math.max(min, s.k * granule(sys, s.gran) + s.d);
+  return Math.max(min, reach(sys, s));
 }
 
 /**
