@@ -28,8 +28,7 @@ import { join } from 'node:path';
 import type { Step } from '../scenario/schema.ts';
 import { exhaustive } from '../checker/exhaustive.ts';
 import { knownFinding } from '../checker/findings.ts';
-import { defaultJobs, NO_SHARD, PROGRESS_TAG, workerArgv, workerSeed } from '../checker/jobs.ts';
-import type { Progress } from '../checker/check.ts';
+import { defaultJobs, NO_SHARD, progressOf, workerArgv, workerSeed } from '../checker/jobs.ts';
 import { VARIANTS } from '../model/variants.ts';
 import type { VariantInfo } from '../model/variants.ts';
 
@@ -362,8 +361,8 @@ export async function jobsInterleaved(seed: number, n: number, warmMs: number, p
       const child = spawn(process.execPath, workerArgv({ seed: s, runs: 1_000_000_000, args: ['--max-steps', '40'], timeMs: lifetimeMs, dir, shared }), { stdio: ['ignore', 'ignore', 'pipe'] });
       child.kill('SIGSTOP');
       createInterface({ input: child.stderr! }).on('line', (line) => {
-        if (!line.startsWith(PROGRESS_TAG)) return;
-        const p = JSON.parse(line.slice(PROGRESS_TAG.length)) as Progress;
+        const p = progressOf(line);
+        if (p === null) return;
         g.last[i] = { steps: p.steps, elapsedMs: p.elapsedMs, at: performance.now() };
       });
       child.on('error', (e) => {

@@ -93,6 +93,11 @@ export function splitRuns(runs: number, jobs: number): number[] {
 
 /** What a worker prints on stderr, one line each (a worker is `iospec check --worker DIR`). */
 export const PROGRESS_TAG = '@iospec-progress ';
+
+/** A worker's progress line (from workerHooks), or null for any other line of its stderr. */
+export function progressOf(line: string): Progress | null {
+  return line.startsWith(PROGRESS_TAG) ? (JSON.parse(line.slice(PROGRESS_TAG.length)) as Progress) : null;
+}
 export const FOUND_TAG = '@iospec-found';
 /** A worker's stdout: one line, `{"worker": CheckReport, "cpuMs": ...}`. */
 export interface WorkerOutput {
@@ -253,7 +258,8 @@ export async function runJobs(opts: JobsOptions): Promise<JobsReport> {
         stdout += s;
       });
       createInterface({ input: child.stderr }).on('line', (line) => {
-        if (line.startsWith(PROGRESS_TAG)) r.last = JSON.parse(line.slice(PROGRESS_TAG.length)) as Progress;
+        const p = progressOf(line);
+        if (p !== null) r.last = p;
         else if (line === FOUND_TAG) found ??= worker;
         else {
           errLines.push(line);
