@@ -5,6 +5,7 @@ import type { CheckContext } from './invariant.ts';
 import { invariant } from './invariant.ts';
 import type { System } from '../model/system.ts';
 import type { RefcountMap } from '../model/fs/refcount.ts';
+import { refcountRuns } from '../model/fs/refcount.ts';
 import type { ExtentMap } from '../model/fs/extent.ts';
 import { IntervalMap } from '../model/lib/interval-map.ts';
 import type { Entry } from '../model/lib/interval-map.ts';
@@ -84,7 +85,7 @@ function ownerLists(sys: System): OwnerList[] {
  */
 interface AllocMemo {
   /** The on-disk owners after the mount of step `n`, and their runs. */
-  mounted: { readonly n: number; readonly owners: Owner[]; readonly runs: Run[] } | null;
+  mounted: Mounted | null;
   /** The in-memory allocation state (allocState). */
   state: AllocState | null;
   /** The fingerprint at each fast-passing check's last pass (unchangedSincePass). */
@@ -97,13 +98,24 @@ function memoOf(sys: System): AllocMemo {
   return (sys.memo ??= { mounted: null, state: null, doublePassed: null, heldPassed: null, refcountPassed: null } satisfies AllocMemo) as AllocMemo;
 }
 
-/** The on-disk owners after the mount of step `n`, and their runs: made once for the checks of that step. */
-function mountedOwners(sys: System, n: number): { readonly owners: Owner[]; readonly runs: Run[] } {
+/** The on-disk owners after the mount of step `n`: as they are, in block order (none empty), and their runs. */
+interface Mounted {
+  readonly n: number;
+  readonly owners: Owner[];
+  readonly byBlock: Owner[];
+  readonly disjoint: boolean;
+  readonly runs: Run[];
+}
+
+/** The Mounted of step `n`: made once for the checks of that step. */
+function mountedOwners(sys: System, n: number): Mounted {
   const memo = memoOf(sys);
   const last = memo.mounted;
   if (last !== null && last.n === n) return last;
   const owners = onDiskOwners(sys);
-  const m = { n, owners, runs: ownedRuns(owners) };
+  const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
+  const disjoint = disjointInOrder(byBlock);
+  const m = { n, owners, byBlock, disjoint, runs: runsInOrder(byBlock, disjoint) };
   memo.mounted = m;
   return m;
 }
@@ -248,10 +260,8 @@ export function sortPairs(p: number[]): number[] {
 function byBlockOf(s: AllocState): Owner[] {
   if (s.byBlock === null) {
     const sorted = sortByBlock(ownersOf(s).filter((o) => o.len > 0));
-    let disjoint = true;
-    for (let i = 1; i < sorted.length && disjoint; i++) disjoint = sorted[i]!.pblk >= sorted[i - 1]!.pblk + sorted[i - 1]!.len;
     s.byBlock = sorted;
-    s.disjoint = disjoint;
+    s.disjoint = disjointInOrder(sorted);
   }
   return s.byBlock;
 }
@@ -298,17 +308,16 @@ function fastPassed(fast: boolean, full: () => string | null, id: string): strin
   return null;
 }
 
-/** Has this check passed on this very state (the fingerprint at its last pass)? */
-function unchangedSincePass(seen: 'doublePassed' | 'heldPassed' | 'refcountPassed', sys: System, n: number): { state: AllocState; same: boolean; passed: () => void } {
-  const state = allocState(sys, n);
-  const memo = memoOf(sys);
-  return {
-    state,
-    same: memo[seen] === state.fp,
-    passed: () => {
-      memo[seen] = state.fp;
-    },
-  };
+type PassSlot = 'doublePassed' | 'heldPassed' | 'refcountPassed';
+
+/** Has this check passed on this very state (its fingerprint at the check's last pass)?  Nothing allocated: it runs at every step. */
+function passedOn(seen: PassSlot, sys: System, s: AllocState): boolean {
+  return memoOf(sys)[seen] === s.fp;
+}
+
+/** Record that this check passed on this state (see passedOn). */
+function recordPass(seen: PassSlot, sys: System, s: AllocState): void {
+  memoOf(sys)[seen] = s.fp;
 }
 
 /** Physical runs with the owners that map them (a sweep over the owner intervals, sorted by block). */
@@ -321,41 +330,67 @@ interface Run {
 /** The runs of `owners` (any order; empty ones left out): ownedRuns in block order, as the checks build them (exported for its test). */
 export function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
   const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
-  let disjoint = true;
-  for (let i = 1; i < byBlock.length && disjoint; i++) disjoint = byBlock[i]!.pblk >= byBlock[i - 1]!.pblk + byBlock[i - 1]!.len;
-  return runsInOrder(byBlock, disjoint);
+  return runsInOrder(byBlock, disjointInOrder(byBlock));
+}
+
+/** Do no two of these owners (in block order) share a block? */
+function disjointInOrder(byBlock: ReadonlyArray<{ readonly pblk: number; readonly len: number }>): boolean {
+  for (let i = 1; i < byBlock.length; i++) if (byBlock[i]!.pblk < byBlock[i - 1]!.pblk + byBlock[i - 1]!.len) return false;
+  return true;
 }
 
 /** ownedRuns of owners already in block order (none empty), knowing whether they are disjoint. */
 function runsInOrder<O extends { readonly pblk: number; readonly len: number }>(byBlock: readonly O[], disjoint: boolean): Array<{ start: number; end: number; owners: O[] }> {
-  // Nothing shared or doubly mapped (most states): each owner is a run of its own.
-  if (disjoint) return byBlock.map((o) => ({ start: o.pblk, end: o.pblk + o.len, owners: [o] }));
-  // Every start and end cuts a run; a run's owners are those over its first block, in block order: a sweep
-  // over the cuts in order, with the owners that have started and not yet ended (they start in block order).
-  // The cuts sorted by an insertion sort: the starts come in order, and each end soon after its start.
-  const cuts: number[] = [];
-  for (const o of byBlock) cuts.push(o.pblk, o.pblk + o.len);
-  for (let i = 1; i < cuts.length; i++) {
-    const x = cuts[i]!;
-    let j = i - 1;
-    for (; j >= 0 && cuts[j]! > x; j--) cuts[j + 1] = cuts[j]!;
-    cuts[j + 1] = x;
-  }
   const out: Array<{ start: number; end: number; owners: O[] }> = [];
-  const active: O[] = [];
-  let next = 0;
-  for (let k = 0; k + 1 < cuts.length; k++) {
-    const a = cuts[k]!;
-    const b = cuts[k + 1]!;
-    if (a === b) continue;
-    // Those ended by a leave, in place; those started by a join.
-    let w = 0;
-    for (let r = 0; r < active.length; r++) if (active[r]!.pblk + active[r]!.len > a) active[w++] = active[r]!;
-    active.length = w;
-    for (; next < byBlock.length && byBlock[next]!.pblk <= a; next++) if (byBlock[next]!.pblk + byBlock[next]!.len > a) active.push(byBlock[next]!);
-    if (active.length > 0) out.push({ start: a, end: b, owners: active.slice() });
-  }
+  forEachRun(byBlock, disjoint, (start, end, owners, count) => out.push({ start, end, owners: owners.slice(0, count) }) > 0);
   return out;
+}
+
+/**
+ * Each run of owners in block order (none empty), knowing whether they are
+ * disjoint: `visit(start, end, owners, count)` with the owners over the
+ * run's first block, in block order: the first `count` of an array that is
+ * reused (copy them to keep them); stops where `visit` returns false, and
+ * returns false then.  What the fast checks walk, with no run built (a run
+ * object and an owner list per owner at every step that allocated was the
+ * checker's largest allocation).
+ */
+function forEachRun<O extends { readonly pblk: number; readonly len: number }>(byBlock: readonly O[], disjoint: boolean, visit: (start: number, end: number, owners: readonly O[], count: number) => boolean): boolean {
+  // Nothing shared or doubly mapped (most states): each owner is a run of its own.
+  if (disjoint) {
+    const one: O[] = [];
+    for (const o of byBlock) {
+      one[0] = o;
+      if (!visit(o.pblk, o.pblk + o.len, one, 1)) return false;
+    }
+    return true;
+  }
+  // Every start and end cuts a run; a run's owners are those over its first block, in block order: a sweep
+  // from cut to cut with the owners that have started and not yet ended (they start in block order).  The
+  // next cut is the nearer of the next start and the first end among those (a few: no list of cuts is built).
+  // The first `na` of `active` are those owners: the array is never shrunk, as a shorter length gave back
+  // its storage and the next owner to start allocated it again (2 KB per call).  Small integers throughout
+  // (an Infinity for "no next start" made every position a heap number).
+  const active: O[] = [];
+  let na = 0;
+  let next = 0;
+  let pos = 0;
+  while (next < byBlock.length || na > 0) {
+    if (na === 0) pos = Math.max(pos, byBlock[next]!.pblk);
+    for (; next < byBlock.length && byBlock[next]!.pblk <= pos; next++) if (byBlock[next]!.pblk + byBlock[next]!.len > pos) active[na++] = byBlock[next]!;
+    let cut = next < byBlock.length ? byBlock[next]!.pblk : -1;
+    for (let r = 0; r < na; r++) {
+      const end = active[r]!.pblk + active[r]!.len;
+      if (cut < 0 || end < cut) cut = end;
+    }
+    if (!visit(pos, cut, active, na)) return false;
+    pos = cut;
+    // Those ended at the cut leave, in place.
+    let w = 0;
+    for (let r = 0; r < na; r++) if (active[r]!.pblk + active[r]!.len > pos) active[w++] = active[r]!;
+    na = w;
+  }
+  return true;
 }
 
 /** With bigalloc a cluster is in use as a whole when any of its blocks is mapped: the clusters a run touches. */
@@ -364,9 +399,22 @@ function wholeClusters(o: { readonly pblk: number; readonly len: number }, ratio
   return { pblk, len: Math.ceil((o.pblk + o.len) / ratio) * ratio - pblk };
 }
 
-/** The owner count a refcount map records for block `pblk` (1 where there is no record). */
-function recorded(map: RefcountMap, pblk: number): number {
-  return map.find(pblk)?.v ?? 1;
+/** The first block of [start, end) whose recorded owner count (1 where there is no record) is below `need`, or -1. */
+function firstShort(map: RefcountMap, start: number, end: number, need: number): number {
+  let p = start;
+  for (const e of map.overlapping(start, end)) {
+    if (e.start > p && need > 1) return p;
+    if (e.v < need) return Math.max(e.start, start);
+    p = e.end;
+  }
+  return p < end && need > 1 ? p : -1;
+}
+
+/** The first block of a run mapped by two or more owners (the first `count` of `owners`) that is not deliberately shared (staging among them, or a count short of them), or -1. */
+function unsharedDouble(map: RefcountMap, start: number, end: number, owners: readonly Owner[], count: number): number {
+  if (count < 2) return -1;
+  for (let i = 0; i < count; i++) if (staging(owners[i]!)) return start;
+  return firstShort(map, start, end, count);
 }
 
 export const noDoubleAllocation = invariant({
@@ -377,12 +425,14 @@ export const noDoubleAllocation = invariant({
   kind: 'state',
   events: [],
   check(ctx: CheckContext): string | null {
-    const since = unchangedSincePass('doublePassed', ctx.sys, ctx.n);
-    if (since.same) return null;
-    const s = since.state;
+    const s = allocState(ctx.sys, ctx.n);
+    if (passedOn('doublePassed', ctx.sys, s)) return null;
     const byBlock = byBlockOf(s);
-    const d = fastPassed(s.disjoint && !anyOwnerIn(byBlock, ctx.sys.sb.alloc.free.entries()), () => doubleAllocation(ctx, s), 'alloc/no-double-allocation');
-    if (d === null) since.passed();
+    const sb = ctx.sys.sb;
+    // Nothing mapped is free, and (where owners overlap) each run of two or more is shared by reflink.
+    const fast = !anyOwnerIn(byBlock, sb.alloc.free.entries()) && (s.disjoint || forEachRun(byBlock, false, (start, end, owners, count) => unsharedDouble(sb.refcount, start, end, owners, count) < 0));
+    const d = fastPassed(fast, () => doubleAllocation(ctx, s), 'alloc/no-double-allocation');
+    if (d === null) recordPass('doublePassed', ctx.sys, s);
     return d;
   },
 });
@@ -391,9 +441,9 @@ export const noDoubleAllocation = invariant({
 function doubleAllocation(ctx: CheckContext, s: AllocState): string | null {
   const owners = ownersOf(s);
   for (const r of runsOf(s)) {
-    if (r.owners.length < 2) continue;
-    if (r.owners.some(staging) || recorded(ctx.sys.sb.refcount, r.start) < r.owners.length) {
-      return `step ${ctx.n}: physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
+    const at = unsharedDouble(ctx.sys.sb.refcount, r.start, r.end, r.owners, r.owners.length);
+    if (at >= 0) {
+      return `step ${ctx.n}: physical block ${at} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}, and is not shared by reflink`;
     }
   }
   const free = ctx.sys.sb.alloc.free;
@@ -407,11 +457,12 @@ function doubleAllocation(ctx: CheckContext, s: AllocState): string | null {
 }
 
 /**
- * The fast pass of refcountProblem: the same conditions, each run (in block
- * order) against the records, the free space and the blocks being freed by
- * a merge of sorted lists.
+ * The fast pass of refcountProblem: the same conditions, each run of the
+ * owners `byBlock` (in block order, none empty; `disjoint` as byBlockOf
+ * says) against the records, the free space and the blocks being freed by
+ * a merge of sorted lists, walked with no run built (forEachRun).
  */
-function refcountFine(runs: readonly Run[], map: RefcountMap, free: IntervalMap<true>, busy: ReadonlyArray<readonly [number, number]>): boolean {
+export function refcountFine(byBlock: readonly Owner[], disjoint: boolean, map: RefcountMap, free: IntervalMap<true>, busy: ReadonlyArray<readonly [number, number]>): boolean {
   const recs = map.entries();
   const fr = free.entries();
   // The blocks being freed, sorted and merged.
@@ -426,40 +477,49 @@ function refcountFine(runs: readonly Run[], map: RefcountMap, free: IntervalMap<
   let ri = 0;
   let fi = 0;
   let bi = 0;
-  for (const r of runs) {
+  const fine = forEachRun(byBlock, disjoint, (start, end, owners, count) => {
     let mapped = 0;
-    for (const o of r.owners) if (!staging(o)) mapped++;
-    while (ri < recs.length && recs[ri]!.end <= r.start) ri++;
-    const rec = ri < recs.length && recs[ri]!.start <= r.start ? recs[ri]!.v : 1;
-    if (mapped < r.owners.length && (mapped > 0 || rec > 1)) return false;
-    if (mapped > 0 && rec !== mapped) return false;
-    while (fi < fr.length && fr[fi]!.end <= r.start) fi++;
-    if (fi < fr.length && fr[fi]!.start < r.end) return false;
-    while (bi < bz.length && bz[bi + 1]! <= r.start) bi += 2;
-    if (bi < bz.length && bz[bi]! < r.end) return false;
-  }
-  // Every block with a record is mapped.
+    for (let i = 0; i < count; i++) if (!staging(owners[i]!)) mapped++;
+    while (ri < recs.length && recs[ri]!.end <= start) ri++;
+    // Each stretch of the run with one reference count: a record over it, or none (1) up to the next record.
+    for (let q = ri, p = start; p < end; ) {
+      const over = q < recs.length && recs[q]!.start <= p;
+      const rec = over ? recs[q]!.v : 1;
+      if (mapped < count && (mapped > 0 || rec > 1)) return false;
+      if (mapped > 0 && rec !== mapped) return false;
+      p = over ? recs[q++]!.end : q < recs.length ? recs[q]!.start : end;
+    }
+    while (fi < fr.length && fr[fi]!.end <= start) fi++;
+    if (fi < fr.length && fr[fi]!.start < end) return false;
+    while (bi < bz.length && bz[bi + 1]! <= start) bi += 2;
+    return !(bi < bz.length && bz[bi]! < end);
+  });
+  if (!fine) return false;
+  // Every block with a record is mapped: covered by the owners (in block order; `reach`, the furthest end of those started).
   let j = 0;
+  let reach = -1;
   for (const e of recs) {
-    while (j < runs.length && runs[j]!.end <= e.start) j++;
-    let p = e.start;
-    for (let k = j; k < runs.length && runs[k]!.start < e.end && runs[k]!.start <= p; k++) p = Math.max(p, runs[k]!.end);
-    if (p < e.end) return false;
+    for (let p = e.start; p < e.end; p = reach) {
+      for (; j < byBlock.length && byBlock[j]!.pblk <= p; j++) reach = Math.max(reach, byBlock[j]!.pblk + byBlock[j]!.len);
+      if (reach <= p) return false;
+    }
   }
   return true;
 }
 
-/** Reference counts against mappings: the first mismatch, or null. */
-function refcountProblem(runs: readonly Run[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
+/** Reference counts against mappings: the first mismatch, or null (exported, with refcountFine, for their test). */
+export function refcountProblem(runs: readonly Run[], map: RefcountMap, free: { intersects(a: number, b: number): boolean }, busy: ReadonlyArray<readonly [number, number]>, where: string): string | null {
   // Blocks being freed, as one sorted map (a file system that commits rarely, as btrfs does, has many).
   const freeing = new IntervalMap<true>((v) => v, () => true);
   for (const [p, n] of busy) freeing.set(p, p + n, true);
   for (const r of runs) {
     let mapped = 0;
     for (const o of r.owners) if (!staging(o)) mapped++;
-    const rec = recorded(map, r.start);
-    if (mapped < r.owners.length && (mapped > 0 || rec > 1)) return `${where}physical block ${r.start} is CoW staging for ${who(r.owners.find(staging)!)} but is also mapped or shared`;
-    if (mapped > 0 && rec !== mapped) return `${where}physical block ${r.start} is mapped by ${mapped} file block(s) (${r.owners.map(who).join(', ')}) but its reference count is ${rec}`;
+    // Each stretch of the run with one reference count (a record may start or end inside a run).
+    for (const [a, , rec] of refcountRuns(map, r.start, r.end - r.start)) {
+      if (mapped < r.owners.length && (mapped > 0 || rec > 1)) return `${where}physical block ${a} is CoW staging for ${who(r.owners.find(staging)!)} but is also mapped or shared`;
+      if (mapped > 0 && rec !== mapped) return `${where}physical block ${a} is mapped by ${mapped} file block(s) (${r.owners.map(who).join(', ')}) but its reference count is ${rec}`;
+    }
     if (free.intersects(r.start, r.end)) return `${where}physical block ${r.start} is freed while ${who(r.owners[0]!)} still references it`;
     const f = freeing.overlapping(r.start, r.end)[0];
     if (f !== undefined) return `${where}physical block ${f.start} is being freed while ${who(r.owners[0]!)} still references it`;
@@ -484,19 +544,18 @@ export const refcountConsistent = invariant({
   events: [],
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
-    const since = unchangedSincePass('refcountPassed', ctx.sys, ctx.n);
-    if (!since.same) {
-      const s = since.state;
+    const s = allocState(ctx.sys, ctx.n);
+    if (!passedOn('refcountPassed', ctx.sys, s)) {
       const byBlock = byBlockOf(s);
       // No sharing, no reference count: a block is referenced once, and must be neither free nor being freed.
-      const fast = s.disjoint && sb.refcount.isEmpty() ? !anyOwnerIn(byBlock, sb.alloc.free.entries()) && !anyOwnerInRanges(byBlock, sb.busyBlocks()) : refcountFine(runsOf(s), sb.refcount, sb.alloc.free, sb.busyBlocks());
+      const fast = s.disjoint && sb.refcount.isEmpty() ? !anyOwnerIn(byBlock, sb.alloc.free.entries()) && !anyOwnerInRanges(byBlock, sb.busyBlocks()) : refcountFine(byBlock, s.disjoint, sb.refcount, sb.alloc.free, sb.busyBlocks());
       const p = fastPassed(fast, () => refcountProblem(runsOf(s), sb.refcount, sb.alloc.free, sb.busyBlocks(), `step ${ctx.n}: `), 'alloc/refcount-consistent');
       if (p !== null) return p;
-      since.passed();
+      recordPass('refcountPassed', ctx.sys, s);
     }
     if (ctx.step.op !== 'remount') return null;
     const disk = mountedOwners(ctx.sys, ctx.n);
-    return fastPassed(refcountFine(disk.runs, sb.image.refcount, sb.image.free, []), () => refcountProblem(disk.runs, sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `), 'alloc/refcount-consistent');
+    return fastPassed(refcountFine(disk.byBlock, disk.disjoint, sb.image.refcount, sb.image.free, []), () => refcountProblem(disk.runs, sb.image.refcount, sb.image.free, [], `step ${ctx.n}: after mount, `), 'alloc/refcount-consistent');
   },
 });
 
@@ -513,7 +572,8 @@ export const noLeakAfterRemount = invariant({
     const img = sb.image;
     const { owners, runs } = mountedOwners(ctx.sys, ctx.n);
     for (const r of runs) {
-      if (r.owners.length > 1 && recorded(img.refcount, r.start) < r.owners.length) return `step ${ctx.n}: after mount, physical block ${r.start} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}`;
+      const at = r.owners.length > 1 ? firstShort(img.refcount, r.start, r.end, r.owners.length) : -1;
+      if (at >= 0) return `step ${ctx.n}: after mount, physical block ${at} is mapped by both ${who(r.owners[0]!)} and ${who(r.owners[1]!)}`;
     }
     for (const o of owners) {
       if (img.free.intersects(o.pblk, o.pblk + o.len)) return `step ${ctx.n}: after mount, block ${o.pblk} of ${who(o)} is also free on disk`;
@@ -573,11 +633,11 @@ export const preallocAccounted = invariant({
   check(ctx: CheckContext): string | null {
     const sb = ctx.sys.sb;
     if (sb.ops.held === undefined) return null;
-    const since = unchangedSincePass('heldPassed', ctx.sys, ctx.n);
-    if (since.same) return null;
+    const s = allocState(ctx.sys, ctx.n);
+    if (passedOn('heldPassed', ctx.sys, s)) return null;
     const held = sb.ops.held(sb);
-    const d = fastPassed(accountedFast(sb, byBlockOf(since.state), held), () => accounting(ctx, since.state, held), 'alloc/prealloc-accounted');
-    if (d === null) since.passed();
+    const d = fastPassed(accountedFast(sb, byBlockOf(s), held), () => accounting(ctx, s, held), 'alloc/prealloc-accounted');
+    if (d === null) recordPass('heldPassed', ctx.sys, s);
     return d;
   },
 });

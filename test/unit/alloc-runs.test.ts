@@ -7,7 +7,9 @@
  */
 import { expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { ownedRuns, sortPairs } from '../../properties/alloc.ts';
+import { ownedRuns, refcountFine, refcountProblem, sortPairs } from '../../properties/alloc.ts';
+import { newRefcountMap } from '../../model/fs/refcount.ts';
+import { IntervalMap } from '../../model/lib/interval-map.ts';
 
 test.prop([fc.array(fc.record({ pblk: fc.nat(60), len: fc.nat(20) }), { maxLength: 14 })], { numRuns: 2000 })('runs are the maximal stretches of blocks with the same owners', (xs) => {
   const owners = xs.map((x, id) => ({ ...x, id }));
@@ -31,3 +33,31 @@ test.prop([fc.array(fc.array(fc.tuple(fc.nat(40), fc.nat(5)), { maxLength: 12 })
   const want = [...pairs].sort((a, b) => a[0] - b[0]).flat();
   expect(sortPairs(pairs.flat())).toEqual(want);
 });
+
+// alloc/refcount-consistent, block by block: the fast pass (no run built) and the full check both say what a
+// count over each block says, for owners that overlap or not, staging among them, and records that start or
+// end inside a run.
+const arbOwners = fc.array(fc.record({ pblk: fc.nat(40), len: fc.nat(8), staging: fc.boolean() }), { maxLength: 8 });
+const arbRanges = (maxLength: number) => fc.array(fc.tuple(fc.nat(45), fc.integer({ min: 1, max: 6 })), { maxLength });
+test.prop([arbOwners, fc.array(fc.tuple(fc.nat(45), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 3 })), { maxLength: 4 }), arbRanges(3), arbRanges(3)], { numRuns: 3000 })(
+  'the refcount checks agree with a count block by block',
+  (xs, recs, frees, busy) => {
+    const owners = xs.map((x, i) => ({ pblk: x.pblk, len: x.len, ino: i, lblk: 0, fork: x.staging ? 'cow' : null }));
+    const map = newRefcountMap();
+    for (const [p, n, v] of recs) map.set(p, p + n, v);
+    const free = new IntervalMap<true>((v) => v, () => true);
+    for (const [p, n] of frees) free.set(p, p + n, true);
+    let bad = false;
+    for (let b = 0; b < 60 && !bad; b++) {
+      const over = owners.filter((o) => o.pblk <= b && b < o.pblk + o.len);
+      const mapped = over.filter((o) => o.fork === null).length;
+      const rec = map.find(b)?.v ?? 1;
+      if (over.length === 0) bad = map.find(b) !== undefined;
+      else bad = (mapped < over.length && (mapped > 0 || rec > 1)) || (mapped > 0 && rec !== mapped) || free.find(b) !== undefined || busy.some(([p, n]) => p <= b && b < p + n);
+    }
+    const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
+    const disjoint = byBlock.every((o, i) => i === 0 || o.pblk >= byBlock[i - 1]!.pblk + byBlock[i - 1]!.len);
+    expect(refcountProblem(ownedRuns(owners), map, free, busy, '') !== null).toBe(bad);
+    expect(refcountFine(byBlock, disjoint, map, free, busy)).toBe(!bad);
+  },
+);
