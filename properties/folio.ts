@@ -23,15 +23,15 @@ import { concatData, DataCursor, dataEqual, dataLen, sliceData, zeroData, ZEROES
  * is the mapping's `checked[slot]`, one slot per check.
  */
 interface Passed {
-  readonly gen: number;
-  readonly k1: unknown;
-  readonly k2: unknown;
-  readonly k3: unknown;
-  readonly k4: unknown;
-  readonly k5: unknown;
-  readonly k6: unknown;
+  gen: number;
+  k1: unknown;
+  k2: unknown;
+  k3: unknown;
+  k4: unknown;
+  k5: unknown;
+  k6: unknown;
   /** With 'audit': the cache's whole folio state when the file passed. */
-  readonly state: unknown[] | undefined;
+  state: unknown[] | undefined;
 }
 const DIRTY_SLOT = 0;
 const WRITEBACK_SLOT = 1;
@@ -48,7 +48,7 @@ const STABLE_SLOT = 3;
 /** Everything of a mapping's folios a folio check reads (for 'audit'). */
 function folioState(m: AddressSpace): unknown[] {
   const out: unknown[] = [];
-  for (const f of m.allFolios()) {
+  for (const { v: f } of m.folioEntries()) {
     out.push(f, f.uptodate, f.dirty, f.writeback, f.ifs, f.ifs?.uptodate.join('') ?? '', f.ifs?.dirty.join('') ?? '', f.data, f.wbReqs, f.changedUnderWriteback, f.zeroedInCacheOnly);
   }
   return out;
@@ -97,9 +97,22 @@ function unchangedFolioFails(inode: Inode, f: Folio): Error {
   return new Error(`model bug: the folio at ${f.pos} of inode ${inode.ino} changed without changing its gen (Folio.changed)`);
 }
 
-/** Record that the file passed this check with these keys (a file is walked only when something changed: one record per walk). */
+/** Record that the file passed this check with these keys (a file is walked only when something changed): its record, updated in place. */
 function passed(m: AddressSpace, slot: number, k1: unknown = 0, k2: unknown = 0, k3: unknown = 0, k4: unknown = 0, k5: unknown = 0, k6: unknown = 0): void {
-  m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state: incrementalMode() === 'audit' ? folioState(m) : undefined } satisfies Passed;
+  const state = incrementalMode() === 'audit' ? folioState(m) : undefined;
+  const p = m.checked[slot] as Passed | undefined;
+  if (p === undefined) {
+    m.checked[slot] = { gen: m.gen, k1, k2, k3, k4, k5, k6, state } satisfies Passed;
+    return;
+  }
+  p.gen = m.gen;
+  p.k1 = k1;
+  p.k2 = k2;
+  p.k3 = k3;
+  p.k4 = k4;
+  p.k5 = k5;
+  p.k6 = k6;
+  p.state = state;
 }
 
 export const dirtyIffDirtyBlocks = invariant({
@@ -116,7 +129,7 @@ export const dirtyIffDirtyBlocks = invariant({
       if (stillPassed(m, DIRTY_SLOT, inode.i_size)) continue;
       // Only the folios that changed since the file passed with this size (Folio.gen).
       const since = passedAt(m, DIRTY_SLOT, inode.i_size);
-      for (const f of m.allFolios()) {
+      for (const { v: f } of m.folioEntries()) {
         if (f.ifs === null || f.pos >= inode.i_size || unchangedSince(f, since)) continue;
         const anyDirty = f.ifs.dirty.indexOf(1) >= 0;
         if (f.dirty !== anyDirty) {
@@ -155,7 +168,7 @@ export const writebackIffIoInFlight = invariant({
         inflight = [];
         for (const b of disk.inflight) if (b.op === 'write') inflight.push(b.req);
       }
-      for (const f of m.allFolios()) {
+      for (const { v: f } of m.folioEntries()) {
         if (unchangedSince(f, since)) continue;
         let io = false;
         if (inflight.length > 0) for (let i = 0; i < f.wbReqs.length && !io; i++) io = inflight.includes(f.wbReqs[i]!);
@@ -422,7 +435,7 @@ export const noCleanWhileBlockDirty = invariant({
       // Adjacent whole up-to-date folios inside EOF (what a readahead brings in) are compared with the disk
       // in one walk over their range; the first that differs, or any in audit, is compared on its own.
       const run: Folio[] = [];
-      for (const f of m.allFolios()) {
+      for (const { v: f } of m.folioEntries()) {
         if (f.dirty || f.writeback || f.pos >= isize || f.zeroedInCacheOnly) continue;
         if (unchangedSince(f, since)) continue;
         // Verified before, and nothing it depends on changed since: skip (long runs stay linear).
@@ -461,7 +474,7 @@ export const stableUnderWriteback = invariant({
     for (const inode of ctx.sys.sb.inodes.values()) {
       const m = inode.mapping;
       if (!m.stableWrites || stillPassed(m, STABLE_SLOT)) continue;
-      for (const f of m.allFolios()) {
+      for (const { v: f } of m.folioEntries()) {
         if (f.changedUnderWriteback) return `step ${ctx.n}: the folio at ${f.pos} of inode ${inode.ino} was changed while under writeback, on a device that needs stable pages`;
       }
       passed(m, STABLE_SLOT);

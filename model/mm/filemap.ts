@@ -7,6 +7,7 @@
 import type { Span } from '../lib/content.ts';
 import { appendSlice, dataEqual, isNormal, pushSpan, sliceData } from '../lib/content.ts';
 import { IntervalMap } from '../lib/interval-map.ts';
+import type { Entry } from '../lib/interval-map.ts';
 import { Errseq } from '../lib/errseq.ts';
 import { EAGAIN, EBUSY, EIO, ENOSPC } from '../lib/errno.ts';
 import { PAGE_SIZE } from '../block/blk-settings.ts';
@@ -127,7 +128,7 @@ export class AddressSpace implements FolioOwner {
   }
 
   allFolios(): readonly Folio[] {
-    // Model bookkeeping: the list is kept until the tree changes (the checks walk every folio at every step).
+    // Model bookkeeping: the list is kept until the tree changes.
     if (this.folioList === null || this.folioListSeq !== this.folios.seq) {
       this.folioList = this.folios.entries().map((e) => e.v);
       this.folioListSeq = this.folios.seq;
@@ -137,6 +138,15 @@ export class AddressSpace implements FolioOwner {
 
   private folioList: readonly Folio[] | null = null;
   private folioListSeq = -1;
+
+  /**
+   * The folio tree's entries in order, each entry's value a folio: what the
+   * checks walk (read-only), with no list of folios built for them (they
+   * rebuilt allFolios' list three times as often as the model did).
+   */
+  folioEntries(): readonly Entry<Folio>[] {
+    return this.folios.entries();
+  }
 
   /**
    * __filemap_get_folio(FGP_CREAT): the folio for byte `pos`, created (not
