@@ -156,7 +156,7 @@ export function runChecked(
         const msg = e instanceof Error ? `${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}` : String(e);
         const result: StepResult = { step: n, op: step.op, internal: msg };
         results.push({ ...result, internal: e instanceof Error ? e.message : String(e) });
-        const d = MODEL_INTERNAL.check({ step, n, sys, out: { result, read: null, writePos: null, crashReport: null, ioErrors: [] } });
+        const d = MODEL_INTERNAL.check({ step, n, sys, out: { result, read: null, writePos: -1, crashReport: null, ioErrors: [] } });
         violation = { invariant: MODEL_INTERNAL.id, step: n, detail: d ?? `step ${n}: ${msg}` };
         break outer;
       }

@@ -36,7 +36,7 @@ export function judgeKernelRun(system: ResolvedSystem, steps: readonly Step[], k
       // does not say where it wrote): the oracle could only guess, so the judging ends here, with no violation.
       if (k.errno === undefined && (k.ret ?? 0) > 0 && oracle.appendPositionUnknown(step)) return null;
       const read = step.op === 'pread' && k.errno === undefined && k.data !== undefined ? oracle.resolveRead(step.fd, step.offset, k.data) : null;
-      out = { result: k, read, writePos: null, crashReport: null, ioErrors: [] };
+      out = { result: k, read, writePos: -1, crashReport: null, ioErrors: [] };
     }
     for (const f of oracle.observe(step, n, out, newSources(sys, before))) {
       const inv = watched.find((x) => x.decides(f));

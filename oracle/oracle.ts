@@ -972,7 +972,7 @@ export class Oracle {
         for (const s of stepSources) if (s.kind === 'pwrite') content.push(span(s.len, s.id, 0, s.fill));
         const append = appends(d, rwf);
         let pos = append ? f.size.max : (stepSources[0]?.pos ?? step.offset);
-        if (append && f.size.min !== f.size.max && out.writePos !== null) {
+        if (append && f.size.min !== f.size.max && out.writePos >= 0) {
           // The size is uncertain (after a crash): the append landed at the size the file really has.
           if (out.writePos < f.size.min || out.writePos > f.size.max) {
             findings.push({ kind: 'append-offset', detail: `step ${n}: an appending write to ${f.path} went to offset ${out.writePos}, but the file size is ${f.size.min}..${f.size.max}` });

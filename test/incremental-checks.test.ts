@@ -81,7 +81,7 @@ describe('the clean-folio check over a readahead of many folios', () => {
       const read = () => {
         const { sys } = runRecorded({ fs: 'xfs' }, [open('f', 'A', 'O_RDWR', 'O_CREAT'), pwrite('A', 0, 65536, 1), { op: 'fsync', fd: 'A' }, { op: 'reclaim' }, pread('A', 0, 65536)]);
         const inode = [...sys.sb.inodes.values()].find((i) => i.kind === 'reg')!;
-        const ctx = { step: pread('A', 0, 1), n: 6, sys, out: { result: { step: 6, op: 'pread' }, read: null, writePos: null, crashReport: null, ioErrors: [] } };
+        const ctx = { step: pread('A', 0, 1), n: 6, sys, out: { result: { step: 6, op: 'pread' }, read: null, writePos: -1, crashReport: null, ioErrors: [] } };
         return { inode, folios: inode.mapping.allFolios(), ctx };
       };
       const clean = read();
