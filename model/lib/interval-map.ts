@@ -104,13 +104,24 @@ export class IntervalMap<T> {
     return out;
   }
 
-  /** Are the entries intersecting [start, end) still exactly `saved` (what rawOverlapping returned)?  No allocation. */
-  sameRawOverlapping(start: number, end: number, saved: readonly Entry<T>[]): boolean {
-    if (end <= start) return saved.length === 0;
-    let i = this.firstEndingAfter(start);
-    for (const e of saved) if (this.es[i++] !== e) return false;
-    const next = this.es[i];
-    return next === undefined || next.start >= end;
+  /**
+   * Are the entries intersecting [start, end) still exactly those of `saved`
+   * that intersect it?  `saved` is what rawOverlapping returned for this
+   * range or a wider one (the map's own entry objects, in order).  No
+   * allocation.
+   */
+  sameRawWithin(start: number, end: number, saved: readonly Entry<T>[]): boolean {
+    // The first saved entry ending after `start`.
+    let lo = 0;
+    let hi = saved.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (saved[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    let j = lo;
+    if (end > start) for (let i = this.firstEndingAfter(start); i < this.es.length && this.es[i]!.start < end; i++) if (saved[j++] !== this.es[i]) return false;
+    return j >= saved.length || saved[j]!.start >= end;
   }
 
   /** The largest value over [start, end) of a map of numbers (-Infinity where nothing is mapped).  No allocation. */

@@ -91,6 +91,8 @@ export class Folio {
    * rather than a WeakMap, which cost the checker a tenth of its time).
    */
   verified: object | null = null;
+  /** Checker bookkeeping: the folio's `gen` when that was recorded (the record may be shared by the folios of a run). */
+  verifiedGen = -1;
 
   constructor(index: number, size: number) {
     this.index = index;

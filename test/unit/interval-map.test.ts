@@ -121,3 +121,29 @@ describe('IntervalMap', () => {
     }
   });
 });
+
+// What the folio check's records rest on: entries saved over a wide range (rawOverlapping), then asked of a
+// narrower one after more changes, are "the same" exactly when the narrower range's entries are the same objects.
+test.prop(
+  [
+    fc.array(fc.tuple(fc.nat(40), fc.integer({ min: 1, max: 8 }), fc.nat(3)), { maxLength: 8 }),
+    fc.tuple(fc.nat(40), fc.nat(20)),
+    fc.tuple(fc.nat(50), fc.nat(12)),
+    fc.array(fc.tuple(fc.nat(40), fc.integer({ min: 1, max: 8 }), fc.nat(3), fc.boolean()), { maxLength: 3 }),
+  ],
+  { numRuns: 2000 },
+)('sameRawWithin says whether the entries over a range are still those saved over a wider one', (ops, [ws, wn], [s, n], later) => {
+  const m = new IntervalMap<number>((v) => v);
+  for (const [a, len, v] of ops) m.set(a, a + len, v);
+  const saved = m.rawOverlapping(ws, ws + wn);
+  for (const [a, len, v, rm] of later) {
+    if (rm) m.remove(a, a + len);
+    else m.set(a, a + len, v);
+  }
+  // A range inside the saved one (what the checks ask about).
+  const start = ws + (s % (wn + 1));
+  const end = Math.min(ws + wn, start + n);
+  const now = m.rawOverlapping(start, end);
+  const then = saved.filter((e) => e.end > start && e.start < end);
+  expect(m.sameRawWithin(start, end, saved)).toBe(now.length === then.length && now.every((e, i) => e === then[i]));
+});
