@@ -511,21 +511,23 @@ export class OFile {
     this.unstable = new CandMap();
     const maxSize = Math.max(this.baseSize.max, this.sinceSizes.max);
     const minSize = Math.min(this.baseSize.min, this.sinceSizes.min);
-    const cur = this.base.clone();
+    // What must read back exactly: the durable bytes below both sizes that nothing touched since
+    // (taken before the durable map becomes the new one below: entries are never changed in place).
+    const must: Array<Entry<Cands>> = [];
+    for (const [a, b] of this.since.m.gaps(0, Math.min(this.baseSize.min, this.sinceSizes.min))) {
+      for (const e of this.base.m.overlapping(a, b)) must.push(e);
+    }
+    this.mustMatch = CandMap.of(must);
+    // The durable map becomes what may survive (it is replaced below: no copy of it is needed).
+    const cur = this.base;
     // Bytes below the durable size that were never made durable may read as zero.
-    for (const [a, b] of this.base.m.gaps(0, maxSize)) cur.setZero(a, b);
+    for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
     cur.union(this.since, 0, maxSize);
     cur.addZeroCandidate(this.baseSize.min, maxSize);
     // Past the smallest size the mount may recover, those blocks may be mapped inside or past the new EOF.
     cur.union(this.latent, minSize, maxSize);
     // Fill any gap with zero (never-written bytes inside the size read as zero).
     for (const [a, b] of cur.m.gaps(0, maxSize)) cur.setZero(a, b);
-    // What must read back exactly: the durable bytes below both sizes that nothing touched since.
-    const must: Array<Entry<Cands>> = [];
-    for (const [a, b] of this.since.m.gaps(0, Math.min(this.baseSize.min, this.sinceSizes.min))) {
-      for (const e of this.base.m.overlapping(a, b)) must.push(e);
-    }
-    this.mustMatch = CandMap.of(must);
     this.mustSize = this.sinceSizes.min === this.baseSize.min && this.sinceSizes.max === this.baseSize.max ? { ...this.baseSize } : null;
     this.cur = cur;
     this.size = { min: minSize, max: maxSize };
