@@ -88,7 +88,7 @@ interface AllocMemo {
   mounted: Mounted | null;
   /** The in-memory allocation state (allocState). */
   state: AllocState | null;
-  /** The fingerprint at each fast-passing check's last pass (unchangedSincePass). */
+  /** The fingerprint at each fast-passing check's last pass (passedOn, recordPass). */
   doublePassed: number[] | null;
   heldPassed: number[] | null;
   refcountPassed: number[] | null;

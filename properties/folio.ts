@@ -268,6 +268,7 @@ interface Verified {
   /** -1: each folio recorded lies wholly inside EOF (and stays verified while it does); else min(i_size, end of the folio) of its one folio. */
   readonly isize: number;
   readonly inline: readonly Span[] | null;
+  /** The disk's change counter when recorded. */
   readonly gen: number;
 }
 function stillVerified(sys: CheckContext['sys'], inode: Inode, f: Folio, inline: readonly Span[] | null): boolean {

@@ -52,6 +52,21 @@ export const V8_FLAGS = ['--max-semi-space-size=128'];
 //   promoted, the chain kept every table made since alive until the next
 //   mark-compact (15 of the 46 MB a 20 s check worker still promoted after
 //   the closures above).  A local list instead.
+// Two more patterns cost time rather than promotion (2026-12-05):
+// - a field or value that holds small integers, heap numbers (anything
+//   past 2^30: ext4's sequences write past 1 GiB) and null in turn.
+//   StepOutcome.writePos did: V8 deoptimized System.exec and its caller
+//   (reason "Smi") 127 times in seven ext4 checker rounds, re-optimizing
+//   each time, and the ext4 checker ran 13% slower, the model 15-25%.  A
+//   number always (-1 for none) ended it.  --trace-deopt, counted per
+//   function, finds such a loop: a function deoptimized more than a few
+//   times in a run.
+// - an array made shorter by setting its length (`a.length = w`) and then
+//   grown again by push: a shorter length can give the storage back (an
+//   empty one does), and the next push allocates it anew.  The allocation
+//   checks' sweep did this at every cut: 2.3 KB per call in a
+//   micro-benchmark, 239 bytes with a count kept beside an array that never
+//   shrinks (forEachRun, properties/alloc.ts).
 // Found with --trace-gc-nvp (promoted= and new_space_survived= per
 // scavenge), the inspector's sampling heap profiler with
 // includeObjectsCollectedByMajorGC (the allocation sites of what died in
