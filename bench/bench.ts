@@ -122,14 +122,14 @@ function repeat<T>(round: () => T, n: number, ms: number): T[] {
 
 function warm(round: () => { steps: number; ms: number }, rounds: Rounds = WARM): Speed {
   const untimed = repeat(round, rounds.warmup, rounds.warmupMs ?? 0).length;
-  return { ...medianSpeed(repeat(round, Math.max(1, rounds.timed), rounds.timedMs ?? 0)), untimed };
+  return medianSpeed(repeat(round, Math.max(1, rounds.timed), rounds.timedMs ?? 0), untimed);
 }
 
-/** The median of timed rounds, with each round's steps per second. */
-function medianSpeed(rs: ReadonlyArray<{ steps: number; ms: number }>): Speed {
+/** The median of timed rounds, with each round's steps per second; `untimed` rounds ran before them. */
+function medianSpeed(rs: ReadonlyArray<{ steps: number; ms: number }>, untimed: number): Speed {
   const per = rs.map((r) => Math.round(r.steps / (Math.max(r.ms, 0.001) / 1000)));
   const mid = [...rs].sort((a, b) => a.steps / a.ms - b.steps / b.ms)[Math.floor(rs.length / 2)]!;
-  return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per, untimed: 0 };
+  return { stepsPerSecond: Math.round(mid.steps / (Math.max(mid.ms, 0.001) / 1000)), steps: mid.steps, ms: Math.round(mid.ms), rounds: per, untimed };
 }
 
 /** One timed run of the model alone on `rs`, up to `limit` steps. */
@@ -230,7 +230,7 @@ export function checkerOverModel(system: SystemDoc, steps: number, seed: number,
   const timed = repeat(round, Math.max(1, rounds.timed), rounds.timedMs ?? 0);
   const ratios = timed.map(({ m, c }) => Math.round(((c.steps / c.ms) / (m.steps / m.ms)) * 100) / 100);
   const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
-  return { model: { ...medianSpeed(timed.map((r) => r.m)), untimed }, checker: { ...medianSpeed(timed.map((r) => r.c)), untimed }, ratio, ratios, stopped };
+  return { model: medianSpeed(timed.map((r) => r.m), untimed), checker: medianSpeed(timed.map((r) => r.c), untimed), ratio, ratios, stopped };
 }
 
 /**

@@ -113,7 +113,7 @@ function mountedOwners(sys: System, n: number): Mounted {
   const last = memo.mounted;
   if (last !== null && last.n === n) return last;
   const owners = onDiskOwners(sys);
-  const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
+  const byBlock = inBlockOrder(owners);
   const disjoint = disjointInOrder(byBlock);
   const m = { n, owners, byBlock, disjoint, runs: runsInOrder(byBlock, disjoint) };
   memo.mounted = m;
@@ -329,8 +329,13 @@ interface Run {
 
 /** The runs of `owners` (any order; empty ones left out): ownedRuns in block order, as the checks build them (exported for its test). */
 export function ownedRuns<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): Array<{ start: number; end: number; owners: O[] }> {
-  const byBlock = owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
+  const byBlock = inBlockOrder(owners);
   return runsInOrder(byBlock, disjointInOrder(byBlock));
+}
+
+/** Owners in any order: the non-empty ones in block order (a new array). */
+function inBlockOrder<O extends { readonly pblk: number; readonly len: number }>(owners: readonly O[]): O[] {
+  return owners.filter((o) => o.len > 0).sort((a, b) => a.pblk - b.pblk);
 }
 
 /** Do no two of these owners (in block order) share a block? */

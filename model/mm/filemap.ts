@@ -140,9 +140,10 @@ export class AddressSpace implements FolioOwner {
   private folioListSeq = -1;
 
   /**
-   * The folio tree's entries in order, each entry's value a folio: what the
-   * checks walk (read-only), with no list of folios built for them (they
-   * rebuilt allFolios' list three times as often as the model did).
+   * Checker bookkeeping, not kernel state: the folio tree's entries in
+   * order, each entry's value a folio: what the checks walk (read-only),
+   * with no list of folios built for them (they rebuilt allFolios' list
+   * three times as often as the model did).
    */
   folioEntries(): readonly Entry<Folio>[] {
     return this.folios.entries();
